@@ -1,0 +1,23 @@
+/**
+ * A CLI command: `halfweg <name> [options]`. Commands parse their own options (node:util
+ * parseArgs), print `help` on --help, and return an exit code; only src/main.ts touches `process`
+ * exit codes and signals.
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 invalid usage or invalid configuration.
+ */
+export interface Command {
+  readonly name: string;
+  /** One line for `halfweg --help`. */
+  readonly summary: string;
+  /** Full text for `halfweg <name> --help`. */
+  readonly help: string;
+  run(argv: string[], io: CommandIo): Promise<number>;
+}
+
+export interface CommandIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream;
+  /** Resolves when the user asks the process to stop (SIGINT/SIGTERM); long-running commands await it. */
+  readonly stopSignal: Promise<string>;
+}

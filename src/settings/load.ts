@@ -1,0 +1,315 @@
+import { readFile, access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { HalfwegError } from '../errors.js';
+import { describeIssues } from './issues.js';
+import { configSchema, type Config, type ConnectionConfig, type DeviceConfig } from './schema.js';
+import {
+  profileSchema,
+  widthOf,
+  isBitTable,
+  type PointSpec,
+  type ProfileInput,
+  type PointOverride,
+} from './profile-schema.js';
+
+/** A device with its profile merged in: what sources and detectors work from. */
+export interface DeviceSpec {
+  readonly name: string;
+  readonly profile: string;
+  readonly model: string;
+  readonly connection: ConnectionConfig;
+  readonly unitId: number;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly backoff: { readonly initial: number; readonly max: number };
+  readonly maxGap: number;
+  readonly maxRegisters: number;
+  readonly maxBits: number;
+  /** Points grouped by poll interval; the group `default` uses the device's pollInterval. */
+  readonly groups: readonly PollGroup[];
+}
+
+export interface PollGroup {
+  readonly name: string;
+  readonly interval: number;
+  readonly points: readonly PointSpec[];
+}
+
+export interface Settings {
+  readonly file: string;
+  readonly config: Config;
+  readonly devices: readonly DeviceSpec[];
+  /** Directories searched for profiles, in order. */
+  readonly profileDirs: readonly string[];
+}
+
+/** The package's own folder (holds `devices/` and `config/`), whether run from src/ or dist/. */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'devices'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the halfweg package root');
+    dir = up;
+  }
+}
+
+/** Known keys of the object schema found by following `keyPath`; for "did you mean" hints. */
+function keysAt(schema: z.ZodType, keyPath: readonly PropertyKey[]): string[] {
+  const unwrap = (s: z.ZodType): z.ZodType[] => {
+    const def = (s as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+    switch (def.type) {
+      case 'optional':
+      case 'default':
+      case 'prefault':
+      case 'nullable':
+        return unwrap(def['innerType'] as z.ZodType);
+      case 'pipe':
+        return unwrap(def['in'] as z.ZodType);
+      case 'union':
+        return (def['options'] as z.ZodType[]).flatMap(unwrap);
+      default:
+        return [s];
+    }
+  };
+  let current = unwrap(schema);
+  for (const key of keyPath) {
+    const next: z.ZodType[] = [];
+    for (const s of current) {
+      const def = (s as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+      if (def.type === 'object') {
+        const child = (def['shape'] as Record<string, z.ZodType>)[String(key)];
+        if (child) next.push(...unwrap(child));
+      } else if (def.type === 'array') next.push(...unwrap(def['element'] as z.ZodType));
+      else if (def.type === 'record') next.push(...unwrap(def['valueType'] as z.ZodType));
+      else if (def.type === 'tuple') next.push(...(def['items'] as z.ZodType[]).flatMap(unwrap));
+    }
+    current = next;
+  }
+  return current.flatMap((s) => {
+    const def = (s as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+    return def.type === 'object' ? Object.keys(def['shape'] as object) : [];
+  });
+}
+
+async function readYaml(file: string, label: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new HalfwegError('HALFWEG_CONFIG_UNREADABLE', `${label}: cannot read: ${(err as Error).message}`);
+  }
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+    });
+    throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
+  }
+  return doc.toJS() ?? {};
+}
+
+function validate<S extends z.ZodType>(schema: S, data: unknown, label: string): { value?: z.infer<S>; errors: string[] } {
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success) return { value: result.data, errors: [] };
+  return { errors: describeIssues(result.error.issues, (p) => keysAt(schema, p)).map((l) => `${label}: ${l}`) };
+}
+
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+export async function loadProfile(name: string, dirs: readonly string[]): Promise<{ profile: ProfileInput; file: string }> {
+  for (const dir of dirs) {
+    for (const ext of ['.yaml', '.yml']) {
+      const file = path.join(dir, name + ext);
+      try {
+        await access(file);
+      } catch {
+        continue;
+      }
+      const label = displayPath(file);
+      const { value, errors } = validate(profileSchema, await readYaml(file, label), label);
+      if (!value) throw new HalfwegError('HALFWEG_PROFILE_INVALID', errors.join('\n'), errors);
+      const checks = checkPoints(value.points, Object.keys(value.groups ?? {}), 'points').map((l) => `${label}: ${l}`);
+      if (checks.length) throw new HalfwegError('HALFWEG_PROFILE_INVALID', checks.join('\n'), checks);
+      return { profile: value, file };
+    }
+  }
+  throw new HalfwegError(
+    'HALFWEG_PROFILE_NOT_FOUND',
+    `device profile "${name}" not found in ${dirs.join(', ')}`,
+  );
+}
+
+type AnyPoint = PointOverride;
+
+/** Checks that need several fields at once; returns `path: reason` lines. */
+function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[], at: string): string[] {
+  const errors: string[] = [];
+  for (const [name, p] of Object.entries(points)) {
+    const here = `${at}.${/^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name)}`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) errors.push(`${here}: point names are letters, digits, "_", "-" or "."`);
+    if (p.table && p.type && isBitTable(p.table) && p.type !== 'bool') {
+      errors.push(`${here}.type: a ${p.table} holds one bit; expected "bool", got ${JSON.stringify(p.type)}`);
+    }
+    if (p.table && p.type && !isBitTable(p.table) && p.type === 'bool') {
+      errors.push(`${here}.type: "bool" needs table "coil" or "discrete"; registers are read as integers or floats`);
+    }
+    if (p.address !== undefined && p.type && p.address + widthOf(p.type) > 65536) {
+      errors.push(`${here}.address: a ${p.type} at ${p.address} runs past register 65535`);
+    }
+    if (p.range && !(p.range[0] < p.range[1])) errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
+    if (p.limits) {
+      const order = (['ll', 'l', 'h', 'hh'] as const).filter((k) => p.limits![k] !== undefined);
+      for (let i = 1; i < order.length; i++) {
+        if (p.limits[order[i - 1]!]! > p.limits[order[i]!]!) {
+          errors.push(`${here}.limits: expected ll <= l <= h <= hh, but ${order[i - 1]} (${p.limits[order[i - 1]!]}) > ${order[i]} (${p.limits[order[i]!]})`);
+        }
+      }
+      if (p.limits.deadband !== undefined && p.limits.deadband < 0) errors.push(`${here}.limits.deadband: expected a number >= 0`);
+    }
+    if (p.scale === 0) errors.push(`${here}.scale: a scale of 0 turns every value into the offset`);
+    if (p.group !== undefined && p.group !== 'default' && !groups.includes(p.group)) {
+      errors.push(`${here}.group: no poll group "${p.group}"${groups.length ? ` (groups: ${groups.join(', ')})` : ''}`);
+    }
+  }
+  return errors;
+}
+
+function resolveDevice(device: DeviceConfig, profile: ProfileInput, at: string): { spec?: DeviceSpec; errors: string[] } {
+  const errors: string[] = [];
+  const groupIntervals = new Map<string, number>([['default', device.pollInterval]]);
+  for (const [g, v] of Object.entries(profile.groups ?? {})) groupIntervals.set(g, v.interval);
+  for (const [g, v] of Object.entries(device.groups)) groupIntervals.set(g, v.interval);
+
+  const merged: Record<string, AnyPoint> = {};
+  for (const [name, p] of Object.entries(profile.points)) merged[name] = { ...p };
+  for (const [name, o] of Object.entries(device.points)) {
+    const base = merged[name];
+    if (!base && (o.table === undefined || o.address === undefined) && o.enabled !== false) {
+      errors.push(`${at}.points.${name}: profile "${device.profile}" has no point "${name}"; a new point needs at least table and address`);
+      continue;
+    }
+    merged[name] = { ...base, ...o, limits: o.limits ? { ...base?.limits, ...o.limits } : base?.limits };
+  }
+  const resolved: Record<string, AnyPoint> = {};
+  for (const [name, p] of Object.entries(merged)) {
+    if (p.enabled === false) continue;
+    resolved[name] = { ...p, type: p.type ?? (p.table && isBitTable(p.table) ? 'bool' : 'uint16') };
+  }
+  errors.push(...checkPoints(resolved, [...groupIntervals.keys()], `${at}.points`));
+  if (errors.length) return { errors };
+
+  const groups = new Map<string, PointSpec[]>();
+  for (const [name, p] of Object.entries(resolved)) {
+    const spec: PointSpec = {
+      name,
+      description: p.description ?? '',
+      unit: p.unit ?? '',
+      table: p.table!,
+      address: p.address!,
+      type: p.type!,
+      order: p.order ?? 'ABCD',
+      scale: p.scale ?? 1,
+      offset: p.offset ?? 0,
+      range: p.range ? [p.range[0], p.range[1]] : null,
+      limits: p.limits ?? {},
+      group: p.group ?? 'default',
+      writable: p.writable ?? false,
+    };
+    const list = groups.get(spec.group) ?? [];
+    list.push(spec);
+    groups.set(spec.group, list);
+  }
+  return {
+    errors,
+    spec: {
+      name: device.name,
+      profile: device.profile,
+      model: profile.model,
+      connection: device.connection,
+      unitId: device.unitId,
+      timeout: device.timeout,
+      retries: device.retries,
+      backoff: device.backoff,
+      maxGap: device.maxGap,
+      maxRegisters: device.maxRegisters,
+      maxBits: device.maxBits,
+      groups: [...groups].map(([name, points]) => ({ name, interval: groupIntervals.get(name)!, points })),
+    },
+  };
+}
+
+/**
+ * Read, validate and resolve a config file. Every problem is collected, each as
+ * `file: path: reason`, and thrown together as HALFWEG_CONFIG_INVALID: the agent refuses to start
+ * rather than run with a sensor silently missing.
+ */
+export async function loadSettings(file: string): Promise<Settings> {
+  const abs = path.resolve(file);
+  const label = displayPath(abs);
+  const { value: config, errors } = validate(configSchema, await readYaml(abs, label), label);
+  if (!config) throw new HalfwegError('HALFWEG_CONFIG_INVALID', errors.join('\n'), errors);
+
+  const configDir = path.dirname(abs);
+  const profileDirs = [
+    ...config.profileDirs.map((d) => path.resolve(configDir, d)),
+    path.resolve(configDir, '..', 'devices'),
+    path.join(packageRoot(), 'devices'),
+  ].filter((d, i, all) => all.indexOf(d) === i);
+
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  config.devices.forEach((d, i) => {
+    if (seen.has(d.name)) problems.push(`${label}: devices[${i}].name: "${d.name}" is used by an earlier device; names must be unique`);
+    seen.add(d.name);
+  });
+  const ports = new Set<number>();
+  config.simulators.forEach((s, i) => {
+    if (ports.has(s.port)) problems.push(`${label}: simulators[${i}].port: ${s.port} is used by an earlier simulator`);
+    ports.add(s.port);
+  });
+
+  const devices: DeviceSpec[] = [];
+  for (const [i, d] of config.devices.entries()) {
+    if (!d.enabled) continue;
+    let profile: ProfileInput;
+    try {
+      profile = (await loadProfile(d.profile, profileDirs)).profile;
+    } catch (err) {
+      if (err instanceof HalfwegError && err.code === 'HALFWEG_PROFILE_NOT_FOUND') {
+        problems.push(`${label}: devices[${i}].profile: ${err.message}`);
+        continue;
+      }
+      if (err instanceof HalfwegError) {
+        problems.push(...(err.details.length ? err.details : [err.message]));
+        continue;
+      }
+      throw err;
+    }
+    const { spec, errors: errs } = resolveDevice(d, profile, `devices[${i}]`);
+    problems.push(...errs.map((e) => `${label}: ${e}`));
+    if (spec) devices.push(spec);
+  }
+  for (const [i, s] of config.simulators.entries()) {
+    try {
+      await loadProfile(s.profile, profileDirs);
+    } catch (err) {
+      if (err instanceof HalfwegError && err.code === 'HALFWEG_PROFILE_NOT_FOUND') problems.push(`${label}: simulators[${i}].profile: ${err.message}`);
+      else if (err instanceof HalfwegError) problems.push(...(err.details.length ? err.details : [err.message]));
+      else throw err;
+    }
+  }
+  if (problems.length) {
+    const unique = [...new Set(problems)];
+    throw new HalfwegError('HALFWEG_CONFIG_INVALID', unique.join('\n'), unique);
+  }
+  return { file: abs, config, devices, profileDirs };
+}

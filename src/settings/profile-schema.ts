@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { bool, duration, finite, identifier, intIn, oneOf, text } from './schema-helpers.js';
+
+export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
+export const DATA_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const;
+/**
+ * Byte and word order, named by where the bytes of the big-endian value A B C D end up on the wire.
+ * ABCD is Modbus' own big-endian; CDAB swaps the 16-bit words (the most common "little-endian"
+ * PLC layout); BADC swaps the bytes inside each word; DCBA does both. For 64-bit values the
+ * word swap reverses all four words. For 16-bit values only the byte swap matters.
+ */
+export const ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
+
+export type Table = (typeof TABLES)[number];
+export type DataType = (typeof DATA_TYPES)[number];
+export type ByteOrder = (typeof ORDERS)[number];
+
+export const limitsSchema = z.strictObject({
+  hh: finite().optional(),
+  h: finite().optional(),
+  l: finite().optional(),
+  ll: finite().optional(),
+  /** Hysteresis: a limit clears only once the value is this far back inside it. */
+  deadband: finite().optional(),
+});
+
+/** Every field a point can have. Profiles give them; configs override them per device. */
+const pointFields = {
+  description: text().optional(),
+  unit: z.string().optional(),
+  table: oneOf(TABLES),
+  /** Zero-based protocol address (the PDU address), not the 4xxxx "Modicon" register number. */
+  address: intIn(0, 65535),
+  type: oneOf(DATA_TYPES).optional(),
+  order: oneOf(ORDERS).optional(),
+  scale: finite().optional(),
+  offset: finite().optional(),
+  /** Physical range [min, max]: a value outside it is kept, marked bad with reason out-of-range. */
+  range: z.tuple([finite(), finite()]).optional(),
+  limits: limitsSchema.optional(),
+  /** Name of a poll group of the profile or device; the point is polled at that group's interval. */
+  group: identifier.optional(),
+  /** The agent never writes to equipment unless a point says so. */
+  writable: bool().optional(),
+  enabled: bool().optional(),
+};
+
+export const profilePointSchema = z.strictObject(pointFields);
+export const pointOverrideSchema = z.strictObject(pointFields).partial();
+
+export const groupSchema = z.strictObject({ interval: duration(10, 86_400_000) });
+
+export const profileSchema = z.strictObject({
+  model: text(),
+  manufacturer: text().optional(),
+  description: text().optional(),
+  protocol: oneOf(['modbus'] as const).optional(),
+  /** Physics model the built-in simulator uses for this profile (see src/sources/simulator/). */
+  simulation: identifier.optional(),
+  groups: z.record(z.string(), groupSchema).optional(),
+  points: z.record(z.string(), profilePointSchema),
+});
+
+export type ProfileInput = z.infer<typeof profileSchema>;
+export type PointOverride = z.infer<typeof pointOverrideSchema>;
+export type Limits = z.infer<typeof limitsSchema>;
+
+/** A point as the agent uses it: profile, then device overrides, then defaults, all resolved. */
+export interface PointSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly table: Table;
+  readonly address: number;
+  readonly type: DataType;
+  readonly order: ByteOrder;
+  readonly scale: number;
+  readonly offset: number;
+  readonly range: readonly [number, number] | null;
+  readonly limits: Limits;
+  readonly group: string;
+  readonly writable: boolean;
+}
+
+/** Registers a data type occupies (bits for coils and discrete inputs count as one each). */
+export function widthOf(type: DataType): number {
+  switch (type) {
+    case 'bool':
+    case 'int16':
+    case 'uint16':
+      return 1;
+    case 'int32':
+    case 'uint32':
+    case 'float32':
+      return 2;
+    case 'float64':
+      return 4;
+  }
+}
+
+export function isBitTable(table: Table): boolean {
+  return table === 'coil' || table === 'discrete';
+}
