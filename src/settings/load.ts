@@ -1,20 +1,24 @@
-import { readFile, access } from 'node:fs/promises';
+import { readFile, access, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { HalfwegError } from '../errors.js';
-import { describeIssues } from './issues.js';
+import { closest, describeIssues } from './issues.js';
 import { configSchema, type Config, type ConnectionConfig, type DeviceConfig } from './schema.js';
 import {
-  profileSchema,
+  profileSchemaFor,
+  isSerialProfile,
   widthOf,
   isBitTable,
+  type AnyProfileInput,
   type PointSpec,
   type ProfileInput,
   type PointOverride,
 } from './profile-schema.js';
+import { checkSerialProfile, explicitDeviceKeys, resolveSerialDevice } from './serial-resolve.js';
+import type { SerialDeviceSpec } from './serial-schema.js';
 
 /** A device with its profile merged in: what sources and detectors work from. */
 export interface DeviceSpec {
@@ -43,6 +47,8 @@ export interface Settings {
   readonly file: string;
   readonly config: Config;
   readonly devices: readonly DeviceSpec[];
+  /** Devices with `connection: { type: serial }` and a `protocol: serial` profile (src/sources/serial/). */
+  readonly serialDevices: readonly SerialDeviceSpec[];
   /** Directories searched for profiles, in order. */
   readonly profileDirs: readonly string[];
 }
@@ -103,11 +109,11 @@ async function readYaml(file: string, label: string): Promise<unknown> {
   } catch (err) {
     throw new HalfwegError('HALFWEG_CONFIG_UNREADABLE', `${label}: cannot read: ${(err as Error).message}`);
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
     });
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
   }
@@ -125,7 +131,18 @@ function displayPath(file: string): string {
   return rel && !rel.startsWith('..') ? rel : file;
 }
 
+/** A Modbus profile by name. A serial profile is an error here: Modbus devices and simulators use this. */
 export async function loadProfile(name: string, dirs: readonly string[]): Promise<{ profile: ProfileInput; file: string }> {
+  const { profile, file } = await loadAnyProfile(name, dirs);
+  if (isSerialProfile(profile)) {
+    const line = `${displayPath(file)}: protocol: "${name}" is a serial profile; Modbus devices and simulators need a Modbus profile`;
+    throw new HalfwegError('HALFWEG_PROFILE_INVALID', line, [line]);
+  }
+  return { profile, file };
+}
+
+/** A profile of either protocol by name, validated by the branch its `protocol` names. */
+export async function loadAnyProfile(name: string, dirs: readonly string[]): Promise<{ profile: AnyProfileInput; file: string }> {
   for (const dir of dirs) {
     for (const ext of ['.yaml', '.yml']) {
       const file = path.join(dir, name + ext);
@@ -135,20 +152,47 @@ export async function loadProfile(name: string, dirs: readonly string[]): Promis
         continue;
       }
       const label = displayPath(file);
-      const { value, errors } = validate(profileSchema, await readYaml(file, label), label);
+      const doc = await readYaml(file, label);
+      const { value, errors } = validate(profileSchemaFor(doc), doc, label);
       if (!value) throw new HalfwegError('HALFWEG_PROFILE_INVALID', errors.join('\n'), errors);
-      const checks = checkPoints(value.points, Object.keys(value.groups ?? {}), 'points').map((l) => `${label}: ${l}`);
+      const checks = (isSerialProfile(value) ? checkSerialProfile(value) : checkPoints(value.points, Object.keys(value.groups ?? {}), 'points')).map(
+        (l) => `${label}: ${l}`,
+      );
       if (checks.length) throw new HalfwegError('HALFWEG_PROFILE_INVALID', checks.join('\n'), checks);
       return { profile: value, file };
     }
   }
+  const known = (await Promise.all(dirs.map((d) => readdir(d).catch(() => [] as string[]))))
+    .flat()
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ''));
+  const hint = closest(name, known);
   throw new HalfwegError(
     'HALFWEG_PROFILE_NOT_FOUND',
-    `device profile "${name}" not found in ${dirs.join(', ')}`,
+    `device profile "${name}" not found${hint ? ` (did you mean "${hint}"?)` : ''}; looked in ${dirs.join(', ')}`,
   );
 }
 
 type AnyPoint = PointOverride;
+
+/** A point with every default applied: the one place point defaults live. */
+export function toPointSpec(name: string, p: PointOverride & Pick<PointSpec, 'table' | 'address'>): PointSpec {
+  return {
+    name,
+    description: p.description ?? '',
+    unit: p.unit ?? '',
+    table: p.table,
+    address: p.address,
+    type: p.type ?? (isBitTable(p.table) ? 'bool' : 'uint16'),
+    order: p.order ?? 'ABCD',
+    scale: p.scale ?? 1,
+    offset: p.offset ?? 0,
+    range: p.range ? [p.range[0], p.range[1]] : null,
+    limits: p.limits ?? {},
+    group: p.group ?? 'default',
+    writable: p.writable ?? false,
+  };
+}
 
 /** Checks that need several fields at once; returns `path: reason` lines. */
 function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[], at: string): string[] {
@@ -183,7 +227,7 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
   return errors;
 }
 
-function resolveDevice(device: DeviceConfig, profile: ProfileInput, at: string): { spec?: DeviceSpec; errors: string[] } {
+function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionConfig }, profile: ProfileInput, at: string): { spec?: DeviceSpec; errors: string[] } {
   const errors: string[] = [];
   const groupIntervals = new Map<string, number>([['default', device.pollInterval]]);
   for (const [g, v] of Object.entries(profile.groups ?? {})) groupIntervals.set(g, v.interval);
@@ -209,21 +253,7 @@ function resolveDevice(device: DeviceConfig, profile: ProfileInput, at: string):
 
   const groups = new Map<string, PointSpec[]>();
   for (const [name, p] of Object.entries(resolved)) {
-    const spec: PointSpec = {
-      name,
-      description: p.description ?? '',
-      unit: p.unit ?? '',
-      table: p.table!,
-      address: p.address!,
-      type: p.type!,
-      order: p.order ?? 'ABCD',
-      scale: p.scale ?? 1,
-      offset: p.offset ?? 0,
-      range: p.range ? [p.range[0], p.range[1]] : null,
-      limits: p.limits ?? {},
-      group: p.group ?? 'default',
-      writable: p.writable ?? false,
-    };
+    const spec = toPointSpec(name, p as AnyPoint & Pick<PointSpec, 'table' | 'address'>);
     const list = groups.get(spec.group) ?? [];
     list.push(spec);
     groups.set(spec.group, list);
@@ -255,7 +285,8 @@ function resolveDevice(device: DeviceConfig, profile: ProfileInput, at: string):
 export async function loadSettings(file: string): Promise<Settings> {
   const abs = path.resolve(file);
   const label = displayPath(abs);
-  const { value: config, errors } = validate(configSchema, await readYaml(abs, label), label);
+  const raw = await readYaml(abs, label);
+  const { value: config, errors } = validate(configSchema, raw, label);
   if (!config) throw new HalfwegError('HALFWEG_CONFIG_INVALID', errors.join('\n'), errors);
 
   const configDir = path.dirname(abs);
@@ -278,11 +309,12 @@ export async function loadSettings(file: string): Promise<Settings> {
   });
 
   const devices: DeviceSpec[] = [];
+  const serialDevices: SerialDeviceSpec[] = [];
   for (const [i, d] of config.devices.entries()) {
     if (!d.enabled) continue;
-    let profile: ProfileInput;
+    let profile: AnyProfileInput;
     try {
-      profile = (await loadProfile(d.profile, profileDirs)).profile;
+      profile = (await loadAnyProfile(d.profile, profileDirs)).profile;
     } catch (err) {
       if (err instanceof HalfwegError && err.code === 'HALFWEG_PROFILE_NOT_FOUND') {
         problems.push(`${label}: devices[${i}].profile: ${err.message}`);
@@ -294,7 +326,21 @@ export async function loadSettings(file: string): Promise<Settings> {
       }
       throw err;
     }
-    const { spec, errors: errs } = resolveDevice(d, profile, `devices[${i}]`);
+    if (d.connection.type === 'serial' && !isSerialProfile(profile)) {
+      problems.push(`${label}: devices[${i}].profile: "${d.profile}" is a Modbus profile; a serial connection needs a profile with protocol: serial`);
+      continue;
+    }
+    if (d.connection.type === 'serial' && isSerialProfile(profile)) {
+      const { spec, errors: errs } = resolveSerialDevice({ ...d, connection: d.connection }, profile, explicitDeviceKeys(raw, i), `devices[${i}]`);
+      problems.push(...errs.map((e) => `${label}: ${e}`));
+      if (spec) serialDevices.push(spec);
+      continue;
+    }
+    if (d.connection.type === 'serial' || isSerialProfile(profile)) {
+      problems.push(`${label}: devices[${i}].connection.type: profile "${d.profile}" is a serial profile (protocol: serial); use connection type "serial"`);
+      continue;
+    }
+    const { spec, errors: errs } = resolveDevice({ ...d, connection: d.connection }, profile, `devices[${i}]`);
     problems.push(...errs.map((e) => `${label}: ${e}`));
     if (spec) devices.push(spec);
   }
@@ -311,5 +357,5 @@ export async function loadSettings(file: string): Promise<Settings> {
     const unique = [...new Set(problems)];
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', unique.join('\n'), unique);
   }
-  return { file: abs, config, devices, profileDirs };
+  return { file: abs, config, devices, serialDevices, profileDirs };
 }

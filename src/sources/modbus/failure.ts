@@ -1,0 +1,34 @@
+import type { Quality } from '../reading.js';
+
+/** Why a read produced no data; each kind is also the quality its points' readings get. */
+export type FailureKind = Extract<Quality, 'timeout' | 'exception' | 'decode' | 'disconnected'>;
+
+/** Modbus exception 02: the device has no such register (narrowing reacts to it). */
+export const ILLEGAL_DATA_ADDRESS = 2;
+
+export class ModbusFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    /** Modbus exception code when kind is `exception`. */
+    readonly exceptionCode: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ModbusFailure';
+  }
+}
+
+/**
+ * Map what modbus-serial hands to its callbacks onto our kinds. It rejects with plain objects or
+ * Errors: `modbusCode` on exceptions, errno ETIMEDOUT on its own timeouts, "Port Not Open" when
+ * the socket is gone, and messages for CRC, length and unexpected unit/function mismatches.
+ */
+export function classify(err: unknown): ModbusFailure {
+  if (err instanceof ModbusFailure) return err;
+  const e = (err ?? {}) as { message?: unknown; modbusCode?: unknown; errno?: unknown; code?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  if (typeof e.modbusCode === 'number') return new ModbusFailure('exception', message, e.modbusCode);
+  if (e.errno === 'ETIMEDOUT') return new ModbusFailure('timeout', message);
+  if (message === 'Port Not Open' || e.code === 'ECONNRESET' || e.code === 'EPIPE') return new ModbusFailure('disconnected', message);
+  return new ModbusFailure('decode', message);
+}

@@ -1,0 +1,71 @@
+import type { Logger } from '../../ops/log.js';
+import type { DeviceSpec } from '../../settings/load.js';
+import type { ReadingBatch } from '../reading.js';
+import type { Source, SourceStats } from '../source.js';
+import { Bus, busKey } from './bus.js';
+import { DevicePoller } from './device-poller.js';
+
+/**
+ * One Source per connection: devices behind the same TCP host:port or serial path share one Bus
+ * (one request at a time, as the wire demands); different connections are different Sources
+ * with their own queues and timers, so a dead device elsewhere never delays them.
+ * Lifecycle per the Source contract: the constructor assigns; start() schedules the first cycle
+ * of every group and returns without waiting for any device; stop() stops the timers, fails the
+ * read in flight, closes the connection and waits for the cycles to finish, emitting nothing after.
+ */
+export class ModbusSource implements Source {
+  readonly name: string;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly pollers: readonly DevicePoller[],
+  ) {
+    this.name = `modbus:${bus.key}`;
+  }
+
+  async start(emit: (batch: ReadingBatch) => void): Promise<void> {
+    for (const p of this.pollers) p.start(emit);
+  }
+
+  async stop(): Promise<void> {
+    const halted = this.pollers.map((p) => p.halt());
+    await this.bus.stop();
+    await Promise.all(halted);
+  }
+
+  stats(): SourceStats {
+    return { devices: this.pollers.map((p) => p.stats()) };
+  }
+
+  /** The pollers' current request plans (changes as narrowing learns holes): for status views and tests. */
+  plans(): { device: string; groups: ReturnType<DevicePoller['plan']> }[] {
+    return this.pollers.map((p) => ({ device: p.spec.name, groups: p.plan() }));
+  }
+}
+
+/** Group devices by connection and build one ModbusSource per connection. */
+export function createModbusSources(devices: readonly DeviceSpec[], log: Logger): ModbusSource[] {
+  const byBus = new Map<string, DeviceSpec[]>();
+  for (const d of devices) {
+    const key = busKey(d.connection);
+    const list = byBus.get(key) ?? [];
+    list.push(d);
+    byBus.set(key, list);
+  }
+  const sources: ModbusSource[] = [];
+  for (const [key, list] of byBus) {
+    const first = list[0]!;
+    const busLog = log.child({ component: 'modbus', connection: key });
+    if (first.connection.type === 'rtu') {
+      const settings = JSON.stringify(first.connection);
+      for (const d of list.slice(1)) {
+        if (JSON.stringify(d.connection) !== settings) {
+          busLog.warn({ device: d.name, uses: first.name }, 'devices on one serial port disagree on its settings; using the first device\'s');
+        }
+      }
+    }
+    const bus = new Bus(first.connection, busLog);
+    sources.push(new ModbusSource(bus, list.map((d) => new DevicePoller(d, bus, log))));
+  }
+  return sources;
+}
