@@ -3,6 +3,7 @@ import type { Settings } from './settings/load.js';
 import type { ReadingBatch } from './sources/reading.js';
 import type { Source, DeviceStats } from './sources/source.js';
 import { createModbusSources } from './sources/modbus/modbus-source.js';
+import { createSerialSources } from './sources/serial/index.js';
 import { startSimulators, type RunningSimulator } from './sources/simulator/from-config.js';
 
 /**
@@ -37,7 +38,7 @@ export class Agent {
     const { config } = this.settings;
     // The simulated equipment first, so that the first poll finds it listening.
     this.simulators = await startSimulators(config.simulators, this.settings, this.log.child({ component: 'simulator' }));
-    this.sources = [...createModbusSources(this.settings.devices, this.log)];
+    this.sources = [...createModbusSources(this.settings.devices, this.log), ...createSerialSources(this.settings.serialDevices, this.log)];
     this.running = true;
     for (const s of this.sources) await s.start(this.accept);
     this.log.info(

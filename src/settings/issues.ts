@@ -81,7 +81,9 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], knownKeys: (
       );
     } else if (iss.code === 'invalid_union' && 'note' in iss && iss.note === 'No matching discriminator') {
       const input = (iss as { input?: unknown }).input;
-      lines.push(`${formatPath(iss.path)}: expected one of "tcp", "rtu-over-tcp", "rtu", got ${show(input && typeof input === 'object' ? (input as Record<string, unknown>)[iss.discriminator ?? 'type'] : input)}`);
+      const options = (iss as { options?: readonly unknown[] }).options ?? [];
+      const got = input && typeof input === 'object' ? (input as Record<string, unknown>)[iss.discriminator ?? 'type'] : input;
+      lines.push(`${formatPath(iss.path)}: expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${show(got)}`);
     } else if (iss.code === 'too_small' && iss.origin === 'array') {
       lines.push(`${formatPath(iss.path)}: expected at least ${String(iss.minimum)} item(s)`);
     } else {

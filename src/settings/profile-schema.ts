@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bool, duration, finite, identifier, intIn, oneOf, text } from './schema-helpers.js';
+import { serialProfileSchema, type SerialProfileInput } from './serial-schema.js';
 
 export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
 export const DATA_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const;
@@ -50,7 +51,7 @@ export const pointOverrideSchema = z.strictObject(pointFields).partial();
 
 export const groupSchema = z.strictObject({ interval: duration(10, 86_400_000) });
 
-export const profileSchema = z.strictObject({
+export const modbusProfileSchema = z.strictObject({
   model: text(),
   manufacturer: text().optional(),
   description: text().optional(),
@@ -61,7 +62,26 @@ export const profileSchema = z.strictObject({
   points: z.record(z.string(), profilePointSchema),
 });
 
-export type ProfileInput = z.infer<typeof profileSchema>;
+/**
+ * Any device profile: Modbus (no `protocol`, or `protocol: modbus`) or serial (`protocol: serial`,
+ * see serial-schema.ts). Validate a document with `profileSchemaFor(doc)` to get the errors of the
+ * branch it claims to be rather than a union's "invalid input". Lazy: serial-schema.ts imports
+ * this file too.
+ */
+export const profileSchema = z.union([modbusProfileSchema, z.lazy(() => serialProfileSchema)]);
+
+export function profileSchemaFor(doc: unknown): typeof modbusProfileSchema | typeof serialProfileSchema {
+  const protocol = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['protocol'] : undefined;
+  return protocol === 'serial' ? serialProfileSchema : modbusProfileSchema;
+}
+
+/** A Modbus profile (the only kind Modbus devices and simulators accept). */
+export type ProfileInput = z.infer<typeof modbusProfileSchema>;
+export type AnyProfileInput = ProfileInput | SerialProfileInput;
+
+export function isSerialProfile(p: AnyProfileInput): p is SerialProfileInput {
+  return p.protocol === 'serial';
+}
 export type PointOverride = z.infer<typeof pointOverrideSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { bool, duration, identifier, intIn, oneOf, text } from './schema-helpers.js';
 import { groupSchema, pointOverrideSchema } from './profile-schema.js';
+import { serialConnectionSchema } from './serial-schema.js';
+import { sinksSchema } from './sink-schema.js';
 
 /**
  * The one source of truth for the agent's configuration: types, defaults and validation.
@@ -22,6 +24,8 @@ export const connectionSchema = z.discriminatedUnion('type', [
     parity: oneOf(['none', 'even', 'odd'] as const).default('none'),
     stopBits: intIn(1, 2).default(1),
   }),
+  /** A plain-text or framed serial instrument (not Modbus); its profile has `protocol: serial`. */
+  serialConnectionSchema,
 ]);
 
 export const deviceSchema = z.strictObject({
@@ -61,6 +65,32 @@ export const simulatorSchema = z.strictObject({
   seed: intIn(0, 2 ** 31 - 1).optional(),
 });
 
+/** The durable store-and-forward log (src/store/README.md explains what each choice can lose). */
+export const storeSchema = z.strictObject({
+  /**
+   * `every-batch`: a commit resolves only after an fsync'd write (nothing acknowledged is lost on
+   * power loss). `interval`: writes are not fsync'd; a synced write every `syncInterval` makes
+   * them durable (power loss may lose up to one interval; sinks only see synced records).
+   */
+  sync: oneOf(['every-batch', 'interval'] as const).default('every-batch'),
+  /** Period of the synced write in `interval` mode. */
+  syncInterval: duration(10, 60_000).default(1000),
+  /** Disk space the database may use, in bytes; above it the oldest records are evicted (readings first, alarms last). */
+  diskBudget: intIn(1_048_576, Number.MAX_SAFE_INTEGER).default(1_073_741_824),
+  /** Records older than this are evicted even within the budget. */
+  maxAge: duration(60_000, 3650 * 86_400_000).default(30 * 86_400_000),
+  /** Readings held in memory while the disk cannot be written (full, failing); beyond it the oldest are dropped and counted. */
+  memoryReadings: intIn(100, 10_000_000).default(10_000),
+  /**
+   * Sinks and the record types each must receive (`readings`, `aggregate`, `alarm`). A record is
+   * deleted once every sink that needs its type has acknowledged it. With no sinks listed nothing
+   * is deleted before retention evicts it.
+   */
+  sinks: z
+    .record(identifier, z.strictObject({ types: z.array(oneOf(['readings', 'aggregate', 'alarm'] as const)).min(1) }))
+    .default({}),
+});
+
 export const configSchema = z.strictObject({
   agent: z
     .strictObject({
@@ -82,9 +112,16 @@ export const configSchema = z.strictObject({
   /** Built-in simulators started in-process before polling (demo and tests). */
   simulators: z.array(simulatorSchema).default([]),
   devices: z.array(deviceSchema).default([]),
+  store: storeSchema.prefault({}),
+  /** MQTT forwarding (src/sinks/README.md): named sinks, e.g. controlRoom and cloud. */
+  sinks: sinksSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
-export type ConnectionConfig = z.infer<typeof connectionSchema>;
+/** Any device connection, serial instruments included (what `devices[].connection` accepts). */
+export type AnyConnectionConfig = z.infer<typeof connectionSchema>;
+/** A Modbus connection (everything but `serial`): what DeviceSpec and the Modbus source work with. */
+export type ConnectionConfig = Exclude<AnyConnectionConfig, { type: 'serial' }>;
 export type SimulatorConfig = z.infer<typeof simulatorSchema>;
+export type StoreConfig = z.infer<typeof storeSchema>;

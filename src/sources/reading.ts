@@ -35,6 +35,8 @@ export interface ReadingBatch {
   readonly device: string;
   readonly ts: number;
   readonly readings: readonly Reading[];
+  /** How long the poll that produced the batch took (metrics: poll latency), when the source polls. */
+  readonly pollMs?: number;
 }
 
 export function isGood(r: Reading): boolean {

@@ -3,7 +3,7 @@ import type { DeviceSpec, PollGroup } from '../../settings/load.js';
 import { isBitTable, widthOf, type PointSpec, type Table } from '../../settings/profile-schema.js';
 import type { Quality, Reading, ReadingBatch } from '../reading.js';
 import type { DeviceStats } from '../source.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
 import type { Bus } from './bus.js';
 import { decodeBit, decodeRaw } from './codec.js';
 import { ILLEGAL_DATA_ADDRESS, ModbusFailure } from './failure.js';
@@ -210,7 +210,7 @@ export class DevicePoller {
     }
     this.noteOutcome(failure, exception);
     try {
-      this.emit?.({ device: this.spec.name, ts, readings });
+      this.emit?.({ device: this.spec.name, ts, readings, pollMs: ms });
     } catch (err) {
       this.log.error({ err: String(err) }, 'emit threw; the batch is lost (emit must not throw)');
     }

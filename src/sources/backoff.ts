@@ -1,5 +1,5 @@
 /**
- * Capped exponential backoff with jitter, for a device after failed cycles. Pure: the random
+ * Capped exponential backoff with jitter, for a device or a port after failures (Modbus and serial sources alike). Pure: the random
  * source is passed in so tests can pin it.
  *
  * failures 1 -> initial, 2 -> 2*initial, 3 -> 4*initial … capped at max; then "equal jitter":

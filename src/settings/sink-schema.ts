@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { bool, duration, intIn, oneOf, show, text } from './schema-helpers.js';
+
+/**
+ * MQTT sinks (issue 4): `sinks: { <name>: {...} }`, each its own broker connection, durable store
+ * cursors (`<name>.alarm`, `<name>.aggregate`, `<name>.readings`), topic prefix, QoS and TLS.
+ * src/sinks/README.md is the manual (topics, payloads, delivery guarantees, security).
+ */
+
+/** A topic prefix: one or more MQTT topic levels without wildcards or empty levels. */
+const topicPrefix = z.unknown().superRefine((v, ctx) => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200 || /[+#\u0000]/.test(v) || v.split('/').some((l) => l === '')) {
+    ctx.addIssue({ code: 'custom', message: `expected topic levels such as "halfweg" or "plant/halfweg" (no "+", "#" or empty levels), got ${show(v)}` });
+  }
+}).transform((v) => v as string);
+
+const brokerUrl = z.unknown().superRefine((v, ctx) => {
+  let ok = false;
+  if (typeof v === 'string') {
+    try {
+      const u = new URL(v);
+      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '' && u.username === '' && u.password === '';
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a broker URL such as "mqtts://broker.example.com:8883" or "mqtt://127.0.0.1:1883" (credentials go under auth), got ${show(v)}` });
+}).transform((v) => v as string);
+
+export const SINK_RECORD_TYPES = ['alarm', 'aggregate', 'readings'] as const;
+
+export const mqttSinkSchema = z
+  .strictObject({
+    /** `mqtts://host:8883` (TLS) or `mqtt://host:1883`; plain MQTT to a non-loopback host needs `allowInsecure: true`. */
+    url: brokerUrl,
+    /** Default `<agent.id>-<sink name>`. Must be unique on the broker. */
+    clientId: text().optional(),
+    /** Topics are `<prefix>/<site>/<agent>/…`. */
+    prefix: topicPrefix.default('halfweg'),
+    /** Store record types this sink forwards, always drained in this priority: alarm, aggregate, readings. */
+    types: z.array(oneOf(SINK_RECORD_TYPES)).min(1).default(['alarm', 'aggregate', 'readings']),
+    /** Payload of record batches: `binary` (src/sinks/BATCH-FORMAT.md, on `batches/<type>`) or `json`. */
+    format: oneOf(['binary', 'json'] as const).default('binary'),
+    /** Compression of binary batches. */
+    compression: oneOf(['deflate', 'brotli', 'none'] as const).default('deflate'),
+    /** QoS of every record message; the cursor moves after PUBACK (1) or PUBCOMP (2). */
+    qos: intIn(1, 2).default(1),
+    /** Messages in flight (unacknowledged) at most; the store is the queue. */
+    maxInflight: intIn(2, 64).default(32),
+    /** Raw readings per message at most (a batch of reading records). */
+    batchReadings: intIn(1, 100_000).default(2000),
+    /** Aggregate records per message at most. */
+    batchRecords: intIn(1, 10_000).default(200),
+    /** Bytes per second this sink may send (token bucket, 1 s burst); absent: no cap. */
+    bandwidth: intIn(256, 1_000_000_000).optional(),
+    /** Publish each alarm's latest state retained on `alarms/<device>/<point>/<alarm>`. */
+    alarmState: bool().default(true),
+    /** Current values from the agent's live stream on `values/<device>` (control-room sinks). */
+    live: z
+      .strictObject({
+        /** Every point of every device is republished at this interval. */
+        interval: duration(100, 86_400_000).default(10_000),
+        /** Publish a device's changed points as soon as a poll brings them. */
+        onChange: bool().default(true),
+        qos: intIn(0, 1).default(0),
+      })
+      .optional(),
+    /** Heartbeat on `status/heartbeat`; silence for longer than this means trouble. */
+    heartbeat: duration(1000, 3_600_000).default(30_000),
+    keepalive: duration(1000, 3_600_000).default(30_000),
+    connectTimeout: duration(100, 120_000).default(10_000),
+    /** Reconnect after `initial`, doubling up to `max`, with jitter. */
+    reconnect: z
+      .strictObject({ initial: duration(10).default(1000), max: duration(10).default(60_000) })
+      .default({ initial: 1000, max: 60_000 }),
+    /** How long stop() waits for in-flight messages and the clean `offline` status. */
+    stopTimeout: duration(0, 600_000).default(5000),
+    /** TLS (for mqtts://): PEM files; relative paths are relative to the config file. */
+    tls: z
+      .strictObject({
+        ca: text().optional(),
+        cert: text().optional(),
+        key: text().optional(),
+        /** Leave true: false accepts any server certificate. */
+        rejectUnauthorized: bool().default(true),
+        /** Name to verify the server certificate against, when it differs from the URL host. */
+        servername: text().optional(),
+      })
+      .optional(),
+    /** Username and ONE password source: a file (first line), an environment variable, or inline. Never logged. */
+    auth: z
+      .strictObject({
+        username: text(),
+        passwordFile: text().optional(),
+        passwordEnv: text().optional(),
+        password: text().optional(),
+      })
+      .refine((a) => [a.passwordFile, a.passwordEnv, a.password].filter((x) => x !== undefined).length <= 1, {
+        message: 'give at most one of passwordFile, passwordEnv, password',
+      })
+      .optional(),
+    /** Allow plain (unencrypted) MQTT to a host that is not loopback. */
+    allowInsecure: bool().default(false),
+  })
+  .refine((s) => (s.tls?.cert === undefined) === (s.tls?.key === undefined), {
+    message: 'tls.cert and tls.key go together (client certificate and its key)',
+    path: ['tls'],
+  });
+
+export const sinksSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,40}$/, 'a sink name is letters, digits, "_" or "-"'), mqttSinkSchema).default({});
+
+export type MqttSinkConfig = z.infer<typeof mqttSinkSchema>;
+export type SinksConfig = z.infer<typeof sinksSchema>;

@@ -1,0 +1,6 @@
+/** Serial line instruments (issue 6): the source, and the pure cores it is built from. */
+export { createSerialSources, SerialSource, type SerialDeviceStats } from './serial-source.js';
+export { createFramer, toBytes, type Framer, type FramerStats } from './framer.js';
+export { createParser, type FieldParser, type Fields } from './parser.js';
+export { xor8, crc16Modbus, verifyChecksum, appendChecksum } from './checksum.js';
+export { FrameDecoder, badReadings, toNumber, type FrameOutcome } from './frame-decoder.js';
