@@ -1,0 +1,793 @@
+/**
+ * The Store on LevelDB (classic-level). Contract: store.ts; durability and loss: README.md.
+ *
+ * Write path: commit() queues; one writer at a time takes everything queued (group commit: all
+ * batches that arrived while the previous write was syncing) into ONE atomic LevelDB batch: the
+ * records, any new dictionary entries and the new head seq, written with sync in every-batch mode.
+ * Each commit() resolves after that write returns. On a write error the records go back to the
+ * front of the queue, health turns degraded, and the writer retries with backoff (reopening the
+ * database after repeated failures, since LevelDB refuses all writes after a failed sync or
+ * compaction until reopened). The queue is bounded by `memoryReadings`; beyond it the oldest
+ * readings are dropped and counted.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { HalfwegError } from '../errors.js';
+import type { Logger } from '../ops/log.js';
+import type { StoreConfig } from '../settings/schema.js';
+import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
+import { JumpDetector, StoreTime, systemClock, type Clock } from './clock.js';
+import {
+  CURSOR_PREFIX,
+  LAYOUT_PREFIX,
+  META_PREFIX,
+  NAME_PREFIX,
+  PREFIX_TYPE,
+  cursorKey,
+  cursorNameOfKey,
+  idOfKey,
+  layoutKey,
+  metaKey,
+  nameKey,
+  recordKey,
+  seqOfKey,
+} from './keys.js';
+import { NameTable } from './name-table.js';
+import { openWithRecovery, type Db, type Recovery } from './open-db.js';
+import { RecordEncoder, decodeHeader, decodeRecord } from './record-codec.js';
+import { RECORD_TYPES, readingsIn, type NewRecord, type RecordType, type StoredRecord } from './records.js';
+import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
+import { SeqIndex } from './seq-index.js';
+import type { CommitResult, CursorStats, DropReason, ReadOptions, Store, StoreHealth, StoreStats } from './store.js';
+
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+/** Every write the store makes goes through one of these: the seam tests use to inject a full disk. */
+export type WriteFn = (ops: BatchOp[], options: { sync: boolean }) => Promise<void>;
+
+export interface LevelStoreOptions {
+  /** The database directory (the agent uses `<dataDir>/store`). */
+  readonly dir: string;
+  readonly config: StoreConfig;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  /** Wraps the database write (fault injection in tests). */
+  readonly wrapWrite?: (write: WriteFn) => WriteFn;
+  /** Retry backoff after a failed write: first delay and cap, ms. */
+  readonly retry?: { readonly initial: number; readonly max: number };
+  /** How often retention checks disk use and age, ms. */
+  readonly retentionInterval?: number;
+  /** Tools (`halfweg backlog`): no repair/move-aside, no creation, no timers, no deletes. */
+  readonly readOnlyTool?: boolean;
+  /** How long close() keeps trying to write what is buffered, ms. */
+  readonly closeDeadline?: number;
+}
+
+interface Pending {
+  readonly rec: NewRecord;
+  readonly readings: number;
+  readonly resolve: (r: CommitResult) => void;
+}
+
+interface CursorState {
+  readonly name: string;
+  readonly types: readonly RecordType[];
+  position: number;
+  delivered: number;
+  evicted: number;
+  pendingAtOpen: number;
+  /** Serialises acks on one cursor. */
+  chain: Promise<unknown>;
+}
+
+interface Loaded {
+  head: number;
+  cursorPositions: Map<string, number>;
+  evictedTotals: Record<RecordType, { records: number; readings: number }>;
+  corrupt: Uint8Array[];
+}
+
+/** Records per LevelDB write in one group commit (bounds the write's size and latency). */
+const MAX_GROUP = 4096;
+const EVICT_CHUNK = 10_000;
+/** Delete this many records before compacting the deleted range (tombstones slow iteration). */
+const COMPACT_AFTER = 20_000;
+
+const emptyTotals = (): Record<RecordType, number> => ({ readings: 0, aggregate: 0, alarm: 0 });
+const u64 = (n: number): Uint8Array => {
+  const w = new ByteWriter(8);
+  w.u64(n);
+  return w.finish();
+};
+
+export class LevelStore implements Store {
+  private db: Db | undefined;
+  private names = new NameTable();
+  private encoder = new RecordEncoder(this.names);
+  private readonly index: Record<RecordType, SeqIndex> = { readings: new SeqIndex(), aggregate: new SeqIndex(), alarm: new SeqIndex() };
+  private readonly cursors = new Map<string, CursorState>();
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private time!: StoreTime;
+  private jumps!: JumpDetector;
+  private write!: WriteFn;
+
+  private queue: Pending[] = [];
+  private writing = false;
+  private bufferedReadings = 0;
+  private nextSeq = 1;
+  private reserved = 0;
+  private head = 0;
+  private durableHead = 0;
+  private opened = false;
+  private closing = false;
+
+  private produced = 0;
+  private committed = 0;
+  private readonly dropped: Record<DropReason, number> = { evicted: 0, 'write-failed': 0, 'buffer-overflow': 0 };
+  private readonly evictedRecords = emptyTotals();
+  private evictedTotals: Record<RecordType, { records: number; readings: number }> = {
+    readings: { records: 0, readings: 0 },
+    aggregate: { records: 0, readings: 0 },
+    alarm: { records: 0, readings: 0 },
+  };
+  private writeFailures = 0;
+  private consecutiveFailures = 0;
+  private clockJumps = 0;
+  private recordsCorrupt = 0;
+  private healthState: StoreHealth = { state: 'ok' };
+  private readonly healthListeners = new Set<(h: StoreHealth) => void>();
+  private recovery: Recovery = { kind: 'none' };
+
+  private retryTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private maintenance: Promise<void> = Promise.resolve();
+  private maintenanceQueued = false;
+  private deletedSinceCompact = emptyTotals();
+  private bytesSinceRetention = 0;
+  private syncing: Promise<void> | undefined;
+
+  constructor(private readonly opts: LevelStoreOptions) {
+    this.log = opts.log;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async open(): Promise<void> {
+    if (this.opened) throw new HalfwegError('HALFWEG_STORE_USAGE', 'store is already open');
+    const { dir, config } = this.opts;
+    this.time = new StoreTime(this.clock);
+    this.jumps = new JumpDetector(this.clock.now(), this.clock.monotonic());
+    const tool = this.opts.readOnlyTool === true;
+    const opened = await openWithRecovery(
+      dir,
+      this.log,
+      {
+        recover: !tool,
+        create: !tool,
+        // The memtable (and its log) must be small next to the budget, or the log alone exceeds it.
+        writeBufferSize: Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(config.diskBudget / 16))),
+      },
+      (db) => this.load(db),
+      () => this.clock.now(),
+    );
+    this.db = opened.db;
+    this.recovery = opened.recovery;
+    const raw: WriteFn = (ops, o) => this.requireDb().batch(ops, o);
+    this.write = this.opts.wrapWrite ? this.opts.wrapWrite(raw) : raw;
+
+    const { state } = opened;
+    this.evictedTotals = state.evictedTotals;
+    const reserve = await readReserve(dir);
+    let next = state.head + 1;
+    if (this.recovery.kind !== 'none') {
+      // A sink may have seen seqs the damaged database lost: continue above anything issued.
+      const floor = reserve ?? this.clock.now();
+      if (reserve === undefined) this.log.error({ dir }, `sequence file ${dir}.seq is missing; continuing seqs from the wall clock (${floor})`);
+      next = Math.max(next, floor);
+    }
+    this.nextSeq = next;
+    this.head = next - 1;
+    this.durableHead = this.head;
+    this.reserved = reserve !== undefined && reserve > next ? reserve : 0;
+    if (!tool) {
+      if (this.reserved === 0) await this.reserveSeqs(next);
+      if (state.corrupt.length > 0) {
+        await this.write(state.corrupt.map((key) => ({ type: 'del' as const, key })), { sync: true });
+      }
+    }
+    for (const [name, sink] of Object.entries(config.sinks)) {
+      const position = Math.min(state.cursorPositions.get(name) ?? 0, this.head);
+      const c: CursorState = { name, types: sink.types, position, delivered: 0, evicted: 0, pendingAtOpen: 0, chain: Promise.resolve() };
+      c.pendingAtOpen = this.pendingFor(c).readings;
+      this.cursors.set(name, c);
+    }
+    if (tool) {
+      for (const [name, position] of state.cursorPositions) {
+        if (!this.cursors.has(name)) {
+          this.cursors.set(name, { name, types: [...RECORD_TYPES], position, delivered: 0, evicted: 0, pendingAtOpen: 0, chain: Promise.resolve() });
+        }
+      }
+    }
+    this.opened = true;
+    if (!tool) {
+      if (config.sync === 'interval') this.syncTimer = setInterval(() => void this.syncNow(), config.syncInterval);
+      this.retentionTimer = setInterval(() => this.scheduleMaintenance(), this.opts.retentionInterval ?? 5000);
+      this.scheduleMaintenance();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.opened || this.closing) return;
+    this.closing = true;
+    clearInterval(this.syncTimer);
+    clearInterval(this.retentionTimer);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const deadline = this.clock.monotonic() + (this.opts.closeDeadline ?? 5000);
+    // Drain: keep writing while writes succeed and the deadline allows.
+    while ((this.queue.length > 0 || this.writing) && this.clock.monotonic() < deadline) {
+      if (!this.writing) {
+        const before = this.queue.length;
+        await this.writeLoop();
+        if (this.queue.length >= before && this.queue.length > 0) await new Promise((r) => setTimeout(r, 50));
+      } else {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    for (const p of this.queue.splice(0)) this.drop(p, 'write-failed');
+    await this.maintenance;
+    await Promise.all([...this.cursors.values()].map((c) => c.chain.catch(() => undefined)));
+    if (this.opts.config.sync === 'interval') await this.syncNow();
+    await this.db?.close();
+    this.opened = false;
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  private async load(db: Db): Promise<Loaded> {
+    this.names = new NameTable();
+    this.encoder = new RecordEncoder(this.names);
+    for (const t of RECORD_TYPES) this.index[t] = new SeqIndex();
+    const loaded: Loaded = {
+      head: 0,
+      cursorPositions: new Map(),
+      evictedTotals: { readings: { records: 0, readings: 0 }, aggregate: { records: 0, readings: 0 }, alarm: { records: 0, readings: 0 } },
+      corrupt: [],
+    };
+    const it = db.iterator();
+    try {
+      for (;;) {
+        const entries = await it.nextv(1000);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) this.loadEntry(key, value, loaded);
+      }
+    } finally {
+      await it.close();
+    }
+    return loaded;
+  }
+
+  private loadEntry(key: Uint8Array, value: Uint8Array, loaded: Loaded): void {
+    const prefix = key[0]!;
+    const type = PREFIX_TYPE.get(prefix);
+    if (type) {
+      const seq = seqOfKey(key);
+      loaded.head = Math.max(loaded.head, seq);
+      try {
+        const h = decodeHeader(value);
+        this.index[type].push(seq, h.readings, value.length + key.length, h.at);
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        this.recordsCorrupt++;
+        loaded.corrupt.push(key);
+        this.log.error({ type, seq, err: err.message }, 'stored record does not decode; deleting it');
+      }
+      return;
+    }
+    try {
+      const r = new ByteReader(value);
+      if (prefix === NAME_PREFIX) this.names.loadName(idOfKey(key), new TextDecoder().decode(value));
+      else if (prefix === LAYOUT_PREFIX) {
+        const device = r.uvarint();
+        const n = r.uvarint();
+        if (n > r.remaining) throw new DecodeError('layout count');
+        const points: number[] = [];
+        for (let i = 0; i < n; i++) points.push(r.uvarint());
+        this.names.loadLayout(idOfKey(key), { device, points });
+      } else if (prefix === CURSOR_PREFIX) loaded.cursorPositions.set(cursorNameOfKey(key), r.u64());
+      else if (prefix === META_PREFIX) {
+        const name = new TextDecoder().decode(key.subarray(1));
+        if (name === 'head') loaded.head = Math.max(loaded.head, r.u64());
+        const m = /^evicted\.(readings|aggregate|alarm)$/.exec(name);
+        if (m) loaded.evictedTotals[m[1] as RecordType] = { records: r.uvarint(), readings: r.uvarint() };
+      }
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.log.error({ key: Buffer.from(key).toString('hex'), err: err.message }, 'store metadata does not decode; ignoring it');
+    }
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  commit(rec: NewRecord): Promise<CommitResult> {
+    const readings = readingsIn(rec);
+    this.produced += readings;
+    this.checkClock();
+    if (!this.opened || this.closing) {
+      this.dropped['write-failed'] += readings;
+      return Promise.resolve({ ok: false, reason: 'closed' });
+    }
+    return new Promise<CommitResult>((resolve) => {
+      this.queue.push({ rec, readings, resolve });
+      this.bufferedReadings += readings;
+      this.enforceBound();
+      if (!this.writing && this.retryTimer === undefined) void this.writeLoop();
+    });
+  }
+
+  /** Drops the oldest queued readings (then anything oldest) while over the memory bound. */
+  private enforceBound(): void {
+    const bound = this.opts.config.memoryReadings;
+    while (this.bufferedReadings > bound && this.queue.length > 0) {
+      let i = this.queue.findIndex((p) => p.readings > 0);
+      if (i < 0) i = 0;
+      const [p] = this.queue.splice(i, 1);
+      this.drop(p!, 'buffer-overflow');
+    }
+  }
+
+  private drop(p: Pending, reason: 'buffer-overflow' | 'write-failed'): void {
+    this.bufferedReadings -= p.readings;
+    this.dropped[reason] += p.readings;
+    p.resolve({ ok: false, reason });
+  }
+
+  private async writeLoop(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        const ok = await this.writeGroup(group);
+        if (!ok) {
+          this.queue.unshift(...group.filter((p) => !this.isSettled(p)));
+          this.enforceBound();
+          this.scheduleRetry();
+          return;
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private readonly settled = new WeakSet<Pending>();
+  private isSettled(p: Pending): boolean {
+    return this.settled.has(p);
+  }
+
+  /** One atomic write of a group; false when the database refused it. */
+  private async writeGroup(group: Pending[]): Promise<boolean> {
+    const at = this.time.now();
+    const ops: BatchOp[] = [];
+    const written: { p: Pending; seq: number; bytes: number; type: RecordType }[] = [];
+    for (const p of group) {
+      let value: Uint8Array;
+      try {
+        value = this.encoder.encode(p.rec, at);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, type: p.rec.type }, 'record cannot be encoded; dropped');
+        this.settled.add(p);
+        this.drop(p, 'write-failed');
+        continue;
+      }
+      const seq = this.nextSeq++;
+      const key = recordKey(p.rec.type, seq);
+      ops.push({ type: 'put', key, value });
+      written.push({ p, seq, bytes: key.length + value.length, type: p.rec.type });
+    }
+    if (written.length === 0) return true;
+    const last = written[written.length - 1]!.seq;
+    const dict = this.names.unpersisted();
+    const counts = this.names.counts;
+    for (const [id, name] of dict.names) ops.push({ type: 'put', key: nameKey(id), value: new TextEncoder().encode(name) });
+    for (const [id, l] of dict.layouts) {
+      const w = new ByteWriter(16 + l.points.length * 2);
+      w.uvarint(l.device);
+      w.uvarint(l.points.length);
+      for (const pt of l.points) w.uvarint(pt);
+      ops.push({ type: 'put', key: layoutKey(id), value: w.finish() });
+    }
+    ops.push({ type: 'put', key: metaKey('head'), value: u64(last) });
+    try {
+      if (last >= this.reserved) await this.reserveSeqs(last + 1);
+      if (this.consecutiveFailures >= 2) await this.reopen();
+      await this.write(ops, { sync: this.opts.config.sync === 'every-batch' });
+    } catch (err) {
+      this.writeFailures++;
+      this.consecutiveFailures++;
+      const reason = `write failed: ${(err as Error).message}`;
+      if (this.healthState.state === 'ok') {
+        this.log.error({ err: (err as Error).message, code: 'HALFWEG_STORE_WRITE_FAILED', buffered: this.bufferedReadings }, 'store cannot write; buffering in memory and retrying');
+      }
+      this.setHealth({ state: 'degraded', reason, since: this.clock.now() });
+      return false;
+    }
+    this.names.markPersisted(counts);
+    if (this.consecutiveFailures > 0) this.log.warn({ failures: this.consecutiveFailures }, 'store writes again; resumed');
+    this.consecutiveFailures = 0;
+    this.head = last;
+    if (this.opts.config.sync === 'every-batch') this.durableHead = last;
+    let bytes = 0;
+    for (const w of written) {
+      this.index[w.type].push(w.seq, w.p.readings, w.bytes, at);
+      this.settled.add(w.p);
+      this.bufferedReadings -= w.p.readings;
+      this.committed += w.p.readings;
+      bytes += w.bytes;
+      w.p.resolve({ ok: true, seq: w.seq });
+    }
+    this.bytesSinceRetention += bytes;
+    if (this.bytesSinceRetention > this.opts.config.diskBudget / 20) this.scheduleMaintenance();
+    if (this.healthState.state !== 'ok') this.setHealth({ state: 'ok' });
+    // Types no configured sink needs are not kept (when sinks are configured at all).
+    if (this.cursors.size > 0 && written.some((w) => !this.neededBy(w.type).length)) this.scheduleMaintenance();
+    return true;
+  }
+
+  private async reserveSeqs(from: number): Promise<void> {
+    const mark = from + RESERVE_BLOCK;
+    await writeReserve(this.opts.dir, mark);
+    this.reserved = mark;
+  }
+
+  private async reopen(): Promise<void> {
+    const db = this.requireDb();
+    this.log.warn({ dir: this.opts.dir }, 'reopening the store database after repeated write failures');
+    await db.close().catch(() => undefined);
+    await db.open();
+    // A write that reported failure may still have reached the log: never reuse its seqs.
+    const head = await db.get(metaKey('head'));
+    if (head) this.nextSeq = Math.max(this.nextSeq, new ByteReader(head).u64() + 1);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closing) return;
+    const { initial, max } = this.opts.retry ?? { initial: 200, max: 30_000 };
+    const delay = Math.min(max, initial * 2 ** Math.min(20, this.consecutiveFailures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.writeLoop();
+    }, delay);
+    this.retryTimer.unref?.();
+  }
+
+  private async syncNow(): Promise<void> {
+    if (!this.db || this.db.status !== 'open') return;
+    if (this.syncing) return this.syncing;
+    const target = this.head;
+    this.syncing = (async () => {
+      try {
+        await this.write([{ type: 'put', key: metaKey('sync'), value: u64(target) }], { sync: true });
+        this.durableHead = Math.max(this.durableHead, target);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'periodic store sync failed; will retry');
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  // ---------------------------------------------------------------- reading and acknowledging
+
+  private cursor(name: string): CursorState {
+    const c = this.cursors.get(name);
+    if (!c) throw new HalfwegError('HALFWEG_STORE_USAGE', `unknown sink cursor "${name}"; configure it under store.sinks`);
+    return c;
+  }
+
+  async read(cursorName: string, options: ReadOptions): Promise<StoredRecord[]> {
+    const c = this.cursor(cursorName);
+    const db = this.requireDb();
+    const after = options.after ?? c.position;
+    const upto = this.durableHead;
+    const types = c.types.filter((t) => !options.types || options.types.includes(t));
+    const max = Math.max(0, Math.floor(options.maxRecords));
+    if (max === 0 || after >= upto) return [];
+    const found: [RecordType, number, Uint8Array][] = [];
+    await Promise.all(
+      types.map(async (type) => {
+        if (this.index[type].after(after).records === 0) return;
+        const entries = await db.iterator({ gt: recordKey(type, after), lte: recordKey(type, upto), limit: max }).all();
+        for (const [k, v] of entries) found.push([type, seqOfKey(k), v]);
+      }),
+    );
+    found.sort((a, b) => a[1] - b[1]);
+    const out: StoredRecord[] = [];
+    for (const [type, seq, value] of found.slice(0, max)) {
+      try {
+        out.push(decodeRecord(type, seq, value, this.names));
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        this.recordsCorrupt++;
+        this.log.error({ type, seq, err: err.message }, 'stored record does not decode; skipping it');
+      }
+    }
+    return out;
+  }
+
+  ack(cursorName: string, seq: number): Promise<number> {
+    const c = this.cursor(cursorName);
+    const run = async (): Promise<number> => {
+      if (!Number.isSafeInteger(seq) || seq < 0) throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" with invalid seq ${seq}`);
+      if (seq > this.durableHead) {
+        throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" at seq ${seq} is past the head ${this.durableHead}`);
+      }
+      if (seq <= c.position) return c.position;
+      await this.write([{ type: 'put', key: cursorKey(c.name), value: u64(seq) }], { sync: this.opts.config.sync === 'every-batch' });
+      if (c.types.includes('readings')) c.delivered += this.index.readings.between(c.position, seq).readings;
+      c.position = seq;
+      this.scheduleMaintenance();
+      return seq;
+    };
+    const p = c.chain.then(run, run);
+    c.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---------------------------------------------------------------- retention and deletion
+
+  private neededBy(type: RecordType): CursorState[] {
+    return [...this.cursors.values()].filter((c) => c.types.includes(type));
+  }
+
+  private scheduleMaintenance(): void {
+    if (this.maintenanceQueued || this.closing || this.opts.readOnlyTool) return;
+    this.maintenanceQueued = true;
+    this.maintenance = this.maintenance.then(async () => {
+      this.maintenanceQueued = false;
+      try {
+        await this.deleteDelivered();
+        await this.enforceRetention();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'store maintenance failed; will retry');
+      }
+    });
+  }
+
+  /** Deletes records every sink that needs them has acknowledged. */
+  private async deleteDelivered(): Promise<void> {
+    if (this.cursors.size === 0) return;
+    const db = this.requireDb();
+    for (const type of RECORD_TYPES) {
+      const idx = this.index[type];
+      const first = idx.firstSeq;
+      if (first === undefined) continue;
+      const needing = this.neededBy(type);
+      const floor = needing.length ? Math.min(...needing.map((c) => c.position)) : this.head;
+      if (floor < first) continue;
+      const dropped = idx.dropThrough(floor);
+      await db.clear({ gte: recordKey(type, first), lte: recordKey(type, floor) });
+      this.deletedSinceCompact[type] += dropped.records;
+      await this.compactIfNeeded(type, floor);
+    }
+  }
+
+  private async compactIfNeeded(type: RecordType, through: number, force = false): Promise<void> {
+    if (!force && this.deletedSinceCompact[type] < COMPACT_AFTER) return;
+    this.deletedSinceCompact[type] = 0;
+    await this.requireDb().compactRange(recordKey(type, 0), recordKey(type, through + 1));
+  }
+
+  private async diskUse(): Promise<number> {
+    let total = 0;
+    for (const f of await readdir(this.opts.dir)) {
+      try {
+        total += (await stat(path.join(this.opts.dir, f))).size;
+      } catch {
+        // a file compacted away between readdir and stat
+      }
+    }
+    return total;
+  }
+
+  private async enforceRetention(): Promise<void> {
+    this.bytesSinceRetention = 0;
+    const { diskBudget, maxAge } = this.opts.config;
+    const cutoff = this.time.now() - maxAge;
+    for (const type of RECORD_TYPES) {
+      const s = this.index[type].lastSeqBefore(cutoff);
+      if (s !== undefined) await this.evict(type, s, 'max age');
+    }
+    let used = await this.diskUse();
+    if (used <= diskBudget) return;
+    if (RECORD_TYPES.some((t) => this.deletedSinceCompact[t] > 0)) {
+      for (const t of RECORD_TYPES) await this.compactIfNeeded(t, this.head, true);
+      used = await this.diskUse();
+      if (used <= diskBudget) return;
+    }
+    // Evict down to 90% of the budget so the next few writes do not trigger another eviction.
+    let excess = used - diskBudget * 0.9;
+    const logical = RECORD_TYPES.reduce((s, t) => s + this.index[t].after(0).bytes, 0);
+    const ratio = logical > 0 ? used / logical : 1;
+    for (const type of RECORD_TYPES) {
+      if (excess <= 0) break;
+      const s = this.index[type].seqCovering(excess / ratio);
+      if (s === undefined) continue;
+      const freed = await this.evict(type, s, 'disk budget');
+      await this.compactIfNeeded(type, s, true);
+      excess -= freed * ratio;
+    }
+  }
+
+  /** Evicts records of `type` with seq ≤ through: data loss, logged and counted. Returns bytes freed. */
+  private async evict(type: RecordType, through: number, reason: string): Promise<number> {
+    const idx = this.index[type];
+    const seqs = idx.seqsBetween(0, through);
+    if (seqs.length === 0) return 0;
+    const persisted = this.evictedTotals[type];
+    for (let i = 0; i < seqs.length; i += EVICT_CHUNK) {
+      const chunk = seqs.slice(i, i + EVICT_CHUNK);
+      const chunkTotals = idx.between(chunk[0]! - 1, chunk[chunk.length - 1]!);
+      const next = { records: persisted.records + chunkTotals.records, readings: persisted.readings + chunkTotals.readings };
+      const w = new ByteWriter(16);
+      w.uvarint(next.records);
+      w.uvarint(next.readings);
+      const ops: BatchOp[] = chunk.map((s) => ({ type: 'del' as const, key: recordKey(type, s) }));
+      ops.push({ type: 'put', key: metaKey(`evicted.${type}`), value: w.finish() });
+      await this.write(ops, { sync: this.opts.config.sync === 'every-batch' });
+      persisted.records = next.records;
+      persisted.readings = next.readings;
+    }
+    // Accounting and the index change together, synchronously, after the deletes are on disk, so
+    // an ack that completed meanwhile is counted as delivered or as evicted, never as both.
+    const needing = this.neededBy(type);
+    const minPos = needing.length ? Math.min(...needing.map((c) => c.position)) : 0;
+    const totals = idx.between(0, through);
+    // Readings some sink had not received: the loss. (No sinks configured: all of them.)
+    const lost = type === 'readings' ? idx.between(minPos, through).readings : 0;
+    if (type === 'readings') for (const c of needing) c.evicted += idx.between(c.position, through).readings;
+    idx.dropThrough(through);
+    this.evictedRecords[type] += totals.records;
+    this.dropped.evicted += lost;
+    this.deletedSinceCompact[type] += totals.records;
+    this.log.warn(
+      { type, fromSeq: seqs[0], toSeq: through, records: totals.records, readings: totals.readings, readingsUndelivered: lost, reason },
+      `evicted ${totals.records} ${type} records (seq ${seqs[0]}..${through}) for ${reason}`,
+    );
+    return totals.bytes;
+  }
+
+  // ---------------------------------------------------------------- health, clock, stats
+
+  private checkClock(): void {
+    if (!this.jumps) return;
+    const jump = this.jumps.check(this.clock.now(), this.clock.monotonic());
+    if (jump !== 0) {
+      this.clockJumps++;
+      this.log.warn({ jumpMs: jump }, `wall clock jumped ${jump > 0 ? 'forward' : 'backward'} by ${Math.round(Math.abs(jump) / 1000)} s; record order is unaffected (sequence numbers)`);
+    }
+  }
+
+  private setHealth(h: StoreHealth): void {
+    const changed = h.state !== this.healthState.state || (h.state === 'degraded' && this.healthState.state === 'degraded' && h.reason !== this.healthState.reason);
+    if (h.state === 'degraded' && this.healthState.state === 'degraded') h = { ...h, since: this.healthState.since };
+    this.healthState = h;
+    if (!changed) return;
+    for (const l of this.healthListeners) {
+      try {
+        l(h);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'store health listener threw');
+      }
+    }
+  }
+
+  health(): StoreHealth {
+    return this.healthState;
+  }
+
+  onHealth(listener: (health: StoreHealth) => void): () => void {
+    this.healthListeners.add(listener);
+    return () => this.healthListeners.delete(listener);
+  }
+
+  private pendingFor(c: CursorState): { records: number; readings: number; bytes: number; oldest: number | null } {
+    let records = 0;
+    let readings = 0;
+    let bytes = 0;
+    let oldest: number | null = null;
+    for (const t of c.types) {
+      const r = this.index[t].after(c.position);
+      records += r.records;
+      readings += t === 'readings' ? r.readings : 0;
+      bytes += r.bytes;
+      const at = this.index[t].firstAtAfter(c.position);
+      if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
+    }
+    return { records, readings, bytes, oldest };
+  }
+
+  stats(): StoreStats {
+    const cursors: CursorStats[] = [...this.cursors.values()].map((c) => {
+      const p = this.pendingFor(c);
+      return {
+        name: c.name,
+        types: c.types,
+        position: c.position,
+        recordsPending: p.records,
+        readingsPending: p.readings,
+        bytesPending: p.bytes,
+        oldestPendingAt: p.oldest,
+        readingsDelivered: c.delivered,
+        readingsEvicted: c.evicted,
+        readingsPendingAtOpen: c.pendingAtOpen,
+      };
+    });
+    const records = emptyTotals();
+    for (const t of RECORD_TYPES) records[t] = this.index[t].size;
+    return {
+      head: this.head,
+      durableHead: this.durableHead,
+      readingsProduced: this.produced,
+      readingsCommitted: this.committed,
+      readingsBuffered: this.bufferedReadings,
+      readingsDropped: { ...this.dropped },
+      recordsEvicted: { ...this.evictedRecords },
+      records,
+      cursors,
+      writeFailures: this.writeFailures,
+      clockJumps: this.clockJumps,
+      recordsCorrupt: this.recordsCorrupt,
+      health: this.healthState,
+    };
+  }
+
+  // ---------------------------------------------------------------- for tools (halfweg backlog)
+
+  /** How the database was opened: as it was, repaired, or moved aside and fresh. */
+  get recoveryAtOpen(): Recovery {
+    return this.recovery;
+  }
+
+  /** Evictions since the database was created (persisted), per type. */
+  evictionTotals(): Readonly<Record<RecordType, { records: number; readings: number }>> {
+    return this.evictedTotals;
+  }
+
+  async diskBytes(): Promise<number> {
+    return this.diskUse();
+  }
+
+  /** Records with from ≤ seq ≤ to, in seq order, in pages (for export; does not need a cursor). */
+  async *range(from: number, to: number, pageSize = 1000): AsyncGenerator<StoredRecord> {
+    const db = this.requireDb();
+    let after = Math.max(0, from - 1);
+    for (;;) {
+      const found: [RecordType, number, Uint8Array][] = [];
+      for (const type of RECORD_TYPES) {
+        const entries = await db.iterator({ gt: recordKey(type, after), lte: recordKey(type, to), limit: pageSize }).all();
+        for (const [k, v] of entries) found.push([type, seqOfKey(k), v]);
+      }
+      if (found.length === 0) return;
+      found.sort((a, b) => a[1] - b[1]);
+      for (const [type, seq, value] of found.slice(0, pageSize)) {
+        yield decodeRecord(type, seq, value, this.names);
+        after = seq;
+      }
+    }
+  }
+
+  private requireDb(): Db {
+    if (!this.db) throw new HalfwegError('HALFWEG_STORE_USAGE', 'store is not open');
+    return this.db;
+  }
+}
+
+/** Where the store lives inside the agent's data directory. */
+export function storeDir(dataDir: string): string {
+  return path.join(dataDir, 'store');
+}
