@@ -1,0 +1,100 @@
+/**
+ * `node --expose-gc dist/bench/detect.bench.js [--quick]`: cost of the detectors per reading per
+ * point and their memory per point, for the default set (learned baseline, stuck sensor, missing
+ * data) and the full single-point set (plus limits and rate of change), and the relation detector
+ * over 8 points. Median of several runs. Goals: < 5 µs per reading per point, < 8 KB per point.
+ */
+import { createPointDetectors, createRelationDetector } from '../src/detect/build.js';
+import type { PointDetector } from '../src/detect/detector.js';
+import { optionsFor, parseDetectOptions } from '../src/detect/options.js';
+
+const quick = process.argv.includes('--quick');
+const RUNS = quick ? 3 : 7;
+const READINGS = quick ? 200_000 : 1_000_000;
+const POINTS_FOR_MEMORY = quick ? 2_000 : 10_000;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const defaults = optionsFor(parseDetectOptions({}), 'p');
+const full = optionsFor(parseDetectOptions({ rate: { span: '1m', maxRise: 5, maxFall: 5 }, points: { p: { limits: { hh: 3, h: 2, l: -2, ll: -3, deadband: 0.1 } } } }), 'p');
+
+// A cheap deterministic noisy signal (LCG), precomputed so the benchmark times the detectors.
+const SIGNAL = new Float64Array(65_536);
+let seed = 12345;
+for (let i = 0; i < SIGNAL.length; i++) {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  SIGNAL[i] = Math.sin(i / 500) + (seed / 4294967296 - 0.5);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timePoint(make: () => PointDetector[]): number {
+  const set = make();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < READINGS; i++) {
+    const v = SIGNAL[i & 65_535]!;
+    for (let j = 0; j < set.length; j++) set[j]!.update(1_700_000_000_000 + i * 1000, v, 'good');
+  }
+  return Number(process.hrtime.bigint() - t0) / READINGS / 1000; // µs per reading
+}
+
+function timeRelation(k: number): number {
+  const rel = createRelationDetector(defaults, k)!;
+  const row = new Float64Array(k);
+  const n = READINGS / 4;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
+    rel.update(1_700_000_000_000 + i * 1000, row);
+  }
+  return Number(process.hrtime.bigint() - t0) / n / 1000 / k; // µs per reading per point
+}
+
+function memoryPerPoint(make: () => unknown): number {
+  if (!gc) return NaN;
+  const keep: unknown[] = new Array(POINTS_FOR_MEMORY);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < POINTS_FOR_MEMORY; i++) keep[i] = make();
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  if (keep.length !== POINTS_FOR_MEMORY) throw new Error('unreachable');
+  return (after - before) / POINTS_FOR_MEMORY;
+}
+
+/** Warmed-up detector sets (past warm-up, histograms populated) so memory is the steady state. */
+function warmed(make: () => PointDetector[]): () => PointDetector[] {
+  return () => {
+    const set = make();
+    for (let i = 0; i < 400; i++) for (const d of set) d.update(1_700_000_000_000 + i * 1000, SIGNAL[i]!, 'good');
+    return set;
+  };
+}
+
+const cases: { name: string; cost: () => number; mem: () => number }[] = [
+  { name: 'default set (baseline+flatline+missing)', cost: () => timePoint(() => createPointDetectors(defaults)), mem: () => memoryPerPoint(warmed(() => createPointDetectors(defaults))) },
+  { name: 'full set (+limits+rate)', cost: () => timePoint(() => createPointDetectors(full)), mem: () => memoryPerPoint(warmed(() => createPointDetectors(full))) },
+  {
+    name: 'relation, 8 points (per point)',
+    cost: () => timeRelation(8),
+    mem: () => memoryPerPoint(() => createRelationDetector(defaults, 8)) / 8,
+  },
+];
+
+if (!gc) process.stderr.write('run with --expose-gc for memory figures\n');
+const lines = [`detectors: ${READINGS.toLocaleString('en')} readings per run, median of ${RUNS} runs${quick ? ' (quick)' : ''}`, '', `${'set'.padEnd(42)} ${'µs/reading/point'.padStart(17)} ${'bytes/point'.padStart(12)}`];
+for (const c of cases) {
+  const costs: number[] = [];
+  const mems: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    costs.push(c.cost());
+    mems.push(c.mem());
+  }
+  lines.push(`${c.name.padEnd(42)} ${median(costs).toFixed(3).padStart(17)} ${Number.isNaN(median(mems)) ? '-'.padStart(12) : Math.round(median(mems)).toString().padStart(12)}`);
+}
+lines.push('', 'goals: < 5 µs per reading per point, < 8192 bytes per point');
+process.stdout.write(`${lines.join('\n')}\n`);

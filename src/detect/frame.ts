@@ -1,0 +1,84 @@
+/**
+ * A frame is a set of points read together (a CSV row, one device's poll cycle). FrameDetector
+ * runs every point's detector set plus, with two or more points, the relation detector, and
+ * reduces them to one score and one alarm per row. `halfweg detect` and the SKAB evaluation use
+ * it; the agent will run the same parts per device.
+ *
+ * Row score: the learnt detectors' p-values (one per point's baseline, one for the relation) are
+ * combined with a Bonferroni correction over their number, so the row score keeps the calibrated
+ * meaning ("a normal row scores this high with probability ≤ 10^(-6·score)") however many columns
+ * there are; a broken rule (limit, rate, stuck, missing) scores 1.
+ * Row alarm: the learnt score goes through one AlarmPolicy, each rule detector through its own;
+ * the row is in alarm when any of them is active.
+ */
+import type { Quality } from '../sources/reading.js';
+import { combineP, scoreOf } from './calibrate.js';
+import { createPointDetectors, createRelationDetector } from './build.js';
+import type { Finding, PointDetector } from './detector.js';
+import { optionsFor, type DetectOptions } from './options.js';
+import { AlarmPolicy } from './policy.js';
+import type { RelationDetector } from './relation.js';
+
+export interface FrameResult {
+  /** Calibrated anomaly score of the row, [0, 1]. */
+  readonly score: number;
+  readonly alarm: boolean;
+  /** What drove the score: "<point>:<condition>" or "relation", null when nothing did. */
+  readonly cause: string | null;
+}
+
+export class FrameDetector {
+  private readonly sets: PointDetector[][];
+  private readonly rulePolicies: (AlarmPolicy | null)[][];
+  private readonly relation: RelationDetector | null;
+  private readonly policy: AlarmPolicy;
+  private readonly learnt: number;
+
+  constructor(
+    readonly points: readonly string[],
+    opts: DetectOptions,
+  ) {
+    const per = points.map((p) => optionsFor(opts, p));
+    this.sets = per.map((o) => createPointDetectors(o));
+    this.rulePolicies = this.sets.map((set, i) => set.map((d) => (d.kind === 'baseline' ? null : new AlarmPolicy(per[i]!.policy))));
+    // The frame-level options (relation, row policy) are the top-level ones.
+    const top = optionsFor(opts, '');
+    this.relation = createRelationDetector(top, points.length);
+    this.policy = new AlarmPolicy(top.policy);
+    this.learnt = this.sets.reduce((n, set) => n + set.filter((d) => d.kind === 'baseline').length, 0) + (this.relation ? 1 : 0);
+  }
+
+  /** One row: `values[i]` belongs to `points[i]`; NaN is a missing value. */
+  update(ts: number, values: ArrayLike<number>): FrameResult {
+    let minP = 1;
+    let cause: string | null = null;
+    let rule: string | null = null;
+    let ruleAlarm = false;
+    for (let i = 0; i < this.sets.length; i++) {
+      const v = values[i]!;
+      const q: Quality = Number.isFinite(v) ? 'good' : 'decode';
+      const set = this.sets[i]!;
+      for (let j = 0; j < set.length; j++) {
+        const d = set[j]!;
+        const f: Finding | null = d.update(ts, v, q);
+        if (f === null) continue;
+        if (d.kind === 'baseline') {
+          if (f.p < minP) (minP = f.p), (cause = `${this.points[i]}:${f.condition}`);
+        } else {
+          if (f.score >= 1 && rule === null) rule = `${this.points[i]}:${f.condition}`;
+          const pol = this.rulePolicies[i]![j]!;
+          pol.update(ts, f);
+          if (pol.active) ruleAlarm = true;
+        }
+      }
+    }
+    if (this.relation) {
+      const f = this.relation.update(ts, values);
+      if (f && f.p < minP) (minP = f.p), (cause = 'relation');
+    }
+    const learntScore = scoreOf(combineP(minP, Math.max(1, this.learnt)));
+    this.policy.updateScore(ts, learntScore);
+    const score = rule !== null ? 1 : learntScore;
+    return { score, alarm: ruleAlarm || this.policy.active, cause: rule ?? (learntScore > 0 ? cause : null) };
+  }
+}

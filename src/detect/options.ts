@@ -1,0 +1,186 @@
+/**
+ * Detection options: ONE zod schema gives their types, defaults, validation and documentation
+ * (STYLE.md principle 5). `detectSchema` is meant to be embedded in profiles and configs later
+ * (`detect:` section); today `halfweg detect --config FILE` reads a YAML file holding just it.
+ *
+ * Shape: every section at the top applies to every point; `points.<name>` overrides any field of
+ * any section for one point (same fields, all optional). Defaults work without tuning: every
+ * learnt detector sizes itself from the data, every threshold is a calibrated score.
+ *
+ *   detect:
+ *     policy: { minScore: 0.67, onDelay: 0s, offDelay: 30s }
+ *     flatline: { span: 10m }
+ *     points:
+ *       drum-pressure: { rate: { span: 1m, maxRise: 5 }, limits: { hh: 16, h: 15, deadband: 0.2 } }
+ */
+import { z } from 'zod';
+import { bool, duration, finite, intIn, show } from '../settings/schema-helpers.js';
+import { limitsSchema } from '../settings/profile-schema.js';
+
+function fraction() {
+  return z.unknown().superRefine((v, ctx) => {
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) ctx.addIssue({ code: 'custom', message: `expected a number 0..1, got ${show(v)}` });
+  }).transform((v) => v as number);
+}
+
+function positive() {
+  return z.unknown().superRefine((v, ctx) => {
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) ctx.addIssue({ code: 'custom', message: `expected a positive number, got ${show(v)}` });
+  }).transform((v) => v as number);
+}
+
+const DAY = 86_400_000;
+
+/** Each section's fields, without defaults: the override schema is built from these. */
+const fields = {
+  baseline: {
+    /** Learned baseline (level, noise, time-of-day profile) per point. */
+    enabled: bool(),
+    /** Good readings learnt before the first score. */
+    warmup: intIn(2, 10_000_000),
+    /** Memory of level, noise and calibration, in readings. */
+    memory: intIn(10, 10_000_000),
+    /** Readings averaged for the level-shift statistic. */
+    fastSpan: intIn(1, 100_000),
+    /** Readings averaged for the noise-change statistic. */
+    noiseSpan: intIn(1, 100_000),
+    /** Time-of-day buckets of the daily profile; 0 turns it off. */
+    seasonBuckets: intIn(0, 1440),
+    /** Readings rarer than this p-value do not teach the model. */
+    gate: fraction(),
+    /** A shift lasting this long (and relearnMin readings) becomes the new normal. */
+    relearnAfter: duration(0, 365 * DAY),
+    relearnMin: intIn(1, 10_000_000),
+  },
+  relation: {
+    /** Joint model of the points read together (only with two or more points). */
+    enabled: bool(),
+    warmup: intIn(2, 10_000_000),
+    memory: intIn(10, 10_000_000),
+    fastSpan: intIn(1, 100_000),
+    /** Shrinkage of the correlation matrix toward the identity, 0..1. */
+    shrink: fraction(),
+    gate: fraction(),
+    relearnAfter: duration(0, 365 * DAY),
+    relearnMin: intIn(1, 10_000_000),
+  },
+  flatline: {
+    enabled: bool(),
+    /** No movement beyond `tolerance` for this long is a stuck sensor. */
+    span: duration(1, 365 * DAY),
+    /** Change (engineering units) that counts as movement; 0: any change. */
+    tolerance: finite(),
+    /** A flat run must also be this many times the longest normal flat run seen. */
+    runFactor: positive(),
+    /** Changes the point must have shown before it can be called stuck. */
+    minMoves: intIn(0, 1_000_000),
+  },
+  missing: {
+    enabled: bool(),
+    /** No good reading for this long is missing data; unset: `factor` × the usual interval. */
+    span: duration(1, 365 * DAY).optional(),
+    factor: positive(),
+    minSpan: duration(0, 365 * DAY),
+  },
+  rate: {
+    /** Rate-of-change limits; active only when maxRise or maxFall is set. */
+    span: duration(1, 365 * DAY),
+    /** Largest allowed rise within `span`, engineering units. */
+    maxRise: finite().optional(),
+    /** Largest allowed fall within `span`, engineering units. */
+    maxFall: finite().optional(),
+  },
+  policy: {
+    /** Score (calibrated, 0..1) at or above which a condition counts: 0.67 ≈ p 1e-4. */
+    minScore: fraction(),
+    /** Score below which an active condition starts clearing (≤ minScore). */
+    clearScore: fraction(),
+    onDelay: duration(0, DAY),
+    offDelay: duration(0, DAY),
+    onCount: intIn(1, 1_000_000),
+    offCount: intIn(1, 1_000_000),
+  },
+} as const;
+
+export const DETECT_DEFAULTS = {
+  baseline: { enabled: true, warmup: 300, memory: 2000, fastSpan: 10, noiseSpan: 30, seasonBuckets: 48, gate: 1e-3, relearnAfter: 3_600_000, relearnMin: 100 },
+  relation: { enabled: true, warmup: 300, memory: 2000, fastSpan: 10, shrink: 0.05, gate: 1e-3, relearnAfter: 3_600_000, relearnMin: 100 },
+  flatline: { enabled: true, span: 600_000, tolerance: 0, runFactor: 4, minMoves: 10 },
+  missing: { enabled: true, span: undefined as number | undefined, factor: 10, minSpan: 60_000 },
+  rate: { span: 60_000, maxRise: undefined as number | undefined, maxFall: undefined as number | undefined },
+  policy: { minScore: 0.67, clearScore: 0.5, onDelay: 0, offDelay: 0, onCount: 3, offCount: 5 },
+};
+
+type Fields = typeof fields;
+type Section = keyof Fields;
+
+function withDefaults<S extends Section>(section: S) {
+  const shape: Record<string, z.ZodType> = {};
+  const defaults = DETECT_DEFAULTS[section] as Record<string, unknown>;
+  for (const [key, schema] of Object.entries(fields[section])) {
+    const d = defaults[key];
+    shape[key] = d === undefined ? (schema as z.ZodType) : (schema as z.ZodType).default(d as never);
+  }
+  return z.strictObject(shape).prefault({});
+}
+
+function partialOf<S extends Section>(section: S) {
+  return z.strictObject(fields[section] as unknown as Record<string, z.ZodType>).partial().optional();
+}
+
+const overrideSchema = z.strictObject({
+  baseline: partialOf('baseline'),
+  relation: partialOf('relation'),
+  flatline: partialOf('flatline'),
+  missing: partialOf('missing'),
+  rate: partialOf('rate'),
+  policy: partialOf('policy'),
+  limits: limitsSchema.optional(),
+});
+
+export const detectSchema = z.strictObject({
+  baseline: withDefaults('baseline'),
+  relation: withDefaults('relation'),
+  flatline: withDefaults('flatline'),
+  missing: withDefaults('missing'),
+  rate: withDefaults('rate'),
+  policy: withDefaults('policy'),
+  /** Per-point overrides of any field above, plus limits (HH/H/L/LL/deadband). */
+  points: z.record(z.string(), overrideSchema).prefault({}),
+});
+
+/** Options for one point, everything resolved. */
+export type PointDetectOptions = {
+  -readonly [S in keyof typeof DETECT_DEFAULTS]: (typeof DETECT_DEFAULTS)[S];
+} & { limits?: z.infer<typeof limitsSchema> | undefined };
+
+export type DetectOptions = Omit<PointDetectOptions, 'limits'> & {
+  points: Record<string, Partial<{ [S in keyof typeof DETECT_DEFAULTS]: Partial<(typeof DETECT_DEFAULTS)[S]> }> & { limits?: z.infer<typeof limitsSchema> }>;
+};
+
+/** Validates raw options (from YAML/JSON) and fills every default. Throws zod's error on bad input. */
+export function parseDetectOptions(raw: unknown): DetectOptions {
+  return detectSchema.parse(raw ?? {}) as unknown as DetectOptions;
+}
+
+/** The options in force for one point: the sections, then that point's overrides. */
+export function optionsFor(opts: DetectOptions, point: string): PointDetectOptions {
+  const o = opts.points[point];
+  const pick = <S extends keyof typeof DETECT_DEFAULTS>(s: S) => ({ ...opts[s], ...dropUndefined(o?.[s]) });
+  return {
+    baseline: pick('baseline'),
+    relation: pick('relation'),
+    flatline: pick('flatline'),
+    missing: pick('missing'),
+    rate: pick('rate'),
+    policy: pick('policy'),
+    limits: o?.limits,
+  } as PointDetectOptions;
+}
+
+function dropUndefined<T extends object>(o: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  if (!o) return out;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

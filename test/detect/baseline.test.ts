@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { BaselineDetector } from '../../src/detect/baseline.js';
+import { countAlarms, firstAlarm, gaussian, processSignal, prng, runSeries, T0 } from './synthetic.js';
+
+const N = 3000;
+const AT = 1500;
+
+describe('learned baseline (default stack, one column)', () => {
+  it('fires within seconds on a step of 1.5 σ-of-the-process', () => {
+    const x = processSignal(N, 1);
+    for (let i = AT; i < N; i++) x[i]! += 0.15;
+    const { alarm } = runSeries(x);
+    expect(countAlarms(alarm, 0, AT)).toBe(0);
+    const at = firstAlarm(alarm, AT);
+    expect(at).toBeGreaterThanOrEqual(AT);
+    expect(at - AT).toBeLessThan(30);
+  });
+
+  // Known limit: drifts slower than about 1 σ per minute are learnt as normal wander.
+  it('fires on a drift of 3 σ per minute within 2 minutes', () => {
+    const x = processSignal(N, 2);
+    for (let i = AT; i < N; i++) x[i]! += ((i - AT) / 60) * 0.3;
+    const { alarm } = runSeries(x);
+    expect(countAlarms(alarm, 0, AT)).toBe(0);
+    const at = firstAlarm(alarm, AT);
+    expect(at).toBeGreaterThan(AT);
+    expect(at - AT).toBeLessThan(120);
+  });
+
+  it('scores a single spike at once and alarms on a burst of them', () => {
+    const x = processSignal(N, 3);
+    x[AT] = x[AT]! + 2; // one 20 σ spike
+    for (let i = AT + 500; i < AT + 505; i++) x[i] = x[i]! + 2;
+    const { score, alarm } = runSeries(x);
+    expect(score[AT]).toBeGreaterThan(0.9);
+    expect(countAlarms(alarm, 0, AT)).toBe(0);
+    expect(firstAlarm(alarm, AT + 400) - (AT + 500)).toBeLessThan(6);
+  });
+
+  it('fires when the noise triples at the same level', () => {
+    const x = processSignal(N, 4);
+    const g = gaussian(prng(44));
+    for (let i = AT; i < N; i++) x[i] = 10 + 0.3 * g();
+    const { alarm } = runSeries(x);
+    expect(countAlarms(alarm, 0, AT)).toBe(0);
+    expect(firstAlarm(alarm, AT) - AT).toBeLessThan(60);
+  });
+
+  it('re-learns after a persistent level shift instead of alarming forever', () => {
+    const n = 3 * 3600;
+    const x = processSignal(n, 5);
+    for (let i = 1000; i < n; i++) x[i]! += 1;
+    const { alarm } = runSeries(x);
+    expect(firstAlarm(alarm, 1000) - 1000).toBeLessThan(10);
+    // relearnAfter defaults to 1 h: the last hour is quiet.
+    expect(countAlarms(alarm, n - 3600, n) + alarm[n - 3600]!).toBe(0);
+  });
+
+  it('stays quiet for a week of 1 Hz data with a daily cycle, and knows the cycle', { timeout: 120_000 }, () => {
+    const n = 7 * 86_400;
+    const x = processSignal(n, 6, { daily: 2, sd: 0.1, phi: 0.8 });
+    const { alarm } = runSeries(x);
+    expect(countAlarms(alarm)).toBe(0);
+  });
+
+  it('uses the daily profile: the day-time value at night is anomalous (1 reading/min)', () => {
+    const perDay = 1440;
+    const n = 10 * perDay;
+    const x = processSignal(n, 7, { daily: 5, sd: 0.2, phi: 0.3, stepMs: 60_000 });
+    // Day 9, at 18:00 (sin = -1, value ~5): hold the 06:00 value (~15) for an hour.
+    const at = 9 * perDay + 18 * 60;
+    for (let i = at; i < at + 60; i++) x[i] = 15 + (x[i]! - 5);
+    const { alarm } = runSeries(x, {}, 60_000);
+    expect(countAlarms(alarm, 0, at)).toBe(0);
+    expect(firstAlarm(alarm, at) - at).toBeLessThan(5);
+  });
+
+  it('is calibrated: the same relative disturbance scores the same in bar and in mbar + offset', () => {
+    const x = processSignal(N, 8, { level: 5, sd: 0.05 });
+    for (let i = AT; i < AT + 20; i++) x[i]! += 0.1;
+    const y = x.map((v) => v * 1000 + 1013);
+    const a = runSeries(x).score;
+    const b = runSeries(y).score;
+    let maxDiff = 0;
+    for (let i = 0; i < N; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    expect(maxDiff).toBeLessThan(1e-6);
+    expect(Math.max(...a.subarray(AT, AT + 20))).toBeGreaterThan(0.9);
+  });
+
+  it('gives no score while warming up or on bad readings', () => {
+    const d = new BaselineDetector();
+    expect(d.update(T0, 1, 'good')).toBeNull();
+    expect(d.update(T0 + 1000, NaN, 'timeout')).toBeNull();
+  });
+});
