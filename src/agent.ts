@@ -8,6 +8,9 @@ import { createSerialSources } from './sources/serial/index.js';
 import { startSimulators, type RunningSimulator } from './sources/simulator/from-config.js';
 import { LevelStore, storeDir } from './store/level-store.js';
 import type { Store, StoreStats } from './store/store.js';
+import { evaluateHealth, type Health } from './ops/health.js';
+import { AgentMetrics } from './ops/metrics.js';
+import { OpsServer } from './ops/http-server.js';
 
 /**
  * The composition root: builds every part from the settings, starts them in flow order and stops
@@ -26,9 +29,19 @@ export interface AgentCounters {
   uncommitted: number;
 }
 
+export interface AgentStatus {
+  readonly agent: { id: string; site: string; pid: number; uptimeS: number };
+  readonly health: Health;
+  readonly counters: AgentCounters;
+  readonly devices: readonly DeviceStats[];
+  readonly store: Pick<StoreStats, 'head' | 'health' | 'readingsBuffered' | 'readingsDropped' | 'records' | 'cursors'> | null;
+}
+
 export interface AgentOptions {
   /** Replace the LevelDB store (tests). */
   readonly store?: Store;
+  /** Replace the sources built from the settings (tests of the agent's own behaviour). */
+  readonly sources?: (settings: Settings) => Source[];
 }
 
 export class Agent {
@@ -41,11 +54,22 @@ export class Agent {
   private readonly inFlight = new Set<Promise<unknown>>();
   readonly counters: AgentCounters = { batches: 0, readings: 0, good: 0, bad: 0, uncommitted: 0 };
 
+  private metrics: AgentMetrics | null = null;
+  private ops: OpsServer | null = null;
+  private startedAt = 0;
+  private lastBatchAt: number | null = null;
+  /** Start time of each commit not yet settled (insertion order: the first is the oldest). */
+  private readonly commitStarted = new Map<Promise<unknown>, number>();
+
   constructor(
-    readonly settings: Settings,
+    private current: Settings,
     private readonly log: Logger,
     private readonly options: AgentOptions = {},
   ) {}
+
+  get settings(): Settings {
+    return this.current;
+  }
 
   get dataDir(): string {
     return path.resolve(this.settings.config.agent.dataDir);
@@ -54,18 +78,43 @@ export class Agent {
   async start(): Promise<void> {
     if (this.running) return;
     const { config } = this.settings;
-    // The simulated equipment first, so that the first poll finds it listening.
-    this.simulators = await startSimulators(config.simulators, this.settings, this.log.child({ component: 'simulator' }));
     this.store =
       this.options.store ??
       new LevelStore({ dir: storeDir(this.dataDir), config: config.store, log: this.log.child({ component: 'store' }) });
     await this.store.open();
-    this.sources = [
-      ...createModbusSources(this.settings.devices, this.log),
-      ...createSerialSources(this.settings.serialDevices, this.log),
-    ];
+    this.metrics = new AgentMetrics({
+      deviceStats: () => this.deviceStats(),
+      storeStats: () => this.storeStats(),
+      sinkStats: () => [],
+      activeAlarms: () => 0,
+      healthy: () => this.health().healthy,
+    });
+    if (config.http.enabled) {
+      const metrics = this.metrics;
+      this.ops = new OpsServer(
+        {
+          metrics: () => metrics.metrics(),
+          metricsContentType: metrics.registry.contentType,
+          health: () => this.health(),
+          status: () => this.status(),
+        },
+        config.http,
+        this.log.child({ component: 'http' }),
+      );
+      try {
+        this.httpPort = (await this.ops.start()).port;
+      } catch (err) {
+        // Polling and storing matter more than metrics: keep going, loudly.
+        this.ops = null;
+        this.log.error(
+          { code: 'HALFWEG_HTTP_UNAVAILABLE', host: config.http.host, port: config.http.port, err: (err as Error).message },
+          'cannot serve metrics/health/status; running without them (is another agent using the port?)',
+        );
+      }
+    }
     this.running = true;
-    for (const s of this.sources) await s.start(this.accept);
+    this.startedAt = Date.now();
+    await this.startInputs(this.current);
     this.log.info(
       { devices: this.settings.devices.length + this.settings.serialDevices.length, sources: this.sources.length, simulators: this.simulators.length, dataDir: this.dataDir },
       'agent started',
@@ -76,13 +125,29 @@ export class Agent {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    await this.stopInputs();
+    await this.ops?.stop();
+    await this.store?.close();
+    this.log.info(this.counters, 'agent stopped');
+  }
+
+  /** The simulated equipment first, so that the first poll finds it listening; then the sources. */
+  private async startInputs(settings: Settings): Promise<void> {
+    this.simulators = await startSimulators(settings.config.simulators, settings, this.log.child({ component: 'simulator' }));
+    this.sources = this.options.sources?.(settings) ?? [
+      ...createModbusSources(settings.devices, this.log),
+      ...createSerialSources(settings.serialDevices, this.log),
+    ];
+    for (const s of this.sources) await s.start(this.accept);
+  }
+
+  /** Sources finish their current cycle; every commit they caused settles before this returns. */
+  private async stopInputs(): Promise<void> {
     for (const s of [...this.sources].reverse()) await s.stop();
     await Promise.allSettled([...this.inFlight]);
-    await this.store?.close();
     for (const sim of [...this.simulators].reverse()) await sim.stop();
     this.sources = [];
     this.simulators = [];
-    this.log.info(this.counters, 'agent stopped');
   }
 
   /** Every batch, once handed to the store; for detection, the live view and tests. */
@@ -97,6 +162,76 @@ export class Agent {
 
   storeStats(): StoreStats | null {
     return this.store?.stats() ?? null;
+  }
+
+  /** Alive means polling and the store make progress (see src/ops/health.ts). */
+  health(now = Date.now()): Health {
+    const intervals = [...this.current.devices.flatMap((d) => d.groups.map((g) => g.interval)), ...this.current.serialDevices.map(() => 10_000)];
+    const backoffs = this.current.devices.map((d) => d.backoff.max + d.timeout * (d.retries + 1));
+    const pollStallMs = Math.max(30_000, 3 * Math.max(0, ...intervals, ...backoffs));
+    const oldest = this.commitStarted.values().next();
+    const store = this.store?.health();
+    return evaluateHealth(
+      {
+        now,
+        startedAt: this.startedAt || now,
+        lastBatchAt: this.lastBatchAt,
+        oldestCommitAt: oldest.done ? null : oldest.value,
+        hasSources: this.running && this.sources.length > 0,
+        storeDegraded: store && store.state === 'degraded' ? store.reason : null,
+      },
+      { pollStallMs, commitStallMs: 60_000 },
+    );
+  }
+
+  /** Port of the ops endpoint once started (config may ask for 0: any free port). */
+  httpPort: number | null = null;
+
+  /** What `halfweg status` shows: a snapshot for humans, served as JSON on /status. */
+  status(): AgentStatus {
+    const store = this.storeStats();
+    return {
+      agent: { id: this.current.config.agent.id, site: this.current.config.agent.site, pid: process.pid, uptimeS: Math.round(this.uptimeMs / 1000) },
+      health: this.health(),
+      counters: { ...this.counters },
+      devices: this.deviceStats(),
+      store: store && {
+        head: store.head,
+        health: store.health,
+        readingsBuffered: store.readingsBuffered,
+        readingsDropped: store.readingsDropped,
+        records: store.records,
+        cursors: store.cursors,
+      },
+    };
+  }
+
+  get uptimeMs(): number {
+    return this.startedAt ? Date.now() - this.startedAt : 0;
+  }
+
+  /**
+   * Apply new settings without losing data: the store stays open (its in-flight commits settle
+   * first); sources and simulators are stopped after their current cycle and rebuilt. Settings
+   * that need a restart (data directory, store) are kept as they were, with a warning.
+   */
+  async reload(next: Settings): Promise<void> {
+    if (!this.running) {
+      this.current = next;
+      return;
+    }
+    const restartOnly: string[] = [];
+    if (path.resolve(next.config.agent.dataDir) !== this.dataDir) restartOnly.push('agent.dataDir');
+    if (JSON.stringify(next.config.store) !== JSON.stringify(this.current.config.store)) restartOnly.push('store');
+    if (restartOnly.length) this.log.warn({ keys: restartOnly }, 'reload: these settings take effect at the next restart');
+    const merged: Settings = {
+      ...next,
+      config: { ...next.config, agent: { ...next.config.agent, dataDir: this.current.config.agent.dataDir }, store: this.current.config.store },
+    };
+    await this.stopInputs();
+    this.current = merged;
+    await this.startInputs(merged);
+    this.log.info({ devices: merged.devices.length + merged.serialDevices.length }, 'configuration reloaded');
   }
 
   /**
@@ -118,8 +253,14 @@ export class Agent {
     const commit = this.store.commit({ type: 'readings', batch }).then((result) => {
       if (!result.ok) c.uncommitted += batch.readings.length;
     });
+    this.lastBatchAt = Date.now();
+    this.metrics?.observeBatch(batch);
     this.inFlight.add(commit);
-    void commit.finally(() => this.inFlight.delete(commit));
+    this.commitStarted.set(commit, this.lastBatchAt);
+    void commit.finally(() => {
+      this.inFlight.delete(commit);
+      this.commitStarted.delete(commit);
+    });
     for (const l of this.listeners) {
       try {
         l(batch);

@@ -43,7 +43,16 @@ async function main(argv: string[]): Promise<number> {
   const stopSignal = new Promise<string>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
   });
-  const io: CommandIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, stopSignal };
+  const io: CommandIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    stopSignal,
+    onReload(listener) {
+      process.on('SIGHUP', listener);
+      return () => process.off('SIGHUP', listener);
+    },
+  };
   return command.run(rest, io);
 }
 

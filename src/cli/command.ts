@@ -20,4 +20,6 @@ export interface CommandIo {
   readonly stdin: NodeJS.ReadableStream;
   /** Resolves when the user asks the process to stop (SIGINT/SIGTERM); long-running commands await it. */
   readonly stopSignal: Promise<string>;
+  /** Subscribe to reload requests (SIGHUP); returns an unsubscribe. */
+  onReload(listener: () => void): () => void;
 }

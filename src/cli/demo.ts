@@ -20,7 +20,7 @@ Options:
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
     const file = values.config ?? path.join(packageRoot(), 'config', 'demo.yaml');
-    const settings = await loadWithOverrides(file, values['data-dir']);
-    return runAgent(settings, io, (agent) => attachLiveView(agent, io.stdout as NodeJS.WriteStream));
+    const load = () => loadWithOverrides(file, values['data-dir']);
+    return runAgent(await load(), io, load, (agent) => attachLiveView(agent, io.stdout as NodeJS.WriteStream));
   },
 };

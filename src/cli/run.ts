@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { Agent } from '../agent.js';
+import { HalfwegError } from '../errors.js';
 import { createLogger } from '../ops/log.js';
+import { createNotifier } from '../ops/sd-notify.js';
+import { Watchdog } from '../ops/watchdog.js';
 import { loadSettings, type Settings } from '../settings/load.js';
 import type { Command, CommandIo } from './command.js';
 
@@ -11,14 +14,50 @@ export async function loadWithOverrides(file: string, dataDir: string | undefine
   return { ...settings, config: { ...settings.config, agent: { ...settings.config.agent, dataDir: path.resolve(dataDir) } } };
 }
 
-/** Start an agent, wait for SIGINT/SIGTERM, stop it. Shared by `run` and `demo`. */
-export async function runAgent(settings: Settings, io: CommandIo, attach?: (agent: Agent) => () => void): Promise<number> {
+/**
+ * Run an agent until SIGINT/SIGTERM: tell systemd when it is ready, ping its watchdog while the
+ * agent is healthy, and on SIGHUP re-read the config — an invalid one is refused and the agent
+ * keeps running on the old one. Shared by `run` and `demo`.
+ */
+export async function runAgent(
+  settings: Settings,
+  io: CommandIo,
+  reload: (() => Promise<Settings>) | null,
+  attach?: (agent: Agent) => () => void,
+): Promise<number> {
   const log = createLogger({ level: settings.config.log.level, format: settings.config.log.format });
   const agent = new Agent(settings, log.child({ component: 'agent' }));
+  const notifier = createNotifier();
+  const t0 = performance.now();
   await agent.start();
+  await notifier.ready(`polling ${settings.devices.length + settings.serialDevices.length} device(s)`);
+  log.info({ startupMs: Math.round(performance.now() - t0), systemd: notifier.enabled }, 'ready');
+  const watchdog = new Watchdog(notifier, () => agent.health(), log.child({ component: 'watchdog' }));
+  watchdog.start();
   const detach = attach?.(agent);
+
+  let reloading = Promise.resolve();
+  const offReload = io.onReload(() => {
+    if (!reload) return;
+    reloading = reloading.then(async () => {
+      await notifier.reloading();
+      try {
+        const next = await reload();
+        await agent.reload(next);
+      } catch (err) {
+        const lines = err instanceof HalfwegError && err.details.length ? err.details : [(err as Error).message];
+        log.error({ code: err instanceof HalfwegError ? err.code : 'HALFWEG_RELOAD_FAILED', problems: lines }, 'reload refused; still running with the previous configuration');
+      }
+      await notifier.ready();
+    });
+  });
+
   const signal = await io.stopSignal;
   log.info({ signal }, 'stopping');
+  offReload();
+  await reloading;
+  await notifier.stopping();
+  watchdog.stop();
   detach?.();
   await agent.stop();
   return 0;
@@ -30,7 +69,12 @@ export const run: Command = {
   help: `Usage: halfweg run --config FILE [--data-dir DIR]
 
 Runs the agent: polls the configured devices, commits every reading to the local store, detects
-anomalies and forwards to the configured sinks, until SIGINT or SIGTERM.
+anomalies and forwards to the configured sinks, until SIGINT or SIGTERM (finishes the current
+batch, commits, closes the store). SIGHUP re-reads FILE: an invalid config is logged and the
+agent keeps running with the previous one.
+
+Under systemd (Type=notify) it reports READY and pings the watchdog while polling and the store
+make progress; elsewhere that does nothing.
 
 Options:
   --config FILE    the configuration (see config/example.yaml); required
@@ -43,6 +87,8 @@ Exit codes: 0 stopped cleanly, 1 failed at run time, 2 invalid config or usage.`
       io.stderr.write('halfweg run: --config FILE is required (try config/demo.yaml)\n');
       return 2;
     }
-    return runAgent(await loadWithOverrides(values.config, values['data-dir']), io);
+    const file = values.config;
+    const load = () => loadWithOverrides(file, values['data-dir']);
+    return runAgent(await load(), io, load);
   },
 };

@@ -26,8 +26,9 @@ export function createNotifier(env: NodeJS.ProcessEnv = process.env, command = '
   const send = (...args: string[]): Promise<void> =>
     enabled
       ? new Promise((resolve) => {
-          // --pid lets systemd attribute the message to the main process, not the short-lived child.
-          execFile(command, [`--pid=${process.pid}`, ...args], { timeout: 5000 }, () => resolve());
+          // --pid attributes the message to the main process, not the short-lived child;
+          // --no-block skips the BARRIER round trip (we never wait on systemd).
+          execFile(command, ['--no-block', `--pid=${process.pid}`, ...args], { timeout: 5000 }, () => resolve());
         })
       : Promise.resolve();
   return {

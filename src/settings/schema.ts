@@ -91,6 +91,14 @@ export const storeSchema = z.strictObject({
     .default({}),
 });
 
+/** The operations endpoint: Prometheus metrics, /healthz and /status (what `halfweg status` reads). */
+export const httpSchema = z.strictObject({
+  enabled: bool().default(true),
+  /** Loopback by default: expose it to the LAN only on purpose (e.g. `0.0.0.0` for a Prometheus elsewhere). */
+  host: text().default('127.0.0.1'),
+  port: intIn(0, 65535).default(9464),
+});
+
 export const configSchema = z.strictObject({
   agent: z
     .strictObject({
@@ -113,6 +121,7 @@ export const configSchema = z.strictObject({
   simulators: z.array(simulatorSchema).default([]),
   devices: z.array(deviceSchema).default([]),
   store: storeSchema.prefault({}),
+  http: httpSchema.prefault({}),
   /** MQTT forwarding (src/sinks/README.md): named sinks, e.g. controlRoom and cloud. */
   sinks: sinksSchema,
 });

@@ -49,6 +49,7 @@ describe('the agent, end to end', () => {
       config,
       [
         'agent: { id: e2e, site: test }',
+        'http: { port: 0 }',
         'log: { level: info, format: json }',
         `simulators: [ { profile: steam-boiler, port: ${simPort}, seed: 7 } ]`,
         'devices:',

@@ -176,7 +176,7 @@ describe('halfweg simulate', () => {
     let err = '';
     stdout.on('data', (c) => (out += String(c)));
     stderr.on('data', (c) => (err += String(c)));
-    return { io: { stdout, stderr, stdin: new PassThrough(), stopSignal: stop }, out: () => out, err: () => err };
+    return { io: { stdout, stderr, stdin: new PassThrough(), stopSignal: stop, onReload: () => () => {} }, out: () => out, err: () => err };
   }
 
   it('listens, prints one line, answers, and stops on the signal', async () => {

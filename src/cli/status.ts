@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util';
+import type { AgentStatus } from '../agent.js';
+import { loadSettings } from '../settings/load.js';
+import type { Command } from './command.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'print a summary of a running agent: devices, last poll, alarms, backlog',
+  help: `Usage: halfweg status [--config FILE | --url URL] [--json]
+
+Asks a running agent for its state over its ops endpoint (http.host:http.port of the config,
+default http://127.0.0.1:9464) and prints devices with their last poll, the store and each sink's
+backlog, and health.
+
+Options:
+  --config FILE   read the endpoint address from the agent's config
+  --url URL       the endpoint, e.g. http://127.0.0.1:9464
+  --json          print the raw JSON
+
+Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 usage.`,
+  async run(argv, io) {
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } } });
+    let base = values.url ?? 'http://127.0.0.1:9464';
+    if (values.config) {
+      const { http } = (await loadSettings(values.config)).config;
+      base = `http://${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
+    }
+    let status: AgentStatus;
+    try {
+      const res = await fetch(`${base.replace(/\/$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
+      status = (await res.json()) as AgentStatus;
+    } catch (err) {
+      io.stderr.write(`halfweg status: no agent answering at ${base} (${(err as Error).message}); is it running, and is http enabled?\n`);
+      return 1;
+    }
+    if (values.json) {
+      io.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      return status.health.healthy ? 0 : 1;
+    }
+    io.stdout.write(renderStatus(status, Date.now()));
+    return status.health.healthy ? 0 : 1;
+  },
+};
+
+function ago(ts: number | null, now: number): string {
+  if (!ts) return 'never';
+  const s = Math.max(0, (now - ts) / 1000);
+  return s < 120 ? `${s.toFixed(1)} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${(s / 3600).toFixed(1)} h ago`;
+}
+
+/** Pure rendering, so the layout is testable. */
+export function renderStatus(s: AgentStatus, now: number): string {
+  const out: string[] = [];
+  const h = s.health;
+  out.push(`agent ${s.agent.id} at ${s.agent.site}, pid ${s.agent.pid}, up ${Math.round(s.agent.uptimeS / 60)} min: ${h.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);
+  for (const p of h.problems) out.push(`  problem: ${p}`);
+  for (const w of h.warnings) out.push(`  warning: ${w}`);
+  out.push(`readings ${s.counters.readings} (good ${s.counters.good}, bad ${s.counters.bad}, not committed ${s.counters.uncommitted})`, '', 'devices:');
+  for (const d of s.devices) {
+    out.push(`  ${d.device.padEnd(16)} ${d.up ? 'up  ' : 'DOWN'}  last poll ${ago(d.lastPollTs, now).padEnd(12)} requests ${d.requests}, errors ${d.errors}${d.lastError ? `, last error: ${d.lastError}` : ''}`);
+  }
+  if (s.store) {
+    out.push('', `store: head seq ${s.store.head}, ${s.store.health.state}${s.store.health.state === 'degraded' ? ` (${s.store.health.reason})` : ''}, buffered ${s.store.readingsBuffered}`);
+    const dropped = Object.entries(s.store.readingsDropped).filter(([, n]) => n > 0);
+    if (dropped.length) out.push(`  dropped: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    for (const c of s.store.cursors) {
+      out.push(`  sink ${c.name.padEnd(14)} behind by ${c.recordsPending} record(s), ${c.readingsPending} reading(s); oldest ${ago(c.oldestPendingAt, now)}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
