@@ -3,6 +3,7 @@ import { bool, duration, identifier, intIn, oneOf, text } from './schema-helpers
 import { groupSchema, pointOverrideSchema } from './profile-schema.js';
 import { serialConnectionSchema } from './serial-schema.js';
 import { sinksSchema } from './sink-schema.js';
+import { aggregateSchema, cloudSchema, schedulesSchema } from './aggregate-schema.js';
 
 /**
  * The one source of truth for the agent's configuration: types, defaults and validation.
@@ -124,6 +125,12 @@ export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
   /** MQTT forwarding (src/sinks/README.md): named sinks, e.g. controlRoom and cloud. */
   sinks: sinksSchema,
+  /** Windowed rollups per point (src/aggregate/README.md). */
+  aggregate: aggregateSchema.prefault({}),
+  /** Cron schedules in one time zone: retention, daily report, cloud raw-sync window. */
+  schedules: schedulesSchema.prefault({}),
+  /** Per device, what goes to the cloud: raw, aggregates or both. */
+  cloud: cloudSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

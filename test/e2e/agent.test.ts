@@ -77,6 +77,7 @@ describe('the agent, end to end', () => {
     expect(lines.at(-1)!['msg']).toBe('agent stopped');
     const deadWarnings = lines.filter((l) => l['device'] === 'boiler-dead' && l['severity'] === 'warn');
     expect(deadWarnings).toHaveLength(1);
+    expect(deadWarnings[0]).toMatchObject({ code: 'HALFWEG_DEVICE_TIMEOUT', component: 'modbus' });
 
     const records = await readAll(dataDir);
     const seqs = records.map((r) => r.seq);

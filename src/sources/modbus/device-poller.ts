@@ -6,7 +6,7 @@ import type { DeviceStats } from '../source.js';
 import { backoffDelay } from '../backoff.js';
 import type { Bus } from './bus.js';
 import { decodeBit, decodeRaw } from './codec.js';
-import { ILLEGAL_DATA_ADDRESS, ModbusFailure } from './failure.js';
+import { FAILURE_CODE, ILLEGAL_DATA_ADDRESS, ModbusFailure } from './failure.js';
 import { planRequests, type Forbidden, type ReadRequest } from './request-plan.js';
 
 /**
@@ -223,7 +223,7 @@ export class DevicePoller {
       this.lastError = `${failure.kind}: ${failure.message}`;
       if (this.state !== failure.kind) {
         this.state = failure.kind;
-        this.log.warn({ reason: failure.kind, error: failure.message, connection: this.bus.key }, `device not answering (${failure.kind}); retrying with backoff`);
+        this.log.warn({ code: FAILURE_CODE[failure.kind], reason: failure.kind, error: failure.message, connection: this.bus.key }, `device not answering (${failure.kind}); retrying with backoff`);
       }
       return;
     }
@@ -282,7 +282,7 @@ export class DevicePoller {
           learnt = true;
           if (!this.warned.has(p.name)) {
             this.warned.add(p.name);
-            this.log.warn({ point: p.name, table: req.table, address: p.address }, 'device has no such address (Modbus exception 02); reading this point alone from now on — check the profile');
+            this.log.warn({ code: 'HALFWEG_DEVICE_EXCEPTION', point: p.name, table: req.table, address: p.address }, 'device has no such address (Modbus exception 02); reading this point alone from now on — check the profile');
           }
         }
       }
@@ -297,7 +297,7 @@ export class DevicePoller {
       }
       learnt = true;
       this.log.warn(
-        { table: req.table, from: req.start, count: req.count, holes: r.holes },
+        { code: 'HALFWEG_DEVICE_EXCEPTION', table: req.table, from: req.start, count: req.count, holes: r.holes },
         r.holes ? 'device has holes between configured points (exception 02); reads now split around them' : 'device refuses this read as a whole (exception 02); reading its points one by one — lower maxRegisters?',
       );
     }

@@ -1,10 +1,19 @@
 import type { Quality } from '../reading.js';
+import type { ErrorCode } from '../../errors.js';
 
 /** Why a read produced no data; each kind is also the quality its points' readings get. */
 export type FailureKind = Extract<Quality, 'timeout' | 'exception' | 'decode' | 'disconnected'>;
 
 /** Modbus exception 02: the device has no such register (narrowing reacts to it). */
 export const ILLEGAL_DATA_ADDRESS = 2;
+
+/** The stable error code an operator sees in the log for each kind (README, "Error codes"). */
+export const FAILURE_CODE: Readonly<Record<FailureKind, ErrorCode>> = {
+  timeout: 'HALFWEG_DEVICE_TIMEOUT',
+  exception: 'HALFWEG_DEVICE_EXCEPTION',
+  decode: 'HALFWEG_DEVICE_DECODE',
+  disconnected: 'HALFWEG_DEVICE_UNREACHABLE',
+};
 
 export class ModbusFailure extends Error {
   constructor(
