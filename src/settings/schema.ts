@@ -4,6 +4,8 @@ import { groupSchema, pointOverrideSchema } from './profile-schema.js';
 import { serialConnectionSchema } from './serial-schema.js';
 import { sinksSchema } from './sink-schema.js';
 import { aggregateSchema, cloudSchema, schedulesSchema } from './aggregate-schema.js';
+import { detectSchema } from '../detect/options.js';
+import { alarmsSchema } from '../alerts/options.js';
 
 /**
  * The one source of truth for the agent's configuration: types, defaults and validation.
@@ -131,6 +133,10 @@ export const configSchema = z.strictObject({
   schedules: schedulesSchema.prefault({}),
   /** Per device, what goes to the cloud: raw, aggregates or both. */
   cloud: cloudSchema.prefault({}),
+  /** Anomaly detection per point (src/detect/options.ts); `points` keys are `<point>` or `<device>/<point>`. */
+  detect: detectSchema.prefault({}),
+  /** Alarm lifecycle: chattering, shelving, priorities, operator commands (src/alerts/README.md). */
+  alarms: alarmsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

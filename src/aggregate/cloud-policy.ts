@@ -1,0 +1,35 @@
+/**
+ * The cost knob, pure: per device, what the cloud receives. `raw`: the readings only; `aggregates`:
+ * the rollups only (one record a minute instead of sixty values a point); `both`. Alarms and daily
+ * reports always go. Raw readings are further held back outside the raw-sync window
+ * (sync-window.ts); that is the sink's second question.
+ */
+import type { AggregatePayload, RecordType } from '../store/records.js';
+import { selectDevices } from './rollup-record.js';
+
+export const CLOUD_MODES = ['raw', 'aggregates', 'both'] as const;
+export type CloudMode = (typeof CLOUD_MODES)[number];
+
+export interface CloudPolicyConfig {
+  readonly default: CloudMode;
+  readonly devices: Readonly<Record<string, CloudMode>>;
+}
+
+export function cloudModeOf(cloud: CloudPolicyConfig, device: string): CloudMode {
+  return cloud.devices[device] ?? cloud.default;
+}
+
+/** Whether the cloud wants records of `type` about `device`. */
+export function cloudWants(cloud: CloudPolicyConfig, device: string, type: RecordType): boolean {
+  if (type === 'alarm') return true;
+  const mode = cloudModeOf(cloud, device);
+  return type === 'readings' ? mode !== 'aggregates' : mode !== 'raw';
+}
+
+/**
+ * An aggregate payload as the cloud should get it: rollup rows of devices set to `raw` removed,
+ * null when nothing is left (acknowledge without sending). Other aggregates (daily reports) pass.
+ */
+export function cloudAggregate(cloud: CloudPolicyConfig, payload: AggregatePayload): AggregatePayload | null {
+  return selectDevices(payload, (device) => cloudWants(cloud, device, 'aggregate'));
+}

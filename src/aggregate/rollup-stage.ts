@@ -1,0 +1,147 @@
+/**
+ * The I/O shell around RollupEngine: feeds it every batch, ticks it every second, commits each
+ * closed window to the store as one aggregate record (rollup-record.ts), then hands the payload
+ * to `onRollup`. Persists, per window length, up to where windows are closed (StateStore) before
+ * committing, so that after a restart no (point, window) is emitted twice.
+ *
+ * Lifecycle: the constructor assigns; start() restores the closed horizons and starts the tick;
+ * stop() stops the tick, commits the windows that have ended (skipping the rest of their grace)
+ * and drops the ones still running (counted and logged), then waits for the commits.
+ */
+import type { Logger } from '../ops/log.js';
+import type { ReadingBatch } from '../sources/reading.js';
+import type { CommitResult } from '../store/store.js';
+import type { NewRecord } from '../store/records.js';
+import { RollupEngine, type ClosedWindow, type RollupCounters } from './rollup-engine.js';
+import { rollupPayload, type RollupPayload } from './rollup-record.js';
+import type { StateStore } from './state.js';
+import { windowLabel } from './windows.js';
+
+export interface RollupStageOptions {
+  readonly windows: readonly number[];
+  readonly grace: number;
+  readonly accuracy: number;
+  readonly maxPoints: number;
+  readonly timezone: string;
+  /** The store's commit (bound). */
+  readonly commit: (record: NewRecord) => Promise<CommitResult>;
+  readonly state: StateStore;
+  readonly log: Logger;
+  /** The agent's wall clock (injectable for tests). */
+  readonly now?: () => number;
+  readonly tickMs?: number;
+  /** Each rollup after its commit succeeded. Must not throw (errors are logged). */
+  readonly onRollup?: (payload: RollupPayload) => void;
+  /** Every tick, with the clock reading (the daily report counts running minutes from it). */
+  readonly onTick?: (now: number) => void;
+}
+
+export interface RollupStageStats extends RollupCounters {
+  readonly commitsFailed: number;
+  readonly points: number;
+  readonly openStats: number;
+}
+
+const closedKey = (length: number): string => `rollup.${windowLabel(length)}.closedUntil`;
+
+export class RollupStage {
+  private engine: RollupEngine | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private commitsFailed = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: RollupStageOptions) {
+    this.now = opts.now ?? (() => Date.now());
+  }
+
+  async start(): Promise<void> {
+    if (this.engine) return;
+    const o = this.opts;
+    const engine = new RollupEngine({ windows: o.windows, grace: o.grace, timezone: o.timezone, accuracy: o.accuracy, maxPoints: o.maxPoints, startedAt: this.now() });
+    for (const length of engine.lengths) {
+      const v = Number(await o.state.get(closedKey(length)));
+      if (Number.isFinite(v)) engine.setClosedUntil(length, v);
+    }
+    this.engine = engine;
+    this.timer = setInterval(() => this.tick(), o.tickMs ?? 1000);
+    o.log.info({ windows: engine.lengths.map(windowLabel), grace: o.grace, timezone: o.timezone }, 'rollups started');
+  }
+
+  async stop(): Promise<void> {
+    const engine = this.engine;
+    if (!engine) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const before = engine.counters.windowsDropped;
+    this.emit(engine.drain(this.now()));
+    this.engine = undefined;
+    await this.chain;
+    const dropped = engine.counters.windowsDropped - before;
+    this.opts.log.info({ ...engine.counters, windowsDropped: dropped }, 'rollups stopped (windows still running are not emitted)');
+  }
+
+  /** Feed every reading batch here (after it is committed). Never throws. */
+  readonly accept = (batch: ReadingBatch): void => {
+    const engine = this.engine;
+    if (!engine) return;
+    try {
+      const now = this.now();
+      for (const r of batch.readings) engine.add(r, now);
+    } catch (err) {
+      this.opts.log.error({ err, device: batch.device }, 'rollup of a batch failed');
+    }
+  };
+
+  /** One tick by hand (tests; the timer calls it every second). */
+  tick(): void {
+    const engine = this.engine;
+    if (!engine) return;
+    const now = this.now();
+    try {
+      this.opts.onTick?.(now);
+      const before = engine.counters.backwardJumps;
+      const closed = engine.close(now);
+      if (engine.counters.backwardJumps !== before) {
+        this.opts.log.warn({ now: new Date(now).toISOString(), windowsClosed: closed.length }, 'the clock went back by more than the grace: open windows closed; readings for closed windows count as late');
+      }
+      this.emit(closed);
+    } catch (err) {
+      this.opts.log.error({ err }, 'rollup tick failed');
+    }
+  }
+
+  stats(): RollupStageStats {
+    const m = this.engine?.memory();
+    return { ...(this.engine?.counters ?? { readings: 0, late: 0, pointsRefused: 0, windowsClosed: 0, windowsDropped: 0, backwardJumps: 0 }), commitsFailed: this.commitsFailed, points: m?.points ?? 0, openStats: m?.openStats ?? 0 };
+  }
+
+  /** Commits in order, one after another; the horizon is persisted first (at most once). */
+  private emit(closed: readonly ClosedWindow[]): void {
+    if (closed.length === 0) return;
+    const engine = this.engine!;
+    const horizons = new Map(engine.lengths.map((l) => [l, engine.closedUntil(l)]));
+    const o = this.opts;
+    this.chain = this.chain.then(async () => {
+      for (const w of closed) {
+        try {
+          await o.state.put(closedKey(w.length), String(Math.max(w.end, horizons.get(w.length) ?? w.end)));
+        } catch (err) {
+          o.log.error({ err }, 'cannot persist the rollup horizon; a restart may emit this window again');
+        }
+        const payload = rollupPayload(w, o.timezone, o.accuracy);
+        const res = await o.commit({ type: 'aggregate', aggregate: payload });
+        if (!res.ok) {
+          this.commitsFailed++;
+          o.log.warn({ window: w.window, start: new Date(w.start).toISOString(), reason: res.reason }, 'rollup not stored');
+          continue;
+        }
+        try {
+          o.onRollup?.(payload);
+        } catch (err) {
+          o.log.error({ err }, 'rollup listener failed');
+        }
+      }
+    });
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * A mergeable quantile sketch in the manner of DDSketch (Masson, Rim, Lee: "DDSketch: a fast and
+ * fully-mergeable quantile sketch with relative-error guarantees", VLDB 2019).
+ *
+ * Error bound. With relative accuracy α (default 0.01) the value returned for quantile q is within
+ * α·|x| of x, the exact lower q-quantile: the element of rank ⌊q·(n−1)⌋ (0-based) of the sorted
+ * values. It holds for every q and every input, provided that
+ * - up to floating-point rounding at bucket edges (relative 1e-9 of α at most, seen in tests),
+ * - |x| ≥ 1e-9 (smaller magnitudes are counted in one zero bucket and returned as 0), and
+ * - no bucket was collapsed: each sign keeps at most `maxBins` buckets (default 2048, which spans
+ *   a magnitude ratio of γ^2048 ≈ 6·10^17 at α = 0.01). Beyond that the buckets of smallest
+ *   magnitude are merged (only the quantiles that fall in them lose the bound).
+ *
+ * How. Bucket k holds the magnitudes in (γ^(k−1), γ^k] with γ = (1+α)/(1−α); it answers
+ * 2γ^k/(γ+1), which is within α of every value in the bucket. Counts only, so two sketches with
+ * the same α merge exactly by adding bucket counts: merge(a, b) answers what one sketch fed with
+ * both inputs would answer.
+ *
+ * Memory: a dense Uint32Array per sign covering the keys seen (≥ 16 entries, grown by doubling,
+ * at most maxBins). Sensor values within one window usually span a few percent: 2–20 buckets.
+ */
+const MIN_INDEXABLE = 1e-9;
+
+/** The logarithmic mapping shared by every sketch of one accuracy (compute a key once, add it to many sketches). */
+export class SketchMapping {
+  readonly gamma: number;
+  private readonly invLogGamma: number;
+
+  constructor(readonly alpha = 0.01) {
+    if (!(alpha > 0 && alpha < 1)) throw new RangeError(`sketch accuracy must be in (0, 1), got ${alpha}`);
+    this.gamma = (1 + alpha) / (1 - alpha);
+    this.invLogGamma = 1 / Math.log(this.gamma);
+  }
+
+  /** Bucket index of a magnitude > 0: ⌈log_γ(m)⌉. */
+  index(magnitude: number): number {
+    return Math.ceil(Math.log(magnitude) * this.invLogGamma);
+  }
+
+  value(index: number): number {
+    return (2 * Math.pow(this.gamma, index)) / (this.gamma + 1);
+  }
+}
+
+class DenseStore {
+  bins: Uint32Array = new Uint32Array(0);
+  offset = 0;
+  minKey = Infinity;
+  maxKey = -Infinity;
+  count = 0;
+
+  constructor(private readonly maxBins: number) {}
+
+  add(key: number, n: number): void {
+    let k = key;
+    if (k < this.minKey || k > this.maxKey) k = this.extend(k);
+    this.bins[k - this.offset]! += n;
+    this.count += n;
+  }
+
+  /** Makes room for `key`; returns the key to count it under (a collapsed key when out of range). */
+  private extend(key: number): number {
+    let lo = Math.min(this.minKey, key);
+    const hi = Math.max(this.maxKey, key);
+    let collapsed = false;
+    if (hi - lo + 1 > this.maxBins) {
+      lo = hi - this.maxBins + 1;
+      collapsed = true;
+    }
+    const target = Math.max(key, lo);
+    const fits = lo >= this.offset && hi < this.offset + this.bins.length;
+    if (fits && !collapsed) {
+      this.minKey = lo;
+      this.maxKey = hi;
+      return target;
+    }
+    const span = hi - lo + 1;
+    const len = Math.min(this.maxBins, Math.max(16, span * 2));
+    const offset = key < this.minKey ? hi - len + 1 : lo;
+    const next = new Uint32Array(len);
+    for (let k = this.minKey; k <= this.maxKey; k++) {
+      const c = this.bins[k - this.offset]!;
+      if (c) next[Math.max(k, lo) - offset]! += c;
+    }
+    this.bins = next;
+    this.offset = offset;
+    this.minKey = lo;
+    this.maxKey = hi;
+    return target;
+  }
+
+  clear(): void {
+    if (this.count) this.bins.fill(0);
+    this.count = 0;
+    this.minKey = Infinity;
+    this.maxKey = -Infinity;
+  }
+
+  merge(other: DenseStore): void {
+    for (let k = other.minKey; k <= other.maxKey; k++) {
+      const c = other.bins[k - other.offset]!;
+      if (c) this.add(k, c);
+    }
+  }
+
+  bytes(): number {
+    return this.bins.byteLength;
+  }
+}
+
+export class QuantileSketch {
+  private readonly pos: DenseStore;
+  private readonly neg: DenseStore;
+  private zero = 0;
+
+  constructor(
+    readonly mapping: SketchMapping = new SketchMapping(),
+    readonly maxBins = 2048,
+  ) {
+    this.pos = new DenseStore(maxBins);
+    this.neg = new DenseStore(maxBins);
+  }
+
+  get count(): number {
+    return this.pos.count + this.neg.count + this.zero;
+  }
+
+  add(v: number): void {
+    if (v > MIN_INDEXABLE) this.pos.add(this.mapping.index(v), 1);
+    else if (v < -MIN_INDEXABLE) this.neg.add(this.mapping.index(-v), 1);
+    else if (v === v) this.zero++;
+  }
+
+  /** Adds a value whose bucket was computed once for several sketches with `keyOf`. */
+  addKey(key: number): void {
+    if (key === ZERO_KEY) this.zero++;
+    else if (key > 0) this.pos.add(key - KEY_BIAS, 1);
+    else this.neg.add(-key - KEY_BIAS, 1);
+  }
+
+  /** Folds `other` in (same mapping required). */
+  merge(other: QuantileSketch): void {
+    if (other.mapping.alpha !== this.mapping.alpha) throw new RangeError('cannot merge sketches of different accuracy');
+    this.pos.merge(other.pos);
+    this.neg.merge(other.neg);
+    this.zero += other.zero;
+  }
+
+  /** The lower q-quantile within the stated relative error; NaN when empty. */
+  quantile(q: number): number {
+    const n = this.count;
+    if (n === 0) return Number.NaN;
+    const rank = Math.min(Math.max(q, 0), 1) * (n - 1);
+    let seen = 0;
+    const neg = this.neg;
+    for (let k = neg.maxKey; k >= neg.minKey; k--) {
+      seen += neg.bins[k - neg.offset]!;
+      if (seen > rank) return -this.mapping.value(k);
+    }
+    seen += this.zero;
+    if (seen > rank) return 0;
+    const pos = this.pos;
+    for (let k = pos.minKey; k <= pos.maxKey; k++) {
+      seen += pos.bins[k - pos.offset]!;
+      if (seen > rank) return this.mapping.value(k);
+    }
+    return this.mapping.value(pos.maxKey);
+  }
+
+  clear(): void {
+    this.pos.clear();
+    this.neg.clear();
+    this.zero = 0;
+  }
+
+  /** Bytes held by the bucket arrays (the object itself adds ~200 bytes). */
+  bytes(): number {
+    return this.pos.bytes() + this.neg.bytes();
+  }
+}
+
+/**
+ * Keys for `addKey`, so that the logarithm is taken once per reading however many windows it
+ * feeds: 0 is the zero bucket, positive values map to index + KEY_BIAS, negative values to
+ * −(index + KEY_BIAS). The bias keeps every key away from 0 (indices run about ±1100 for 1e-9..1e9).
+ */
+export const ZERO_KEY = 0;
+const KEY_BIAS = 1 << 20;
+
+export function keyOf(mapping: SketchMapping, v: number): number {
+  if (v > MIN_INDEXABLE) return mapping.index(v) + KEY_BIAS;
+  if (v < -MIN_INDEXABLE) return -(mapping.index(-v) + KEY_BIAS);
+  return ZERO_KEY;
+}
