@@ -10,6 +10,8 @@ import { LevelStore, storeDir } from './store/level-store.js';
 import type { Store, StoreStats } from './store/store.js';
 import { evaluateHealth, type Health } from './ops/health.js';
 import { AgentMetrics } from './ops/metrics.js';
+import { Aggregation } from './aggregate/aggregation.js';
+import { JsonFileState } from './aggregate/json-file-state.js';
 import { OpsServer } from './ops/http-server.js';
 
 /**
@@ -55,6 +57,7 @@ export class Agent {
   readonly counters: AgentCounters = { batches: 0, readings: 0, good: 0, bad: 0, uncommitted: 0 };
 
   private metrics: AgentMetrics | null = null;
+  private aggregation: Aggregation | null = null;
   private ops: OpsServer | null = null;
   private startedAt = 0;
   private lastBatchAt: number | null = null;
@@ -82,6 +85,16 @@ export class Agent {
       this.options.store ??
       new LevelStore({ dir: storeDir(this.dataDir), config: config.store, log: this.log.child({ component: 'store' }) });
     await this.store.open();
+    const store = this.store;
+    this.aggregation = new Aggregation({
+      config,
+      devices: this.deviceNames(this.current),
+      store,
+      retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
+      state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
+      log: this.log.child({ component: 'aggregate' }),
+    });
+    await this.aggregation.start();
     this.metrics = new AgentMetrics({
       deviceStats: () => this.deviceStats(),
       storeStats: () => this.storeStats(),
@@ -126,9 +139,15 @@ export class Agent {
     if (!this.running) return;
     this.running = false;
     await this.stopInputs();
+    // Commits the windows that have ended; those still running are not sent half full.
+    await this.aggregation?.stop();
     await this.ops?.stop();
     await this.store?.close();
     this.log.info(this.counters, 'agent stopped');
+  }
+
+  private deviceNames(settings: Settings): string[] {
+    return [...settings.devices, ...settings.serialDevices].map((d) => d.name);
   }
 
   /** The simulated equipment first, so that the first poll finds it listening; then the sources. */
@@ -255,6 +274,7 @@ export class Agent {
     });
     this.lastBatchAt = Date.now();
     this.metrics?.observeBatch(batch);
+    this.aggregation?.accept(batch);
     this.inFlight.add(commit);
     this.commitStarted.set(commit, this.lastBatchAt);
     void commit.finally(() => {

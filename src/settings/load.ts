@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { HalfwegError } from '../errors.js';
 import { closest, describeIssues } from './issues.js';
+import { checkCloudDevices } from './aggregate-schema.js';
 import { configSchema, type Config, type ConnectionConfig, type DeviceConfig } from './schema.js';
 import {
   profileSchemaFor,
@@ -353,6 +354,7 @@ export async function loadSettings(file: string): Promise<Settings> {
       else throw err;
     }
   }
+  problems.push(...checkCloudDevices(config.cloud, config.devices.map((d) => d.name)).map((l) => `${label}: ${l}`));
   if (problems.length) {
     const unique = [...new Set(problems)];
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', unique.join('\n'), unique);

@@ -544,6 +544,21 @@ export class LevelStore implements Store {
     return [...this.cursors.values()].filter((c) => c.types.includes(type));
   }
 
+  /**
+   * Delete what every sink has acknowledged and enforce the disk budget and max age now (the
+   * retention schedule calls this; a timer and the write volume also trigger it). Resolves with
+   * the records evicted by this run.
+   */
+  async runRetention(): Promise<{ evicted: Partial<Record<RecordType, number>> }> {
+    const before = { ...this.stats().recordsEvicted };
+    this.scheduleMaintenance();
+    await this.maintenance;
+    const after = this.stats().recordsEvicted;
+    const evicted: Partial<Record<RecordType, number>> = {};
+    for (const t of RECORD_TYPES) if (after[t] > before[t]) evicted[t] = after[t] - before[t];
+    return { evicted };
+  }
+
   private scheduleMaintenance(): void {
     if (this.maintenanceQueued || this.closing || this.opts.readOnlyTool) return;
     this.maintenanceQueued = true;
