@@ -20,6 +20,12 @@ describe('point statistics', () => {
     expect(r.stddev).toBeCloseTo(Math.sqrt(((10 - 70 / 3) ** 2 + (20 - 70 / 3) ** 2 + (40 - 70 / 3) ** 2) / 3), 12);
   });
 
+  it('quantiles of a constant series are that constant (clamped to the exact min and max)', () => {
+    const s = new PointStats(m);
+    for (let i = 0; i < 60; i++) s.addGood(14450, i * 1000);
+    expect(s.summary(60_000)).toMatchObject({ p50: 14450, p95: 14450, p99: 14450 });
+  });
+
   it('time before the first good reading is not covered', () => {
     const s = new PointStats(m);
     s.addGood(5, 40_000); // holds 20 s
