@@ -12,6 +12,15 @@ import { evaluateHealth, type Health } from './ops/health.js';
 import { AgentMetrics } from './ops/metrics.js';
 import { Aggregation } from './aggregate/aggregation.js';
 import { JsonFileState } from './aggregate/json-file-state.js';
+import { createSinks, sinkCursors, type Sink } from './sinks/index.js';
+import { Topics } from './sinks/mqtt/topics.js';
+import type { SinkPolicy } from './sinks/mqtt/mqtt-sink.js';
+import { cloudAggregate } from './aggregate/cloud-policy.js';
+import { Alerts } from './alerts/alerts.js';
+import type { StoredRecord } from './store/records.js';
+import type { SinkStats } from './sinks/sink.js';
+import type { AlarmRecord } from './alerts/lifecycle.js';
+import type { RecordType } from './store/records.js';
 import { OpsServer } from './ops/http-server.js';
 
 /**
@@ -37,6 +46,9 @@ export interface AgentStatus {
   readonly counters: AgentCounters;
   readonly devices: readonly DeviceStats[];
   readonly store: Pick<StoreStats, 'head' | 'health' | 'readingsBuffered' | 'readingsDropped' | 'records' | 'cursors'> | null;
+  readonly sinks: readonly SinkStats[];
+  /** Alarms not in the normal state. */
+  readonly alarms: readonly AlarmRecord[];
 }
 
 export interface AgentOptions {
@@ -58,6 +70,8 @@ export class Agent {
 
   private metrics: AgentMetrics | null = null;
   private aggregation: Aggregation | null = null;
+  private sinks: Sink[] = [];
+  private alerts: Alerts | null = null;
   private ops: OpsServer | null = null;
   private startedAt = 0;
   private lastBatchAt: number | null = null;
@@ -81,11 +95,18 @@ export class Agent {
   async start(): Promise<void> {
     if (this.running) return;
     const { config } = this.settings;
-    this.store =
+    // Each sink reads from its own cursors, one per record type it forwards, declared to the store.
+    const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
+    const store = (this.store =
       this.options.store ??
-      new LevelStore({ dir: storeDir(this.dataDir), config: config.store, log: this.log.child({ component: 'store' }) });
-    await this.store.open();
-    const store = this.store;
+      new LevelStore({ dir: storeDir(this.dataDir), config: storeConfig, log: this.log.child({ component: 'store' }) }));
+    // Built before the store opens so that an insecure sink config refuses to start at once.
+    this.sinks = createSinks(config.sinks, store, this.log.child({ component: 'sink' }), { agent: config.agent.id, site: config.agent.site }, {
+      baseDir: path.dirname(this.current.file),
+      policy: (name, c) => ((c.cloudPolicy ?? name === 'cloud') ? this.cloudPolicy() : undefined),
+    });
+    await store.open();
+    for (const s of this.sinks) await s.start();
     this.aggregation = new Aggregation({
       config,
       devices: this.deviceNames(this.current),
@@ -93,13 +114,30 @@ export class Agent {
       retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
       state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
       log: this.log.child({ component: 'aggregate' }),
+      onRecord: () => this.wake('aggregate'),
     });
     await this.aggregation.start();
+    // Operator commands (acknowledge, shelve) arrive on the control-room broker.
+    const controlRoom = config.sinks['controlRoom'];
+    const channel = controlRoom ? this.sinks.find((x) => x.name === 'controlRoom') : undefined;
+    this.alerts = new Alerts({
+      settings: this.current,
+      store,
+      state: new JsonFileState(path.join(this.dataDir, 'alarm-state.json')),
+      log: this.log,
+      onEvent: (e) => {
+        this.wake('alarm');
+        if (e.event === 'raised') this.aggregation?.noteAlarm(e.device);
+      },
+      channel,
+      topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
+    });
+    await this.alerts.start();
     this.metrics = new AgentMetrics({
       deviceStats: () => this.deviceStats(),
       storeStats: () => this.storeStats(),
-      sinkStats: () => [],
-      activeAlarms: () => 0,
+      sinkStats: () => this.sinks.map((s) => s.stats()),
+      activeAlarms: () => this.alerts?.manager?.counts().active ?? 0,
       healthy: () => this.health().healthy,
     });
     if (config.http.enabled) {
@@ -139,11 +177,39 @@ export class Agent {
     if (!this.running) return;
     this.running = false;
     await this.stopInputs();
+    await this.alerts?.stop();
     // Commits the windows that have ended; those still running are not sent half full.
     await this.aggregation?.stop();
+    // Sinks flush what is in flight (bounded by their stopTimeout) and say `offline`.
+    for (const s of [...this.sinks].reverse()) await s.stop();
+    this.sinks = [];
     await this.ops?.stop();
     await this.store?.close();
     this.log.info(this.counters, 'agent stopped');
+  }
+
+  /**
+   * The cloud's cost knob (per device: raw, aggregates or both) and its raw sync window, applied
+   * by the sink as it reads: what a device does not send is acknowledged without being sent.
+   */
+  private cloudPolicy(): SinkPolicy {
+    const cloud = this.current.config.cloud;
+    return {
+      laneOpen: (type, now) => type !== 'readings' || (this.aggregation?.rawSyncOpen(now) ?? true),
+      select: (r: StoredRecord): StoredRecord | null => {
+        if (r.type === 'readings') return this.aggregation?.cloudWants(r.batch.device, 'readings') === false ? null : r;
+        if (r.type === 'aggregate') {
+          const aggregate = cloudAggregate(cloud, r.aggregate);
+          return aggregate ? { ...r, aggregate } : null;
+        }
+        return r;
+      },
+    };
+  }
+
+  /** A record of this type was committed: sinks read now rather than at their next poll. */
+  private wake(type: RecordType): void {
+    for (const s of this.sinks) s.wake(type);
   }
 
   private deviceNames(settings: Settings): string[] {
@@ -222,6 +288,8 @@ export class Agent {
         records: store.records,
         cursors: store.cursors,
       },
+      sinks: this.sinks.map((x) => x.stats()),
+      alarms: (this.alerts?.manager?.alarms() ?? []).filter((a) => a.state !== 'normal'),
     };
   }
 
@@ -241,11 +309,25 @@ export class Agent {
     }
     const restartOnly: string[] = [];
     if (path.resolve(next.config.agent.dataDir) !== this.dataDir) restartOnly.push('agent.dataDir');
-    if (JSON.stringify(next.config.store) !== JSON.stringify(this.current.config.store)) restartOnly.push('store');
+    // Rebuilding detection would throw away what the detectors learned: restart-only, like storage.
+    for (const key of ['store', 'sinks', 'aggregate', 'schedules', 'cloud', 'http', 'detect', 'alarms'] as const) {
+      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.current.config[key])) restartOnly.push(key);
+    }
     if (restartOnly.length) this.log.warn({ keys: restartOnly }, 'reload: these settings take effect at the next restart');
     const merged: Settings = {
       ...next,
-      config: { ...next.config, agent: { ...next.config.agent, dataDir: this.current.config.agent.dataDir }, store: this.current.config.store },
+      config: {
+        ...next.config,
+        agent: { ...next.config.agent, dataDir: this.current.config.agent.dataDir },
+        store: this.current.config.store,
+        sinks: this.current.config.sinks,
+        aggregate: this.current.config.aggregate,
+        schedules: this.current.config.schedules,
+        cloud: this.current.config.cloud,
+        http: this.current.config.http,
+        detect: this.current.config.detect,
+        alarms: this.current.config.alarms,
+      },
     };
     await this.stopInputs();
     this.current = merged;
@@ -271,10 +353,13 @@ export class Agent {
     }
     const commit = this.store.commit({ type: 'readings', batch }).then((result) => {
       if (!result.ok) c.uncommitted += batch.readings.length;
+      else this.wake('readings');
     });
     this.lastBatchAt = Date.now();
     this.metrics?.observeBatch(batch);
     this.aggregation?.accept(batch);
+    this.alerts?.accept(batch);
+    for (const s of this.sinks) s.publishLive(batch);
     this.inFlight.add(commit);
     this.commitStarted.set(commit, this.lastBatchAt);
     void commit.finally(() => {

@@ -59,6 +59,14 @@ export function renderStatus(s: AgentStatus, now: number): string {
   for (const d of s.devices) {
     out.push(`  ${d.device.padEnd(16)} ${d.up ? 'up  ' : 'DOWN'}  last poll ${ago(d.lastPollTs, now).padEnd(12)} requests ${d.requests}, errors ${d.errors}${d.lastError ? `, last error: ${d.lastError}` : ''}`);
   }
+  out.push('', `alarms: ${s.alarms.length ? '' : 'none active'}`);
+  for (const a of s.alarms) {
+    out.push(`  ${a.priority.toUpperCase().padEnd(8)} ${a.id.padEnd(40)} ${a.state}${a.condition ? ` ${a.condition}` : ''}${a.value !== null ? ` value ${a.value}` : ''} since ${ago(a.since, now)}`);
+  }
+  for (const k of s.sinks) {
+    const pending = Object.values(k.lag).reduce((n, l) => n + (l?.readings ?? 0), 0);
+    out.push(`sink ${k.name}: ${k.connected ? 'connected' : `DISCONNECTED${k.lastError ? ` (${k.lastError.code}: ${k.lastError.message})` : ''}`}, delivered ${k.delivered.readings} reading(s), ${pending} pending, in flight ${k.inflight}`);
+  }
   if (s.store) {
     out.push('', `store: head seq ${s.store.head}, ${s.store.health.state}${s.store.health.state === 'degraded' ? ` (${s.store.health.reason})` : ''}, buffered ${s.store.readingsBuffered}`);
     const dropped = Object.entries(s.store.readingsDropped).filter(([, n]) => n > 0);

@@ -101,6 +101,11 @@ export const mqttSinkSchema = z
       .optional(),
     /** Allow plain (unencrypted) MQTT to a host that is not loopback. */
     allowInsecure: bool().default(false),
+    /**
+     * Apply the top-level `cloud` section (per device: raw, aggregates or both) and the
+     * `schedules.cloudRawSync` window to this sink. Default: true for the sink named `cloud`.
+     */
+    cloudPolicy: bool().optional(),
   })
   .refine((s) => (s.tls?.cert === undefined) === (s.tls?.key === undefined), {
     message: 'tls.cert and tls.key go together (client certificate and its key)',

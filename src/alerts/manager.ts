@@ -1,0 +1,429 @@
+/**
+ * AlarmManager: the alerts stage of the agent. Takes every ReadingBatch (and a periodic tick for
+ * missing data, shelf expiry and chattering calm-down), runs each point's detectors through its
+ * AlarmPolicy (point-watch.ts), drives the ISA-18.2 lifecycle (lifecycle.ts) and emits alarm
+ * events (alarm-event.ts).
+ *
+ * Promises
+ * - Commit before announce: each event goes to the `commit` callback (the agent's store commit),
+ *   in order, one at a time; only once it has settled is the event logged and passed to the
+ *   `onEvent` listeners (sink wake-up, live screens). A commit that resolves `{ ok: false }` or
+ *   rejects is logged at error and counted; the lifecycle does not roll back.
+ * - Survives restarts: after the events of a transition are committed, the records as of those
+ *   events are saved (one key of a StateStore, whose put is durable and atomic), coalesced when
+ *   events come in bursts. `start()`
+ *   restores them: an alarm active at the stop is not raised again (no new `raised` event), stays
+ *   unacknowledged if it was, and clears through the normal policy once its condition is gone
+ *   (see PointWatch.prime). Event counters (`seq`) continue where they were.
+ * - `accept()` never throws and does no I/O; per reading it allocates nothing unless a condition
+ *   changes. Detectors are built lazily, at a point's first reading, from the `detect` options and
+ *   the point's limits.
+ *
+ * Ownership: the manager owns its timer and state file writes; the commit callback's target (the
+ * store) belongs to the agent and must stay open until `stop()` resolves.
+ *
+ * Lifecycle: the constructor only assigns. `start()` restores the saved state and starts the tick
+ * timer; `stop()` stops the timer, waits for queued commits and writes the state a last time.
+ */
+import type { DetectOptions } from '../detect/options.js';
+import type { Finding } from '../detect/detector.js';
+import type { AlarmChange } from '../detect/policy.js';
+import type { Logger } from '../ops/log.js';
+import { formatDuration } from '../settings/duration.js';
+import { closest } from '../settings/issues.js';
+import type { Limits } from '../settings/profile-schema.js';
+import type { ReadingBatch } from '../sources/reading.js';
+import { alarmId, priorityRank, type AlarmEvent } from './alarm-event.js';
+import type { AlarmCommand, CommandResult } from './commands.js';
+import * as life from './lifecycle.js';
+import type { AlarmRecord, LifecycleRules, Step } from './lifecycle.js';
+import { pointOptions, type AlarmsConfig } from './options.js';
+import { FrameWatch } from './frame-watch.js';
+import { PointWatch, type FindingSink } from './point-watch.js';
+import { PriorityRules } from './priority.js';
+import { readSnapshot, SNAPSHOT_VERSION, type AlarmSnapshot } from './snapshot.js';
+import type { StateStore } from '../aggregate/state.js';
+
+export interface AlarmManagerOptions {
+  readonly detect: DetectOptions;
+  readonly alarms: AlarmsConfig;
+  /** The point's configured limits (profile merged with the device's overrides); see pointLimits(). */
+  readonly limitsOf?: (device: string, point: string) => Limits | undefined;
+  /** The poll group of a point: names the frame of the relation alarm (`<device>/<group>/relation`). */
+  readonly groupOf?: (device: string, point: string) => string | undefined;
+  /** Commits one event durably (the agent: `store.commit({ type: 'alarm', alarm: event })`). */
+  readonly commit: (event: AlarmEvent) => Promise<unknown>;
+  /**
+   * Where alarm states survive restarts (src/aggregate/state.ts: the agent's small durable
+   * key/value state; a JsonFileState or the store's LevelDB). None: they do not.
+   */
+  readonly state?: StateStore;
+  /** The key the snapshot is kept under; default `alarms.state`. */
+  readonly stateKey?: string;
+  /** Agent time for commands, expiries and the tick; default Date.now. */
+  readonly clock?: () => number;
+  readonly log: Logger;
+}
+
+export interface AlarmManagerStats {
+  events: number;
+  commitFailures: number;
+  saveFailures: number;
+  commandsAccepted: number;
+  commandsRejected: number;
+}
+
+interface Watched {
+  readonly watch: PointWatch;
+  /** Alarm id per detector slot. */
+  readonly ids: readonly string[];
+  readonly sink: FindingSink;
+}
+
+export class AlarmManager {
+  private readonly watches = new Map<string, Map<string, Watched>>();
+  /** Per device, the frames (point sets reported together) seen so far. */
+  private readonly frames = new Map<string, FrameWatch[]>();
+  private readonly records = new Map<string, AlarmRecord>();
+  /** Records as of the last committed event: what is persisted. */
+  private readonly committed = new Map<string, AlarmRecord>();
+  /** Restored records per "device\0point", waiting for the point's first reading. */
+  private readonly waiting = new Map<string, AlarmRecord[]>();
+  /** Event counters of alarms that were normal at the last stop. */
+  private readonly seqOnly = new Map<string, number>();
+  private readonly stateKey: string;
+  private readonly listeners = new Set<(event: AlarmEvent) => void>();
+  private readonly rules: LifecycleRules;
+  private readonly priorities: PriorityRules;
+  private readonly clock: () => number;
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  readonly stats: AlarmManagerStats = { events: 0, commitFailures: 0, saveFailures: 0, commandsAccepted: 0, commandsRejected: 0 };
+
+  constructor(private readonly o: AlarmManagerOptions) {
+    const c = o.alarms.chattering;
+    this.rules = { chatterCount: c.count, chatterWindow: c.window, chatterCalm: c.calm ?? c.window };
+    this.priorities = new PriorityRules(o.alarms.priorities);
+    this.clock = o.clock ?? Date.now;
+    this.stateKey = o.stateKey ?? 'alarms.state';
+  }
+
+  // ------------------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.restore();
+    this.running = true;
+    this.timer = setInterval(() => this.tick(), this.o.alarms.tick);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.idle();
+  }
+
+  /** Resolves once every event emitted so far is committed, announced and saved. */
+  async idle(): Promise<void> {
+    let seen: Promise<void> | undefined;
+    while (seen !== this.chain) {
+      seen = this.chain;
+      await seen;
+    }
+  }
+
+  /** Called with each event after it has been committed. Returns an unsubscribe. */
+  onEvent(listener: (event: AlarmEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------------------ inputs
+
+  /** One committed (or committing) batch. Never throws. */
+  accept(batch: ReadingBatch): void {
+    if (!this.running) return;
+    try {
+      for (const r of batch.readings) {
+        const w = this.watched(r.device, r.point);
+        w.watch.update(r.ts, r.value, r.quality, w.sink);
+      }
+      if (batch.readings.length >= 2) {
+        const f = this.frame(batch);
+        f.update(batch.ts, batch.readings, (ts, finding, change, active) => this.judge(f.id, ts, null, finding, change, active));
+      }
+    } catch (err) {
+      this.o.log.error({ err, device: batch.device }, 'alarm evaluation failed for a batch');
+    }
+  }
+
+  /** Time passed: missing data, shelf expiry, chattering calm-down. The timer calls it every `alarms.tick`. */
+  tick(now = this.clock()): void {
+    try {
+      for (const points of this.watches.values()) for (const w of points.values()) w.watch.tick(now, w.sink);
+      for (const r of [...this.records.values()]) {
+        if (r.state === 'shelved' || r.chatter.active) this.apply(life.tick(r, now, this.rules));
+      }
+    } catch (err) {
+      this.o.log.error({ err }, 'alarm tick failed');
+    }
+  }
+
+  /** Applies an operator command (already parsed, see commands.ts). */
+  command(cmd: AlarmCommand): CommandResult {
+    const at = this.clock();
+    const base = { action: cmd.action, id: cmd.id, requestId: cmd.requestId ?? null, at };
+    const rec = this.records.get(cmd.id);
+    const who = { by: cmd.by ?? null, operatorAt: cmd.at ?? null, comment: cmd.comment ?? null };
+    const refuse = (reason: string, state: string | null): CommandResult => {
+      this.stats.commandsRejected++;
+      this.o.log.warn({ ...base, ...who, reason }, `alarm command refused: ${reason}`);
+      return { ...base, ok: false, reason, state };
+    };
+    if (!rec) {
+      const hint = closest(cmd.id, [...this.records.keys()]);
+      return refuse(`unknown alarm id ${JSON.stringify(cmd.id)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`, null);
+    }
+    const note = { by: cmd.by ?? null, at, comment: cmd.comment ?? null };
+    let step: Step;
+    switch (cmd.action) {
+      case 'ack':
+        step = life.acknowledge(rec, note);
+        break;
+      case 'shelve': {
+        const span = cmd.for ?? this.o.alarms.shelve.default;
+        const max = this.o.alarms.shelve.max;
+        if (span > max) return refuse(`shelving for ${formatDuration(span)} exceeds alarms.shelve.max (${formatDuration(max)})`, rec.state);
+        step = life.shelve(rec, { ...note, until: at + span });
+        break;
+      }
+      case 'unshelve':
+        step = life.unshelve(rec, note);
+        break;
+      case 'out-of-service':
+        step = life.removeFromService(rec, note);
+        break;
+      case 'in-service':
+        step = life.returnToService(rec, note);
+        break;
+    }
+    if (step.rejected !== undefined) return refuse(step.rejected, rec.state);
+    this.apply(step);
+    this.stats.commandsAccepted++;
+    this.o.log.info({ ...base, ...who, state: step.record.state }, `alarm command ${cmd.action} ${cmd.id} by ${cmd.by ?? 'unknown'}`);
+    return { ...base, ok: true, reason: null, state: step.record.state };
+  }
+
+  // ------------------------------------------------------------------------------ queries
+
+  /** Every alarm that is not quietly normal, most urgent first. */
+  alarms(): AlarmRecord[] {
+    return [...this.records.values()]
+      .filter((r) => !life.isQuiet(r))
+      .sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || a.id.localeCompare(b.id));
+  }
+
+  /** For metrics and /status: alarms by what they need from an operator. */
+  counts(): { active: number; unacknowledged: number; shelved: number; outOfService: number; chattering: number } {
+    const c = { active: 0, unacknowledged: 0, shelved: 0, outOfService: 0, chattering: 0 };
+    for (const r of this.records.values()) {
+      if (r.state === 'unack' || r.state === 'acked') c.active++;
+      if (r.state === 'unack' || r.state === 'rtn-unack') c.unacknowledged++;
+      if (r.state === 'shelved') c.shelved++;
+      if (r.state === 'out-of-service') c.outOfService++;
+      if (r.chatter.active) c.chattering++;
+    }
+    return c;
+  }
+
+  get(id: string): AlarmRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Every alarm id known so far (points seen, plus restored ones). */
+  ids(): string[] {
+    return [...this.records.keys()];
+  }
+
+  // ------------------------------------------------------------------------------ internals
+
+  private watched(device: string, point: string): Watched {
+    let points = this.watches.get(device);
+    if (!points) this.watches.set(device, (points = new Map()));
+    const hit = points.get(point);
+    if (hit) return hit;
+    const w = this.createWatch(device, point);
+    points.set(point, w);
+    return w;
+  }
+
+  private createWatch(device: string, point: string): Watched {
+    const options = pointOptions(this.o.detect, device, point, this.o.limitsOf?.(device, point));
+    const watch = new PointWatch(device, point, options);
+    const ids = watch.kinds.map((k) => alarmId(device, point, k));
+    const w: Watched = { watch, ids, sink: (slot, ts, f, change, active) => this.onFinding(w, slot, ts, f, change, active) };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!this.records.has(id)) this.records.set(id, life.newRecord(device, point, watch.kinds[i]!, this.seqOnly.get(id) ?? 0));
+    }
+    // Alarms restored for this point: prime their policies, or end those no detector watches any more.
+    const key = `${device}\u0000${point}`;
+    const now = this.clock();
+    for (const r of this.waiting.get(key) ?? []) {
+      if (r.kind === 'relation') continue; // a frame's alarm: see frame()
+      const slot = ids.indexOf(r.id);
+      if (slot >= 0 && r.conditionActive) watch.prime(slot, now, r.condition);
+      else if (slot < 0 && r.conditionActive) {
+        this.o.log.warn({ device, point, alarm: r.id }, 'restored alarm has no detector any more (options changed); its condition is treated as cleared');
+        this.apply(life.conditionOff(r, { ts: now, value: null, score: 0 }, this.rules));
+      }
+    }
+    this.waiting.delete(key);
+    return w;
+  }
+
+  /** The frame watch for this batch's point set, created at its first batch. */
+  private frame(batch: ReadingBatch): FrameWatch {
+    const device = batch.device;
+    let list = this.frames.get(device);
+    if (!list) this.frames.set(device, (list = []));
+    for (const f of list) if (f.matches(batch.readings)) return f;
+    let name = this.o.groupOf?.(device, batch.readings[0]!.point) ?? 'frame';
+    if (list.some((f) => f.id === alarmId(device, name, 'relation'))) name = `${name}-${list.length + 1}`;
+    const id = alarmId(device, name, 'relation');
+    const f = FrameWatch.create(id, batch.readings, pointOptions(this.o.detect, device, name, undefined));
+    list.push(f);
+    const restored = this.records.get(id);
+    if (!f.enabled) {
+      if (restored?.conditionActive) this.apply(life.conditionOff(restored, { ts: this.clock(), value: null, score: 0 }, this.rules));
+      return f;
+    }
+    if (!restored) this.records.set(id, life.newRecord(device, name, 'relation', this.seqOnly.get(id) ?? 0));
+    else if (restored.conditionActive) f.prime(this.clock(), restored.condition);
+    return f;
+  }
+
+  private onFinding(w: Watched, slot: number, ts: number, f: Finding, change: AlarmChange | null, active: boolean): void {
+    const value = f.kind === 'missing' ? null : Number.isFinite(w.watch.lastValue) ? w.watch.lastValue : null;
+    this.judge(w.ids[slot]!, ts, value, f, change, active);
+  }
+
+  /** One finding of alarm `id` after its policy: drives the lifecycle. */
+  private judge(id: string, ts: number, value: number | null, f: Finding, change: AlarmChange | null, active: boolean): void {
+    const rec = this.records.get(id)!;
+    if (change !== null) {
+      if (change.active) {
+        const condition = f.condition ?? change.condition;
+        const score = Math.max(f.score, change.peak);
+        const priority = this.priorities.of(id, rec.kind, condition, score);
+        this.apply(life.conditionOn(rec, { ts, condition, priority, value, score }, this.rules));
+      } else this.apply(life.conditionOff(rec, { ts, value, score: f.score }, this.rules));
+      return;
+    }
+    // Still active: the condition may have changed or worsened (H → HH, a larger learned score).
+    if (active && rec.conditionActive && f.condition !== null) {
+      const priority = this.priorities.of(id, rec.kind, f.condition, f.score);
+      if (f.condition !== rec.condition || priorityRank(priority) > priorityRank(rec.priority)) {
+        this.apply(life.conditionUpdate(rec, { ts, condition: f.condition, priority, value, score: f.score }));
+      }
+    }
+  }
+
+  private apply(step: Step): void {
+    this.records.set(step.record.id, step.record);
+    if (step.events.length === 0) return;
+    const last = step.events.length - 1;
+    step.events.forEach((e, i) => this.enqueue(e, i === last ? step.record : undefined));
+  }
+
+  private enqueue(event: AlarmEvent, record: AlarmRecord | undefined): void {
+    this.queued++;
+    this.chain = this.chain
+      .then(() => this.deliver(event, record))
+      .catch((err: unknown) => {
+        // Never leave the chain rejected: every later event would be skipped.
+        this.queued = Math.max(0, this.queued - 1);
+        this.o.log.error({ err, alarm: event.id }, 'alarm event delivery failed');
+      });
+  }
+
+  private async deliver(event: AlarmEvent, record: AlarmRecord | undefined): Promise<void> {
+    this.stats.events++;
+    try {
+      const result = await this.o.commit(event);
+      if (typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === false) {
+        this.stats.commitFailures++;
+        this.o.log.error({ alarm: event.id, seq: event.seq, reason: (result as { reason?: unknown }).reason }, 'alarm event could not be stored; it will not be forwarded');
+      }
+    } catch (err) {
+      this.stats.commitFailures++;
+      this.o.log.error({ err, alarm: event.id, seq: event.seq }, 'alarm event commit failed; it will not be forwarded');
+    }
+    this.announce(event);
+    if (record) this.committed.set(record.id, record);
+    this.queued--;
+    if (this.queued === 0) await this.save();
+  }
+
+  private announce(e: AlarmEvent): void {
+    const fields = { device: e.device, point: e.point, alarm: e.id, event: e.event, state: e.state, priority: e.priority, condition: e.condition, value: e.value, seq: e.seq };
+    const who = e.by !== null ? ` by ${e.by}` : '';
+    const extra = e.event === 'chattering' || e.event === 'calmed' ? ` (${e.count} activations)` : '';
+    this.o.log.info(e.by !== null || e.comment !== null ? { ...fields, by: e.by, comment: e.comment } : fields, `alarm ${e.event}${who}: ${e.id}${e.condition ? ` ${e.condition}` : ''} [${e.priority}, ${e.state}]${extra}`);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.o.log.error({ err }, 'alarm event listener failed');
+      }
+    }
+  }
+
+  private snapshot(): AlarmSnapshot {
+    const seqs: Record<string, number> = {};
+    for (const r of this.committed.values()) if (r.seq > 0) seqs[r.id] = r.seq;
+    return { v: SNAPSHOT_VERSION, savedAt: this.clock(), alarms: [...this.committed.values()].filter((r) => !life.isQuiet(r)), seqs };
+  }
+
+  private async save(): Promise<void> {
+    if (!this.o.state) return;
+    try {
+      await this.o.state.put(this.stateKey, JSON.stringify(this.snapshot()));
+    } catch (err) {
+      this.stats.saveFailures++;
+      this.o.log.error({ err }, 'could not save the alarm states; a restart now would forget the latest alarm changes');
+    }
+  }
+
+  private async restore(): Promise<void> {
+    if (!this.o.state) return;
+    let doc: unknown;
+    try {
+      const text = await this.o.state.get(this.stateKey);
+      if (text === undefined) return;
+      doc = JSON.parse(text);
+    } catch (err) {
+      this.o.log.error({ err }, 'could not read the saved alarm states; starting with every alarm normal');
+      return;
+    }
+    const { alarms, seqs, problems } = readSnapshot(doc);
+    for (const p of problems) this.o.log.warn(`saved alarm states: ${p}`);
+    for (const [id, seq] of seqs) {
+      const [device = '', point = '', kind = ''] = id.split('/');
+      this.committed.set(id, life.newRecord(device, point, kind, seq));
+    }
+    for (const r of alarms) {
+      this.records.set(r.id, r);
+      this.committed.set(r.id, r);
+      const key = `${r.device}\u0000${r.point}`;
+      this.waiting.set(key, [...(this.waiting.get(key) ?? []), r]);
+    }
+    // Normal alarms keep their counters: seeded when their point's detectors are created.
+    for (const [id, seq] of seqs) if (!this.records.has(id)) this.seqOnly.set(id, seq);
+    if (alarms.length) this.o.log.info({ alarms: alarms.length }, `restored ${alarms.length} alarm state(s) from the last run`);
+  }
+}

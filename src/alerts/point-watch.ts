@@ -1,0 +1,74 @@
+/**
+ * One point's detectors, each behind its own AlarmPolicy (src/detect/policy.ts): the single path
+ * by which every detector's findings become alarm conditions, so limits, rates, stuck sensors,
+ * dropouts and learned scores raise and clear the same way (on/off delays and counts, hysteresis).
+ *
+ * Hot path: `update()` runs for every reading; it allocates nothing and reports through a
+ * callback only when a detector has an opinion.
+ */
+import { createPointDetectors } from '../detect/build.js';
+import type { DetectorKind, Finding, PointDetector } from '../detect/detector.js';
+import type { PointDetectOptions } from '../detect/options.js';
+import { AlarmPolicy, type AlarmChange } from '../detect/policy.js';
+import type { Quality } from '../sources/reading.js';
+
+/**
+ * Called for every finding: `change` is the policy's raise/clear (null when the condition did not
+ * change), `active` whether the policy is in alarm after this finding.
+ */
+export type FindingSink = (slot: number, ts: number, f: Finding, change: AlarmChange | null, active: boolean) => void;
+
+export class PointWatch {
+  readonly detectors: readonly PointDetector[];
+  private readonly policies: readonly AlarmPolicy[];
+  /** The point's latest value, NaN when the last reading had none. */
+  lastValue = NaN;
+
+  constructor(
+    readonly device: string,
+    readonly point: string,
+    options: PointDetectOptions,
+  ) {
+    this.detectors = createPointDetectors(options);
+    this.policies = this.detectors.map(() => new AlarmPolicy(options.policy));
+  }
+
+  get kinds(): DetectorKind[] {
+    return this.detectors.map((d) => d.kind);
+  }
+
+  update(ts: number, value: number, quality: Quality, out: FindingSink): void {
+    this.lastValue = quality === 'good' ? value : NaN;
+    for (let i = 0; i < this.detectors.length; i++) {
+      const f = this.detectors[i]!.update(ts, value, quality);
+      if (f !== null) this.feed(i, ts, f, out);
+    }
+  }
+
+  tick(ts: number, out: FindingSink): void {
+    for (let i = 0; i < this.detectors.length; i++) {
+      const f = this.detectors[i]!.tick(ts);
+      if (f !== null) this.feed(i, ts, f, out);
+    }
+  }
+
+  private feed(i: number, ts: number, f: Finding, out: FindingSink): void {
+    const p = this.policies[i]!;
+    const change = p.update(ts, f);
+    out(i, ts, f, change, p.active);
+  }
+
+  /**
+   * Puts detector `slot`'s policy in alarm without a detector having said so: for an alarm that
+   * was active when the agent stopped (restored from the state file). Detectors restart with no
+   * memory, so without this a condition that is gone by now would never produce the policy's
+   * "clear" and the restored alarm would stay active for ever; with it, the first clean findings
+   * clear it through the normal off-delay. AlarmPolicy has no setter, so it is driven to active
+   * with findings of score 1 spread over its on-delay, ending at `ts`.
+   */
+  prime(slot: number, ts: number, condition: string | null): void {
+    const p = this.policies[slot]!;
+    const { onDelay, onCount } = p.o;
+    for (let n = 0; !p.active && n <= onCount + 1; n++) p.updateScore(n === 0 ? ts - onDelay : ts, 1, condition);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Builds the configured sinks (the agent's composition root calls this) and declares the store
+ * cursors they need.
+ *
+ * Wiring, in src/agent.ts:
+ *   const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
+ *   const store = new LevelStore({ dir, config: storeConfig, log });        // before open()
+ *   const sinks = createSinks(config.sinks, store, log, { agent: config.agent.id, site: config.agent.site }, { baseDir });
+ *   start: store.open(), then each sink.start(), then the sources;
+ *   after each successful commit: for (const s of sinks) s.wake(record.type);
+ *   for each committed reading batch: for (const s of sinks) s.publishLive(batch);
+ *   stop: sources, then each sink.stop(), then store.close().
+ */
+import type { Logger } from '../ops/log.js';
+import type { MqttSinkConfig, SinksConfig } from '../settings/sink-schema.js';
+import type { RecordType } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { MqttSink, cursorName, type SinkPolicy } from './mqtt/mqtt-sink.js';
+import type { Sink } from './sink.js';
+
+/** The store cursors every sink needs, to merge into `store.sinks`: `<sink>.<type>` with `types: [type]`. */
+export function sinkCursors(config: SinksConfig): Record<string, { types: RecordType[] }> {
+  const out: Record<string, { types: RecordType[] }> = {};
+  for (const [name, s] of Object.entries(config)) for (const t of s.types) out[cursorName(name, t)] = { types: [t] };
+  return out;
+}
+
+/**
+ * One Sink per entry of `sinks`. Throws HalfwegError HALFWEG_MQTT_INSECURE for plain MQTT to a
+ * non-loopback host without `allowInsecure` (refuse to start rather than leak data).
+ */
+export function createSinks(
+  config: SinksConfig,
+  store: Store,
+  log: Logger,
+  ids: { readonly agent: string; readonly site: string },
+  options: { readonly baseDir?: string; readonly env?: NodeJS.ProcessEnv; readonly policy?: (name: string, config: MqttSinkConfig) => SinkPolicy | undefined } = {},
+): Sink[] {
+  return Object.entries(config).map(
+    ([name, c]) =>
+      new MqttSink({
+        name,
+        config: c,
+        store,
+        log: log.child({ component: 'sink', sink: name }),
+        ids,
+        baseDir: options.baseDir,
+        env: options.env,
+        policy: options.policy?.(name, c),
+      }),
+  );
+}

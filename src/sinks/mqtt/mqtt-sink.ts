@@ -1,0 +1,536 @@
+/**
+ * A Sink that forwards store records to one MQTT broker. Contract: ../sink.ts; topics and
+ * payloads: ../README.md.
+ *
+ * Lanes. Each forwarded record type has its own durable store cursor `<sink>.<type>` and an
+ * AckTracker. Lanes are served in priority order alarm > aggregate > readings on every step, so a
+ * new alarm is the next thing published whatever the backlog; `wake()` after a commit makes it
+ * immediate, a 250 ms poll catches everything else.
+ *
+ * The window. At most `maxInflight` messages are unconfirmed; aggregates may not take the last
+ * two slots and raw readings not the last quarter, so alarms always find room. Raw readings are
+ * also limited in bytes by a delay-based window: when confirmations come back within
+ * TARGET_RTT_MS the byte window grows, when they take longer than twice that it shrinks, and raw
+ * batches are sized to half of it. On a slow link that keeps the bytes queued ahead of an alarm
+ * to about half a second of link time; on a LAN the window opens to megabytes.
+ *
+ * Delivery. Messages go out only while connected, on the connection they were built for; a
+ * confirmation moves the cursor to the highest seq below which everything is confirmed. When the
+ * connection drops every lane forgets what was in flight and reads again after its cursor
+ * (at least once: consumers drop duplicates by seq).
+ */
+import type { IClientPublishOptions } from 'mqtt';
+import { HalfwegError } from '../../errors.js';
+import type { Logger } from '../../ops/log.js';
+import type { MqttSinkConfig } from '../../settings/sink-schema.js';
+import type { ReadingBatch } from '../../sources/reading.js';
+import type { RecordType, StoredRecord } from '../../store/records.js';
+import type { Store } from '../../store/store.js';
+import { AckTracker, type Unit } from '../ack-tracker.js';
+import { alarmStateMessage } from '../alarm-state.js';
+import { encodeBatch } from '../batch-format.js';
+import { encodeJsonBatch } from '../batch-json.js';
+import { heartbeatPayload } from '../heartbeat.js';
+import { LiveValues } from '../live-values.js';
+import type { Sink, SinkStats } from '../sink.js';
+import { TokenBucket } from '../token-bucket.js';
+import { MqttConnection } from './connection.js';
+import { checkTransport, clientOptions, safeUrl } from './options.js';
+import { Topics } from './topics.js';
+
+export const LANE_ORDER: readonly RecordType[] = ['alarm', 'aggregate', 'readings'];
+const POLL_MS = 250;
+const TARGET_RTT_MS = 250;
+const BYTES_WINDOW_MIN = 4 * 1024;
+const BYTES_WINDOW_MAX = 8 * 1024 * 1024;
+const BYTES_WINDOW_START = 256 * 1024;
+const MIN_RAW_READINGS = 20;
+const ALARMS_PER_READ = 32;
+/** Bytes queued on the socket above which live values wait for the next snapshot. */
+const LIVE_SOCKET_LIMIT = 64 * 1024;
+
+/** The store cursor a sink's lane for `type` reads: `<sink>.<type>`. */
+export function cursorName(sink: string, type: RecordType): string {
+  return `${sink}.${type}`;
+}
+
+interface Outgoing {
+  readonly topic: string;
+  readonly payload: Buffer | string;
+  readonly bytes: number;
+  readonly retain: boolean;
+  readonly unit: Unit;
+}
+
+interface Lane {
+  readonly type: RecordType;
+  readonly cursor: string;
+  tracker: AckTracker;
+  /** The last read found nothing: skip until woken or polled. */
+  idle: boolean;
+  /** Built for the current connection, not yet published. */
+  staged: Outgoing[];
+  inflightMessages: number;
+  inflightBytes: number;
+  /** Store acks in progress (stop() waits for them). */
+  acking: Promise<unknown>;
+}
+
+export interface MqttSinkOptions {
+  readonly name: string;
+  readonly config: MqttSinkConfig;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly ids: { readonly agent: string; readonly site: string };
+  /** Relative TLS and password file paths are resolved against it (the config file's directory). */
+  readonly baseDir?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly policy?: SinkPolicy;
+}
+
+/**
+ * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from
+ * src/aggregate/). A record `select` drops is acknowledged without being sent: it was not wanted.
+ */
+export interface SinkPolicy {
+  /** False keeps a lane's records in the store for later (e.g. raw backlog only at night). */
+  laneOpen?(type: RecordType, now: number): boolean;
+  /** The record to send, a reduced copy of it, or null for "not for this sink". */
+  select?(record: StoredRecord): StoredRecord | null;
+}
+
+export class MqttSink implements Sink {
+  readonly name: string;
+  private readonly config: MqttSinkConfig;
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly topics: Topics;
+  private lanes: Lane[] = [];
+  private conn: MqttConnection | undefined;
+  private generation = -1;
+  private running = false;
+  private stopping = false;
+  private pumping = false;
+  private again = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private liveTimer: NodeJS.Timeout | undefined;
+  private tokenTimer: NodeJS.Timeout | undefined;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly live: LiveValues | undefined;
+  private bytesWindow = BYTES_WINDOW_START;
+  private lastShrink = 0;
+  private bytesPerReading = 3;
+  private readingsPerRecord = 50;
+  private startedAt = 0;
+  private lastDropped = 0;
+  private liveMessages = 0;
+  private liveInflight = 0;
+  private readonly delivered = { records: 0, readings: 0, messages: 0, bytes: 0 };
+  private idleWaiters: (() => void)[] = [];
+  private readonly subscriptions = new Map<string, (topic: string, payload: Buffer) => void>();
+
+  constructor(private readonly opts: MqttSinkOptions) {
+    this.name = opts.name;
+    this.config = opts.config;
+    this.store = opts.store;
+    this.log = opts.log;
+    this.topics = new Topics({ prefix: opts.config.prefix, site: opts.ids.site, agent: opts.ids.agent });
+    this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, Date.now()) : undefined;
+    this.live = opts.config.live ? new LiveValues(opts.ids.agent) : undefined;
+    checkTransport(opts.name, opts.config);
+  }
+
+  // ------------------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const { config, name } = this;
+    const cursors = new Map(this.store.stats().cursors.map((c) => [c.name, c]));
+    this.lanes = LANE_ORDER.filter((t) => config.types.includes(t)).map((type) => {
+      const cursor = cursorName(name, type);
+      const c = cursors.get(cursor);
+      if (!c || !c.types.includes(type)) {
+        throw new HalfwegError(
+          'HALFWEG_STORE_USAGE',
+          `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`,
+        );
+      }
+      return { type, cursor, tracker: new AckTracker(c.position), idle: false, staged: [], inflightMessages: 0, inflightBytes: 0, acking: Promise.resolve() };
+    });
+    const options = await clientOptions(name, config, this.opts.ids, this.opts.baseDir ?? process.cwd(), { topic: this.topics.status, payload: 'offline' }, this.opts.env);
+    this.conn = new MqttConnection(config.url, safeUrl(config.url), options, config.reconnect, this.log, {
+      up: (gen) => this.onUp(gen),
+      down: (gen) => this.onDown(gen),
+    });
+    this.running = true;
+    this.startedAt = Date.now();
+    this.lastDropped = this.droppedTotal();
+    this.conn.start();
+    this.pollTimer = setInterval(() => {
+      for (const l of this.lanes) l.idle = false;
+      void this.pump();
+    }, POLL_MS);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), config.heartbeat);
+    if (config.live) this.liveTimer = setInterval(() => this.publishSnapshot(), config.live.interval);
+    this.log.info({ url: safeUrl(config.url), types: this.lanes.map((l) => l.type), format: config.format }, 'sink started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.liveTimer);
+    clearTimeout(this.tokenTimer);
+    const deadline = Date.now() + this.config.stopTimeout;
+    for (const l of this.lanes) l.staged = [];
+    // Let what is in flight be confirmed (and acknowledged in the store) within the deadline.
+    while (this.conn?.connected && this.lanes.some((l) => l.inflightMessages > 0) && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        this.idleWaiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+    await Promise.all(this.lanes.map((l) => l.acking));
+    const conn = this.conn!;
+    if (conn.connected) {
+      const left = Math.max(100, deadline - Date.now());
+      await Promise.race([
+        conn.publish(this.generation, this.topics.status, 'offline', { qos: 1, retain: true }).catch(() => undefined),
+        new Promise((r) => setTimeout(r, left)),
+      ]);
+    }
+    await conn.stop(true, Math.max(100, deadline - Date.now()));
+    this.running = false;
+    this.log.info({ delivered: this.delivered }, 'sink stopped');
+  }
+
+  wake(type?: RecordType): void {
+    if (!this.running || this.stopping) return;
+    for (const l of this.lanes) if (type === undefined || l.type === type) l.idle = false;
+    void this.pump();
+  }
+
+  // ------------------------------------------------------------------------------ commands
+
+  /**
+   * Listen on an exact topic over this sink's connection (operator commands come in on the
+   * control-room broker: one connection per broker). Kept across reconnects.
+   */
+  async subscribe(topic: string, handler: (topic: string, payload: Buffer) => void): Promise<void> {
+    this.subscriptions.set(topic, handler);
+    if (this.generation >= 0) this.subscribeOn(this.generation, topic);
+  }
+
+  async unsubscribe(topic: string): Promise<void> {
+    this.subscriptions.delete(topic);
+    this.conn?.clientFor(this.generation)?.unsubscribe(topic);
+  }
+
+  /** Publish a small message (a command result) at QoS 1; rejects while disconnected. */
+  publish(topic: string, payload: string): Promise<void> {
+    if (!this.conn) return Promise.reject(new Error('not started'));
+    return this.conn.publish(this.generation, topic, payload, { qos: 1 });
+  }
+
+  private subscribeOn(gen: number, topic: string): void {
+    this.conn?.clientFor(gen)?.subscribe(topic, { qos: 1 }, (err) => {
+      if (err) this.log.warn({ topic, err: err.message }, 'cannot subscribe; operator commands on this topic will not arrive until the next reconnect');
+    });
+  }
+
+  // ------------------------------------------------------------------------------ connection
+
+  private onUp(gen: number): void {
+    this.generation = gen;
+    const client = this.conn!.clientFor(gen);
+    if (client && this.subscriptions.size > 0) {
+      // clean sessions and a fresh client per connection: subscribe again every time.
+      client.on('message', (topic, payload) => this.subscriptions.get(topic)?.(topic, payload));
+      for (const topic of this.subscriptions.keys()) this.subscribeOn(gen, topic);
+    }
+    for (const l of this.lanes) l.idle = false;
+    void this.conn!.publish(gen, this.topics.status, 'online', { qos: 1, retain: true }).catch(() => undefined);
+    this.live?.markAllDirty();
+    this.publishSnapshot();
+    this.heartbeat();
+    void this.pump();
+  }
+
+  private onDown(gen: number): void {
+    if (gen !== this.generation) return;
+    this.generation = -1;
+    for (const l of this.lanes) {
+      l.tracker.reset();
+      l.staged = [];
+      l.inflightMessages = 0;
+      l.inflightBytes = 0;
+      l.idle = false;
+    }
+    this.liveInflight = 0;
+    this.flushIdleWaiters();
+  }
+
+  // ------------------------------------------------------------------------------ delivery
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        while (await this.step());
+      } while (this.again);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'sink delivery step failed; retrying at the next poll');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private totalInflight(): number {
+    let n = this.liveInflight;
+    for (const l of this.lanes) n += l.inflightMessages;
+    return n;
+  }
+
+  /** Whether `lane` may put one more message in flight. */
+  private hasRoom(lane: Lane, bytes: number): boolean {
+    const max = this.config.maxInflight;
+    const total = this.totalInflight();
+    if (lane.type === 'alarm') return total < max;
+    if (lane.type === 'aggregate') return total < max - 2;
+    if (total >= max - Math.max(2, Math.floor(max / 4))) return false;
+    return lane.inflightMessages === 0 || lane.inflightBytes + bytes <= this.bytesWindow;
+  }
+
+  /** One unit of progress; false when nothing more can be done now. */
+  private async step(): Promise<boolean> {
+    if (!this.running || this.stopping || !this.conn?.connected) return false;
+    const gen = this.generation;
+    for (const lane of this.lanes) {
+      if (lane.staged.length === 0) {
+        if (lane.idle || !this.hasRoom(lane, 0)) continue;
+        if (this.opts.policy?.laneOpen && !this.opts.policy.laneOpen(lane.type, Date.now())) continue;
+        const records = await this.store.read(lane.cursor, { maxRecords: this.readSize(lane), types: [lane.type], after: lane.tracker.readAfter });
+        if (gen !== this.generation || this.stopping) return gen !== this.generation && this.conn.connected;
+        if (records.length === 0) {
+          lane.idle = true;
+          continue;
+        }
+        lane.staged = this.build(lane, records);
+        // Something of higher priority may have been woken while we read.
+        return true;
+      }
+      const msg = lane.staged[0]!;
+      if (!this.hasRoom(lane, msg.bytes)) continue;
+      if (this.bucket) {
+        const wait = this.bucket.delay(msg.bytes, Date.now());
+        if (wait > 0) {
+          if (!this.tokenTimer) {
+            this.tokenTimer = setTimeout(() => {
+              this.tokenTimer = undefined;
+              void this.pump();
+            }, wait);
+          }
+          return false;
+        }
+        this.bucket.take(msg.bytes, Date.now());
+      }
+      lane.staged.shift();
+      this.send(lane, msg, gen);
+      return true;
+    }
+    return false;
+  }
+
+  private readSize(lane: Lane): number {
+    if (lane.type === 'alarm') return ALARMS_PER_READ;
+    if (lane.type === 'aggregate') return this.config.batchRecords;
+    let readings = Math.min(this.config.batchReadings, Math.floor(this.bytesWindow / 2 / this.bytesPerReading));
+    // With a bandwidth cap, a raw batch takes at most a quarter second of the link.
+    if (this.config.bandwidth !== undefined) readings = Math.min(readings, Math.floor(this.config.bandwidth / 4 / this.bytesPerReading));
+    readings = Math.max(Math.min(MIN_RAW_READINGS, this.config.batchReadings), readings);
+    return Math.max(1, Math.floor(readings / Math.max(1, this.readingsPerRecord)));
+  }
+
+  /** The messages for one read: one batch, plus retained state per alarm. */
+  private build(lane: Lane, read: StoredRecord[]): Outgoing[] {
+    const { config } = this;
+    const agent = this.opts.ids.agent;
+    const lastSeq = read[read.length - 1]!.seq;
+    const select = this.opts.policy?.select;
+    const records = select ? read.flatMap((r) => select(r) ?? []) : read;
+    if (records.length === 0) {
+      // Nothing here is for this sink: acknowledge the range without sending (in order behind
+      // anything still in flight).
+      this.settle(lane, lane.tracker.confirm(lane.tracker.add(lastSeq, 0, 0, 0)));
+      return [];
+    }
+    let readings = 0;
+    for (const r of records) if (r.type === 'readings') readings += r.batch.readings.length;
+    const payloads: { topic: string; payload: Buffer | string; retain: boolean }[] = [];
+    const batchTopic = this.topics.batch(lane.type, config.format);
+    if (config.format === 'binary') {
+      const bytes = encodeBatch({ agent, records }, { compression: config.compression });
+      payloads.push({ topic: batchTopic, payload: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), retain: false });
+    } else if (lane.type === 'alarm') {
+      for (const r of records) payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, [r]), retain: false });
+    } else payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, records), retain: false });
+    if (lane.type === 'alarm' && config.alarmState) {
+      for (const r of records) {
+        if (r.type !== 'alarm') continue;
+        const s = alarmStateMessage(r.alarm, { seq: r.seq, at: r.at, agent });
+        payloads.push({ topic: this.topics.alarmState(s.device, s.point, s.alarm), payload: s.payload, retain: true });
+      }
+    }
+    if (lane.type === 'readings' && records.length > 0) {
+      const bytes = payloads.reduce((s, p) => s + Buffer.byteLength(p.payload), 0);
+      this.bytesPerReading = Math.max(0.2, 0.8 * this.bytesPerReading + (0.2 * bytes) / Math.max(1, readings));
+      this.readingsPerRecord = Math.max(1, 0.8 * this.readingsPerRecord + (0.2 * readings) / records.length);
+    }
+    const unit = lane.tracker.add(lastSeq, payloads.length, records.length, readings);
+    return payloads.map((p) => ({ ...p, bytes: Buffer.byteLength(p.payload) + p.topic.length + 5, unit }));
+  }
+
+  private send(lane: Lane, msg: Outgoing, gen: number): void {
+    const client = this.conn!.clientFor(gen);
+    if (!client) return;
+    lane.inflightMessages++;
+    lane.inflightBytes += msg.bytes;
+    const sentAt = Date.now();
+    const opts: IClientPublishOptions = { qos: this.config.qos as 1 | 2, retain: msg.retain };
+    client.publish(msg.topic, msg.payload, opts, (err) => {
+      if (gen !== this.generation) return; // a connection that is gone: onDown reset the lane
+      lane.inflightMessages--;
+      lane.inflightBytes -= msg.bytes;
+      if (err) {
+        // Only a client-side failure (the connection closes right after); re-read from the cursor.
+        this.log.debug({ err: err.message, topic: msg.topic }, 'publish failed; will resend after reconnecting');
+        return;
+      }
+      this.delivered.messages++;
+      this.delivered.bytes += msg.bytes;
+      if (lane.type === 'readings') this.adjustWindow(Date.now() - sentAt);
+      this.settle(lane, lane.tracker.confirm(msg.unit));
+      this.flushIdleWaiters();
+      void this.pump();
+    });
+  }
+
+  /** Units that became contiguous from the front: count them and move the store cursor. */
+  private settle(lane: Lane, done: readonly Unit[]): void {
+    if (done.length === 0) return;
+    for (const u of done) {
+      this.delivered.records += u.records;
+      this.delivered.readings += u.readings;
+    }
+    const seq = lane.tracker.position;
+    lane.acking = lane.acking
+      .then(() => this.store.ack(lane.cursor, seq))
+      .catch((e: Error) => this.log.warn({ cursor: lane.cursor, seq, err: e.message }, 'store ack failed; the records will be sent again'));
+  }
+
+  /** Delay-based byte window for raw readings (see the file comment). */
+  private adjustWindow(rtt: number): void {
+    const now = Date.now();
+    if (rtt <= TARGET_RTT_MS) this.bytesWindow = Math.min(BYTES_WINDOW_MAX, this.bytesWindow * 1.1);
+    else if (rtt > 2 * TARGET_RTT_MS && now - this.lastShrink > rtt) {
+      this.bytesWindow = Math.max(BYTES_WINDOW_MIN, this.bytesWindow * 0.7);
+      this.lastShrink = now;
+    }
+  }
+
+  private flushIdleWaiters(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  // ------------------------------------------------------------------------------ live values
+
+  publishLive(batch: ReadingBatch): void {
+    if (!this.live || !this.running || this.stopping) return;
+    const changed = this.live.update(batch);
+    if (changed && this.config.live?.onChange) this.publishDevice(batch.device, false);
+  }
+
+  private publishSnapshot(): void {
+    if (!this.live) return;
+    for (const d of this.live.deviceNames) this.publishDevice(d, true);
+  }
+
+  /** Live values are best effort: skipped (left dirty) while disconnected or the window is full. */
+  private publishDevice(device: string, full: boolean): void {
+    const live = this.config.live;
+    const gen = this.generation;
+    const client = this.conn?.clientFor(gen);
+    if (!live || !client || this.totalInflight() >= this.config.maxInflight) return;
+    // QoS 0 is not in the window: do not pile values into a socket the broker does not drain.
+    if ((client.stream?.writableLength ?? 0) > LIVE_SOCKET_LIMIT) return;
+    const payload = this.live!.take(device, full, Date.now());
+    if (payload === undefined) return;
+    this.liveMessages++;
+    if (live.qos === 0) {
+      void this.conn!.publish(gen, this.topics.values(device), payload, { qos: 0 }).catch(() => undefined);
+      return;
+    }
+    this.liveInflight++;
+    void this.conn!
+      .publish(gen, this.topics.values(device), payload, { qos: 1 })
+      .catch(() => undefined)
+      .finally(() => {
+        if (gen === this.generation) this.liveInflight--;
+      });
+  }
+
+  // ------------------------------------------------------------------------------ status
+
+  private droppedTotal(): number {
+    const d = this.store.stats().readingsDropped;
+    return d['buffer-overflow'] + d['write-failed'] + d.evicted;
+  }
+
+  private heartbeat(): void {
+    const gen = this.generation;
+    if (!this.conn?.clientFor(gen)) return;
+    const dropped = this.droppedTotal();
+    const payload = heartbeatPayload({
+      agent: this.opts.ids.agent,
+      site: this.opts.ids.site,
+      sink: this.stats(),
+      store: this.store.stats(),
+      now: Date.now(),
+      startedAt: this.startedAt,
+      droppedSinceLast: dropped - this.lastDropped,
+    });
+    this.lastDropped = dropped;
+    void this.conn.publish(gen, this.topics.heartbeat, payload, { qos: 0 }).catch(() => undefined);
+  }
+
+  stats(): SinkStats {
+    const cursors = new Map(this.store.stats().cursors.map((c) => [c.name, c]));
+    const lag: Record<string, { records: number; readings: number; oldestPendingAt: number | null }> = {};
+    let inflightBytes = 0;
+    for (const l of this.lanes) {
+      const c = cursors.get(l.cursor);
+      if (c) lag[l.type] = { records: c.recordsPending, readings: c.readingsPending, oldestPendingAt: c.oldestPendingAt };
+      inflightBytes += l.inflightBytes;
+    }
+    const p = this.conn?.problem ?? null;
+    return {
+      name: this.name,
+      connected: this.conn?.connected ?? false,
+      inflight: this.totalInflight(),
+      inflightBytes,
+      delivered: { ...this.delivered },
+      lag,
+      connects: this.conn?.connects ?? 0,
+      disconnects: this.conn?.disconnects ?? 0,
+      lastError: this.conn?.connected ? null : p ? { code: p.code, message: p.message, at: p.at } : null,
+      liveMessages: this.liveMessages,
+    };
+  }
+}

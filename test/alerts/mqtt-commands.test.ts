@@ -1,0 +1,162 @@
+/**
+ * Alarm commands through the real Mosquitto at 127.0.0.1:1883: an operator client publishes on
+ * the agent's command topic, the AlarmCommandListener (backed by an mqtt.js client) applies it.
+ * A random topic prefix keeps parallel runs apart.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryState } from '../../src/aggregate/state.js';
+import { Alerts } from '../../src/alerts/alerts.js';
+import { AlarmCommandListener } from '../../src/alerts/command-listener.js';
+import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
+import type { CommandResult } from '../../src/alerts/commands.js';
+import { loadSettings } from '../../src/settings/load.js';
+import { Topics } from '../../src/sinks/mqtt/topics.js';
+import type { NewRecord } from '../../src/store/records.js';
+import { batch, capturingLog, harness, series, T0, type Harness } from './helpers.js';
+
+const URL = 'mqtt://127.0.0.1:1883';
+const ID = 'boiler-1/drum_pressure/limits';
+
+function connect(name: string): Promise<MqttClient> {
+  const c = mqtt.connect(URL, { clientId: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, clean: true, reconnectPeriod: 200 });
+  return new Promise((resolve, reject) => {
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('alarm commands over MQTT (real broker)', () => {
+  const prefix = `halfweg-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const base = new Topics({ prefix, site: 'plant', agent: 'agent-a' }).base;
+  const otherBase = new Topics({ prefix, site: 'plant', agent: 'agent-b' }).base;
+  let agentClient: MqttClient;
+  let operator: MqttClient;
+  let channel: MqttClientChannel;
+  let listener: AlarmCommandListener;
+  let h: Harness;
+  const results: CommandResult[] = [];
+
+  beforeEach(async () => {
+    results.length = 0;
+    h = await harness({ limits: { 'boiler-1/drum_pressure': { h: 12.5, deadband: 0.2 } } });
+    h.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    await h.manager.idle();
+    agentClient = await connect('agent');
+    operator = await connect('operator');
+    channel = new MqttClientChannel(agentClient);
+    listener = new AlarmCommandListener({ channel, base, agent: 'agent-a', manager: h.manager, log: h.log, results: true });
+    await listener.start();
+    await new Promise<void>((resolve, reject) => operator.subscribe(`${base}/cmd/alarms/result`, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    operator.on('message', (_t, p) => results.push(JSON.parse(p.toString()) as CommandResult));
+  });
+
+  afterEach(async () => {
+    await listener.stop();
+    channel.close();
+    await Promise.all([agentClient.endAsync(), operator.endAsync()]);
+    await h.manager.stop();
+  });
+
+  const send = (topic: string, payload: unknown) =>
+    operator.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
+
+  it('an acknowledgement makes the alarm acked and commits an event with who and why', async () => {
+    expect(listener.topics.commands).toBe(`${prefix}/plant/agent-a/cmd/alarms`);
+    expect(h.manager.get(ID)?.state).toBe('unack');
+    await send(listener.topics.commands, { action: 'ack', id: ID, by: 'operator J. de Vries', comment: 'burner tripped', requestId: 'r-1' });
+    await until('the acknowledgement', () => h.manager.get(ID)?.state === 'acked');
+    await h.manager.idle();
+    expect(h.committed.at(-1)).toMatchObject({ event: 'acknowledged', state: 'acked', by: 'operator J. de Vries', comment: 'burner tripped', seq: 2 });
+    await until('the result', () => results.length === 1);
+    expect(results[0]).toMatchObject({ ok: true, action: 'ack', id: ID, requestId: 'r-1', state: 'acked', reason: null });
+    expect(h.lines.some((l) => l['msg'] === `alarm command ack ${ID} by operator J. de Vries` && l['by'] === 'operator J. de Vries')).toBe(true);
+  });
+
+  it('shelving over MQTT', async () => {
+    await send(listener.topics.commands, { action: 'shelve', id: ID, for: '30m', by: 'op' });
+    await until('the shelving', () => h.manager.get(ID)?.state === 'shelved');
+    await h.manager.idle();
+    expect(h.committed.at(-1)).toMatchObject({ event: 'shelved', until: T0 + 4000 + 1_800_000 });
+  });
+
+  it('a command for another agent is ignored; malformed or misaddressed payloads are refused and logged', async () => {
+    // Another agent's topic: never delivered to this agent.
+    await send(`${otherBase}/cmd/alarms`, { action: 'ack', id: ID, by: 'op' });
+    // On our topic but addressed to another agent, malformed, unknown action, unknown id.
+    await send(listener.topics.commands, { action: 'ack', id: ID, by: 'op', agent: 'agent-b' });
+    await send(listener.topics.commands, '{"action":"ack",');
+    await send(listener.topics.commands, { action: 'silence', id: ID });
+    await send(listener.topics.commands, { action: 'ack', id: 'boiler-1/nope/limits', by: 'op' });
+    await until('four results', () => results.length === 4);
+    expect(results.map((r) => r.ok)).toEqual([false, false, false, false]);
+    expect(results[0]!.reason).toBe('addressed to agent "agent-b", this is "agent-a"');
+    expect(results[1]!.reason).toMatch(/^not JSON/);
+    expect(results[2]!.reason).toMatch(/^unknown action "silence"/);
+    expect(results[3]!.reason).toMatch(/^unknown alarm id/);
+    expect(listener.counts).toEqual({ received: 4, accepted: 0, refused: 4 });
+    expect(h.manager.get(ID)?.state).toBe('unack');
+    await h.manager.idle();
+    expect(h.events()).toEqual(['raised:unack']);
+    const refusals = h.lines.filter((l) => l['level'] === 40 && String(l['msg']).startsWith('alarm command refused'));
+    expect(refusals).toHaveLength(4);
+  });
+});
+
+describe('the Alerts stage as the agent builds it (settings, store commit, MQTT commands)', () => {
+  it('raises from the profile limits, commits to the store, takes an acknowledgement over MQTT', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'halfweg-alerts-stage-'));
+    const file = path.join(dir, 'agent.yaml');
+    await writeFile(
+      file,
+      [
+        'agent: { id: boilerhouse-1, site: plant }',
+        'devices:',
+        '  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: 1502 } }',
+        'alarms: { commands: { results: false } }',
+      ].join('\n'),
+    );
+    const settings = await loadSettings(file);
+    const records: NewRecord[] = [];
+    const woken: string[] = [];
+    const client = await connect('stage');
+    const operator = await connect('stage-operator');
+    const prefix = `halfweg-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const topicBase = new Topics({ prefix, site: 'plant', agent: 'boilerhouse-1' }).base;
+    const alerts = new Alerts({
+      settings,
+      store: { commit: async (r) => (records.push(r), { ok: true, seq: records.length }) },
+      state: new MemoryState(),
+      log: capturingLog().log,
+      onEvent: (e) => woken.push(`${e.id} ${e.event}`),
+      channel: new MqttClientChannel(client),
+      topicBase,
+    });
+    try {
+      await alerts.start();
+      // drum_level limits in the profile: hh 150, h 100, l -100, ll -150.
+      for (let i = 0; i < 5; i++) alerts.accept(batch('boiler-1', T0 + i * 1000, { drum_level: -160, drum_pressure: 10 }));
+      await alerts.manager!.idle();
+      expect(woken).toEqual(['boiler-1/drum_level/limits raised']);
+      expect(records[0]).toMatchObject({ type: 'alarm', alarm: { id: 'boiler-1/drum_level/limits', condition: 'LL', priority: 'high' } });
+      await operator.publishAsync(`${topicBase}/cmd/alarms`, JSON.stringify({ action: 'ack', id: 'boiler-1/drum_level/limits', by: 'op' }), { qos: 1 });
+      await until('the acknowledgement', () => woken.length === 2);
+      expect(woken[1]).toBe('boiler-1/drum_level/limits acknowledged');
+    } finally {
+      await alerts.stop();
+      await Promise.all([client.endAsync(), operator.endAsync()]);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
