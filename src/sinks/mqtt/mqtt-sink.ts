@@ -245,8 +245,8 @@ export class MqttSink implements Sink {
   private onUp(gen: number): void {
     this.generation = gen;
     const client = this.conn!.clientFor(gen);
-    if (client && this.subscriptions.size > 0) {
-      // clean sessions and a fresh client per connection: subscribe again every time.
+    if (client) {
+      // Clean sessions and a fresh client per connection: subscribe again every time.
       client.on('message', (topic, payload) => this.subscriptions.get(topic)?.(topic, payload));
       for (const topic of this.subscriptions.keys()) this.subscribeOn(gen, topic);
     }
