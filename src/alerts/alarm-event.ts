@@ -8,8 +8,7 @@
  * topic): `alarm` repeats the detector kind so the retained topic is stable for the alarm's whole
  * life (without it the sink would name it after `condition`, and H → HH would move topics);
  * `state: 'normal'` is the only state that ends the retained message. The condition's own
- * activity is `conditionActive`, deliberately not `active`: the sink reads `active: false` as
- * "ended", which would drop returned-unacknowledged and shelved alarms from the operator screen.
+ * activity is `conditionActive`, separate from the lifecycle `state`.
  */
 import type { JsonValue } from '../store/records.js';
 

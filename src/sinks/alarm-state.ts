@@ -1,28 +1,13 @@
 /**
  * The retained per-alarm state an operator screen reads when it connects. Pure.
  *
- * The alerts stage defines alarm events; this module only assumes plain JSON with some of these
- * fields (first present wins), and falls back to "_" so that nothing is ever dropped:
- *   device  `device`
- *   point   `point`
- *   alarm   `alarm`, `rule`, `condition`, `limit`, else `kind`
- *   state   `state`, `event`, else `kind`
- * An event whose state is one of INACTIVE, or that has `active: false`, ends the alarm: the
- * retained message is cleared (an empty retained payload deletes it on the broker), unless it
- * also says `acknowledged: false` (cleared but not yet acknowledged stays on screen).
+ * Alarm events are the alerts stage's (src/alerts/alarm-event.ts): each names its `device`,
+ * `point` and `alarm` (the detector kind, stable for the alarm's whole life, so H -> HH does not
+ * move topics) and its lifecycle `state`. `normal` ends the alarm: the retained message is
+ * cleared (an empty retained payload deletes it on the broker). Every other state stays on screen,
+ * including returned-unacknowledged and shelved.
  */
 import type { AlarmPayload } from '../store/records.js';
-
-const INACTIVE = new Set(['cleared', 'clear', 'normal', 'closed', 'resolved', 'returned', 'rtn', 'ended', 'inactive']);
-
-const field = (a: AlarmPayload, names: readonly string[]): string | undefined => {
-  for (const n of names) {
-    const v = a[n];
-    if (typeof v === 'string' && v !== '') return v;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  }
-  return undefined;
-};
 
 export interface AlarmStateMessage {
   readonly device: string;
@@ -32,12 +17,14 @@ export interface AlarmStateMessage {
   readonly payload: string;
 }
 
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
 export function alarmStateMessage(alarm: AlarmPayload, meta: { seq: number; at: number; agent: string }): AlarmStateMessage {
-  const device = field(alarm, ['device']) ?? '_';
-  const point = field(alarm, ['point']) ?? '_';
-  const name = field(alarm, ['alarm', 'rule', 'condition', 'limit']) ?? field(alarm, ['kind']) ?? '_';
-  const state = (field(alarm, ['state', 'event']) ?? field(alarm, ['kind']) ?? '').toLowerCase();
-  const ended = (alarm['active'] === false || INACTIVE.has(state)) && alarm['acknowledged'] !== false;
-  const payload = ended ? '' : JSON.stringify({ agent: meta.agent, seq: meta.seq, at: meta.at, alarm });
-  return { device, point, alarm: name, payload };
+  const ended = alarm['state'] === 'normal';
+  return {
+    device: text(alarm['device']) ?? '_',
+    point: text(alarm['point']) ?? '_',
+    alarm: text(alarm['alarm']) ?? alarm.kind,
+    payload: ended ? '' : JSON.stringify({ agent: meta.agent, seq: meta.seq, at: meta.at, alarm }),
+  };
 }

@@ -55,11 +55,15 @@ describe('TokenBucket', () => {
 describe('alarm state', () => {
   const meta = { seq: 7, at: 1000, agent: 'a1' };
   it('retains an active alarm under device/point/alarm and clears it when it ends', () => {
-    const raised = alarmStateMessage({ kind: 'raised', device: 'boiler-1', point: 'drum_pressure', alarm: 'hh' }, meta);
-    expect([raised.device, raised.point, raised.alarm]).toEqual(['boiler-1', 'drum_pressure', 'hh']);
-    expect(JSON.parse(raised.payload)).toMatchObject({ seq: 7, alarm: { kind: 'raised' } });
-    expect(alarmStateMessage({ kind: 'cleared', device: 'boiler-1', point: 'drum_pressure', alarm: 'hh' }, meta).payload).toBe('');
-    expect(alarmStateMessage({ kind: 'x', state: 'cleared', acknowledged: false, device: 'd', point: 'p', rule: 'r' }, meta).payload).not.toBe('');
+    const event = { kind: 'limits', alarm: 'limits', device: 'boiler-1', point: 'drum_pressure', event: 'raised', state: 'unack' };
+    const raised = alarmStateMessage(event, meta);
+    expect([raised.device, raised.point, raised.alarm]).toEqual(['boiler-1', 'drum_pressure', 'limits']);
+    expect(JSON.parse(raised.payload)).toMatchObject({ seq: 7, alarm: { event: 'raised', state: 'unack' } });
+    // Returned but not acknowledged, or shelved: still on the operator's screen.
+    expect(alarmStateMessage({ ...event, event: 'returned', state: 'rtn-unack' }, meta).payload).not.toBe('');
+    expect(alarmStateMessage({ ...event, event: 'shelved', state: 'shelved' }, meta).payload).not.toBe('');
+    // Back to normal: the retained message is cleared.
+    expect(alarmStateMessage({ ...event, event: 'cleared', state: 'normal' }, meta).payload).toBe('');
     expect(alarmStateMessage({ kind: 'agent-health' }, meta)).toMatchObject({ device: '_', point: '_', alarm: 'agent-health' });
   });
 });
