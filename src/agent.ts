@@ -9,6 +9,7 @@ import { startSimulators, type RunningSimulator } from './sources/simulator/from
 import { LevelStore, storeDir } from './store/level-store.js';
 import type { Store, StoreStats } from './store/store.js';
 import { evaluateHealth, type Health } from './ops/health.js';
+import { AgentHealthAlarms } from './ops/health-alarms.js';
 import { AgentMetrics } from './ops/metrics.js';
 import { Aggregation } from './aggregate/aggregation.js';
 import { JsonFileState } from './aggregate/json-file-state.js';
@@ -72,6 +73,7 @@ export class Agent {
   private aggregation: Aggregation | null = null;
   private sinks: Sink[] = [];
   private alerts: Alerts | null = null;
+  private healthAlarms: AgentHealthAlarms | null = null;
   private ops: OpsServer | null = null;
   private startedAt = 0;
   private lastBatchAt: number | null = null;
@@ -133,6 +135,21 @@ export class Agent {
       topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
     });
     await this.alerts.start();
+    const manager = this.alerts.manager;
+    if (manager) {
+      // The agent's own troubles (device down, store degraded, disk low, sink lagging, clock) go
+      // through the same alarm path as any detector's.
+      const healthAlarms = (this.healthAlarms = new AgentHealthAlarms({
+        devices: () => this.deviceStats(),
+        store: () => this.storeStats(),
+        sinks: () => this.sinks.map((x) => x.stats()),
+        dataDir: this.dataDir,
+        set: (c) => manager.setCondition(c.device, c.point, c.kind, c.on),
+        log: this.log.child({ component: 'health' }),
+      }));
+      healthAlarms.start();
+      store.onHealth(() => void healthAlarms.check());
+    }
     this.metrics = new AgentMetrics({
       deviceStats: () => this.deviceStats(),
       storeStats: () => this.storeStats(),
@@ -177,6 +194,7 @@ export class Agent {
     if (!this.running) return;
     this.running = false;
     await this.stopInputs();
+    this.healthAlarms?.stop();
     await this.alerts?.stop();
     // Commits the windows that have ended; those still running are not sent half full.
     await this.aggregation?.stop();

@@ -33,7 +33,7 @@ import { formatDuration } from '../settings/duration.js';
 import { closest } from '../settings/issues.js';
 import type { Limits } from '../settings/profile-schema.js';
 import type { ReadingBatch } from '../sources/reading.js';
-import { alarmId, priorityRank, type AlarmEvent } from './alarm-event.js';
+import { alarmId, priorityRank, type AlarmEvent, type Priority } from './alarm-event.js';
 import type { AlarmCommand, CommandResult } from './commands.js';
 import * as life from './lifecycle.js';
 import type { AlarmRecord, LifecycleRules, Step } from './lifecycle.js';
@@ -170,6 +170,26 @@ export class AlarmManager {
       }
     } catch (err) {
       this.o.log.error({ err }, 'alarm tick failed');
+    }
+  }
+
+  /**
+   * A condition decided outside the detectors: the agent's own health (a device down, the store
+   * degraded, a disk nearly full, a sink lagging, the clock not synchronised). It takes the same
+   * lifecycle, events, persistence and commands as any detector's alarm. `on` null clears it.
+   */
+  setCondition(device: string, point: string, kind: string, on: { condition: string; priority: Priority; value: number | null } | null, ts = this.clock()): void {
+    const id = alarmId(device, point, kind);
+    let rec = this.records.get(id);
+    if (!rec) {
+      if (!on) return;
+      rec = life.newRecord(device, point, kind, this.seqOnly.get(id) ?? 0);
+      this.records.set(id, rec);
+    }
+    if (on && (!rec.conditionActive || rec.condition !== on.condition || rec.priority !== on.priority)) {
+      this.apply(life.conditionOn(rec, { ts, condition: on.condition, priority: on.priority, value: on.value, score: 1 }, this.rules));
+    } else if (!on && rec.conditionActive) {
+      this.apply(life.conditionOff(rec, { ts, value: null, score: 0 }, this.rules));
     }
   }
 

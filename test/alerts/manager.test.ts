@@ -253,3 +253,20 @@ describe('alignment with the sinks retained alarm state (src/sinks/alarm-state.t
     expect(typeof e.kind).toBe('string');
   });
 });
+
+describe('conditions from outside the detectors (agent health)', () => {
+  it('raise, update and clear through the same lifecycle, and are acknowledged like any alarm', async () => {
+    const h = await harness({});
+    const id = 'agent/store/store-degraded';
+    h.manager.setCondition('agent', 'store', 'store-degraded', { condition: 'DEGRADED', priority: 'critical', value: 100 }, T0);
+    // The same condition again is not a new event.
+    h.manager.setCondition('agent', 'store', 'store-degraded', { condition: 'DEGRADED', priority: 'critical', value: 200 }, T0 + 10_000);
+    expect(h.manager.command({ action: 'ack', id, by: 'operator' }).ok).toBe(true);
+    h.manager.setCondition('agent', 'store', 'store-degraded', null, T0 + 20_000);
+    // Never raised: clearing is a no-op, not an event.
+    h.manager.setCondition('agent', 'disk', 'disk-low', null, T0 + 20_000);
+    await h.manager.idle();
+    expect(h.events()).toEqual(['raised:unack', 'acknowledged:acked', 'cleared:normal']);
+    expect(h.committed[0]).toMatchObject({ id, device: 'agent', point: 'store', kind: 'store-degraded', priority: 'critical', condition: 'DEGRADED' });
+  });
+});
