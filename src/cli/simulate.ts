@@ -3,7 +3,11 @@ import { parseArgs } from 'node:util';
 import { HalfwegError } from '../errors.js';
 import { createLogger } from '../ops/log.js';
 import { checkFaults, loadFaultSchedule, parseFaultArg, type FaultSource } from '../sources/simulator/fault-schedule.js';
-import { findProfile, profilePoints } from '../sources/simulator/profile-points.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { findAnyProfile, findProfile, profilePoints } from '../sources/simulator/profile-points.js';
+import { SerialInstrument } from '../sources/simulator/serial-instrument.js';
+import { isSerialProfile } from '../settings/profile-schema.js';
 import { Simulator } from '../sources/simulator/simulator.js';
 import type { Command, CommandIo } from './command.js';
 
@@ -18,6 +22,9 @@ Options:
   --profile NAME     steam-boiler (alias boiler), generator-set (generator, genset), another
                      profile in devices/, or a path to a profile YAML file
   --port N           TCP port (0 picks a free one, printed when listening)
+  --serial PATH      for a serial profile (protocol: serial, e.g. flue-gas-analyser): play the
+                     instrument on a pseudo-terminal whose other end is PATH (made with socat,
+                     which must be installed); point the agent's serial device at PATH
   --host ADDR        address to listen on (default 127.0.0.1)
   --unit-id N        Modbus unit id answered (default 1; others get exception 0x0B)
   --seed N           random seed; the same seed and fault list give the same values
@@ -39,6 +46,7 @@ Faults:
 
   halfweg simulate --profile boiler --port 5020 --fault spike:drum_pressure@30s+5s*3
   halfweg simulate --profile genset --port 5021 --fault dropout@1m+20s --fault noise@2m+30s*2%
+  halfweg simulate --profile flue-gas-analyser --serial /tmp/fga
 
 Schedule file (--faults):
   faults:
@@ -83,12 +91,14 @@ async function simulate(argv: string[], io: CommandIo): Promise<number> {
         seed: { type: 'string' },
         fault: { type: 'string', multiple: true, default: [] },
         faults: { type: 'string' },
+        serial: { type: 'string' },
       },
     }));
   } catch (err) {
     throw usage((err as Error).message);
   }
   if (!values.profile) throw usage('--profile is required');
+  if (values.serial !== undefined) return simulateSerial(values.profile, values.serial, values.seed, io);
   const port = intOption(values.port, 'port', 0, 65535);
   if (port === undefined) throw usage('--port is required');
   const unitId = intOption(values['unit-id'], 'unit-id', 0, 255)!;
@@ -140,6 +150,40 @@ async function simulate(argv: string[], io: CommandIo): Promise<number> {
   );
   await io.stopSignal;
   await sim.stop();
+  return 0;
+}
+
+/**
+ * A serial instrument on a pseudo-terminal: socat makes the pair (PATH for the agent, PATH.sim for
+ * the instrument), the instrument streams or answers on its end until Ctrl-C.
+ */
+async function simulateSerial(profileName: string, link: string, seedText: string | undefined, io: CommandIo): Promise<number> {
+  const { name, profile } = await findAnyProfile(profileName);
+  if (!isSerialProfile(profile)) throw usage(`--serial needs a serial profile (protocol: serial); "${name}" is a Modbus profile: use --port`);
+  const seed = intOption(seedText, 'seed', 0, 2 ** 31 - 1) ?? 1;
+  const agentEnd = path.resolve(link);
+  const instrumentEnd = `${agentEnd}.sim`;
+  const socat = spawn('socat', [`pty,raw,echo=0,link=${agentEnd}`, `pty,raw,echo=0,link=${instrumentEnd}`], { stdio: 'ignore' });
+  const failed = new Promise<Error>((resolve) => socat.once('error', resolve));
+  for (let i = 0; i < 50 && !existsSync(instrumentEnd); i++) {
+    const err = await Promise.race([failed, new Promise<null>((r) => setTimeout(() => r(null), 100))]);
+    if (err) {
+      io.stderr.write(`halfweg simulate: cannot start socat (${err.message}); install it (apt-get install socat)\n`);
+      return 1;
+    }
+  }
+  const instrument = new SerialInstrument({ profile, path: instrumentEnd, seed });
+  try {
+    await instrument.start();
+  } catch (err) {
+    socat.kill();
+    io.stderr.write(`halfweg simulate: cannot open ${instrumentEnd}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  io.stdout.write(`simulating ${name} (${profile.mode.type}) on serial ${agentEnd}, seed ${seed}\n`);
+  await io.stopSignal;
+  await instrument.stop();
+  socat.kill();
   return 0;
 }
 

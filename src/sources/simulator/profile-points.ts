@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { loadProfile, packageRoot, toPointSpec } from '../../settings/load.js';
-import type { PointSpec, ProfileInput } from '../../settings/profile-schema.js';
+import { loadAnyProfile, loadProfile, packageRoot, toPointSpec } from '../../settings/load.js';
+import type { AnyProfileInput, PointSpec, ProfileInput } from '../../settings/profile-schema.js';
 
 /** Short names for the built-in profiles on the command line. */
 export const PROFILE_ALIASES: Readonly<Record<string, string>> = {
@@ -23,6 +23,15 @@ export async function findProfile(nameOrPath: string, cwd = process.cwd()): Prom
   }
   const name = PROFILE_ALIASES[nameOrPath] ?? nameOrPath;
   const { profile, file } = await loadProfile(name, [path.join(packageRoot(), 'devices')]);
+  return { name, profile, file };
+}
+
+/** Like findProfile, for any protocol (the serial instrument simulator needs serial profiles). */
+export async function findAnyProfile(nameOrPath: string, cwd = process.cwd()): Promise<{ name: string; profile: AnyProfileInput; file: string }> {
+  const byPath = /[\\/]/.test(nameOrPath) || /\.ya?ml$/i.test(nameOrPath);
+  const abs = path.resolve(cwd, nameOrPath);
+  const name = byPath ? path.basename(abs).replace(/\.ya?ml$/i, '') : (PROFILE_ALIASES[nameOrPath] ?? nameOrPath);
+  const { profile, file } = await loadAnyProfile(name, [byPath ? path.dirname(abs) : path.join(packageRoot(), 'devices')]);
   return { name, profile, file };
 }
 
