@@ -15,7 +15,9 @@
  * Bonferroni correction:
  * - spike: e² / var(e), one reading off its prediction;
  * - level: d² / var(d) where d = (fast average of the last ~`fastSpan` readings) - m: steps and
- *   drifts, small but persistent shifts that single readings hide in the noise;
+ *   drifts, small but persistent shifts that single readings hide in the noise; discounted for
+ *   the effective number of independent readings behind var(d) (levelForHistory), so a slowly
+ *   wandering point is not judged on a tail extrapolated from one or two excursions;
  * - noise: (recent mean of e²) / var(e): the noise itself grew (a loose wire, cavitation).
  *
  * Robustness: a reading whose spike or level p-value is below `gate` does not teach the model or
@@ -135,7 +137,7 @@ export class BaselineDetector implements PointDetector {
     const d = this.fast - this.m;
     const floor = Number.isFinite(this.quantum) ? (this.quantum * this.quantum) / 12 : Number.MIN_VALUE;
     const sSpike = ratio(e2, Math.max(this.varE, floor));
-    const sLevel = ratio(d * d, Math.max(this.varD, floor * this.aFast));
+    const sLevel = levelForHistory(ratio(d * d, Math.max(this.varD, floor * this.aFast)), Math.min(this.n, 2 * this.o.memory), this.phi);
     const sNoise = ratio(this.shortE, Math.max(this.varE, floor));
 
     const warm = this.n <= this.o.warmup;
@@ -228,6 +230,28 @@ export class BaselineDetector implements PointDetector {
     this.visits[b] = v;
     this.season[b]! += (x - this.m - this.season[b]!) / v;
   }
+}
+
+/**
+ * The level statistic discounted for how little independent history stands behind it.
+ *
+ * varD (and the level calibrator) are learnt from `n` readings, but a persistent process (AR
+ * persistence φ) gives only about ν = n (1 - φ) / (1 + φ) independent looks at its level: a motor
+ * temperature with φ = 0.95 has ν ≈ 8 after 300 readings, one excursion or two. Treating d²/varD
+ * as a z² would then extrapolate a light Gaussian tail from a handful of values and call the next
+ * ordinary excursion a one-in-a-million event. A variance estimated from ν independent values
+ * makes d / √varD a Student t with ν degrees of freedom, whose tail at t² = s matches a Gaussian
+ * z² of (ν + 1) ln(1 + s/ν) (the log-density of t_ν). That value is what the calibrator sees.
+ *
+ * Effect: for a white or lightly correlated point (φ ≤ 0.5, ν in the hundreds once warm) almost
+ * nothing changes (s = 40 becomes ≈ 39 at ν = 500); for a slowly wandering one, level alarms need
+ * a deviation that is large against what its short history can vouch for, and sensitivity comes
+ * back as history accumulates (ν grows with n up to twice the memory). Steps still show in the
+ * spike statistic (one big innovation) and in the noise statistic.
+ */
+export function levelForHistory(s: number, n: number, phi: number): number {
+  const nu = Math.max(1, (n * (1 - phi)) / (1 + phi));
+  return (nu + 1) * Math.log1p(s / nu);
 }
 
 function ratio(num: number, den: number): number {

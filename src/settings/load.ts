@@ -103,7 +103,8 @@ function keysAt(schema: z.ZodType, keyPath: readonly PropertyKey[]): string[] {
   });
 }
 
-async function readYaml(file: string, label: string): Promise<unknown> {
+/** Read and parse a YAML file; syntax errors come back as `file:line:col: reason`. */
+export async function readYaml(file: string, label: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { HalfwegError } from '../../errors.js';
 import { closest, describeIssues } from '../../settings/issues.js';
+import { readYaml } from '../../settings/load.js';
 import type { PointSpec } from '../../settings/profile-schema.js';
 import { duration, identifier, oneOf, show } from '../../settings/schema-helpers.js';
 import { DEFAULT_DURATION, DEFAULT_MAGNITUDE, FAULT_KINDS, type Fault, type Magnitude } from './faults.js';
@@ -113,21 +112,7 @@ export function parseFaultSchedule(data: unknown, label: string): { faults: Faul
 
 /** Read and validate a schedule file; throws HALFWEG_CONFIG_INVALID listing every problem. */
 export async function loadFaultSchedule(file: string, label = file): Promise<FaultSource[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new HalfwegError('HALFWEG_CONFIG_UNREADABLE', `${label}: cannot read fault schedule: ${(err as Error).message}`);
-  }
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
-    });
-    throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
-  }
-  const { faults, errors } = parseFaultSchedule(doc.toJS() ?? {}, label);
+  const { faults, errors } = parseFaultSchedule(await readYaml(file, label), label);
   if (errors.length) throw new HalfwegError('HALFWEG_CONFIG_INVALID', errors.join('\n'), errors);
   return faults;
 }

@@ -1,3 +1,4 @@
+import { Random } from './random.js';
 import { SerialPort } from 'serialport';
 import type { SerialProfileInput } from '../../settings/serial-schema.js';
 import { resolveChecksum } from '../../settings/serial-schema.js';
@@ -32,17 +33,6 @@ export interface SerialInstrumentOptions {
   readonly render?: (fields: Readonly<Record<string, string>>) => string;
 }
 
-/** Deterministic noise in [0, 1): mulberry32. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Field texts of one frame from engineering values (inverting each point's scale and offset). */
 export function fieldTexts(profile: SerialProfileInput, value: (point: string) => number): Record<string, string> {
@@ -133,7 +123,8 @@ export class SerialInstrument {
   private readonly t0 = Date.now();
 
   constructor(private readonly opts: SerialInstrumentOptions) {
-    this.random = rng(opts.seed ?? 1);
+    const random = new Random(opts.seed ?? 1);
+    this.random = () => random.next();
   }
 
   async start(): Promise<void> {
