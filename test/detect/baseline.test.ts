@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BaselineDetector } from '../../src/detect/baseline.js';
+import { BaselineDetector, levelForHistory } from '../../src/detect/baseline.js';
 import { countAlarms, firstAlarm, gaussian, processSignal, prng, runSeries, T0 } from './synthetic.js';
 
 const N = 3000;
@@ -91,5 +91,12 @@ describe('learned baseline (default stack, one column)', () => {
     const d = new BaselineDetector();
     expect(d.update(T0, 1, 'good')).toBeNull();
     expect(d.update(T0 + 1000, NaN, 'timeout')).toBeNull();
+  });
+
+  it('discounts the level statistic by the independent history behind it (effective sample size)', () => {
+    // White noise, a day of history: nothing changes. A φ = 0.95 point after 300 readings (ν ≈ 8): a z² of 50 counts as ≈ 17.
+    expect(levelForHistory(40, 4000, 0)).toBeCloseTo(40, 0);
+    expect(levelForHistory(50, 300, 0.95)).toBeLessThan(20);
+    expect(levelForHistory(50, 300, 0.95)).toBeLessThan(levelForHistory(50, 4000, 0.95));
   });
 });
