@@ -3,18 +3,23 @@
  * See README.md, "Wiring", for where each piece goes in src/agent.ts.
  */
 import type { StateStore } from '../aggregate/state.js';
-import type { DetectOptions } from '../detect/options.js';
+import type { DetectOptions, PointDetect } from '../detect/options.js';
 import type { Logger } from '../ops/log.js';
 import type { Settings } from '../settings/load.js';
 import type { Limits } from '../settings/profile-schema.js';
 import type { AlarmEvent } from './alarm-event.js';
 import { AlarmManager } from './manager.js';
 
-/** The configured limits of every point (Modbus and serial devices): profile, then device overrides. */
-export function pointLimits(settings: Pick<Settings, 'devices' | 'serialDevices'>): (device: string, point: string) => Limits | undefined {
-  const byDevice = new Map<string, Map<string, Limits>>();
-  for (const d of settings.devices) byDevice.set(d.name, new Map(d.groups.flatMap((g) => g.points.map((p) => [p.name, p.limits] as const))));
-  for (const d of settings.serialDevices) byDevice.set(d.name, new Map(d.points.map((p) => [p.name, p.limits] as const)));
+export interface PointOwn {
+  readonly limits?: Limits | undefined;
+  readonly detect?: PointDetect | undefined;
+}
+
+/** Each point's own limits and detector options (Modbus and serial devices): profile, then device overrides. */
+export function pointSettings(settings: Pick<Settings, 'devices' | 'serialDevices'>): (device: string, point: string) => PointOwn | undefined {
+  const byDevice = new Map<string, Map<string, PointOwn>>();
+  for (const d of settings.devices) byDevice.set(d.name, new Map(d.groups.flatMap((g) => g.points.map((p) => [p.name, { limits: p.limits, detect: p.detect }] as const))));
+  for (const d of settings.serialDevices) byDevice.set(d.name, new Map(d.points.map((p) => [p.name, { limits: p.limits }] as const)));
   return (device, point) => byDevice.get(device)?.get(point);
 }
 
@@ -40,7 +45,7 @@ export function createAlarmManager(settings: Settings, deps: AlarmDeps): AlarmMa
   return new AlarmManager({
     detect: config.detect as unknown as DetectOptions,
     alarms: config.alarms,
-    limitsOf: pointLimits(settings),
+    pointOf: pointSettings(settings),
     groupOf: pointGroups(settings),
     commit: deps.commit,
     state: deps.state,

@@ -25,7 +25,7 @@
  * Lifecycle: the constructor only assigns. `start()` restores the saved state and starts the tick
  * timer; `stop()` stops the timer, waits for queued commits and writes the state a last time.
  */
-import type { DetectOptions } from '../detect/options.js';
+import type { DetectOptions, PointDetect } from '../detect/options.js';
 import type { Finding } from '../detect/detector.js';
 import type { AlarmChange } from '../detect/policy.js';
 import type { Logger } from '../ops/log.js';
@@ -48,7 +48,8 @@ export interface AlarmManagerOptions {
   readonly detect: DetectOptions;
   readonly alarms: AlarmsConfig;
   /** The point's configured limits (profile merged with the device's overrides); see pointLimits(). */
-  readonly limitsOf?: (device: string, point: string) => Limits | undefined;
+  /** A point's own limits and detector options (profile, then device override). */
+  readonly pointOf?: (device: string, point: string) => { limits?: Limits | undefined; detect?: PointDetect | undefined } | undefined;
   /** The poll group of a point: names the frame of the relation alarm (`<device>/<group>/relation`). */
   readonly groupOf?: (device: string, point: string) => string | undefined;
   /** Commits one event durably (the agent: `store.commit({ type: 'alarm', alarm: event })`). */
@@ -282,7 +283,7 @@ export class AlarmManager {
   }
 
   private createWatch(device: string, point: string): Watched {
-    const options = pointOptions(this.o.detect, device, point, this.o.limitsOf?.(device, point));
+    const options = pointOptions(this.o.detect, device, point, this.o.pointOf?.(device, point));
     const watch = new PointWatch(device, point, options);
     const ids = watch.kinds.map((k) => alarmId(device, point, k));
     const w: Watched = { watch, ids, sink: (slot, ts, f, change, active) => this.onFinding(w, slot, ts, f, change, active) };

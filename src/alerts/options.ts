@@ -17,7 +17,7 @@
  *       alarms: { boiler-1/drum_level/limits: { LL: critical, L: high } }
  */
 import { z } from 'zod';
-import { optionsFor, type DetectOptions, type PointDetectOptions } from '../detect/options.js';
+import { type DetectOptions, type PointDetect, type PointDetectOptions } from '../detect/options.js';
 import type { Limits } from '../settings/profile-schema.js';
 import { bool, duration, oneOf, show } from '../settings/schema-helpers.js';
 import { PRIORITIES } from './alarm-event.js';
@@ -101,24 +101,21 @@ export function parseAlarmsOptions(raw: unknown): AlarmsConfig {
 }
 
 /**
- * Detection options for one point of one device, most specific last:
- * the sections' defaults → `points.<point>` → `points.<device>/<point>`; limits: the point's own
- * (profile, then the device's override) → `points.<point>.limits` → `points.<device>/<point>.limits`.
+ * Detection options for one point of one device, most specific last: the sections' defaults →
+ * the point's own options (profile, then the device's override) → `points.<point>` →
+ * `points.<device>/<point>`. Limits likewise: the point's own → `points.<point>.limits` →
+ * `points.<device>/<point>.limits`.
  */
-export function pointOptions(detect: DetectOptions, device: string, point: string, limits: Limits | undefined): PointDetectOptions {
-  const base = optionsFor(detect, point);
-  const scoped = detect.points[`${device}/${point}`];
+export function pointOptions(detect: DetectOptions, device: string, point: string, own: { limits?: Limits | undefined; detect?: PointDetect | undefined } = {}): PointDetectOptions {
   const general = detect.points[point];
-  const merged = { ...base } as PointDetectOptions;
-  if (scoped) {
-    for (const s of ['baseline', 'relation', 'flatline', 'missing', 'rate', 'policy'] as const) {
-      const o = scoped[s];
-      if (o) (merged as Record<string, unknown>)[s] = { ...base[s], ...definedOnly(o) };
-    }
+  const scoped = detect.points[`${device}/${point}`];
+  const merged = {} as Record<string, unknown>;
+  for (const s of ['baseline', 'relation', 'flatline', 'missing', 'rate', 'policy'] as const) {
+    merged[s] = { ...detect[s], ...definedOnly(own.detect?.[s]), ...definedOnly(general?.[s]), ...definedOnly(scoped?.[s]) };
   }
-  const all: Limits = { ...limits, ...definedOnly(general?.limits), ...definedOnly(scoped?.limits) };
-  merged.limits = Object.keys(all).length ? all : undefined;
-  return merged;
+  const all: Limits = { ...own.limits, ...definedOnly(general?.limits), ...definedOnly(scoped?.limits) };
+  merged['limits'] = Object.keys(all).length ? all : undefined;
+  return merged as PointDetectOptions;
 }
 
 function definedOnly<T extends object>(o: T | undefined): Partial<T> {

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { bool, duration, finite, intIn, show } from '../settings/schema-helpers.js';
-import { limitsSchema } from '../settings/profile-schema.js';
+import { limitsSchema } from '../settings/limits-schema.js';
 
 function fraction() {
   return z.unknown().superRefine((v, ctx) => {
@@ -128,15 +128,19 @@ function partialOf<S extends Section>(section: S) {
   return z.strictObject(fields[section] as unknown as Record<string, z.ZodType>).partial().optional();
 }
 
-const overrideSchema = z.strictObject({
+/** Detector options of one point, as a profile or a device override gives them. */
+export const pointDetectSchema = z.strictObject({
   baseline: partialOf('baseline'),
   relation: partialOf('relation'),
   flatline: partialOf('flatline'),
   missing: partialOf('missing'),
   rate: partialOf('rate'),
   policy: partialOf('policy'),
-  limits: limitsSchema.optional(),
 });
+
+export type PointDetect = Partial<{ [S in keyof typeof DETECT_DEFAULTS]: Partial<(typeof DETECT_DEFAULTS)[S]> }>;
+
+const overrideSchema = pointDetectSchema.extend({ limits: limitsSchema.optional() });
 
 export const detectSchema = z.strictObject({
   baseline: withDefaults('baseline'),

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { HalfwegError } from '../errors.js';
 import { closest, describeIssues } from './issues.js';
 import { checkCloudDevices } from './aggregate-schema.js';
+import type { PointDetect } from '../detect/options.js';
 import { configSchema, type Config, type ConnectionConfig, type DeviceConfig } from './schema.js';
 import {
   profileSchemaFor,
@@ -177,6 +178,15 @@ export async function loadAnyProfile(name: string, dirs: readonly string[]): Pro
 
 type AnyPoint = PointOverride;
 
+/** A device's detector options for a point refine the profile's, section by section. */
+function mergeDetect(base: PointDetect | undefined, over: PointDetect | undefined): PointDetect | undefined {
+  if (!over) return base;
+  if (!base) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = { ...(base as Record<string, object | undefined>)[k], ...v };
+  return out as PointDetect;
+}
+
 /** A point with every default applied: the one place point defaults live. */
 export function toPointSpec(name: string, p: PointOverride & Pick<PointSpec, 'table' | 'address'>): PointSpec {
   return {
@@ -191,6 +201,7 @@ export function toPointSpec(name: string, p: PointOverride & Pick<PointSpec, 'ta
     offset: p.offset ?? 0,
     range: p.range ? [p.range[0], p.range[1]] : null,
     limits: p.limits ?? {},
+    detect: p.detect,
     group: p.group ?? 'default',
     writable: p.writable ?? false,
   };
@@ -243,7 +254,7 @@ function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionC
       errors.push(`${at}.points.${name}: profile "${device.profile}" has no point "${name}"; a new point needs at least table and address`);
       continue;
     }
-    merged[name] = { ...base, ...o, limits: o.limits ? { ...base?.limits, ...o.limits } : base?.limits };
+    merged[name] = { ...base, ...o, limits: o.limits ? { ...base?.limits, ...o.limits } : base?.limits, detect: mergeDetect(base?.detect, o.detect) };
   }
   const resolved: Record<string, AnyPoint> = {};
   for (const [name, p] of Object.entries(merged)) {

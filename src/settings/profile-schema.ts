@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { bool, duration, finite, identifier, intIn, oneOf, text } from './schema-helpers.js';
 import { serialProfileSchema, type SerialProfileInput } from './serial-schema.js';
+import { limitsSchema, type Limits } from './limits-schema.js';
+import { pointDetectSchema, type PointDetect } from '../detect/options.js';
 
 export const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
 export const DATA_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const;
@@ -16,14 +18,7 @@ export type Table = (typeof TABLES)[number];
 export type DataType = (typeof DATA_TYPES)[number];
 export type ByteOrder = (typeof ORDERS)[number];
 
-export const limitsSchema = z.strictObject({
-  hh: finite().optional(),
-  h: finite().optional(),
-  l: finite().optional(),
-  ll: finite().optional(),
-  /** Hysteresis: a limit clears only once the value is this far back inside it. */
-  deadband: finite().optional(),
-});
+export { limitsSchema, type Limits } from './limits-schema.js';
 
 /** Every field a point can have. Profiles give them; configs override them per device. */
 const pointFields = {
@@ -43,6 +38,8 @@ const pointFields = {
   group: identifier.optional(),
   /** The agent never writes to equipment unless a point says so. */
   writable: bool().optional(),
+  /** Detector options for this point (src/detect/options.ts); the config's `detect.points` override them. */
+  detect: z.lazy(() => pointDetectSchema).optional(),
   enabled: bool().optional(),
 };
 
@@ -83,7 +80,6 @@ export function isSerialProfile(p: AnyProfileInput): p is SerialProfileInput {
   return p.protocol === 'serial';
 }
 export type PointOverride = z.infer<typeof pointOverrideSchema>;
-export type Limits = z.infer<typeof limitsSchema>;
 
 /** A point as the agent uses it: profile, then device overrides, then defaults, all resolved. */
 export interface PointSpec {
@@ -98,6 +94,8 @@ export interface PointSpec {
   readonly offset: number;
   readonly range: readonly [number, number] | null;
   readonly limits: Limits;
+  /** Detector options of the profile and device for this point; absent: the defaults. */
+  readonly detect?: PointDetect | undefined;
   readonly group: string;
   readonly writable: boolean;
 }

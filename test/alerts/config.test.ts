@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlarmManager, pointLimits } from '../../src/alerts/from-settings.js';
+import { createAlarmManager, pointSettings } from '../../src/alerts/from-settings.js';
 import { pointOptions } from '../../src/alerts/options.js';
 import { PriorityRules } from '../../src/alerts/priority.js';
 import { parseDetectOptions } from '../../src/detect/options.js';
@@ -57,14 +57,23 @@ describe('the detect and alarms config sections', () => {
       },
     });
     const profile = { hh: 13.5, h: 12.5, deadband: 0.2 };
-    const b1 = pointOptions(detect, 'boiler-1', 'drum_pressure', profile);
+    const b1 = pointOptions(detect, 'boiler-1', 'drum_pressure', { limits: profile });
     expect(b1.limits).toEqual({ hh: 14, h: 12, deadband: 0.2 });
     expect(b1.policy).toMatchObject({ onCount: 2, onDelay: 5000 });
     expect(b1.rate.maxRise).toBe(2);
-    const b2 = pointOptions(detect, 'boiler-2', 'drum_pressure', profile);
+    const b2 = pointOptions(detect, 'boiler-2', 'drum_pressure', { limits: profile });
     expect(b2.limits).toEqual({ hh: 13.5, h: 12, deadband: 0.2 });
     expect(b2.policy.onDelay).toBe(0);
     expect(pointOptions(detect, 'boiler-2', 'steam_flow', {}).limits).toBeUndefined();
+  });
+
+  it('takes a point\'s own detector options from its profile, under the config\'s overrides', () => {
+    const detect = parseDetectOptions({ points: { 'boiler-1/drum_level': { flatline: { span: '20m' } } } });
+    const own = { detect: { flatline: { span: 300_000, tolerance: 2 }, rate: { maxRise: 50 } } };
+    const o = pointOptions(detect, 'boiler-1', 'drum_level', own);
+    expect(o.flatline).toMatchObject({ span: 1_200_000, tolerance: 2 }); // config wins where it speaks
+    expect(o.rate).toMatchObject({ maxRise: 50, span: 60_000 }); // profile over the defaults
+    expect(pointOptions(detect, 'boiler-2', 'drum_level', own).flatline).toMatchObject({ span: 300_000, tolerance: 2 });
   });
 
   it('priorities: per condition, per alarm, and by score for learned detectors', () => {
@@ -96,7 +105,7 @@ describe('the detect and alarms config sections', () => {
       ].join('\n'),
     );
     const settings = await loadSettings(file);
-    expect(pointLimits(settings)('boiler-1', 'drum_pressure')).toEqual({ hh: 14, h: 12.5, l: 6, ll: 4, deadband: 0.2 });
+    expect(pointSettings(settings)('boiler-1', 'drum_pressure')?.limits).toEqual({ hh: 14, h: 12.5, l: 6, ll: 4, deadband: 0.2 });
     const m = createAlarmManager(settings, { commit: async () => undefined, log: capturingLog().log });
     expect(m).not.toBeNull();
     const off = createAlarmManager({ ...settings, config: { ...settings.config, alarms: { ...settings.config.alarms, enabled: false } } }, { commit: async () => undefined, log: capturingLog().log });

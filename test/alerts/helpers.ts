@@ -50,7 +50,7 @@ export async function harness(
     detect: parseDetectOptions(opts.detect ?? {}),
     // A long tick: tests call tick() themselves with the time they mean.
     alarms: parseAlarmsOptions({ tick: 60_000, ...(opts.alarms as object) }),
-    limitsOf: (device, point) => opts.limits?.[`${device}/${point}`],
+    pointOf: (device, point) => ({ limits: opts.limits?.[`${device}/${point}`] }),
     commit:
       opts.commit ??
       (async (e) => {

@@ -75,6 +75,22 @@ describe('loading a config', () => {
     expect(points.get('stack_damper')).toMatchObject({ table: 'holding', address: 200, type: 'int16', scale: 0.1, group: 'default', writable: false });
   });
 
+  it('carries a profile point\'s detector options, refined section by section by the device', async () => {
+    const s = await loadSettings(
+      tempConfig(
+        [
+          'devices:',
+          '  - name: b1',
+          '    profile: steam-boiler',
+          '    connection: { type: tcp, host: 10.1.1.1 }',
+          '    points: { drum_level: { detect: { flatline: { span: 10m } } } }',
+        ].join('\n'),
+      ),
+    );
+    const level = s.devices[0]!.groups.flatMap((g) => g.points).find((p) => p.name === 'drum_level')!;
+    expect(level.detect).toEqual({ flatline: { span: 600_000, tolerance: 2 }, rate: { span: 30_000, maxFall: 60 } });
+  });
+
   it('finds profiles next to the config before the built-in ones', async () => {
     const file = tempConfig('devices:\n  - { name: p1, profile: pump, connection: { type: tcp, host: 10.1.1.1 } }\n', {
       pump: 'model: Feed pump\npoints:\n  speed: { table: input, address: 3, unit: rpm }\n',
