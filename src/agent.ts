@@ -15,10 +15,8 @@ import { Aggregation } from './aggregate/aggregation.js';
 import { JsonFileState } from './aggregate/json-file-state.js';
 import { createSinks, sinkCursors, type Sink } from './sinks/index.js';
 import { Topics } from './sinks/mqtt/topics.js';
-import type { SinkPolicy } from './sinks/mqtt/mqtt-sink.js';
-import { cloudAggregate } from './aggregate/cloud-policy.js';
+import { cloudSinkPolicy } from './aggregate/cloud-policy.js';
 import { Alerts } from './alerts/alerts.js';
-import type { StoredRecord } from './store/records.js';
 import type { SinkStats } from './sinks/sink.js';
 import type { AlarmRecord } from './alerts/lifecycle.js';
 import type { RecordType } from './store/records.js';
@@ -105,7 +103,9 @@ export class Agent {
     // Built before the store opens so that an insecure sink config refuses to start at once.
     this.sinks = createSinks(config.sinks, store, this.log.child({ component: 'sink' }), { agent: config.agent.id, site: config.agent.site }, {
       baseDir: path.dirname(this.current.file),
-      policy: (name, c) => ((c.cloudPolicy ?? name === 'cloud') ? this.cloudPolicy() : undefined),
+      // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
+      policy: (name, c) =>
+        (c.cloudPolicy ?? name === 'cloud') ? cloudSinkPolicy(config.cloud, (now) => this.aggregation?.rawSyncOpen(now) ?? true) : undefined,
     });
     await store.open();
     for (const s of this.sinks) await s.start();
@@ -204,25 +204,6 @@ export class Agent {
     await this.ops?.stop();
     await this.store?.close();
     this.log.info(this.counters, 'agent stopped');
-  }
-
-  /**
-   * The cloud's cost knob (per device: raw, aggregates or both) and its raw sync window, applied
-   * by the sink as it reads: what a device does not send is acknowledged without being sent.
-   */
-  private cloudPolicy(): SinkPolicy {
-    const cloud = this.current.config.cloud;
-    return {
-      laneOpen: (type, now) => type !== 'readings' || (this.aggregation?.rawSyncOpen(now) ?? true),
-      select: (r: StoredRecord): StoredRecord | null => {
-        if (r.type === 'readings') return this.aggregation?.cloudWants(r.batch.device, 'readings') === false ? null : r;
-        if (r.type === 'aggregate') {
-          const aggregate = cloudAggregate(cloud, r.aggregate);
-          return aggregate ? { ...r, aggregate } : null;
-        }
-        return r;
-      },
-    };
   }
 
   /** A record of this type was committed: sinks read now rather than at their next poll. */

@@ -4,7 +4,8 @@
  * reports always go. Raw readings are further held back outside the raw-sync window
  * (sync-window.ts); that is the sink's second question.
  */
-import type { AggregatePayload, RecordType } from '../store/records.js';
+import type { AggregatePayload, RecordType, StoredRecord } from '../store/records.js';
+import type { SinkPolicy } from '../sinks/mqtt/mqtt-sink.js';
 import { selectDevices } from './rollup-record.js';
 
 export const CLOUD_MODES = ['raw', 'aggregates', 'both'] as const;
@@ -32,4 +33,22 @@ export function cloudWants(cloud: CloudPolicyConfig, device: string, type: Recor
  */
 export function cloudAggregate(cloud: CloudPolicyConfig, payload: AggregatePayload): AggregatePayload | null {
   return selectDevices(payload, (device) => cloudWants(cloud, device, 'aggregate'));
+}
+
+/**
+ * The cloud sink's policy: what it sends (per device, as above) and when raw readings may go
+ * (`rawSyncOpen`, from the schedules). What a device does not send is acknowledged unsent.
+ */
+export function cloudSinkPolicy(cloud: CloudPolicyConfig, rawSyncOpen: (now: number) => boolean): SinkPolicy {
+  return {
+    laneOpen: (type, now) => type !== 'readings' || rawSyncOpen(now),
+    select: (r: StoredRecord): StoredRecord | null => {
+      if (r.type === 'readings') return cloudWants(cloud, r.batch.device, 'readings') ? r : null;
+      if (r.type === 'aggregate') {
+        const aggregate = cloudAggregate(cloud, r.aggregate);
+        return aggregate ? { ...r, aggregate } : null;
+      }
+      return r;
+    },
+  };
 }
