@@ -1,0 +1,288 @@
+/**
+ * The judge: after a scenario, with the agent stopped, compares three accounts of the run — what
+ * the devices produced (the value encoding), what the agent committed (its store, opened
+ * read-only; our `audit` cursor is never acknowledged, so every committed record is still there)
+ * and what the oracle received — and checks the delivery promise invariant by invariant.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { silentLogger } from '../src/ops/log.js';
+import { storeSchema } from '../src/settings/schema.js';
+import { LevelStore, storeDir } from '../src/store/level-store.js';
+import type { StoredRecord } from '../src/store/records.js';
+import { fdCount, type StatusSample } from './agent-process.js';
+import { decodeValue, verify } from './device-code.js';
+import { fingerprint } from './oracle.js';
+import type { World } from './world.js';
+
+export interface Invariant {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface Verdict {
+  readonly scenario: string;
+  readonly invariants: Invariant[];
+  readonly figures: {
+    producedReadings: number;
+    committedReadings: number;
+    deliveredReadings: number;
+    duplicateReadings: number;
+    duplicateRecords: number;
+    droppedReadings: Record<string, number>;
+    pendingReadings: number;
+    faults: number;
+    recoveryMs: { max: number | null; median: number | null; count: number };
+    peakRssMb: number;
+    rssGrowthMb: number | null;
+    fdsBefore: number;
+    fdsAfter: number;
+    identitySamples: number;
+    agentStarts: number;
+    seconds: number;
+  };
+  readonly ok: boolean;
+}
+
+interface StoreView {
+  readonly records: StoredRecord[];
+  readonly cursors: Map<string, number>;
+  readonly head: number;
+  readonly dropped: Record<string, number>;
+  readonly dirs: string[];
+}
+
+/** Every record the store holds, from the live database and any moved aside as corrupt. */
+export async function readStore(dataDir: string): Promise<StoreView> {
+  const live = storeDir(dataDir);
+  const dirs = [live, ...readdirSync(dataDir).filter((n) => n.startsWith('store.corrupt-')).map((n) => path.join(dataDir, n))];
+  const records: StoredRecord[] = [];
+  let cursors = new Map<string, number>();
+  let head = 0;
+  let dropped: Record<string, number> = {};
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    const store = new LevelStore({ dir, config: storeSchema.parse({ sinks: { audit: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger(), readOnlyTool: true });
+    try {
+      await store.open();
+    } catch {
+      continue; // a database too damaged to open read-only: what it held is judged as lost
+    }
+    const s = store.stats();
+    if (dir === live) {
+      cursors = new Map(s.cursors.map((c) => [c.name, c.position]));
+      head = s.head;
+      dropped = { ...s.readingsDropped };
+    }
+    let after = 0;
+    for (;;) {
+      const page = await store.read('audit', { maxRecords: 5000, after });
+      if (!page.length) break;
+      records.push(...page);
+      after = page.at(-1)!.seq;
+    }
+    await store.close();
+  }
+  const bySeq = new Map(records.map((r) => [r.seq, r]));
+  return { records: [...bySeq.values()].sort((a, b) => a.seq - b.seq), cursors, head, dropped, dirs };
+}
+
+const median = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : null);
+
+export interface JudgeOptions {
+  readonly scenario: string;
+  readonly startedAt: number;
+  /** Faults that could each cause one in-flight window of duplicates. */
+  readonly faults: number;
+  /** Wall-clock skew the agent may have had (clock jump scenario). */
+  readonly skewMs?: number;
+  /** Readings legitimately lost outside the fault model (e.g. a corrupt database): reported, not failed. */
+  readonly lossAllowed?: boolean;
+  /** Judge memory growth (soak): samples after this time count. */
+  readonly rssFrom?: number;
+  readonly rssLimitMb?: number;
+  /** The final stop was a kill (no flush): fds are not compared. */
+  readonly extra?: Invariant[];
+}
+
+export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
+  const inv: Invariant[] = [];
+  const add = (name: string, ok: boolean, detail: string) => inv.push({ name, ok, detail });
+  const { oracle, agent } = world;
+  const fdsAfter = fdCount(agent.pid);
+  const samples = agent.samples;
+  // Stop the agent as an operator would (SIGTERM), then read its store.
+  const drained = await world.drained(60_000);
+  const code = await agent.signal('SIGTERM');
+  add('clean-stop', code === 0, `SIGTERM exit code ${code}; cloud drained before stop: ${drained}`);
+  await new Promise((r) => setTimeout(r, 500));
+  const store = await readStore(world.dataDir);
+
+  // 1. Every committed reading (and alarm) up to the cloud's cursor was delivered, intact.
+  const readingsCursor = store.cursors.get('cloud.readings') ?? 0;
+  const alarmCursor = store.cursors.get('cloud.alarm') ?? 0;
+  let committedReadings = 0;
+  let pendingReadings = 0;
+  const missing: number[] = [];
+  const damaged: number[] = [];
+  for (const r of store.records) {
+    if (r.type === 'aggregate') continue; // the cloud's cost policy may acknowledge a rollup without sending it
+    const n = r.type === 'readings' ? r.batch.readings.length : 0;
+    committedReadings += n;
+    const cursor = r.type === 'readings' ? readingsCursor : alarmCursor;
+    const got = oracle.bySeq.get(r.seq);
+    if (!got) {
+      if (r.seq > cursor) pendingReadings += n;
+      else missing.push(r.seq);
+    } else if (got.fingerprint !== fingerprint(r)) damaged.push(r.seq);
+  }
+  add('no-committed-loss', missing.length === 0 || !!o.lossAllowed, `${missing.length} committed records at or below the cloud cursor never delivered${missing.length ? ` (seqs ${missing.slice(0, 5).join(', ')}…)` : ''}; ${pendingReadings} readings pending after the final stop (counted)`);
+  add('payload-intact', damaged.length === 0 && oracle.mismatches.length === 0 && oracle.decodeErrors === 0, `${damaged.length} delivered records differ from the store, ${oracle.mismatches.length} seqs delivered with two contents, ${oracle.decodeErrors} undecodable payloads`);
+
+  // 1b. The control room got every committed alarm event up to its cursor, and no alarm was raised twice.
+  const crCursor = store.cursors.get('controlRoom.alarm') ?? 0;
+  const alarms = store.records.filter((r) => r.type === 'alarm');
+  const crMissing = alarms.filter((r) => r.seq <= crCursor && !oracle.alarmEvents.has(r.seq)).length;
+  const raisedBy = new Map<string, number>();
+  // The p000 limit alarm is active from the first reading to the last (values ~1e14 over hh 1000):
+  // raised exactly once, whatever restarts happen. Other detectors may legitimately clear and re-raise.
+  for (const e of oracle.alarmEvents.values()) if (e.event === 'raised' && e.id.endsWith('/limits')) raisedBy.set(e.id, (raisedBy.get(e.id) ?? 0) + 1);
+  const raisedTwice = [...raisedBy].filter(([, n]) => n > 1).map(([id]) => id);
+  add('alarms-delivered', crMissing === 0 && raisedTwice.length === 0 && (alarms.length > 0 || !!o.lossAllowed), `${alarms.length} alarm events committed, ${oracle.alarmEvents.size} received by the control room, ${crMissing} at or below its cursor missing; always-active limit alarms raised more than once: ${raisedTwice.length ? raisedTwice.join(', ') : 'none'}`);
+
+  // 2. Nothing delivered that was never produced or never committed.
+  const committedSeqs = new Set(store.records.map((r) => r.seq));
+  let phantoms = 0;
+  let unknown = 0;
+  for (const [seq] of oracle.bySeq) if (!committedSeqs.has(seq)) unknown++;
+  const reasons = new Map<string, number>();
+  let goodChecked = 0;
+  const units = new Map(world.units.map((u) => [`dev${u}`, u]));
+  for (const r of store.records) {
+    if (r.type !== 'readings') continue;
+    for (const x of r.batch.readings) {
+      if (x.quality !== 'good') continue;
+      goodChecked++;
+      const v = verify(x.value, units.get(x.device) ?? -1, Number(x.point.slice(1)), x.ts, o.skewMs ?? 0);
+      if (!v.ok) {
+        phantoms++;
+        reasons.set(v.reason!, (reasons.get(v.reason!) ?? 0) + 1);
+      }
+    }
+  }
+  add('no-phantoms', phantoms === 0 && (unknown === 0 || !!o.lossAllowed), `${goodChecked} good readings checked against the device encoding: ${phantoms} invalid ${JSON.stringify(Object.fromEntries(reasons))}; ${unknown} delivered seqs not in the store${o.lossAllowed ? ' (database replaced: allowed)' : ''}`);
+
+  // 3. Per point, no unexplained gaps among delivered readings (bad readings and excuse windows explain).
+  const series = new Map<string, { ts: number; bad: boolean }[]>();
+  for (const r of store.records) {
+    if (r.type !== 'readings' || !oracle.bySeq.has(r.seq)) continue;
+    for (const x of r.batch.readings) {
+      const k = `${x.device}/${x.point}`;
+      let s = series.get(k);
+      if (!s) series.set(k, (s = []));
+      s.push({ ts: x.ts, bad: x.quality !== 'good' });
+    }
+  }
+  const excused = (a: number, b: number) => world.excuses.some((e) => e.from <= b && e.to >= a);
+  let gaps = 0;
+  let excusedGaps = 0;
+  const gapExamples: string[] = [];
+  for (const [k, s] of series) {
+    s.sort((a, b) => a.ts - b.ts);
+    for (let i = 1; i < s.length; i++) {
+      const a = s[i - 1]!;
+      const b = s[i]!;
+      if (b.ts - a.ts <= 3500) continue;
+      if (a.bad || b.bad || excused(a.ts, b.ts)) excusedGaps++;
+      else {
+        gaps++;
+        if (gapExamples.length < 3) gapExamples.push(`${k} ${new Date(a.ts).toISOString()}+${b.ts - a.ts}ms`);
+      }
+    }
+  }
+  add('no-gaps', gaps === 0, `${gaps} unexplained gaps over 3.5 s in ${series.size} point series${gapExamples.length ? ` (${gapExamples.join('; ')})` : ''}; ${excusedGaps} explained by a fault window or bad readings`);
+
+  // 4. Duplicates bounded by one in-flight window per fault.
+  const window = 32 * Math.max(1, oracle.maxRecordsPerMessage);
+  const bound = Math.max(1, o.faults) * window;
+  add('duplicates-bounded', oracle.duplicateRecords <= bound, `${oracle.duplicateRecords} duplicate records (${oracle.duplicateReadings} readings) over ${o.faults} faults; bound ${bound} (maxInflight 32 × ${oracle.maxRecordsPerMessage} records/message per fault)`);
+
+  // 5. Fresh data after each fault within its target.
+  const rec: number[] = [];
+  const late: string[] = [];
+  for (const f of world.faultEnds) {
+    const ms = oracle.freshAfter(f.endedAt, f.skewMs);
+    if (ms !== null) rec.push(ms);
+    if (ms === null || ms > f.targetMs) late.push(`${f.name}: ${ms === null ? 'never' : `${ms} ms`}`);
+  }
+  add('recovers', late.length === 0, `${world.faultEnds.length} fault ends, fresh reading delivered after each in max ${rec.length ? Math.max(...rec) : '-'} ms${late.length ? `; late: ${late.slice(0, 5).join(', ')}` : ''}`);
+
+  // 6. The accounting identity in every /status sample, for every cursor.
+  const broken = samples.filter((s) => Object.values(s.identity).some((d) => d !== 0));
+  add('identity', samples.length > 0 && broken.length === 0, `${samples.length} samples, ${broken.length} where produced + pendingAtOpen ≠ delivered + pending + buffered + dropped + evicted${broken.length ? ` (first: ${JSON.stringify(broken[0]!.identity)})` : ''}`);
+
+  // 7. Memory and file descriptors.
+  const rssSamples = samples.filter((s) => s.at >= (o.rssFrom ?? Infinity));
+  let growth: number | null = null;
+  if (rssSamples.length >= 20) {
+    const tenth = Math.max(5, Math.floor(rssSamples.length / 10));
+    growth = ((median(rssSamples.slice(-tenth).map((s) => s.rssKb)) ?? 0) - (median(rssSamples.slice(0, tenth).map((s) => s.rssKb)) ?? 0)) / 1024;
+    add('memory-flat', growth < (o.rssLimitMb ?? 10), `RSS growth ${growth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples), limit ${o.rssLimitMb ?? 10} MB`);
+    // LevelDB opens and closes table files as it compacts: compare the usual count, not one instant.
+    const fdsFirst = median(rssSamples.slice(0, tenth).map((s) => s.fds)) ?? 0;
+    const fdsLast = median(rssSamples.slice(-tenth).map((s) => s.fds)) ?? 0;
+    const fdsMax = Math.max(...rssSamples.map((s) => s.fds));
+    add('fds-stable', fdsLast <= fdsFirst, `open fds (median of first and last tenth) ${fdsFirst} → ${fdsLast}, max ${fdsMax}`);
+  }
+  for (const e of o.extra ?? []) inv.push(e);
+
+  const deliveredReadings = oracle.readingsDelivered();
+  // Counters restart with each incarnation: sum each incarnation's last sample.
+  const producedReadings = acrossRestarts(agent.samples, (x) => x.produced);
+  const dropped: Record<string, number> = {};
+  for (const k of ['buffer-overflow', 'write-failed', 'evicted']) dropped[k] = acrossRestarts(agent.samples, (x) => x.dropped[k] ?? 0);
+  return {
+    scenario: o.scenario,
+    invariants: inv,
+    ok: inv.every((i) => i.ok),
+    figures: {
+      producedReadings,
+      committedReadings,
+      deliveredReadings,
+      duplicateReadings: oracle.duplicateReadings,
+      duplicateRecords: oracle.duplicateRecords,
+      droppedReadings: dropped,
+      pendingReadings,
+      faults: o.faults,
+      recoveryMs: { max: rec.length ? Math.max(...rec) : null, median: median(rec), count: rec.length },
+      peakRssMb: Math.round(agent.peakHwmKb / 102.4) / 10,
+      rssGrowthMb: growth === null ? null : Math.round(growth * 10) / 10,
+      fdsBefore: world.fdsBefore,
+      fdsAfter,
+      identitySamples: samples.length,
+      agentStarts: agent.starts,
+      seconds: Math.round((Date.now() - o.startedAt) / 1000),
+    },
+  };
+}
+
+/**
+ * A since-start counter summed over every incarnation of the agent (the last sample of each; a
+ * sample lower than the one before means a restart). Undercounts what an incarnation did after its
+ * last sample (at most a second before each kill).
+ */
+function acrossRestarts(samples: readonly StatusSample[], pick: (s: StatusSample) => number): number {
+  let total = 0;
+  let prev = 0;
+  let pid = 0;
+  for (const s of samples) {
+    if (s.pid !== pid) total += prev;
+    else if (pick(s) < prev) total += prev;
+    pid = s.pid;
+    prev = pick(s);
+  }
+  return total + prev;
+}
+
+export { decodeValue };
