@@ -198,8 +198,9 @@ export class Agent {
     await this.alerts?.stop();
     // Commits the windows that have ended; those still running are not sent half full.
     await this.aggregation?.stop();
-    // Sinks flush what is in flight (bounded by their stopTimeout) and say `offline`.
-    for (const s of [...this.sinks].reverse()) await s.stop();
+    // Sinks flush what is in flight and say `offline`, in parallel: the slowest uplink bounds the
+    // stop at one stopTimeout, not the sum of them.
+    await Promise.all(this.sinks.map((s) => s.stop()));
     this.sinks = [];
     await this.ops?.stop();
     await this.store?.close();

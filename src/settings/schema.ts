@@ -43,10 +43,14 @@ export const deviceSchema = z.strictObject({
   timeout: duration(10, 60_000).default(1000),
   /** Extra attempts of a failed request within one cycle before the cycle counts as failed. */
   retries: intIn(0, 10).default(1),
-  /** After a failed cycle the device is retried after `initial`, doubling up to `max` (with jitter). */
+  /**
+   * After a failed cycle the device is retried after `initial`, doubling up to `max` (with jitter).
+   * The cap is low on purpose: a device that comes back is read again within 10 s, and a retry
+   * every few seconds costs a dead device nothing.
+   */
   backoff: z
-    .strictObject({ initial: duration(10).default(1000), max: duration(10).default(60_000) })
-    .default({ initial: 1000, max: 60_000 }),
+    .strictObject({ initial: duration(10).default(1000), max: duration(10).default(8000) })
+    .default({ initial: 1000, max: 8000 }),
   /** Largest run of unused registers a read may span to save a request. */
   maxGap: intIn(0, 124).default(8),
   /** Lower these for devices that cannot answer the protocol maximum. */

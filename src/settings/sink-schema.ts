@@ -71,8 +71,8 @@ export const mqttSinkSchema = z
     connectTimeout: duration(100, 120_000).default(10_000),
     /** Reconnect after `initial`, doubling up to `max`, with jitter. */
     reconnect: z
-      .strictObject({ initial: duration(10).default(1000), max: duration(10).default(60_000) })
-      .default({ initial: 1000, max: 60_000 }),
+      .strictObject({ initial: duration(10).default(1000), max: duration(10).default(8000) })
+      .default({ initial: 1000, max: 8000 }),
     /** How long stop() waits for in-flight messages and the clean `offline` status. */
     stopTimeout: duration(0, 600_000).default(5000),
     /** TLS (for mqtts://): PEM files; relative paths are relative to the config file. */

@@ -203,6 +203,18 @@ export class LevelStore implements Store {
       c.pendingAtOpen = this.pendingFor(c).readings;
       this.cursors.set(name, c);
     }
+    if (this.recovery.kind === 'repaired' && !tool) {
+      // Repair keeps what LevelDB could read. Seqs missing between the slowest cursor and the head
+      // were records no sink had acknowledged: lost, and counted (their readings are unknown).
+      const floor = Math.min(state.head, ...[...this.cursors.values()].map((c) => c.position));
+      let present = 0;
+      for (const t of RECORD_TYPES) present += this.index[t].between(floor, state.head).records;
+      const lost = Math.max(0, state.head - floor - present);
+      if (lost > 0) {
+        this.recordsCorrupt += lost;
+        this.log.error({ code: 'HALFWEG_STORE_CORRUPT', records: lost, from: floor + 1, to: state.head }, `repair lost ${lost} undelivered record(s) in seqs ${floor + 1}..${state.head}`);
+      }
+    }
     if (tool) {
       for (const [name, position] of state.cursorPositions) {
         if (!this.cursors.has(name)) {
@@ -455,7 +467,9 @@ export class LevelStore implements Store {
 
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.closing) return;
-    const { initial, max } = this.opts.retry ?? { initial: 200, max: 30_000 };
+    // A short cap: while the disk is full the memory buffer overflows, so every second between
+    // space returning and the next attempt is readings dropped. A failed write attempt is cheap.
+    const { initial, max } = this.opts.retry ?? { initial: 200, max: 2000 };
     const delay = Math.min(max, initial * 2 ** Math.min(20, this.consecutiveFailures - 1));
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

@@ -99,12 +99,12 @@ export async function openWithRecovery<T>(
     if (!opts.recover) {
       throw new HalfwegError('HALFWEG_STORE_CORRUPT', `store at ${dir} is corrupt (${(err as Error).message}); start the agent to repair it or move it aside`);
     }
-    log.error({ dir, err: (err as Error).message }, 'store database is corrupt; attempting LevelDB repair');
+    log.error({ code: 'HALFWEG_STORE_CORRUPT', dir, err: (err as Error).message }, 'store database is corrupt; attempting LevelDB repair');
   }
   try {
     await ClassicLevel.repair(dir);
     const opened = await tryOpen(dir, opts, load);
-    log.error({ dir }, `store database at ${dir} was corrupt and has been repaired; records in damaged files may be lost`);
+    log.error({ code: 'HALFWEG_STORE_CORRUPT', dir }, `store database at ${dir} was corrupt and has been repaired; records in damaged files may be lost`);
     return { ...opened, recovery: { kind: 'repaired' } };
   } catch (err) {
     if (err instanceof HalfwegError && err.code === 'HALFWEG_STORE_LOCKED') throw err;

@@ -81,7 +81,7 @@ export interface StoreStats {
   readonly cursors: readonly CursorStats[];
   readonly writeFailures: number;
   readonly clockJumps: number;
-  /** Records whose bytes did not decode (skipped and deleted). */
+  /** Records whose bytes did not decode (skipped and deleted), or missing after a repair of the database. */
   readonly recordsCorrupt: number;
   readonly health: StoreHealth;
 }

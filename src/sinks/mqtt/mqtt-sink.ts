@@ -136,7 +136,7 @@ export class MqttSink implements Sink {
     this.store = opts.store;
     this.log = opts.log;
     this.topics = new Topics({ prefix: opts.config.prefix, site: opts.ids.site, agent: opts.ids.agent });
-    this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, Date.now()) : undefined;
+    this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
     this.live = opts.config.live ? new LiveValues(opts.ids.agent) : undefined;
     checkTransport(opts.name, opts.config);
   }
@@ -183,10 +183,10 @@ export class MqttSink implements Sink {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.liveTimer);
     clearTimeout(this.tokenTimer);
-    const deadline = Date.now() + this.config.stopTimeout;
+    const deadline = performance.now() + this.config.stopTimeout;
     for (const l of this.lanes) l.staged = [];
     // Let what is in flight be confirmed (and acknowledged in the store) within the deadline.
-    while (this.conn?.connected && this.lanes.some((l) => l.inflightMessages > 0) && Date.now() < deadline) {
+    while (this.conn?.connected && this.lanes.some((l) => l.inflightMessages > 0) && performance.now() < deadline) {
       await new Promise<void>((r) => {
         this.idleWaiters.push(r);
         setTimeout(r, 50);
@@ -195,13 +195,13 @@ export class MqttSink implements Sink {
     await Promise.all(this.lanes.map((l) => l.acking));
     const conn = this.conn!;
     if (conn.connected) {
-      const left = Math.max(100, deadline - Date.now());
+      const left = Math.max(100, deadline - performance.now());
       await Promise.race([
         conn.publish(this.generation, this.topics.status, 'offline', { qos: 1, retain: true }).catch(() => undefined),
         new Promise((r) => setTimeout(r, left)),
       ]);
     }
-    await conn.stop(true, Math.max(100, deadline - Date.now()));
+    await conn.stop(true, Math.max(100, deadline - performance.now()));
     this.running = false;
     this.log.info({ delivered: this.delivered }, 'sink stopped');
   }
@@ -329,7 +329,7 @@ export class MqttSink implements Sink {
       const msg = lane.staged[0]!;
       if (!this.hasRoom(lane, msg.bytes)) continue;
       if (this.bucket) {
-        const wait = this.bucket.delay(msg.bytes, Date.now());
+        const wait = this.bucket.delay(msg.bytes, performance.now());
         if (wait > 0) {
           if (!this.tokenTimer) {
             this.tokenTimer = setTimeout(() => {
@@ -339,7 +339,7 @@ export class MqttSink implements Sink {
           }
           return false;
         }
-        this.bucket.take(msg.bytes, Date.now());
+        this.bucket.take(msg.bytes, performance.now());
       }
       lane.staged.shift();
       this.send(lane, msg, gen);
@@ -402,7 +402,7 @@ export class MqttSink implements Sink {
     if (!client) return;
     lane.inflightMessages++;
     lane.inflightBytes += msg.bytes;
-    const sentAt = Date.now();
+    const sentAt = performance.now();
     const opts: IClientPublishOptions = { qos: this.config.qos as 1 | 2, retain: msg.retain };
     client.publish(msg.topic, msg.payload, opts, (err) => {
       if (gen !== this.generation) return; // a connection that is gone: onDown reset the lane
@@ -415,7 +415,7 @@ export class MqttSink implements Sink {
       }
       this.delivered.messages++;
       this.delivered.bytes += msg.bytes;
-      if (lane.type === 'readings') this.adjustWindow(Date.now() - sentAt);
+      if (lane.type === 'readings') this.adjustWindow(performance.now() - sentAt);
       this.settle(lane, lane.tracker.confirm(msg.unit));
       this.flushIdleWaiters();
       void this.pump();
@@ -437,7 +437,7 @@ export class MqttSink implements Sink {
 
   /** Delay-based byte window for raw readings (see the file comment). */
   private adjustWindow(rtt: number): void {
-    const now = Date.now();
+    const now = performance.now();
     if (rtt <= TARGET_RTT_MS) this.bytesWindow = Math.min(BYTES_WINDOW_MAX, this.bytesWindow * 1.1);
     else if (rtt > 2 * TARGET_RTT_MS && now - this.lastShrink > rtt) {
       this.bytesWindow = Math.max(BYTES_WINDOW_MIN, this.bytesWindow * 0.7);

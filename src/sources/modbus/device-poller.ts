@@ -92,7 +92,9 @@ export class DevicePoller {
   start(emit: Emit): void {
     this.emit = emit;
     this.stopped = false;
-    const now = Date.now();
+    // Scheduling runs on the monotonic clock: a wall-clock step (NTP, a Pi without an RTC) must
+    // not stall or rush polling. Readings keep wall-clock timestamps.
+    const now = performance.now();
     for (const g of this.groups) {
       g.nextDue = now;
       this.schedule(g, 0);
@@ -152,7 +154,7 @@ export class DevicePoller {
   }
 
   private nextDelay(g: GroupState): number {
-    const now = Date.now();
+    const now = performance.now();
     if (this.failures > 0) {
       const wait = Math.max(g.group.interval, backoffDelay(this.spec.backoff, this.failures));
       g.nextDue = now + wait;
