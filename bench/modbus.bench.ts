@@ -95,15 +95,22 @@ async function run(totalPoints: number, seconds: number, maxGap: number) {
   let readings = 0;
   let bad = 0;
   const cycleMs: number[] = [];
-  const emit = (b: { ts: number; readings: readonly { quality: string }[] }) => {
+  // Each device's counters at its first and last batch inside the window: a batch is emitted at
+  // the end of a cycle, so the difference holds whole cycles only (exact requests per cycle).
+  const sourceOf = new Map(sources.flatMap((s) => s.stats().devices.map((d) => [d.device, s] as const)));
+  const edges = new Map<string, { r0: number; c0: number; r1: number; c1: number }>();
+  const emit = (b: { device: string; ts: number; readings: readonly { quality: string }[] }) => {
     if (!measuring) return;
+    const d = sourceOf.get(b.device)!.stats().devices.find((x) => x.device === b.device)!;
+    const e = edges.get(b.device);
+    if (!e) edges.set(b.device, { r0: d.requests, c0: d.cycles, r1: d.requests, c1: d.cycles });
+    else Object.assign(e, { r1: d.requests, c1: d.cycles });
     readings += b.readings.length;
     for (const r of b.readings) if (r.quality !== 'good') bad++;
     cycleMs.push(Date.now() - b.ts);
   };
   for (const s of sources) await s.start(emit);
   await new Promise((r) => setTimeout(r, 1500)); // warm-up: connections, JIT
-  const statsBefore = sources.flatMap((s) => s.stats().devices);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   measuring = true;
@@ -112,11 +119,10 @@ async function run(totalPoints: number, seconds: number, maxGap: number) {
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
   const rss = process.memoryUsage().rss;
-  const statsAfter = sources.flatMap((s) => s.stats().devices);
   await Promise.all(sources.map((s) => s.stop()));
   child.disconnect();
   // Requests per cycle, device by device (each device's cycles are its own), summed.
-  const perCycle = statsAfter.reduce((a, d, i) => a + (d.requests - statsBefore[i]!.requests) / Math.max(1, d.cycles - statsBefore[i]!.cycles), 0);
+  const perCycle = [...edges.values()].reduce((a, e) => a + (e.r1 - e.r0) / Math.max(1, e.c1 - e.c0), 0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
   return {
     points: totalPoints,

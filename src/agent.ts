@@ -192,8 +192,9 @@ export class Agent {
   /** Stop producing, let every issued commit settle, then close the store and the rest in reverse. */
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.running = false;
+    // Sources finish the batch in flight first; it is committed before anything closes.
     await this.stopInputs();
+    this.running = false;
     this.healthAlarms?.stop();
     await this.alerts?.stop();
     // Commits the windows that have ended; those still running are not sent half full.

@@ -200,7 +200,9 @@ export class DevicePoller {
       }
     }
     if (replan) for (const grp of this.groups) grp.requests = this.compile(grp);
-    if (this.stopped) return;
+    // Stopping: a cycle that completed is still emitted (SIGTERM finishes the current batch); one
+    // cut short by the connection closing under it is not a device failure and is dropped.
+    if (this.stopped && failure) return;
 
     const ms = performance.now() - started;
     this.cycles++;

@@ -13,6 +13,9 @@ import { DevicePoller } from './device-poller.js';
  * of every group and returns without waiting for any device; stop() stops the timers, fails the
  * read in flight, closes the connection and waits for the cycles to finish, emitting nothing after.
  */
+/** How long stop() waits for a cycle in flight before closing its connection. */
+const STOP_GRACE_MS = 1000;
+
 export class ModbusSource implements Source {
   readonly name: string;
 
@@ -27,10 +30,18 @@ export class ModbusSource implements Source {
     for (const p of this.pollers) p.start(emit);
   }
 
+  /**
+   * Let the cycles in flight finish (a live device answers in milliseconds, and its batch is
+   * committed), but give a silent one at most a second before closing the connection under it:
+   * SIGTERM must complete within 5 s whatever the devices do.
+   */
   async stop(): Promise<void> {
-    const halted = this.pollers.map((p) => p.halt());
+    const halted = Promise.all(this.pollers.map((p) => p.halt()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([halted, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
     await this.bus.stop();
-    await Promise.all(halted);
+    await halted;
   }
 
   stats(): SourceStats {
