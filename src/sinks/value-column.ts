@@ -12,35 +12,15 @@
  * XOR-with-previous instead (Gorilla-style, by bytes). BATCH-FORMAT.md shows the bytes.
  */
 import { BatchDecodeError, type Reader, type Writer } from './batch-bytes.js';
+import { fromScaled, toScaled } from '../decimal-scale.js';
 
 const MODE_DECIMAL = 0;
 const MODE_XOR = 1;
 const SCALE_DIV = 8;
 const SCALE_DELTA = 16;
 
-/** Decimal literals, not 10 ** -k: 10 ** -4 is 0.00009999999999999999 but scales are written 0.0001. */
-const MUL = [1, 0.1, 0.01, 0.001, 0.0001, 0.00001, 0.000001, 0.0000001] as const;
-const DIV = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000] as const;
-/** Largest |n| stored as an integer: differences and zigzag stay within safe integers. */
-const MAX_INT = 2 ** 50;
-
 /** Candidate scales: op 0 is "n × 10^-k" (how sources compute raw × scale), op 1 is "n / 10^k" (parsed decimals). */
 const CANDIDATES: readonly (readonly [number, number])[] = [[0, 0], ...[1, 2, 3, 4, 5, 6, 7].flatMap((k) => [[k, 0] as const, [k, 1] as const])];
-
-function toInt(v: number, k: number, op: number): number | undefined {
-  if (op === 0) {
-    const m = MUL[k]!;
-    const n = Math.round(v / m);
-    return Math.abs(n) <= MAX_INT && n * m === v && !Object.is(v, -0) ? n : undefined;
-  }
-  const d = DIV[k]!;
-  const n = Math.round(v * d);
-  return Math.abs(n) <= MAX_INT && n / d === v && !Object.is(v, -0) ? n : undefined;
-}
-
-function fromInt(n: number, k: number, op: number): number {
-  return op === 0 ? n * MUL[k]! : n / DIV[k]!;
-}
 
 /** The (k, op) that turns the most values into integers, and how many it misses. */
 function bestScale(values: ArrayLike<number>): { k: number; op: number; misses: number } {
@@ -48,7 +28,7 @@ function bestScale(values: ArrayLike<number>): { k: number; op: number; misses: 
   for (const [k, op] of CANDIDATES) {
     let misses = 0;
     for (let i = 0; i < values.length && misses < best.misses; i++) {
-      if (toInt(values[i]!, k, op) === undefined) misses++;
+      if (toScaled(values[i]!, k, op) === undefined) misses++;
     }
     if (misses < best.misses) best = { k, op, misses };
     if (misses === 0) break;
@@ -74,7 +54,7 @@ export function writeValues(w: Writer, values: readonly number[]): void {
   const ints: number[] = [];
   const exceptions: number[] = [];
   for (let i = 0; i < n; i++) {
-    const x = toInt(values[i]!, k, op);
+    const x = toScaled(values[i]!, k, op);
     if (x === undefined) exceptions.push(i);
     else ints.push(x);
   }
@@ -173,7 +153,7 @@ export function readValues(r: Reader, n: number): number[] {
       p = x;
     } else x = base + r.svarint();
     if (!Number.isSafeInteger(x)) throw new BatchDecodeError('scaled integer out of range');
-    out[i] = fromInt(x, k, op);
+    out[i] = fromScaled(x, k, op);
   }
   return out;
 }

@@ -30,6 +30,7 @@ import { QUALITIES, type Quality, type Reading, type ReadingBatch } from '../sou
 import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
 import type { NameTable } from './name-table.js';
 import { HalfwegError } from '../errors.js';
+import { fromScaled, MAX_SCALED, SCALES, toScaled } from '../decimal-scale.js';
 
 const F_INLINE = 1;
 const F_DEVICES = 2;
@@ -39,38 +40,20 @@ const F_TS_FLOAT = 16;
 const F_EXCEPTIONS = 32;
 const KNOWN_FLAGS = 63;
 
-/** Decimal literals, not 10 ** -k: 10 ** -4 is 0.00009999999999999999, but scales are written 0.0001. */
-const MUL = [1, 0.1, 0.01, 0.001, 0.0001, 0.00001, 0.000001, 0.0000001] as const;
-const DIV = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000] as const;
-/** Largest |n| stored as an integer: keeps zigzag within safe integers. */
-const MAX_INT = 2 ** 50;
 
 const QUALITY_INDEX = new Map<Quality, number>(QUALITIES.map((q, i) => [q, i]));
 
 function isSafeTs(v: number): boolean {
-  return Number.isSafeInteger(v) && !Object.is(v, -0) && Math.abs(v) < MAX_INT;
-}
-
-/** Integer n with n × MUL[k] (op 0) or n / DIV[k] (op 1) exactly v, else undefined. */
-function scaled(v: number, k: number, op: number): number | undefined {
-  if (!Number.isFinite(v) || Object.is(v, -0)) return undefined;
-  if (op === 0) {
-    const m = MUL[k]!;
-    const n = Math.round(v / m);
-    return Math.abs(n) < MAX_INT && n * m === v ? n : undefined;
-  }
-  const d = DIV[k]!;
-  const n = Math.round(v * d);
-  return Math.abs(n) < MAX_INT && n / d === v ? n : undefined;
+  return Number.isSafeInteger(v) && !Object.is(v, -0) && Math.abs(v) < MAX_SCALED;
 }
 
 /** Picks the scale that stores the most values as integers (first that fits them all wins). */
 function chooseScale(readings: readonly Reading[]): { k: number; op: number } {
   let best = { k: 0, op: 0, fits: -1 };
-  for (let k = 0; k < MUL.length; k++) {
+  for (let k = 0; k < SCALES; k++) {
     for (let op = 0; op < (k === 0 ? 1 : 2); op++) {
       let fits = 0;
-      for (const r of readings) if (scaled(r.value, k, op) !== undefined) fits++;
+      for (const r of readings) if (toScaled(r.value, k, op) !== undefined) fits++;
       if (fits === readings.length) return { k, op };
       if (fits > best.fits) best = { k, op, fits };
     }
@@ -111,7 +94,7 @@ export class BatchEncoder {
     const tsFloat = !isSafeTs(batch.ts);
     if (tsFloat) flags |= F_TS_FLOAT;
     const { k, op } = chooseScale(rs);
-    const ints: (number | undefined)[] = rs.map((r) => scaled(r.value, k, op));
+    const ints: (number | undefined)[] = rs.map((r) => toScaled(r.value, k, op));
     if (ints.some((n) => n === undefined)) flags |= F_EXCEPTIONS;
 
     w.u8(flags);
@@ -235,8 +218,6 @@ export function decodeBatch(r: ByteReader, names: NameTable): ReadingBatch {
   if (scale & ~15) throw new DecodeError(`unknown scale code ${scale}`);
   const k = scale & 7;
   const op = scale >> 3;
-  const m = MUL[k]!;
-  const d = DIV[k]!;
   const bitmap = flags & F_EXCEPTIONS ? r.bytes(Math.ceil(count / 8)) : undefined;
   const readings: Reading[] = new Array(count);
   for (let i = 0; i < count; i++) {
@@ -249,7 +230,7 @@ export function decodeBatch(r: ByteReader, names: NameTable): ReadingBatch {
       else throw new DecodeError(`unknown value kind ${kind}`);
     } else {
       const n = r.svarint();
-      value = op === 0 ? n * m : n / d;
+      value = fromScaled(n, k, op);
     }
     readings[i] = {
       device: devices ? devices[i]! : device,
