@@ -20,8 +20,8 @@ export interface AgentSpec {
   readonly devices: readonly { name: string; unit: number; port: number }[];
   readonly points: number;
   readonly storeExtra?: readonly string[];
-  /** Extra lines for the node command line (e.g. --import for a clock shift). */
-  readonly nodeArgs?: readonly string[];
+  /** Extra environment for the agent process (e.g. libfaketime for the clock scenario). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Cursor names: the agent merges the sinks' own; `audit` is ours, never acknowledged, so the store keeps every record for the judge. */
@@ -67,6 +67,8 @@ export interface StatusSample {
   readonly at: number;
   readonly pid: number;
   readonly rssKb: number;
+  /** The agent's JavaScript heap in use (from /status), kB. */
+  readonly heapKb: number;
   readonly fds: number;
   /** Per cursor: produced + pendingAtOpen − (delivered + pending + buffered + dropped + evicted); 0 when the identity holds. */
   readonly identity: Record<string, number>;
@@ -80,6 +82,7 @@ export interface StatusSample {
 
 export interface StatusJson {
   counters: { readings: number; uncommitted: number };
+  memory?: { rss: number; heapUsed: number };
   health: { healthy: boolean };
   store: {
     head: number;
@@ -137,9 +140,9 @@ export class AgentProcess {
   }
 
   start(env: NodeJS.ProcessEnv = {}): void {
-    const child = spawn(process.execPath, [...(this.spec.nodeArgs ?? []), MAIN, 'run', '--config', this.configFile, '--data-dir', this.spec.dataDir], {
+    const child = spawn(process.execPath, [MAIN, 'run', '--config', this.configFile, '--data-dir', this.spec.dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...this.spec.env, ...env },
     });
     this.starts++;
     this.child = child;
@@ -192,6 +195,7 @@ export class AgentProcess {
       at: Date.now(),
       pid,
       rssKb: p.rssKb,
+      heapKb: Math.round((s.memory?.heapUsed ?? 0) / 1024),
       fds: fdCount(pid),
       identity,
       produced: s.counters.readings,

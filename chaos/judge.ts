@@ -36,6 +36,10 @@ export interface Verdict {
     recoveryMs: { max: number | null; median: number | null; count: number };
     peakRssMb: number;
     rssGrowthMb: number | null;
+    /** The JavaScript heap's growth over the same samples: separates a leak in our code from LevelDB and allocator memory. */
+    heapGrowthMb: number | null;
+    /** Soak: one row every 30 s after the warm-up: seconds since the run started, RSS MB, heap MB, open fds. */
+    memorySeries: [number, number, number, number][];
     fdsBefore: number;
     fdsAfter: number;
     identitySamples: number;
@@ -225,10 +229,20 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   // 7. Memory and file descriptors.
   const rssSamples = samples.filter((s) => s.at >= (o.rssFrom ?? Infinity));
   let growth: number | null = null;
+  let heapGrowth: number | null = null;
+  const memorySeries: [number, number, number, number][] = [];
   if (rssSamples.length >= 20) {
     const tenth = Math.max(5, Math.floor(rssSamples.length / 10));
-    growth = ((median(rssSamples.slice(-tenth).map((s) => s.rssKb)) ?? 0) - (median(rssSamples.slice(0, tenth).map((s) => s.rssKb)) ?? 0)) / 1024;
-    add('memory-flat', growth < (o.rssLimitMb ?? 10), `RSS growth ${growth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples), limit ${o.rssLimitMb ?? 10} MB`);
+    const grew = (kb: (s: StatusSample) => number) => ((median(rssSamples.slice(-tenth).map(kb)) ?? 0) - (median(rssSamples.slice(0, tenth).map(kb)) ?? 0)) / 1024;
+    growth = grew((s) => s.rssKb);
+    heapGrowth = grew((s) => s.heapKb);
+    add('memory-flat', growth < (o.rssLimitMb ?? 10), `RSS growth ${growth.toFixed(1)} MB, JavaScript heap ${heapGrowth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples), limit ${o.rssLimitMb ?? 10} MB`);
+    let next = 0;
+    for (const s of rssSamples) {
+      if (s.at < next) continue;
+      next = s.at + 30_000;
+      memorySeries.push([Math.round((s.at - o.startedAt) / 1000), Math.round(s.rssKb / 102.4) / 10, Math.round(s.heapKb / 102.4) / 10, s.fds]);
+    }
     // LevelDB opens and closes table files as it compacts: compare the usual count, not one instant.
     const fdsFirst = median(rssSamples.slice(0, tenth).map((s) => s.fds)) ?? 0;
     const fdsLast = median(rssSamples.slice(-tenth).map((s) => s.fds)) ?? 0;
@@ -258,6 +272,8 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
       recoveryMs: { max: rec.length ? Math.max(...rec) : null, median: median(rec), count: rec.length },
       peakRssMb: Math.round(agent.peakHwmKb / 102.4) / 10,
       rssGrowthMb: growth === null ? null : Math.round(growth * 10) / 10,
+      heapGrowthMb: heapGrowth === null ? null : Math.round(heapGrowth * 10) / 10,
+      memorySeries,
       fdsBefore: world.fdsBefore,
       fdsAfter,
       identitySamples: samples.length,

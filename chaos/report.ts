@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Verdict } from './judge.js';
 
 export function table(verdicts: readonly Verdict[]): string {
-  const head = ['scenario', 'result', 'produced', 'committed', 'delivered', 'dup', 'dropped', 'pending', 'faults', 'recovery max/med ms', 'peak RSS MB', 'RSS growth MB', 'fds before/after', 's'];
+  const head = ['scenario', 'result', 'produced', 'committed', 'delivered', 'dup', 'dropped', 'pending', 'faults', 'recovery max/med ms', 'peak RSS MB', 'RSS growth MB', 'heap growth MB', 'fds before/after', 's'];
   const rows = verdicts.map((v) => {
     const f = v.figures;
     const dropped = Object.values(f.droppedReadings).reduce((a, b) => a + b, 0);
@@ -20,6 +20,7 @@ export function table(verdicts: readonly Verdict[]): string {
       `${f.recoveryMs.max ?? '-'}/${f.recoveryMs.median ?? '-'}`,
       String(f.peakRssMb),
       f.rssGrowthMb === null ? '-' : String(f.rssGrowthMb),
+      f.heapGrowthMb === null ? '-' : String(f.heapGrowthMb),
       `${f.fdsBefore}/${f.fdsAfter}`,
       String(f.seconds),
     ];

@@ -51,7 +51,7 @@ async function main(): Promise<number> {
         scenario: name,
         ok: false,
         invariants: [{ name: 'ran', ok: false, detail: (err as Error).message }],
-        figures: { producedReadings: 0, committedReadings: 0, deliveredReadings: 0, duplicateReadings: 0, duplicateRecords: 0, droppedReadings: {}, pendingReadings: 0, faults: 0, recoveryMs: { max: null, median: null, count: 0 }, peakRssMb: 0, rssGrowthMb: null, fdsBefore: 0, fdsAfter: 0, identitySamples: 0, agentStarts: 0, seconds: 0 },
+        figures: { producedReadings: 0, committedReadings: 0, deliveredReadings: 0, duplicateReadings: 0, duplicateRecords: 0, droppedReadings: {}, pendingReadings: 0, faults: 0, recoveryMs: { max: null, median: null, count: 0 }, peakRssMb: 0, rssGrowthMb: null, heapGrowthMb: null, memorySeries: [], fdsBefore: 0, fdsAfter: 0, identitySamples: 0, agentStarts: 0, seconds: 0 },
       });
     }
     opts.log(`${name}: ${verdicts.at(-1)!.ok ? 'PASS' : 'FAIL'}`);

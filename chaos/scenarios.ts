@@ -3,7 +3,8 @@
  * the world to the judge. `short` runs are for `npm test` (seconds); full runs are `npm run chaos`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { judge, type Invariant, type JudgeOptions, type Verdict } from './judge.js';
 import { World, sleep, type WorldOptions } from './world.js';
@@ -47,6 +48,15 @@ async function withWorld(
     if (!process.env['HALFWEG_CHAOS_KEEP']) rmSync(w.dir, { recursive: true, force: true });
     else o.log?.(`${name}: kept ${w.dir}`);
   }
+}
+
+/** libfaketime's thread-safe preload, wherever Debian put it for this architecture. */
+function faketimeLibrary(): string | null {
+  for (const arch of ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf', 'i386-linux-gnu']) {
+    const f = `/usr/lib/${arch}/faketime/libfaketimeMT.so.1`;
+    if (existsSync(f)) return f;
+  }
+  return null;
 }
 
 const small: WorldOptions = { devices: 2, points: 50 };
@@ -261,24 +271,24 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'clock',
-    summary: 'the wall clock jumps an hour back and an hour forward (JS wall clock of the agent; see chaos/clock-shift.ts)',
+    summary: "the agent's wall clock (CLOCK_REALTIME, via libfaketime) jumps an hour back and an hour forward",
     run: async (o) => {
-      let clockFile = '';
+      const lib = faketimeLibrary();
+      if (!lib) throw new Error('libfaketime is not installed (apt-get install -y faketime); the clock scenario needs it');
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'halfweg-clock-'));
+      const clockFile = path.join(dir, 'faketime.rc');
+      writeFileSync(clockFile, '+0\n');
       const extra: Invariant[] = [];
-      const verdict = await withWorld(
-        'clock',
-        { ...small, nodeArgs: ['--import', path.join(path.dirname(new URL(import.meta.url).pathname), 'clock-shift.js')] },
-        o,
-        async (w) => {
-          const jump = async (ms: number) => {
-            writeFileSync(clockFile, String(ms));
-            w.agent.child?.kill('SIGUSR2');
-          };
+      try {
+        // The whole agent process sees the jump (Date, every native clock_gettime(CLOCK_REALTIME));
+        // monotonic clocks stay true, as in an NTP step. Re-read at most once a second.
+        const agentEnv = { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+        return await withWorld('clock', { ...small, agentEnv }, o, async (w) => {
           const hold = o.short ? 8000 : 30_000;
           for (const [name, off] of [['clock -1h', -3_600_000], ['clock back to true', 0], ['clock +1h', 3_600_000], ['clock back to true', 0]] as const) {
             const at = Date.now();
             const produced = (await w.agent.sample())?.produced ?? 0;
-            await jump(off);
+            writeFileSync(clockFile, `${off < 0 ? '-' : '+'}${Math.abs(off) / 1000}\n`);
             await sleep(hold);
             const s2 = await w.agent.sample();
             extra.push({ name: `polling-after-${name.replace(/ /g, '')}-${off}`, ok: (s2?.produced ?? 0) > produced, detail: `${name}: readings produced over the next ${hold / 1000} s: ${(s2?.produced ?? 0) - produced}; healthy: ${s2?.healthy}` });
@@ -287,15 +297,10 @@ export const scenarios: Scenario[] = [
           }
           await sleep(4000);
           return { faults: 4, skewMs: 3_600_000, extra };
-        },
-        async (w) => {
-          clockFile = path.join(w.dir, 'clock-offset');
-          writeFileSync(clockFile, '0');
-          process.env['HALFWEG_CHAOS_CLOCK_FILE'] = clockFile;
-        },
-      );
-      delete process.env['HALFWEG_CHAOS_CLOCK_FILE'];
-      return verdict;
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   },
   {
@@ -352,7 +357,7 @@ export const scenarios: Scenario[] = [
           const outage = Math.min(10_000, Math.max(2000, until - Date.now() - 5000));
           await during(w, 'soak outage', outage, () => w.brokerProxy.set({ kind: 'refuse' }), () => w.brokerProxy.set({ kind: 'pass' }));
           faults++;
-          o.log?.(`soak: ${Math.round((until - Date.now()) / 1000)} s left, rss ${w.agent.samples.at(-1)?.rssKb ?? 0} kB, fds ${w.agent.samples.at(-1)?.fds ?? 0}`);
+          o.log?.(`soak: ${Math.round((until - Date.now()) / 1000)} s left, rss ${w.agent.samples.at(-1)?.rssKb ?? 0} kB, heap ${w.agent.samples.at(-1)?.heapKb ?? 0} kB, fds ${w.agent.samples.at(-1)?.fds ?? 0}`);
         }
         await sleep(5000);
         return { faults, rssFrom, rssLimitMb: 10 };

@@ -20,7 +20,8 @@ export interface WorldOptions {
   /** Put the data directory here instead of a fresh temporary directory (a small tmpfs). */
   readonly dataDir?: string;
   readonly storeExtra?: readonly string[];
-  readonly nodeArgs?: readonly string[];
+  /** Extra environment for the agent process only (the clock scenario's libfaketime). */
+  readonly agentEnv?: Readonly<Record<string, string>>;
 }
 
 /** A period during which a gap in a point's readings is explained (the agent down, a device faulted…). */
@@ -87,7 +88,7 @@ export class World {
       devices,
       points: this.opts.points,
       storeExtra: this.opts.storeExtra,
-      nodeArgs: this.opts.nodeArgs,
+      env: this.opts.agentEnv,
     };
     this.agent = new AgentProcess(spec, writeConfig(spec));
     this.oracle = new Oracle(this.broker.url, { cloud: 'cloud/lab/chaos', controlRoom: 'cr/lab/chaos' });

@@ -41,6 +41,8 @@ export interface AgentCounters {
 
 export interface AgentStatus {
   readonly agent: { id: string; site: string; pid: number; uptimeS: number };
+  /** Bytes, from process.memoryUsage(): heapUsed is what the agent's JavaScript holds; rss includes LevelDB and the allocator. */
+  readonly memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
   readonly health: Health;
   readonly counters: AgentCounters;
   readonly devices: readonly DeviceStats[];
@@ -278,6 +280,7 @@ export class Agent {
     const store = this.storeStats();
     return {
       agent: { id: this.current.config.agent.id, site: this.current.config.agent.site, pid: process.pid, uptimeS: Math.round(this.uptimeMs / 1000) },
+      memory: (({ rss, heapUsed, external, arrayBuffers }) => ({ rss, heapUsed, external, arrayBuffers }))(process.memoryUsage()),
       health: this.health(),
       counters: { ...this.counters },
       devices: this.deviceStats(),

@@ -48,11 +48,14 @@ function ago(ts: number | null, now: number): string {
   return s < 120 ? `${s.toFixed(1)} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${(s / 3600).toFixed(1)} h ago`;
 }
 
+const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+
 /** Pure rendering, so the layout is testable. */
 export function renderStatus(s: AgentStatus, now: number): string {
   const out: string[] = [];
   const h = s.health;
   out.push(`agent ${s.agent.id} at ${s.agent.site}, pid ${s.agent.pid}, up ${Math.round(s.agent.uptimeS / 60)} min: ${h.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);
+  if (s.memory) out.push(`memory: resident ${mb(s.memory.rss)} MB, JavaScript heap ${mb(s.memory.heapUsed)} MB, buffers ${mb(s.memory.arrayBuffers)} MB`);
   for (const p of h.problems) out.push(`  problem: ${p}`);
   for (const w of h.warnings) out.push(`  warning: ${w}`);
   out.push(`readings ${s.counters.readings} (good ${s.counters.good}, bad ${s.counters.bad}, not committed ${s.counters.uncommitted})`, '', 'devices:');

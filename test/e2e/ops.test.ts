@@ -102,6 +102,10 @@ describe('operating the agent', () => {
     expect(metrics.has('halfweg_process_resident_memory_bytes')).toBe(true);
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
+    // /status reports the process's own memory, so a soak can tell the JavaScript heap from the rest of RSS.
+    const { memory } = (await (await fetch(`${base}/status`)).json()) as { memory: Record<string, number> };
+    expect(memory.heapUsed).toBeGreaterThan(1e6);
+    expect(memory.rss).toBeGreaterThan(memory.heapUsed!);
 
     // A valid config on SIGHUP: a second device appears without a restart.
     writeFileSync(config, configText(simPort, httpPort, ['genset-1', 'genset-2']));
