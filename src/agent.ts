@@ -80,11 +80,16 @@ export class Agent {
   /** Start time of each commit not yet settled (insertion order: the first is the oldest). */
   private readonly commitStarted = new Map<Promise<unknown>, number>();
 
+  /** The agent's own lines; each room gets a child of the root with its own `component` (pino does not replace a bound key, it repeats it). */
+  private readonly log: Logger;
+
   constructor(
     private current: Settings,
-    private readonly log: Logger,
+    private readonly root: Logger,
     private readonly options: AgentOptions = {},
-  ) {}
+  ) {
+    this.log = root.child({ component: 'agent' });
+  }
 
   get settings(): Settings {
     return this.current;
@@ -101,9 +106,9 @@ export class Agent {
     const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
     const store = (this.store =
       this.options.store ??
-      new LevelStore({ dir: storeDir(this.dataDir), config: storeConfig, log: this.log.child({ component: 'store' }) }));
+      new LevelStore({ dir: storeDir(this.dataDir), config: storeConfig, log: this.root.child({ component: 'store' }) }));
     // Built before the store opens so that an insecure sink config refuses to start at once.
-    this.sinks = createSinks(config.sinks, store, this.log.child({ component: 'sink' }), { agent: config.agent.id, site: config.agent.site }, {
+    this.sinks = createSinks(config.sinks, store, this.root, { agent: config.agent.id, site: config.agent.site }, {
       baseDir: path.dirname(this.current.file),
       // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
       policy: (name, c) =>
@@ -117,7 +122,7 @@ export class Agent {
       store,
       retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
       state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
-      log: this.log.child({ component: 'aggregate' }),
+      log: this.root,
       onRecord: () => this.wake('aggregate'),
     });
     await this.aggregation.start();
@@ -128,7 +133,7 @@ export class Agent {
       settings: this.current,
       store,
       state: new JsonFileState(path.join(this.dataDir, 'alarm-state.json')),
-      log: this.log,
+      log: this.root,
       onEvent: (e) => {
         this.wake('alarm');
         if (e.event === 'raised') this.aggregation?.noteAlarm(e.device);
@@ -147,7 +152,7 @@ export class Agent {
         sinks: () => this.sinks.map((x) => x.stats()),
         dataDir: this.dataDir,
         set: (c) => manager.setCondition(c.device, c.point, c.kind, c.on),
-        log: this.log.child({ component: 'health' }),
+        log: this.root.child({ component: 'health' }),
       }));
       healthAlarms.start();
       store.onHealth(() => void healthAlarms.check());
@@ -169,7 +174,7 @@ export class Agent {
           status: () => this.status(),
         },
         config.http,
-        this.log.child({ component: 'http' }),
+        this.root.child({ component: 'http' }),
       );
       try {
         this.httpPort = (await this.ops.start()).port;
@@ -221,10 +226,10 @@ export class Agent {
 
   /** The simulated equipment first, so that the first poll finds it listening; then the sources. */
   private async startInputs(settings: Settings): Promise<void> {
-    this.simulators = await startSimulators(settings.config.simulators, settings, this.log.child({ component: 'simulator' }));
+    this.simulators = await startSimulators(settings.config.simulators, settings, this.root.child({ component: 'simulator' }));
     this.sources = this.options.sources?.(settings) ?? [
-      ...createModbusSources(settings.devices, this.log),
-      ...createSerialSources(settings.serialDevices, this.log),
+      ...createModbusSources(settings.devices, this.root),
+      ...createSerialSources(settings.serialDevices, this.root),
     ];
     for (const s of this.sources) await s.start(this.accept);
   }

@@ -26,7 +26,7 @@ export async function runAgent(
   attach?: (agent: Agent) => () => void,
 ): Promise<number> {
   const log = createLogger({ level: settings.config.log.level, format: settings.config.log.format });
-  const agent = new Agent(settings, log.child({ component: 'agent' }));
+  const agent = new Agent(settings, log);
   const notifier = createNotifier();
   const t0 = performance.now();
   await agent.start();

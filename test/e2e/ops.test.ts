@@ -136,6 +136,15 @@ describe('operating the agent', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(notified()).toContain('STOPPING=1');
     expect(stderr).toBe('');
+    // Every log line is one JSON object with each key once: a repeated "component" (a room's child
+    // logger under the agent's) is kept by some log shippers and dropped or refused by others.
+    const lines = logs.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) {
+      const keys = [...line.matchAll(/[{,]"([^"\\]+)":/g)].map((m) => m[1]!);
+      const top = Object.keys(JSON.parse(line) as object);
+      expect(keys.filter((k) => top.includes(k)).length, line).toBe(top.length);
+    }
   });
 
   it('ships a systemd unit that verifies and scores 1.8 or lower on systemd-analyze security', () => {
