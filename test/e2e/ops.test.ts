@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -129,6 +130,15 @@ describe('operating the agent', () => {
     expect(after.map((d) => d.device).sort()).toEqual(['genset-1', 'genset-2']);
     for (const d of after) expect(d.cycles).toBeGreaterThan(before.find((b) => b.device === d.device)!.cycles);
 
+    // `halfweg status` reads the same endpoint: a healthy agent exits 0 and names every device.
+    const status = await promisify(execFile)(process.execPath, [main, 'status', '--url', base]);
+    expect(status.stdout).toMatch(/^agent ops at test, pid \d+, up \d+ min: HEALTHY$/m);
+    expect(status.stdout).toMatch(/^memory: resident [\d.]+ MB, JavaScript heap [\d.]+ MB/m);
+    expect(status.stdout).toMatch(/^ {2}genset-1 +up /m);
+    expect(status.stdout).toMatch(/^ {2}genset-2 +up /m);
+    const asJson = JSON.parse((await promisify(execFile)(process.execPath, [main, 'status', '--url', base, '--json'])).stdout) as { devices: unknown[] };
+    expect(asJson.devices).toHaveLength(2);
+
     // SIGTERM: STOPPING=1, a clean exit well within 5 s.
     const t0 = Date.now();
     agent.kill('SIGTERM');
@@ -145,6 +155,12 @@ describe('operating the agent', () => {
       const top = Object.keys(JSON.parse(line) as object);
       expect(keys.filter((k) => top.includes(k)).length, line).toBe(top.length);
     }
+  });
+
+  it('halfweg status says so when no agent answers, and exits 1', () => {
+    const r = spawnSync(process.execPath, [main, 'status', '--url', 'http://127.0.0.1:9'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('halfweg status: no agent answering at http://127.0.0.1:9');
   });
 
   it('ships a systemd unit that verifies and scores 1.8 or lower on systemd-analyze security', () => {
