@@ -38,7 +38,7 @@ export interface Verdict {
     rssGrowthMb: number | null;
     /** The JavaScript heap's growth over the same samples: separates a leak in our code from LevelDB and allocator memory. */
     heapGrowthMb: number | null;
-    /** Soak: one row every 30 s after the warm-up: seconds since the run started, RSS MB, heap MB, open fds. */
+    /** Soak: one row every 30 s, warm-up included: seconds since the run started, RSS MB, heap MB, open fds. */
     memorySeries: [number, number, number, number][];
     fdsBefore: number;
     fdsAfter: number;
@@ -236,9 +236,9 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
     const grew = (kb: (s: StatusSample) => number) => ((median(rssSamples.slice(-tenth).map(kb)) ?? 0) - (median(rssSamples.slice(0, tenth).map(kb)) ?? 0)) / 1024;
     growth = grew((s) => s.rssKb);
     heapGrowth = grew((s) => s.heapKb);
-    add('memory-flat', growth < (o.rssLimitMb ?? 10), `RSS growth ${growth.toFixed(1)} MB, JavaScript heap ${heapGrowth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples), limit ${o.rssLimitMb ?? 10} MB`);
+    add('memory-flat', growth < (o.rssLimitMb ?? 10), `RSS growth ${growth.toFixed(1)} MB, JavaScript heap ${heapGrowth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples after a ${Math.round(((o.rssFrom ?? 0) - o.startedAt) / 1000)} s warm-up), limit ${o.rssLimitMb ?? 10} MB`);
     let next = 0;
-    for (const s of rssSamples) {
+    for (const s of samples) {
       if (s.at < next) continue;
       next = s.at + 30_000;
       memorySeries.push([Math.round((s.at - o.startedAt) / 1000), Math.round(s.rssKb / 102.4) / 10, Math.round(s.heapKb / 102.4) / 10, s.fds]);
