@@ -20,11 +20,16 @@ export interface AgentSpec {
   readonly devices: readonly { name: string; unit: number; port: number }[];
   readonly points: number;
   readonly storeExtra?: readonly string[];
+  /**
+   * Add the `audit` cursor (default). False runs the store as deployed, deleting what every sink
+   * acknowledged: the soak, whose memory must be the field's, not that of a store that only grows.
+   */
+  readonly audit?: boolean;
   /** Extra environment for the agent process (e.g. libfaketime for the clock scenario). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** Cursor names: the agent merges the sinks' own; `audit` is ours, never acknowledged, so the store keeps every record for the judge. */
+/** Cursor names: the agent merges the sinks' own; `audit` is ours, never acknowledged, so the store keeps every record for the judge (unless `audit: false`). */
 export const AUDIT = 'audit';
 export const MAX_INFLIGHT = 32;
 
@@ -37,7 +42,7 @@ export function writeConfig(spec: AgentSpec): string {
     `http: { port: ${spec.httpPort} }`,
     `profileDirs: [ "${path.join(spec.dir, 'profiles')}" ]`,
     'store:',
-    `  sinks: { ${AUDIT}: { types: [readings, aggregate, alarm] } }`,
+    spec.audit === false ? '  sinks: {}' : `  sinks: { ${AUDIT}: { types: [readings, aggregate, alarm] } }`,
     ...(spec.storeExtra ?? []).map((l) => `  ${l}`),
     'devices:',
     ...spec.devices.flatMap((d) => [

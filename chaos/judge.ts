@@ -1,8 +1,9 @@
 /**
  * The judge: after a scenario, with the agent stopped, compares three accounts of the run — what
  * the devices produced (the value encoding), what the agent committed (its store, opened
- * read-only; our `audit` cursor is never acknowledged, so every committed record is still there)
- * and what the oracle received — and checks the delivery promise invariant by invariant.
+ * read-only; our `audit` cursor is never acknowledged, so every committed record is still there,
+ * or without it, as deployed, the store's head and what it still holds) and what the oracle
+ * received — and checks the delivery promise invariant by invariant.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -57,7 +58,7 @@ interface StoreView {
   readonly dirs: string[];
 }
 
-/** Every record the store holds, from the live database and any moved aside as corrupt. */
+/** Every record the store holds (all committed ones with the audit cursor), from the live database and any moved aside as corrupt. */
 export async function readStore(dataDir: string): Promise<StoreView> {
   const live = storeDir(dataDir);
   const dirs = [live, ...readdirSync(dataDir).filter((n) => n.startsWith('store.corrupt-')).map((n) => path.join(dataDir, n))];
@@ -92,6 +93,49 @@ export async function readStore(dataDir: string): Promise<StoreView> {
   return { records: [...bySeq.values()].sort((a, b) => a.seq - b.seq), cursors, head, dropped, dirs };
 }
 
+export interface SeqAccount {
+  committedReadings: number;
+  pendingReadings: number;
+  /** Seqs at or below their type's cloud cursor, or no longer held, that never reached the oracle. */
+  missing: number[];
+  /** Delivered seqs whose content differs from the store's copy. */
+  damaged: number[];
+  /** Delivered seqs compared with a held copy. */
+  compared: number;
+}
+
+/**
+ * Accounts for each committed seq: delivered (its held copy, if any, must match), held and above
+ * its type's cloud cursor (pending, counted), or else lost. An undelivered aggregate is not lost:
+ * the cloud's cost policy may acknowledge a rollup without sending it.
+ */
+export function accountSeqs(
+  seqs: Iterable<number>,
+  delivered: ReadonlyMap<number, { readonly fingerprint: string; readonly readings: number }>,
+  held: ReadonlyMap<number, StoredRecord>,
+  cursorOf: (type: StoredRecord['type']) => number,
+): SeqAccount {
+  const a: SeqAccount = { committedReadings: 0, pendingReadings: 0, missing: [], damaged: [], compared: 0 };
+  for (const seq of seqs) {
+    const r = held.get(seq);
+    const got = delivered.get(seq);
+    if (got) {
+      a.committedReadings += got.readings;
+      if (r && r.type !== 'aggregate') {
+        a.compared++;
+        if (got.fingerprint !== fingerprint(r)) a.damaged.push(seq);
+      }
+    } else if (!r) a.missing.push(seq);
+    else if (r.type !== 'aggregate') {
+      const n = r.type === 'readings' ? r.batch.readings.length : 0;
+      a.committedReadings += n;
+      if (seq > cursorOf(r.type)) a.pendingReadings += n;
+      else a.missing.push(seq);
+    }
+  }
+  return a;
+}
+
 const median = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : null);
 
 export interface JudgeOptions {
@@ -124,88 +168,85 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   const store = await readStore(world.dataDir);
 
   // 1. Every committed reading (and alarm) up to the cloud's cursor was delivered, intact.
-  const readingsCursor = store.cursors.get('cloud.readings') ?? 0;
-  const alarmCursor = store.cursors.get('cloud.alarm') ?? 0;
-  let committedReadings = 0;
-  let pendingReadings = 0;
-  const missing: number[] = [];
-  const damaged: number[] = [];
-  for (const r of store.records) {
-    if (r.type === 'aggregate') continue; // the cloud's cost policy may acknowledge a rollup without sending it
-    const n = r.type === 'readings' ? r.batch.readings.length : 0;
-    committedReadings += n;
-    const cursor = r.type === 'readings' ? readingsCursor : alarmCursor;
-    const got = oracle.bySeq.get(r.seq);
-    if (!got) {
-      if (r.seq > cursor) pendingReadings += n;
-      else missing.push(r.seq);
-    } else if (got.fingerprint !== fingerprint(r)) damaged.push(r.seq);
-  }
-  add('no-committed-loss', missing.length === 0 || !!o.lossAllowed, `${missing.length} committed records at or below the cloud cursor never delivered${missing.length ? ` (seqs ${missing.slice(0, 5).join(', ')}…)` : ''}; ${pendingReadings} readings pending after the final stop (counted)`);
-  add('payload-intact', damaged.length === 0 && oracle.mismatches.length === 0 && oracle.decodeErrors === 0, `${damaged.length} delivered records differ from the store, ${oracle.mismatches.length} seqs delivered with two contents, ${oracle.decodeErrors} undecodable payloads`);
+  // With the audit cursor the store still holds every committed record. Without it (the soak, as
+  // deployed) acknowledged records are gone, so the committed seqs are 1..head: one incarnation on
+  // a fresh store with no failed write issues them without a hole, and `cloud: { default: both }`
+  // sends every one. A seq neither delivered nor held was deleted undelivered: lost.
+  const audited = world.opts.audit !== false;
+  const writeFailed = acrossRestarts(samples, (x) => x.dropped['write-failed'] ?? 0);
+  const contiguous = agent.starts === 1 && writeFailed === 0;
+  const held = new Map(store.records.map((r) => [r.seq, r]));
+  const cursorOf = (type: StoredRecord['type']) => store.cursors.get(`cloud.${type}`) ?? 0;
+  const seqs = audited ? store.records.map((r) => r.seq) : Array.from({ length: store.head }, (_, i) => i + 1);
+  const acct = accountSeqs(seqs, oracle.bySeq, held, cursorOf);
+  const { committedReadings, pendingReadings, missing, damaged } = acct;
+  add(
+    'no-committed-loss',
+    (missing.length === 0 || !!o.lossAllowed) && (audited || contiguous),
+    `${missing.length} committed records at or below the cloud cursor never delivered${missing.length ? ` (seqs ${missing.slice(0, 5).join(', ')}…)` : ''}; ${pendingReadings} readings pending after the final stop (counted)` +
+      (audited ? '' : `; committed seqs 1..${store.head} (no audit cursor: ${contiguous ? 'one incarnation, no failed write' : `cannot account: ${agent.starts} starts, ${writeFailed} readings in failed writes`})`),
+  );
+  add(
+    'payload-intact',
+    damaged.length === 0 && oracle.mismatches.length === 0 && oracle.decodeErrors === 0,
+    `${damaged.length} delivered records differ from the store (${acct.compared} compared${audited ? '' : '; the rest were deleted once acknowledged, and are checked against the device encoding below'}), ${oracle.mismatches.length} seqs delivered with two contents, ${oracle.decodeErrors} undecodable payloads`,
+  );
 
   // 1b. The control room got every committed alarm event up to its cursor, and no alarm was raised twice.
   const crCursor = store.cursors.get('controlRoom.alarm') ?? 0;
-  const alarms = store.records.filter((r) => r.type === 'alarm');
-  const crMissing = alarms.filter((r) => r.seq <= crCursor && !oracle.alarmEvents.has(r.seq)).length;
+  const alarmSeqs = new Set([...store.records.filter((r) => r.type === 'alarm').map((r) => r.seq), ...[...oracle.bySeq].filter(([, a]) => a.type === 'alarm').map(([seq]) => seq)]);
+  const crMissing = [...alarmSeqs].filter((seq) => seq <= crCursor && !oracle.alarmEvents.has(seq)).length;
   const raisedBy = new Map<string, number>();
   // The p000 limit alarm is active from the first reading to the last (values ~1e14 over hh 1000):
   // raised exactly once, whatever restarts happen. Other detectors may legitimately clear and re-raise.
   for (const e of oracle.alarmEvents.values()) if (e.event === 'raised' && e.id.endsWith('/limits')) raisedBy.set(e.id, (raisedBy.get(e.id) ?? 0) + 1);
   const raisedTwice = [...raisedBy].filter(([, n]) => n > 1).map(([id]) => id);
-  add('alarms-delivered', crMissing === 0 && raisedTwice.length === 0 && (alarms.length > 0 || !!o.lossAllowed), `${alarms.length} alarm events committed, ${oracle.alarmEvents.size} received by the control room, ${crMissing} at or below its cursor missing; always-active limit alarms raised more than once: ${raisedTwice.length ? raisedTwice.join(', ') : 'none'}`);
+  add('alarms-delivered', crMissing === 0 && raisedTwice.length === 0 && (alarmSeqs.size > 0 || !!o.lossAllowed), `${alarmSeqs.size} alarm events committed, ${oracle.alarmEvents.size} received by the control room, ${crMissing} at or below its cursor missing; always-active limit alarms raised more than once: ${raisedTwice.length ? raisedTwice.join(', ') : 'none'}`);
 
-  // 2. Nothing delivered that was never produced or never committed.
-  const committedSeqs = new Set(store.records.map((r) => r.seq));
-  let phantoms = 0;
+  // 2. Nothing delivered that was never produced or never committed: every delivered reading (the
+  // oracle's copies) and every held undelivered one verifies against the device encoding.
   let unknown = 0;
-  for (const [seq] of oracle.bySeq) if (!committedSeqs.has(seq)) unknown++;
-  const reasons = new Map<string, number>();
-  let goodChecked = 0;
+  for (const [seq] of oracle.bySeq) if (audited ? !held.has(seq) : seq < 1 || seq > store.head) unknown++;
   const units = new Map(world.units.map((u) => [`dev${u}`, u]));
-  for (const r of store.records) {
-    if (r.type !== 'readings') continue;
-    for (const x of r.batch.readings) {
-      if (x.quality !== 'good') continue;
-      goodChecked++;
-      const v = verify(x.value, units.get(x.device) ?? -1, Number(x.point.slice(1)), x.ts, o.skewMs ?? 0);
-      if (!v.ok) {
-        phantoms++;
-        reasons.set(v.reason!, (reasons.get(v.reason!) ?? 0) + 1);
-      }
-    }
+  const phantoms = new Map<string, number>();
+  let goodChecked = 0;
+  const check = (device: string, point: string, value: number, ts: number) => {
+    goodChecked++;
+    const v = verify(value, units.get(device) ?? -1, Number(point.slice(1)), ts, o.skewMs ?? 0);
+    if (!v.ok) phantoms.set(v.reason!, (phantoms.get(v.reason!) ?? 0) + 1);
+  };
+  for (const [k, p] of oracle.series) {
+    const [device, point] = k.split('/') as [string, string];
+    const bad = new Set(p.bad);
+    for (let i = 0; i < p.ts.length; i++) if (!bad.has(i)) check(device, point, p.value[i]!, p.ts[i]!);
   }
-  add('no-phantoms', phantoms === 0 && (unknown === 0 || !!o.lossAllowed), `${goodChecked} good readings checked against the device encoding: ${phantoms} invalid ${JSON.stringify(Object.fromEntries(reasons))}; ${unknown} delivered seqs not in the store${o.lossAllowed ? ' (database replaced: allowed)' : ''}`);
+  for (const r of store.records) {
+    if (r.type !== 'readings' || oracle.bySeq.has(r.seq)) continue;
+    for (const x of r.batch.readings) if (x.quality === 'good') check(x.device, x.point, x.value, x.ts);
+  }
+  const phantomCount = [...phantoms.values()].reduce((a, b) => a + b, 0);
+  add('no-phantoms', phantomCount === 0 && (unknown === 0 || !!o.lossAllowed), `${goodChecked} good readings checked against the device encoding: ${phantomCount} invalid ${JSON.stringify(Object.fromEntries(phantoms))}; ${unknown} delivered seqs ${audited ? 'not in the store' : `outside 1..${store.head}`}${o.lossAllowed ? ' (database replaced: allowed)' : ''}`);
 
   // 3. Per point, no unexplained gaps among delivered readings (bad readings and excuse windows explain).
-  const series = new Map<string, { ts: number; bad: boolean }[]>();
-  for (const r of store.records) {
-    if (r.type !== 'readings' || !oracle.bySeq.has(r.seq)) continue;
-    for (const x of r.batch.readings) {
-      const k = `${x.device}/${x.point}`;
-      let s = series.get(k);
-      if (!s) series.set(k, (s = []));
-      s.push({ ts: x.ts, bad: x.quality !== 'good' });
-    }
-  }
   const excused = (a: number, b: number) => world.excuses.some((e) => e.from <= b && e.to >= a);
   let gaps = 0;
   let excusedGaps = 0;
   const gapExamples: string[] = [];
-  for (const [k, s] of series) {
-    s.sort((a, b) => a.ts - b.ts);
-    for (let i = 1; i < s.length; i++) {
-      const a = s[i - 1]!;
-      const b = s[i]!;
-      if (b.ts - a.ts <= 3500) continue;
-      if (a.bad || b.bad || excused(a.ts, b.ts)) excusedGaps++;
+  for (const [k, p] of oracle.series) {
+    const bad = new Set(p.bad.map((i) => p.ts[i]!));
+    const ts = [...p.ts].sort((a, b) => a - b);
+    for (let i = 1; i < ts.length; i++) {
+      const a = ts[i - 1]!;
+      const b = ts[i]!;
+      if (b - a <= 3500) continue;
+      if (bad.has(a) || bad.has(b) || excused(a, b)) excusedGaps++;
       else {
         gaps++;
-        if (gapExamples.length < 3) gapExamples.push(`${k} ${new Date(a.ts).toISOString()}+${b.ts - a.ts}ms`);
+        if (gapExamples.length < 3) gapExamples.push(`${k} ${new Date(a).toISOString()}+${b - a}ms`);
       }
     }
   }
-  add('no-gaps', gaps === 0, `${gaps} unexplained gaps over 3.5 s in ${series.size} point series${gapExamples.length ? ` (${gapExamples.join('; ')})` : ''}; ${excusedGaps} explained by a fault window or bad readings`);
+  add('no-gaps', gaps === 0, `${gaps} unexplained gaps over 3.5 s in ${oracle.series.size} point series${gapExamples.length ? ` (${gapExamples.join('; ')})` : ''}; ${excusedGaps} explained by a fault window or bad readings`);
 
   // 4. Duplicates bounded by one in-flight window per fault.
   const window = 32 * Math.max(1, oracle.maxRecordsPerMessage);

@@ -4,8 +4,9 @@
  * batches (decoded with decodeBatch) and the control room's alarm events (JSON).
  *
  * It keeps, per seq, a fingerprint of the first copy and how many copies came; a later copy with
- * a different fingerprint is a reused seq or a damaged payload. Readings are checked on arrival
- * against the device encoding (chaos/device-code.ts).
+ * a different fingerprint is a reused seq or a damaged payload. It also keeps every first copy's
+ * readings, per point (timestamp, value, quality: 16 bytes a reading), so the judge can check
+ * them against the device encoding and for gaps without the agent's store keeping them.
  */
 import { createHash } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -25,6 +26,13 @@ export function fingerprint(r: StoredRecord): string {
   return createHash('sha1').update(JSON.stringify([r.type, body])).digest('base64');
 }
 
+/** One point's delivered readings, in arrival order; `bad` holds the indexes of non-good ones. */
+export interface PointSeries {
+  readonly ts: number[];
+  readonly value: number[];
+  readonly bad: number[];
+}
+
 export class Oracle {
   readonly bySeq = new Map<number, Arrival>();
   readonly alarmEvents = new Map<number, { id: string; event: string; copies: number }>();
@@ -40,8 +48,8 @@ export class Oracle {
   lastReadingArrival = 0;
   /** Per readings message: arrival time and its newest reading ts (for recovery times). */
   readonly freshness: { at: number; newestTs: number }[] = [];
-  /** Hook for per-reading checks on arrival (the judge's device verification). */
-  onReading: ((r: StoredRecord & { type: 'readings' }) => void) | null = null;
+  /** Per `device/point`, the readings of every delivered record (first copies only). */
+  readonly series = new Map<string, PointSeries>();
   private client: MqttClient | undefined;
 
   constructor(
@@ -130,8 +138,15 @@ export class Oracle {
       }
       this.bySeq.set(r.seq, { type: r.type, fingerprint: fp, at: now, readings: n, copies: 1 });
       if (r.type === 'readings') {
-        for (const x of r.batch.readings) if (x.ts > newestTs) newestTs = x.ts;
-        this.onReading?.(r);
+        for (const x of r.batch.readings) {
+          if (x.ts > newestTs) newestTs = x.ts;
+          const k = `${x.device}/${x.point}`;
+          let p = this.series.get(k);
+          if (!p) this.series.set(k, (p = { ts: [], value: [], bad: [] }));
+          if (x.quality !== 'good') p.bad.push(p.ts.length);
+          p.ts.push(x.ts);
+          p.value.push(x.value);
+        }
       }
     }
     this.maxReadingsPerMessage = Math.max(this.maxReadingsPerMessage, readings);

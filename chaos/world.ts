@@ -20,6 +20,8 @@ export interface WorldOptions {
   /** Put the data directory here instead of a fresh temporary directory (a small tmpfs). */
   readonly dataDir?: string;
   readonly storeExtra?: readonly string[];
+  /** The store's `audit` cursor (default true; see AgentSpec.audit). */
+  readonly audit?: boolean;
   /** Extra environment for the agent process only (the clock scenario's libfaketime). */
   readonly agentEnv?: Readonly<Record<string, string>>;
 }
@@ -88,6 +90,7 @@ export class World {
       devices,
       points: this.opts.points,
       storeExtra: this.opts.storeExtra,
+      audit: this.opts.audit,
       env: this.opts.agentEnv,
     };
     this.agent = new AgentProcess(spec, writeConfig(spec));

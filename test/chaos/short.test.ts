@@ -28,4 +28,14 @@ describe('chaos, short', () => {
     expect(report.scenarios.map((s) => s.scenario)).toEqual(['kill9', 'broker', 'device']);
     expect(r.status).toBe(0);
   }, 160_000);
+
+  it('a short soak with the store as deployed (acknowledged records deleted): every seq up to the head delivered', () => {
+    const out = path.join(work, 'soak.json');
+    const r = spawnSync(process.execPath, [path.join(root, 'dist/chaos/run.js'), '--short', '--scenario', 'soak', '--soak-minutes', '0.5', '--out', out], { encoding: 'utf8', timeout: 110_000 });
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    const soak = report.scenarios[0]!;
+    expect(soak.invariants.filter((i) => !i.ok), r.stdout + r.stderr).toEqual([]);
+    expect(soak.invariants.find((i) => i.name === 'no-committed-loss')?.detail).toMatch(/committed seqs 1\.\.\d+ \(no audit cursor: one incarnation, no failed write\)/);
+    expect(r.status).toBe(0);
+  }, 120_000);
 });
