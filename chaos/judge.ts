@@ -218,7 +218,7 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   for (const [k, p] of oracle.series) {
     const [device, point] = k.split('/') as [string, string];
     const bad = new Set(p.bad);
-    for (let i = 0; i < p.ts.length; i++) if (!bad.has(i)) check(device, point, p.value[i]!, p.ts[i]!);
+    for (let i = 0; i < p.ts.length; i++) if (!bad.has(p.ts[i]!)) check(device, point, p.value[i]!, p.ts[i]!);
   }
   for (const r of store.records) {
     if (r.type !== 'readings' || oracle.bySeq.has(r.seq)) continue;
@@ -233,7 +233,7 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   let excusedGaps = 0;
   const gapExamples: string[] = [];
   for (const [k, p] of oracle.series) {
-    const bad = new Set(p.bad.map((i) => p.ts[i]!));
+    const bad = new Set(p.bad);
     const ts = [...p.ts].sort((a, b) => a - b);
     for (let i = 1; i < ts.length; i++) {
       const a = ts[i - 1]!;

@@ -5,7 +5,7 @@
  *
  * It keeps, per seq, a fingerprint of the first copy and how many copies came; a later copy with
  * a different fingerprint is a reused seq or a damaged payload. It also keeps every first copy's
- * readings, per point (timestamp, value, quality: 16 bytes a reading), so the judge can check
+ * readings, per point (timestamp and value, 16 bytes a reading), so the judge can check
  * them against the device encoding and for gaps without the agent's store keeping them.
  */
 import { createHash } from 'node:crypto';
@@ -26,7 +26,7 @@ export function fingerprint(r: StoredRecord): string {
   return createHash('sha1').update(JSON.stringify([r.type, body])).digest('base64');
 }
 
-/** One point's delivered readings, in arrival order; `bad` holds the indexes of non-good ones. */
+/** One point's delivered readings, in arrival order; `bad` holds the timestamps of non-good ones. */
 export interface PointSeries {
   readonly ts: number[];
   readonly value: number[];
@@ -143,7 +143,7 @@ export class Oracle {
           const k = `${x.device}/${x.point}`;
           let p = this.series.get(k);
           if (!p) this.series.set(k, (p = { ts: [], value: [], bad: [] }));
-          if (x.quality !== 'good') p.bad.push(p.ts.length);
+          if (x.quality !== 'good') p.bad.push(x.ts);
           p.ts.push(x.ts);
           p.value.push(x.value);
         }
