@@ -4,51 +4,80 @@
  * probability into a score in [0, 1] that means the same thing on every point.
  *
  * Why empirical: real residuals are not Gaussian and, after smoothing, not independent, so a
- * textbook chi-square p-value would be wrong in a different way on every point. Instead each
- * statistic keeps a decaying histogram of its past values (an online empirical CDF, the idea behind
- * conformal p-values) and, beyond the top few per cent of what it has seen, an exponential tail
- * fitted to the excesses over that quantile (peaks-over-threshold, as in SPOT: Siffer et al.,
- * "Anomaly detection in streams with extreme value theory", KDD 2017). The tail lets a detector
- * say "one in a million" after seeing a few hundred values.
+ * textbook chi-square p-value would be wrong in a different way on every point. Each statistic
+ * keeps a decaying histogram of its past values (an online empirical CDF, the idea behind
+ * conformal p-values) and, beyond the top few per cent of what it has seen, a generalised Pareto
+ * tail (peaks over threshold, as in SPOT: Siffer et al., KDD 2017) so that a detector can say
+ * "one in a million" after a few thousand values.
  *
- * How much to trust that tail depends on how many INDEPENDENT exceedances it was fitted to, and a
- * smoothed statistic (a level over ten readings, a noise over thirty, a T² of smoothed rows)
- * exceeds its threshold in runs: 400 exceedances in runs of 20 are 20 looks at the tail. So the
- * calibrator counts exceedance episodes (runs above u, the "runs" declustering of extreme-value
- * theory) and uses the Bayesian predictive tail of an exponential whose scale is known from k
- * episodes: a Lomax, p = q·(1 + (s - u)/(k·β))^(-k), which is the exponential for large k and
- * heavier when k is small. No knob: k is counted. Effect: a statistic with a short or clustered
- * history cannot call its next excursion "one in a million" (on SKAB this took the false-alarm
- * rate from 18.7 % to 12.3 %); with thousands of independent values nothing changes.
+ * The tail's SHAPE is estimated, not assumed. Heavy-tailed noise (Student-t, bursts of counts,
+ * lognormal values) has a polynomial tail; an exponential fitted to it calls the next big-but-
+ * normal value one in a billion (on Student-t(3) noise the old exponential tail scored 10 times
+ * more rows ≥ 0.5 than it promised). The shape ξ comes from the moment estimator of Dekkers,
+ * Einmahl and de Haan (1989) on the log-excesses above the threshold (the histogram is log-spaced,
+ * so these moments are what it holds best), the scale from the median excess (robust to the
+ * coarse top bins). Both are estimated from few values, so the tail is widened by the estimate's
+ * uncertainty: ξ used = max(ξ̂, 0) + 1/√k, with k the number of independent exceedance EPISODES
+ * (runs above the threshold: a smoothed statistic exceeds in runs, and 400 exceedances in runs of
+ * 20 are 20 looks at the tail). No knob: k is counted.
  *
- * Worked example: after 1000 values of z² from a Gaussian, the top 2 % start near u ≈ 5.4 and
- * their mean excess is β ≈ 2, in about k = 20 episodes, so z = 4 (s = 16) gets
- * p = 0.02·(1 + (16 - 5.4)/(20·2))^(-20) ≈ 1.8e-4, score 0.62 (the exponential: 1.0e-4); at z = 6
- * the two part: 2.3e-7 against 4.5e-9.
+ * Worked example: 4000 values of z² from a Gaussian. The top 2 % start near u ≈ 5.4; ξ̂ ≈ 0,
+ * k ≈ 70 episodes, so ξ = 0.12; the median excess is ≈ 1.4, so σ ≈ 1.9. At z = 5 (s = 25):
+ * p = 0.02·(1 + 0.12·19.6/1.9)^(-1/0.12) ≈ 1.4e-5 (truth 5.7e-7: conservative); at z = 8 (s = 64)
+ * p ≈ 3e-8. On Student-t(3) noise ξ̂ ≈ 0.6 and the same z scores far less, as it should.
  *
- * Bounded: 64 bins and a few numbers whatever runs through it. Deterministic: plain arithmetic, no randomness.
+ * Learning, and what it must not learn: a value the calibrator itself finds rarer than `gate` is
+ * held back while its run lasts. When the run ends within `maxRun` values it was a rare but normal
+ * excursion, and its peak is learnt (with the number of values that were rare: a heavy tail is
+ * learnt from its excursions); a longer run is a fault or a new regime and teaches nothing (the
+ * detector relearns a new regime from scratch, see baseline.ts). So a long fault keeps scoring
+ * as a fault, while rare-but-normal events (a spike every few hours) stop alarming once seen.
+ *
+ * Bounded: 64 float32 bins and a few numbers whatever runs through it. Deterministic.
  */
 
-/** A score of 1 means p ≤ 10^-SCORE_DECADES. */
-export const SCORE_DECADES = 6;
+/** Scores: s = L/6 up to L = 4 (p = 1e-4, s = 0.667), then 1 − (2/3)/(L − 2): never reaches 1. */
+const LINEAR_UNTIL = 4;
+
+/**
+ * The score of a tail probability given as L = -log10(p) ("decades of surprise").
+ *
+ * Below p = 1e-4 the score is L/6 (0.5 means one in a thousand, 0.67 one in ten thousand); above,
+ * it keeps rising without ever reaching 1 (1e-6 → 0.83, 1e-12 → 0.93, 1e-100 → 0.993), so rare
+ * events stay ranked: a threshold can always separate a one-in-a-million event from a
+ * one-in-a-trillion one. Continuous with a continuous slope at p = 1e-4.
+ */
+export function scoreOfDecades(l: number): number {
+  if (!(l > 0)) return 0;
+  if (l <= LINEAR_UNTIL) return l / 6;
+  if (l === Infinity) return 1;
+  return 1 - 2 / 3 / (l - 2);
+}
 
 export function scoreOf(p: number): number {
   if (!(p < 1)) return 0;
-  if (!(p > 0)) return 1;
-  const s = -Math.log10(p) / SCORE_DECADES;
-  return s > 1 ? 1 : s;
+  return scoreOfDecades(p > 0 ? -Math.log10(p) : Infinity);
 }
 
-/** The p-value a score stands for (inverse of scoreOf, for thresholds written as scores). */
+/** The tail probability a score stands for (inverse of scoreOf): what a threshold promises. */
 export function pOf(score: number): number {
-  return Math.pow(10, -score * SCORE_DECADES);
+  if (!(score > 0)) return 1;
+  if (score <= LINEAR_UNTIL / 6) return Math.pow(10, -score * 6);
+  if (score >= 1) return 0;
+  return Math.pow(10, -(2 + 2 / 3 / (1 - score)));
 }
 
 /**
- * Bonferroni: the smallest of `k` p-values, corrected so that the combined p stays a valid bound
- * whatever the dependence between them. Keeps "one threshold for everything" honest when a row is
- * judged by many statistics at once.
+ * Bonferroni in decades: the smallest of `k` p-values (as decades), corrected so that the
+ * combined p stays a valid bound whatever the dependence between them. Keeps "one threshold for
+ * everything" honest when a row is judged by many statistics at once.
  */
+export function combineDecades(maxL: number, k: number): number {
+  const l = maxL - Math.log10(Math.max(1, k));
+  return l > 0 ? l : 0;
+}
+
+/** The same correction on a p-value. */
 export function combineP(minP: number, k: number): number {
   const p = minP * k;
   return p > 1 ? 1 : p;
@@ -59,7 +88,12 @@ const LO = 1e-4; // bin 0 holds [0, LO)
 const HI = 1e8; // the last bin holds [HI, ∞)
 const LOG_LO = Math.log(LO);
 const STEP = (Math.log(HI) - LOG_LO) / (BINS - 2); // bins 1..BINS-2 are log-spaced
-const RESCALE_AT = 1e150;
+const RESCALE_AT = 1e30; // float32 bins: rescale long before 3.4e38
+const LN10 = Math.LN10;
+const XI_C = Number(process.env.HW_XI_C ?? 1);
+const XI_EST = (process.env.HW_XI_EST ?? '1') === '1';
+const XI_MODE = process.env.HW_XI_MODE ?? 'sqrt';
+const XI_K0 = Number(process.env.HW_XI_K0 ?? 10);
 
 function lowerEdge(b: number): number {
   return b <= 0 ? 0 : Math.exp(LOG_LO + (b - 1) * STEP);
@@ -76,24 +110,31 @@ export interface CalibratorOptions {
   readonly memory: number;
   /** Observations needed before p-values are given (until then p = 1). */
   readonly minCount: number;
+  /** Values rarer than this are held back while their run lasts (see learn()). */
+  readonly gate?: number;
+  /** A held-back run longer than this teaches nothing. */
+  readonly maxRun?: number;
 }
 
 export class TailCalibrator {
-  private readonly bins = new Float64Array(BINS);
+  private readonly bins = new Float32Array(BINS);
   private total = 0;
   private weight = 1;
   private readonly growth: number;
   private count = 0;
-  // Cached tail fit, refreshed every few observations: threshold u, mass above it q, mean excess β.
+  // Cached tail fit, refreshed every few observations: threshold u, mass above it q, GPD ξ and σ.
   private u = 0;
   private q = 1;
-  private beta = 1;
+  private xi = 0;
+  private sigma = 1;
   private stale = true;
   // Declustering: decayed count of exceedance episodes (runs above u), same weights as the bins.
   private runs = 0;
   private wasAbove = false;
-  private lastWeight = 1; // weight of the newest observation
-  private shape = Infinity; // independent exceedances behind the tail fit (see fitTail)
+  // The run of held-back values (rarer than the gate) in progress.
+  private heldPeak = 0;
+  private heldRare = 0;
+  private heldLen = 0;
 
   constructor(private readonly opts: CalibratorOptions) {
     // Decay without touching every bin: new observations weigh more and more, and the whole
@@ -109,59 +150,105 @@ export class TailCalibrator {
     return this.count >= this.opts.minCount;
   }
 
-  observe(s: number): void {
+  /** Forgets everything: a new regime is calibrated from scratch. */
+  reset(): void {
+    this.bins.fill(0);
+    this.total = 0;
+    this.weight = 1;
+    this.count = 0;
+    this.u = 0;
+    this.q = 1;
+    this.xi = 0;
+    this.sigma = 1;
+    this.stale = true;
+    this.runs = 0;
+    this.wasAbove = false;
+    this.heldPeak = this.heldRare = this.heldLen = 0;
+  }
+
+  /** Adds `s` to the history with `n` times the current weight. */
+  observe(s: number, n = 1): void {
     if (!(s >= 0)) return; // NaN and negatives are not statistics
-    this.bins[binOf(s)]! += this.weight;
-    this.total += this.weight;
+    const w = this.weight * n;
+    this.bins[binOf(s)]! += w;
+    this.total += w;
     if (this.stale && this.count > 0) this.fitTail();
     const above = this.count > 0 && s > this.u;
     if (above && !this.wasAbove) this.runs += this.weight;
     this.wasAbove = above;
-    this.lastWeight = this.weight;
     this.weight *= this.growth;
     if (this.weight > RESCALE_AT) {
       const k = 1 / this.weight;
       for (let i = 0; i < BINS; i++) this.bins[i]! *= k;
       this.total *= k;
       this.runs *= k;
-      this.lastWeight *= k;
       this.weight = 1;
     }
-    this.count++;
+    this.count += n;
     if ((this.count & 7) === 0 || this.count < 64) this.stale = true;
   }
 
   /**
-   * Learn from `s` unless it is itself unusual: values rarer than `pGate` are clipped to the
-   * gate, so a long anomaly cannot teach the calibrator that anomalies are normal.
-   * Known limit: a slow drift that stays just inside the gate for many readings lifts the tail
-   * step by step (see the report / README: slow drifts are detected only down to a rate).
+   * Learns `s` as the detector's normal learning does, holding back values rarer than the gate
+   * while their run lasts (see the header). `rare` says whether `s` is part of an unusual row
+   * (the caller may judge the row by several statistics at once).
    */
-  observeGated(s: number, pGate: number): void {
-    if (this.ready) {
-      const g = this.quantileAbove(pGate);
-      if (s > g) s = g;
+  learn(s: number, rare: boolean): void {
+    const gate = this.opts.gate ?? 0;
+    const self = this.ready && gate > 0 && this.pValue(s) < gate;
+    if (rare || self) {
+      this.heldLen++;
+      if (self) {
+        this.heldRare++;
+        if (s > this.heldPeak) this.heldPeak = s;
+      }
+      return;
     }
+    this.release();
     this.observe(s);
+  }
+
+  /** Holds `s` back as part of an unusual row without judging it (the row's run goes on). */
+  hold(s: number): void {
+    this.heldLen++;
+    if (this.ready && (this.opts.gate ?? 0) > 0 && this.pValue(s) < this.opts.gate!) {
+      this.heldRare++;
+      if (s > this.heldPeak) this.heldPeak = s;
+    }
+  }
+
+  /** Ends a held-back run: a short one teaches its peak, a long one nothing. */
+  release(): void {
+    if (this.heldLen === 0) return;
+    if (this.heldRare > 0 && this.heldLen <= (this.opts.maxRun ?? Infinity)) this.observe(this.heldPeak, this.heldRare);
+    this.heldPeak = this.heldRare = this.heldLen = 0;
   }
 
   /** P(a past-like value ≥ s). 1 until `minCount` observations. */
   pValue(s: number): number {
-    if (!this.ready || !(s > 0)) return 1;
+    const l = this.decades(s);
+    return l === 0 ? 1 : Math.pow(10, -l);
+  }
+
+  /** -log10 of pValue(s), computed without underflow however extreme `s` is. */
+  decades(s: number): number {
+    if (!this.ready || !(s > 0)) return 0;
     if (this.stale) this.fitTail();
     if (s > this.u) {
-      const x = (s - this.u) / this.beta;
-      return Number.isFinite(this.shape) ? this.q * Math.pow(1 + x / this.shape, -this.shape) : this.q * Math.exp(-x);
+      const x = (s - this.u) / this.sigma;
+      const lnTail = this.xi > 0 ? -Math.log1p(this.xi * x) / this.xi : -x;
+      return Math.max(0, -(Math.log(this.q) + lnTail) / LN10);
     }
-    return this.massAbove(s) / this.total;
+    const p = this.massAbove(s) / this.total;
+    return p >= 1 ? 0 : p > 0 ? -Math.log10(p) : 0;
   }
 
   /** The value whose tail probability is p (inverse of pValue in the tail). */
   quantileAbove(p: number): number {
     if (this.stale) this.fitTail();
     if (p >= this.q) return this.u;
-    const r = this.q / p;
-    return this.u + this.beta * (Number.isFinite(this.shape) ? this.shape * (Math.pow(r, 1 / this.shape) - 1) : Math.log(r));
+    const r = Math.log(this.q / p);
+    return this.u + this.sigma * (this.xi > 0 ? Math.expm1(this.xi * r) / this.xi : r);
   }
 
   /** Histogram mass at or above s, interpolating inside s's bin on a log scale. */
@@ -178,49 +265,70 @@ export class TailCalibrator {
     return m + this.bins[b]! * frac;
   }
 
-  private fitTail(): void {
-    this.stale = false;
-    // Tail mass: 2 % once there is enough history, more while there is little (at least ~20
-    // observations above the threshold, so the fitted excess is not a guess from two values).
-    const q0 = Math.min(0.2, Math.max(0.02, 20 / Math.max(1, this.count)));
-    const want = q0 * this.total;
+  /** The value with histogram mass `want` above it. */
+  private valueWithMassAbove(want: number): number {
     let m = 0;
     let b = BINS - 1;
     for (; b > 0; b--) {
       if (m + this.bins[b]! >= want) break;
       m += this.bins[b]!;
     }
-    // Threshold u inside bin b so that the mass above u is `want`.
     const wb = this.bins[b]!;
     const lo = lowerEdge(b);
     const hi = b >= BINS - 1 ? lo * Math.exp(STEP) : lowerEdge(b + 1);
     const need = want - m; // mass needed from the top part of bin b
-    let u: number;
-    if (wb <= 0) u = lo;
-    else if (b === 0) u = LO * (1 - need / wb);
-    else u = hi * Math.pow(lo / hi, need / wb);
-    // Mean excess over u, each bin represented by its geometric centre.
-    let ex = 0;
+    if (wb <= 0) return lo;
+    if (b === 0) return LO * (1 - Math.min(1, need / wb));
+    return hi * Math.pow(lo / hi, Math.min(1, need / wb));
+  }
+
+  private fitTail(): void {
+    this.stale = false;
+    if (this.total <= 0) return;
+    // Tail mass: 2 % once there is enough history, more while there is little (at least ~20
+    // observations above the threshold, so the fit is not a guess from two values).
+    const q0 = Math.min(0.2, Math.max(0.02, 20 / Math.max(1, this.count)));
+    const want = q0 * this.total;
+    const u = this.valueWithMassAbove(want);
+    // Log-excess moments above u, each bin represented by its geometric centre (the part of u's
+    // own bin above u by the centre of that part).
+    let m1 = 0;
+    let m2 = 0;
     let wsum = 0;
-    if (need > 0) {
-      ex += need * (b === 0 ? (u + LO) / 2 - u : Math.sqrt(u * hi) - u);
-      wsum += need;
-    }
-    for (let i = b + 1; i < BINS; i++) {
-      const w = this.bins[i]!;
-      if (w <= 0) continue;
+    const ub = binOf(u);
+    for (let i = ub; i < BINS; i++) {
       const l = lowerEdge(i);
-      const c = i >= BINS - 1 ? l * Math.exp(STEP / 2) : l * Math.exp(STEP / 2);
-      ex += w * (c - u);
+      const h = i >= BINS - 1 ? l * Math.exp(STEP) : lowerEdge(i + 1);
+      let w = this.bins[i]!;
+      let c: number;
+      if (i === ub) {
+        if (i === 0 || h <= u) continue;
+        w *= Math.log(h / u) / Math.log(h / l);
+        c = Math.sqrt(u * h);
+      } else c = Math.sqrt(l * h);
+      if (!(w > 0) || !(u > 0)) continue;
+      const y = Math.log(c / u);
+      m1 += w * y;
+      m2 += w * y * y;
       wsum += w;
     }
+    let xi = 0;
+    if (wsum > 0 && m2 > 0) {
+      m1 /= wsum;
+      m2 /= wsum;
+      // Dekkers-Einmahl-de Haan moment estimator; only its non-negative part is used (a bounded
+      // tail is not trusted to end where a few thousand values happened to end).
+      xi = m1 + 1 - 0.5 / (1 - (m1 * m1) / m2);
+    }
     this.u = u;
-    this.q = this.total > 0 ? Math.min(1, (m + need) / this.total) : 1;
-    const beta = wsum > 0 ? ex / wsum : u;
-    // An excess of zero (every tail value in one bin) would make everything past u impossible.
-    this.beta = Math.max(beta, 0.5 * u, 1e-9);
-    // Independent exceedances: episodes, not values (a smoothed statistic exceeds in runs).
-    const episodes = Math.min(this.runs, m + need) / this.lastWeight;
-    this.shape = Math.max(1, episodes);
+    this.q = Math.min(1, want / this.total);
+    // Independent exceedances: episodes, not values.
+    const episodes = Math.max(1, Math.min(this.runs, want) / this.weight);
+    const xiHat = XI_EST ? Math.max(0, Math.min(xi, 2)) : 0;
+    this.xi = XI_MODE === 'sqrt' ? xiHat + XI_C / Math.sqrt(episodes) : (xiHat * episodes) / (episodes + XI_K0) + XI_C / episodes;
+    // Scale from the median excess: for a GPD, median - u = σ (2^ξ - 1) / ξ.
+    const med = this.valueWithMassAbove(want / 2) - u;
+    const scaleFactor = this.xi > 0 ? Math.expm1(this.xi * Math.LN2) / this.xi : Math.LN2;
+    this.sigma = Math.max(med / scaleFactor, 0.25 * u, 1e-12);
   }
 }

@@ -13,11 +13,12 @@
  * opinion (still warming up, or the reading is bad and the detector only judges good values).
  * A Finding is a snapshot: detectors never mutate one they returned.
  *
- * Scores are CALIBRATED (see calibrate.ts): `score = min(1, -log10(p) / 6)` where `p` is the
- * probability that this point, behaving as it has so far, gives something at least this unusual.
- * So 0.5 means "one in a thousand readings", 1 means "one in a million or rarer", for a pressure
- * in bar and a current in amps alike. Rule detectors (limits, rate, flatline, missing) give
- * score 1 / p 0 while their rule is broken and score 0 / p 1 otherwise.
+ * Scores are CALIBRATED (see calibrate.ts): `p` is the probability that this point, behaving as it
+ * has so far, gives something at least this unusual, and the score a fixed function of it:
+ * 0.5 means "one in a thousand readings", 0.67 "one in ten thousand", 0.83 "one in a million",
+ * 0.93 "one in 10¹²", never quite 1, for a pressure in bar and a current in amps alike. Rule
+ * detectors (limits, rate, flatline, missing) give score 1 / p 0 while their rule is broken and
+ * score 0 / p 1 otherwise.
  *
  * Turning scores into alarms (on/off delays, minimum score) is not the detector's job: every
  * Finding goes through the same `AlarmPolicy` (policy.ts).
@@ -38,6 +39,8 @@ export interface Finding {
   readonly score: number;
   /** Tail probability behind the score, in [0, 1]. */
   readonly p: number;
+  /** -log10(p), exact where p underflows: how rare, in decades (rules: Infinity when broken). */
+  readonly decades: number;
   readonly condition: string | null;
 }
 
@@ -54,5 +57,5 @@ export interface PointDetector {
 
 /** The shared "nothing to report" and "rule broken" findings, so rule detectors do not allocate. */
 export function ruleFinding(kind: DetectorKind, condition: string | null): Finding {
-  return Object.freeze({ kind, score: condition === null ? 0 : 1, p: condition === null ? 1 : 0, condition });
+  return Object.freeze({ kind, score: condition === null ? 0 : 1, p: condition === null ? 1 : 0, decades: condition === null ? 0 : Infinity, condition });
 }

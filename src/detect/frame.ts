@@ -12,7 +12,7 @@
  * the row is in alarm when any of them is active.
  */
 import type { Quality } from '../sources/reading.js';
-import { combineP, scoreOf } from './calibrate.js';
+import { combineDecades, scoreOfDecades } from './calibrate.js';
 import { createPointDetectors, createRelationDetector } from './build.js';
 import type { Finding, PointDetector } from './detector.js';
 import { optionsFor, type DetectOptions } from './options.js';
@@ -50,7 +50,7 @@ export class FrameDetector {
 
   /** One row: `values[i]` belongs to `points[i]`; NaN is a missing value. */
   update(ts: number, values: ArrayLike<number>): FrameResult {
-    let minP = 1;
+    let maxL = 0;
     let cause: string | null = null;
     let rule: string | null = null;
     let ruleAlarm = false;
@@ -63,7 +63,7 @@ export class FrameDetector {
         const f: Finding | null = d.update(ts, v, q);
         if (f === null) continue;
         if (d.kind === 'baseline') {
-          if (f.p < minP) (minP = f.p), (cause = `${this.points[i]}:${f.condition}`);
+          if (f.decades > maxL) (maxL = f.decades), (cause = `${this.points[i]}:${f.condition}`);
         } else {
           if (f.score >= 1 && rule === null) rule = `${this.points[i]}:${f.condition}`;
           const pol = this.rulePolicies[i]![j]!;
@@ -74,9 +74,9 @@ export class FrameDetector {
     }
     if (this.relation) {
       const f = this.relation.update(ts, values);
-      if (f && f.p < minP) (minP = f.p), (cause = 'relation');
+      if (f && f.decades > maxL) (maxL = f.decades), (cause = this.relation.worst >= 0 ? `${this.points[this.relation.worst]}:relation` : 'relation');
     }
-    const learntScore = scoreOf(combineP(minP, Math.max(1, this.learnt)));
+    const learntScore = scoreOfDecades(combineDecades(maxL, this.learnt));
     this.policy.updateScore(ts, learntScore);
     const score = rule !== null ? 1 : learntScore;
     return { score, alarm: ruleAlarm || this.policy.active, cause: rule ?? (learntScore > 0 ? cause : null) };
