@@ -15,7 +15,7 @@ import type { Quality } from '../sources/reading.js';
 import { combineDecades, scoreOfDecades } from './calibrate.js';
 import { createPointDetectors, createRelationDetector } from './build.js';
 import type { Finding, PointDetector } from './detector.js';
-import { optionsFor, type DetectOptions } from './options.js';
+import { optionsFor, type DetectOptions } from './defaults.js';
 import { AlarmPolicy } from './policy.js';
 import type { RelationDetector } from './relation.js';
 
@@ -23,8 +23,10 @@ export interface FrameResult {
   /** Calibrated anomaly score of the row, [0, 1]. */
   readonly score: number;
   readonly alarm: boolean;
-  /** What drove the score: "<point>:<condition>" or "relation", null when nothing did. */
+  /** What drove the score: "<point>:<condition>", null when nothing did. */
   readonly cause: string | null;
+  /** While the row is in alarm, what raised it (or drives it now, when stronger): "<point>:<condition>". */
+  readonly alarmCause: string | null;
 }
 
 export class FrameDetector {
@@ -33,6 +35,8 @@ export class FrameDetector {
   private readonly relation: RelationDetector | null;
   private readonly policy: AlarmPolicy;
   private readonly learnt: number;
+  private alarmCause: string | null = null;
+  private alarmPeak = 0;
 
   constructor(
     readonly points: readonly string[],
@@ -79,6 +83,10 @@ export class FrameDetector {
     const learntScore = scoreOfDecades(combineDecades(maxL, this.learnt));
     this.policy.updateScore(ts, learntScore);
     const score = rule !== null ? 1 : learntScore;
-    return { score, alarm: ruleAlarm || this.policy.active, cause: rule ?? (learntScore > 0 ? cause : null) };
+    const alarm = ruleAlarm || this.policy.active;
+    const now = rule ?? (learntScore > 0 ? cause : null);
+    if (!alarm) (this.alarmCause = null), (this.alarmPeak = 0);
+    else if (now !== null && (this.alarmCause === null || score >= this.alarmPeak)) (this.alarmCause = now), (this.alarmPeak = score);
+    return { score, alarm, cause: now, alarmCause: alarm ? this.alarmCause : null };
   }
 }

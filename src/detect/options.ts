@@ -16,6 +16,9 @@
 import { z } from 'zod';
 import { bool, duration, finite, intIn, show } from '../settings/schema-helpers.js';
 import { limitsSchema } from '../settings/limits-schema.js';
+import { DETECT_DEFAULTS, type DetectOptions } from './defaults.js';
+
+export { DETECT_DEFAULTS, optionsFor, defaultDetectOptions, type DetectOptions, type PointDetect, type PointDetectOptions } from './defaults.js';
 
 function fraction() {
   return z.unknown().superRefine((v, ctx) => {
@@ -102,14 +105,7 @@ const fields = {
   },
 } as const;
 
-export const DETECT_DEFAULTS = {
-  baseline: { enabled: true, warmup: 300, memory: 2000, fastSpan: 10, noiseSpan: 30, seasonBuckets: 48, gate: 1e-3, relearnAfter: 3_600_000, relearnMin: 100 },
-  relation: { enabled: true, warmup: 300, memory: 2000, fastSpan: 10, shrink: 0.05, gate: 1e-3, relearnAfter: 3_600_000, relearnMin: 100 },
-  flatline: { enabled: true, span: 600_000, tolerance: 0, runFactor: 4, minMoves: 10 },
-  missing: { enabled: true, span: undefined as number | undefined, factor: 10, minSpan: 60_000 },
-  rate: { span: 60_000, maxRise: undefined as number | undefined, maxFall: undefined as number | undefined },
-  policy: { minScore: 0.67, clearScore: 0.5, onDelay: 0, offDelay: 0, onCount: 3, offCount: 5 },
-};
+
 
 type Fields = typeof fields;
 type Section = keyof Fields;
@@ -138,7 +134,6 @@ export const pointDetectSchema = z.strictObject({
   policy: partialOf('policy'),
 });
 
-export type PointDetect = Partial<{ [S in keyof typeof DETECT_DEFAULTS]: Partial<(typeof DETECT_DEFAULTS)[S]> }>;
 
 const overrideSchema = pointDetectSchema.extend({ limits: limitsSchema.optional() });
 
@@ -153,38 +148,11 @@ export const detectSchema = z.strictObject({
   points: z.record(z.string(), overrideSchema).prefault({}),
 });
 
-/** Options for one point, everything resolved. */
-export type PointDetectOptions = {
-  -readonly [S in keyof typeof DETECT_DEFAULTS]: (typeof DETECT_DEFAULTS)[S];
-} & { limits?: z.infer<typeof limitsSchema> | undefined };
 
-export type DetectOptions = Omit<PointDetectOptions, 'limits'> & {
-  points: Record<string, Partial<{ [S in keyof typeof DETECT_DEFAULTS]: Partial<(typeof DETECT_DEFAULTS)[S]> }> & { limits?: z.infer<typeof limitsSchema> }>;
-};
 
 /** Validates raw options (from YAML/JSON) and fills every default. Throws zod's error on bad input. */
 export function parseDetectOptions(raw: unknown): DetectOptions {
   return detectSchema.parse(raw ?? {}) as unknown as DetectOptions;
 }
 
-/** The options in force for one point: the sections, then that point's overrides. */
-export function optionsFor(opts: DetectOptions, point: string): PointDetectOptions {
-  const o = opts.points[point];
-  const pick = <S extends keyof typeof DETECT_DEFAULTS>(s: S) => ({ ...opts[s], ...dropUndefined(o?.[s]) });
-  return {
-    baseline: pick('baseline'),
-    relation: pick('relation'),
-    flatline: pick('flatline'),
-    missing: pick('missing'),
-    rate: pick('rate'),
-    policy: pick('policy'),
-    limits: o?.limits,
-  } as PointDetectOptions;
-}
 
-function dropUndefined<T extends object>(o: T | undefined): Partial<T> {
-  const out: Partial<T> = {};
-  if (!o) return out;
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}

@@ -70,12 +70,14 @@ export class RelationDetector {
   private readonly dev: Float64Array;
   private readonly ok: Uint8Array; // point read well this row
   private readonly seen: Uint8Array; // point read well at least once
+  private readonly moved: Uint8Array; // point's smoothed value changed at least once
   private readonly partners: Int32Array;
   private readonly cov: Float64Array; // per point: upper triangle of cov([dev_i, dev_p1..p_k])
   private readonly beta: Float64Array;
   private readonly rVar: Float64Array; // residual variance (empirical, ordinary rows)
   private readonly count: Float64Array; // rows learnt by each point's fit (restarts on a swap)
   private readonly stat: Float64Array;
+  private readonly resid: Float64Array; // this row's residual (NaN: not computed)
   private readonly cand: Int32Array;
   private readonly candAge: Int32Array;
   // Trial sums over the candidate's watch, on CHANGES of the smoothed values (changes of a slow
@@ -104,12 +106,14 @@ export class RelationDetector {
     this.dev = new Float64Array(size);
     this.ok = new Uint8Array(size);
     this.seen = new Uint8Array(size);
+    this.moved = new Uint8Array(size);
     this.partners = new Int32Array(size * k);
     this.cov = new Float64Array(size * this.t);
     this.beta = new Float64Array(size * k);
     this.rVar = new Float64Array(size);
     this.count = new Float64Array(size);
     this.stat = new Float64Array(size);
+    this.resid = new Float64Array(size);
     this.cand = new Int32Array(size).fill(-1);
     this.candAge = new Int32Array(size);
     this.trial = new Float64Array(size * (1 + 2 * (k + 1)));
@@ -152,9 +156,12 @@ export class RelationDetector {
     let top = 0;
     const warm = this.n <= this.o.warmup;
     for (let i = 0; i < n; i++) {
-      if (!this.usable(i)) continue;
+      this.resid[i] = NaN;
+      if (!this.partnersRead(i) || this.count[i]! < 2) continue;
       let r = this.dev[i]!;
       for (let j = 0; j < k; j++) r -= this.beta[i * k + j]! * this.dev[this.partners[i * k + j]!]!;
+      this.resid[i] = r;
+      if (!this.usable(i)) continue;
       const own = this.cov[i * this.t]!;
       const s = (r * r) / Math.max(this.rVar[i]!, 1e-4 * own, 1e-300);
       this.stat[i] = s;
@@ -187,10 +194,20 @@ export class RelationDetector {
     return Array.from(this.partners.subarray(i * this.k, (i + 1) * this.k));
   }
 
-  private usable(i: number): boolean {
-    if (!this.ok[i] || this.count[i]! < 2) return false;
+  /** Point i and all its partners were read well this row. */
+  private partnersRead(i: number): boolean {
+    if (!this.ok[i]) return false;
     for (let j = 0; j < this.k; j++) if (!this.ok[this.partners[i * this.k + j]!]) return false;
     return true;
+  }
+
+  /**
+   * Point i's relation can be judged: its partners were read, and its fit has learnt from enough
+   * rows in which it moved (a point that sat still has no relation to judge, and the rows it sat
+   * still do not count: its fit learns fast once it starts moving).
+   */
+  private usable(i: number): boolean {
+    return this.partnersRead(i) && this.count[i]! >= 2 * this.o.fastSpan && this.cov[i * this.t]! > 0 && this.rVar[i]! > 0;
   }
 
   private isPartner(i: number, q: number, upTo: number): boolean {
@@ -209,18 +226,19 @@ export class RelationDetector {
     for (let i = 0; i < n; i++) {
       if (!this.ok[i]) continue;
       const a = Math.max(1 / (this.count[i]! + 1), 1 / this.o.memory);
-      if (covToo && this.usable(i)) {
-        // The residual's variance, from the fit in force (before this row teaches it).
-        this.rVar[i]! += a * (this.stat[i]! * Math.max(this.rVar[i]!, 1e-4 * this.cov[i * t]!, 1e-300) - this.rVar[i]!);
-      }
+      const r = this.resid[i]!;
+      // The residual's variance, from the fit in force (before this row teaches it).
+      if (covToo && !Number.isNaN(r) && this.moved[i]) this.rVar[i]! += a * (r * r - this.rVar[i]!);
       this.mu[i]! += a * this.dev[i]!;
     }
     if (!covToo) return;
     for (let i = 0; i < n; i++) {
       if (!this.ok[i]) continue;
-      let all = true;
-      for (let j = 0; j < k; j++) if (!this.ok[this.partners[i * k + j]!]) all = false;
-      if (!all) continue;
+      if (!this.partnersRead(i)) continue;
+      if (!this.moved[i]) {
+        if (this.y[i] === this.yPrev[i] || this.n === 1) continue;
+        this.moved[i] = 1;
+      }
       const a = Math.max(1 / (this.count[i]! + 1), 1 / this.o.memory);
       const b = 1 - a;
       // West's weighted update on the upper triangle of [dev_i, dev_p…].
@@ -353,6 +371,7 @@ export class RelationDetector {
     this.beta.fill(0);
     this.rVar.fill(0);
     this.count.fill(0);
+    this.moved.fill(0);
     this.cand.fill(-1);
     this.cal.reset();
     for (let i = 0; i < this.size; i++) this.mu[i] = this.y[i]!;

@@ -53,21 +53,24 @@ describe.skipIf(!existsSync(main))('halfweg detect (built CLI)', () => {
   }
   const csv = `${rows.join('\r\n')}\r\n\r\n\r\n`;
 
-  it('adds anomaly_score and alarm to every row, CRLF and blank trailing lines accepted', () => {
+  it('adds anomaly_score, alarm and cause to every row, CRLF and blank trailing lines accepted', () => {
     const r = cli(csv);
     expect(r.status).toBe(0);
     const out = r.stdout.trimEnd().split('\n');
-    expect(out[0]).toBe('timestamp,pressure,flow,anomaly_score,alarm');
+    expect(out[0]).toBe('timestamp,pressure,flow,anomaly_score,alarm,cause');
     expect(out).toHaveLength(901);
     for (const line of out.slice(1)) {
       const cells = line.split(',');
-      expect(cells).toHaveLength(5);
+      expect(cells).toHaveLength(6);
       const s = Number(cells[3]);
       expect(s).toBeGreaterThanOrEqual(0);
       expect(s).toBeLessThanOrEqual(1);
       expect(['0', '1']).toContain(cells[4]);
+      // An alarmed row says which column and which detector; a quiet one says nothing.
+      if (cells[4] === '1') expect(cells[5]).toMatch(/^(pressure|flow):[a-zA-Z]+$/);
+      else expect(cells[5]).toBe('');
     }
-    const alarms = out.slice(1).map((l) => l.endsWith(',1'));
+    const alarms = out.slice(1).map((l) => l.split(',')[4] === '1');
     expect(alarms.slice(0, 700).some(Boolean)).toBe(false);
     expect(alarms.slice(700, 720).some(Boolean)).toBe(true);
   });
@@ -86,7 +89,7 @@ describe.skipIf(!existsSync(main))('halfweg detect (built CLI)', () => {
     const one = ['ts,x', ...Array.from({ length: 50 }, (_, i) => `${1_700_000_000 + i},${i % 3}`)].join('\n');
     const r = cli(one);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('1700000000,0,0,0');
+    expect(r.stdout.split('\n')[1]).toBe('1700000000,0,0,0,');
     const sel = cli(rows.slice(0, 20).join('\n'), ['--point', 'flow']);
     expect(sel.status).toBe(0);
     expect(cli(rows.slice(0, 20).join('\n'), ['--point', 'nope']).status).toBe(2);
