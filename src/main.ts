@@ -57,6 +57,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest, io);
 }
 
+// A closed pipe (`halfweg detect < big.csv | head`) ends the command quietly, like any Unix tool.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -91,7 +91,7 @@ const SOFT_DECADES = 1;
 /** Readings enter the averages clipped to their prediction ± CLIP σ. */
 const CLIP = 3;
 /** The drift statistic averages this many times more readings than the level statistic. */
-const DRIFT_SPAN = 10;
+const DRIFT_SPAN = Number(process.env.HW_DRIFT ?? 10);
 
 const SPIKE = 0;
 const LEVEL = 1;
@@ -110,6 +110,8 @@ export class BaselineDetector implements PointDetector {
   readonly kind = 'baseline' as const;
   // The current regime's model.
   private n = 0; // good readings since the regime started
+  private nVar = 0; // readings the variances and persistence have learnt from (see settleSeason)
+  private seasonSettled = false;
   private startTs = NaN;
   private m = 0; // level of the de-seasonalised value
   private prev = 0; // previous de-seasonalised value
@@ -167,7 +169,7 @@ export class BaselineDetector implements PointDetector {
     const minCount = Math.max(10, Math.floor(o.warmup / 3));
     // A rare run longer than three times the statistic's own smoothing span is not an excursion.
     const spans = [1, o.fastSpan, DRIFT_SPAN * o.fastSpan, o.fastSpan, o.noiseSpan];
-    this.cal = spans.map((span) => new TailCalibrator({ memory, minCount, gate: o.gate, maxRun: Math.max(8, 3 * span) }));
+    this.cal = spans.map((span) => new TailCalibrator({ memory, minCount, gate: o.gate, maxRun: Math.max(Number(process.env.HW_MAXRUN ?? 8), 3 * span) }));
   }
 
   tick(): Finding | null {
@@ -192,7 +194,10 @@ export class BaselineDetector implements PointDetector {
       this.m = this.prev = this.fast = this.slow = xd;
       return null;
     }
+    if (!this.seasonSettled && sw >= 1) this.settleSeason();
     const a = Math.max(1 / this.n, 1 / this.o.memory);
+    this.nVar++;
+    const av = Math.max(1 / this.nVar, 1 / this.o.memory);
     const settled = this.n > this.o.warmup / 3;
 
     // Predictions. r: typical intervals since the last reading.
@@ -268,16 +273,16 @@ export class BaselineDetector implements PointDetector {
       this.m += a * dev;
       if (this.n > 2) this.mS += a * (stepNow - this.mS);
       if (ordinary && r <= 2) {
-        this.c0 += a * (pdev * pdev - this.c0);
-        this.c1 += a * (dev * pdev - this.c1);
+        this.c0 += av * (pdev * pdev - this.c0);
+        this.c1 += av * (dev * pdev - this.c1);
         this.phi = this.c0 > 0 ? clamp(this.c1 / this.c0, 0, 0.98) : 0;
       }
       if (ordinary) {
-        this.varE += a * (en2 - this.varE);
-        if (this.n > 2) this.varT += a * (et2 - this.varT);
-        this.varD += a * (d * d - this.varD);
-        this.varDS += a * (ddRaw * ddRaw - this.varDS);
-        this.varSl += a * (dS * dS - this.varSl);
+        this.varE += av * (en2 - this.varE);
+        if (this.n > 2) this.varT += av * (et2 - this.varT);
+        this.varD += av * (d * d - this.varD);
+        this.varDS += av * (ddRaw * ddRaw - this.varDS);
+        this.varSl += av * (dS * dS - this.varSl);
         if (this.trend ? this.varE < 0.7 * this.varT : this.varT < 0.7 * this.varE) {
           this.trend = !this.trend;
           this.shortE = this.trend ? this.varT : this.varE;
@@ -310,6 +315,21 @@ export class BaselineDetector implements PointDetector {
     return { kind: 'baseline', score, p: Math.pow(10, -l), decades: l, condition: score > 0 ? CONDITIONS[which]! : null };
   }
 
+  /**
+   * The daily profile has just come into full use (its second day). The variances, persistence
+   * and calibrators learnt so far were learnt on values with the daily cycle still in them: at a
+   * reading every few minutes their memory spans days, and they would keep the cycle's spread for
+   * a week, hiding everything smaller than it. They learn again from the de-seasonalised values
+   * (the level and the profile are kept); at fast sampling their memory forgot those days long ago
+   * and this changes nothing that matters.
+   */
+  private settleSeason(): void {
+    this.seasonSettled = true;
+    if (this.o.memory * this.interval < DAY / 4) return;
+    this.nVar = 0;
+    for (const c of this.cal) c.reset();
+  }
+
   /** Variance floor: the sensor's quantisation (q²/12), or a part in 10¹² of the level. */
   private floor(): number {
     const q = Number.isFinite(this.quantum) ? (this.quantum * this.quantum) / 12 : 0;
@@ -327,6 +347,8 @@ export class BaselineDetector implements PointDetector {
     this.mS = this.fastS = this.varD = this.varDS = this.varSl = this.shortE = 0;
     this.trend = false;
     this.clippedOff = 0;
+    this.nVar = 0;
+    this.seasonSettled = false;
     this.clearStretch();
     this.season.fill(0);
     this.visits.fill(0);
