@@ -10,11 +10,17 @@ import { DevicePoller } from './device-poller.js';
  * (one request at a time, as the wire demands); different connections are different Sources
  * with their own queues and timers, so a dead device elsewhere never delays them.
  * Lifecycle per the Source contract: the constructor assigns; start() schedules the first cycle
- * of every group and returns without waiting for any device; stop() stops the timers, fails the
- * read in flight, closes the connection and waits for the cycles to finish, emitting nothing after.
+ * of every group and returns without waiting for any device; stop() stops the timers, lets the
+ * cycles in flight finish (bounded by the device timeout), emits them, closes the connection and
+ * emits nothing after.
  */
-/** How long stop() waits for a cycle in flight before closing its connection. */
-const STOP_GRACE_MS = 1000;
+/**
+ * stop() waits for a cycle in flight at most the devices' timeout plus this slack (so that a read
+ * sent just after the stop ends by its own timeout, not by the close) ...
+ */
+const STOP_GRACE_SLACK_MS = 250;
+/** ... and never longer than this. */
+const STOP_GRACE_CAP_MS = 3000;
 
 export class ModbusSource implements Source {
   readonly name: string;
@@ -31,14 +37,17 @@ export class ModbusSource implements Source {
   }
 
   /**
-   * Let the cycles in flight finish (a live device answers in milliseconds, and its batch is
-   * committed), but give a silent one at most a second before closing the connection under it:
-   * SIGTERM must complete within 5 s whatever the devices do.
+   * Let the cycles in flight finish and emit them (issue 16.2: every cycle begun is committed and
+   * counted; a live device answers in milliseconds), without retries, for at most the slowest
+   * device's timeout (capped at 3 s, so SIGTERM stays within systemd's patience whatever the
+   * devices do). Then the connection closes under what is left: the read in flight fails, the
+   * cycle marks its unread points `disconnected` and is emitted all the same.
    */
   async stop(): Promise<void> {
     const halted = Promise.all(this.pollers.map((p) => p.halt()));
+    const grace = Math.min(STOP_GRACE_CAP_MS, Math.max(0, ...this.pollers.map((p) => p.spec.timeout)) + STOP_GRACE_SLACK_MS);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([halted, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    await Promise.race([halted, new Promise((r) => (timer = setTimeout(r, grace)))]);
     clearTimeout(timer);
     await this.bus.stop();
     await halted;
