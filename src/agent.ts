@@ -122,6 +122,7 @@ export class Agent {
       store,
       retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
       state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
+      openWindows: new JsonFileState(path.join(this.dataDir, 'rollup-open.json')),
       log: this.root,
       onRecord: () => this.wake('aggregate'),
     });

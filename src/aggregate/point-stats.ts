@@ -20,7 +20,16 @@
  * a mean an ulp outside [min, max], and a sketch answers with its bucket's value: the summary
  * clamps both to the exact min and max, which only removes error.
  */
-import { QuantileSketch, type SketchMapping } from './sketch.js';
+import { QuantileSketch, type SketchMapping, type SketchState } from './sketch.js';
+
+/** A PointStats as plain JSON data (rollup windows kept across a restart, issue 16.4). */
+export interface PointStatsState {
+  readonly good: number;
+  readonly bad: number;
+  /** [min, max, mean, m2, firstTs, lastTs, last, integral, scale]; absent when good is 0. */
+  readonly acc?: readonly number[];
+  readonly sketch?: SketchState;
+}
 
 export interface PointSummary {
   /** Readings merged: good + bad. */
@@ -177,6 +186,41 @@ export class PointStats {
     this.limit = scale * HEADROOM;
   }
 
+  save(): PointStatsState {
+    if (this.good === 0) return { good: 0, bad: this.bad };
+    return {
+      good: this.good,
+      bad: this.bad,
+      acc: [this.min, this.max, this.mean, this.m2, this.firstTs, this.lastTs, this.last, this.integral, this.scale],
+      sketch: this.sketch.save(),
+    };
+  }
+
+  /** Back to a saved state (this one reset first); false, and empty, if the state is not one. */
+  load(state: PointStatsState): boolean {
+    this.reset();
+    const { good, bad, acc, sketch } = state;
+    if (!Number.isSafeInteger(good) || !Number.isSafeInteger(bad) || good < 0 || bad < 0) return false;
+    if (good > 0 && !(Array.isArray(acc) && acc.length === 9 && acc.every(Number.isFinite) && isSketchState(sketch))) return false;
+    this.good = good;
+    this.bad = bad;
+    if (good > 0) {
+      const a = acc!;
+      this.min = a[0]!;
+      this.max = a[1]!;
+      this.mean = a[2]!;
+      this.m2 = a[3]!;
+      this.firstTs = a[4]!;
+      this.lastTs = a[5]!;
+      this.last = a[6]!;
+      this.integral = a[7]!;
+      this.scale = a[8]!;
+      this.limit = this.scale * HEADROOM;
+      this.sketch.load(sketch!);
+    }
+    return true;
+  }
+
   /** Back to empty, keeping the sketch's arrays for reuse by the next window. */
   reset(): void {
     this.good = 0;
@@ -193,6 +237,12 @@ export class PointStats {
     this.limit = HEADROOM;
     this.sketch.clear();
   }
+}
+
+function isSketchState(s: SketchState | undefined): s is SketchState {
+  const pairs = (a: unknown) =>
+    Array.isArray(a) && a.length % 2 === 0 && a.every((x, i) => Number.isSafeInteger(x) && (i % 2 === 0 ? Math.abs(x as number) < 1 << 20 : (x as number) > 0));
+  return !!s && pairs(s.pos) && pairs(s.neg) && Number.isSafeInteger(s.zero) && s.zero >= 0;
 }
 
 /** The power of two that brings |v| to at most 1 (2 for values past 2^1023). */

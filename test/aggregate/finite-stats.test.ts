@@ -26,8 +26,9 @@ type Stats = Pick<PointSummary, 'min' | 'max' | 'mean' | 'twMean' | 'last' | 'st
 function expectTrue(s: Stats, values: readonly number[]): void {
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  expect(s.min).toBe(lo);
-  expect(s.max).toBe(hi);
+  // (+ 0: JSON sends −0 as 0.)
+  expect(s.min! + 0).toBe(lo + 0);
+  expect(s.max! + 0).toBe(hi + 0);
   for (const k of ['mean', 'twMean', 'last', 'p50', 'p95', 'p99'] as const) {
     const v = s[k];
     expect(Number.isFinite(v), `${k} = ${v}`).toBe(true);
