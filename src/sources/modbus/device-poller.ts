@@ -59,12 +59,16 @@ interface GroupState {
 
 type Emit = (batch: ReadingBatch) => void;
 
+/** Called after narrowing learnt new holes (the source keeps them for the next start). */
+export type OnLearnt = (forbidden: Forbidden) => void;
+
 export class DevicePoller {
   private readonly log: Logger;
   private readonly groups: GroupState[];
   private readonly forbidden: Record<Table, Set<number>> = { coil: new Set(), discrete: new Set(), holding: new Set(), input: new Set() };
   private readonly warned = new Set<string>();
   private emit: Emit | null = null;
+  private onLearnt: OnLearnt | null = null;
   private stopped = false;
   private failures = 0;
   /** null until the first cycle; then the state last logged ('up' or a failure kind). */
@@ -101,6 +105,22 @@ export class DevicePoller {
   /** The current plan per group (changes when narrowing learns forbidden addresses). */
   plan(): { group: string; interval: number; requests: readonly ReadRequest[] }[] {
     return this.groups.map((g) => ({ group: g.group.name, interval: g.group.interval, requests: g.requests.map((c) => c.req) }));
+  }
+
+  /**
+   * Before start(): take holes learnt by an earlier run (hole-memory.ts) as if learnt now, and
+   * report new ones to `onLearnt`.
+   */
+  remember(known: Forbidden | null, onLearnt: OnLearnt): void {
+    this.onLearnt = onLearnt;
+    if (!known) return;
+    for (const t of Object.keys(known) as Table[]) for (const a of known[t] ?? []) this.forbidden[t].add(a);
+    for (const g of this.groups) g.requests = this.compile(g);
+  }
+
+  /** Holes learnt so far (or restored), per table. */
+  holes(): Forbidden {
+    return this.forbidden;
   }
 
   start(emit: Emit): void {
@@ -218,7 +238,14 @@ export class DevicePoller {
         }
       }
     }
-    if (replan) for (const grp of this.groups) grp.requests = this.compile(grp);
+    if (replan) {
+      for (const grp of this.groups) grp.requests = this.compile(grp);
+      try {
+        this.onLearnt?.(this.forbidden);
+      } catch (err) {
+        this.log.error({ err: String(err) }, 'keeping the learnt holes failed');
+      }
+    }
 
     const ms = performance.now() - started;
     this.cycles++;

@@ -4,6 +4,7 @@ import type { ReadingBatch } from '../reading.js';
 import type { Source, SourceStats } from '../source.js';
 import { Bus, busKey } from './bus.js';
 import { DevicePoller } from './device-poller.js';
+import { holeCount, holesFor, holesKey, learntHoles, toForbidden, type KeyValueState } from './hole-memory.js';
 
 /**
  * One Source per connection: devices behind the same TCP host:port or serial path share one Bus
@@ -28,12 +29,35 @@ export class ModbusSource implements Source {
   constructor(
     private readonly bus: Bus,
     private readonly pollers: readonly DevicePoller[],
+    private readonly log: Logger,
+    /** Where learnt exception holes are kept across restarts (hole-memory.ts); none: learnt anew each start. */
+    private readonly holeState: KeyValueState | null = null,
   ) {
     this.name = `modbus:${bus.key}`;
   }
 
   async start(emit: (batch: ReadingBatch) => void): Promise<void> {
+    for (const p of this.pollers) await this.rememberHoles(p);
     for (const p of this.pollers) p.start(emit);
+  }
+
+  /** Restores the holes an earlier run learnt (if the device's configuration is unchanged) and keeps new ones. */
+  private async rememberHoles(p: DevicePoller): Promise<void> {
+    const state = this.holeState;
+    if (!state) return;
+    const key = holesKey(p.spec.name);
+    let known = null;
+    try {
+      known = holesFor(p.spec, await state.get(key));
+    } catch (err) {
+      this.log.warn({ device: p.spec.name, err: (err as Error).message }, 'cannot read the learnt exception holes; learning them again');
+    }
+    if (known) this.log.info({ device: p.spec.name, holes: holeCount(known), learntAt: new Date(known.learntAt).toISOString() }, 'reads split around exception holes learnt by an earlier run');
+    p.remember(known && toForbidden(known), (forbidden) => {
+      state.put(key, JSON.stringify(learntHoles(p.spec, forbidden, Date.now()))).catch((err: unknown) => {
+        this.log.warn({ device: p.spec.name, err: (err as Error).message }, 'cannot keep the learnt exception holes; the next start learns them again');
+      });
+    });
   }
 
   /**
@@ -63,8 +87,11 @@ export class ModbusSource implements Source {
   }
 }
 
-/** Group devices by connection and build one ModbusSource per connection. */
-export function createModbusSources(devices: readonly DeviceSpec[], log: Logger): ModbusSource[] {
+/**
+ * Group devices by connection and build one ModbusSource per connection. `holes`: where learnt
+ * exception holes are kept across restarts (the agent passes `<dataDir>/modbus-holes.json`).
+ */
+export function createModbusSources(devices: readonly DeviceSpec[], log: Logger, holes: KeyValueState | null = null): ModbusSource[] {
   const byBus = new Map<string, DeviceSpec[]>();
   for (const d of devices) {
     const key = busKey(d.connection);
@@ -85,7 +112,7 @@ export function createModbusSources(devices: readonly DeviceSpec[], log: Logger)
       }
     }
     const bus = new Bus(first.connection, busLog);
-    sources.push(new ModbusSource(bus, list.map((d) => new DevicePoller(d, bus, log))));
+    sources.push(new ModbusSource(bus, list.map((d) => new DevicePoller(d, bus, log)), busLog, holes));
   }
   return sources;
 }
