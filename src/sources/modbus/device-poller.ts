@@ -118,11 +118,6 @@ export class DevicePoller {
     for (const g of this.groups) g.requests = this.compile(g);
   }
 
-  /** Holes learnt so far (or restored), per table. */
-  holes(): Forbidden {
-    return this.forbidden;
-  }
-
   start(emit: Emit): void {
     this.emit = emit;
     this.stopped = false;
