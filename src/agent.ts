@@ -4,6 +4,7 @@ import type { Settings } from './settings/load.js';
 import type { ReadingBatch } from './sources/reading.js';
 import type { Source, DeviceStats } from './sources/source.js';
 import { createModbusSources } from './sources/modbus/modbus-source.js';
+import { HOLES_FILE } from './sources/modbus/hole-memory.js';
 import { createSerialSources } from './sources/serial/index.js';
 import { startSimulators, type RunningSimulator } from './sources/simulator/from-config.js';
 import { LevelStore, storeDir } from './store/level-store.js';
@@ -122,6 +123,7 @@ export class Agent {
       store,
       retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
       state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
+      openWindows: new JsonFileState(path.join(this.dataDir, 'rollup-open.json')),
       log: this.root,
       onRecord: () => this.wake('aggregate'),
     });
@@ -228,7 +230,7 @@ export class Agent {
   private async startInputs(settings: Settings): Promise<void> {
     this.simulators = await startSimulators(settings.config.simulators, settings, this.root.child({ component: 'simulator' }));
     this.sources = this.options.sources?.(settings) ?? [
-      ...createModbusSources(settings.devices, this.root),
+      ...createModbusSources(settings.devices, this.root, new JsonFileState(path.join(this.dataDir, HOLES_FILE))),
       ...createSerialSources(settings.serialDevices, this.root),
     ];
     for (const s of this.sources) await s.start(this.accept);

@@ -36,6 +36,8 @@ export interface AggregationOptions {
   readonly store: { commit(record: NewRecord): Promise<CommitResult>; stats?(): StoreStats };
   readonly retention?: RetentionCallback;
   readonly state: StateStore;
+  /** Keeps the rollup windows still open at stop for the next start (see rollup-stage.ts). */
+  readonly openWindows?: StateStore;
   readonly log: Logger;
   readonly now?: () => number;
   /** Every aggregate record after it was committed (rollups and daily reports). */
@@ -73,6 +75,7 @@ export class Aggregation {
         timezone: tz,
         commit: (r) => this.opts.store.commit(r),
         state,
+        ...(this.opts.openWindows ? { openWindows: this.opts.openWindows } : {}),
         log: log.child({ component: 'rollup' }),
         now: this.now,
         onRollup: (p) => this.opts.onRecord?.(p),

@@ -16,7 +16,7 @@
  * a sketch of at most 2 × maxBins counters.
  */
 import type { Reading } from '../sources/reading.js';
-import { PointStats, type PointSummary } from './point-stats.js';
+import { PointStats, type PointStatsState, type PointSummary } from './point-stats.js';
 import { keyOf, SketchMapping } from './sketch.js';
 import { WindowAligner, windowLabel } from './windows.js';
 
@@ -62,9 +62,32 @@ export interface RollupCounters {
   /** Readings of points beyond maxPoints. */
   pointsRefused: number;
   windowsClosed: number;
-  /** Windows still open when drain() was called (not emitted). */
+  /** Windows still open when drain() was called and not kept for the next start (not emitted). */
   windowsDropped: number;
   backwardJumps: number;
+}
+
+/**
+ * The windows still open, as plain JSON data: saved at stop and restored at the next start so
+ * that an agent restarting more often than a window is long still emits it (issue 16.4).
+ */
+export interface OpenWindowsState {
+  readonly v: 1;
+  /** The agent's clock when saved. */
+  readonly savedAt: number;
+  /** Since when the engine had been aggregating (its start, or that of the run it continued). */
+  readonly since: number;
+  readonly accuracy: number;
+  readonly timezone: string;
+  readonly windows: readonly {
+    readonly length: number;
+    readonly start: number;
+    readonly end: number;
+    readonly partial: boolean;
+    readonly points: readonly { readonly device: string; readonly point: string; readonly stats: PointStatsState }[];
+  }[];
+  /** Late readings counted and not yet reported, per window length. */
+  readonly late: readonly { readonly length: number; readonly device: string; readonly point: string; readonly count: number }[];
 }
 
 interface Slot {
@@ -90,7 +113,7 @@ export class RollupEngine {
   private readonly mapping: SketchMapping;
   private readonly maxBins: number | undefined;
   private readonly maxPoints: number;
-  private readonly startedAt: number;
+  private startedAt: number;
   private readonly aligner: WindowAligner;
   private readonly devices = new Map<string, Map<string, Slot>>();
   private readonly slots: Slot[] = [];
@@ -100,11 +123,15 @@ export class RollupEngine {
   private readonly lateIds: Set<number>[];
   private readonly pool: PointStats[] = [];
   private maxNow = -Infinity;
+  private readonly accuracy: number;
+  private readonly timezone: string;
 
   constructor(opts: RollupEngineOptions) {
     this.lengths = [...opts.windows].sort((a, b) => a - b);
     this.grace = opts.grace;
-    this.mapping = new SketchMapping(opts.accuracy ?? 0.01);
+    this.accuracy = opts.accuracy ?? 0.01;
+    this.timezone = opts.timezone;
+    this.mapping = new SketchMapping(this.accuracy);
     this.maxBins = opts.maxBins;
     this.maxPoints = opts.maxPoints ?? 10_000;
     this.startedAt = opts.startedAt ?? -Infinity;
@@ -183,21 +210,90 @@ export class RollupEngine {
   }
 
   /**
-   * For stop(): emits the windows that have ended (skipping the rest of their grace) and drops
-   * the ones still running, which are never emitted partly (a restart would emit them again).
+   * For stop(): emits the windows that have ended (skipping the rest of their grace). The ones
+   * still running stay open, never emitted partly: save() them for the next start, then discard().
    */
   drain(now: number): ClosedWindow[] {
     const out = this.close(now);
     for (let i = 0; i < this.lengths.length; i++) {
       for (const w of this.open[i]!) if (w.end <= now && w.end > this.closed[i]!) this.closed[i] = w.end;
       this.emitDue(i, out);
+    }
+    return out.sort((a, b) => a.end - b.end || a.length - b.length);
+  }
+
+  /** Drops the windows still open (counted in windowsDropped unless `kept`: saved for the next start). */
+  discard(kept = false): number {
+    let n = 0;
+    for (let i = 0; i < this.lengths.length; i++) {
       for (const w of this.open[i]!) {
-        this.counters.windowsDropped++;
+        n++;
         for (const id of w.ids) this.release(w.stats[id]!);
       }
       this.open[i] = [];
     }
-    return out.sort((a, b) => a.end - b.end || a.length - b.length);
+    if (!kept) this.counters.windowsDropped += n;
+    return n;
+  }
+
+  /** The open windows and pending late counts as JSON data (see OpenWindowsState). */
+  save(now: number): OpenWindowsState {
+    const windows: OpenWindowsState['windows'][number][] = [];
+    const late: OpenWindowsState['late'][number][] = [];
+    this.lengths.forEach((length, i) => {
+      for (const w of this.open[i]!) {
+        windows.push({
+          length,
+          start: w.start,
+          end: w.end,
+          partial: w.partial,
+          points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats[id]!.save() })),
+        });
+      }
+      for (const id of this.lateIds[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count: this.slots[id]!.late[i]! });
+    });
+    return { v: 1, savedAt: now, since: this.startedAt, accuracy: this.accuracy, timezone: this.timezone, windows, late };
+  }
+
+  /**
+   * Takes back the windows saved by a previous run, before any reading of this one. A window of a
+   * length no longer configured, or already closed (its end at or before closedUntil: emitted, or
+   * given up by a crash), is skipped. `partial`: the agent was down long, so the restored windows
+   * and those that began while it was down are partial; otherwise the run counts as continuing the
+   * saved one (a window that began during a short restart is whole). Returns the windows restored,
+   * or -1 when the state does not fit (other accuracy or zone, unknown version): nothing is
+   * restored then.
+   */
+  restore(state: OpenWindowsState, partial: boolean): number {
+    if (state?.v !== 1 || state.accuracy !== this.accuracy || state.timezone !== this.timezone || !Array.isArray(state.windows)) return -1;
+    if (!partial && typeof state.since === 'number') this.startedAt = Math.min(this.startedAt, state.since);
+    let restored = 0;
+    for (const saved of state.windows) {
+      const i = this.lengths.indexOf(saved.length);
+      if (i < 0 || saved.end <= this.closed[i]! || saved.start !== this.aligner.start(saved.start, saved.length)) continue;
+      const w = this.window(i, saved.start, saved.length);
+      w.partial = saved.partial || partial;
+      for (const p of saved.points) {
+        const slot = this.slot(p.device, p.point);
+        if (!slot || w.stats[slot.id]) continue;
+        const st = this.pool.pop() ?? new PointStats(this.mapping, this.maxBins);
+        if (!st.load(p.stats)) {
+          this.release(st);
+          continue;
+        }
+        w.stats[slot.id] = st;
+        w.ids.push(slot.id);
+      }
+      restored++;
+    }
+    for (const l of Array.isArray(state.late) ? state.late : []) {
+      const i = this.lengths.indexOf(l.length);
+      const slot = i < 0 ? undefined : this.slot(l.device, l.point);
+      if (!slot || !(l.count > 0)) continue;
+      slot.late[i]! += l.count;
+      this.lateIds[i]!.add(slot.id);
+    }
+    return restored;
   }
 
   /** Points tracked, statistics objects held (open windows and pool) and sketch bytes. */

@@ -9,7 +9,9 @@
  *     rows: [["boiler-1","steam_pressure",60,60,0,0,9.81,10.2,10.01,10.0,10.1,0.09,10.0,10.2,10.2], …] }
  * Times are epoch ms; statistics are null when the point had no good reading. min, max and last
  * are the values as read; mean, twMean and stddev are rounded to 7 significant digits, the
- * quantiles to the digits their error bound justifies (4 at 1 %).
+ * quantiles to the digits their error bound justifies (4 at 1 %). Rounding never carries a
+ * statistic out of [min, max] (issue 16.5: min = max = 15409 once sent p50 15410, and 1.8e308
+ * rounded to 4 digits overflowed to null): a rounded value past a bound is sent as that bound.
  */
 import type { AggregatePayload, JsonValue } from '../store/records.js';
 import type { ClosedWindow, PointRollup } from './rollup-engine.js';
@@ -32,6 +34,18 @@ export interface RollupPayload extends AggregatePayload {
 function round(x: number | null, digits: number): number | null {
   return x === null || !Number.isFinite(x) ? null : Number(x.toPrecision(digits));
 }
+
+/** Rounded, then kept within [lo, hi] (a rounding that overflows to ±Infinity lands on the bound). */
+function roundWithin(x: number | null, digits: number, lo: number | null, hi: number | null): number | null {
+  const r = round(x, digits);
+  if (r === null) return x === null || Number.isNaN(x) ? null : x > 0 ? hi : lo;
+  if (hi !== null && r > hi) return hi;
+  if (lo !== null && r < lo) return lo;
+  return r;
+}
+
+/** Significant digits of means and standard deviations. */
+const MEAN_DIGITS = 7;
 
 /** Significant digits worth sending for quantiles of relative accuracy `alpha`. */
 export function quantileDigits(alpha: number): number {
@@ -58,13 +72,13 @@ export function rollupPayload(w: ClosedWindow, tz: string, alpha = 0.01): Rollup
       r.late,
       r.min,
       r.max,
-      round(r.mean, 7),
-      round(r.twMean, 7),
+      roundWithin(r.mean, MEAN_DIGITS, r.min, r.max),
+      roundWithin(r.twMean, MEAN_DIGITS, r.min, r.max),
       r.last,
-      round(r.stddev, 7),
-      round(r.p50, qd),
-      round(r.p95, qd),
-      round(r.p99, qd),
+      roundWithin(r.stddev, MEAN_DIGITS, 0, r.max === null || r.min === null ? null : r.max / 2 - r.min / 2),
+      roundWithin(r.p50, qd, r.min, r.max),
+      roundWithin(r.p95, qd, r.min, r.max),
+      roundWithin(r.p99, qd, r.min, r.max),
     ]),
   };
 }

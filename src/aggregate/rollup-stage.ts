@@ -4,15 +4,22 @@
  * to `onRollup`. Persists, per window length, up to where windows are closed (StateStore) before
  * committing, so that after a restart no (point, window) is emitted twice.
  *
- * Lifecycle: the constructor assigns; start() restores the closed horizons and starts the tick;
- * stop() stops the tick, commits the windows that have ended (skipping the rest of their grace)
- * and drops the ones still running (counted and logged), then waits for the commits.
+ * Lifecycle: the constructor assigns; start() restores the closed horizons and the windows the
+ * last stop left open, then starts the tick; stop() stops the tick, commits the windows that have
+ * ended (skipping the rest of their grace), saves the ones still running for the next start
+ * (`openWindows`; without it they are dropped, counted and logged), then waits for the commits.
+ *
+ * Why save them (issue 16.4): an agent restarting more often than a window is long (29 restarts
+ * in 6 minutes on a flaky host) never emitted a 1 h rollup. A restored window is continued and
+ * closes as usual; it is flagged `partial` when the agent was down longer than the grace. The
+ * saved state is cleared as soon as it is restored, so a crash (no stop, nothing saved) loses the
+ * windows then running, and their successors say so: they began before the next start, `partial`.
  */
 import type { Logger } from '../ops/log.js';
 import type { ReadingBatch } from '../sources/reading.js';
 import type { CommitResult } from '../store/store.js';
 import type { NewRecord } from '../store/records.js';
-import { RollupEngine, type ClosedWindow, type RollupCounters } from './rollup-engine.js';
+import { RollupEngine, type ClosedWindow, type OpenWindowsState, type RollupCounters } from './rollup-engine.js';
 import { rollupPayload, type RollupPayload } from './rollup-record.js';
 import type { StateStore } from './state.js';
 import { windowLabel } from './windows.js';
@@ -26,6 +33,8 @@ export interface RollupStageOptions {
   /** The store's commit (bound). */
   readonly commit: (record: NewRecord) => Promise<CommitResult>;
   readonly state: StateStore;
+  /** Where the windows still open at stop are kept for the next start (one large value); none: they are dropped. */
+  readonly openWindows?: StateStore;
   readonly log: Logger;
   /** The agent's wall clock (injectable for tests). */
   readonly now?: () => number;
@@ -43,6 +52,7 @@ export interface RollupStageStats extends RollupCounters {
 }
 
 const closedKey = (length: number): string => `rollup.${windowLabel(length)}.closedUntil`;
+const OPEN_KEY = 'rollup.open';
 
 export class RollupStage {
   private engine: RollupEngine | undefined;
@@ -58,11 +68,13 @@ export class RollupStage {
   async start(): Promise<void> {
     if (this.engine) return;
     const o = this.opts;
-    const engine = new RollupEngine({ windows: o.windows, grace: o.grace, timezone: o.timezone, accuracy: o.accuracy, maxPoints: o.maxPoints, startedAt: this.now() });
+    const startedAt = this.now();
+    const engine = new RollupEngine({ windows: o.windows, grace: o.grace, timezone: o.timezone, accuracy: o.accuracy, maxPoints: o.maxPoints, startedAt });
     for (const length of engine.lengths) {
       const v = Number(await o.state.get(closedKey(length)));
       if (Number.isFinite(v)) engine.setClosedUntil(length, v);
     }
+    await this.restoreOpen(engine, startedAt);
     this.engine = engine;
     this.timer = setInterval(() => this.tick(), o.tickMs ?? 1000);
     o.log.info({ windows: engine.lengths.map(windowLabel), grace: o.grace, timezone: o.timezone }, 'rollups started');
@@ -74,11 +86,50 @@ export class RollupStage {
     clearInterval(this.timer);
     this.timer = undefined;
     const before = engine.counters.windowsDropped;
-    this.emit(engine.drain(this.now()));
+    const now = this.now();
+    this.emit(engine.drain(now));
+    const kept = await this.saveOpen(engine, now);
     this.engine = undefined;
     await this.chain;
     const dropped = engine.counters.windowsDropped - before;
-    this.opts.log.info({ ...engine.counters, windowsDropped: dropped }, 'rollups stopped (windows still running are not emitted)');
+    this.opts.log.info(
+      { ...engine.counters, windowsDropped: dropped, windowsKept: kept },
+      kept ? 'rollups stopped (windows still running are kept for the next start)' : 'rollups stopped (windows still running are not emitted)',
+    );
+  }
+
+  /** The windows the last stop saved, back into the engine; the saved copy is cleared (see the top). */
+  private async restoreOpen(engine: RollupEngine, startedAt: number): Promise<void> {
+    const store = this.opts.openWindows;
+    if (!store) return;
+    const log = this.opts.log;
+    try {
+      const raw = await store.get(OPEN_KEY);
+      if (!raw) return;
+      const state = JSON.parse(raw) as OpenWindowsState;
+      const down = startedAt - state.savedAt;
+      const n = engine.restore(state, !(down >= 0 && down <= this.opts.grace));
+      if (n < 0) log.warn({ savedAt: state.savedAt }, 'open rollup windows from the last stop do not fit this configuration (accuracy or time zone changed); not restored');
+      else log.info({ windows: n, downMs: down }, 'open rollup windows restored from the last stop');
+      await store.put(OPEN_KEY, '');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot restore the open rollup windows of the last stop; they are lost (their rollups will be missing)');
+    }
+  }
+
+  /** Saves the windows still running; returns how many (0 when there is nowhere to keep them: dropped). */
+  private async saveOpen(engine: RollupEngine, now: number): Promise<number> {
+    const store = this.opts.openWindows;
+    if (store) {
+      try {
+        await store.put(OPEN_KEY, JSON.stringify(engine.save(now)));
+        return engine.discard(true);
+      } catch (err) {
+        this.opts.log.error({ err: (err as Error).message }, 'cannot save the open rollup windows; they are dropped');
+      }
+    }
+    engine.discard();
+    return 0;
   }
 
   /** Feed every reading batch here (after it is committed). Never throws. */

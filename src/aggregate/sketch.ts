@@ -106,6 +106,23 @@ class DenseStore {
   bytes(): number {
     return this.bins.byteLength;
   }
+
+  /** Non-empty buckets as flat [key, count, key, count, …]. */
+  pairs(): number[] {
+    const out: number[] = [];
+    for (let k = this.minKey; k <= this.maxKey; k++) {
+      const c = this.bins[k - this.offset]!;
+      if (c) out.push(k, c);
+    }
+    return out;
+  }
+}
+
+/** A sketch's buckets as plain data: flat [key, count, …] per sign, and the zero bucket's count. */
+export interface SketchState {
+  readonly pos: readonly number[];
+  readonly neg: readonly number[];
+  readonly zero: number;
 }
 
 export class QuantileSketch {
@@ -171,6 +188,18 @@ export class QuantileSketch {
     this.pos.clear();
     this.neg.clear();
     this.zero = 0;
+  }
+
+  /** The buckets, for saving (rollup windows kept across a restart). */
+  save(): SketchState {
+    return { pos: this.pos.pairs(), neg: this.neg.pairs(), zero: this.zero };
+  }
+
+  /** Adds the buckets of a saved sketch of the same accuracy (as `merge` does). */
+  load(state: SketchState): void {
+    for (let i = 0; i + 1 < state.pos.length; i += 2) this.pos.add(state.pos[i]!, state.pos[i + 1]!);
+    for (let i = 0; i + 1 < state.neg.length; i += 2) this.neg.add(state.neg[i]!, state.neg[i + 1]!);
+    this.zero += state.zero;
   }
 
   /** Bytes held by the bucket arrays (the object itself adds ~200 bytes). */

@@ -60,7 +60,13 @@ export function renderStatus(s: AgentStatus, now: number): string {
   for (const w of h.warnings) out.push(`  warning: ${w}`);
   out.push(`readings ${s.counters.readings} (good ${s.counters.good}, bad ${s.counters.bad}, not committed ${s.counters.uncommitted})`, '', 'devices:');
   for (const d of s.devices) {
-    out.push(`  ${d.device.padEnd(16)} ${d.up ? 'up  ' : 'DOWN'}  last poll ${ago(d.lastPollTs, now).padEnd(12)} requests ${d.requests}, errors ${d.errors}${d.lastError ? `, last error: ${d.lastError}` : ''}`);
+    // A streaming instrument is never polled: its last frame says whether it is alive.
+    const last = d.lastPollTs === null && d.lastFrameTs !== undefined ? `last frame ${ago(d.lastFrameTs, now).padEnd(11)}` : `last poll ${ago(d.lastPollTs, now).padEnd(12)}`;
+    out.push(`  ${d.device.padEnd(16)} ${d.up ? 'up  ' : 'DOWN'}  ${last} requests ${d.requests}, errors ${d.errors}${d.lastError ? `, last error: ${d.lastError}` : ''}`);
+    if (d.dropped) {
+      const drops = Object.entries(d.dropped).filter(([, n]) => n > 0);
+      out.push(`  ${''.padEnd(16)}       frames ${d.frames ?? 0}, dropped: ${drops.length ? drops.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
+    }
   }
   out.push('', `alarms: ${s.alarms.length ? '' : 'none active'}`);
   for (const a of s.alarms) {

@@ -80,6 +80,36 @@ export class AgentMetrics {
         for (const d of view.deviceStats()) if (d.lastPollTs) this.set({ device: d.device }, d.lastPollTs / 1000);
       },
     });
+    new Gauge({
+      name: 'halfweg_device_last_frame_timestamp_seconds',
+      help: 'Wall time of the last frame that gave readings (serial devices; a streaming one has no polls)',
+      labelNames: ['device'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const d of view.deviceStats()) if (d.lastFrameTs) this.set({ device: d.device }, d.lastFrameTs / 1000);
+      },
+    });
+    new Counter({
+      name: 'halfweg_device_frames_total',
+      help: 'Frames that gave readings (serial devices)',
+      labelNames: ['device'],
+      registers: [r],
+      collect() {
+        for (const d of view.deviceStats()) if (d.frames !== undefined) this.inc({ device: d.device }, delta(`frames:${d.device}`, d.frames));
+      },
+    });
+    new Counter({
+      name: 'halfweg_device_frames_dropped_total',
+      help: 'Frames counted and dropped (serial devices), by reason: oversize, checksum, noise, parse, unmatched, unsolicited',
+      labelNames: ['device', 'reason'],
+      registers: [r],
+      collect() {
+        for (const d of view.deviceStats()) {
+          for (const [reason, n] of Object.entries(d.dropped ?? {})) this.inc({ device: d.device, reason }, delta(`fdrop:${d.device}:${reason}`, n));
+        }
+      },
+    });
 
     const storeGauge = (name: string, help: string, pick: (s: StoreStats) => number) =>
       new Gauge({

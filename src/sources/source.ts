@@ -34,6 +34,11 @@ export interface DeviceStats {
   readonly readingsGood: number;
   readonly readingsBad: number;
   readonly lastError: string | null;
+  /** Framed sources (serial): frames that gave readings, and when the last one came. */
+  readonly frames?: number;
+  readonly lastFrameTs?: number | null;
+  /** Framed sources (serial): frames counted and dropped, by reason (oversize, checksum, noise…). */
+  readonly dropped?: Readonly<Record<string, number>>;
 }
 
 export interface SourceStats {

@@ -116,12 +116,13 @@ describe('rollup engine', () => {
     expect(e.counters.late).toBe(1);
   });
 
-  it('drain emits windows that have ended and drops the running ones', () => {
+  it('drain emits windows that have ended; discard drops the running ones', () => {
     const e = engine();
     e.add(r(T0 + 1000, 1), T0 + 1000);
     e.add(r(T0 + M + 1000, 2), T0 + M + 1000);
     const out = e.drain(T0 + M + 2000);
     expect(out.map((w) => w.start)).toEqual([T0]);
+    expect(e.discard()).toBe(1);
     expect(e.counters.windowsDropped).toBe(1);
   });
 

@@ -2,11 +2,22 @@ import ModbusRTU from 'modbus-serial';
 import type { ConnectionConfig } from '../../settings/schema.js';
 import type { Logger } from '../../ops/log.js';
 import { ModbusFailure, classify } from './failure.js';
+import { MbapGuard } from './mbap-guard.js';
 import type { ReadFunction } from './request-plan.js';
 
 /**
  * One physical connection (a TCP socket to host:port, or a serial port) and the serialised queue
  * of reads every device on it shares: one request on the wire at a time, in arrival order.
+ *
+ * Probes (issue 16.3): a device that is down sends one small read now and then to see whether it
+ * is back (device-poller.ts). A probe waits until no live device's read is queued, and after each
+ * read the queue yields one macrotask before a probe may start, so that a device between two reads
+ * of its cycle queues its next read first. Probes therefore never cut into a live device's cycle:
+ * a live device waits at most for the one probe already on the wire when its cycle begins.
+ *
+ * Modbus TCP (issue 16.1): after a timeout, a malformed answer or bytes nobody asked for, the
+ * connection is dropped and the next read opens a new one. mbap-guard.ts judges every byte before
+ * modbus-serial sees it (see there why the library cannot be left to it).
  *
  * Quirks of modbus-serial 8.0.25 this file works around (read from its source, see its issues):
  * - `connectTcpRTUBuffered` speaks Modbus TCP (MBAP header), not RTU over TCP (issues #171, #408,
@@ -14,10 +25,12 @@ import type { ReadFunction } from './request-plan.js';
  * - Its TcpPort removes all its listeners after `close` and never reconnects; pending requests
  *   are neither rejected on close nor on `destroy` (their timers are just cleared). So every
  *   connection is a fresh client, and this file settles the in-flight read itself on close.
- * - A timed-out Modbus TCP reply that turns up late carries the old transaction id and lands on
- *   the old, already settled callback: harmless. RTU frames have no transaction id, so after an
- *   RTU timeout we wait a quiet interval and drop the port's receive buffer before the next
- *   request, or a late reply would be taken for the next request's answer.
+ * - Its TCP port keeps bytes that do not make a frame and reads the next answer after them, and
+ *   accepts any MBAP protocol id: hence the guard and the drop above. Its transaction id for the
+ *   next request is `_port._transactionIdWrite` (read before the write, which increments it).
+ * - RTU frames have no transaction id, so after an RTU timeout the bus waits a quiet interval
+ *   (holding the line) and drops the port's receive buffer before the next request, or a late
+ *   reply would be taken for the next request's answer.
  * - The client emits `error` (serial port errors); an unhandled `error` event would crash the
  *   process, so one is always attached.
  * The library's own timeout is left unset: one timer per request (ours) is enough.
@@ -36,7 +49,7 @@ interface Client {
   connectRTUBuffered(path: string, opts: object): Promise<void>;
   destroy(cb: () => void): void;
   close(cb: (err?: unknown) => void): void;
-  _port?: { _buffer?: Buffer };
+  _port?: { _buffer?: Buffer; _transactionIdWrite?: number; _client?: { prependListener(event: 'data', fn: (chunk: Buffer) => void): unknown } };
 }
 type Write = (unit: number, addr: number, len: number, next: (err: unknown, res?: { buffer: Buffer }) => void) => void;
 
@@ -56,18 +69,41 @@ export function busKey(c: ConnectionConfig): string {
 export interface BusStats {
   readonly connects: number;
   readonly open: boolean;
+  /** Modbus TCP connections dropped because of a timeout, a malformed answer or unrequested bytes. */
+  readonly dropped: number;
+}
+
+export interface ReadOptions {
+  /** A down device's probe: runs only when no live device's read is waiting (see the top). */
+  readonly probe?: boolean;
+}
+
+interface Job {
+  readonly unit: number;
+  readonly fc: ReadFunction;
+  readonly start: number;
+  readonly count: number;
+  readonly timeout: number;
+  resolve(data: Uint8Array): void;
+  reject(f: ModbusFailure): void;
 }
 
 export class Bus {
   readonly key: string;
   private client: Client | null = null;
-  private opening: Promise<Client> | null = null;
-  private tail: Promise<unknown> = Promise.resolve();
-  /** Settles the read on the wire with a failure (socket closed, bus stopped). */
+  private readonly queue: Job[] = [];
+  private readonly probes: Job[] = [];
+  private busy: Promise<void> | null = null;
+  private probeCheck: NodeJS.Immediate | null = null;
+  /** Settles the read on the wire with a failure (socket closed, bus stopped, malformed answer). */
   private abortInFlight: ((f: ModbusFailure) => void) | null = null;
   private stopped = false;
-  private flushBeforeNext = false;
   private connects = 0;
+  private dropped = 0;
+  /** Modbus TCP only: judges each chunk before modbus-serial does. */
+  private readonly guard = new MbapGuard();
+  /** The TCP stream cannot be trusted any more: drop the connection once the read in flight settles. */
+  private suspect = false;
 
   constructor(
     private readonly connection: ConnectionConfig,
@@ -81,71 +117,128 @@ export class Bus {
   }
 
   stats(): BusStats {
-    return { connects: this.connects, open: this.client?.isOpen === true };
+    return { connects: this.connects, open: this.client?.isOpen === true, dropped: this.dropped };
   }
 
   /**
    * Read `count` registers or bits; resolves to the response's data bytes (a view, valid until
    * the next read). Rejects only with ModbusFailure. Opens the connection first when it is down.
    */
-  read(unit: number, fc: ReadFunction, start: number, count: number, timeout: number): Promise<Uint8Array> {
-    const run = this.tail.then(() => this.exec(unit, fc, start, count, timeout));
-    this.tail = run.catch(() => undefined);
-    return run;
+  read(unit: number, fc: ReadFunction, start: number, count: number, timeout: number, opts: ReadOptions = {}): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (this.stopped) return reject(new ModbusFailure('disconnected', 'source stopped'));
+      (opts.probe ? this.probes : this.queue).push({ unit, fc, start, count, timeout, resolve, reject });
+      this.pump();
+    });
   }
 
-  /** Stop: no new reads, the one in flight fails as disconnected, the connection is released. */
+  /** Stop: no new reads, queued ones and the one in flight fail as disconnected, the connection is released. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.abortInFlight?.(new ModbusFailure('disconnected', 'source stopped'));
-    await this.tail;
+    if (this.probeCheck) clearImmediate(this.probeCheck);
+    this.probeCheck = null;
+    const stopped = new ModbusFailure('disconnected', 'source stopped');
+    for (const job of this.queue.splice(0).concat(this.probes.splice(0))) job.reject(stopped);
+    this.abortInFlight?.(stopped);
+    await this.busy;
     await this.drop();
   }
 
-  private async exec(unit: number, fc: ReadFunction, start: number, count: number, timeout: number): Promise<Uint8Array> {
-    if (this.stopped) throw new ModbusFailure('disconnected', 'source stopped');
-    const client = this.client?.isOpen ? this.client : await this.open(timeout);
-    if (this.flushBeforeNext) {
-      this.flushBeforeNext = false;
-      await new Promise((r) => setTimeout(r, Math.min(timeout, 250)));
-      if (client._port && client._port._buffer) client._port._buffer = Buffer.alloc(0);
-    }
-    if (this.stopped || !client.isOpen) throw new ModbusFailure('disconnected', 'connection closed');
-    const write = fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
-    const expected = fc <= 2 ? (count + 7) >> 3 : count * 2;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      let done = false;
-      const settle = (err: ModbusFailure | null, data?: Uint8Array) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.abortInFlight = null;
-        if (err) {
-          if (err.kind === 'timeout' && this.rtuFramed) this.flushBeforeNext = true;
-          reject(err);
-        } else resolve(data!);
-      };
-      const timer = setTimeout(() => settle(new ModbusFailure('timeout', `no answer within ${timeout} ms`)), timeout);
-      this.abortInFlight = (f) => settle(f);
-      try {
-        write.call(client, unit, start, count, (err, res) => {
-          if (err) return settle(classify(err));
-          const buf = res?.buffer;
-          if (!buf || buf.length !== expected) return settle(new ModbusFailure('decode', `expected ${expected} data bytes, got ${buf ? buf.length : 'none'}`));
-          settle(null, buf);
-        });
-      } catch (err) {
-        settle(classify(err));
-      }
+  /** Starts the next read: live devices' reads first; a probe only after a macrotask with none waiting. */
+  private pump(): void {
+    if (this.busy) return;
+    const job = this.queue.shift();
+    if (job) return this.run(job);
+    if (this.probes.length === 0 || this.probeCheck) return;
+    this.probeCheck = setImmediate(() => {
+      this.probeCheck = null;
+      if (this.busy) return;
+      const next = this.queue.shift() ?? this.probes.shift();
+      if (next) this.run(next);
     });
   }
 
-  private open(timeout: number): Promise<Client> {
-    if (this.opening) return this.opening;
-    this.opening = this.connect(timeout).finally(() => {
-      this.opening = null;
-    });
-    return this.opening;
+  private run(job: Job): void {
+    this.busy = this.exec(job)
+      .then(
+        (data) => job.resolve(data),
+        (err: unknown) => job.reject(classify(err)),
+      )
+      .finally(() => {
+        this.busy = null;
+        this.pump();
+      });
+  }
+
+  private async exec(job: Job): Promise<Uint8Array> {
+    const { unit, fc, start, count, timeout } = job;
+    if (this.stopped) throw new ModbusFailure('disconnected', 'source stopped');
+    const client = this.client?.isOpen ? this.client : await this.connect(timeout);
+    if (this.stopped || !client.isOpen) throw new ModbusFailure('disconnected', 'connection closed');
+    const write = fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
+    const expected = fc <= 2 ? (count + 7) >> 3 : count * 2;
+    const tcp = this.connection.type === 'tcp';
+    try {
+      return await new Promise<Uint8Array>((resolve, reject) => {
+        let done = false;
+        const settle = (err: ModbusFailure | null, data?: Uint8Array) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.abortInFlight = null;
+          if (err) reject(err);
+          else resolve(data!);
+        };
+        const timer = setTimeout(() => settle(new ModbusFailure('timeout', `no answer within ${timeout} ms`)), timeout);
+        this.abortInFlight = (f) => settle(f);
+        try {
+          if (tcp) this.guard.expect({ tid: client._port?._transactionIdWrite ?? -1, unit, fc, dataBytes: expected });
+          write.call(client, unit, start, count, (err, res) => {
+            if (err) return settle(classify(err));
+            const buf = res?.buffer;
+            if (!buf || buf.length !== expected) return settle(new ModbusFailure('decode', `expected ${expected} data bytes, got ${buf ? buf.length : 'none'}`));
+            settle(null, buf);
+          });
+        } catch (err) {
+          settle(classify(err));
+        }
+      });
+    } catch (err) {
+      const f = err as ModbusFailure;
+      if (tcp && f.kind !== 'exception') this.suspect = true;
+      else if (f.kind === 'timeout' && this.rtuFramed && !this.stopped) await this.flush(client, timeout);
+      throw f;
+    } finally {
+      if (tcp) {
+        this.guard.clear();
+        if (this.suspect) await this.dropSuspect(client);
+      }
+    }
+  }
+
+  /** RTU: a late reply must not be taken for the next request's answer; wait, then forget what came. */
+  private async flush(client: Client, timeout: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, Math.min(timeout, 250)));
+    if (client._port && client._port._buffer) client._port._buffer = Buffer.alloc(0);
+  }
+
+  /** Bytes on a Modbus TCP connection, before modbus-serial sees them. */
+  private onTcpData(client: Client, chunk: Buffer): void {
+    if (client !== this.client) return;
+    const verdict = this.guard.push(chunk);
+    if (verdict.ok) return;
+    this.suspect = true;
+    this.log.debug({ reason: verdict.reason }, 'malformed Modbus TCP answer; dropping the connection');
+    // The answer in flight is not trusted, unless it had all arrived intact before the extra bytes.
+    if (this.abortInFlight && !this.guard.complete) this.abortInFlight(new ModbusFailure('decode', `malformed answer: ${verdict.reason}`));
+    if (!this.busy) void this.dropSuspect(client);
+  }
+
+  private async dropSuspect(client: Client): Promise<void> {
+    this.suspect = false;
+    if (this.client !== client) return;
+    this.dropped++;
+    await this.drop();
   }
 
   private async connect(timeout: number): Promise<Client> {
@@ -183,9 +276,15 @@ export class Bus {
       await this.release(client);
       throw new ModbusFailure('disconnected', 'source stopped');
     }
+    if (c.type === 'tcp') {
+      const socket = client._port?._client;
+      if (!socket) throw new ModbusFailure('disconnected', 'modbus-serial changed: no TCP socket to guard (see bus.ts)');
+      socket.prependListener('data', (chunk) => this.onTcpData(client, chunk));
+      this.guard.clear();
+      this.suspect = false;
+    }
     this.client = client;
     this.connects++;
-    this.flushBeforeNext = false;
     return client;
   }
 

@@ -22,11 +22,21 @@ import { planRequests, type Forbidden, type ReadRequest } from './request-plan.j
  * - a transport failure (timeout, disconnected, decode) marks that read's points bad and the
  *   rest of the cycle's points with the same reason without asking the device: a dead device
  *   answers nothing, and on a shared RS-485 line every wasted timeout delays its neighbours;
- * - after a failed cycle the device's groups wait a capped, jittered exponential backoff (never
- *   less than their interval); the first good cycle resets it;
+ * - after a failed cycle the device is down: its groups wait a capped, jittered exponential
+ *   backoff (never less than their interval), and each cycle while down first sends one probe,
+ *   a one-register (or one-bit) read with no retry, queued behind every live device's reads on
+ *   the bus (bus.ts). Only when it answers (data or an exception: either proves the device is
+ *   there) does the cycle read the rest; otherwise the cycle's points are marked bad at once
+ *   (issue 16.3: a dead unit next to a live one on a gateway or an RS-485 bus costs the live one
+ *   at most one probe timeout per cycle, instead of timeout × (retries + 1) every cycle);
  * - exception 02 (illegal data address) on a read of several points narrows it: each point is
  *   read alone, the addresses that fail are remembered as forbidden and the plan rebuilt, so the
  *   valid points read again from the next cycle on (logged once per point, at warn).
+ * Timestamps: each reading carries the wall-clock time its own read was answered (or failed), not
+ * the cycle's start; on a slow line the cycle's last block comes seconds after its first.
+ * Stopping (SIGTERM, reload): the cycle in flight finishes and is emitted, without retries; the
+ * source cuts it at the device's timeout (modbus-source.ts) and the points it could not read are
+ * marked `disconnected`, so every cycle begun is emitted and counted (issue 16.2).
  * State changes (down with a reason, back up) are logged once, never per cycle.
  */
 
@@ -49,18 +59,26 @@ interface GroupState {
 
 type Emit = (batch: ReadingBatch) => void;
 
+/** Called after narrowing learnt new holes (the source keeps them for the next start). */
+export type OnLearnt = (forbidden: Forbidden) => void;
+
 export class DevicePoller {
   private readonly log: Logger;
   private readonly groups: GroupState[];
   private readonly forbidden: Record<Table, Set<number>> = { coil: new Set(), discrete: new Set(), holding: new Set(), input: new Set() };
   private readonly warned = new Set<string>();
   private emit: Emit | null = null;
+  private onLearnt: OnLearnt | null = null;
   private stopped = false;
   private failures = 0;
   /** null until the first cycle; then the state last logged ('up' or a failure kind). */
   private state: string | null = null;
 
   private up = false;
+  /** The last cycle failed: cycles start with a probe (see the top). */
+  private down = false;
+  /** The probe on the wire, shared by the device's groups. */
+  private probing: Promise<ModbusFailure | null> | null = null;
   private lastPollTs: number | null = null;
   private lastCycleMs: number | null = null;
   private cycles = 0;
@@ -87,6 +105,17 @@ export class DevicePoller {
   /** The current plan per group (changes when narrowing learns forbidden addresses). */
   plan(): { group: string; interval: number; requests: readonly ReadRequest[] }[] {
     return this.groups.map((g) => ({ group: g.group.name, interval: g.group.interval, requests: g.requests.map((c) => c.req) }));
+  }
+
+  /**
+   * Before start(): take holes learnt by an earlier run (hole-memory.ts) as if learnt now, and
+   * report new ones to `onLearnt`.
+   */
+  remember(known: Forbidden | null, onLearnt: OnLearnt): void {
+    this.onLearnt = onLearnt;
+    if (!known) return;
+    for (const t of Object.keys(known) as Table[]) for (const a of known[t] ?? []) this.forbidden[t].add(a);
+    for (const g of this.groups) g.requests = this.compile(g);
   }
 
   start(emit: Emit): void {
@@ -175,34 +204,43 @@ export class DevicePoller {
     let exception: ModbusFailure | null = null;
     let replan = false;
 
+    if (this.down && !this.stopped) failure = await this.probe(g);
+    let at = Date.now();
     for (const cr of g.requests) {
       if (failure) {
-        this.fill(cr, readings, ts, failure.kind);
+        this.fill(cr, readings, at, failure.kind);
         continue;
       }
       try {
         const data = await this.readWithRetries(cr.req.table, cr.req.fc, cr.req.start, cr.req.count);
-        this.decodeInto(cr, data, readings, ts);
+        at = Date.now();
+        this.decodeInto(cr, data, readings, at);
       } catch (err) {
+        at = Date.now();
         const f = err as ModbusFailure;
         this.errors++;
         if (f.kind === 'exception') {
           exception = f;
           if (f.exceptionCode === ILLEGAL_DATA_ADDRESS && !this.isolated(cr.req)) {
-            const r = await this.narrow(cr, readings, ts);
+            const r = await this.narrow(cr, readings);
+            at = Date.now();
             replan ||= r.learnt;
             if (r.failure) failure = r.failure;
-          } else this.fill(cr, readings, ts, 'exception');
+          } else this.fill(cr, readings, at, 'exception');
         } else {
           failure = f;
-          this.fill(cr, readings, ts, f.kind);
+          this.fill(cr, readings, at, f.kind);
         }
       }
     }
-    if (replan) for (const grp of this.groups) grp.requests = this.compile(grp);
-    // Stopping: a cycle that completed is still emitted (SIGTERM finishes the current batch); one
-    // cut short by the connection closing under it is not a device failure and is dropped.
-    if (this.stopped && failure) return;
+    if (replan) {
+      for (const grp of this.groups) grp.requests = this.compile(grp);
+      try {
+        this.onLearnt?.(this.forbidden);
+      } catch (err) {
+        this.log.error({ err: String(err) }, 'keeping the learnt holes failed');
+      }
+    }
 
     const ms = performance.now() - started;
     this.cycles++;
@@ -212,7 +250,9 @@ export class DevicePoller {
       if (readings[i]!.quality === 'good') this.readingsGood++;
       else this.readingsBad++;
     }
-    this.noteOutcome(failure, exception);
+    // A cycle cut by the stop is still emitted (its readings were produced and must be counted),
+    // but the cut says nothing about the device.
+    if (!(this.stopped && failure)) this.noteOutcome(failure, exception);
     try {
       this.emit?.({ device: this.spec.name, ts, readings, pollMs: ms });
     } catch (err) {
@@ -220,10 +260,37 @@ export class DevicePoller {
     }
   }
 
+  /**
+   * While down: one small read, no retry, behind every live read on the bus. null when the device
+   * answered (data or an exception), else why not. Groups due together share one probe.
+   */
+  private probe(g: GroupState): Promise<ModbusFailure | null> {
+    if (this.probing) return this.probing;
+    const first = g.requests[0]?.req;
+    if (!first) return Promise.resolve(null);
+    this.requests++;
+    this.probing = this.bus
+      .read(this.spec.unitId, first.fc, first.start, 1, this.spec.timeout, { probe: true })
+      .then(
+        () => null,
+        (err: unknown) => {
+          const f = err as ModbusFailure;
+          if (f.kind === 'exception') return null;
+          this.errors++;
+          return f;
+        },
+      )
+      .finally(() => {
+        this.probing = null;
+      });
+    return this.probing;
+  }
+
   private noteOutcome(failure: ModbusFailure | null, exception: ModbusFailure | null): void {
     if (failure) {
       this.failures++;
       this.up = false;
+      this.down = true;
       this.lastError = `${failure.kind}: ${failure.message}`;
       if (this.state !== failure.kind) {
         this.state = failure.kind;
@@ -234,16 +301,18 @@ export class DevicePoller {
     if (exception) this.lastError = `exception: ${exception.message}`;
     this.failures = 0;
     this.up = true;
+    this.down = false;
     if (this.state !== 'up') {
       if (this.state !== null) this.log.info({ connection: this.bus.key }, 'device answering again');
       this.state = 'up';
     }
   }
 
+  /** Once stopping, no retry: the cycle in flight finishes with what one attempt per read gives. */
   private async readWithRetries(table: Table, fc: ReadRequest['fc'], start: number, count: number): Promise<Uint8Array> {
     let last: ModbusFailure | null = null;
     for (let attempt = 0; attempt <= this.spec.retries; attempt++) {
-      if (this.stopped) break;
+      if (attempt > 0 && this.stopped) break;
       this.requests++;
       try {
         return await this.bus.read(this.spec.unitId, fc, start, count, this.spec.timeout);
@@ -260,7 +329,7 @@ export class DevicePoller {
    * addresses forbidden (the planner then reads them alone, so they no longer take neighbours
    * down); if every point reads fine alone, the unused addresses the read spanned were the hole.
    */
-  private async narrow(cr: CompiledRequest, readings: Reading[], ts: number): Promise<{ learnt: boolean; failure: ModbusFailure | null }> {
+  private async narrow(cr: CompiledRequest, readings: Reading[]): Promise<{ learnt: boolean; failure: ModbusFailure | null }> {
     const { req } = cr;
     const bits = isBitTable(req.table);
     const bad = this.forbidden[req.table];
@@ -272,9 +341,10 @@ export class DevicePoller {
       const slot = cr.slots[i]!;
       try {
         const data = await this.readWithRetries(req.table, req.fc, p.address, width);
-        readings[slot] = this.decodeOne(p, data, 0, ts);
+        readings[slot] = this.decodeOne(p, data, 0, Date.now());
       } catch (err) {
         const f = err as ModbusFailure;
+        const ts = Date.now();
         readings[slot] = this.bad(p, ts, f.kind);
         if (f.kind !== 'exception') {
           for (let j = i + 1; j < req.points.length; j++) readings[cr.slots[j]!] = this.bad(req.points[j]!.point, ts, f.kind);

@@ -4,17 +4,24 @@ import type { ReadingBatch } from '../reading.js';
 import type { Source, SourceStats } from '../source.js';
 import { Bus, busKey } from './bus.js';
 import { DevicePoller } from './device-poller.js';
+import { holeCount, holesFor, holesKey, learntHoles, toForbidden, type KeyValueState } from './hole-memory.js';
 
 /**
  * One Source per connection: devices behind the same TCP host:port or serial path share one Bus
  * (one request at a time, as the wire demands); different connections are different Sources
  * with their own queues and timers, so a dead device elsewhere never delays them.
  * Lifecycle per the Source contract: the constructor assigns; start() schedules the first cycle
- * of every group and returns without waiting for any device; stop() stops the timers, fails the
- * read in flight, closes the connection and waits for the cycles to finish, emitting nothing after.
+ * of every group and returns without waiting for any device; stop() stops the timers, lets the
+ * cycles in flight finish (bounded by the device timeout), emits them, closes the connection and
+ * emits nothing after.
  */
-/** How long stop() waits for a cycle in flight before closing its connection. */
-const STOP_GRACE_MS = 1000;
+/**
+ * stop() waits for a cycle in flight at most the devices' timeout plus this slack (so that a read
+ * sent just after the stop ends by its own timeout, not by the close) ...
+ */
+const STOP_GRACE_SLACK_MS = 250;
+/** ... and never longer than this. */
+const STOP_GRACE_CAP_MS = 3000;
 
 export class ModbusSource implements Source {
   readonly name: string;
@@ -22,23 +29,49 @@ export class ModbusSource implements Source {
   constructor(
     private readonly bus: Bus,
     private readonly pollers: readonly DevicePoller[],
+    private readonly log: Logger,
+    /** Where learnt exception holes are kept across restarts (hole-memory.ts); none: learnt anew each start. */
+    private readonly holeState: KeyValueState | null = null,
   ) {
     this.name = `modbus:${bus.key}`;
   }
 
   async start(emit: (batch: ReadingBatch) => void): Promise<void> {
+    for (const p of this.pollers) await this.rememberHoles(p);
     for (const p of this.pollers) p.start(emit);
   }
 
+  /** Restores the holes an earlier run learnt (if the device's configuration is unchanged) and keeps new ones. */
+  private async rememberHoles(p: DevicePoller): Promise<void> {
+    const state = this.holeState;
+    if (!state) return;
+    const key = holesKey(p.spec.name);
+    let known = null;
+    try {
+      known = holesFor(p.spec, await state.get(key));
+    } catch (err) {
+      this.log.warn({ device: p.spec.name, err: (err as Error).message }, 'cannot read the learnt exception holes; learning them again');
+    }
+    if (known) this.log.info({ device: p.spec.name, holes: holeCount(known), learntAt: new Date(known.learntAt).toISOString() }, 'reads split around exception holes learnt by an earlier run');
+    p.remember(known && toForbidden(known), (forbidden) => {
+      state.put(key, JSON.stringify(learntHoles(p.spec, forbidden, Date.now()))).catch((err: unknown) => {
+        this.log.warn({ device: p.spec.name, err: (err as Error).message }, 'cannot keep the learnt exception holes; the next start learns them again');
+      });
+    });
+  }
+
   /**
-   * Let the cycles in flight finish (a live device answers in milliseconds, and its batch is
-   * committed), but give a silent one at most a second before closing the connection under it:
-   * SIGTERM must complete within 5 s whatever the devices do.
+   * Let the cycles in flight finish and emit them (issue 16.2: every cycle begun is committed and
+   * counted; a live device answers in milliseconds), without retries, for at most the slowest
+   * device's timeout (capped at 3 s, so SIGTERM stays within systemd's patience whatever the
+   * devices do). Then the connection closes under what is left: the read in flight fails, the
+   * cycle marks its unread points `disconnected` and is emitted all the same.
    */
   async stop(): Promise<void> {
     const halted = Promise.all(this.pollers.map((p) => p.halt()));
+    const grace = Math.min(STOP_GRACE_CAP_MS, Math.max(0, ...this.pollers.map((p) => p.spec.timeout)) + STOP_GRACE_SLACK_MS);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([halted, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    await Promise.race([halted, new Promise((r) => (timer = setTimeout(r, grace)))]);
     clearTimeout(timer);
     await this.bus.stop();
     await halted;
@@ -54,8 +87,11 @@ export class ModbusSource implements Source {
   }
 }
 
-/** Group devices by connection and build one ModbusSource per connection. */
-export function createModbusSources(devices: readonly DeviceSpec[], log: Logger): ModbusSource[] {
+/**
+ * Group devices by connection and build one ModbusSource per connection. `holes`: where learnt
+ * exception holes are kept across restarts (the agent passes `<dataDir>/modbus-holes.json`).
+ */
+export function createModbusSources(devices: readonly DeviceSpec[], log: Logger, holes: KeyValueState | null = null): ModbusSource[] {
   const byBus = new Map<string, DeviceSpec[]>();
   for (const d of devices) {
     const key = busKey(d.connection);
@@ -76,7 +112,7 @@ export function createModbusSources(devices: readonly DeviceSpec[], log: Logger)
       }
     }
     const bus = new Bus(first.connection, busLog);
-    sources.push(new ModbusSource(bus, list.map((d) => new DevicePoller(d, bus, log))));
+    sources.push(new ModbusSource(bus, list.map((d) => new DevicePoller(d, bus, log)), busLog, holes));
   }
   return sources;
 }

@@ -27,6 +27,11 @@ export function crc16Modbus(bytes: Uint8Array, start = 0, end = bytes.length): n
   return crc;
 }
 
+/** Bytes at the end of a frame that are not payload: the separator and the checksum. */
+export function checksumTrailer(spec: ChecksumSpec): number {
+  return spec.separator.length + width(spec);
+}
+
 /** Bytes the checksum itself takes on the wire. */
 function width(spec: ChecksumSpec): number {
   const bytes = spec.type === 'nmea-xor' ? 1 : 2;

@@ -1,6 +1,6 @@
 import type { Quality, Reading } from '../reading.js';
 import type { ChecksumSpec, ParserSpec, SerialPointSpec } from '../../settings/serial-schema.js';
-import { verifyChecksum } from './checksum.js';
+import { checksumTrailer, verifyChecksum } from './checksum.js';
 import { createParser, type FieldParser, type Fields } from './parser.js';
 
 /** What became of one frame. Everything but `readings` is counted and dropped by the source. */
@@ -24,9 +24,9 @@ export function toNumber(v: string | number | boolean): number {
   return NUMBER.test(v) ? Number(v) : NaN;
 }
 
-/** True when every byte is printable text (tab allowed; bytes >= 0x80 allowed for "°" and friends). */
-function isText(frame: Uint8Array): boolean {
-  for (let i = 0; i < frame.length; i++) {
+/** True when every byte before `end` is printable text (tab allowed; bytes >= 0x80 allowed for "°" and friends). */
+function isText(frame: Uint8Array, end = frame.length): boolean {
+  for (let i = 0; i < end; i++) {
     const b = frame[i]!;
     if ((b < 0x20 && b !== 0x09) || b === 0x7f) return false;
   }
@@ -40,13 +40,16 @@ export interface DecoderSpec {
 }
 
 /**
- * Frame → readings, pure: checksum, text check, parser, then each point's field with scale,
- * offset and range. `complete` (polled answers) gives every point a reading, 'decode' for a field
+ * Frame → readings, pure: text check, checksum, parser, then each point's field with scale,
+ * offset and range. The text check comes first (issue 16.7): a burst of line noise is noise even
+ * when a checksum is configured, not a checksum failure; it looks at the payload only, since a
+ * binary checksum at the end may be any byte. `complete` (polled answers) gives every point a reading, 'decode' for a field
  * the answer lacks; a streaming frame gives readings only for the fields it carries.
  */
 export class FrameDecoder {
   private readonly parse: FieldParser;
   private readonly keys: readonly string[];
+  private readonly trailer: number;
 
   constructor(
     private readonly device: string,
@@ -54,16 +57,17 @@ export class FrameDecoder {
   ) {
     this.parse = createParser(spec.parser);
     this.keys = spec.points.map((p) => p.field ?? `#${p.column ?? 0}`);
+    this.trailer = spec.checksum ? checksumTrailer(spec.checksum) : 0;
   }
 
   decode(frame: Buffer, ts: number, complete: boolean): FrameOutcome {
+    if (!isText(frame, Math.max(0, frame.length - this.trailer))) return { kind: 'noise' };
     let payload: Buffer = frame;
     if (this.spec.checksum) {
       const checked = verifyChecksum(frame, this.spec.checksum);
       if (!checked) return { kind: 'checksum' };
       payload = checked;
     }
-    if (!isText(payload)) return { kind: 'noise' };
     const fields = this.parse(payload.toString('latin1').trim());
     if (!fields) return { kind: 'parse' };
     const readings = this.readings(fields, ts, complete);

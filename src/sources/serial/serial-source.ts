@@ -13,6 +13,8 @@ import { createFramer, toBytes, type Framer } from './framer.js';
 export interface SerialDeviceStats extends DeviceStats {
   /** Frames that gave readings. */
   readonly frames: number;
+  /** When the last frame that gave readings arrived: what a streaming device has instead of a last poll. */
+  readonly lastFrameTs: number | null;
   /** Frames counted and dropped, by reason. */
   readonly dropped: {
     readonly oversize: number;
@@ -88,6 +90,7 @@ export class SerialSource implements Source {
     reopens: 0,
   };
   private lastPollTs: number | null = null;
+  private lastFrameTs: number | null = null;
   private lastCycleMs: number | null = null;
   private lastError: string | null = null;
 
@@ -149,6 +152,7 @@ export class SerialSource implements Source {
       readingsBad: c.readingsBad,
       lastError: this.lastError,
       frames: c.frames,
+      lastFrameTs: this.lastFrameTs,
       dropped: { oversize: f.oversize, checksum: c.checksum, noise: c.noise, parse: c.parse, unmatched: c.unmatched, unsolicited: c.unsolicited },
       bufferedBytes: this.framer.buffered,
       reopens: c.reopens,
@@ -242,8 +246,10 @@ export class SerialSource implements Source {
           ? 'serial port lost; its points are disconnected until it returns (reopening with backoff)'
           : 'cannot open serial port; check the path, cabling and permissions (retrying with backoff)',
       );
+      // One 'disconnected' batch: the poll in flight ends with it, or it stands alone (issue 16.7:
+      // both used to be emitted, 1 ms apart).
       if (this.pending) this.finishPoll(null, 'disconnected');
-      this.emitBad('disconnected');
+      else this.emitBad('disconnected');
     } else {
       this.log.debug({ code, err: message, attempt: this.attempt }, 'serial port still unavailable');
     }
@@ -283,6 +289,7 @@ export class SerialSource implements Source {
       return;
     }
     this.counters.frames++;
+    this.lastFrameTs = t;
     if (polled) {
       this.finishPoll(outcome.readings, null);
       return;

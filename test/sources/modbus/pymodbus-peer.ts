@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/pymodbus_server.py');
+// Beside the test sources, or (compiled, for the benchmarks) four levels up from dist/test/sources/modbus.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURE = [path.resolve(here, '../../fixtures/pymodbus_server.py'), path.resolve(here, '../../../../test/fixtures/pymodbus_server.py')].find(existsSync)!;
 const PYTHON = '/usr/bin/python3';
 
 /** pymodbus and socat are installed by .ci/run; the interop tests say so plainly when they are missing. */
