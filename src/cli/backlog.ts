@@ -47,23 +47,17 @@ export const backlogCommand: Command = {
   summary: 'show per-sink lag, disk use and evictions of the store; export a range of records',
   help: HELP,
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          'data-dir': { type: 'string' },
-          config: { type: 'string' },
-          export: { type: 'boolean', default: false },
-          from: { type: 'string' },
-          to: { type: 'string' },
-          format: { type: 'string', default: 'ndjson' },
-        },
-      }));
-    } catch (err) {
-      io.stderr.write(`halfweg backlog: ${(err as Error).message}\n`);
-      return 2;
-    }
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        export: { type: 'boolean', default: false },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        format: { type: 'string', default: 'ndjson' },
+      },
+    });
     let config: StoreConfig = storeSchema.parse({});
     let dataDir = values['data-dir'];
     if (values.config) {

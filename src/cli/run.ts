@@ -29,7 +29,17 @@ export async function runAgent(
   const agent = new Agent(settings, log);
   const notifier = createNotifier();
   const t0 = performance.now();
-  await agent.start();
+  // Sinks may take their stopTimeout to flush; the launcher ends the process after that anyway.
+  io.setStopGrace?.(Math.max(0, ...Object.values(settings.config.sinks).map((s) => s.stopTimeout)) + 7_000);
+  // A stop asked during the start stops what has started and ends (a failed start throws, unwound).
+  const starting = agent.start();
+  const early = await Promise.race([starting.then(() => null), io.stopSignal]);
+  if (early !== null) {
+    log.info({ signal: early }, 'stop requested while starting');
+    starting.catch(() => undefined); // a part that failed meanwhile was unwound by the agent
+    await agent.stop();
+    return 0;
+  }
   await notifier.ready(`polling ${settings.devices.length + settings.serialDevices.length} device(s)`);
   log.info({ startupMs: Math.round(performance.now() - t0), systemd: notifier.enabled }, 'ready');
   const watchdog = new Watchdog(notifier, () => agent.health(), log.child({ component: 'watchdog' }));

@@ -22,6 +22,7 @@ function hangingSource(): Source {
     },
     async stop() {},
     stats: () => ({ devices: [] }),
+    quietMs: () => 1000,
   };
 }
 
