@@ -112,7 +112,8 @@ export async function readYaml(file: string, label: string): Promise<unknown> {
   } catch (err) {
     throw new HalfwegError('HALFWEG_CONFIG_UNREADABLE', `${label}: cannot read: ${(err as Error).message}`);
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
@@ -120,7 +121,25 @@ export async function readYaml(file: string, label: string): Promise<unknown> {
     });
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // Building values fails on an alias without its anchor, or an alias bomb (issue 17.5).
+    const lines: string[] = [];
+    YAML.visit(doc, {
+      Alias(_key, node) {
+        if (node.resolve(doc) === undefined) {
+          const pos = node.range ? lineCounter.linePos(node.range[0]) : undefined;
+          lines.push(`${label}${pos ? `:${pos.line}:${pos.col}` : ''}: alias *${node.source} has no anchor &${node.source} before it`);
+        }
+      },
+    });
+    if (!lines.length) {
+      const message = (err as Error).message;
+      lines.push(`${label}: ${/alias count/i.test(message) ? 'too many aliases (an alias expanding into a huge document is refused)' : message}`);
+    }
+    throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
+  }
 }
 
 function validate<S extends z.ZodType>(schema: S, data: unknown, label: string): { value?: z.infer<S>; errors: string[] } {
