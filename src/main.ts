@@ -18,6 +18,7 @@ import { HalfwegError, isOsError, osAdvice, osCause } from './errors.js';
 import { commands } from './cli/index.js';
 import type { Command, CommandIo } from './cli/command.js';
 import { closest } from './settings/issues.js';
+import { redactUrls } from './redact.js';
 
 /** How long a command may take to stop after SIGINT/SIGTERM unless it asks for more. */
 const STOP_GRACE_MS = 10_000;
@@ -107,7 +108,8 @@ function isUsageError(err: unknown): boolean {
 /** Writes the operator's view of `err` and returns the exit code. */
 function report(err: unknown, command: Command | undefined): number {
   const who = command ? `halfweg ${command.name}` : 'halfweg';
-  const out = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  // Whatever an error quotes, a URL's credentials are not shown (issue 17.4).
+  const out = (text: string) => process.stderr.write(redactUrls(text.endsWith('\n') ? text : `${text}\n`));
   if (command && isUsageError(err)) {
     out(`${who}: ${usageReason((err as Error).message, command)}\n\n${command.help}`);
     return 2;

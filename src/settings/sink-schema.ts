@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bool, duration, intIn, oneOf, show, text } from './schema-helpers.js';
+import { hasUrlCredentials } from '../redact.js';
 
 /**
  * MQTT sinks (issue 4): `sinks: { <name>: {...} }`, each its own broker connection, durable store
@@ -16,10 +17,17 @@ const topicPrefix = z.unknown().superRefine((v, ctx) => {
 
 const brokerUrl = z.unknown().superRefine((v, ctx) => {
   let ok = false;
+  if (typeof v === 'string' && hasUrlCredentials(v)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `credentials do not belong in the URL (${show(v)}): write it without them and put the username and a password source under auth (auth.username, auth.passwordFile)`,
+    });
+    return;
+  }
   if (typeof v === 'string') {
     try {
       const u = new URL(v);
-      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '' && u.username === '' && u.password === '';
+      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '';
     } catch {
       ok = false;
     }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import { HalfwegError } from '../../errors.js';
+import { redactUrls } from '../../redact.js';
 import type { MqttSinkConfig } from '../../settings/sink-schema.js';
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?|\[?::ffff:127(\.\d{1,3}){3}\]?)$/i;
@@ -16,8 +17,12 @@ export function isTls(url: string): boolean {
 
 /** The URL without anything secret, for logs (the schema refuses credentials in URLs anyway). */
 export function safeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return redactUrls(url);
+  }
 }
 
 /**
