@@ -8,8 +8,12 @@ import { Watchdog } from '../ops/watchdog.js';
 import { loadSettings, type Settings } from '../settings/load.js';
 import type { Command, CommandIo } from './command.js';
 
+/**
+ * The config as `run`, `demo` and SIGHUP take it: validated in one pass with the files and
+ * variables the sinks need (what check-config checks), and the data directory overridden.
+ */
 export async function loadWithOverrides(file: string, dataDir: string | undefined): Promise<Settings> {
-  const settings = await loadSettings(file);
+  const settings = await loadSettings(file, { checkFiles: true, missingEnvIsProblem: true });
   if (!dataDir) return settings;
   return { ...settings, config: { ...settings.config, agent: { ...settings.config.agent, dataDir: path.resolve(dataDir) } } };
 }
