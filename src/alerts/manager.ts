@@ -202,7 +202,8 @@ export class AlarmManager {
     const who = { by: cmd.by ?? null, operatorAt: cmd.at ?? null, comment: cmd.comment ?? null };
     const refuse = (reason: string, state: string | null): CommandResult => {
       this.stats.commandsRejected++;
-      this.o.log.warn({ ...base, ...who, reason }, `alarm command refused: ${reason}`);
+      // The command listener logs refusals, rate-limited: junk must not flood the log (issue 17.3).
+      this.o.log.debug({ ...base, ...who, reason }, `alarm command refused: ${reason}`);
       return { ...base, ok: false, reason, state };
     };
     if (!rec) {
