@@ -92,6 +92,8 @@ function usageReason(message: string, command: Command): string {
   }
   m = /Option '(?:-\w, )?([^' ]+)[^']*' argument missing/.exec(message);
   if (m) return `option ${m[1]} needs a value`;
+  m = /Option '(?:-\w, )?([^' ]+)[^']*' argument is ambiguous/.exec(message);
+  if (m) return `option ${m[1]} needs a value (one that starts with "-" is written ${m[1]}=VALUE)`;
   m = /Unexpected argument '([^']+)'/.exec(message);
   if (m) return `unexpected argument ${m[1]}`;
   m = /Option '(?:-\w, )?([^' ]+)[^']*' does not take an argument/.exec(message);
