@@ -179,16 +179,18 @@ export class AlarmManager {
    * degraded, a disk nearly full, a sink lagging, the clock not synchronised). It takes the same
    * lifecycle, events, persistence and commands as any detector's alarm. `on` null clears it.
    */
-  setCondition(device: string, point: string, kind: string, on: { condition: string; priority: Priority; value: number | null } | null, ts = this.clock()): void {
+  setCondition(device: string, point: string, kind: string, on: { condition: string; value: number | null } | null, ts = this.clock()): void {
     const id = alarmId(device, point, kind);
+    // The configured rules decide, as for a detector's finding: per alarm id, then per condition.
+    const priority = on ? this.priorities.of(id, kind, on.condition, 1) : null;
     let rec = this.records.get(id);
     if (!rec) {
       if (!on) return;
       rec = life.newRecord(device, point, kind, this.seqOnly.get(id) ?? 0);
       this.records.set(id, rec);
     }
-    if (on && (!rec.conditionActive || rec.condition !== on.condition || rec.priority !== on.priority)) {
-      this.apply(life.conditionOn(rec, { ts, condition: on.condition, priority: on.priority, value: on.value, score: 1 }, this.rules));
+    if (on && priority && (!rec.conditionActive || rec.condition !== on.condition || rec.priority !== priority)) {
+      this.apply(life.conditionOn(rec, { ts, condition: on.condition, priority, value: on.value, score: 1 }, this.rules));
     } else if (!on && rec.conditionActive) {
       this.apply(life.conditionOff(rec, { ts, value: null, score: 0 }, this.rules));
     }
