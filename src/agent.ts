@@ -31,6 +31,12 @@ import { OpsServer } from './ops/http-server.js';
  *
  * Constructors of parts only assign; start() and stop() act (STYLE.md, principle 4).
  */
+/**
+ * The config keys SIGHUP applies to a running agent: the devices and simulators polled (and the
+ * profile folders they come from). Everything else takes effect at the next restart.
+ */
+export const RELOAD_APPLIES = ['devices', 'simulators', 'profileDirs'] as const;
+
 export interface AgentCounters {
   batches: number;
   readings: number;
@@ -474,35 +480,23 @@ export class Agent {
 
   /**
    * Apply new settings without losing data: the store stays open (its in-flight commits settle
-   * first); sources and simulators are stopped after their current cycle and rebuilt. Settings
-   * that need a restart (data directory, store) are kept as they were, with a warning.
+   * first); sources and simulators are stopped after their current cycle and rebuilt from the
+   * keys in RELOAD_APPLIES. Every other key that changed (the data directory, store, sinks,
+   * detection, alarms, aggregates, schedules, http, log, the agent's id) is kept as it was until
+   * the next restart, with one warning naming them (issue 17.10).
    */
   async reload(next: Settings): Promise<void> {
     if (!this.running) {
       this.current = next;
       return;
     }
-    const restartOnly: string[] = [];
-    if (path.resolve(next.config.agent.dataDir) !== this.dataDir) restartOnly.push('agent.dataDir');
-    // Rebuilding detection would throw away what the detectors learned: restart-only, like storage.
-    for (const key of ['store', 'sinks', 'aggregate', 'schedules', 'cloud', 'http', 'detect', 'alarms'] as const) {
-      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.current.config[key])) restartOnly.push(key);
-    }
-    if (restartOnly.length) this.log.warn({ keys: restartOnly }, 'reload: these settings take effect at the next restart');
+    const before = this.current.config as Record<string, unknown>;
+    const after = next.config as Record<string, unknown>;
+    const restartOnly = Object.keys(after).filter((k) => !(RELOAD_APPLIES as readonly string[]).includes(k) && JSON.stringify(after[k]) !== JSON.stringify(before[k]));
+    if (restartOnly.length) this.log.warn({ keys: restartOnly }, `reload: ${restartOnly.join(', ')} changed and take(s) effect at the next restart`);
     const merged: Settings = {
       ...next,
-      config: {
-        ...next.config,
-        agent: { ...next.config.agent, dataDir: this.current.config.agent.dataDir },
-        store: this.current.config.store,
-        sinks: this.current.config.sinks,
-        aggregate: this.current.config.aggregate,
-        schedules: this.current.config.schedules,
-        cloud: this.current.config.cloud,
-        http: this.current.config.http,
-        detect: this.current.config.detect,
-        alarms: this.current.config.alarms,
-      },
+      config: { ...this.current.config, devices: next.config.devices, simulators: next.config.simulators, profileDirs: next.config.profileDirs },
     };
     await this.stopInputs();
     this.current = merged;
