@@ -33,7 +33,7 @@ import { formatDuration } from '../settings/duration.js';
 import { closest } from '../settings/issues.js';
 import type { Limits } from '../settings/profile-schema.js';
 import type { ReadingBatch } from '../sources/reading.js';
-import { alarmId, priorityRank, type AlarmEvent, type Priority } from './alarm-event.js';
+import { alarmId, priorityRank, type AlarmEvent } from './alarm-event.js';
 import type { AlarmCommand, CommandResult } from './commands.js';
 import * as life from './lifecycle.js';
 import type { AlarmRecord, LifecycleRules, Step } from './lifecycle.js';
