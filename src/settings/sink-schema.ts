@@ -47,8 +47,13 @@ export function isTlsUrl(url: string): boolean {
  * would cross the network in clear text. The reason, or null when the transport is acceptable.
  */
 export function insecureTransport(config: { url: string; allowInsecure: boolean; auth?: unknown }): string | null {
+  let u: URL;
+  try {
+    u = new URL(config.url);
+  } catch {
+    return null; // not a URL: the url field's own check says so
+  }
   if (isTlsUrl(config.url) || config.allowInsecure) return null;
-  const u = new URL(config.url);
   if (LOOPBACK.test(u.hostname)) return null;
   return `plain MQTT to ${u.protocol}//${u.host} would send data${config.auth ? ' and the password' : ''} unencrypted; use mqtts:// with tls, or set allowInsecure: true on the sink if the network is trusted (HALFWEG_MQTT_INSECURE)`;
 }

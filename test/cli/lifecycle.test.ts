@@ -116,13 +116,18 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
     expect(r.stderr).toMatch(new RegExp(`${ca.replace(/[.]/g, '\\.')}.*(HALFWEG_MQTT_TLS)`));
   });
 
-  it('issue 17.1: SIGTERM ends a start that hangs (a sink reading a FIFO as its CA), after the grace period', async () => {
-    const fifo = path.join(work, 'ca.fifo');
+  /** A simulator whose fault schedule is a FIFO nobody writes: the inputs' start blocks on it forever, after the store opened. */
+  async function hanging(name: string): Promise<string> {
+    const fifo = path.join(work, `${name}.fifo`);
     spawnSync('mkfifo', [fifo]);
     chmodSync(fifo, 0o644);
-    const file = config('hangs', ['sinks:', `  cloud: { url: "mqtts://127.0.0.1:8883", tls: { ca: ${fifo} } }`]);
+    return config(name, [`simulators: [ { profile: generator-set, port: ${await takenPort()}, faults: ${fifo} } ]`]);
+  }
+
+  it('issue 17.1: SIGTERM ends a start that hangs (a read that never returns), after the grace period', async () => {
+    const file = await hanging('hangs');
     const p = start(['run', '--config', file], 25_000);
-    // The store has opened; the sink's start now blocks on the FIFO forever.
+    // The store has opened; the inputs' start now blocks on the FIFO forever.
     await until('the store to open', () => existsSync(path.join(work, 'hangs', 'store', 'LOCK')));
     await new Promise((r) => setTimeout(r, 300));
     p.child.kill('SIGTERM');
@@ -133,10 +138,7 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
   });
 
   it('issue 17.1: a second SIGINT ends the process at once, whatever it is doing', async () => {
-    const fifo = path.join(work, 'ca2.fifo');
-    spawnSync('mkfifo', [fifo]);
-    chmodSync(fifo, 0o644);
-    const file = config('hangs2', ['sinks:', `  cloud: { url: "mqtts://127.0.0.1:8883", tls: { ca: ${fifo} } }`]);
+    const file = await hanging('hangs2');
     const p = start(['run', '--config', file], 8_000);
     await until('the store to open', () => existsSync(path.join(work, 'hangs2', 'store', 'LOCK')));
     await new Promise((r) => setTimeout(r, 300));
