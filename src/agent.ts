@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { HalfwegError, isOsError, osAdvice, osCause } from './errors.js';
 import type { Logger } from './ops/log.js';
 import type { Settings } from './settings/load.js';
 import type { ReadingBatch } from './sources/reading.js';
@@ -31,6 +32,12 @@ import { OpsServer } from './ops/http-server.js';
  *
  * Constructors of parts only assign; start() and stop() act (STYLE.md, principle 4).
  */
+/**
+ * The config keys SIGHUP applies to a running agent: the devices and simulators polled (and the
+ * profile folders they come from). Everything else takes effect at the next restart.
+ */
+export const RELOAD_APPLIES = ['devices', 'simulators', 'profileDirs'] as const;
+
 export interface AgentCounters {
   batches: number;
   readings: number;
@@ -60,12 +67,40 @@ export interface AgentOptions {
   readonly sources?: (settings: Settings) => Source[];
 }
 
+/**
+ * One part of the running agent. `start()` acts and `stop()` releases everything `start()` took;
+ * a part whose `start()` throws has released what it took itself. The agent starts its parts in
+ * flow order and stops the started ones in reverse, also when a later one fails to start.
+ */
+interface Part {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A part's start failure as the one line an operator reads: a HalfwegError with a code (item 1 of issue 17). */
+function startFailure(part: string, err: unknown): HalfwegError {
+  if (err instanceof HalfwegError) return err;
+  if (isOsError(err)) {
+    const where = err.path ?? (err as { address?: string }).address;
+    return new HalfwegError('HALFWEG_START_FAILED', `cannot start the ${part}: ${where ? `${where}: ` : ''}${osCause(err)}; ${osAdvice(err, where)}`);
+  }
+  return new HalfwegError('HALFWEG_START_FAILED', `cannot start the ${part}: ${(err as Error)?.message ?? String(err)}`);
+}
+
 export class Agent {
   private sources: Source[] = [];
   private simulators: RunningSimulator[] = [];
   private store: Store | null = null;
   private readonly listeners = new Set<(batch: ReadingBatch) => void>();
+  /** Inputs are running: batches are accepted (from the inputs' start until they have stopped). */
   private running = false;
+  private phase: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
+  /** The parts started so far, in start order; stop() and a failed start stop them in reverse. */
+  private started: Part[] = [];
+  /** A stop was asked while starting: the start stops after the part in progress. */
+  private abortStart = false;
+  private starting: Promise<void> | null = null;
   /** Commits issued and not yet settled: stop() waits for them so SIGTERM loses no batch. */
   private readonly inFlight = new Set<Promise<unknown>>();
   readonly counters: AgentCounters = { batches: 0, readings: 0, good: 0, bad: 0, uncommitted: 0 };
@@ -100,121 +135,253 @@ export class Agent {
     return path.resolve(this.settings.config.agent.dataDir);
   }
 
-  async start(): Promise<void> {
-    if (this.running) return;
-    const { config } = this.settings;
-    // Each sink reads from its own cursors, one per record type it forwards, declared to the store.
-    const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
-    const store = (this.store =
-      this.options.store ??
-      new LevelStore({ dir: storeDir(this.dataDir), config: storeConfig, log: this.root.child({ component: 'store' }) }));
-    // Built before the store opens so that an insecure sink config refuses to start at once.
-    this.sinks = createSinks(config.sinks, store, this.root, { agent: config.agent.id, site: config.agent.site }, {
-      baseDir: path.dirname(this.current.file),
-      // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
-      policy: (name, c) =>
-        (c.cloudPolicy ?? name === 'cloud') ? cloudSinkPolicy(config.cloud, (now) => this.aggregation?.rawSyncOpen(now) ?? true) : undefined,
-    });
-    await store.open();
-    for (const s of this.sinks) await s.start();
-    this.aggregation = new Aggregation({
-      config,
-      devices: this.deviceNames(this.current),
-      store,
-      retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
-      state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
-      openWindows: new JsonFileState(path.join(this.dataDir, 'rollup-open.json')),
-      log: this.root,
-      onRecord: () => this.wake('aggregate'),
-    });
-    await this.aggregation.start();
-    // Operator commands (acknowledge, shelve) arrive on the control-room broker.
-    const controlRoom = config.sinks['controlRoom'];
-    const channel = controlRoom ? this.sinks.find((x) => x.name === 'controlRoom') : undefined;
-    this.alerts = new Alerts({
-      settings: this.current,
-      store,
-      state: new JsonFileState(path.join(this.dataDir, 'alarm-state.json')),
-      log: this.root,
-      onEvent: (e) => {
-        this.wake('alarm');
-        if (e.event === 'raised') this.aggregation?.noteAlarm(e.device);
-      },
-      channel,
-      topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
-    });
-    await this.alerts.start();
-    const manager = this.alerts.manager;
-    if (manager) {
-      // The agent's own troubles (device down, store degraded, disk low, sink lagging, clock) go
-      // through the same alarm path as any detector's.
-      const healthAlarms = (this.healthAlarms = new AgentHealthAlarms({
-        devices: () => this.deviceStats(),
-        store: () => this.storeStats(),
-        sinks: () => this.sinks.map((x) => x.stats()),
-        dataDir: this.dataDir,
-        set: (c) => manager.setCondition(c.device, c.point, c.kind, c.on),
-        log: this.root.child({ component: 'health' }),
-      }));
-      healthAlarms.start();
-      store.onHealth(() => void healthAlarms.check());
-    }
-    this.metrics = new AgentMetrics({
-      deviceStats: () => this.deviceStats(),
-      storeStats: () => this.storeStats(),
-      sinkStats: () => this.sinks.map((s) => s.stats()),
-      activeAlarms: () => this.alerts?.manager?.counts().active ?? 0,
-      healthy: () => this.health().healthy,
-    });
-    if (config.http.enabled) {
-      const metrics = this.metrics;
-      this.ops = new OpsServer(
-        {
-          metrics: () => metrics.metrics(),
-          metricsContentType: metrics.registry.contentType,
-          health: () => this.health(),
-          status: () => this.status(),
-        },
-        config.http,
-        this.root.child({ component: 'http' }),
-      );
+  /**
+   * Starts the parts in flow order. If one fails, the started ones are stopped in reverse and the
+   * failure is thrown as a HalfwegError (its code says what failed). A stop() during the start
+   * makes it stop after the part in progress and resolve.
+   */
+  start(): Promise<void> {
+    if (this.phase !== 'idle') return this.starting ?? Promise.resolve();
+    this.phase = 'starting';
+    this.starting = this.startParts();
+    return this.starting;
+  }
+
+  private async startParts(): Promise<void> {
+    let failure: HalfwegError | null = null;
+    for (const part of this.parts()) {
+      if (this.abortStart) break;
       try {
-        this.httpPort = (await this.ops.start()).port;
+        await part.start();
       } catch (err) {
-        // Polling and storing matter more than metrics: keep going, loudly.
-        this.ops = null;
-        this.log.error(
-          { code: 'HALFWEG_HTTP_UNAVAILABLE', host: config.http.host, port: config.http.port, err: (err as Error).message },
-          'cannot serve metrics/health/status; running without them (is another agent using the port?)',
-        );
+        failure = startFailure(part.name, err);
+        // The stack goes to the log for whoever debugs it; the operator's line is the message.
+        this.log.error({ code: failure.code, part: part.name, err }, `${failure.message}; stopping what had started`);
+        break;
       }
+      this.started.push(part);
     }
-    this.running = true;
-    this.startedAt = Date.now();
-    await this.startInputs(this.current);
+    if (failure || this.abortStart) {
+      await this.stopStarted();
+      this.phase = 'stopped';
+      if (failure) throw failure;
+      this.log.info('start interrupted by a stop request; stopped');
+      return;
+    }
+    this.phase = 'running';
     this.log.info(
       { devices: this.settings.devices.length + this.settings.serialDevices.length, sources: this.sources.length, simulators: this.simulators.length, dataDir: this.dataDir },
       'agent started',
     );
   }
 
-  /** Stop producing, let every issued commit settle, then close the store and the rest in reverse. */
+  /**
+   * Stops the started parts in reverse: inputs first (their last batches are committed), then
+   * the ops endpoint, health alarms, alerts, aggregation, the sinks and last the store. During a
+   * start it makes the start stop after the part in progress, and waits for that.
+   */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    // Sources finish the batch in flight first; it is committed before anything closes.
-    await this.stopInputs();
-    this.running = false;
-    this.healthAlarms?.stop();
-    await this.alerts?.stop();
-    // Commits the windows that have ended; those still running are not sent half full.
-    await this.aggregation?.stop();
-    // Sinks flush what is in flight and say `offline`, in parallel: the slowest uplink bounds the
-    // stop at one stopTimeout, not the sum of them.
-    await Promise.all(this.sinks.map((s) => s.stop()));
-    this.sinks = [];
-    await this.ops?.stop();
-    await this.store?.close();
+    if (this.phase === 'starting') {
+      this.abortStart = true;
+      await this.starting?.catch(() => undefined);
+      return;
+    }
+    if (this.phase !== 'running') return;
+    this.phase = 'stopping';
+    await this.stopStarted();
+    this.phase = 'stopped';
     this.log.info(this.counters, 'agent stopped');
+  }
+
+  private async stopStarted(): Promise<void> {
+    for (const part of this.started.reverse()) {
+      try {
+        await part.stop();
+      } catch (err) {
+        // Keep stopping the rest: the store must close whatever a sink did.
+        this.log.error({ part: part.name, err }, `stopping the ${part.name} failed`);
+      }
+    }
+    this.started = [];
+  }
+
+  /** The parts in flow order: sources -> store -> sinks, aggregation, alerts; inputs last, so nothing is produced before its consumers run. */
+  private parts(): Part[] {
+    const { config } = this.settings;
+    // Each sink reads from its own cursors, one per record type it forwards, declared to the store.
+    const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
+    const dir = storeDir(this.dataDir);
+    const store = (this.store =
+      this.options.store ?? new LevelStore({ dir, config: storeConfig, log: this.root.child({ component: 'store' }) }));
+    return [
+      {
+        name: 'store',
+        start: async () => {
+          try {
+            await store.open();
+          } catch (err) {
+            // LevelDB wraps the file system's error (EACCES on mkdir) in its own.
+            const os = isOsError(err) ? err : isOsError((err as Error)?.cause) ? ((err as Error).cause as NodeJS.ErrnoException) : null;
+            if (!os) throw err;
+            const where = os.path ?? dir;
+            throw new HalfwegError(
+              'HALFWEG_DATA_DIR_UNAVAILABLE',
+              `cannot open the store at ${where}: ${osCause(os)}; ${osAdvice(os, where)} (agent.dataDir or --data-dir)`,
+            );
+          }
+        },
+        stop: () => store.close(),
+      },
+      {
+        name: 'sinks',
+        start: async () => {
+          this.sinks = createSinks(config.sinks, store, this.root, { agent: config.agent.id, site: config.agent.site }, {
+            baseDir: path.dirname(this.current.file),
+            // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
+            policy: (name, c) =>
+              (c.cloudPolicy ?? name === 'cloud') ? cloudSinkPolicy(config.cloud, (now) => this.aggregation?.rawSyncOpen(now) ?? true) : undefined,
+          });
+          const started: Sink[] = [];
+          try {
+            for (const s of this.sinks) {
+              await s.start();
+              started.push(s);
+            }
+          } catch (err) {
+            await Promise.allSettled(started.map((s) => s.stop()));
+            this.sinks = [];
+            throw err;
+          }
+        },
+        // In parallel: the slowest uplink bounds the stop at one stopTimeout, not the sum of them.
+        stop: async () => {
+          await Promise.all(this.sinks.map((s) => s.stop()));
+          this.sinks = [];
+        },
+      },
+      {
+        name: 'aggregation',
+        start: async () => {
+          this.aggregation = new Aggregation({
+            config,
+            devices: this.deviceNames(this.current),
+            store,
+            retention: store instanceof LevelStore ? () => store.runRetention() : undefined,
+            state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
+            openWindows: new JsonFileState(path.join(this.dataDir, 'rollup-open.json')),
+            log: this.root,
+            onRecord: () => this.wake('aggregate'),
+          });
+          await this.aggregation.start();
+        },
+        // Commits the windows that have ended; those still running are not sent half full.
+        stop: async () => {
+          await this.aggregation?.stop();
+        },
+      },
+      {
+        name: 'alerts',
+        start: async () => {
+          // Operator commands (acknowledge, shelve) arrive on the control-room broker.
+          const controlRoom = config.sinks['controlRoom'];
+          const channel = controlRoom ? this.sinks.find((x) => x.name === 'controlRoom') : undefined;
+          this.alerts = new Alerts({
+            settings: this.current,
+            store,
+            state: new JsonFileState(path.join(this.dataDir, 'alarm-state.json')),
+            log: this.root,
+            onEvent: (e) => {
+              this.wake('alarm');
+              if (e.event === 'raised') this.aggregation?.noteAlarm(e.device);
+            },
+            channel,
+            topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
+          });
+          await this.alerts.start();
+        },
+        stop: async () => {
+          await this.alerts?.stop();
+        },
+      },
+      {
+        name: 'health alarms',
+        start: async () => {
+          const manager = this.alerts?.manager;
+          if (!manager) return;
+          // The agent's own troubles (device down, store degraded, disk low, sink lagging, clock) go
+          // through the same alarm path, and the same priority rules, as any detector's.
+          const healthAlarms = (this.healthAlarms = new AgentHealthAlarms({
+            devices: () => this.deviceStats(),
+            store: () => this.storeStats(),
+            sinks: () => this.sinks.map((x) => x.stats()),
+            dataDir: this.dataDir,
+            set: (c) => manager.setCondition(c.device, c.point, c.kind, c.on),
+            log: this.root.child({ component: 'health' }),
+          }));
+          healthAlarms.start();
+          store.onHealth(() => void healthAlarms.check());
+        },
+        stop: async () => {
+          this.healthAlarms?.stop();
+        },
+      },
+      {
+        name: 'metrics and ops endpoint',
+        start: async () => {
+          const metrics = (this.metrics = new AgentMetrics({
+            deviceStats: () => this.deviceStats(),
+            storeStats: () => this.storeStats(),
+            sinkStats: () => this.sinks.map((s) => s.stats()),
+            activeAlarms: () => this.alerts?.manager?.counts().active ?? 0,
+            healthy: () => this.health().healthy,
+          }));
+          if (!config.http.enabled) return;
+          const ops = new OpsServer(
+            {
+              metrics: () => metrics.metrics(),
+              metricsContentType: metrics.registry.contentType,
+              health: () => this.health(),
+              status: () => this.status(),
+            },
+            config.http,
+            this.root.child({ component: 'http' }),
+          );
+          try {
+            this.httpPort = (await ops.start()).port;
+            this.ops = ops;
+          } catch (err) {
+            // Polling and storing matter more than metrics: keep going, loudly.
+            this.log.error(
+              { code: 'HALFWEG_HTTP_UNAVAILABLE', host: config.http.host, port: config.http.port, err: (err as Error).message },
+              'cannot serve metrics/health/status; running without them (is another agent using the port?)',
+            );
+          }
+        },
+        stop: async () => {
+          await this.ops?.stop();
+          this.ops = null;
+        },
+      },
+      {
+        name: 'inputs',
+        start: async () => {
+          this.running = true;
+          this.startedAt = Date.now();
+          try {
+            await this.startInputs(this.current);
+          } catch (err) {
+            await this.stopInputs();
+            this.running = false;
+            throw err;
+          }
+        },
+        // Sources finish the batch in flight first; it is committed before anything closes.
+        stop: async () => {
+          await this.stopInputs();
+          this.running = false;
+        },
+      },
+    ];
   }
 
   /** A record of this type was committed: sinks read now rather than at their next poll. */
@@ -229,11 +396,14 @@ export class Agent {
   /** The simulated equipment first, so that the first poll finds it listening; then the sources. */
   private async startInputs(settings: Settings): Promise<void> {
     this.simulators = await startSimulators(settings.config.simulators, settings, this.root.child({ component: 'simulator' }));
-    this.sources = this.options.sources?.(settings) ?? [
+    const sources = this.options.sources?.(settings) ?? [
       ...createModbusSources(settings.devices, this.root, new JsonFileState(path.join(this.dataDir, HOLES_FILE))),
       ...createSerialSources(settings.serialDevices, this.root),
     ];
-    for (const s of this.sources) await s.start(this.accept);
+    for (const s of sources) {
+      await s.start(this.accept);
+      this.sources.push(s);
+    }
   }
 
   /** Sources finish their current cycle; every commit they caused settles before this returns. */
@@ -259,11 +429,13 @@ export class Agent {
     return this.store?.stats() ?? null;
   }
 
-  /** Alive means polling and the store make progress (see src/ops/health.ts). */
+  /**
+   * Alive means polling and the store make progress (see src/ops/health.ts). Polling has
+   * stalled when no batch came for three times the longest silence any source calls normal
+   * (its own intervals, timeouts and backoff), and at least 30 s.
+   */
   health(now = Date.now()): Health {
-    const intervals = [...this.current.devices.flatMap((d) => d.groups.map((g) => g.interval)), ...this.current.serialDevices.map(() => 10_000)];
-    const backoffs = this.current.devices.map((d) => d.backoff.max + d.timeout * (d.retries + 1));
-    const pollStallMs = Math.max(30_000, 3 * Math.max(0, ...intervals, ...backoffs));
+    const pollStallMs = Math.max(30_000, 3 * Math.max(0, ...this.sources.map((s) => s.quietMs())));
     const oldest = this.commitStarted.values().next();
     const store = this.store?.health();
     return evaluateHealth(
@@ -310,35 +482,23 @@ export class Agent {
 
   /**
    * Apply new settings without losing data: the store stays open (its in-flight commits settle
-   * first); sources and simulators are stopped after their current cycle and rebuilt. Settings
-   * that need a restart (data directory, store) are kept as they were, with a warning.
+   * first); sources and simulators are stopped after their current cycle and rebuilt from the
+   * keys in RELOAD_APPLIES. Every other key that changed (the data directory, store, sinks,
+   * detection, alarms, aggregates, schedules, http, log, the agent's id) is kept as it was until
+   * the next restart, with one warning naming them (issue 17.10).
    */
   async reload(next: Settings): Promise<void> {
     if (!this.running) {
       this.current = next;
       return;
     }
-    const restartOnly: string[] = [];
-    if (path.resolve(next.config.agent.dataDir) !== this.dataDir) restartOnly.push('agent.dataDir');
-    // Rebuilding detection would throw away what the detectors learned: restart-only, like storage.
-    for (const key of ['store', 'sinks', 'aggregate', 'schedules', 'cloud', 'http', 'detect', 'alarms'] as const) {
-      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.current.config[key])) restartOnly.push(key);
-    }
-    if (restartOnly.length) this.log.warn({ keys: restartOnly }, 'reload: these settings take effect at the next restart');
+    const before = this.current.config as Record<string, unknown>;
+    const after = next.config as Record<string, unknown>;
+    const restartOnly = Object.keys(after).filter((k) => !(RELOAD_APPLIES as readonly string[]).includes(k) && JSON.stringify(after[k]) !== JSON.stringify(before[k]));
+    if (restartOnly.length) this.log.warn({ keys: restartOnly }, `reload: ${restartOnly.join(', ')} changed and take(s) effect at the next restart`);
     const merged: Settings = {
       ...next,
-      config: {
-        ...next.config,
-        agent: { ...next.config.agent, dataDir: this.current.config.agent.dataDir },
-        store: this.current.config.store,
-        sinks: this.current.config.sinks,
-        aggregate: this.current.config.aggregate,
-        schedules: this.current.config.schedules,
-        cloud: this.current.config.cloud,
-        http: this.current.config.http,
-        detect: this.current.config.detect,
-        alarms: this.current.config.alarms,
-      },
+      config: { ...this.current.config, devices: next.config.devices, simulators: next.config.simulators, profileDirs: next.config.profileDirs },
     };
     await this.stopInputs();
     this.current = merged;

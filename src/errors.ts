@@ -33,6 +33,12 @@ export type ErrorCode =
   | 'HALFWEG_MQTT_UNREACHABLE'
   /** A batch payload does not decode (garbage, truncated, unknown version). */
   | 'HALFWEG_BATCH_DECODE'
+  /** The data directory (or the store under it) cannot be created or written: permissions, read-only or full file system. */
+  | 'HALFWEG_DATA_DIR_UNAVAILABLE'
+  /** A simulator of the config cannot listen on its port (another agent or demo holds it). */
+  | 'HALFWEG_SIMULATOR_UNAVAILABLE'
+  /** A part of the agent failed to start for a reason no other code names; the started parts were stopped. */
+  | 'HALFWEG_START_FAILED'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {
@@ -44,5 +50,59 @@ export class HalfwegError extends Error {
   ) {
     super(message);
     this.name = 'HalfwegError';
+  }
+}
+
+/** What an operating-system error code means, in words an operator reads in a log line. */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a path component is not a directory',
+  EISDIR: 'is a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EMFILE: 'too many open files',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this machine',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+  EIO: 'input/output error',
+  EBUSY: 'device or resource busy',
+};
+
+/** An error from the operating system (fs, net): a string `code` such as EACCES and usually a `syscall`. */
+export function isOsError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code!);
+}
+
+/** `permission denied (EACCES)`: the cause of an OS error without Node's stack or syscall noise. */
+export function osCause(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? 'unknown';
+  return `${ERRNO_TEXT[code] ?? err.message.replace(/^[A-Z0-9]+: /, '').replace(/,.*$/, '')} (${code})`;
+}
+
+/** What to do about an OS error on `path`, by cause. */
+export function osAdvice(err: NodeJS.ErrnoException, path?: string): string {
+  const where = path ?? 'the path';
+  switch (err.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `give the user running halfweg access to ${where}, or choose another location`;
+    case 'EROFS':
+      return `choose a location on a writable file system`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'free some space';
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return `check the path`;
+    case 'EADDRINUSE':
+      return 'another process listens there: stop it or choose another port';
+    case 'EADDRNOTAVAIL':
+      return 'use an address of this machine';
+    default:
+      return 'check the path and the system log';
   }
 }

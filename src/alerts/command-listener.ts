@@ -5,8 +5,13 @@
  *
  * Scope: the topic carries this agent's id, so commands for other agents never arrive; a message
  * on any other topic the channel delivers is ignored, and one whose `agent` field names another
- * agent is refused. Every refusal is logged with its reason (and who sent it, when the payload
- * says), and counted.
+ * agent is refused. Every refusal is counted and answered with its reason; its log lines are
+ * limited (REFUSALS_LOGGED per minute, then one line saying how many more): 3,000 junk messages
+ * are not 3,000 warn lines (issue 17.3).
+ *
+ * Retained commands are ignored, and the result says so (issue 17.3): the broker replays a
+ * retained message to every new subscription, so an `out-of-service` published retained would be
+ * applied again at every restart of the agent, long after the operator put the alarm back.
  *
  * The channel is the one boundary with the broker (`CommandChannel`): the agent backs it with the
  * control-room sink's connection; mqtt-channel.ts backs it with a plain mqtt.js client.
@@ -17,12 +22,18 @@
 import type { Logger } from '../ops/log.js';
 import { parseCommand, type AlarmCommand, type CommandResult } from './commands.js';
 
+/** What the broker said about a message: `retain` is set on a retained message replayed to a new subscription. */
+export interface MessageMeta {
+  readonly retain: boolean;
+}
+
 export interface CommandChannel {
   /**
    * Delivers every message on `topic` to `handler`, also after reconnects (re-subscribing is the
-   * channel's job). Resolves once the subscription is in place (or will be on connecting).
+   * channel's job), with the packet's retain flag. Resolves once the subscription is in place
+   * (or will be on connecting).
    */
-  subscribe(topic: string, handler: (topic: string, payload: Buffer) => void): Promise<void>;
+  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
   unsubscribe?(topic: string): Promise<void>;
   /** Best effort (QoS 1, not retained); absent: no results are published. */
   publish?(topic: string, payload: string): Promise<void>;
@@ -45,10 +56,17 @@ export interface AlarmCommandListenerOptions {
   readonly clock?: () => number;
 }
 
+/** Refusals logged per minute; the rest are counted and summed up in one line. */
+export const REFUSALS_LOGGED = 5;
+const REFUSAL_WINDOW_MS = 60_000;
+
 export class AlarmCommandListener {
   readonly topics: { readonly commands: string; readonly results: string };
-  readonly counts = { received: 0, accepted: 0, refused: 0 };
+  readonly counts = { received: 0, accepted: 0, refused: 0, retained: 0 };
   private running = false;
+  private windowStart = -Infinity;
+  private loggedInWindow = 0;
+  private suppressed = 0;
 
   constructor(private readonly o: AlarmCommandListenerOptions) {
     this.topics = commandTopics(o.base);
@@ -57,7 +75,7 @@ export class AlarmCommandListener {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.o.channel.subscribe(this.topics.commands, (topic, payload) => this.handle(topic, payload));
+    await this.o.channel.subscribe(this.topics.commands, (topic, payload, meta) => this.handle(topic, payload, meta));
     this.o.log.info({ topic: this.topics.commands }, 'listening for alarm commands');
   }
 
@@ -68,28 +86,61 @@ export class AlarmCommandListener {
   }
 
   /** One message; exposed for tests of the parsing path. Never throws. */
-  handle(topic: string, payload: Buffer): CommandResult | null {
+  handle(topic: string, payload: Buffer, meta?: MessageMeta): CommandResult | null {
     if (!this.running || topic !== this.topics.commands) return null;
     this.counts.received++;
     const at = (this.o.clock ?? Date.now)();
     let result: CommandResult;
     const parsed = parseCommand(payload, this.o.agent);
-    if (!parsed.ok) {
-      this.o.log.warn({ topic, reason: parsed.reason, requestId: parsed.requestId, action: parsed.action, alarm: parsed.id }, `alarm command refused: ${parsed.reason}`);
-      result = { ok: false, action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null, reason: parsed.reason, state: null, at };
+    const echo = parsed.ok
+      ? { action: parsed.command.action, id: parsed.command.id, requestId: parsed.command.requestId ?? null }
+      : { action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null };
+    if (meta?.retain) {
+      this.counts.retained++;
+      result = {
+        ok: false,
+        ...echo,
+        reason: 'retained command ignored: a retained command would be applied again at every restart; publish commands with retain=false (and clear this one: an empty retained message on the topic)',
+        state: null,
+        at,
+      };
+    } else if (!parsed.ok) {
+      result = { ok: false, ...echo, reason: parsed.reason, state: null, at };
     } else {
       try {
         result = this.o.manager.command(parsed.command);
       } catch (err) {
         this.o.log.error({ err, alarm: parsed.command.id }, 'alarm command failed');
-        result = { ok: false, action: parsed.command.action, id: parsed.command.id, requestId: parsed.command.requestId ?? null, reason: 'internal error', state: null, at };
+        result = { ok: false, ...echo, reason: 'internal error', state: null, at };
       }
     }
     if (result.ok) this.counts.accepted++;
-    else this.counts.refused++;
+    else {
+      this.counts.refused++;
+      this.logRefusal(at, { topic, reason: result.reason, requestId: result.requestId, action: result.action, alarm: result.id, by: parsed.ok ? parsed.command.by ?? null : null });
+    }
     if (this.o.results !== false && this.o.channel.publish) {
       void this.o.channel.publish(this.topics.results, JSON.stringify(result)).catch((err: Error) => this.o.log.debug({ err: err.message }, 'could not publish an alarm command result'));
     }
     return result;
+  }
+
+  /** At most REFUSALS_LOGGED warn lines a minute; then one line with how many more were refused. */
+  private logRefusal(at: number, fields: Record<string, unknown>): void {
+    if (at - this.windowStart >= REFUSAL_WINDOW_MS) {
+      if (this.suppressed > 0) {
+        this.o.log.warn({ refused: this.suppressed, total: this.counts.refused }, `${this.suppressed} more alarm command(s) refused in the last minute, not logged one by one`);
+      }
+      this.windowStart = at;
+      this.loggedInWindow = 0;
+      this.suppressed = 0;
+    }
+    if (this.loggedInWindow < REFUSALS_LOGGED) {
+      this.loggedInWindow++;
+      this.o.log.warn(fields, `alarm command refused: ${String(fields['reason'])}`);
+    } else {
+      this.suppressed++;
+      this.o.log.debug(fields, `alarm command refused: ${String(fields['reason'])}`);
+    }
   }
 }

@@ -33,7 +33,7 @@ import { formatDuration } from '../settings/duration.js';
 import { closest } from '../settings/issues.js';
 import type { Limits } from '../settings/profile-schema.js';
 import type { ReadingBatch } from '../sources/reading.js';
-import { alarmId, priorityRank, type AlarmEvent, type Priority } from './alarm-event.js';
+import { alarmId, priorityRank, type AlarmEvent } from './alarm-event.js';
 import type { AlarmCommand, CommandResult } from './commands.js';
 import * as life from './lifecycle.js';
 import type { AlarmRecord, LifecycleRules, Step } from './lifecycle.js';
@@ -179,16 +179,18 @@ export class AlarmManager {
    * degraded, a disk nearly full, a sink lagging, the clock not synchronised). It takes the same
    * lifecycle, events, persistence and commands as any detector's alarm. `on` null clears it.
    */
-  setCondition(device: string, point: string, kind: string, on: { condition: string; priority: Priority; value: number | null } | null, ts = this.clock()): void {
+  setCondition(device: string, point: string, kind: string, on: { condition: string; value: number | null } | null, ts = this.clock()): void {
     const id = alarmId(device, point, kind);
+    // The configured rules decide, as for a detector's finding: per alarm id, then per condition.
+    const priority = on ? this.priorities.of(id, kind, on.condition, 1) : null;
     let rec = this.records.get(id);
     if (!rec) {
       if (!on) return;
       rec = life.newRecord(device, point, kind, this.seqOnly.get(id) ?? 0);
       this.records.set(id, rec);
     }
-    if (on && (!rec.conditionActive || rec.condition !== on.condition || rec.priority !== on.priority)) {
-      this.apply(life.conditionOn(rec, { ts, condition: on.condition, priority: on.priority, value: on.value, score: 1 }, this.rules));
+    if (on && priority && (!rec.conditionActive || rec.condition !== on.condition || rec.priority !== priority)) {
+      this.apply(life.conditionOn(rec, { ts, condition: on.condition, priority, value: on.value, score: 1 }, this.rules));
     } else if (!on && rec.conditionActive) {
       this.apply(life.conditionOff(rec, { ts, value: null, score: 0 }, this.rules));
     }
@@ -202,7 +204,8 @@ export class AlarmManager {
     const who = { by: cmd.by ?? null, operatorAt: cmd.at ?? null, comment: cmd.comment ?? null };
     const refuse = (reason: string, state: string | null): CommandResult => {
       this.stats.commandsRejected++;
-      this.o.log.warn({ ...base, ...who, reason }, `alarm command refused: ${reason}`);
+      // The command listener logs refusals, rate-limited: junk must not flood the log (issue 17.3).
+      this.o.log.debug({ ...base, ...who, reason }, `alarm command refused: ${reason}`);
       return { ...base, ok: false, reason, state };
     };
     if (!rec) {

@@ -4,11 +4,12 @@
  * forgets subscriptions with the session). The caller owns the client and ends it.
  */
 import type { MqttClient } from 'mqtt';
-import type { CommandChannel } from './command-listener.js';
+import type { IPublishPacket } from 'mqtt';
+import type { CommandChannel, MessageMeta } from './command-listener.js';
 
 export class MqttClientChannel implements CommandChannel {
-  private readonly handlers = new Map<string, (topic: string, payload: Buffer) => void>();
-  private readonly onMessage = (topic: string, payload: Buffer) => this.handlers.get(topic)?.(topic, payload);
+  private readonly handlers = new Map<string, (topic: string, payload: Buffer, meta?: MessageMeta) => void>();
+  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => this.handlers.get(topic)?.(topic, payload, { retain: packet.retain });
   private readonly onConnect = () => {
     for (const t of this.handlers.keys()) this.client.subscribe(t, { qos: 1 });
   };
@@ -18,7 +19,7 @@ export class MqttClientChannel implements CommandChannel {
     client.on('connect', this.onConnect);
   }
 
-  async subscribe(topic: string, handler: (topic: string, payload: Buffer) => void): Promise<void> {
+  async subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void> {
     this.handlers.set(topic, handler);
     if (!this.client.connected) return; // onConnect subscribes
     await new Promise<void>((resolve, reject) => this.client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve())));

@@ -69,6 +69,12 @@ export const alarmsSchema = z.strictObject({
           fall: priority.default('medium'),
           stuck: priority.default('medium'),
           missing: priority.default('medium'),
+          /** The agent's own health alarms (src/ops/health-alarms.ts): a device down, the store degraded, ... */
+          DOWN: priority.default('high'),
+          DEGRADED: priority.default('critical'),
+          LOW: priority.default('high'),
+          LAGGING: priority.default('medium'),
+          UNSYNCED: priority.default('low'),
         })
         .prefault({}),
       /** Learned detectors (baseline, relation): the highest priority whose score threshold is reached, else low. */

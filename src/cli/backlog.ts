@@ -5,7 +5,8 @@ import { silentLogger } from '../ops/log.js';
 import { loadSettings } from '../settings/load.js';
 import { storeSchema, type StoreConfig } from '../settings/schema.js';
 import { LevelStore, storeDir } from '../store/level-store.js';
-import { RECORD_TYPES, type StoredRecord } from '../store/records.js';
+import { RECORD_TYPES, type RecordType, type StoredRecord } from '../store/records.js';
+import { sinkCursors } from '../sinks/index.js';
 import type { Command } from './command.js';
 
 const HELP = `Usage: halfweg backlog [--data-dir DIR] [--config FILE]
@@ -16,7 +17,9 @@ records, readings and bytes, and the oldest pending record; disk use and evictio
 the disk budget or max age) since the store was created.
 
 --export writes the records with FROM <= seq <= TO to stdout, one reading per line (ndjson) or
-row (csv); aggregates and alarm events carry their payload as JSON.
+row (csv). "seq" is always the store's sequence number (what the cloud deduplicates by); an
+aggregate or alarm event carries its payload under "aggregate" or "alarm" (ndjson; its own
+counters stay inside it) or in the payload column (csv).
 
 The data directory comes from --data-dir, else the config's agent.dataDir, else ./data; the
 store is DIR/store. LevelDB allows one process at a time: stop the agent first (the command
@@ -37,7 +40,8 @@ function exportLines(rec: StoredRecord, format: 'ndjson' | 'csv'): string[] {
     );
   }
   const payload = rec.type === 'aggregate' ? rec.aggregate : rec.alarm;
-  return [format === 'ndjson' ? JSON.stringify({ seq: rec.seq, type: rec.type, time, ...payload }) : [rec.seq, rec.type, time, '', '', '', '', JSON.stringify(payload)].map(csvField).join(',')];
+  // Nested, never spread: an alarm's own `seq` (its event counter) must not overwrite the store's (issue 17.7).
+  return [format === 'ndjson' ? JSON.stringify({ seq: rec.seq, type: rec.type, time, [rec.type]: payload }) : [rec.seq, rec.type, time, '', '', '', '', JSON.stringify(payload)].map(csvField).join(',')];
 }
 
 const mb = (n: number): string => `${(n / 1_048_576).toFixed(1)} MB`;
@@ -47,28 +51,23 @@ export const backlogCommand: Command = {
   summary: 'show per-sink lag, disk use and evictions of the store; export a range of records',
   help: HELP,
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          'data-dir': { type: 'string' },
-          config: { type: 'string' },
-          export: { type: 'boolean', default: false },
-          from: { type: 'string' },
-          to: { type: 'string' },
-          format: { type: 'string', default: 'ndjson' },
-        },
-      }));
-    } catch (err) {
-      io.stderr.write(`halfweg backlog: ${(err as Error).message}\n`);
-      return 2;
-    }
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        export: { type: 'boolean', default: false },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        format: { type: 'string', default: 'ndjson' },
+      },
+    });
     let config: StoreConfig = storeSchema.parse({});
     let dataDir = values['data-dir'];
     if (values.config) {
       const settings = await loadSettings(values.config);
-      config = settings.config.store;
+      // The cursors the agent declares for its sinks (`<sink>.<type>`), as it opens the store.
+      config = { ...settings.config.store, sinks: { ...settings.config.store.sinks, ...sinkCursors(settings.config.sinks) } };
       dataDir ??= settings.config.agent.dataDir;
     }
     const dir = storeDir(path.resolve(dataDir ?? './data'));
@@ -81,7 +80,12 @@ export const backlogCommand: Command = {
         return 2;
       }
     }
-    const store = new LevelStore({ dir, config, log: silentLogger(), readOnlyTool: true });
+    // Without the config, a sink's cursor `<sink>.<type>` still counts only its own type.
+    const toolCursorTypes = (name: string) => {
+      const type = name.slice(name.lastIndexOf('.') + 1);
+      return (RECORD_TYPES as readonly string[]).includes(type) ? [type as RecordType] : undefined;
+    };
+    const store = new LevelStore({ dir, config, log: silentLogger(), readOnlyTool: true, toolCursorTypes });
     try {
       await store.open();
     } catch (err) {
@@ -113,7 +117,7 @@ export const backlogCommand: Command = {
       else {
         const rows = s.cursors.map((c) => [
           c.name,
-          config.sinks[c.name] ? c.types.join(',') : 'all (not in config)',
+          config.sinks[c.name] || c.types.length < RECORD_TYPES.length ? c.types.join(',') : 'all (not in config)',
           String(c.position),
           String(c.recordsPending),
           String(c.readingsPending),

@@ -18,8 +18,13 @@ export interface CommandIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly stdin: NodeJS.ReadableStream;
-  /** Resolves when the user asks the process to stop (SIGINT/SIGTERM); long-running commands await it. */
+  /**
+   * Resolves when the user asks the process to stop (SIGINT/SIGTERM); long-running commands await
+   * it. A command that never reads it is ended by the signal at once.
+   */
   readonly stopSignal: Promise<string>;
+  /** After a stop signal the process ends anyway once this much time has passed (default 10 s; never less). */
+  setStopGrace?(ms: number): void;
   /** Subscribe to reload requests (SIGHUP); returns an unsubscribe. */
   onReload(listener: () => void): () => void;
 }

@@ -16,7 +16,8 @@ and prints it as JSON: version, agent, firstSeq, lastSeq and the records (seq, a
 readings, aggregate or alarm). Reads FILE, or stdin when FILE is "-" or absent.
 
 Numbers JSON cannot hold are printed as strings: "NaN", "Infinity", "-Infinity" (-0 prints as 0).
-A payload that is not a valid batch exits with code 1 and HALFWEG_BATCH_DECODE.
+A payload that is not exactly one valid batch (garbage, truncated, or bytes after the batch, as
+when two messages were captured into one file) exits with code 1 and HALFWEG_BATCH_DECODE.
 
 Options:
   --header    print only the header (agent, record count, seq range, sizes); no decompression

@@ -8,8 +8,12 @@ import { Watchdog } from '../ops/watchdog.js';
 import { loadSettings, type Settings } from '../settings/load.js';
 import type { Command, CommandIo } from './command.js';
 
+/**
+ * The config as `run`, `demo` and SIGHUP take it: validated in one pass with the files and
+ * variables the sinks need (what check-config checks), and the data directory overridden.
+ */
 export async function loadWithOverrides(file: string, dataDir: string | undefined): Promise<Settings> {
-  const settings = await loadSettings(file);
+  const settings = await loadSettings(file, { checkFiles: true, missingEnvIsProblem: true });
   if (!dataDir) return settings;
   return { ...settings, config: { ...settings.config, agent: { ...settings.config.agent, dataDir: path.resolve(dataDir) } } };
 }
@@ -29,7 +33,17 @@ export async function runAgent(
   const agent = new Agent(settings, log);
   const notifier = createNotifier();
   const t0 = performance.now();
-  await agent.start();
+  // Sinks may take their stopTimeout to flush; the launcher ends the process after that anyway.
+  io.setStopGrace?.(Math.max(0, ...Object.values(settings.config.sinks).map((s) => s.stopTimeout)) + 7_000);
+  // A stop asked during the start stops what has started and ends (a failed start throws, unwound).
+  const starting = agent.start();
+  const early = await Promise.race([starting.then(() => null), io.stopSignal]);
+  if (early !== null) {
+    log.info({ signal: early }, 'stop requested while starting');
+    starting.catch(() => undefined); // a part that failed meanwhile was unwound by the agent
+    await agent.stop();
+    return 0;
+  }
   await notifier.ready(`polling ${settings.devices.length + settings.serialDevices.length} device(s)`);
   log.info({ startupMs: Math.round(performance.now() - t0), systemd: notifier.enabled }, 'ready');
   const watchdog = new Watchdog(notifier, () => agent.health(), log.child({ component: 'watchdog' }));

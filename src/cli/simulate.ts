@@ -56,7 +56,7 @@ Schedule file (--faults):
 `;
 
 function usage(message: string): HalfwegError {
-  return new HalfwegError('HALFWEG_USAGE', `halfweg simulate: ${message}\nTry: halfweg simulate --help`);
+  return new HalfwegError('HALFWEG_USAGE', `halfweg simulate: ${message}`);
 }
 
 function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -70,7 +70,8 @@ async function run(argv: string[], io: CommandIo): Promise<number> {
   try {
     return await simulate(argv, io);
   } catch (err) {
-    if (!(err instanceof HalfwegError)) throw err;
+    // Usage errors go to the launcher, which prints the reason and the usage.
+    if (!(err instanceof HalfwegError) || err.code === 'HALFWEG_USAGE') throw err;
     io.stderr.write(`${err.message}\n`);
     return err.code === 'HALFWEG_CONFIG_UNREADABLE' || err.code === 'HALFWEG_DEVICE_UNREACHABLE' ? 1 : 2;
   }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { AgentStatus } from '../agent.js';
 import { loadSettings } from '../settings/load.js';
+import { redactUrls } from '../redact.js';
 import type { Command } from './command.js';
 
 export const statusCommand: Command = {
@@ -30,7 +31,7 @@ Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 usage.`,
       const res = await fetch(`${base.replace(/\/$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
       status = (await res.json()) as AgentStatus;
     } catch (err) {
-      io.stderr.write(`halfweg status: no agent answering at ${base} (${(err as Error).message}); is it running, and is http enabled?\n`);
+      io.stderr.write(`halfweg status: no agent answering at ${redactUrls(base)} (${redactUrls((err as Error).message)}); is it running, and is http enabled?\n`);
       return 1;
     }
     if (values.json) {

@@ -1,6 +1,5 @@
 import { statfs } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import type { Priority } from '../alerts/alarm-event.js';
 import type { Logger } from './log.js';
 import type { DeviceStats } from '../sources/source.js';
 import type { StoreStats } from '../store/store.js';
@@ -12,7 +11,9 @@ import type { SinkStats } from '../sinks/sink.js';
  * (same lifecycle, priorities, acknowledgement, retained state).
  *
  * Ids: `<device>/connection/device-down`, `agent/store/store-degraded`, `agent/disk/disk-low`,
- * `agent/<sink>/sink-lagging`, `agent/clock/clock-unsynchronised`.
+ * `agent/<sink>/sink-lagging`, `agent/clock/clock-unsynchronised`. Their conditions (DOWN,
+ * DEGRADED, LOW, LAGGING, UNSYNCED) get their priorities from `alarms.priorities` like any other
+ * (per condition, or per alarm id), through the manager (issue 17.11).
  */
 export interface HealthLimits {
   /** A device down this long raises `device-down`. */
@@ -44,8 +45,8 @@ export interface HealthCondition {
   readonly device: string;
   readonly point: string;
   readonly kind: string;
-  /** null: the condition is clear. */
-  readonly on: { readonly condition: string; readonly priority: Priority; readonly value: number | null } | null;
+  /** null: the condition is clear. The priority comes from the configured priority rules. */
+  readonly on: { readonly condition: string; readonly value: number | null } | null;
 }
 
 /** Pure: which agent-health conditions hold in this snapshot (every known one, on or off). */
@@ -54,23 +55,23 @@ export function healthConditions(s: HealthSnapshot, limits: HealthLimits): Healt
   for (const d of s.devices) {
     const since = s.downSince.get(d.device);
     const down = !d.up && since !== undefined && s.now - since >= limits.deviceDownMs;
-    out.push({ device: d.device, point: 'connection', kind: 'device-down', on: down ? { condition: 'DOWN', priority: 'high', value: Math.round((s.now - since!) / 1000) } : null });
+    out.push({ device: d.device, point: 'connection', kind: 'device-down', on: down ? { condition: 'DOWN', value: Math.round((s.now - since!) / 1000) } : null });
   }
   if (s.store) {
-    out.push({ device: 'agent', point: 'store', kind: 'store-degraded', on: s.store.health.state === 'degraded' ? { condition: 'DEGRADED', priority: 'critical', value: s.store.readingsBuffered } : null });
+    out.push({ device: 'agent', point: 'store', kind: 'store-degraded', on: s.store.health.state === 'degraded' ? { condition: 'DEGRADED', value: s.store.readingsBuffered } : null });
   }
   for (const k of s.sinks) {
     const oldest = Math.min(...Object.values(k.lag).map((l) => l?.oldestPendingAt ?? Infinity));
     const lagMs = Number.isFinite(oldest) ? s.now - oldest : 0;
     const offSince = s.disconnectedSince.get(k.name);
     const lagging = lagMs >= limits.sinkLagMs || (offSince !== undefined && s.now - offSince >= limits.sinkLagMs);
-    out.push({ device: 'agent', point: k.name, kind: 'sink-lagging', on: lagging ? { condition: 'LAGGING', priority: 'medium', value: Math.round(lagMs / 1000) } : null });
+    out.push({ device: 'agent', point: k.name, kind: 'sink-lagging', on: lagging ? { condition: 'LAGGING', value: Math.round(lagMs / 1000) } : null });
   }
   if (s.diskFree !== null) {
-    out.push({ device: 'agent', point: 'disk', kind: 'disk-low', on: s.diskFree < limits.diskMinFree ? { condition: 'LOW', priority: 'high', value: Math.round(s.diskFree * 1000) / 10 } : null });
+    out.push({ device: 'agent', point: 'disk', kind: 'disk-low', on: s.diskFree < limits.diskMinFree ? { condition: 'LOW', value: Math.round(s.diskFree * 1000) / 10 } : null });
   }
   if (s.clockSynced !== null) {
-    out.push({ device: 'agent', point: 'clock', kind: 'clock-unsynchronised', on: s.clockSynced ? null : { condition: 'UNSYNCED', priority: 'low', value: null } });
+    out.push({ device: 'agent', point: 'clock', kind: 'clock-unsynchronised', on: s.clockSynced ? null : { condition: 'UNSYNCED', value: null } });
   }
   return out;
 }

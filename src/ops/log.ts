@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redactDeep } from '../redact.js';
 
 export type { Logger };
 
@@ -45,6 +46,12 @@ export function createLogger(opts: LogOptions): Logger {
       base: undefined,
       redact: { paths: REDACT, censor: '[redacted]' },
       formatters: { level: (label, number) => ({ level: number, severity: label }) },
+      // A URL's userinfo never reaches a line, whichever field or message carries it (issue 17.4).
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => redactDeep(a)) as Parameters<typeof method>);
+        },
+      },
     },
     opts.format === 'pretty' ? (prettyStream(dest) as never) : (dest as never),
   );

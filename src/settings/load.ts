@@ -8,7 +8,9 @@ import { HalfwegError } from '../errors.js';
 import { closest, describeIssues } from './issues.js';
 import { checkCloudDevices } from './aggregate-schema.js';
 import type { PointDetect } from '../detect/options.js';
-import { configSchema, type Config, type ConnectionConfig, type DeviceConfig } from './schema.js';
+import { configSchema, deviceSchema, simulatorSchema, type Config, type ConnectionConfig, type DeviceConfig, type SimulatorConfig } from './schema.js';
+import { mqttSinkSchema, type MqttSinkConfig } from './sink-schema.js';
+import { checkSinkFiles } from './files.js';
 import {
   profileSchemaFor,
   isSerialProfile,
@@ -112,7 +114,8 @@ export async function readYaml(file: string, label: string): Promise<unknown> {
   } catch (err) {
     throw new HalfwegError('HALFWEG_CONFIG_UNREADABLE', `${label}: cannot read: ${(err as Error).message}`);
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
@@ -120,7 +123,25 @@ export async function readYaml(file: string, label: string): Promise<unknown> {
     });
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // Building values fails on an alias without its anchor, or an alias bomb (issue 17.5).
+    const lines: string[] = [];
+    YAML.visit(doc, {
+      Alias(_key, node) {
+        if (node.resolve(doc) === undefined) {
+          const pos = node.range ? lineCounter.linePos(node.range[0]) : undefined;
+          lines.push(`${label}${pos ? `:${pos.line}:${pos.col}` : ''}: alias *${node.source} has no anchor &${node.source} before it`);
+        }
+      },
+    });
+    if (!lines.length) {
+      const message = (err as Error).message;
+      lines.push(`${label}: ${/alias count/i.test(message) ? 'too many aliases (an alias expanding into a huge document is refused)' : message}`);
+    }
+    throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
+  }
 }
 
 function validate<S extends z.ZodType>(schema: S, data: unknown, label: string): { value?: z.infer<S>; errors: string[] } {
@@ -290,40 +311,100 @@ function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionC
   };
 }
 
+/** Options of loadSettings. */
+export interface LoadOptions {
+  /**
+   * Also check what a sink's start would refuse: files named by TLS and auth settings (present,
+   * regular, readable by this user) and password variables. `run`, `demo`, SIGHUP and
+   * check-config set it; `status` and `backlog`, which read the config for an address or a
+   * directory only, do not.
+   */
+  readonly checkFiles?: boolean;
+  /** Where `$CREDENTIALS_DIRECTORY` and `passwordEnv` come from; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Unset password variables are problems (`run`), or notes returned to the caller (check-config in a shell). */
+  readonly missingEnvIsProblem?: boolean;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
- * Read, validate and resolve a config file. Every problem is collected, each as
- * `file: path: reason`, and thrown together as HALFWEG_CONFIG_INVALID: the agent refuses to start
- * rather than run with a sensor silently missing.
+ * The sections cross-references need, from a config that failed the schema: each device,
+ * simulator and sink that validates on its own, at its own index. So one pass reports the
+ * schema errors and every cross-reference problem of the rest (issue 17.9).
  */
-export async function loadSettings(file: string): Promise<Settings> {
+function salvage(raw: unknown): Pick<Config, 'profileDirs' | 'cloud'> & {
+  devices: [number, DeviceConfig][];
+  simulators: [number, SimulatorConfig][];
+  sinks: [string, MqttSinkConfig][];
+  cloudValid: boolean;
+} {
+  const o = isRecord(raw) ? raw : {};
+  const ok = <T>(schema: z.ZodType<T>, v: unknown): T | undefined => {
+    const r = schema.safeParse(v);
+    return r.success ? r.data : undefined;
+  };
+  const shape = configSchema.shape;
+  const entries = <T>(list: unknown, schema: z.ZodType<T>): [number, T][] =>
+    Array.isArray(list) ? list.flatMap((v, i) => { const d = ok(schema, v); return d === undefined ? [] : [[i, d] as [number, T]]; }) : [];
+  const cloud = ok(shape.cloud, o['cloud']);
+  return {
+    profileDirs: ok(shape.profileDirs, o['profileDirs']) ?? [],
+    devices: entries(o['devices'], deviceSchema),
+    simulators: entries(o['simulators'], simulatorSchema),
+    sinks: isRecord(o['sinks']) ? Object.entries(o['sinks']).flatMap(([n, v]) => { const c = ok(mqttSinkSchema, v); return c ? [[n, c] as [string, MqttSinkConfig]] : []; }) : [],
+    cloud: cloud ?? ok(shape.cloud, {})!,
+    cloudValid: cloud !== undefined,
+  };
+}
+
+/** What loadSettings found besides problems: notes a human should read (check-config prints them). */
+export interface LoadNotes {
+  readonly notes: readonly string[];
+}
+
+/**
+ * Read, validate and resolve a config file. Every problem is collected in one pass, each as
+ * `file: path: reason` — schema, cross-references, profiles and (with `checkFiles`) the files and
+ * variables the sinks need — and thrown together as HALFWEG_CONFIG_INVALID: the agent refuses to
+ * start rather than run with a sensor silently missing.
+ */
+export async function loadSettings(file: string, options: LoadOptions = {}): Promise<Settings & LoadNotes> {
   const abs = path.resolve(file);
   const label = displayPath(abs);
   const raw = await readYaml(abs, label);
   const { value: config, errors } = validate(configSchema, raw, label);
-  if (!config) throw new HalfwegError('HALFWEG_CONFIG_INVALID', errors.join('\n'), errors);
+  const problems: string[] = [...errors];
+  const notes: string[] = [];
+  const parts = config
+    ? { ...config, devices: [...config.devices.entries()], simulators: [...config.simulators.entries()], sinks: Object.entries(config.sinks), cloudValid: true }
+    : salvage(raw);
 
   const configDir = path.dirname(abs);
   const profileDirs = [
-    ...config.profileDirs.map((d) => path.resolve(configDir, d)),
+    ...parts.profileDirs.map((d) => path.resolve(configDir, d)),
     path.resolve(configDir, '..', 'devices'),
     path.join(packageRoot(), 'devices'),
   ].filter((d, i, all) => all.indexOf(d) === i);
 
-  const problems: string[] = [];
+  // Names from the raw file, so a duplicate is found even when the device has other errors.
+  const rawDevices = isRecord(raw) && Array.isArray(raw['devices']) ? raw['devices'] : [];
   const seen = new Set<string>();
-  config.devices.forEach((d, i) => {
-    if (seen.has(d.name)) problems.push(`${label}: devices[${i}].name: "${d.name}" is used by an earlier device; names must be unique`);
-    seen.add(d.name);
+  rawDevices.forEach((d, i) => {
+    const name = isRecord(d) ? d['name'] : undefined;
+    if (typeof name !== 'string') return;
+    if (seen.has(name)) problems.push(`${label}: devices[${i}].name: "${name}" is used by an earlier device; names must be unique`);
+    seen.add(name);
   });
   const ports = new Set<number>();
-  config.simulators.forEach((s, i) => {
+  for (const [i, s] of parts.simulators) {
     if (ports.has(s.port)) problems.push(`${label}: simulators[${i}].port: ${s.port} is used by an earlier simulator`);
     ports.add(s.port);
-  });
+  }
 
   const devices: DeviceSpec[] = [];
   const serialDevices: SerialDeviceSpec[] = [];
-  for (const [i, d] of config.devices.entries()) {
+  for (const [i, d] of parts.devices) {
     if (!d.enabled) continue;
     let profile: AnyProfileInput;
     try {
@@ -357,7 +438,7 @@ export async function loadSettings(file: string): Promise<Settings> {
     problems.push(...errs.map((e) => `${label}: ${e}`));
     if (spec) devices.push(spec);
   }
-  for (const [i, s] of config.simulators.entries()) {
+  for (const [i, s] of parts.simulators) {
     try {
       await loadProfile(s.profile, profileDirs);
     } catch (err) {
@@ -366,10 +447,21 @@ export async function loadSettings(file: string): Promise<Settings> {
       else throw err;
     }
   }
-  problems.push(...checkCloudDevices(config.cloud, config.devices.map((d) => d.name)).map((l) => `${label}: ${l}`));
-  if (problems.length) {
+  if (parts.cloudValid) {
+    const names = rawDevices.flatMap((d) => (isRecord(d) && typeof d['name'] === 'string' ? [d['name']] : []));
+    problems.push(...checkCloudDevices(parts.cloud, names).map((l) => `${label}: ${l}`));
+  }
+  if (options.checkFiles) {
+    const env = options.env ?? process.env;
+    for (const [name, sink] of parts.sinks) {
+      const found = await checkSinkFiles(name, sink, configDir, env);
+      problems.push(...found.problems.map((l) => `${label}: ${l}`));
+      (options.missingEnvIsProblem ? problems : notes).push(...found.notes.map((l) => `${label}: ${l}`));
+    }
+  }
+  if (problems.length || !config) {
     const unique = [...new Set(problems)];
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', unique.join('\n'), unique);
   }
-  return { file: abs, config, devices, serialDevices, profileDirs };
+  return { file: abs, config, devices, serialDevices, profileDirs, notes };
 }

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { redactUrls } from '../redact.js';
 
 /** Render an offending value the way it appeared in the YAML, for error messages. */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
+  // Credentials in a URL are never echoed, not even in the error that refuses them (issue 17.4).
+  if (typeof value === 'string') return JSON.stringify(redactUrls(value));
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bool, duration, intIn, oneOf, show, text } from './schema-helpers.js';
+import { hasUrlCredentials } from '../redact.js';
 
 /**
  * MQTT sinks (issue 4): `sinks: { <name>: {...} }`, each its own broker connection, durable store
@@ -16,16 +17,46 @@ const topicPrefix = z.unknown().superRefine((v, ctx) => {
 
 const brokerUrl = z.unknown().superRefine((v, ctx) => {
   let ok = false;
+  if (typeof v === 'string' && hasUrlCredentials(v)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `credentials do not belong in the URL (${show(v)}): write it without them and put the username and a password source under auth (auth.username, auth.passwordFile)`,
+    });
+    return;
+  }
   if (typeof v === 'string') {
     try {
       const u = new URL(v);
-      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '' && u.username === '' && u.password === '';
+      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '';
     } catch {
       ok = false;
     }
   }
   if (!ok) ctx.addIssue({ code: 'custom', message: `expected a broker URL such as "mqtts://broker.example.com:8883" or "mqtt://127.0.0.1:1883" (credentials go under auth), got ${show(v)}` });
 }).transform((v) => v as string);
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?|\[?::ffff:127(\.\d{1,3}){3}\]?)$/i;
+
+/** TLS schemes of a broker URL. */
+export function isTlsUrl(url: string): boolean {
+  return ['mqtts:', 'ssl:', 'tls:'].includes(new URL(url).protocol);
+}
+
+/**
+ * Plain MQTT to a host that is not loopback, without `allowInsecure`: credentials and plant data
+ * would cross the network in clear text. The reason, or null when the transport is acceptable.
+ */
+export function insecureTransport(config: { url: string; allowInsecure: boolean; auth?: unknown }): string | null {
+  let u: URL;
+  try {
+    u = new URL(config.url);
+  } catch {
+    return null; // not a URL: the url field's own check says so
+  }
+  if (isTlsUrl(config.url) || config.allowInsecure) return null;
+  if (LOOPBACK.test(u.hostname)) return null;
+  return `plain MQTT to ${u.protocol}//${u.host} would send data${config.auth ? ' and the password' : ''} unencrypted; use mqtts:// with tls, or set allowInsecure: true on the sink if the network is trusted (HALFWEG_MQTT_INSECURE)`;
+}
 
 export const SINK_RECORD_TYPES = ['alarm', 'aggregate', 'readings'] as const;
 
@@ -110,6 +141,10 @@ export const mqttSinkSchema = z
   .refine((s) => (s.tls?.cert === undefined) === (s.tls?.key === undefined), {
     message: 'tls.cert and tls.key go together (client certificate and its key)',
     path: ['tls'],
+  })
+  .superRefine((s, ctx) => {
+    const insecure = insecureTransport(s);
+    if (insecure) ctx.addIssue({ code: 'custom', message: insecure, path: ['url'] });
   });
 
 export const sinksSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,40}$/, 'a sink name is letters, digits, "_" or "-"'), mqttSinkSchema).default({});

@@ -270,14 +270,26 @@ export function decodeBatch(payload: Uint8Array | ArrayBuffer, options: DecodeOp
   if (h.bodyLength > max) throw new BatchDecodeError(`body of ${h.bodyLength} bytes exceeds the limit of ${max}`);
   const packed = r.bytes(r.remaining);
   let body: Uint8Array;
+  // How many bytes of the payload the body took: anything after it is not part of this batch.
+  let used = packed.length;
   try {
-    if (h.compression === 'none') body = packed;
-    else if (h.compression === 'deflate') body = inflateRawSync(packed, { maxOutputLength: Math.max(1, h.bodyLength) });
-    else body = brotliDecompressSync(packed, { maxOutputLength: Math.max(1, h.bodyLength) });
+    if (h.compression === 'none') {
+      used = Math.min(packed.length, h.bodyLength);
+      body = packed.subarray(0, used);
+    } else {
+      const opts = { maxOutputLength: Math.max(1, h.bodyLength), info: true as const };
+      const out = (h.compression === 'deflate' ? inflateRawSync(packed, opts) : brotliDecompressSync(packed, opts)) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      body = out.buffer;
+      used = out.engine.bytesWritten;
+    }
   } catch (err) {
     throw new BatchDecodeError(`body does not decompress (${(err as Error).message})`);
   }
   if (body.length !== h.bodyLength) throw new BatchDecodeError(`body is ${body.length} bytes, header says ${h.bodyLength}`);
+  // One payload is one batch: bytes after it (two messages captured into one file) are refused, not ignored (issue 17.13).
+  if (used < packed.length) {
+    throw new BatchDecodeError(`${packed.length - used} byte(s) follow the batch; a payload holds exactly one batch (capture one message per file, e.g. mosquitto_sub -C 1)`);
+  }
   const records = decodeBody(new Reader(body), h);
   return { version: h.version, agent: h.agent, firstSeq: h.firstSeq, lastSeq: h.lastSeq, records };
 }

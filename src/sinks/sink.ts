@@ -53,8 +53,8 @@ export interface Sink {
   wake(type?: RecordType): void;
   /** The agent's live stream of committed batches (current values); a no-op unless the sink has `live`. */
   publishLive(batch: ReadingBatch): void;
-  /** Listen on an exact topic over the sink's connection, kept across reconnects (operator commands). */
-  subscribe(topic: string, handler: (topic: string, payload: Buffer) => void): Promise<void>;
+  /** Listen on an exact topic over the sink's connection, kept across reconnects (operator commands); `retain` is the packet's flag. */
+  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void): Promise<void>;
   unsubscribe(topic: string): Promise<void>;
   /** Publish one small message at QoS 1 (a command result); rejects while disconnected. */
   publish(topic: string, payload: string): Promise<void>;

@@ -20,6 +20,12 @@ export interface Source {
   stop(): Promise<void>;
   /** Live counters for metrics and the status view. */
   stats(): SourceStats;
+  /**
+   * The longest time this source normally goes without emitting a batch while it works as
+   * configured (its slowest interval, plus the timeouts and backoff of a dead device): the
+   * agent's health check and the systemd watchdog allow each source this much silence.
+   */
+  quietMs(): number;
 }
 
 export interface DeviceStats {

@@ -58,6 +58,8 @@ export interface LevelStoreOptions {
   readonly retentionInterval?: number;
   /** Tools (`halfweg backlog`): no repair/move-aside, no creation, no timers, no deletes. */
   readonly readOnlyTool?: boolean;
+  /** Tools: the record types of a cursor found on disk but not in `config.sinks`; default every type. */
+  readonly toolCursorTypes?: (name: string) => readonly RecordType[] | undefined;
   /** How long close() keeps trying to write what is buffered, ms. */
   readonly closeDeadline?: number;
 }
@@ -218,7 +220,8 @@ export class LevelStore implements Store {
     if (tool) {
       for (const [name, position] of state.cursorPositions) {
         if (!this.cursors.has(name)) {
-          this.cursors.set(name, { name, types: [...RECORD_TYPES], position, delivered: 0, evicted: 0, pendingAtOpen: 0, chain: Promise.resolve() });
+          const types = [...(this.opts.toolCursorTypes?.(name) ?? RECORD_TYPES)];
+          this.cursors.set(name, { name, types, position, delivered: 0, evicted: 0, pendingAtOpen: 0, chain: Promise.resolve() });
         }
       }
     }

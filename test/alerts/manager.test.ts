@@ -255,12 +255,28 @@ describe('alignment with the sinks retained alarm state (src/sinks/alarm-state.t
 });
 
 describe('conditions from outside the detectors (agent health)', () => {
+  it('issue 17.11: agent-health alarms take the configured priorities, per condition and per alarm id', async () => {
+    const h = await harness({ alarms: { priorities: { conditions: { DOWN: 'critical', UNSYNCED: 'medium' }, alarms: { 'agent/disk/disk-low': 'low' } } } });
+    h.manager.setCondition('boiler-1', 'connection', 'device-down', { condition: 'DOWN', value: 61 }, T0);
+    h.manager.setCondition('agent', 'disk', 'disk-low', { condition: 'LOW', value: 4 }, T0);
+    h.manager.setCondition('agent', 'clock', 'clock-unsynchronised', { condition: 'UNSYNCED', value: null }, T0);
+    h.manager.setCondition('agent', 'cloud', 'sink-lagging', { condition: 'LAGGING', value: 960 }, T0);
+    await h.manager.idle();
+    const priority = (id: string) => h.committed.find((e) => e.id === id)?.priority;
+    expect(priority('boiler-1/connection/device-down')).toBe('critical');
+    expect(priority('agent/disk/disk-low')).toBe('low');
+    expect(priority('agent/clock/clock-unsynchronised')).toBe('medium');
+    // Not configured: the defaults, from the same schema.
+    expect(priority('agent/cloud/sink-lagging')).toBe('medium');
+  });
+
+
   it('raise, update and clear through the same lifecycle, and are acknowledged like any alarm', async () => {
     const h = await harness({});
     const id = 'agent/store/store-degraded';
-    h.manager.setCondition('agent', 'store', 'store-degraded', { condition: 'DEGRADED', priority: 'critical', value: 100 }, T0);
+    h.manager.setCondition('agent', 'store', 'store-degraded', { condition: 'DEGRADED', value: 100 }, T0);
     // The same condition again is not a new event.
-    h.manager.setCondition('agent', 'store', 'store-degraded', { condition: 'DEGRADED', priority: 'critical', value: 200 }, T0 + 10_000);
+    h.manager.setCondition('agent', 'store', 'store-degraded', { condition: 'DEGRADED', value: 200 }, T0 + 10_000);
     expect(h.manager.command({ action: 'ack', id, by: 'operator' }).ok).toBe(true);
     h.manager.setCondition('agent', 'store', 'store-degraded', null, T0 + 20_000);
     // Never raised: clearing is a no-op, not an event.

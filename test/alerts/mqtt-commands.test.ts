@@ -10,7 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryState } from '../../src/aggregate/state.js';
 import { Alerts } from '../../src/alerts/alerts.js';
-import { AlarmCommandListener } from '../../src/alerts/command-listener.js';
+import { AlarmCommandListener, REFUSALS_LOGGED } from '../../src/alerts/command-listener.js';
 import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
 import type { CommandResult } from '../../src/alerts/commands.js';
 import { loadSettings } from '../../src/settings/load.js';
@@ -105,12 +105,72 @@ describe('alarm commands over MQTT (real broker)', () => {
     expect(results[1]!.reason).toMatch(/^not JSON/);
     expect(results[2]!.reason).toMatch(/^unknown action "silence"/);
     expect(results[3]!.reason).toMatch(/^unknown alarm id/);
-    expect(listener.counts).toEqual({ received: 4, accepted: 0, refused: 4 });
+    expect(listener.counts).toEqual({ received: 4, accepted: 0, refused: 4, retained: 0 });
     expect(h.manager.get(ID)?.state).toBe('unack');
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack']);
     const refusals = h.lines.filter((l) => l['level'] === 40 && String(l['msg']).startsWith('alarm command refused'));
     expect(refusals).toHaveLength(4);
+  });
+
+  it('issue 17.3: a retained command is not applied again when the agent subscribes anew (a restart), and the result says so', async () => {
+    // The operator takes the alarm out of service with a retained message, then puts it back.
+    await operator.publishAsync(listener.topics.commands, JSON.stringify({ action: 'out-of-service', id: ID, by: 'maintenance' }), { qos: 1, retain: true });
+    await until('out of service', () => h.manager.get(ID)?.state === 'out-of-service');
+    await send(listener.topics.commands, { action: 'in-service', id: ID, by: 'maintenance' });
+    await until('back in service, answered', () => h.manager.get(ID)?.state !== 'out-of-service' && results.some((r) => r.action === 'in-service'));
+    const inService = h.manager.get(ID)?.state;
+    try {
+      // The agent restarts: a new connection subscribes, and the broker replays the retained message.
+      await listener.stop();
+      channel.close();
+      await agentClient.endAsync();
+      results.length = 0;
+      agentClient = await connect('agent-restarted');
+      channel = new MqttClientChannel(agentClient);
+      listener = new AlarmCommandListener({ channel, base, agent: 'agent-a', manager: h.manager, log: h.log, results: true });
+      await listener.start();
+      await until('the retained command to be answered', () => results.length === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(results).toHaveLength(1);
+      expect(results[0]).toMatchObject({ ok: false, action: 'out-of-service', id: ID, reason: expect.stringMatching(/^retained command ignored/) });
+      expect(listener.counts).toMatchObject({ received: 1, retained: 1, accepted: 0 });
+      expect(h.manager.get(ID)?.state).toBe(inService);
+    } finally {
+      // Clear the retained message on the shared broker.
+      await operator.publishAsync(listener.topics.commands, '', { qos: 1, retain: true });
+    }
+  });
+});
+
+describe('refused commands do not flood the log', () => {
+  it('issue 17.3: 3,000 junk commands give a handful of warn lines and one summary per minute, every one answered and counted', async () => {
+    const h = await harness({});
+    let now = T0;
+    const published: string[] = [];
+    const listener = new AlarmCommandListener({
+      channel: { subscribe: async () => undefined, publish: async (_t, p) => void published.push(p) },
+      base: 'halfweg/plant/agent-a',
+      agent: 'agent-a',
+      manager: h.manager,
+      log: h.log,
+      clock: () => now,
+    });
+    await listener.start();
+    const topic = listener.topics.commands;
+    for (let i = 0; i < 3000; i++) {
+      listener.handle(topic, Buffer.from(i % 3 === 0 ? 'junk' : JSON.stringify({ action: i % 3 === 1 ? 'nope' : 'ack', id: `d/p${i}/limits` })));
+      now += 10; // 3,000 messages over 30 s
+    }
+    now += 60_000;
+    listener.handle(topic, Buffer.from('junk'));
+    const warns = h.lines.filter((l) => l['level'] === 40);
+    expect(warns.length).toBeLessThanOrEqual(REFUSALS_LOGGED + 2);
+    expect(warns.some((l) => /^2995 more alarm command\(s\) refused in the last minute/.test(String(l['msg'])))).toBe(true);
+    expect(listener.counts).toMatchObject({ received: 3001, refused: 3001 });
+    expect(published).toHaveLength(3001);
+    await listener.stop();
+    await h.manager.stop();
   });
 });
 

@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LevelStore, storeDir } from '../../src/store/level-store.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
+import { loadSettings } from '../../src/settings/load.js';
+import { sinkCursors } from '../../src/sinks/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');
@@ -50,5 +52,62 @@ describe('halfweg backlog', () => {
     const nd = halfweg('backlog', '--data-dir', dataDir, '--export', '--from', '1', '--to', '2', '--format', 'ndjson');
     // seq 1 is gone: the only sink that needed it acknowledged it.
     expect(nd.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ seq: 2, device: 'boiler-1', point: 'drum_pressure', value: 10.1, quality: 'good' })]);
+  });
+});
+
+describe('halfweg backlog on a store as the agent writes it', () => {
+  const agentData = mkdtempSync(path.join(tmpdir(), 'halfweg-backlog-agent-'));
+  const configFile = path.join(agentData, 'agent.yaml');
+  afterAll(() => rmSync(agentData, { recursive: true, force: true }));
+
+  beforeAll(async () => {
+    writeFileSync(configFile, [`agent: { id: a, dataDir: ${agentData} }`, 'sinks:', '  cloud: { url: "mqtt://127.0.0.1:1883", types: [alarm, readings] }'].join('\n'));
+    const settings = await loadSettings(configFile);
+    const config = { ...settings.config.store, sinks: sinkCursors(settings.config.sinks) };
+    const store = new LevelStore({ dir: storeDir(agentData), config, log: silentLogger() });
+    await store.open();
+    const ts = Date.UTC(2026, 10, 26, 12);
+    for (let i = 0; i < 400; i++) {
+      // 20 readings a record: the export (8,000 lines) is far more than a pipe holds.
+      const readings = Array.from({ length: 20 }, (_, j) => ({ device: 'boiler-1', point: `p${j}`, value: i, ts: ts + i, quality: 'good' as const }));
+      await store.commit({ type: 'readings', batch: { device: 'boiler-1', ts: ts + i, readings } });
+    }
+    // The alarm's own event counter is 1; its store seq is 401.
+    await store.commit({ type: 'alarm', alarm: { v: 1, seq: 1, id: 'boiler-1/drum_pressure/limits', device: 'boiler-1', point: 'drum_pressure', kind: 'limits', event: 'raised' } });
+    await store.ack('cloud.readings', 100);
+    await store.close();
+  });
+
+  it('issue 17.7: the export keeps the store seq of an alarm record, its own counter nested under "alarm"', () => {
+    const r = halfweg('backlog', '--data-dir', agentData, '--export', '--from', '401', '--to', '401', '--format', 'ndjson');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ seq: 401, type: 'alarm', alarm: { seq: 1, id: 'boiler-1/drum_pressure/limits' } });
+  });
+
+  it('issue 17.10: each sink cursor shows its record type and counts only that type (with --config, and from the cursor names without)', () => {
+    for (const args of [['--config', configFile], ['--data-dir', agentData]]) {
+      const r = halfweg('backlog', ...args);
+      expect(r.stderr).toBe('');
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stdout).not.toContain('not in config');
+      const row = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(`${name} `))!.split(/\s{2,}/);
+      // cloud.readings acknowledged 100 of the 400 reading records; cloud.alarm has the one alarm.
+      expect(row('cloud.readings').slice(0, 4)).toEqual(['cloud.readings', 'readings', '100', '300']);
+      // A cursor never acknowledged is not on disk: only the config names it.
+      if (args[0] === '--config') expect(row('cloud.alarm').slice(0, 4)).toEqual(['cloud.alarm', 'alarm', '0', '1']);
+    }
+  });
+
+  it('issue 17.13: `backlog --export | head -1` ends quietly when the reader goes away', async () => {
+    const child = spawn(process.execPath, [main, 'backlog', '--data-dir', agentData, '--export', '--from', '0', '--to', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -45,6 +47,19 @@ describe('halfweg CLI', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(3);
     for (const l of lines) expect(l).toMatch(/^test\/settings\/several-errors\.yaml: devices\[0\]\.\w+(\.\w+)?: /);
+  });
+
+  it('issue 17.5: check-config on a YAML alias without its anchor is a config error (exit 2), not a crash', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-alias-'));
+    try {
+      const file = path.join(dir, 'bad.yaml');
+      writeFileSync(file, 'agent: { id: x, dataDir: *a }\n');
+      const r = halfweg('check-config', file);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`${file}:1:26: alias *a has no anchor &a before it`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('run refuses an invalid config with exit code 2 before touching anything', () => {

@@ -19,7 +19,7 @@ describe('agent-health conditions', () => {
     const devices = [device('boiler-1', false), device('genset-1', true)];
     expect(on(healthConditions({ ...base, devices, downSince: new Map([['boiler-1', now - 30_000]]) }, HEALTH_DEFAULTS), 'device-down')).toBeNull();
     const cs = healthConditions({ ...base, devices, downSince: new Map([['boiler-1', now - 61_000]]) }, HEALTH_DEFAULTS);
-    expect(cs.find((c) => c.device === 'boiler-1')!.on).toEqual({ condition: 'DOWN', priority: 'high', value: 61 });
+    expect(cs.find((c) => c.device === 'boiler-1')!.on).toEqual({ condition: 'DOWN', value: 61 });
     expect(cs.find((c) => c.device === 'genset-1')!.on).toBeNull();
   });
 
@@ -31,7 +31,7 @@ describe('agent-health conditions', () => {
 
   it('raises disk-low under the free-space fraction, and clock-unsynchronised when NTP says no', () => {
     const cs = healthConditions({ ...base, diskFree: 0.04, clockSynced: false }, HEALTH_DEFAULTS);
-    expect(on(cs, 'disk-low')).toEqual({ condition: 'LOW', priority: 'high', value: 4 });
+    expect(on(cs, 'disk-low')).toEqual({ condition: 'LOW', value: 4 });
     expect(on(cs, 'clock-unsynchronised')).toMatchObject({ condition: 'UNSYNCED' });
     // Where the clock or the disk cannot be asked, nothing is claimed either way.
     const unknown = healthConditions({ ...base, diskFree: null, clockSynced: null }, HEALTH_DEFAULTS);
@@ -40,6 +40,6 @@ describe('agent-health conditions', () => {
 
   it('raises store-degraded while the store cannot write', () => {
     const store = { health: { state: 'degraded', reason: 'disk full', since: now }, readingsBuffered: 1234 } as unknown as HealthSnapshot['store'];
-    expect(on(healthConditions({ ...base, store }, HEALTH_DEFAULTS), 'store-degraded')).toEqual({ condition: 'DEGRADED', priority: 'critical', value: 1234 });
+    expect(on(healthConditions({ ...base, store }, HEALTH_DEFAULTS), 'store-degraded')).toEqual({ condition: 'DEGRADED', value: 1234 });
   });
 });

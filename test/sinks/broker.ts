@@ -43,6 +43,11 @@ export interface BrokerOptions {
   readonly extra?: (dir: string) => string[];
   /** TLS listeners accept no plain probe: skip waiting for the port with a TCP connect? (we still wait) */
   readonly persistence?: boolean;
+  /**
+   * max_queued_messages (default 0). Mosquitto 2.0.11 with 0 ends the connection of a client whose
+   * publish the ACL denies, so ACL tests set a limit.
+   */
+  readonly maxQueued?: number;
 }
 
 export class Mosquitto {
@@ -64,7 +69,7 @@ export class Mosquitto {
       ...(this.opts.extra ? this.opts.extra(this.dir) : ['allow_anonymous true']),
       `persistence ${this.opts.persistence === false ? 'false' : 'true'}`,
       `persistence_location ${this.dir}/`,
-      'max_queued_messages 0',
+      `max_queued_messages ${this.opts.maxQueued ?? 0}`,
       'max_inflight_messages 0',
       'set_tcp_nodelay true',
       'log_dest stderr',

@@ -93,9 +93,12 @@ describe('MQTT sink security', () => {
     const { store, cleanup } = await openStore({});
     cleanups.push(cleanup);
     const make = (over: Record<string, unknown>) => new MqttSink({ name: 'cloud', config: sinkConfig(over), store, log: recordingLogger().log, ids });
+    // The schema refuses it with the code (issue 17.12: run and check-config say HALFWEG_MQTT_INSECURE) ...
+    expect(() => sinkConfig({ url: 'mqtt://192.0.2.10:1883', auth: { username: 'u', password: 'p' } })).toThrow(/HALFWEG_MQTT_INSECURE[\s\S]*"url"/);
+    // ... and a sink built from a config that bypassed the schema refuses it too.
     let err: unknown;
     try {
-      make({ url: 'mqtt://192.0.2.10:1883', auth: { username: 'u', password: 'p' } });
+      new MqttSink({ name: 'cloud', config: { ...sinkConfig({ url: 'mqtt://192.0.2.10:1883', allowInsecure: true }), allowInsecure: false }, store, log: recordingLogger().log, ids });
     } catch (e) {
       err = e;
     }

@@ -128,7 +128,7 @@ export class MqttSink implements Sink {
   private liveInflight = 0;
   private readonly delivered = { records: 0, readings: 0, messages: 0, bytes: 0 };
   private idleWaiters: (() => void)[] = [];
-  private readonly subscriptions = new Map<string, (topic: string, payload: Buffer) => void>();
+  private readonly subscriptions = new Map<string, (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void>();
 
   constructor(private readonly opts: MqttSinkOptions) {
     this.name = opts.name;
@@ -218,7 +218,7 @@ export class MqttSink implements Sink {
    * Listen on an exact topic over this sink's connection (operator commands come in on the
    * control-room broker: one connection per broker). Kept across reconnects.
    */
-  async subscribe(topic: string, handler: (topic: string, payload: Buffer) => void): Promise<void> {
+  async subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void): Promise<void> {
     this.subscriptions.set(topic, handler);
     if (this.generation >= 0) this.subscribeOn(this.generation, topic);
   }
@@ -247,7 +247,7 @@ export class MqttSink implements Sink {
     const client = this.conn!.clientFor(gen);
     if (client) {
       // Clean sessions and a fresh client per connection: subscribe again every time.
-      client.on('message', (topic, payload) => this.subscriptions.get(topic)?.(topic, payload));
+      client.on('message', (topic, payload, packet) => this.subscriptions.get(topic)?.(topic, payload, { retain: packet.retain }));
       for (const topic of this.subscriptions.keys()) this.subscribeOn(gen, topic);
     }
     for (const l of this.lanes) l.idle = false;

@@ -3,35 +3,31 @@
  * password. Secrets live only in the returned options object, which is never logged.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import { HalfwegError } from '../../errors.js';
-import type { MqttSinkConfig } from '../../settings/sink-schema.js';
+import { redactUrls } from '../../redact.js';
+import { insecureTransport, isTlsUrl, type MqttSinkConfig } from '../../settings/sink-schema.js';
+import { resolveConfigPath } from '../../settings/files.js';
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?|\[?::ffff:127(\.\d{1,3}){3}\]?)$/i;
-
-export function isTls(url: string): boolean {
-  return ['mqtts:', 'ssl:', 'tls:'].includes(new URL(url).protocol);
-}
+export { isTlsUrl as isTls } from '../../settings/sink-schema.js';
 
 /** The URL without anything secret, for logs (the schema refuses credentials in URLs anyway). */
 export function safeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return redactUrls(url);
+  }
 }
 
 /**
- * Refuses plain MQTT to a host that is not loopback unless `allowInsecure` is set: credentials
- * and plant data would cross the network in clear text. Throws HALFWEG_MQTT_INSECURE.
+ * Refuses plain MQTT to a host that is not loopback unless `allowInsecure` is set (the schema
+ * refuses such a config already; this guards sinks built from code). Throws HALFWEG_MQTT_INSECURE.
  */
 export function checkTransport(sink: string, config: MqttSinkConfig): void {
-  if (isTls(config.url) || config.allowInsecure) return;
-  const host = new URL(config.url).hostname;
-  if (LOOPBACK.test(host)) return;
-  throw new HalfwegError(
-    'HALFWEG_MQTT_INSECURE',
-    `sinks.${sink}: plain MQTT to ${safeUrl(config.url)} would send data${config.auth ? ' and the password' : ''} unencrypted; use mqtts:// with tls, or set allowInsecure: true on the sink if the network is trusted`,
-  );
+  const insecure = insecureTransport(config);
+  if (insecure) throw new HalfwegError('HALFWEG_MQTT_INSECURE', `sinks.${sink}: ${insecure.replace(/ \(HALFWEG_MQTT_INSECURE\)$/, '')}`);
 }
 
 async function readSecretFile(sink: string, what: string, file: string): Promise<string> {
@@ -54,7 +50,11 @@ export async function clientOptions(
   will: { topic: string; payload: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<IClientOptions> {
-  const resolve = (f: string) => path.resolve(baseDir, f);
+  const resolve = (f: string) => {
+    const where = resolveConfigPath(f, baseDir, env);
+    if ('problem' in where) throw new HalfwegError('HALFWEG_CONFIG_INVALID', `sinks.${sink}: ${where.problem}`);
+    return where.path;
+  };
   const o: IClientOptions = {
     clientId: config.clientId ?? `${ids.agent}-${sink}`,
     protocolVersion: 4,
@@ -80,7 +80,7 @@ export async function clientOptions(
     } else password = a.password;
     if (password !== undefined) o.password = password;
   }
-  if (isTls(config.url)) {
+  if (isTlsUrl(config.url)) {
     const t = config.tls;
     o.rejectUnauthorized = t?.rejectUnauthorized ?? true;
     if (t?.ca) o.ca = await readSecretFile(sink, 'CA certificate', resolve(t.ca));

@@ -81,6 +81,11 @@ export class ModbusSource implements Source {
     return { devices: this.pollers.map((p) => p.stats()) };
   }
 
+  /** A live device emits every group interval; a dead one at each backoff attempt, after its timeouts. */
+  quietMs(): number {
+    return Math.max(0, ...this.pollers.map(({ spec: d }) => Math.max(...d.groups.map((g) => g.interval), d.backoff.max + d.timeout * (d.retries + 1))));
+  }
+
   /** The pollers' current request plans (changes as narrowing learns holes): for status views and tests. */
   plans(): { device: string; groups: ReturnType<DevicePoller['plan']> }[] {
     return this.pollers.map((p) => ({ device: p.spec.name, groups: p.plan() }));

@@ -160,6 +160,16 @@ export class SerialSource implements Source {
     return { devices: [device] };
   }
 
+  /**
+   * Streaming: a silent instrument's points turn 'stale' after staleAfter (checked every quarter
+   * of it, at most every second). Polled: one batch per interval, the answer or its timeout.
+   * A lost port emits 'disconnected' within the same windows.
+   */
+  quietMs(): number {
+    const mode = this.spec.mode;
+    return mode.type === 'streaming' ? mode.staleAfter + Math.min(1000, mode.staleAfter / 4) : mode.interval + mode.timeout;
+  }
+
   // --- port lifecycle -------------------------------------------------------------------------
 
   private openPort(): void {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { HalfwegError } from '../../errors.js';
+import { HalfwegError, isOsError, osAdvice, osCause } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import { loadProfile, type Settings } from '../../settings/load.js';
 import type { SimulatorConfig } from '../../settings/schema.js';
@@ -44,7 +44,17 @@ export async function startSimulators(configs: readonly SimulatorConfig[], setti
         faults: faults.map((f) => f.fault),
         log: log.child({ device: c.profile }),
       });
-      const { host, port } = await sim.start();
+      let listening: { host: string; port: number };
+      try {
+        listening = await sim.start();
+      } catch (err) {
+        if (!isOsError(err)) throw err;
+        throw new HalfwegError(
+          'HALFWEG_SIMULATOR_UNAVAILABLE',
+          `simulators[${i}] (${c.profile}) cannot listen on ${c.host}:${c.port}: ${osCause(err)}; ${err.code === 'EADDRINUSE' ? `is another halfweg demo or agent running? stop it, or change simulators[${i}].port` : osAdvice(err)}`,
+        );
+      }
+      const { host, port } = listening;
       log.info({ profile: c.profile, host, port, unitId: c.unitId, seed, faults: faults.length }, 'simulator listening');
       running.push({ profile: c.profile, host, port, stop: () => sim.stop() });
     }
