@@ -33,6 +33,10 @@ export type ErrorCode =
   | 'HALFWEG_MQTT_UNREACHABLE'
   /** A batch payload does not decode (garbage, truncated, unknown version). */
   | 'HALFWEG_BATCH_DECODE'
+  /** `halfweg ingest`: PostgreSQL cannot be reached or refused the connection; batches stay unacknowledged on the broker meanwhile. */
+  | 'HALFWEG_INGEST_DATABASE'
+  /** `halfweg ingest`: the database schema is missing or older than this version: run `halfweg ingest --migrate`. */
+  | 'HALFWEG_INGEST_SCHEMA'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {
