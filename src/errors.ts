@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'HALFWEG_INGEST_DATABASE'
   /** `halfweg ingest`: the database schema is missing or older than this version: run `halfweg ingest --migrate`. */
   | 'HALFWEG_INGEST_SCHEMA'
+  /** `halfweg ingest`: a batch could not be ingested and was put in the quarantine table with the reason (never dropped). */
+  | 'HALFWEG_INGEST_QUARANTINE'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {

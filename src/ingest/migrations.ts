@@ -50,7 +50,7 @@ function timeSeriesTable(s: string, table: PartitionedTable, columns: string, st
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'readings, aggregates, alarm events, exactly-once records, gaps, quarantine',
+    name: 'readings, aggregates, alarm events, exactly-once records, gaps, quarantine, worker leases',
     statements: (s, storage) => [
       `CREATE TABLE IF NOT EXISTS ${s}.qualities (id smallint PRIMARY KEY, name text NOT NULL UNIQUE)`,
       `INSERT INTO ${s}.qualities (id, name) VALUES ${QUALITY_ROWS.map((q, i) => `(${i}, '${q}')`).join(', ')} ON CONFLICT DO NOTHING`,
@@ -142,9 +142,24 @@ export const MIGRATIONS: readonly Migration[] = [
         code text NOT NULL,
         reason text NOT NULL,
         payload_bytes integer NOT NULL,
-        payload bytea
+        payload bytea,
+        -- SHA-256 of topic and payload: the same bad message re-delivered is one row, counted.
+        digest bytea NOT NULL UNIQUE,
+        times integer NOT NULL DEFAULT 1,
+        last_received_at timestamptz NOT NULL DEFAULT now()
       )`,
       `CREATE INDEX IF NOT EXISTS quarantine_received ON ${s}.quarantine (received_at)`,
+      // Ingest workers and who holds their broker sessions (rescue.ts): a worker renews its own
+      // lease; when it lapses, a living worker of the same group takes its sessions over.
+      `CREATE TABLE IF NOT EXISTS ${s}.workers (
+        grp text NOT NULL,
+        name text NOT NULL,
+        connections integer NOT NULL,
+        holder text NOT NULL,
+        lease_until timestamptz NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (grp, name)
+      )`,
       // Views for people and dashboards: names instead of ids.
       `CREATE OR REPLACE VIEW ${s}.readings_named AS
         SELECT r.time, a.name AS agent, a.site, s.device, s.point, r.value, q.name AS quality, r.seq, r.series_id

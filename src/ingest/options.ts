@@ -129,6 +129,18 @@ export const ingestSchema = z.strictObject({
       parallel: intIn(1, 16).default(2),
     })
     .prefault({}),
+  /**
+   * Taking over a dead worker's broker sessions. Each worker renews a lease in the database;
+   * when one lapses for `after`, a living worker of the same group connects with the dead one's
+   * session ids and commits what the broker keeps for it, until the owner comes back. Needed on
+   * brokers that keep a dead member's share of a shared subscription in its session (Mosquitto).
+   */
+  rescue: z
+    .strictObject({
+      enabled: bool().default(true),
+      after: duration(1000, 3_600_000).default(15_000),
+    })
+    .prefault({}),
   quarantine: z
     .strictObject({
       /** Payloads larger than this are quarantined without their bytes (the reason and header are kept). */

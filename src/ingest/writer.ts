@@ -22,6 +22,7 @@
  * same group later without acknowledging anything. Any other failure (data PostgreSQL refuses)
  * splits the group and retries each message alone; the one that still fails is quarantined.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -376,11 +377,18 @@ export class Writer {
 
   // ------------------------------------------------------------------------------ quarantine
 
-  private async quarantine(items: readonly { d: Delivery; code: QuarantineCode; reason: string }[]): Promise<void> {
+  private async quarantine(all: readonly { d: Delivery; code: QuarantineCode; reason: string }[]): Promise<void> {
     const max = this.o.quarantineMaxBytes;
+    // The same message twice in one group: one row (ON CONFLICT cannot update a row twice in one statement).
+    const seen = new Set<string>();
+    const items = all.filter((q) => {
+      const k = `${q.d.topic}\u0000${q.d.payload.toString('base64')}`;
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
     await this.o.pool.query(
-      `INSERT INTO ${this.s}.quarantine (worker, topic, agent, first_seq, last_seq, code, reason, payload_bytes, payload)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::int[], $9::bytea[])`,
+      `INSERT INTO ${this.s}.quarantine (worker, topic, agent, first_seq, last_seq, code, reason, payload_bytes, payload, digest)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::int[], $9::bytea[], $10::bytea[])
+       ON CONFLICT (digest) DO UPDATE SET times = ${this.s}.quarantine.times + 1, last_received_at = now()`,
       [
         this.o.worker,
         items.map((q) => q.d.topic),
@@ -391,6 +399,7 @@ export class Writer {
         items.map((q) => q.reason),
         items.map((q) => q.d.payload.length),
         items.map((q) => (q.d.payload.length <= max ? q.d.payload : null)),
+        items.map((q) => createHash('sha256').update(q.d.topic).update('\u0000').update(q.d.payload).digest()),
       ],
     );
   }
