@@ -78,7 +78,7 @@ export const ingestSchema = z.strictObject({
       /** The MQTT 5 shared-subscription group: every worker of one group splits the messages. */
       group: identifier.default('halfweg-ingest'),
       /** Broker connections per worker; each holds one message until its commit, so more overlap decoding with commits. */
-      connections: intIn(1, 32).default(4),
+      connections: intIn(1, 64).default(8),
       /**
        * How long the broker keeps a worker's session (and the messages it owes it) while the
        * worker is down. Long on purpose: on brokers that keep a shared group's messages in the

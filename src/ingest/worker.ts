@@ -48,6 +48,8 @@ export class IngestWorker {
   private fleet: { agents: number; gaps: number; missing: number; maxLagSeconds: number } | null = null;
   private startedAt = Date.now();
   private quarantinedRecently: { at: number; code: string; topic: string }[] = [];
+  /** The last 2,048 transaction durations (ms), for p50/p99 in /status. */
+  private readonly commitRing: number[] = [];
   private readonly totals = { batches: 0, records: 0, readings: 0, duplicates: 0, quarantined: 0, transactions: 0 };
   httpPort: number | null = null;
   private stopping = false;
@@ -97,6 +99,10 @@ export class IngestWorker {
         this.totals.duplicates += sum.duplicates;
         this.totals.quarantined += sum.quarantined.length;
         this.totals.transactions += sum.commitMs.length;
+        for (const ms of sum.commitMs) {
+          this.commitRing.push(ms);
+          if (this.commitRing.length > 2048) this.commitRing.shift();
+        }
         const now = Date.now();
         for (const q of sum.quarantined) {
           this.log.warn({ code: 'HALFWEG_INGEST_QUARANTINE', reason: q.code, topic: q.topic, agent: q.agent, detail: q.reason }, 'batch quarantined');
@@ -215,6 +221,7 @@ export class IngestWorker {
       totals: this.totals,
       pending: { queued: this.committer?.queued ?? 0, committing: this.committer?.committing ?? 0 },
       lastCommitAt: this.committer?.lastCommitAt ?? null,
+      commitMs: percentiles(this.commitRing),
       fleet: this.fleet,
     };
   }
@@ -236,4 +243,12 @@ export class IngestWorker {
     if (this.pool) await Promise.race([this.pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
     this.log.info(this.totals, 'ingest worker stopped');
   }
+}
+
+/** p50 and p99 of recent transaction durations (ms), null before the first commit. */
+function percentiles(xs: readonly number[]): { p50: number; p99: number; n: number } | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]! * 100) / 100;
+  return { p50: at(0.5), p99: at(0.99), n: s.length };
 }
