@@ -91,6 +91,7 @@ export const MIGRATIONS: readonly Migration[] = [
         ingested_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (agent_id, seq)
       )`,
+      `CREATE INDEX IF NOT EXISTS records_ingested ON ${s}.records (ingested_at)`,
       `CREATE TABLE IF NOT EXISTS ${s}.series (
         id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         agent_id integer NOT NULL REFERENCES ${s}.agents (id),
