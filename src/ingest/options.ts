@@ -9,6 +9,18 @@ import { HalfwegError } from '../errors.js';
 import { readYaml, validate } from '../settings/load.js';
 import { bool, duration, identifier, intIn, oneOf, show, text } from '../settings/schema-helpers.js';
 
+/** A URL for an error message, its password (if someone wrote one in) masked. */
+function showUrl(v: unknown): string {
+  if (typeof v !== 'string') return show(v);
+  try {
+    const u = new URL(v);
+    if (u.password) u.password = '***';
+    return JSON.stringify(u.toString());
+  } catch {
+    return v.includes('@') ? '(a string that is not a URL)' : show(v);
+  }
+}
+
 const brokerUrl = z.unknown().superRefine((v, ctx) => {
   let ok = false;
   if (typeof v === 'string') {
@@ -19,7 +31,7 @@ const brokerUrl = z.unknown().superRefine((v, ctx) => {
       ok = false;
     }
   }
-  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a broker URL such as "mqtts://broker.example.com:8883" (credentials go under auth), got ${show(v)}` });
+  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a broker URL such as "mqtts://broker.example.com:8883" (credentials go under auth), got ${showUrl(v)}` });
 }).transform((v) => v as string);
 
 const databaseUrl = z.unknown().superRefine((v, ctx) => {
@@ -32,7 +44,7 @@ const databaseUrl = z.unknown().superRefine((v, ctx) => {
       ok = false;
     }
   }
-  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a URL such as "postgres://halfweg@db.example.com:5432/halfweg" (the password goes under passwordFile or passwordEnv), got ${show(v)}` });
+  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a URL such as "postgres://halfweg@db.example.com:5432/halfweg" (the password goes under passwordFile or passwordEnv), got ${showUrl(v)}` });
 }).transform((v) => v as string);
 
 /** A topic filter for the agents' batch topics: `<prefix>/+/+/batches/#` and the like, no `$share`. */

@@ -63,7 +63,17 @@ export class IngestWorker {
     this.log = root.child({ component: 'ingest' });
   }
 
+  /** Starts every part in flow order; if one fails, stops the started ones and rethrows. */
   async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const { config } = this.settings;
     const baseDir = path.dirname(this.settings.file);
     checkIngestTransport(config.mqtt);
@@ -241,7 +251,7 @@ export class IngestWorker {
     await this.ops?.stop();
     // A transaction that did not finish holds its client; do not wait for it forever.
     if (this.pool) await Promise.race([this.pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
-    this.log.info(this.totals, 'ingest worker stopped');
+    if (this.committer) this.log.info(this.totals, 'ingest worker stopped');
   }
 }
 
