@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     // The config's default (8) unless HALFWEG_BENCH_CONNECTIONS says otherwise.
     const connections = Number(process.env['HALFWEG_BENCH_CONNECTIONS'] ?? 8);
     const config = path.join(work, 'ingest.yaml');
-    const configText = [`log: { level: info, format: json }`, `http: { port: 0 }`, `mqtt: { url: "${broker.url}", connections: ${connections} }`, `database: { url: "${dbUrl}", pool: 6 }`, `rescue: { enabled: false }`, ''].join('\n');
+    const configText = [`log: { level: info, format: json }`, `http: { port: 0 }`, `mqtt: { url: "${broker.url}", connections: ${connections}, guard: ${process.env['HALFWEG_BENCH_GUARD'] === '1'} }`, `database: { url: "${dbUrl}", pool: 6 }`, `rescue: { enabled: false }`, ''].join('\n');
     writeFileSync(config, configText);
     const mig = spawnSync(process.execPath, [MAIN, 'ingest', '--config', config, '--migrate'], { encoding: 'utf8' });
     if (mig.status !== 0) throw new Error(mig.stderr);

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'HALFWEG_MQTT_TLS'
   /** The broker cannot be reached or dropped the connection; records wait in the store. */
   | 'HALFWEG_MQTT_UNREACHABLE'
+  /** A sink with `requireSubscribers` published a record message no subscription matched; it keeps the records and retries. */
+  | 'HALFWEG_MQTT_NO_SUBSCRIBERS'
   /** A batch payload does not decode (garbage, truncated, unknown version). */
   | 'HALFWEG_BATCH_DECODE'
   /** `halfweg ingest`: PostgreSQL cannot be reached or refused the connection; batches stay unacknowledged on the broker meanwhile. */

@@ -110,8 +110,13 @@ export class Session {
   connects = 0;
   lastError: SessionStats['lastError'] = null;
   downSince: number | null = Date.now();
-  /** Called when the broker closes the session because another client took the same id over. */
-  onTakenOver: (() => void) | undefined;
+  /**
+   * Set for a rescued session (rescue.ts): it never reconnects by itself, since reconnecting
+   * would take the session back from its owner, who may just have connected (the broker closes
+   * the older connection of a client id, and Mosquitto 2.0.11 does so without a DISCONNECT
+   * reason a client could tell from a network fault). Called once when the connection is gone.
+   */
+  onClosed: (() => void) | undefined;
 
   constructor(
     readonly clientId: string,
@@ -119,6 +124,8 @@ export class Session {
     private readonly base: IClientOptions,
     private readonly log: Logger,
     private readonly deliver: (m: IncomingMessage) => void,
+    /** Subscribe through the group's shared subscription (workers), or to the plain filters (the guard, rescue.ts). */
+    private readonly shared = true,
   ) {}
 
   get connected(): boolean {
@@ -142,7 +149,7 @@ export class Session {
   private attempt(): void {
     if (this.stopped) return;
     const gen = ++this.generation;
-    const filters = this.config.topics.map((t) => sharedFilter(this.config.group, t));
+    const filters = this.shared ? this.config.topics.map((t) => sharedFilter(this.config.group, t)) : [...this.config.topics];
     const client = mqtt.connect(this.config.url, {
       ...this.base,
       clientId: this.clientId,
@@ -190,10 +197,6 @@ export class Session {
       if (gen !== this.generation) return;
       this.lastError = { code: classify(err as Error & { code?: unknown }), message: err.message, at: Date.now() };
     });
-    client.on('disconnect', (packet) => {
-      // DISCONNECT from the server, reason 0x8E: another connection took this client id over.
-      if (packet.reasonCode === 0x8e) this.onTakenOver?.();
-    });
     let closed = false;
     client.on('close', () => {
       if (closed) return;
@@ -203,7 +206,10 @@ export class Session {
         this.up = false;
         this.generation++;
         client.end(true);
-        this.scheduleRetry();
+        if (this.onClosed) {
+          this.stopped = true;
+          this.onClosed();
+        } else this.scheduleRetry();
       } else client.end(true);
     });
   }

@@ -89,6 +89,13 @@ export const ingestSchema = z.strictObject({
       topics: z.array(topicFilter).min(1).default(['halfweg/+/+/batches/#']),
       /** The MQTT 5 shared-subscription group: every worker of one group splits the messages. */
       group: identifier.default('halfweg-ingest'),
+      /**
+       * One session per group with a plain (not shared) subscription, held by one worker, that
+       * catches what a broker restart makes the shared subscription miss (Mosquitto 2.0 does not
+       * restore shared subscriptions after a restart; see src/ingest/rescue.ts). Every message
+       * then reaches ingest twice; the key drops the copy. Off for brokers that restore them.
+       */
+      guard: bool().default(true),
       /** Broker connections per worker; each holds one message until its commit, so more overlap decoding with commits. */
       connections: intIn(1, 64).default(8),
       /**

@@ -9,10 +9,12 @@
  * the broker hands it what it kept for them, and the dead worker's share from then on.
  *
  * The owner always wins: at start it writes its own lease whoever holds it, then connects with
- * its session ids, which makes the broker close the rescuer's connections (reason 0x8E, session
- * taken over). The rescuer stops that rescue when it sees either (the takeover, or a renewal that
- * no longer finds its name on the lease) and never reconnects those sessions. Messages the
- * rescuer had not yet committed are re-sent to the owner; the (agent, seq) key drops repeats.
+ * its session ids, which makes the broker close the rescuer's connections (session taken over).
+ * A rescued session never reconnects by itself: when its connection closes, for that or any
+ * other reason, the rescue ends and the lease is given up, to be taken again at the next look
+ * if the owner is still dead (a renewal that no longer finds the rescuer's name on the lease ends
+ * it too). Otherwise rescuer and owner would take the session from each other in turn. Messages
+ * the rescuer had not yet committed are re-sent to the owner; the (agent, seq) key drops repeats.
  * A graceful stop ends the worker's lease at once, so a worker scaled away is rescued at once.
  */
 import type pg from 'pg';
@@ -31,8 +33,23 @@ export interface LeaseOptions {
 
 /** Client ids of a worker's sessions: `<group>-<worker>-1` … `-<connections>`. */
 export function sessionIds(group: string, worker: string, connections: number): string[] {
+  if (worker === GUARD) return [`${group}-guard`];
   return Array.from({ length: connections }, (_, i) => `${group}-${worker}-${i + 1}`);
 }
+
+/**
+ * The guard's lease name (worker names start with a letter or digit, so it cannot clash). The
+ * guard is one persistent session with a plain, not shared, subscription to the batch topics,
+ * held by one worker of the group like a rescued session. Why: Mosquitto 2.0 does not restore
+ * shared subscriptions from its persistence after a restart (measured with 2.0.11: the sessions
+ * come back, their `$share` subscriptions do not until the client subscribes again), so what
+ * agents publish between the broker's start and the workers' re-subscription goes to no worker;
+ * plain subscriptions are restored, so the guard's copy of it is there. The guard sees every
+ * message a second time; the (agent, seq) key makes its copies duplicates, costing a decode and
+ * an index probe per record. `mqtt.guard: false` turns it off on brokers that restore shared
+ * subscriptions (EMQX, HiveMQ, VerneMQ).
+ */
+export const GUARD = '_guard';
 
 export class Leases {
   private readonly s: string;
@@ -61,16 +78,26 @@ export class Leases {
     return r.rows.map((x) => x.name as string).filter((n) => n !== this.o.worker);
   }
 
-  /** Takes one lapsed lease of the group, if there is one: its worker name and session count. */
-  async takeLapsed(): Promise<{ name: string; connections: number } | null> {
+  /** Takes one lapsed lease of the group (dead workers' and/or the guard's), if there is one: its name and session count. */
+  async takeLapsed(what: { workers: boolean; guard: boolean }): Promise<{ name: string; connections: number } | null> {
     const r = await this.o.pool.query(
       `UPDATE ${this.s}.workers w SET holder = $2, lease_until = now() + $3 * interval '1 millisecond'
-       FROM (SELECT grp, name FROM ${this.s}.workers WHERE grp = $1 AND name <> $2 AND lease_until < now() ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) dead
+       FROM (SELECT grp, name FROM ${this.s}.workers
+             WHERE grp = $1 AND name <> $2 AND lease_until < now() AND (CASE WHEN name = $6 THEN $5::boolean ELSE $4::boolean END)
+             ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) dead
        WHERE w.grp = dead.grp AND w.name = dead.name RETURNING w.name, w.connections`,
-      [this.o.group, this.o.worker, this.o.leaseMs],
+      [this.o.group, this.o.worker, this.o.leaseMs, what.workers, what.guard, GUARD],
     );
     const row = r.rows[0];
     return row ? { name: row.name as string, connections: row.connections as number } : null;
+  }
+
+  /** Makes sure the guard's lease row exists (lapsed, so the first worker to look takes it). */
+  async ensureGuard(): Promise<void> {
+    await this.o.pool.query(
+      `INSERT INTO ${this.s}.workers (grp, name, connections, holder, lease_until) VALUES ($1, $2, 1, '', now() - interval '1 second') ON CONFLICT (grp, name) DO NOTHING`,
+      [this.o.group, GUARD],
+    );
   }
 
   /** Gives a rescued lease up (its sessions are closed), so another worker may take it. */

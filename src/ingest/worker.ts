@@ -20,7 +20,7 @@ import { quoteIdent } from './migrations.js';
 import { requireSchema } from './migrate.js';
 import type { IngestSettings } from './options.js';
 import { Partitions } from './partitions.js';
-import { Leases, sessionIds } from './rescue.js';
+import { GUARD, Leases, sessionIds } from './rescue.js';
 import { Writer } from './writer.js';
 
 const STOP_COMMIT_MS = 8000;
@@ -137,6 +137,7 @@ export class IngestWorker {
     }
     this.leases = new Leases({ pool, schema: config.database.schema, group: config.mqtt.group, worker: this.worker, connections: config.mqtt.connections, leaseMs: config.rescue.after, log: this.log });
     await this.leases.claimOwn();
+    if (config.mqtt.guard) await this.leases.ensureGuard();
     const mqttLog = this.root.child({ component: 'mqtt' });
     const deliver = (m: IncomingMessage) => this.committer?.push(m);
     this.own = sessionIds(config.mqtt.group, this.worker, config.mqtt.connections).map((id) => new Session(id, config.mqtt, clientBase, mqttLog, deliver));
@@ -149,7 +150,7 @@ export class IngestWorker {
       this.timers.push(t);
     };
     every(Math.max(300, config.rescue.after / 3), () => this.renewLeases());
-    if (config.rescue.enabled) every(Math.max(500, config.rescue.after / 2), () => this.rescueOne(clientBase, deliver, mqttLog));
+    if (config.rescue.enabled || config.mqtt.guard) every(Math.max(500, config.rescue.after / 2), () => this.rescueOne(clientBase, deliver, mqttLog));
     every(FLEET_REFRESH_MS, () => this.refreshFleet());
     void this.refreshFleet().catch(() => undefined);
     this.log.info({ worker: this.worker, group: config.mqtt.group, sessions: this.own.length, database: safeDbUrl(config.database.url), storage }, 'ingest worker started');
@@ -157,22 +158,28 @@ export class IngestWorker {
 
   private async renewLeases(): Promise<void> {
     if (!this.leases || this.stopping) return;
-    const held = new Set(await this.leases.renew([...this.rescued.keys()]));
-    for (const name of [...this.rescued.keys()]) if (!held.has(name)) await this.endRescue(name, 'its owner is back');
+    // Only the rescues this renewal asked about: one taken meanwhile is not in its answer.
+    const asked = [...this.rescued.keys()];
+    const held = new Set(await this.leases.renew(asked));
+    for (const name of asked) if (!held.has(name)) await this.endRescue(name, name === GUARD ? 'another worker holds the guard' : 'its owner is back');
   }
 
   private async rescueOne(clientBase: Awaited<ReturnType<typeof baseClientOptions>>, deliver: (m: IncomingMessage) => void, log: Logger): Promise<void> {
     if (!this.leases || this.stopping) return;
-    const dead = await this.leases.takeLapsed();
-    if (!dead) return;
     const { config } = this.settings;
-    const sessions = sessionIds(config.mqtt.group, dead.name, dead.connections).map((id) => new Session(id, config.mqtt, clientBase, log, deliver));
+    const dead = await this.leases.takeLapsed({ workers: config.rescue.enabled, guard: config.mqtt.guard });
+    if (!dead) return;
+    const sessions = sessionIds(config.mqtt.group, dead.name, dead.connections).map((id) => new Session(id, config.mqtt, clientBase, log, deliver, dead.name !== GUARD));
     this.rescued.set(dead.name, sessions);
     for (const s of sessions) {
-      s.onTakenOver = () => void this.endRescue(dead.name, 'its owner connected');
+      // Closed for any reason (the owner connected, the broker restarted): end this rescue and
+      // give the lease up; if the owner is still dead, a worker takes it again at the next look.
+      s.onClosed = () =>
+        void this.endRescue(dead.name, 'its connection closed (the owner connected, or the broker went away)').then(() => this.leases?.giveUp(dead.name));
       s.start();
     }
-    this.log.warn({ dead: dead.name, sessions: sessions.length }, 'took over the broker sessions of a worker whose lease lapsed');
+    if (dead.name === GUARD) this.log.info({ session: sessions[0]!.clientId }, 'holding the guard session (a plain subscription that survives broker restarts)');
+    else this.log.warn({ dead: dead.name, sessions: sessions.length }, 'took over the broker sessions of a worker whose lease lapsed');
   }
 
   private async endRescue(name: string, why: string): Promise<void> {

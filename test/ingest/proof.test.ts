@@ -46,6 +46,7 @@ interface WorkerProc {
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 const firstSeqs = new Map<string, number>();
+const allWorkers: WorkerProc[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
 });
@@ -53,6 +54,7 @@ afterAll(async () => {
 function startWorker(config: string, name: string): WorkerProc {
   const proc = spawn(process.execPath, [MAIN, 'ingest', '--config', config, '--worker', name], { stdio: ['ignore', 'pipe', 'pipe'] });
   const w: WorkerProc = { proc, log: '' };
+  allWorkers.push(w);
   proc.stdout!.on('data', (d: Buffer) => (w.log += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (w.log += d.toString()));
   cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
@@ -86,7 +88,9 @@ function parseCsv(text: string): string[][] {
 async function startAgent(n: number, brokerUrl: string): Promise<AgentSim> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `halfweg-proof-agent${n}-`));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = mqttSinkSchema.parse({ url: brokerUrl, format: 'binary', batchReadings: 300, batchRecords: 5, reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000 });
+  // requireSubscribers: a message the broker had no subscription for (before the workers first
+  // subscribe; on Mosquitto 2.0 after its restart until they subscribe again) is not delivered.
+  const config = mqttSinkSchema.parse({ url: brokerUrl, format: 'binary', batchReadings: 300, batchRecords: 5, reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000, requireSubscribers: true });
   const sinks = { cloud: config };
   // The `audit` cursor is never acknowledged, so the store keeps every record for the export.
   const store = new LevelStore({ dir: path.join(dir, 'store'), config: storeSchema.parse({ sinks: { ...sinkCursors(sinks), audit: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger() });
@@ -160,26 +164,31 @@ describe('issue 19: proof', () => {
     expect(mig.stdout).toContain('migrated from version 0 to 1');
 
     const workers = new Map<string, WorkerProc>([['w1', startWorker(config, 'w1')], ['w2', startWorker(config, 'w2')], ['w3', startWorker(config, 'w3')]]);
-    // Subscribed first: a broker drops what is published while no subscription matches (in the
-    // field the workers' persistent sessions keep the subscription while they are down).
-    for (const until0 = Date.now() + 30_000; Date.now() < until0; await sleep(100)) {
-      if ([...workers.values()].every((w) => (w.log.match(/"msg":"subscribed"/g) ?? []).length === 2)) break;
+    // Workers first, as deployed (src/ingest/README.md, "Install"): a broker drops what no
+    // subscription matches, and the replayer below is a subscriber too, so the agents'
+    // requireSubscribers would not see "no subscribers" for the ingest group alone.
+    for (const until0 = Date.now() + 60_000; Date.now() < until0; await sleep(100)) {
+      const own = [...workers.values()].every((w) => (w.log.match(/"msg":"subscribed"/g) ?? []).length >= 2);
+      const guard = [...workers.values()].some((w) => /"session":"halfweg-ingest-guard"[^\n]*"msg":"subscribed"/.test(w.log));
+      if (own && guard) break;
     }
     const agents = await Promise.all([1, 2, 3, 4, 5].map((n) => startAgent(n, broker.url)));
 
     // The replayer: a plain subscriber that publishes every third batch it sees once more.
-    const replayer = mqtt.connect(broker.url, { clientId: `replayer-${process.pid}`, reconnectPeriod: 200 });
+    const replayer = mqtt.connect(broker.url, { clientId: `replayer-${process.pid}`, reconnectPeriod: 200, protocolVersion: 5 });
     cleanups.push(() => replayer.end(true));
     let seen = 0;
     let replayed = 0;
-    replayer.on('connect', () => replayer.subscribe('halfweg/+/+/batches/#', { qos: 1 }));
+    // No Local (MQTT 5): it does not see, and so does not replay, its own publishes.
+    replayer.on('connect', () => replayer.subscribe('halfweg/+/+/batches/#', { qos: 1, nl: true }));
     replayer.on('message', (topic, payload, packet) => {
       if (packet.retain || seen++ % 3 !== 0) return;
       replayed++;
       replayer.publish(topic, Buffer.from(payload), { qos: 1 });
     });
 
-    const until = Date.now() + 14_000;
+    const started = Date.now();
+    const until = started + 14_000;
     const producing = Promise.all(agents.map((a, i) => produce(a, i + 1, until)));
     await sleep(3000);
     workers.get('w2')!.proc.kill('SIGKILL'); // mid-stream: its sessions hold unacknowledged batches
@@ -219,8 +228,18 @@ describe('issue 19: proof', () => {
         return exited(w.proc);
       }),
     );
-    const logs = [...workers.values()].map((w) => w.log).join('');
-    expect(state.map((s) => [s.name, Number(s.contiguous_seq), s.gap_count]), logs.slice(-3000)).toEqual(agents.map((a) => [a.id, heads.get(a.id), 0]));
+    const logs = [...allWorkers].map((w) => w.log).join('\n');
+    if (!agents.every((a) => state.some((s) => s.name === a.id && Number(s.contiguous_seq) === heads.get(a.id) && s.gap_count === 0))) {
+      // For the post-mortem: the worker logs, the holes, and what the stores hold there.
+      const gapRows = (await client.query(`SELECT agent, first_seq, last_seq FROM halfweg.gap_report`)).rows;
+      const lines = [JSON.stringify({ t0: started, gaps: gapRows, state })];
+      for (const g of gapRows) {
+        const a = agents.find((x) => x.id === g.agent)!;
+        for await (const r of a.store.range(Number(g.first_seq), Number(g.last_seq))) lines.push(JSON.stringify({ agent: a.id, seq: r.seq, type: r.type, at: r.at }));
+      }
+      writeFileSync(path.join(os.tmpdir(), `halfweg-ingest-proof-${process.pid}.log`), `${lines.join('\n')}\n${logs}`);
+    }
+    expect(state.map((s) => [s.name, Number(s.contiguous_seq), s.gap_count]), `worker logs in ${os.tmpdir()}/halfweg-ingest-proof-${process.pid}.log`).toEqual(agents.map((a) => [a.id, heads.get(a.id), 0]));
     expect(stopCodes).toEqual([0, 0, 0]);
     expect(logs).toContain('took over the broker sessions of a worker whose lease lapsed');
     expect(replayed).toBeGreaterThan(20);
