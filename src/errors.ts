@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'HALFWEG_MQTT_TLS'
   /** The broker cannot be reached or dropped the connection; records wait in the store. */
   | 'HALFWEG_MQTT_UNREACHABLE'
+  /** A sink with `requireSubscribers` published a record message no subscription matched; it keeps the records and retries. */
+  | 'HALFWEG_MQTT_NO_SUBSCRIBERS'
   /** A batch payload does not decode (garbage, truncated, unknown version). */
   | 'HALFWEG_BATCH_DECODE'
   /** The data directory (or the store under it) cannot be created or written: permissions, read-only or full file system. */
@@ -39,6 +41,12 @@ export type ErrorCode =
   | 'HALFWEG_SIMULATOR_UNAVAILABLE'
   /** A part of the agent failed to start for a reason no other code names; the started parts were stopped. */
   | 'HALFWEG_START_FAILED'
+  /** `halfweg ingest`: PostgreSQL cannot be reached or refused the connection; batches stay unacknowledged on the broker meanwhile. */
+  | 'HALFWEG_INGEST_DATABASE'
+  /** `halfweg ingest`: the database schema is missing or older than this version: run `halfweg ingest --migrate`. */
+  | 'HALFWEG_INGEST_SCHEMA'
+  /** `halfweg ingest`: a batch could not be ingested and was put in the quarantine table with the reason (never dropped). */
+  | 'HALFWEG_INGEST_QUARANTINE'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {

@@ -144,7 +144,7 @@ export async function readYaml(file: string, label: string): Promise<unknown> {
   }
 }
 
-function validate<S extends z.ZodType>(schema: S, data: unknown, label: string): { value?: z.infer<S>; errors: string[] } {
+export function validate<S extends z.ZodType>(schema: S, data: unknown, label: string): { value?: z.infer<S>; errors: string[] } {
   const result = schema.safeParse(data, { reportInput: true });
   if (result.success) return { value: result.data, errors: [] };
   return { errors: describeIssues(result.error.issues, (p) => keysAt(schema, p)).map((l) => `${label}: ${l}`) };

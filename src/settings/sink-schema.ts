@@ -137,6 +137,14 @@ export const mqttSinkSchema = z
      * `schedules.cloudRawSync` window to this sink. Default: true for the sink named `cloud`.
      */
     cloudPolicy: bool().optional(),
+    /**
+     * Count a record message as delivered only if the broker had a subscriber for it: speaks
+     * MQTT 5 and, when the broker answers "no matching subscribers" (PUBACK reason 0x10), keeps
+     * the records and sends them again after a reconnect with backoff. For a cloud sink feeding
+     * `halfweg ingest`: a broker drops what no subscription matches (before the workers' first
+     * start; Mosquitto 2.0 after a restart until they subscribe again, src/ingest/README.md).
+     */
+    requireSubscribers: bool().default(false),
   })
   .refine((s) => (s.tls?.cert === undefined) === (s.tls?.key === undefined), {
     message: 'tls.cert and tls.key go together (client certificate and its key)',

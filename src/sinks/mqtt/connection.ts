@@ -52,6 +52,8 @@ export class MqttConnection {
   private lastLogged = '';
   private repeats = 0;
   problem: ConnectionProblem | null = null;
+  /** Message ids the broker acknowledged with "no matching subscribers" (MQTT 5 reason 0x10), current connection. */
+  private unheard = new Set<number>();
   connects = 0;
   disconnects = 0;
 
@@ -88,11 +90,27 @@ export class MqttConnection {
     return new Promise((resolve, reject) => c.publish(topic, payload, opts, (err) => (err ? reject(err) : resolve())));
   }
 
+  /** True (once) when the broker acknowledged `messageId` of `generation` with "no matching subscribers". */
+  noSubscribers(generation: number, messageId: number | undefined): boolean {
+    return generation === this.generation && messageId !== undefined && this.unheard.delete(messageId);
+  }
+
+  /** Closes the connection of `generation` as if it had failed: the sink re-reads from its cursors after the backoff. */
+  drop(generation: number): void {
+    if (generation === this.generation) this.client?.stream?.destroy();
+  }
+
   private attempt(): void {
     if (this.stopped) return;
     const gen = ++this.generation;
     const client = mqtt.connect(this.url, this.options);
     this.client = client;
+    this.unheard = new Set();
+    const unheard = this.unheard;
+    // mqtt.js reports reason 0x10 as success; the acknowledgement packet itself says it.
+    client.on('packetreceive', (p) => {
+      if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.reasonCode === 0x10 && p.messageId !== undefined) unheard.add(p.messageId);
+    });
     let closed = false;
     client.on('connect', () => {
       if (gen !== this.generation || this.stopped) return;

@@ -124,6 +124,7 @@ export class MqttSink implements Sink {
   private readingsPerRecord = 50;
   private startedAt = 0;
   private lastDropped = 0;
+  private unheardWarned = false;
   private liveMessages = 0;
   private liveInflight = 0;
   private readonly delivered = { records: 0, readings: 0, messages: 0, bytes: 0 };
@@ -404,7 +405,7 @@ export class MqttSink implements Sink {
     lane.inflightBytes += msg.bytes;
     const sentAt = performance.now();
     const opts: IClientPublishOptions = { qos: this.config.qos as 1 | 2, retain: msg.retain };
-    client.publish(msg.topic, msg.payload, opts, (err) => {
+    client.publish(msg.topic, msg.payload, opts, (err, packet) => {
       if (gen !== this.generation) return; // a connection that is gone: onDown reset the lane
       lane.inflightMessages--;
       lane.inflightBytes -= msg.bytes;
@@ -413,6 +414,21 @@ export class MqttSink implements Sink {
         this.log.debug({ err: err.message, topic: msg.topic }, 'publish failed; will resend after reconnecting');
         return;
       }
+      // A retained message (an alarm's state) is kept by the broker for whoever subscribes later:
+      // "no subscribers" is normal for it.
+      if (this.config.requireSubscribers && this.conn!.noSubscribers(gen, packet?.messageId) && !msg.retain) {
+        // Nobody heard it (requireSubscribers): not delivered. Unconfirmed, it holds the cursor;
+        // dropping the connection makes the lanes read again from there after the backoff.
+        // One warning until something is heard again, then debug: an absent consumer is not a log flood.
+        this.log[this.unheardWarned ? 'debug' : 'warn'](
+          { code: 'HALFWEG_MQTT_NO_SUBSCRIBERS', topic: msg.topic },
+          'the broker has no subscriber for this topic (is halfweg ingest running?); keeping the records and retrying after a reconnect',
+        );
+        this.unheardWarned = true;
+        this.conn!.drop(gen);
+        return;
+      }
+      this.unheardWarned = false;
       this.delivered.messages++;
       this.delivered.bytes += msg.bytes;
       if (lane.type === 'readings') this.adjustWindow(performance.now() - sentAt);

@@ -57,7 +57,8 @@ export async function clientOptions(
   };
   const o: IClientOptions = {
     clientId: config.clientId ?? `${ids.agent}-${sink}`,
-    protocolVersion: 4,
+    // MQTT 5 only where the PUBACK's reason code matters (requireSubscribers); 3.1.1 otherwise.
+    protocolVersion: config.requireSubscribers ? 5 : 4,
     clean: true,
     keepalive: Math.max(1, Math.round(config.keepalive / 1000)),
     connectTimeout: config.connectTimeout,
