@@ -13,7 +13,7 @@
  *     shelve: { default: 1h, max: 8h }
  *     priorities:
  *       conditions: { LL: critical }
- *       learned: { medium: 0.9 }
+ *       learned: { medium: 0.8 }
  *       alarms: { boiler-1/drum_level/limits: { LL: critical, L: high } }
  */
 import { z } from 'zod';
@@ -82,7 +82,7 @@ export const alarmsSchema = z.strictObject({
         .strictObject({
           critical: fraction().optional(),
           high: fraction().optional(),
-          medium: fraction().default(0.9),
+          medium: fraction().default(0.8),
         })
         .prefault({}),
       /** Per alarm id (`device/point/kind`): one priority, or one per condition. */

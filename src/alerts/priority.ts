@@ -4,7 +4,7 @@
  * Order of precedence: `priorities.alarms[<id>]` (one priority, or per condition), then for the
  * learned detectors (baseline, relation) the score thresholds, then the condition's priority.
  * Example with the defaults: limits HH → high, limits H → medium, stuck → medium, a baseline
- * spike scoring 0.95 → medium, 0.7 → low.
+ * spike scoring 0.85 → medium, 0.7 → low.
  */
 import type { Priority } from './alarm-event.js';
 import type { AlarmsConfig } from './options.js';

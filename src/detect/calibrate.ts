@@ -90,10 +90,6 @@ const LOG_LO = Math.log(LO);
 const STEP = (Math.log(HI) - LOG_LO) / (BINS - 2); // bins 1..BINS-2 are log-spaced
 const RESCALE_AT = 1e30; // float32 bins: rescale long before 3.4e38
 const LN10 = Math.LN10;
-const XI_C = Number(process.env.HW_XI_C ?? 1);
-const XI_EST = (process.env.HW_XI_EST ?? '1') === '1';
-const XI_MODE = process.env.HW_XI_MODE ?? 'sqrt';
-const XI_K0 = Number(process.env.HW_XI_K0 ?? 10);
 
 function lowerEdge(b: number): number {
   return b <= 0 ? 0 : Math.exp(LOG_LO + (b - 1) * STEP);
@@ -114,6 +110,8 @@ export interface CalibratorOptions {
   readonly gate?: number;
   /** A held-back run longer than this teaches nothing. */
   readonly maxRun?: number;
+  /** How many standard errors of the shape estimate widen the tail (default 1). */
+  readonly margin?: number;
 }
 
 export class TailCalibrator {
@@ -324,8 +322,7 @@ export class TailCalibrator {
     this.q = Math.min(1, want / this.total);
     // Independent exceedances: episodes, not values.
     const episodes = Math.max(1, Math.min(this.runs, want) / this.weight);
-    const xiHat = XI_EST ? Math.max(0, Math.min(xi, 2)) : 0;
-    this.xi = XI_MODE === 'sqrt' ? xiHat + XI_C / Math.sqrt(episodes) : (xiHat * episodes) / (episodes + XI_K0) + XI_C / episodes;
+    this.xi = Math.max(0, Math.min(xi, 2)) + (this.opts.margin ?? 1) / Math.sqrt(episodes);
     // Scale from the median excess: for a GPD, median - u = σ (2^ξ - 1) / ξ.
     const med = this.valueWithMassAbove(want / 2) - u;
     const scaleFactor = this.xi > 0 ? Math.expm1(this.xi * Math.LN2) / this.xi : Math.LN2;

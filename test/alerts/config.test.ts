@@ -27,7 +27,7 @@ describe('the detect and alarms config sections', () => {
       tick: 1000,
       chattering: { count: 3, window: 60_000 },
       shelve: { default: 3_600_000, max: 28_800_000 },
-      priorities: { conditions: { HH: 'high', H: 'medium', missing: 'medium' }, learned: { medium: 0.9 }, alarms: {} },
+      priorities: { conditions: { HH: 'high', H: 'medium', missing: 'medium' }, learned: { medium: 0.8 }, alarms: {} },
       commands: { enabled: true, results: true },
     });
     expect(c.detect).toMatchObject({ policy: { onCount: 3, offCount: 5 }, points: {} });
