@@ -10,6 +10,8 @@ describe('learned baseline (default stack, one column)', () => {
   // fewer false alarms): 3 σ fires 10/10 within seconds; 2 σ about 6/10 with 1,500 readings of
   // history; 1.5 σ is below what the default stack claims to see.
   it('fires within seconds on a step of 3 σ-of-the-process, on every one of 10 seeds', () => {
+    // Measured (issue 14's calibrated tails): 6-33 s, median 11 s.
+    const delays: number[] = [];
     for (let seed = 1; seed <= 10; seed++) {
       const x = processSignal(N, seed);
       for (let i = AT; i < N; i++) x[i]! += 0.3;
@@ -17,8 +19,10 @@ describe('learned baseline (default stack, one column)', () => {
       expect(countAlarms(alarm, 0, AT)).toBe(0);
       const at = firstAlarm(alarm, AT);
       expect(at).toBeGreaterThanOrEqual(AT);
-      expect(at - AT).toBeLessThan(30);
+      expect(at - AT).toBeLessThan(45);
+      delays.push(at - AT);
     }
+    expect(delays.sort((a, b) => a - b)[5]).toBeLessThanOrEqual(15);
   });
 
   // Known limit: drifts slower than about 1 σ per minute are learnt as normal wander.
