@@ -1,12 +1,17 @@
 /**
  * `node --expose-gc dist/bench/detect.bench.js [--quick]`: cost of the detectors per reading per
  * point and their memory per point, for the default set (learned baseline, stuck sensor, missing
- * data) and the full single-point set (plus limits and rate of change), and the relation detector
- * over 8 points. Median of several runs. Goals: < 5 µs per reading per point, < 8 KB per point.
+ * data) and the full single-point set (plus limits and rate of change), the relation detector
+ * alone, and whole groups of 10, 100, 1,000 and 5,000 points read together (every point's default
+ * detectors plus the relation detector, as a poll group runs them). Median of several runs.
+ * Goals (issue 14): < 5 µs per reading per point, < 4 KB per point, at any group size. Memory
+ * counts the JavaScript heap and the typed arrays' buffers (which live outside it).
  */
 import { createPointDetectors, createRelationDetector } from '../src/detect/build.js';
 import type { PointDetector } from '../src/detect/detector.js';
 import { optionsFor, parseDetectOptions } from '../src/detect/options.js';
+import { defaultDetectOptions } from '../src/detect/defaults.js';
+import { FrameDetector } from '../src/detect/frame.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 7;
@@ -52,18 +57,47 @@ function timeRelation(k: number): number {
   return Number(process.hrtime.bigint() - t0) / n / 1000 / k; // µs per reading per point
 }
 
-function memoryPerPoint(make: () => unknown): number {
+/** A group of `k` points read together, as `halfweg detect` and a poll group run it: every point's
+ * default detectors plus the relation detector over the group. Rows past warm-up. */
+function group(k: number): FrameDetector {
+  const det = new FrameDetector(
+    Array.from({ length: k }, (_, i) => `p${i}`),
+    defaultDetectOptions(),
+  );
+  const row = new Float64Array(k);
+  for (let i = 0; i < 400; i++) {
+    for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
+    det.update(1_700_000_000_000 + i * 1000, row);
+  }
+  return det;
+}
+
+function timeGroup(k: number): number {
+  const det = group(k);
+  const row = new Float64Array(k);
+  const rows = Math.max(200, Math.round(READINGS / k));
+  const t0 = process.hrtime.bigint();
+  for (let i = 400; i < 400 + rows; i++) {
+    for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
+    det.update(1_700_000_000_000 + i * 1000, row);
+  }
+  return Number(process.hrtime.bigint() - t0) / rows / 1000 / k;
+}
+
+function memoryPerPoint(make: () => unknown, count = POINTS_FOR_MEMORY): number {
   if (!gc) return NaN;
-  const keep: unknown[] = new Array(POINTS_FOR_MEMORY);
+  const keep: unknown[] = new Array(count);
   gc();
   gc();
-  const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < POINTS_FOR_MEMORY; i++) keep[i] = make();
+  const b0 = process.memoryUsage();
+  const before = b0.heapUsed + b0.arrayBuffers;
+  for (let i = 0; i < count; i++) keep[i] = make();
   gc();
   gc();
-  const after = process.memoryUsage().heapUsed;
-  if (keep.length !== POINTS_FOR_MEMORY) throw new Error('unreachable');
-  return (after - before) / POINTS_FOR_MEMORY;
+  const a0 = process.memoryUsage();
+  const after = a0.heapUsed + a0.arrayBuffers;
+  if (keep.length !== count) throw new Error('unreachable');
+  return (after - before) / count;
 }
 
 /** Warmed-up detector sets (past warm-up, histograms populated) so memory is the steady state. */
@@ -78,11 +112,12 @@ function warmed(make: () => PointDetector[]): () => PointDetector[] {
 const cases: { name: string; cost: () => number; mem: () => number }[] = [
   { name: 'default set (baseline+flatline+missing)', cost: () => timePoint(() => createPointDetectors(defaults)), mem: () => memoryPerPoint(warmed(() => createPointDetectors(defaults))) },
   { name: 'full set (+limits+rate)', cost: () => timePoint(() => createPointDetectors(full)), mem: () => memoryPerPoint(warmed(() => createPointDetectors(full))) },
-  {
-    name: 'relation, 8 points (per point)',
-    cost: () => timeRelation(8),
-    mem: () => memoryPerPoint(() => createRelationDetector(defaults, 8)) / 8,
-  },
+  { name: 'relation alone, 8 points (per point)', cost: () => timeRelation(8), mem: () => memoryPerPoint(() => createRelationDetector(defaults, 8)) / 8 },
+  ...[10, 100, 1000, 5000].map((k) => ({
+    name: `group of ${k}: every detector + relation`,
+    cost: () => timeGroup(k),
+    mem: () => memoryPerPoint(() => group(k), Math.max(2, Math.round(POINTS_FOR_MEMORY / k))) / k,
+  })),
 ];
 
 if (!gc) process.stderr.write('run with --expose-gc for memory figures\n');
@@ -96,5 +131,5 @@ for (const c of cases) {
   }
   lines.push(`${c.name.padEnd(42)} ${median(costs).toFixed(3).padStart(17)} ${Number.isNaN(median(mems)) ? '-'.padStart(12) : Math.round(median(mems)).toString().padStart(12)}`);
 }
-lines.push('', 'goals: < 5 µs per reading per point, < 8192 bytes per point');
+lines.push('', 'goals (issue 14): < 5 µs per reading per point, < 4096 bytes per point');
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -52,7 +52,7 @@
  * step seen in the data (q²/12), which scales too.
  */
 import type { Quality } from '../sources/reading.js';
-import { TailCalibrator, combineDecades, scoreOfDecades } from './calibrate.js';
+import { CALIBRATOR_DOUBLES, CALIBRATOR_FLOATS, TailCalibrator, combineDecades, scoreOfDecades, type CalibratorOptions } from './calibrate.js';
 import type { Finding, PointDetector } from './detector.js';
 
 export interface BaselineOptions {
@@ -113,70 +113,101 @@ const REMEMBERED = 2;
 /** Per remembered regime: level, innovation variance, φ. */
 const REGIME_FIELDS = 3;
 
+/** Where the remembered regimes start in the float64 block. */
+/**
+ * Each statistic's calibrator slot in the shared blocks; the slope statistic only matters for
+ * smooth signals, so its calibrator is made (with its own storage) the first time the trend
+ * predictor takes over, and most points never pay for it.
+ */
+const SLOT = [0, 1, 2, -1, 3] as const;
+const SHARED = 4;
+const REGIMES_AT = SHARED * CALIBRATOR_DOUBLES;
+/** The model's own numbers, after the regimes in the float64 block (see the class's fields). */
+const MODEL_AT = REGIMES_AT + REMEMBERED * REGIME_FIELDS;
+const F = {
+  // The current regime's model.
+  n: MODEL_AT, // good readings since the regime started
+  nVar: MODEL_AT + 1, // readings the variances and persistence have learnt from (see settleSeason)
+  startTs: MODEL_AT + 2,
+  m: MODEL_AT + 3, // level of the de-seasonalised value
+  prev: MODEL_AT + 4, // previous de-seasonalised value
+  prevSlope: MODEL_AT + 5, // (prev - the one before) per ms
+  varE: MODEL_AT + 6, // innovation variance of the mean-reverting predictor
+  varT: MODEL_AT + 7, // innovation variance of the local-trend predictor
+  c0: MODEL_AT + 8, // var of x₋₁ - m   (for φ)
+  c1: MODEL_AT + 9, // cov of x - m, x₋₁ - m
+  phi: MODEL_AT + 10,
+  fast: MODEL_AT + 11, // robust averages of the value (fast, slow) and of the slope
+  slow: MODEL_AT + 12,
+  clippedOff: MODEL_AT + 13, // what the last reading's clip took away from the averages
+  fastS: MODEL_AT + 14,
+  mS: MODEL_AT + 15, // mean slope (per typical interval)
+  varD: MODEL_AT + 16, // variances of fast - m, slow - m, fastS - mS
+  varDS: MODEL_AT + 17,
+  varSl: MODEL_AT + 18,
+  shortE: MODEL_AT + 19, // recent mean of the (capped) squared innovation
+  // The unusual stretch in progress: since when, how many readings, their mean and spread.
+  outSince: MODEL_AT + 20,
+  outCount: MODEL_AT + 21,
+  outMean: MODEL_AT + 22,
+  outM2: MODEL_AT + 23,
+  // The stretch's settling clock: since when its fast average has stayed within a band of a few
+  // of its own noise σ (a transient still moving restarts it), and the band's ends.
+  calmSince: MODEL_AT + 24,
+  calmCount: MODEL_AT + 25,
+  calmLo: MODEL_AT + 26,
+  calmHi: MODEL_AT + 27,
+  outDiff2: MODEL_AT + 28, // mean squared change between the stretch's readings (its noise scale)
+  // The sensor's own properties, kept across regimes.
+  quantum: MODEL_AT + 29, // smallest non-zero step seen: the sensor's resolution
+  lastRaw: MODEL_AT + 30,
+  interval: MODEL_AT + 31, // typical time between readings, ms
+  lastTs: MODEL_AT + 32,
+} as const;
+const DOUBLES = MODEL_AT + 33;
+const STAT = new Float64Array(STATS);
+const DEC = new Float64Array(STATS);
+
 export class BaselineDetector implements PointDetector {
   readonly kind = 'baseline' as const;
   // The current regime's model.
-  private n = 0; // good readings since the regime started
-  private nVar = 0; // readings the variances and persistence have learnt from (see settleSeason)
   private seasonSettled = false;
-  private startTs = NaN;
-  private m = 0; // level of the de-seasonalised value
-  private prev = 0; // previous de-seasonalised value
-  private prevSlope = 0; // (prev - the one before) per ms
-  private varE = 0; // innovation variance of the mean-reverting predictor
-  private varT = 0; // innovation variance of the local-trend predictor
   private trend = false; // the local-trend predictor judges
-  private c0 = 0; // var of x₋₁ - m   (for φ)
-  private c1 = 0; // cov of x - m, x₋₁ - m
-  private phi = 0;
-  private fast = 0; // robust averages of the value (fast, slow) and of the slope
-  private slow = 0;
-  private clippedOff = 0; // what the last reading's clip took away from the averages
-  private fastS = 0;
-  private mS = 0; // mean slope (per typical interval)
-  private varD = 0; // variances of fast - m, slow - m, fastS - mS
-  private varDS = 0;
-  private varSl = 0;
-  private shortE = 0; // recent mean of the (capped) squared innovation
-  private readonly season: Float32Array; // offsets per bucket
-  private readonly visits: Float32Array; // readings seen per bucket (capped)
-  private readonly cal: TailCalibrator[];
-  private readonly stat = new Float64Array(STATS);
-  private readonly dec = new Float64Array(STATS);
+  // One float32 block holds the calibrators' histograms and then the daily profile's offsets per
+  // bucket; one float64 block the calibrators' scalars and the remembered regimes (see
+  // CalibratorStorage: a point's state is two typed arrays, not dozens of small objects).
+  private readonly floats: Float32Array;
+  private readonly doubles: Float64Array;
+  /** The model's numbers (F) live in the float64 block too: a class field holding a double costs V8 a boxed number each. */
+  private readonly d: Float64Array;
+  private readonly seasonAt0: number;
+  private readonly buckets: number;
+  private readonly cal: (TailCalibrator | null)[];
+  /** What every detector with the same options shares (see shapeOf). */
+  private readonly shape: Shape;
+  // Per-reading scratch, shared by every detector (update() never re-enters).
+  private readonly stat = STAT;
+  private readonly dec = DEC;
   // The unusual stretch in progress: since when, how many readings, their mean and spread.
-  private outSince = NaN;
-  private outCount = 0;
   // The stretch's settling clock: since when its fast average has stayed within a band of a few
   // of its own noise σ (a transient still moving restarts it), and the band's ends.
-  private calmSince = NaN;
-  private calmCount = 0;
-  private calmLo = 0;
-  private calmHi = 0;
-  private outDiff2 = 0; // mean squared change between the stretch's readings (its noise scale)
-  private outMean = 0;
-  private outM2 = 0;
   // The sensor's own properties, kept across regimes.
-  private quantum = Infinity; // smallest non-zero step seen: the sensor's resolution
-  private lastRaw = NaN;
-  private interval = NaN; // typical time between readings, ms
-  private lastTs = NaN;
   // Regimes left behind: REGIME_FIELDS numbers each, NaN level when the slot is empty.
-  private readonly regimes = new Float64Array(REMEMBERED * REGIME_FIELDS).fill(NaN);
-  private readonly aFast: number;
-  private readonly aSlow: number;
-  private readonly aNoise: number;
+  private readonly regimes: Float64Array; // the float64 block, from REGIMES_AT
 
   constructor(private readonly o: BaselineOptions = BASELINE_DEFAULTS) {
-    this.season = new Float32Array(Math.max(0, o.seasonBuckets));
-    this.visits = new Float32Array(Math.max(0, o.seasonBuckets));
-    this.aFast = 2 / (o.fastSpan + 1);
-    this.aSlow = 2 / (DRIFT_SPAN * o.fastSpan + 1);
-    this.aNoise = 2 / (o.noiseSpan + 1);
-    const memory = o.memory * 2;
-    const minCount = Math.max(10, Math.floor(o.warmup / 3));
-    // A rare run longer than three times the statistic's own smoothing span is not an excursion.
-    const spans = [1, o.fastSpan, DRIFT_SPAN * o.fastSpan, o.fastSpan, o.noiseSpan];
-    this.cal = spans.map((span, k) => new TailCalibrator({ memory, minCount, gate: o.gate, maxRun: Math.max(8, 3 * span), margin: k === DRIFT ? DRIFT_MARGIN : 1 }));
+    this.buckets = Math.max(0, o.seasonBuckets);
+    this.seasonAt0 = SHARED * CALIBRATOR_FLOATS;
+    this.floats = new Float32Array(this.seasonAt0 + this.buckets);
+    this.doubles = this.d = new Float64Array(DOUBLES);
+    for (const f of ['startTs', 'outSince', 'calmSince', 'lastRaw', 'interval', 'lastTs'] as const) this.d[F[f]] = NaN;
+    this.d[F.quantum] = Infinity;
+    this.regimes = this.doubles;
+    this.regimes.fill(NaN, REGIMES_AT, MODEL_AT);
+    this.shape = shapeOf(o);
+    this.cal = this.shape.calibrators.map((opts, k) =>
+      SLOT[k]! < 0 ? null : new TailCalibrator(opts, { floats: this.floats, floatsAt: SLOT[k]! * CALIBRATOR_FLOATS, doubles: this.doubles, doublesAt: SLOT[k]! * CALIBRATOR_DOUBLES }),
+    );
   }
 
   tick(): Finding | null {
@@ -185,38 +216,38 @@ export class BaselineDetector implements PointDetector {
 
   update(ts: number, x: number, quality: Quality): Finding | null {
     if (quality !== 'good' || !Number.isFinite(x)) return null;
-    const dt = ts - this.lastTs;
+    const dt = ts - this.d[F.lastTs]!;
     // The typical interval learns from ordinary intervals, not from gaps.
-    if (dt > 0) this.interval = Number.isNaN(this.interval) ? dt : this.interval + 0.01 * (Math.min(dt, 4 * this.interval) - this.interval);
-    this.lastTs = ts;
-    const step = Math.abs(x - this.lastRaw);
-    if (step > 0 && step < this.quantum) this.quantum = step;
-    this.lastRaw = x;
+    if (dt > 0) this.d[F.interval] = Number.isNaN(this.d[F.interval]!) ? dt : this.d[F.interval]! + 0.01 * (Math.min(dt, 4 * this.d[F.interval]!) - this.d[F.interval]!);
+    this.d[F.lastTs] = ts;
+    const step = Math.abs(x - this.d[F.lastRaw]!);
+    if (step > 0 && step < this.d[F.quantum]!) this.d[F.quantum] = step;
+    this.d[F.lastRaw] = x;
 
-    if (this.n === 0) this.startTs = ts;
-    this.n++;
+    if (this.d[F.n]! === 0) this.d[F.startTs] = ts;
+    this.d[F.n]!++;
     const sw = this.seasonWeight(ts);
     const xd = x - (sw > 0 ? sw * this.seasonAt(ts) : 0);
-    if (this.n === 1) {
-      this.m = this.prev = this.fast = this.slow = xd;
+    if (this.d[F.n]! === 1) {
+      this.d[F.m] = this.d[F.prev] = this.d[F.fast] = this.d[F.slow] = xd;
       return null;
     }
     if (!this.seasonSettled && sw >= 1) this.settleSeason();
-    const a = Math.max(1 / this.n, 1 / this.o.memory);
-    this.nVar++;
-    const av = Math.max(1 / this.nVar, 1 / this.o.memory);
-    const settled = this.n > this.o.warmup / 3;
+    const a = Math.max(1 / this.d[F.n]!, 1 / this.o.memory);
+    this.d[F.nVar]!++;
+    const av = Math.max(1 / this.d[F.nVar]!, 1 / this.o.memory);
+    const settled = this.d[F.n]! > this.o.warmup / 3;
 
     // Predictions. r: typical intervals since the last reading.
-    const r = dt > 0 && this.interval > 0 ? dt / this.interval : 1;
-    const phiR = r === 1 ? this.phi : Math.pow(this.phi, r);
-    const grow = this.phi < 1 ? (1 - phiR * phiR) / (1 - this.phi * this.phi) : r;
-    const e = xd - this.m - phiR * (this.prev - this.m); // mean-reverting innovation
+    const r = dt > 0 && this.d[F.interval]! > 0 ? dt / this.d[F.interval]! : 1;
+    const phiR = r === 1 ? this.d[F.phi]! : Math.pow(this.d[F.phi]!, r);
+    const grow = this.d[F.phi]! < 1 ? (1 - phiR * phiR) / (1 - this.d[F.phi]! * this.d[F.phi]!) : r;
+    const e = xd - this.d[F.m]! - phiR * (this.d[F.prev]! - this.d[F.m]!); // mean-reverting innovation
     const en2 = (e * e) / Math.max(grow, 1e-9); // …per one typical interval
-    const slope = dt > 0 ? (xd - this.prev) / dt : 0;
-    const et = dt > 0 ? (slope - this.prevSlope) * this.interval : 0; // local-trend innovation
+    const slope = dt > 0 ? (xd - this.d[F.prev]!) / dt : 0;
+    const et = dt > 0 ? (slope - this.d[F.prevSlope]!) * this.d[F.interval]! : 0; // local-trend innovation
     const et2 = (et * et) / Math.max(1, r);
-    const v = this.trend ? this.varT : this.varE;
+    const v = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
     const inno = this.trend ? et : e;
     const inno2 = this.trend ? et2 : en2;
     const floor = this.floor();
@@ -226,93 +257,99 @@ export class BaselineDetector implements PointDetector {
     let xc = inno > lim ? xd - inno + lim : inno < -lim ? xd - inno - lim : xd;
     // A clipped reading confirmed by the next one (which lands near it, not back where it came
     // from) was a step, not a spike: what the clip took away is given back, one reading late.
-    const giveBack = this.clippedOff !== 0 && Math.abs(xd - this.prev) < lim ? this.clippedOff : 0;
-    this.clippedOff = xd - xc;
+    const giveBack = this.d[F.clippedOff]! !== 0 && Math.abs(xd - this.d[F.prev]!) < lim ? this.d[F.clippedOff]! : 0;
+    this.d[F.clippedOff] = xd - xc;
     xc += giveBack;
-    this.fast += this.aFast * (xc - this.fast);
-    this.slow += this.aSlow * (xc - this.slow);
-    const stepNow = slope * this.interval;
-    const limS = settled && this.varT > 0 ? CLIP * Math.sqrt(this.varT) : Infinity;
-    const ds = stepNow - this.prevSlope * this.interval;
-    this.fastS += this.aFast * (stepNow - ds + (ds > limS ? limS : ds < -limS ? -limS : ds) - this.fastS);
+    this.d[F.fast]! += this.shape.aFast * (xc - this.d[F.fast]!);
+    this.d[F.slow]! += this.shape.aSlow * (xc - this.d[F.slow]!);
+    const stepNow = slope * this.d[F.interval]!;
+    const limS = settled && this.d[F.varT]! > 0 ? CLIP * Math.sqrt(this.d[F.varT]!) : Infinity;
+    const ds = stepNow - this.d[F.prevSlope]! * this.d[F.interval]!;
+    this.d[F.fastS]! += this.shape.aFast * (stepNow - ds + (ds > limS ? limS : ds < -limS ? -limS : ds) - this.d[F.fastS]!);
     const cap = settled && v > 0 ? CLIP * CLIP * v : Infinity;
-    this.shortE += this.aNoise * ((inno2 < cap ? inno2 : cap) - this.shortE);
+    this.d[F.shortE]! += this.shape.aNoise * ((inno2 < cap ? inno2 : cap) - this.d[F.shortE]!);
 
     // Statistics and their tail probabilities (in decades).
-    const d = this.fast - this.m;
+    const d = this.d[F.fast]! - this.d[F.m]!;
     // The slow deviation counts only as far as the fast one still supports it: the drift
     // statistic sees a shift that is still there now, not the slow average's memory of one that
     // ended tens of readings ago.
-    const ddRaw = this.slow - this.m;
+    const ddRaw = this.d[F.slow]! - this.d[F.m]!;
     const dd = ddRaw > 0 ? Math.min(ddRaw, Math.max(0, d)) : Math.max(ddRaw, Math.min(0, d));
-    const dS = this.fastS - this.mS;
-    const nEff = Math.min(this.n, 2 * this.o.memory);
+    const dS = this.d[F.fastS]! - this.d[F.mS]!;
+    const nEff = Math.min(this.d[F.n]!, 2 * this.o.memory);
     const st = this.stat;
     st[SPIKE] = ratio(inno2, Math.max(v, floor));
-    st[LEVEL] = levelForHistory(ratio(d * d, Math.max(this.varD, floor * this.aFast)), nEff, this.phi);
-    st[DRIFT] = levelForHistory(ratio(dd * dd, Math.max(this.varDS, floor * this.aSlow)), nEff, this.phi);
-    st[SLOPE] = this.trend ? ratio(dS * dS, Math.max(this.varSl, floor * this.aFast)) : 0;
-    st[NOISE] = ratio(this.shortE, Math.max(v, floor));
-    const warm = this.n <= this.o.warmup;
+    st[LEVEL] = levelForHistory(ratio(d * d, Math.max(this.d[F.varD]!, floor * this.shape.aFast)), nEff, this.d[F.phi]!);
+    st[DRIFT] = levelForHistory(ratio(dd * dd, Math.max(this.d[F.varDS]!, floor * this.shape.aSlow)), nEff, this.d[F.phi]!);
+    st[SLOPE] = this.trend ? ratio(dS * dS, Math.max(this.d[F.varSl]!, floor * this.shape.aFast)) : 0;
+    st[NOISE] = ratio(this.d[F.shortE]!, Math.max(v, floor));
+    const warm = this.d[F.n]! <= this.o.warmup;
     const gateL = -Math.log10(this.o.gate);
     let worst = 0;
     for (let k = 0; k < STATS; k++) {
-      this.dec[k] = this.cal[k]!.decades(st[k]!);
+      this.dec[k] = this.cal[k]?.decades(st[k]!) ?? 0;
       if (this.dec[k]! > worst) worst = this.dec[k]!;
     }
     let unusual = !warm && worst > gateL;
+    let switched = false;
     if (unusual && this.returnToRegime(xd)) {
-      // Back in a regime seen before: judged by it from now on, this reading included.
+      // Back in a regime seen before: judged by it from now on, this reading included (its
+      // statistics, computed against the regime left, teach nothing).
       this.dec.fill(0);
       worst = 0;
       unusual = false;
+      switched = true;
     }
 
     if (!unusual) {
-      if (this.outCount > 0) this.endStretch();
+      if (this.d[F.outCount]! > 0) this.endStretch();
       // Variances and persistence learn only from ordinary readings once the model has settled
       // (every p above 0.1: a truncated estimate, biased low by a constant factor which the
       // calibrators absorb). Clipping instead would not do: a drift creeping in just under the
       // clip would inflate the variance a little every reading, compounding, and never alarm.
       const ordinary = !settled || worst < SOFT_DECADES;
-      const dev = xd - this.m;
-      const pdev = this.prev - this.m;
-      this.m += a * dev;
-      if (this.n > 2) this.mS += a * (stepNow - this.mS);
+      const dev = xd - this.d[F.m]!;
+      const pdev = this.d[F.prev]! - this.d[F.m]!;
+      this.d[F.m]! += a * dev;
+      if (this.d[F.n]! > 2) this.d[F.mS]! += a * (stepNow - this.d[F.mS]!);
       if (ordinary && r <= 2) {
-        this.c0 += av * (pdev * pdev - this.c0);
-        this.c1 += av * (dev * pdev - this.c1);
-        this.phi = this.c0 > 0 ? clamp(this.c1 / this.c0, 0, 0.98) : 0;
+        this.d[F.c0]! += av * (pdev * pdev - this.d[F.c0]!);
+        this.d[F.c1]! += av * (dev * pdev - this.d[F.c1]!);
+        this.d[F.phi] = this.d[F.c0]! > 0 ? clamp(this.d[F.c1]! / this.d[F.c0]!, 0, 0.98) : 0;
       }
       if (ordinary) {
-        this.varE += av * (en2 - this.varE);
-        if (this.n > 2) this.varT += av * (et2 - this.varT);
-        this.varD += av * (d * d - this.varD);
-        this.varDS += av * (ddRaw * ddRaw - this.varDS);
-        this.varSl += av * (dS * dS - this.varSl);
-        if (this.trend ? this.varE < 0.7 * this.varT : this.varT < 0.7 * this.varE) {
+        this.d[F.varE]! += av * (en2 - this.d[F.varE]!);
+        if (this.d[F.n]! > 2) this.d[F.varT]! += av * (et2 - this.d[F.varT]!);
+        this.d[F.varD]! += av * (d * d - this.d[F.varD]!);
+        this.d[F.varDS]! += av * (ddRaw * ddRaw - this.d[F.varDS]!);
+        this.d[F.varSl]! += av * (dS * dS - this.d[F.varSl]!);
+        // Switch predictors once the variances have settled, and only on a clear difference, so
+        // the choice does not flap.
+        if (settled && (this.trend ? this.d[F.varE]! < 0.7 * this.d[F.varT]! : this.d[F.varT]! < 0.7 * this.d[F.varE]!)) {
           this.trend = !this.trend;
-          this.shortE = this.trend ? this.varT : this.varE;
+          this.d[F.shortE] = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
+          if (this.trend) this.cal[SLOPE] ??= new TailCalibrator(this.shape.calibrators[SLOPE]!);
         }
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny
       // variances would give huge statistics that make everything later look ordinary.
-      if (settled) for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal[k]!.learn(st[k]!, false);
+      if (settled && !switched) for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal[k]?.learn(st[k]!, this.dec[k]!);
       this.learnSeason(ts, x);
     } else {
-      for (let k = 0; k < STATS; k++) this.cal[k]!.hold(st[k]!);
-      if (Number.isNaN(this.outSince)) this.outSince = ts;
-      this.outCount++;
+      for (let k = 0; k < STATS; k++) this.cal[k]?.hold(st[k]!, this.dec[k]!);
+      if (Number.isNaN(this.d[F.outSince]!)) this.d[F.outSince] = ts;
+      this.d[F.outCount]!++;
       if (this.settling(ts, xd)) {
         this.relearn(ts, x);
         return null;
       }
-      const dm = xd - this.outMean;
-      this.outMean += dm / this.outCount;
-      this.outM2 += dm * (xd - this.outMean);
+      const dm = xd - this.d[F.outMean]!;
+      this.d[F.outMean]! += dm / this.d[F.outCount]!;
+      this.d[F.outM2]! += dm * (xd - this.d[F.outMean]!);
     }
-    this.prev = xd;
-    this.prevSlope = slope;
+    this.d[F.prev] = xd;
+    this.d[F.prevSlope] = slope;
     if (warm) return null;
 
     let which = 0;
@@ -332,15 +369,15 @@ export class BaselineDetector implements PointDetector {
    */
   private settleSeason(): void {
     this.seasonSettled = true;
-    if (this.o.memory * this.interval < DAY / 4) return;
-    this.nVar = 0;
-    for (const c of this.cal) c.reset();
+    if (this.o.memory * this.d[F.interval]! < DAY / 4) return;
+    this.d[F.nVar] = 0;
+    for (const c of this.cal) c?.reset();
   }
 
   /** Variance floor: the sensor's quantisation (q²/12), or a part in 10¹² of the level. */
   private floor(): number {
-    const q = Number.isFinite(this.quantum) ? (this.quantum * this.quantum) / 12 : 0;
-    const rel = this.m * 1e-12;
+    const q = Number.isFinite(this.d[F.quantum]!) ? (this.d[F.quantum]! * this.d[F.quantum]!) / 12 : 0;
+    const rel = this.d[F.m]! * 1e-12;
     return Math.max(q, rel * rel, 1e-300);
   }
 
@@ -349,30 +386,29 @@ export class BaselineDetector implements PointDetector {
    * over as a new point would, from the current value, keeping only the sensor's properties.
    */
   private relearn(ts: number, x: number): void {
-    if (this.n > this.o.warmup) this.remember(this.m, this.varE, this.phi);
-    this.varE = this.varT = this.c0 = this.c1 = this.phi = this.prevSlope = 0;
-    this.mS = this.fastS = this.varD = this.varDS = this.varSl = this.shortE = 0;
+    if (this.d[F.n]! > this.o.warmup) this.remember(this.d[F.m]!, this.d[F.varE]!, this.d[F.phi]!);
+    this.d[F.varE] = this.d[F.varT] = this.d[F.c0] = this.d[F.c1] = this.d[F.phi] = this.d[F.prevSlope] = 0;
+    this.d[F.mS] = this.d[F.fastS] = this.d[F.varD] = this.d[F.varDS] = this.d[F.varSl] = this.d[F.shortE] = 0;
     this.trend = false;
-    this.clippedOff = 0;
-    this.nVar = 0;
+    this.d[F.clippedOff] = 0;
+    this.d[F.nVar] = 0;
     this.seasonSettled = false;
     this.clearStretch();
-    this.season.fill(0);
-    this.visits.fill(0);
-    for (const c of this.cal) c.reset();
+    this.floats.fill(0, this.seasonAt0);
+    for (const c of this.cal) c?.reset();
     // The triggering reading is the new regime's first.
-    this.n = 1;
-    this.startTs = ts;
-    this.m = this.prev = this.fast = this.slow = x;
+    this.d[F.n] = 1;
+    this.d[F.startTs] = ts;
+    this.d[F.m] = this.d[F.prev] = this.d[F.fast] = this.d[F.slow] = x;
   }
 
   private remember(m: number, varE: number, phi: number): void {
     const R = this.regimes;
     // Shift the older ones down; the newest goes first.
-    R.copyWithin(REGIME_FIELDS, 0, (REMEMBERED - 1) * REGIME_FIELDS);
-    R[0] = m;
-    R[1] = varE;
-    R[2] = phi;
+    R.copyWithin(REGIMES_AT + REGIME_FIELDS, REGIMES_AT, REGIMES_AT + (REMEMBERED - 1) * REGIME_FIELDS);
+    R[REGIMES_AT] = m;
+    R[REGIMES_AT + 1] = varE;
+    R[REGIMES_AT + 2] = phi;
   }
 
   /**
@@ -382,11 +418,11 @@ export class BaselineDetector implements PointDetector {
    * working day. It is remembered, so its next occurrence is recognised instead of alarmed on.
    */
   private endStretch(): void {
-    const n = this.outCount;
-    if (n >= 3 * this.o.fastSpan && this.n > this.o.warmup) {
-      const v = this.outM2 / (n - 1);
-      const shift = this.outMean - this.m;
-      if (4 * v < shift * shift) this.remember(this.outMean, Math.max(v, this.floor()) * (1 - this.phi * this.phi), this.phi);
+    const n = this.d[F.outCount]!;
+    if (n >= 3 * this.o.fastSpan && this.d[F.n]! > this.o.warmup) {
+      const v = this.d[F.outM2]! / (n - 1);
+      const shift = this.d[F.outMean]! - this.d[F.m]!;
+      if (4 * v < shift * shift) this.remember(this.d[F.outMean]!, Math.max(v, this.floor()) * (1 - this.d[F.phi]! * this.d[F.phi]!), this.d[F.phi]!);
     }
     this.clearStretch();
   }
@@ -402,28 +438,28 @@ export class BaselineDetector implements PointDetector {
    * wandering away) must not alarm for ever.
    */
   private settling(ts: number, xd: number): boolean {
-    if (this.outCount > 1) this.outDiff2 += ((xd - this.prev) ** 2 - this.outDiff2) / (this.outCount - 1);
-    const sd = Math.sqrt(this.outDiff2 / 2);
-    if (Number.isNaN(this.calmSince) || this.fast < this.calmHi - 8 * sd || this.fast > this.calmLo + 8 * sd) {
-      this.calmSince = ts;
-      this.calmCount = 0;
-      this.calmLo = this.calmHi = this.fast;
+    if (this.d[F.outCount]! > 1) this.d[F.outDiff2]! += ((xd - this.d[F.prev]!) ** 2 - this.d[F.outDiff2]!) / (this.d[F.outCount]! - 1);
+    const sd = Math.sqrt(this.d[F.outDiff2]! / 2);
+    if (Number.isNaN(this.d[F.calmSince]!) || this.d[F.fast]! < this.d[F.calmHi]! - 8 * sd || this.d[F.fast]! > this.d[F.calmLo]! + 8 * sd) {
+      this.d[F.calmSince] = ts;
+      this.d[F.calmCount] = 0;
+      this.d[F.calmLo] = this.d[F.calmHi] = this.d[F.fast]!;
     }
-    if (this.fast < this.calmLo) this.calmLo = this.fast;
-    if (this.fast > this.calmHi) this.calmHi = this.fast;
-    this.calmCount++;
+    if (this.d[F.fast]! < this.d[F.calmLo]!) this.d[F.calmLo] = this.d[F.fast]!;
+    if (this.d[F.fast]! > this.d[F.calmHi]!) this.d[F.calmHi] = this.d[F.fast]!;
+    this.d[F.calmCount]!++;
     const o = this.o;
-    if (this.calmCount >= o.relearnMin && ts - this.calmSince >= o.relearnAfter) return true;
-    return this.outCount >= o.relearnMin && ts - this.outSince >= 4 * o.relearnAfter;
+    if (this.d[F.calmCount]! >= o.relearnMin && ts - this.d[F.calmSince]! >= o.relearnAfter) return true;
+    return this.d[F.outCount]! >= o.relearnMin && ts - this.d[F.outSince]! >= 4 * o.relearnAfter;
   }
 
   private clearStretch(): void {
-    this.outSince = NaN;
-    this.outCount = 0;
-    this.calmSince = NaN;
-    this.calmCount = 0;
-    this.outDiff2 = 0;
-    this.outMean = this.outM2 = 0;
+    this.d[F.outSince] = NaN;
+    this.d[F.outCount] = 0;
+    this.d[F.calmSince] = NaN;
+    this.d[F.calmCount] = 0;
+    this.d[F.outDiff2] = 0;
+    this.d[F.outMean] = this.d[F.outM2] = 0;
   }
 
   /**
@@ -432,26 +468,26 @@ export class BaselineDetector implements PointDetector {
    * over. Calibrators are shared: their statistics are ratios, the same in every regime of a point.
    */
   private returnToRegime(xd: number): boolean {
-    if (this.n <= this.o.warmup) return false;
+    if (this.d[F.n]! <= this.o.warmup) return false;
     const R = this.regimes;
     for (let k = 0; k < REMEMBERED; k++) {
-      const o = k * REGIME_FIELDS;
+      const o = REGIMES_AT + k * REGIME_FIELDS;
       const m = R[o]!;
       if (Number.isNaN(m)) continue;
       const varE = R[o + 1]!;
       const phi = R[o + 2]!;
       const spread = Math.max(varE / Math.max(1e-3, 1 - phi * phi), this.floor());
       if ((xd - m) * (xd - m) > 2.7 * spread) continue;
-      R[o] = this.m;
-      R[o + 1] = this.varE;
-      R[o + 2] = this.phi;
-      this.m = m;
-      this.varE = varE;
-      this.phi = phi;
-      this.prev = this.fast = this.slow = xd;
-      this.prevSlope = 0;
+      R[o] = this.d[F.m]!;
+      R[o + 1] = this.d[F.varE]!;
+      R[o + 2] = this.d[F.phi]!;
+      this.d[F.m] = m;
+      this.d[F.varE] = varE;
+      this.d[F.phi] = phi;
+      this.d[F.prev] = this.d[F.fast] = this.d[F.slow] = xd;
+      this.d[F.prevSlope] = 0;
       this.trend = false;
-      this.shortE = varE;
+      this.d[F.shortE] = varE;
       this.clearStretch();
       return true;
     }
@@ -459,36 +495,69 @@ export class BaselineDetector implements PointDetector {
   }
 
   private seasonWeight(ts: number): number {
-    if (this.season.length === 0 || Number.isNaN(this.startTs)) return 0;
-    return clamp((ts - this.startTs - DAY) / DAY, 0, 1);
+    if (this.buckets === 0 || Number.isNaN(this.d[F.startTs]!)) return 0;
+    return clamp((ts - this.d[F.startTs]! - DAY) / DAY, 0, 1);
   }
 
   private bucketPos(ts: number): number {
-    const B = this.season.length;
     const t = (((ts % DAY) + DAY) % DAY) / DAY; // fraction of the (UTC) day
-    return t * B - 0.5; // bucket centres at integer positions
+    return t * this.buckets - 0.5; // bucket centres at integer positions
   }
 
   private seasonAt(ts: number): number {
-    const B = this.season.length;
+    const B = this.buckets;
     const pos = this.bucketPos(ts);
     const i0 = Math.floor(pos);
     const f = pos - i0;
-    const a = this.season[(i0 + B) % B]!;
-    const b = this.season[(i0 + 1) % B]!;
+    const a = this.floats[this.seasonAt0 + ((i0 + B) % B)]!;
+    const b = this.floats[this.seasonAt0 + ((i0 + 1) % B)]!;
     return a + f * (b - a);
   }
 
   private learnSeason(ts: number, x: number): void {
-    const B = this.season.length;
-    if (B === 0 || !(this.interval > 0)) return;
-    const b = (Math.floor(this.bucketPos(ts) + 0.5) + B) % B;
-    // Remember about three days' worth of readings per bucket.
-    const perDay = Math.max(1, DAY / B / this.interval);
-    const v = Math.min(this.visits[b]! + 1, 3 * perDay);
-    this.visits[b] = v;
-    this.season[b]! += (x - this.m - this.season[b]!) / v;
+    const B = this.buckets;
+    if (B === 0 || !(this.d[F.interval]! > 0)) return;
+    const pos = this.bucketPos(ts) + 0.5;
+    const b = this.seasonAt0 + ((Math.floor(pos) + B) % B);
+    // Each bucket averages what it saw over about three days: on its first day a running mean of
+    // its readings (1/k for the k-th), then the weight of three days' worth. (Counting from the
+    // regime's start rather than per bucket keeps the profile to one array.)
+    const perDay = Math.max(1, DAY / B / this.d[F.interval]!);
+    const days = Math.max(0, (ts - this.d[F.startTs]!) / DAY);
+    const k = days < 1 ? 1 + (pos - Math.floor(pos)) * perDay : perDay * Math.min(3, days);
+    this.floats[b]! += (x - this.d[F.m]! - this.floats[b]!) / k;
   }
+}
+
+/** Constants derived from a detector's options, shared by every detector made with them. */
+interface Shape {
+  readonly aFast: number;
+  readonly aSlow: number;
+  readonly aNoise: number;
+  readonly calibrators: readonly CalibratorOptions[];
+}
+
+// Keyed by the values, not the object: each point's options are a fresh object (optionsFor), and
+// there are only ever a handful of distinct settings.
+const shapes = new Map<string, Shape>();
+
+function shapeOf(o: BaselineOptions): Shape {
+  const key = `${o.memory}|${o.warmup}|${o.fastSpan}|${o.noiseSpan}|${o.gate}`;
+  let shape = shapes.get(key);
+  if (!shape) {
+    const memory = o.memory * 2;
+    const minCount = Math.max(10, Math.floor(o.warmup / 3));
+    // A rare run longer than three times the statistic's own smoothing span is not an excursion.
+    const spans = [1, o.fastSpan, DRIFT_SPAN * o.fastSpan, o.fastSpan, o.noiseSpan];
+    shape = {
+      aFast: 2 / (o.fastSpan + 1),
+      aSlow: 2 / (DRIFT_SPAN * o.fastSpan + 1),
+      aNoise: 2 / (o.noiseSpan + 1),
+      calibrators: spans.map((span, k) => ({ memory, minCount, gate: o.gate, maxRun: Math.max(8, 3 * span), margin: k === DRIFT ? DRIFT_MARGIN : 1 })),
+    };
+    shapes.set(key, shape);
+  }
+  return shape;
 }
 
 /**

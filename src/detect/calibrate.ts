@@ -33,7 +33,8 @@
  * detector relearns a new regime from scratch, see baseline.ts). So a long fault keeps scoring
  * as a fault, while rare-but-normal events (a spike every few hours) stop alarming once seen.
  *
- * Bounded: 64 float32 bins and a few numbers whatever runs through it. Deterministic.
+ * Bounded: 48 float32 bins (a quarter of a decade each), their 6 group sums and 13 numbers whatever runs through it, kept in
+ * storage the detector may share among its calibrators. Deterministic.
  */
 
 /** Scores: s = L/6 up to L = 4 (p = 1e-4, s = 0.667), then 1 − (2/3)/(L − 2): never reaches 1. */
@@ -84,7 +85,7 @@ export function combineP(minP: number, k: number): number {
 }
 
 const BINS = 64;
-const LO = 1e-4; // bin 0 holds [0, LO)
+const LO = 1e-4; // bin 0 holds [0, LO): a statistic a thousandth of its usual size is simply small
 const HI = 1e8; // the last bin holds [HI, ∞)
 const LOG_LO = Math.log(LO);
 const STEP = (Math.log(HI) - LOG_LO) / (BINS - 2); // bins 1..BINS-2 are log-spaced
@@ -114,164 +115,209 @@ export interface CalibratorOptions {
   readonly margin?: number;
 }
 
-export class TailCalibrator {
-  private readonly bins = new Float32Array(BINS);
-  private total = 0;
-  private weight = 1;
-  private readonly growth: number;
-  private count = 0;
-  // Cached tail fit, refreshed every few observations: threshold u, mass above it q, GPD ξ and σ.
-  private u = 0;
-  private q = 1;
-  private xi = 0;
-  private sigma = 1;
-  private stale = true;
-  // Declustering: decayed count of exceedance episodes (runs above u), same weights as the bins.
-  private runs = 0;
-  private wasAbove = false;
-  // The run of held-back values (rarer than the gate) in progress.
-  private heldPeak = 0;
-  private heldRare = 0;
-  private heldLen = 0;
+/** Bins are summed in groups of this many, so a tail mass costs at most 2 × GROUP additions. */
+const GROUP = 8;
+const GROUPS = BINS / GROUP;
+/** float32 slots one calibrator keeps in its storage: the bins, then the group sums. */
+export const CALIBRATOR_FLOATS = BINS + GROUPS;
+/** float64 slots one calibrator keeps in its storage: its scalar state. */
+export const CALIBRATOR_DOUBLES = 13;
+// Scalar state, by slot.
+const TOTAL = 0; // decayed total weight
+const WEIGHT = 1; // weight of the next observation (grows instead of decaying the bins)
+const COUNT = 2; // observations
+const U = 3; // tail fit: threshold u, mass above it q, GPD ξ and σ
+const Q = 4;
+const XI = 5;
+const SIGMA = 6;
+const STALE = 7; // 1 when the fit must be refreshed
+const RUNS = 8; // decayed count of exceedance episodes (runs above u)
+const WAS_ABOVE = 9;
+const HELD_PEAK = 10; // the run of held-back values in progress: peak, rare values, length
+const HELD_RARE = 11;
+const HELD_LEN = 12;
 
-  constructor(private readonly opts: CalibratorOptions) {
+/**
+ * Where a calibrator keeps its numbers. A detector with several calibrators gives them slices of
+ * two arrays it owns, so that a point's whole state is a few typed arrays rather than dozens of
+ * small objects (each typed array costs about 200 bytes of bookkeeping in V8 on top of its data).
+ */
+export interface CalibratorStorage {
+  readonly floats: Float32Array;
+  readonly floatsAt: number;
+  readonly doubles: Float64Array;
+  readonly doublesAt: number;
+}
+
+export class TailCalibrator {
+  private readonly b: Float32Array;
+  private readonly bo: number;
+  private readonly s: Float64Array;
+  private readonly so: number;
+  private readonly growth: number;
+
+  constructor(
+    private readonly opts: CalibratorOptions,
+    storage?: CalibratorStorage,
+  ) {
+    this.b = storage?.floats ?? new Float32Array(CALIBRATOR_FLOATS);
+    this.bo = storage?.floatsAt ?? 0;
+    this.s = storage?.doubles ?? new Float64Array(CALIBRATOR_DOUBLES);
+    this.so = storage?.doublesAt ?? 0;
     // Decay without touching every bin: new observations weigh more and more, and the whole
     // histogram is rescaled now and then (same result as multiplying every bin by 1 - 1/memory).
     this.growth = 1 / (1 - 1 / Math.max(2, opts.memory));
+    this.reset();
   }
 
   get observations(): number {
-    return this.count;
+    return this.s[this.so + COUNT]!;
   }
 
   get ready(): boolean {
-    return this.count >= this.opts.minCount;
+    return this.s[this.so + COUNT]! >= this.opts.minCount;
   }
 
   /** Forgets everything: a new regime is calibrated from scratch. */
   reset(): void {
-    this.bins.fill(0);
-    this.total = 0;
-    this.weight = 1;
-    this.count = 0;
-    this.u = 0;
-    this.q = 1;
-    this.xi = 0;
-    this.sigma = 1;
-    this.stale = true;
-    this.runs = 0;
-    this.wasAbove = false;
-    this.heldPeak = this.heldRare = this.heldLen = 0;
+    this.b.fill(0, this.bo, this.bo + CALIBRATOR_FLOATS);
+    const s = this.s;
+    const o = this.so;
+    s.fill(0, o, o + CALIBRATOR_DOUBLES);
+    s[o + WEIGHT] = 1;
+    s[o + Q] = 1;
+    s[o + SIGMA] = 1;
+    s[o + STALE] = 1;
   }
 
-  /** Adds `s` to the history with `n` times the current weight. */
-  observe(s: number, n = 1): void {
-    if (!(s >= 0)) return; // NaN and negatives are not statistics
-    const w = this.weight * n;
-    this.bins[binOf(s)]! += w;
-    this.total += w;
-    if (this.stale && this.count > 0) this.fitTail();
-    const above = this.count > 0 && s > this.u;
-    if (above && !this.wasAbove) this.runs += this.weight;
-    this.wasAbove = above;
-    this.weight *= this.growth;
-    if (this.weight > RESCALE_AT) {
-      const k = 1 / this.weight;
-      for (let i = 0; i < BINS; i++) this.bins[i]! *= k;
-      this.total *= k;
-      this.runs *= k;
-      this.weight = 1;
+  /** Adds `x` to the history with `n` times the current weight. */
+  observe(x: number, n = 1): void {
+    if (!(x >= 0)) return; // NaN and negatives are not statistics
+    const s = this.s;
+    const o = this.so;
+    const w = s[o + WEIGHT]! * n;
+    const bin = binOf(x);
+    this.b[this.bo + bin]! += w;
+    this.b[this.bo + BINS + (bin >> 3)]! += w;
+    s[o + TOTAL]! += w;
+    if (s[o + STALE] && s[o + COUNT]! > 0) this.fitTail();
+    const above = s[o + COUNT]! > 0 && x > s[o + U]!;
+    if (above && !s[o + WAS_ABOVE]) s[o + RUNS]! += s[o + WEIGHT]!;
+    s[o + WAS_ABOVE] = above ? 1 : 0;
+    s[o + WEIGHT]! *= this.growth;
+    if (s[o + WEIGHT]! > RESCALE_AT) {
+      const k = 1 / s[o + WEIGHT]!;
+      for (let i = 0; i < CALIBRATOR_FLOATS; i++) this.b[this.bo + i]! *= k;
+      s[o + TOTAL]! *= k;
+      s[o + RUNS]! *= k;
+      s[o + WEIGHT] = 1;
     }
-    this.count += n;
-    if ((this.count & 7) === 0 || this.count < 64) this.stale = true;
+    const count = (s[o + COUNT]! += n);
+    if ((count & 7) === 0 || count < 64) s[o + STALE] = 1;
   }
 
   /**
-   * Learns `s` as the detector's normal learning does, holding back values rarer than the gate
-   * while their run lasts (see the header). `rare` says whether `s` is part of an unusual row
-   * (the caller may judge the row by several statistics at once).
+   * Learns `x` as the detector's normal learning does, holding back values rarer than the gate
+   * while their run lasts (see the header). `decades` is this calibrator's own verdict on `x`
+   * (decades(x)), which the caller has already computed.
    */
-  learn(s: number, rare: boolean): void {
-    const gate = this.opts.gate ?? 0;
-    const self = this.ready && gate > 0 && this.pValue(s) < gate;
-    if (rare || self) {
-      this.heldLen++;
-      if (self) {
-        this.heldRare++;
-        if (s > this.heldPeak) this.heldPeak = s;
-      }
+  learn(x: number, decades: number): void {
+    if (this.isRare(decades)) {
+      this.hold(x, decades);
       return;
     }
     this.release();
-    this.observe(s);
+    this.observe(x);
   }
 
-  /** Holds `s` back as part of an unusual row without judging it (the row's run goes on). */
-  hold(s: number): void {
-    this.heldLen++;
-    if (this.ready && (this.opts.gate ?? 0) > 0 && this.pValue(s) < this.opts.gate!) {
-      this.heldRare++;
-      if (s > this.heldPeak) this.heldPeak = s;
+  /** Holds `x` back as part of an unusual row (the row's run goes on). */
+  hold(x: number, decades: number): void {
+    const s = this.s;
+    const o = this.so;
+    s[o + HELD_LEN]!++;
+    if (this.isRare(decades)) {
+      s[o + HELD_RARE]!++;
+      if (x > s[o + HELD_PEAK]!) s[o + HELD_PEAK] = x;
     }
   }
 
   /** Ends a held-back run: a short one teaches its peak, a long one nothing. */
   release(): void {
-    if (this.heldLen === 0) return;
-    if (this.heldRare > 0 && this.heldLen <= (this.opts.maxRun ?? Infinity)) this.observe(this.heldPeak, this.heldRare);
-    this.heldPeak = this.heldRare = this.heldLen = 0;
+    const s = this.s;
+    const o = this.so;
+    if (s[o + HELD_LEN] === 0) return;
+    if (s[o + HELD_RARE]! > 0 && s[o + HELD_LEN]! <= (this.opts.maxRun ?? Infinity)) this.observe(s[o + HELD_PEAK]!, s[o + HELD_RARE]!);
+    s[o + HELD_PEAK] = s[o + HELD_RARE] = s[o + HELD_LEN] = 0;
   }
 
-  /** P(a past-like value ≥ s). 1 until `minCount` observations. */
-  pValue(s: number): number {
-    const l = this.decades(s);
+  private isRare(decades: number): boolean {
+    const gate = this.opts.gate ?? 0;
+    return gate > 0 && this.ready && decades > -Math.log10(gate);
+  }
+
+  /** P(a past-like value ≥ x). 1 until `minCount` observations. */
+  pValue(x: number): number {
+    const l = this.decades(x);
     return l === 0 ? 1 : Math.pow(10, -l);
   }
 
-  /** -log10 of pValue(s), computed without underflow however extreme `s` is. */
-  decades(s: number): number {
-    if (!this.ready || !(s > 0)) return 0;
-    if (this.stale) this.fitTail();
-    if (s > this.u) {
-      const x = (s - this.u) / this.sigma;
-      const lnTail = this.xi > 0 ? -Math.log1p(this.xi * x) / this.xi : -x;
-      return Math.max(0, -(Math.log(this.q) + lnTail) / LN10);
+  /** -log10 of pValue(x), computed without underflow however extreme `x` is. */
+  decades(x: number): number {
+    if (!this.ready || !(x > 0)) return 0;
+    const s = this.s;
+    const o = this.so;
+    if (s[o + STALE]) this.fitTail();
+    const u = s[o + U]!;
+    if (x > u) {
+      const z = (x - u) / s[o + SIGMA]!;
+      const xi = s[o + XI]!;
+      const lnTail = xi > 0 ? -Math.log1p(xi * z) / xi : -z;
+      return Math.max(0, -(Math.log(s[o + Q]!) + lnTail) / LN10);
     }
-    const p = this.massAbove(s) / this.total;
+    const p = this.massAbove(x) / s[o + TOTAL]!;
     return p >= 1 ? 0 : p > 0 ? -Math.log10(p) : 0;
   }
 
   /** The value whose tail probability is p (inverse of pValue in the tail). */
   quantileAbove(p: number): number {
-    if (this.stale) this.fitTail();
-    if (p >= this.q) return this.u;
-    const r = Math.log(this.q / p);
-    return this.u + this.sigma * (this.xi > 0 ? Math.expm1(this.xi * r) / this.xi : r);
+    const s = this.s;
+    const o = this.so;
+    if (s[o + STALE]) this.fitTail();
+    if (p >= s[o + Q]!) return s[o + U]!;
+    const r = Math.log(s[o + Q]! / p);
+    const xi = s[o + XI]!;
+    return s[o + U]! + s[o + SIGMA]! * (xi > 0 ? Math.expm1(xi * r) / xi : r);
   }
 
-  /** Histogram mass at or above s, interpolating inside s's bin on a log scale. */
-  private massAbove(s: number): number {
-    const b = binOf(s);
+  /** Histogram mass at or above x, interpolating inside x's bin on a log scale. */
+  private massAbove(x: number): number {
+    const B = this.b;
+    const bo = this.bo;
+    const bin = binOf(x);
+    const g = bin >> 3;
     let m = 0;
-    for (let i = BINS - 1; i > b; i--) m += this.bins[i]!;
-    const lo = lowerEdge(b);
-    const hi = b >= BINS - 1 ? lo : lowerEdge(b + 1);
+    for (let i = GROUPS - 1; i > g; i--) m += B[bo + BINS + i]!;
+    for (let i = (g << 3) + GROUP - 1; i > bin; i--) m += B[bo + i]!;
+    const lo = lowerEdge(bin);
+    const hi = bin >= BINS - 1 ? lo : lowerEdge(bin + 1);
     let frac: number;
-    if (b === 0) frac = 1 - s / LO;
+    if (bin === 0) frac = 1 - x / LO;
     else if (hi <= lo) frac = 1;
-    else frac = 1 - Math.log(s / lo) / Math.log(hi / lo);
-    return m + this.bins[b]! * frac;
+    else frac = 1 - Math.log(x / lo) / Math.log(hi / lo);
+    return m + B[bo + bin]! * frac;
   }
 
   /** The value with histogram mass `want` above it. */
   private valueWithMassAbove(want: number): number {
+    const B = this.b;
+    const bo = this.bo;
     let m = 0;
     let b = BINS - 1;
     for (; b > 0; b--) {
-      if (m + this.bins[b]! >= want) break;
-      m += this.bins[b]!;
+      if (m + B[bo + b]! >= want) break;
+      m += B[bo + b]!;
     }
-    const wb = this.bins[b]!;
+    const wb = B[bo + b]!;
     const lo = lowerEdge(b);
     const hi = b >= BINS - 1 ? lo * Math.exp(STEP) : lowerEdge(b + 1);
     const need = want - m; // mass needed from the top part of bin b
@@ -281,12 +327,17 @@ export class TailCalibrator {
   }
 
   private fitTail(): void {
-    this.stale = false;
-    if (this.total <= 0) return;
+    const s = this.s;
+    const o = this.so;
+    const B = this.b;
+    const bo = this.bo;
+    s[o + STALE] = 0;
+    const total = s[o + TOTAL]!;
+    if (total <= 0) return;
     // Tail mass: 2 % once there is enough history, more while there is little (at least ~20
     // observations above the threshold, so the fit is not a guess from two values).
-    const q0 = Math.min(0.2, Math.max(0.02, 20 / Math.max(1, this.count)));
-    const want = q0 * this.total;
+    const q0 = Math.min(0.2, Math.max(0.02, 20 / Math.max(1, s[o + COUNT]!)));
+    const want = q0 * total;
     const u = this.valueWithMassAbove(want);
     // Log-excess moments above u, each bin represented by its geometric centre (the part of u's
     // own bin above u by the centre of that part).
@@ -297,7 +348,7 @@ export class TailCalibrator {
     for (let i = ub; i < BINS; i++) {
       const l = lowerEdge(i);
       const h = i >= BINS - 1 ? l * Math.exp(STEP) : lowerEdge(i + 1);
-      let w = this.bins[i]!;
+      let w = B[bo + i]!;
       let c: number;
       if (i === ub) {
         if (i === 0 || h <= u) continue;
@@ -318,14 +369,15 @@ export class TailCalibrator {
       // tail is not trusted to end where a few thousand values happened to end).
       xi = m1 + 1 - 0.5 / (1 - (m1 * m1) / m2);
     }
-    this.u = u;
-    this.q = Math.min(1, want / this.total);
+    s[o + U] = u;
+    s[o + Q] = Math.min(1, want / total);
     // Independent exceedances: episodes, not values.
-    const episodes = Math.max(1, Math.min(this.runs, want) / this.weight);
-    this.xi = Math.max(0, Math.min(xi, 2)) + (this.opts.margin ?? 1) / Math.sqrt(episodes);
+    const episodes = Math.max(1, Math.min(s[o + RUNS]!, want) / s[o + WEIGHT]!);
+    const shape = Math.max(0, Math.min(xi, 2)) + (this.opts.margin ?? 1) / Math.sqrt(episodes);
+    s[o + XI] = shape;
     // Scale from the median excess: for a GPD, median - u = σ (2^ξ - 1) / ξ.
     const med = this.valueWithMassAbove(want / 2) - u;
-    const scaleFactor = this.xi > 0 ? Math.expm1(this.xi * Math.LN2) / this.xi : Math.LN2;
-    this.sigma = Math.max(med / scaleFactor, 0.25 * u, 1e-12);
+    const scaleFactor = shape > 0 ? Math.expm1(shape * Math.LN2) / shape : Math.LN2;
+    s[o + SIGMA] = Math.max(med / scaleFactor, 0.25 * u, 1e-12);
   }
 }

@@ -16,7 +16,7 @@ import { combineDecades, scoreOfDecades } from './calibrate.js';
 import { createPointDetectors, createRelationDetector } from './build.js';
 import type { Finding, PointDetector } from './detector.js';
 import { optionsFor, type DetectOptions } from './defaults.js';
-import { AlarmPolicy } from './policy.js';
+import { AlarmPolicy, type PolicyOptions } from './policy.js';
 import type { RelationDetector } from './relation.js';
 
 export interface FrameResult {
@@ -31,7 +31,10 @@ export interface FrameResult {
 
 export class FrameDetector {
   private readonly sets: PointDetector[][];
+  // A rule detector's policy is made the first time its rule is broken: until then it would only
+  // ever hold "not in alarm", and most points never break a rule (memory per point, issue 14).
   private readonly rulePolicies: (AlarmPolicy | null)[][];
+  private readonly pointPolicy: PolicyOptions[];
   private readonly relation: RelationDetector | null;
   private readonly policy: AlarmPolicy;
   private readonly learnt: number;
@@ -44,7 +47,8 @@ export class FrameDetector {
   ) {
     const per = points.map((p) => optionsFor(opts, p));
     this.sets = per.map((o) => createPointDetectors(o));
-    this.rulePolicies = this.sets.map((set, i) => set.map((d) => (d.kind === 'baseline' ? null : new AlarmPolicy(per[i]!.policy))));
+    this.rulePolicies = this.sets.map((set) => set.map(() => null));
+    this.pointPolicy = per.map((o) => o.policy);
     // The frame-level options (relation, row policy) are the top-level ones.
     const top = optionsFor(opts, '');
     this.relation = createRelationDetector(top, points.length);
@@ -70,7 +74,11 @@ export class FrameDetector {
           if (f.decades > maxL) (maxL = f.decades), (cause = `${this.points[i]}:${f.condition}`);
         } else {
           if (f.score >= 1 && rule === null) rule = `${this.points[i]}:${f.condition}`;
-          const pol = this.rulePolicies[i]![j]!;
+          let pol = this.rulePolicies[i]![j]!;
+          if (pol === null) {
+            if (f.score <= 0) continue;
+            pol = this.rulePolicies[i]![j] = new AlarmPolicy(this.pointPolicy[i]!);
+          }
           pol.update(ts, f);
           if (pol.active) ruleAlarm = true;
         }

@@ -25,7 +25,7 @@
  * a new regime, and everything learnt is learnt again (covariances, partners' fits, calibrator).
  *
  * Cost per row: O(n·K²) with K ≤ MAX_PARTNERS (plus a K×K solve per point every `REFIT` rows):
- * linear in the size of the frame. State: O(n·K²) numbers, about 250 bytes per point.
+ * linear in the size of the frame. State: O(n·K²) numbers, about 300 bytes per point.
  */
 import { TailCalibrator, scoreOfDecades } from './calibrate.js';
 import type { Finding } from './detector.js';
@@ -76,14 +76,13 @@ export class RelationDetector {
   private readonly beta: Float64Array;
   private readonly rVar: Float64Array; // residual variance (empirical, ordinary rows)
   private readonly count: Float64Array; // rows learnt by each point's fit (restarts on a swap)
-  private readonly stat: Float64Array;
   private readonly resid: Float64Array; // this row's residual (NaN: not computed)
   private readonly cand: Int32Array;
   private readonly candAge: Int32Array;
   // Trial sums over the candidate's watch, on CHANGES of the smoothed values (changes of a slow
   // signal are nearly independent row to row, so 64 rows say how two points move together):
   // per point, Σ Δᵢ², then for each partner and the candidate Σ Δᵢ·Δⱼ and Σ Δⱼ².
-  private readonly trial: Float64Array;
+  private readonly trial: Float32Array; // sums over 64 rows: float32 is plenty for a correlation
   private readonly yPrev: Float64Array;
   private readonly work: Float64Array; // K×K + K scratch for the solve
   private readonly cal: TailCalibrator;
@@ -112,11 +111,10 @@ export class RelationDetector {
     this.beta = new Float64Array(size * k);
     this.rVar = new Float64Array(size);
     this.count = new Float64Array(size);
-    this.stat = new Float64Array(size);
     this.resid = new Float64Array(size);
     this.cand = new Int32Array(size).fill(-1);
     this.candAge = new Int32Array(size);
-    this.trial = new Float64Array(size * (1 + 2 * (k + 1)));
+    this.trial = new Float32Array(size * (1 + 2 * (k + 1)));
     this.yPrev = new Float64Array(size);
     this.work = new Float64Array(k * k + k);
     this.cal = new TailCalibrator({ memory: o.memory * 2, minCount: Math.max(10, Math.floor(o.warmup / 3)), gate: o.gate, maxRun: 3 * o.fastSpan });
@@ -164,7 +162,6 @@ export class RelationDetector {
       if (!this.usable(i)) continue;
       const own = this.cov[i * this.t]!;
       const s = (r * r) / Math.max(this.rVar[i]!, 1e-4 * own, 1e-300);
-      this.stat[i] = s;
       if (s > top) (top = s), (worst = i);
     }
     const l = this.cal.decades(top);
@@ -173,9 +170,9 @@ export class RelationDetector {
       this.outSince = NaN;
       this.outCount = 0;
       this.learn(l);
-      if (this.n > this.o.warmup / 3) this.cal.learn(top, false);
+      if (this.n > this.o.warmup / 3) this.cal.learn(top, l);
     } else {
-      this.cal.hold(top);
+      this.cal.hold(top, l);
       if (Number.isNaN(this.outSince)) this.outSince = ts;
       this.outCount++;
       if (this.outCount >= this.o.relearnMin && ts - this.outSince >= this.o.relearnAfter) {
