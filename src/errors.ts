@@ -47,6 +47,8 @@ export type ErrorCode =
   | 'HALFWEG_INGEST_SCHEMA'
   /** `halfweg ingest`: a batch could not be ingested and was put in the quarantine table with the reason (never dropped). */
   | 'HALFWEG_INGEST_QUARANTINE'
+  /** An input file cannot be read as intended (`halfweg detect`: its CSV dialect is ambiguous, no column holds numbers); nothing was guessed. */
+  | 'HALFWEG_INPUT_UNREADABLE'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {

@@ -126,7 +126,7 @@ function report(err: unknown, command: Command | undefined): number {
     }
     const message = err.message.replace(new RegExp(`^halfweg ${command?.name ?? ''}: `), '').replace(/\n/g, '; ');
     out(`${who}: ${message} (${err.code})`);
-    return 1;
+    return err.code === 'HALFWEG_INPUT_UNREADABLE' ? 2 : 1;
   }
   if (isOsError(err)) {
     const where = err.path ?? (err as { address?: string }).address;

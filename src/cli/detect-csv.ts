@@ -37,6 +37,7 @@ const DOT_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const COMMA_NUMBER = /^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$/;
 const COMMA_THOUSANDS = /^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$/;
 const DOT_THOUSANDS = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
+const AMBIGUOUS = /^[+-]?\d{1,3}\.\d{3}$/;
 
 export interface DecimalVerdict {
   readonly mark: DecimalMark | null;
@@ -56,8 +57,10 @@ export function detectDecimal(cells: readonly string[], separator: Separator): D
   for (const raw of cells) {
     const c = raw.trim();
     if (c === '') continue;
-    if (COMMA_NUMBER.test(c) || COMMA_THOUSANDS.test(c)) comma ??= c;
-    else if (c.includes('.') && (DOT_NUMBER.test(c) || DOT_THOUSANDS.test(c))) dot ??= c;
+    // "238.852" reads as 238.852 or as 238852 (a thousands dot): it says nothing either way.
+    if (AMBIGUOUS.test(c)) continue;
+    if (c.includes(',') && (COMMA_NUMBER.test(c) || COMMA_THOUSANDS.test(c))) comma ??= c;
+    else if (c.includes('.') && !c.includes(',') && DOT_NUMBER.test(c)) dot ??= c;
   }
   if (comma !== null && dot !== null) {
     return { mark: null, reason: `cells such as "${comma}" (decimal comma) and "${dot}" (decimal point) both appear` };

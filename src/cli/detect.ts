@@ -137,7 +137,7 @@ class DetectSession {
       }
     } catch (err) {
       if (err instanceof HalfwegError) throw err;
-      throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: cannot read the CSV on stdin: ${(err as Error).message}`);
+      throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: cannot read the CSV on stdin: ${(err as Error).message}`);
     }
     await feed;
     if (this.header.length === 0) {
@@ -170,7 +170,7 @@ class DetectSession {
     this.header = record.map((h) => h.trim());
     if (this.header.length < 2) {
       throw new HalfwegError(
-        'HALFWEG_USAGE',
+        'HALFWEG_INPUT_UNREADABLE',
         `halfweg detect: the header needs a timestamp column and at least one value column (read "${trimLine(raw)}" with separator ${show(this.sep)}; see --separator)`,
       );
     }
@@ -189,7 +189,7 @@ class DetectSession {
     else {
       const verdict = detectDecimal(cells, this.sep);
       if (verdict.mark === null) {
-        throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: cannot tell the decimal mark: ${verdict.reason}; say which with --decimal , or --decimal .`);
+        throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: cannot tell the decimal mark: ${verdict.reason}; say which with --decimal , or --decimal .`);
       }
       this.mark = verdict.mark;
     }
@@ -205,11 +205,11 @@ class DetectSession {
       keep.push(c);
     }
     if (keep.length === 0) {
-      throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: no value column holds numbers (separator ${show(this.sep)}, decimal mark "${this.mark}"); see --separator and --decimal`);
+      throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: no value column holds numbers (separator ${show(this.sep)}, decimal mark "${this.mark}"); see --separator and --decimal`);
     }
     const times = sample.filter((p) => Number.isFinite(parseTimestamp(p.record[0] ?? ''))).length;
     if (sample.length > 0 && times === 0) {
-      throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: the first column holds no readable timestamp (e.g. "${sample[0]!.record[0]}"); use ISO 8601, epoch seconds or milliseconds, or "31.12.2024 23:59:30"`);
+      throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: the first column holds no readable timestamp (e.g. "${sample[0]!.record[0]}"); use ISO 8601, epoch seconds or milliseconds, or "31.12.2024 23:59:30"`);
     }
     this.cols = keep;
     this.notNumbers = keep.map(() => 0);

@@ -40,7 +40,8 @@ describe('issue 14.1: calibrated scores on normal behaviour of every shape', () 
           expect(t.ones, 'rows scoring exactly 1').toBe(0);
           expect(t.atMax / t.rows, 'rows tied at the top score').toBeLessThanOrEqual(0.001);
         }),
-        { numRuns: 2, seed: fcSeed },
+        // No shrinking: a smaller counterexample says nothing more about a rate, and costs minutes.
+        { numRuns: 2, seed: fcSeed, endOnFailure: true },
       );
     });
   }
