@@ -24,13 +24,14 @@ export function emptyTally(): Tally {
   return { rows: 0, above: LEVELS.map(() => 0), ones: 0, max: -1, atMax: 0 };
 }
 
-export function tallySeries(s: Series, into: Tally = emptyTally(), opts: unknown = {}): Tally {
+/** Counts the rows from `from` on ('burnIn', the promise; 'young', the rows between warm-up and burn-in). */
+export function tallySeries(s: Series, into: Tally = emptyTally(), opts: unknown = {}, part: 'mature' | 'young' = 'mature'): Tally {
   const det = new FrameDetector(['x'], parseDetectOptions(opts));
   const row = new Float64Array(1);
   for (let i = 0; i < s.values.length; i++) {
     row[0] = s.values[i]!;
     const r = det.update(s.ts[i]!, row);
-    if (i < s.burnIn) continue;
+    if (part === 'mature' ? i < s.burnIn : i < s.young || i >= s.burnIn) continue;
     into.rows++;
     for (let k = 0; k < LEVELS.length; k++) if (r.score >= LEVELS[k]!) into.above[k]!++;
     if (r.score >= 1) into.ones++;

@@ -3,9 +3,12 @@
  * events stay ranked. For every generator of normal behaviour (generators.ts: Gaussian and
  * heavy-tailed noise, lognormal values, bursty and sparse counts, a mean-reverting walk, a coarse
  * transmitter, sample-and-hold, daily and weekly cycles with steps, irregular sampling with gaps),
- * fast-check draws seeds and lengths; pooled over the series, after the burn-in, the share of
+ * fast-check draws seeds and lengths; pooled over the series, after the burn-in (the warm-up, then
+ * the detector's memory's worth of history, and two periods of a periodic pattern), the share of
  * rows scoring ≥ s must stay within 3× of what the score promises (pOf(s)) at s = 0.5 and 0.67
- * (the default alarm threshold), and no more than 0.1 % of rows may share the top score.
+ * (the default alarm threshold), and no more than 0.1 % of rows may share the top score. Young
+ * points (between the warm-up and the burn-in) are over-confident on clustered data; the README
+ * states by how much (`npm run eval:calibration` measures it).
  * `npm run eval:calibration` prints the same measurement as a table.
  */
 import fc from 'fast-check';
@@ -18,13 +21,13 @@ import { gaussian, prng, T0 } from './synthetic.js';
 
 // A fixed seed keeps CI reproducible; HALFWEG_FC_SEED explores others.
 const fcSeed = Number(process.env.HALFWEG_FC_SEED ?? 20261202);
-const ROWS = 300_000;
+const ROWS = 500_000;
 
 describe('issue 14.1: calibrated scores on normal behaviour of every shape', () => {
   for (const g of GENERATORS) {
     it(`${g.name} (${g.about}): rows ≥ 0.5 and ≥ 0.67 within 3× of the promise, no pile-up at the top`, { timeout: 120_000 }, () => {
-      // Seeds and lengths from fast-check; series are pooled until 300,000 rows are judged, so
-      // that at the 0.67 level (one row in 10,000) about 30 rows are expected and a single long
+      // Seeds and lengths from fast-check; series are pooled until 500,000 rows are judged, so
+      // that at the 0.67 level (one row in 10,000) about 50 rows are expected and a single long
       // excursion of a clustered series cannot decide the verdict alone.
       const runs = fc.array(fc.record({ seed: fc.integer({ min: 1, max: 1_000_000 }), size: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 80, maxLength: 80 });
       fc.assert(
@@ -41,7 +44,7 @@ describe('issue 14.1: calibrated scores on normal behaviour of every shape', () 
           expect(t.atMax / t.rows, 'rows tied at the top score').toBeLessThanOrEqual(0.001);
         }),
         // No shrinking: a smaller counterexample says nothing more about a rate, and costs minutes.
-        { numRuns: 2, seed: fcSeed, endOnFailure: true },
+        { numRuns: 1, seed: fcSeed, endOnFailure: true },
       );
     });
   }

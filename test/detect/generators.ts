@@ -5,8 +5,11 @@
  * score means the same thing on data of every shape.
  *
  * Each generator is seeded and deterministic. `burnIn` is the number of rows the promise does not
- * cover: the detector's warm-up, and for a periodic series two full periods after it (a pattern
- * cannot be known before it has been seen twice).
+ * cover: the detector's warm-up and then its memory's worth of history (MATURE readings: the
+ * tails are fitted from the excursions seen, and a young point has seen few), and for a periodic
+ * series at least two full periods after the warm-up (a pattern cannot be known before it has
+ * been seen twice). `young` is where the warm-up ends: the table also reports the rows between
+ * the two, where the promise is weaker (see README, "Anomaly detection").
  */
 import { gaussian, prng } from './synthetic.js';
 
@@ -14,6 +17,7 @@ export interface Series {
   readonly ts: Float64Array;
   readonly values: Float64Array;
   readonly burnIn: number;
+  readonly young: number;
 }
 
 export interface Generator {
@@ -29,15 +33,17 @@ const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const WARMUP = 300;
+/** Readings of history after which a point's scores are promised calibrated (the detector's memory). */
+export const MATURE = 2000;
 
-function regular(n: number, stepMs: number, f: (i: number, t: number) => number, burnIn = WARMUP, start = T0): Series {
+function regular(n: number, stepMs: number, f: (i: number, t: number) => number, periods = 0, start = T0): Series {
   const ts = new Float64Array(n);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     ts[i] = start + i * stepMs;
     values[i] = f(i, ts[i]!);
   }
-  return { ts, values, burnIn };
+  return { ts, values, burnIn: Math.max(WARMUP + MATURE, WARMUP + periods), young: WARMUP };
 }
 
 function lengthOf(size: number, lo: number, hi: number): number {
@@ -181,7 +187,7 @@ export const GENERATORS: readonly Generator[] = [
           const d = ((t % DAY) / DAY) * 2 * Math.PI;
           return 40 + 6 * Math.sin(d) + 2 * Math.sin(2 * d + 1) + ar;
         },
-        WARMUP + 2 * perDay,
+        2 * perDay,
         T0 + (seed % 24) * HOUR, // the series starts at any hour of the day
       );
     },
@@ -203,7 +209,7 @@ export const GENERATORS: readonly Generator[] = [
           const busy = weekday && hour >= 8 && hour < 18;
           return (busy ? 70 : 20) + 1.5 * g();
         },
-        WARMUP + 2 * perWeek,
+        2 * perWeek,
         T0 + (seed % 7) * DAY, // …and on any day of the week
       );
     },
@@ -229,7 +235,7 @@ export const GENERATORS: readonly Generator[] = [
         ts[i] = t;
         values[i] = 7 + 0.3 * x + 0.03 * g();
       }
-      return { ts, values, burnIn: WARMUP };
+      return { ts, values, burnIn: WARMUP + MATURE, young: WARMUP };
     },
   },
 ];
