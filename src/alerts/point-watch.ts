@@ -20,7 +20,10 @@ export type FindingSink = (slot: number, ts: number, f: Finding, change: AlarmCh
 
 export class PointWatch {
   readonly detectors: readonly PointDetector[];
-  private readonly policies: readonly AlarmPolicy[];
+  // A detector's policy is made when its first alarm-worthy finding arrives: until then it could
+  // only ever say "not in alarm", and most points of a big device never get one (memory per point).
+  private readonly policies: (AlarmPolicy | null)[];
+  private readonly policyOptions: PointDetectOptions['policy'];
   /** The point's latest value, NaN when the last reading had none. */
   lastValue = NaN;
 
@@ -30,7 +33,8 @@ export class PointWatch {
     options: PointDetectOptions,
   ) {
     this.detectors = createPointDetectors(options);
-    this.policies = this.detectors.map(() => new AlarmPolicy(options.policy));
+    this.policies = this.detectors.map(() => null);
+    this.policyOptions = options.policy;
   }
 
   get kinds(): DetectorKind[] {
@@ -53,7 +57,14 @@ export class PointWatch {
   }
 
   private feed(i: number, ts: number, f: Finding, out: FindingSink): void {
-    const p = this.policies[i]!;
+    let p = this.policies[i]!;
+    if (p === null) {
+      if (f.score < this.policyOptions.minScore) {
+        out(i, ts, f, null, false);
+        return;
+      }
+      p = this.policies[i] = new AlarmPolicy(this.policyOptions);
+    }
     const change = p.update(ts, f);
     out(i, ts, f, change, p.active);
   }
@@ -67,7 +78,7 @@ export class PointWatch {
    * with findings of score 1 spread over its on-delay, ending at `ts`.
    */
   prime(slot: number, ts: number, condition: string | null): void {
-    const p = this.policies[slot]!;
+    const p = (this.policies[slot] ??= new AlarmPolicy(this.policyOptions));
     const { onDelay, onCount } = p.o;
     for (let n = 0; !p.active && n <= onCount + 1; n++) p.updateScore(n === 0 ? ts - onDelay : ts, 1, condition);
   }
