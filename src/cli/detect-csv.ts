@@ -80,11 +80,8 @@ export function parseNumber(cell: string, mark: DecimalMark): number {
     if (!DOT_THOUSANDS.test(s)) return NaN;
     s = s.replace(/,/g, '');
   }
-  if (!DOT_NUMBER.test(s)) {
-    const n = Number(s); // Infinity, NaN spelled out, hex… are not readings
-    return Number.isFinite(n) && /^[+-]?\d/.test(s) ? n : NaN;
-  }
-  return Number(s);
+  // Only plain decimal numbers: "Infinity", "NaN", hex and the like are not readings.
+  return DOT_NUMBER.test(s) ? Number(s) : NaN;
 }
 
 /** The value of a cell in the '.' dialect (the evaluations' datasets). */
