@@ -26,6 +26,8 @@ export interface PointCatalogue {
   get(device: string, point: string): PointInfo | undefined;
   /** Every point of a device, in configuration order (empty for an unknown device). */
   points(device: string): readonly PointInfo[];
+  /** The configured devices, in configuration order. */
+  devices(): readonly string[];
 }
 
 interface DeviceLike {
@@ -80,13 +82,14 @@ export function pointCatalogue(settings: { readonly devices: readonly ModbusDevi
   return {
     get: (device, point) => index.get(`${device}\u0000${point}`),
     points: (device) => byDevice.get(device) ?? [],
+    devices: () => [...byDevice.keys()],
   };
 }
 
 /** A catalogue that rebuilds itself when `current()` returns new settings (a SIGHUP reload). */
 export function followingCatalogue<S extends Parameters<typeof pointCatalogue>[0]>(current: () => S): PointCatalogue {
   let seen: S | undefined;
-  let cat: PointCatalogue = { get: () => undefined, points: () => [] };
+  let cat: PointCatalogue = EMPTY_CATALOGUE;
   const now = () => {
     const s = current();
     if (s !== seen) {
@@ -95,8 +98,8 @@ export function followingCatalogue<S extends Parameters<typeof pointCatalogue>[0
     }
     return cat;
   };
-  return { get: (d, p) => now().get(d, p), points: (d) => now().points(d) };
+  return { get: (d, p) => now().get(d, p), points: (d) => now().points(d), devices: () => now().devices() };
 }
 
 /** No points known: sinks built without settings (tests, benchmarks) publish values as read. */
-export const EMPTY_CATALOGUE: PointCatalogue = { get: () => undefined, points: () => [] };
+export const EMPTY_CATALOGUE: PointCatalogue = { get: () => undefined, points: () => [], devices: () => [] };
