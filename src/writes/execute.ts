@@ -12,6 +12,7 @@ import { ModbusFailure } from '../sources/modbus/failure.js';
 import type { PointSpec } from '../settings/profile-schema.js';
 import { widthOf } from '../settings/profile-schema.js';
 import type { WritePlan } from './plan.js';
+import { publishedValue } from '../sinks/precision.js';
 
 export type WriteOutcome = 'written' | 'failed' | 'mismatch' | 'unconfirmed';
 
@@ -47,9 +48,9 @@ function expectedBytes(plan: WritePlan): Uint8Array {
 
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 const why = (err: unknown) => (err instanceof ModbusFailure ? `${err.kind}: ${err.message}` : (err as Error).message);
-const finite = (x: number) => (Number.isFinite(x) ? x : null);
-
 export async function executeWrite(bus: Bus, unit: number, plan: WritePlan, timeout: number): Promise<Executed> {
+  // Old and new values as the point is published (its precision, no binary noise: 333 × 0.1 is 33.3).
+  const finite = (x: number) => (Number.isFinite(x) ? publishedValue(x, plan.point) : null);
   let old: number;
   try {
     old = (await readPoint(bus, unit, plan.point, timeout)).value;
