@@ -249,7 +249,7 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
     if (p.range && !(p.range[0] < p.range[1])) errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
     if (p.writeRange && !(p.writeRange[0] <= p.writeRange[1])) errors.push(`${here}.writeRange: expected [min, max] with min <= max, got [${p.writeRange.join(', ')}]`);
     if (p.writable && p.table && (p.table === 'input' || p.table === 'discrete')) {
-      errors.push(`${here}.writable: a ${p.table === 'input' ? 'input register' : 'discrete input'} cannot be written (Modbus writes coils and holding registers)`);
+      errors.push(`${here}.writable: ${p.table === 'input' ? 'an input register' : 'a discrete input'} cannot be written (Modbus writes coils and holding registers)`);
     }
     if (p.writable && p.table !== 'coil' && !p.writeRange && !p.range) {
       errors.push(`${here}.writable: a writable register needs writeRange (or range): the values a write may set`);
