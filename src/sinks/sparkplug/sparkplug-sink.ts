@@ -221,7 +221,7 @@ export class SparkplugSink implements Sink {
         this.conn?.drop(gen);
         return;
       }
-      if (!primary && gen === this.generation) this.birth(gen, false);
+      if (!primary && gen === this.generation) this.birth(gen);
     });
   }
 
@@ -259,7 +259,7 @@ export class SparkplugSink implements Sink {
     if (s.online && !this.hostOnline) {
       this.hostOnline = true;
       this.o.log.info({ host: this.o.config.sparkplug.primaryHost }, 'primary host online: publishing births');
-      this.birth(gen, false);
+      this.birth(gen);
     } else if (!s.online && this.hostOnline) {
       this.hostOnline = false;
       this.o.log.warn({ host: this.o.config.sparkplug.primaryHost }, 'primary host offline: ending the session (the broker publishes NDEATH); records wait in the store');
@@ -280,7 +280,7 @@ export class SparkplugSink implements Sink {
       if (!this.born) return; // the coming birth answers it
       this.counters.rebirths++;
       this.o.log.info('rebirth requested: publishing NBIRTH and DBIRTHs again');
-      this.birth(gen, true);
+      this.birth(gen);
     }
   }
 
@@ -310,7 +310,7 @@ export class SparkplugSink implements Sink {
   }
 
   /** NBIRTH and every device's DBIRTH; from now on records up to the store head are historical. */
-  private birth(gen: number, rebirth: boolean): void {
+  private birth(gen: number): void {
     const client = this.conn?.clientFor(gen);
     if (!client) return;
     const now = Date.now();
@@ -329,7 +329,6 @@ export class SparkplugSink implements Sink {
     // Everything in flight on this connection is still confirmed by its UNSUBACK; reading goes on
     // after it, now against the new birth.
     for (const l of this.lanes) l.idle = false;
-    void rebirth;
     void this.pump();
   }
 
