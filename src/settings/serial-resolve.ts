@@ -76,7 +76,7 @@ export function checkSerialProfile(profile: SerialProfileInput): string[] {
 }
 
 /** Fields of a device point override that only mean something for Modbus. */
-const MODBUS_ONLY = ['table', 'address', 'type', 'order', 'group', 'writable'] as const;
+const MODBUS_ONLY = ['table', 'address', 'type', 'order', 'group', 'writable', 'writeRange', 'writeFunction'] as const;
 
 /**
  * Merge a serial device's config with its profile. `explicit` says which of the device's

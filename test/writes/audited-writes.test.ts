@@ -70,9 +70,11 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
   client.on('message', (topic, payload) => {
     if (topic !== `${base}/cmd/write`) seen.push({ topic, payload: JSON.parse(payload.toString()) });
   });
-  await client.subscribeAsync([`${base}/cmd/write/result`, `${base}/alarms/events`], { qos: 1 });
+  await client.subscribeAsync([`${base}/cmd/write/result`, `${base}/alarms/#`], { qos: 1 });
   const results = () => seen.filter((m) => m.topic.endsWith('/result')).map((m) => m.payload as WriteResultMessage);
   const audits = () => seen.filter((m) => m.topic.endsWith('/alarms/events')).map((m) => m.payload);
+  /** Retained alarm states: an audit event must not leave one (it has no lifecycle). */
+  const retainedStates = () => seen.filter((m) => m.topic.startsWith(`${base}/alarms/`) && !m.topic.endsWith('/alarms/events'));
   /** Sends one command and waits for its result. */
   const command = async (cmd: Record<string, unknown>, opts: { retain?: boolean } = {}): Promise<WriteResultMessage> => {
     const requestId = `r-${results().length + 1}-${Math.random().toString(36).slice(2, 6)}`;
@@ -89,7 +91,7 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
     }
   };
   const storedAudits = async () => (await store.read('audit', { maxRecords: 1000, after: 0 })).flatMap((r) => (r.type === 'alarm' && r.alarm.kind === 'write' ? [r.alarm] : []));
-  return { broker, store, bus, writes, command, results, audits, storedAudits, client };
+  return { broker, store, bus, writes, command, results, audits, retainedStates, storedAudits, client };
 }
 
 const writeCodes = (reqs: [number, number, number][]) => reqs.filter(([fc]) => fc === 5 || fc === 6 || fc === 15 || fc === 16);
@@ -175,6 +177,7 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     for (const a of r.audits()) expect(schemas.get('alarms-event')!(a) ? null : schemas.get('alarms-event')!.errors).toBeNull();
     for (const x of r.results()) expect(schemas.get('cmd-write-result')!(x) ? null : schemas.get('cmd-write-result')!.errors).toBeNull();
     expect(r.writes.counts).toMatchObject({ written: 5, refused: 12, failed: 0 });
+    expect(r.retainedStates()).toEqual([]);
   });
 
   it('is off by default: a command is refused and audited, and the device sees nothing', async () => {

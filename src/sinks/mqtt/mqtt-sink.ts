@@ -390,8 +390,8 @@ export class MqttSink implements Sink {
     } else payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, records), retain: false });
     if (lane.type === 'alarm' && config.alarmState) {
       for (const r of records) {
-        // Only alarms have a lifecycle state to retain (a write's audit event has none).
-        if (r.type !== 'alarm' || typeof r.alarm['state'] !== 'string') continue;
+        // A write's audit event (kind "write", src/writes/) rides the alarm lane but has no state to retain.
+        if (r.type !== 'alarm' || r.alarm.kind === 'write') continue;
         const s = alarmStateMessage(r.alarm, { seq: r.seq, at: r.at, agent });
         payloads.push({ topic: this.topics.alarmState(s.device, s.point, s.alarm), payload: s.payload, retain: true });
       }
