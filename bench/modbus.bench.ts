@@ -52,7 +52,7 @@ function deviceMap(seed: number) {
     const p: PointSpec = {
       name: `p${i}`, description: '', unit: '', table, address, type,
       order: type === 'uint32' ? 'CDAB' : 'ABCD', scale: type === 'int16' ? 0.1 : 1, offset: 0,
-      range: null, limits: {}, group: 'default', writable: false,
+      range: null, precision: null, limits: {}, group: 'default', writable: false, writeRange: null, writeFunction: 'single',
     };
     points.push(p);
     if (table === 'coil' || table === 'discrete') {

@@ -16,7 +16,7 @@ const RUNS = quick ? 3 : 7;
 const READ = 64;
 
 const point = (name: string, field: string): SerialPointSpec => ({
-  name, description: '', unit: '', field, column: null, scale: 1, offset: 0, range: [0, 1000], limits: {},
+  name, description: '', unit: '', field, column: null, scale: 1, offset: 0, range: [0, 1000], precision: null, limits: {},
 });
 const points = [point('o2', 'O2'), point('co', 'CO'), point('nox', 'NOX'), point('t', 'T')];
 const kv: ParserSpec = { type: 'key-value', pairSeparator: ';', kvSeparator: '=' };

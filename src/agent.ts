@@ -23,6 +23,10 @@ import type { SinkStats } from './sinks/sink.js';
 import type { AlarmRecord } from './alerts/lifecycle.js';
 import type { RecordType } from './store/records.js';
 import { OpsServer } from './ops/http-server.js';
+import { followingCatalogue } from './sinks/point-catalogue.js';
+import { SparkplugSink } from './sinks/sparkplug/sparkplug-sink.js';
+import { ModbusSource } from './sources/modbus/modbus-source.js';
+import { Writes, type WriteTarget } from './writes/writes.js';
 
 /**
  * The composition root: builds every part from the settings, starts them in flow order and stops
@@ -109,6 +113,7 @@ export class Agent {
   private aggregation: Aggregation | null = null;
   private sinks: Sink[] = [];
   private alerts: Alerts | null = null;
+  private writes: Writes | null = null;
   private healthAlarms: AgentHealthAlarms | null = null;
   private ops: OpsServer | null = null;
   private startedAt = 0;
@@ -240,6 +245,10 @@ export class Agent {
             // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
             policy: (name, c) =>
               (c.cloudPolicy ?? name === 'cloud') ? cloudSinkPolicy(config.cloud, (now) => this.aggregation?.rawSyncOpen(now) ?? true) : undefined,
+            // Units and precisions for the JSON contract, datatypes and properties for Sparkplug births.
+            points: followingCatalogue(() => this.current),
+            alarms: () => (this.alerts?.manager?.alarms() ?? []).map((a) => ({ ...a, ts: a.since ?? 0 })),
+            state: (name) => new JsonFileState(path.join(this.dataDir, `sparkplug-${name}.json`)),
           });
           const started: Sink[] = [];
           try {
@@ -301,6 +310,31 @@ export class Agent {
         },
         stop: async () => {
           await this.alerts?.stop();
+        },
+      },
+      {
+        name: 'writes',
+        start: async () => {
+          // Audited writes (issue 21.3): JSON commands on the control-room broker, Sparkplug DCMD.
+          // Every attempt is committed, so DCMD is always handed over, even with writes off.
+          const controlRoom = config.sinks['controlRoom'];
+          const writes = (this.writes = new Writes({
+            config: config.writes,
+            store,
+            log: this.root.child({ component: 'writes' }),
+            target: (device) => this.writeTarget(device),
+            onEvent: () => this.wake('alarm'),
+            agent: config.agent.id,
+            channel: controlRoom ? this.sinks.find((x) => x.name === 'controlRoom') : undefined,
+            topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
+          }));
+          await writes.start();
+          for (const s of this.sinks) {
+            if (s instanceof SparkplugSink) s.onDeviceCommand((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
+          }
+        },
+        stop: async () => {
+          await this.writes?.stop();
         },
       },
       {
@@ -382,6 +416,17 @@ export class Agent {
         },
       },
     ];
+  }
+
+  /** The Modbus device a write goes to, with its bus (the one its polls use). */
+  private writeTarget(device: string): WriteTarget {
+    for (const s of this.sources) {
+      if (s instanceof ModbusSource) {
+        const t = s.target(device);
+        if (t) return t;
+      }
+    }
+    return this.current.serialDevices.some((d) => d.name === device) ? 'not-modbus' : undefined;
   }
 
   /** A record of this type was committed: sinks read now rather than at their next poll. */

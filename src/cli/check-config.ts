@@ -4,6 +4,7 @@ import { JsonFileState } from '../aggregate/json-file-state.js';
 import { loadSettings, type DeviceSpec, type Settings } from '../settings/load.js';
 import { formatDuration } from '../settings/duration.js';
 import { resolveConfigPath } from '../settings/files.js';
+import { forwardedTypes } from '../settings/sink-schema.js';
 import type { SerialDeviceSpec } from '../settings/serial-schema.js';
 import { HOLES_FILE, holeCount, holesFor, holesKey, toForbidden, type LearntHoles } from '../sources/modbus/hole-memory.js';
 import { describeRequest, planDevice } from '../sources/modbus/request-plan.js';
@@ -35,7 +36,15 @@ function describeSinks(settings: Settings): string[] {
   };
   for (const [name, s] of entries) {
     const topics = new Topics({ prefix: s.prefix, site: config.agent.site, agent: config.agent.id });
-    out.push(`  ${name}: ${safeUrl(s.url)}, ${s.types.join(' > ')}, ${s.format}${s.format === 'binary' ? `/${s.compression}` : ''}, qos ${s.qos}, topics ${topics.base}/…`);
+    if (s.format === 'sparkplug') {
+      const sp = s.sparkplug;
+      out.push(
+        `  ${name}: ${safeUrl(s.url)}, ${forwardedTypes(s).join(' > ')}, Sparkplug B edge node spBv1.0/${sp.groupId ?? config.agent.site}/…/${sp.edgeNodeId ?? config.agent.id}, ` +
+          (sp.primaryHost ? `births while host ${sp.primaryHost} is online` : 'no primary host (births at every connect)'),
+      );
+    } else {
+      out.push(`  ${name}: ${safeUrl(s.url)}, ${s.types.join(' > ')}, ${s.format}${s.format === 'binary' ? `/${s.compression}` : s.format === 'json' && s.jsonStyle === 'plain' ? ' (plain)' : ''}, qos ${s.qos}, topics ${topics.base}/…`);
+    }
     const t = s.tls;
     if (t) out.push(`    tls: ${[t.ca && `ca ${where(t.ca)}`, t.cert && `cert ${where(t.cert)}`, t.key && `key ${where(t.key)}`, !t.rejectUnauthorized && 'SERVER CERTIFICATE NOT VERIFIED'].filter(Boolean).join(', ') || 'system CAs'}`);
     if (s.auth) {
@@ -47,6 +56,15 @@ function describeSinks(settings: Settings): string[] {
     if (s.bandwidth !== undefined) out.push(`    bandwidth: ${s.bandwidth} bytes/s`);
   }
   return out;
+}
+
+function describeWrites(settings: Settings): string[] {
+  const w = settings.config.writes;
+  const writable = settings.devices.flatMap((d) => d.groups.flatMap((g) => g.points.filter((p) => p.writable).map((p) => `${d.name}/${p.name}`)));
+  if (!w.enabled) return [`writes: off (writes.enabled: false)${writable.length ? `; ${writable.length} point(s) declared writable stay read-only` : ''}`];
+  const controlRoom = settings.config.sinks['controlRoom'];
+  const where = controlRoom ? `commands on ${new Topics({ prefix: controlRoom.prefix, site: settings.config.agent.site, agent: settings.config.agent.id }).base}/cmd/write` : 'no controlRoom sink for JSON commands';
+  return [`writes: ON for ${w.operators.map((o) => JSON.stringify(o)).join(', ')}; ${where}; writable: ${writable.join(', ') || 'none'}`];
 }
 
 function describeAlarms(settings: Settings): string[] {
@@ -117,7 +135,7 @@ Options:
         );
       }
     }
-    out.push('', ...describeSinks(settings), '', ...describeAlarms(settings));
+    out.push('', ...describeSinks(settings), '', ...describeAlarms(settings), ...describeWrites(settings));
     for (const n of settings.notes) out.push(`note: ${n}`);
     io.stdout.write(out.join('\n') + '\n');
     return 0;

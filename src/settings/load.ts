@@ -221,10 +221,13 @@ export function toPointSpec(name: string, p: PointOverride & Pick<PointSpec, 'ta
     scale: p.scale ?? 1,
     offset: p.offset ?? 0,
     range: p.range ? [p.range[0], p.range[1]] : null,
+    precision: p.precision ?? null,
     limits: p.limits ?? {},
     detect: p.detect,
     group: p.group ?? 'default',
     writable: p.writable ?? false,
+    writeRange: p.writable ? (p.writeRange ?? p.range ?? null) : null,
+    writeFunction: p.writeFunction ?? 'single',
   };
 }
 
@@ -244,6 +247,13 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
       errors.push(`${here}.address: a ${p.type} at ${p.address} runs past register 65535`);
     }
     if (p.range && !(p.range[0] < p.range[1])) errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
+    if (p.writeRange && !(p.writeRange[0] <= p.writeRange[1])) errors.push(`${here}.writeRange: expected [min, max] with min <= max, got [${p.writeRange.join(', ')}]`);
+    if (p.writable && p.table && (p.table === 'input' || p.table === 'discrete')) {
+      errors.push(`${here}.writable: ${p.table === 'input' ? 'an input register' : 'a discrete input'} cannot be written (Modbus writes coils and holding registers)`);
+    }
+    if (p.writable && p.table !== 'coil' && !p.writeRange && !p.range) {
+      errors.push(`${here}.writable: a writable register needs writeRange (or range): the values a write may set`);
+    }
     if (p.limits) {
       const order = (['ll', 'l', 'h', 'hh'] as const).filter((k) => p.limits![k] !== undefined);
       for (let i = 1; i < order.length; i++) {

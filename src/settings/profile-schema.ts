@@ -33,11 +33,17 @@ const pointFields = {
   offset: finite().optional(),
   /** Physical range [min, max]: a value outside it is kept, marked bad with reason out-of-range. */
   range: z.tuple([finite(), finite()]).optional(),
+  /** Decimal places the published value is rounded to (JSON and Sparkplug; the store keeps the value as read). */
+  precision: intIn(0, 12).optional(),
   limits: limitsSchema.optional(),
   /** Name of a poll group of the profile or device; the point is polled at that group's interval. */
   group: identifier.optional(),
-  /** The agent never writes to equipment unless a point says so. */
+  /** The agent never writes to equipment unless a point says so (and `writes.enabled` is set: src/writes/README.md). */
   writable: bool().optional(),
+  /** Values a write may set, [min, max] in engineering units; default: `range`. A writable point needs one of them. */
+  writeRange: z.tuple([finite(), finite()]).optional(),
+  /** Function code of a write: `single` (5 for a coil, 6 for a 16-bit register) or `multiple` (15, 16); 32/64-bit values always use 16. */
+  writeFunction: oneOf(['single', 'multiple'] as const).optional(),
   /** Detector options for this point (src/detect/options.ts); the config's `detect.points` override them. */
   detect: z.lazy(() => pointDetectSchema).optional(),
   enabled: bool().optional(),
@@ -93,11 +99,16 @@ export interface PointSpec {
   readonly scale: number;
   readonly offset: number;
   readonly range: readonly [number, number] | null;
+  /** Decimal places of published values; null: as read, without binary noise (see src/sinks/precision.ts). */
+  readonly precision: number | null;
   readonly limits: Limits;
   /** Detector options of the profile and device for this point; absent: the defaults. */
   readonly detect?: PointDetect | undefined;
   readonly group: string;
   readonly writable: boolean;
+  /** What a write may set (the declared `writeRange`, else `range`); null for points that are not writable. */
+  readonly writeRange: readonly [number, number] | null;
+  readonly writeFunction: 'single' | 'multiple';
 }
 
 /** Registers a data type occupies (bits for coils and discrete inputs count as one each). */

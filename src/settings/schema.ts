@@ -6,6 +6,7 @@ import { sinksSchema } from './sink-schema.js';
 import { aggregateSchema, cloudSchema, schedulesSchema } from './aggregate-schema.js';
 import { detectSchema } from '../detect/options.js';
 import { alarmsSchema } from '../alerts/options.js';
+import { writesSchema } from '../writes/options.js';
 
 /**
  * The one source of truth for the agent's configuration: types, defaults and validation.
@@ -141,6 +142,8 @@ export const configSchema = z.strictObject({
   detect: detectSchema.prefault({}),
   /** Alarm lifecycle: chattering, shelving, priorities, operator commands (src/alerts/README.md). */
   alarms: alarmsSchema.prefault({}),
+  /** Audited writes to points declared writable: off by default (src/writes/README.md). */
+  writes: writesSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

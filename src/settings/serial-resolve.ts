@@ -76,7 +76,7 @@ export function checkSerialProfile(profile: SerialProfileInput): string[] {
 }
 
 /** Fields of a device point override that only mean something for Modbus. */
-const MODBUS_ONLY = ['table', 'address', 'type', 'order', 'group', 'writable'] as const;
+const MODBUS_ONLY = ['table', 'address', 'type', 'order', 'group', 'writable', 'writeRange', 'writeFunction'] as const;
 
 /**
  * Merge a serial device's config with its profile. `explicit` says which of the device's
@@ -95,19 +95,20 @@ export function resolveSerialDevice(
   for (const [name, o] of Object.entries(device.points) as [string, PointOverride][]) {
     const here = at(`${base}.points`, name);
     const foreign = MODBUS_ONLY.filter((k) => o[k] !== undefined);
-    if (foreign.length) errors.push(`${here}: ${foreign.map((k) => `"${k}"`).join(', ')} only apply to Modbus points; a serial point takes description, unit, scale, offset, range, limits, enabled`);
+    if (foreign.length) errors.push(`${here}: ${foreign.map((k) => `"${k}"`).join(', ')} only apply to Modbus points; a serial point takes description, unit, scale, offset, range, precision, limits, enabled`);
     const basePoint = merged[name];
     if (!basePoint) {
       if (o.enabled !== false) errors.push(`${here}: profile "${device.profile}" has no point "${name}"; add new serial points to the profile (they need a field)`);
       continue;
     }
-    const { description, unit, scale, offset, range, limits, enabled } = o;
+    const { description, unit, scale, offset, range, precision, limits, enabled } = o;
     const override: SerialPointInput = {};
     if (description !== undefined) override.description = description;
     if (unit !== undefined) override.unit = unit;
     if (scale !== undefined) override.scale = scale;
     if (offset !== undefined) override.offset = offset;
     if (range !== undefined) override.range = range;
+    if (precision !== undefined) override.precision = precision;
     if (enabled !== undefined) override.enabled = enabled;
     merged[name] = { ...basePoint, ...override, limits: limits ? { ...basePoint.limits, ...limits } : basePoint.limits };
   }
@@ -130,6 +131,7 @@ export function resolveSerialDevice(
       scale: p.scale ?? 1,
       offset: p.offset ?? 0,
       range: p.range ? [p.range[0], p.range[1]] : null,
+      precision: p.precision ?? null,
       limits: p.limits ?? {},
     });
   }

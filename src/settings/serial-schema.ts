@@ -168,6 +168,8 @@ const serialPointFields = {
   scale: finite().optional(),
   offset: finite().optional(),
   range: z.tuple([finite(), finite()]).optional(),
+  /** Decimal places of published values (JSON, Sparkplug). */
+  precision: intIn(0, 12).optional(),
   // Lazy: profile-schema.ts imports this file for its union, so neither may read the other at load.
   limits: z.lazy(() => limitsSchema).optional(),
   enabled: bool().optional(),
@@ -227,6 +229,7 @@ export interface SerialPointSpec {
   readonly scale: number;
   readonly offset: number;
   readonly range: readonly [number, number] | null;
+  readonly precision: number | null;
   readonly limits: Limits;
 }
 

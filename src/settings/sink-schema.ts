@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bool, duration, intIn, oneOf, show, text } from './schema-helpers.js';
 import { hasUrlCredentials } from '../redact.js';
+import { sparkplugSchema } from '../sinks/sparkplug/options.js';
 
 /**
  * MQTT sinks (issue 4): `sinks: { <name>: {...} }`, each its own broker connection, durable store
@@ -70,8 +71,21 @@ export const mqttSinkSchema = z
     prefix: topicPrefix.default('halfweg'),
     /** Store record types this sink forwards, always drained in this priority: alarm, aggregate, readings. */
     types: z.array(oneOf(SINK_RECORD_TYPES)).min(1).default(['alarm', 'aggregate', 'readings']),
-    /** Payload of record batches: `binary` (src/sinks/BATCH-FORMAT.md, on `batches/<type>`) or `json`. */
-    format: oneOf(['binary', 'json'] as const).default('binary'),
+    /**
+     * Payload of record batches: `binary` (src/sinks/BATCH-FORMAT.md, on `batches/<type>`), `json`,
+     * or `sparkplug`: a Sparkplug B 3.0 edge node (src/sinks/sparkplug/README.md) forwarding
+     * readings and alarms.
+     */
+    format: oneOf(['binary', 'json', 'sparkplug'] as const).default('binary'),
+    /**
+     * `format: json` only. `batch`: records in the v1 envelope (`{v, agent, firstSeq, lastSeq,
+     * records}`). `plain`: no envelope; one alarm event per message, one aggregate object per point
+     * and window on `aggregates/<device>/<point>`, one reading batch per message on
+     * `readings/<device>`, values rounded to each point's precision (schemas/mqtt/).
+     */
+    jsonStyle: oneOf(['batch', 'plain'] as const).default('batch'),
+    /** The Sparkplug edge node (`format: sparkplug`). */
+    sparkplug: sparkplugSchema,
     /** Compression of binary batches. */
     compression: oneOf(['deflate', 'brotli', 'none'] as const).default('deflate'),
     /** QoS of every record message; the cursor moves after PUBACK (1) or PUBCOMP (2). */
@@ -94,6 +108,12 @@ export const mqttSinkSchema = z
         /** Publish a device's changed points as soon as a poll brings them. */
         onChange: bool().default(true),
         qos: intIn(0, 1).default(0),
+        /** Every publish on `values/<device>` carries every point (not only those that changed). */
+        full: bool().default(false),
+        /** Also publish each point on its own topic `values/<device>/<point>` (one value per message). */
+        perPoint: bool().default(false),
+        /** Retain the per-point values, so a screen that connects later has them at once. */
+        retain: bool().default(false),
       })
       .optional(),
     /** Heartbeat on `status/heartbeat`; silence for longer than this means trouble. */
@@ -154,6 +174,11 @@ export const mqttSinkSchema = z
     const insecure = insecureTransport(s);
     if (insecure) ctx.addIssue({ code: 'custom', message: insecure, path: ['url'] });
   });
+
+/** The store record types a sink forwards: a Sparkplug edge node sends readings and alarms, not aggregates. */
+export function forwardedTypes(config: { readonly types: readonly (typeof SINK_RECORD_TYPES)[number][]; readonly format: string }): (typeof SINK_RECORD_TYPES)[number][] {
+  return config.format === 'sparkplug' ? config.types.filter((t) => t !== 'aggregate') : [...config.types];
+}
 
 export const sinksSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,40}$/, 'a sink name is letters, digits, "_" or "-"'), mqttSinkSchema).default({});
 

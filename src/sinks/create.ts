@@ -12,16 +12,20 @@
  *   stop: sources, then each sink.stop(), then store.close().
  */
 import type { Logger } from '../ops/log.js';
-import type { MqttSinkConfig, SinksConfig } from '../settings/sink-schema.js';
+import { forwardedTypes, type MqttSinkConfig, type SinksConfig } from '../settings/sink-schema.js';
 import type { RecordType } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { MqttSink, cursorName, type SinkPolicy } from './mqtt/mqtt-sink.js';
 import type { Sink } from './sink.js';
+import type { PointCatalogue } from './point-catalogue.js';
+import { SparkplugSink } from './sparkplug/sparkplug-sink.js';
+import type { AlarmFacts } from './sparkplug/metrics.js';
+import type { StateStore } from '../aggregate/state.js';
 
 /** The store cursors every sink needs, to merge into `store.sinks`: `<sink>.<type>` with `types: [type]`. */
 export function sinkCursors(config: SinksConfig): Record<string, { types: RecordType[] }> {
   const out: Record<string, { types: RecordType[] }> = {};
-  for (const [name, s] of Object.entries(config)) for (const t of s.types) out[cursorName(name, t)] = { types: [t] };
+  for (const [name, s] of Object.entries(config)) for (const t of forwardedTypes(s)) out[cursorName(name, t)] = { types: [t] };
   return out;
 }
 
@@ -34,11 +38,33 @@ export function createSinks(
   store: Store,
   log: Logger,
   ids: { readonly agent: string; readonly site: string },
-  options: { readonly baseDir?: string; readonly env?: NodeJS.ProcessEnv; readonly policy?: (name: string, config: MqttSinkConfig) => SinkPolicy | undefined } = {},
+  options: {
+    readonly baseDir?: string;
+    readonly env?: NodeJS.ProcessEnv;
+    readonly policy?: (name: string, config: MqttSinkConfig) => SinkPolicy | undefined;
+    /** Units, precisions, datatypes of the points (JSON rounding, Sparkplug births). */
+    readonly points?: PointCatalogue;
+    /** The alarms known now, for Sparkplug births. */
+    readonly alarms?: () => readonly AlarmFacts[];
+    /** Per-sink durable state (a Sparkplug edge node keeps its bdSeq there). */
+    readonly state?: (name: string) => StateStore;
+  } = {},
 ): Sink[] {
-  return Object.entries(config).map(
-    ([name, c]) =>
-      new MqttSink({
+  return Object.entries(config).map(([name, c]) =>
+    c.format === 'sparkplug'
+      ? new SparkplugSink({
+          name,
+          config: c,
+          store,
+          log: log.child({ component: 'sink', sink: name }),
+          ids,
+          baseDir: options.baseDir,
+          env: options.env,
+          points: options.points,
+          alarms: options.alarms,
+          state: options.state?.(name),
+        })
+      : new MqttSink({
         name,
         config: c,
         store,
@@ -47,6 +73,7 @@ export function createSinks(
         baseDir: options.baseDir,
         env: options.env,
         policy: options.policy?.(name, c),
+        points: options.points,
       }),
   );
 }

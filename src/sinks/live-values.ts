@@ -2,12 +2,18 @@
  * Current values for the control room: the latest reading of every point, what changed since it
  * was last published, and full snapshots. Pure (no timers; the sink calls it).
  *
- * Payload on `values/<device>` (README.md, "Topics"):
- *   {"agent":"boilerhouse-1","device":"boiler-1","ts":1767225600000,"full":false,
- *    "points":{"drum_pressure":{"value":12.3,"quality":"good","ts":1767225600000}}}
+ * Payloads (README.md, "Topics"; JSON Schemas in schemas/mqtt/):
+ *   values/<device>          {"agent":"boilerhouse-1","device":"boiler-1","ts":1767225600000,"full":false,
+ *                             "points":{"drum_pressure":{"value":12.3,"quality":"good","ts":1767225600000}}}
+ *   values/<device>/<point>  {"agent":"boilerhouse-1","device":"boiler-1","point":"drum_pressure","value":12.3,
+ *                             "unit":"bar","quality":"good","ts":1767225600000}   (live.perPoint)
+ * Values are rounded to the point's precision (precision.ts); a change is a change of the
+ * published value or of the quality, so a value wandering below its precision is not re-sent.
  * A value that is not finite is null (its quality says why).
  */
 import type { Quality, ReadingBatch } from '../sources/reading.js';
+import { EMPTY_CATALOGUE, type PointCatalogue } from './point-catalogue.js';
+import { publishedValue } from './precision.js';
 
 interface PointState {
   value: number;
@@ -17,10 +23,20 @@ interface PointState {
   dirty: boolean;
 }
 
+export interface LivePayloads {
+  /** For `values/<device>`; undefined when nothing is to be sent. */
+  readonly device: string | undefined;
+  /** For `values/<device>/<point>`, one per point sent. */
+  readonly points: readonly { readonly point: string; readonly payload: string }[];
+}
+
 export class LiveValues {
   private readonly devices = new Map<string, Map<string, PointState>>();
 
-  constructor(private readonly agent: string) {}
+  constructor(
+    private readonly agent: string,
+    private readonly catalogue: PointCatalogue = EMPTY_CATALOGUE,
+  ) {}
 
   /** Takes a batch; returns true when some point of its device changed value or quality. */
   update(batch: ReadingBatch): boolean {
@@ -29,15 +45,16 @@ export class LiveValues {
       let points = this.devices.get(r.device);
       if (!points) this.devices.set(r.device, (points = new Map()));
       const p = points.get(r.point);
+      const value = publishedValue(r.value, this.catalogue.get(r.device, r.point));
       if (!p) {
-        points.set(r.point, { value: r.value, quality: r.quality, ts: r.ts, dirty: true });
+        points.set(r.point, { value, quality: r.quality, ts: r.ts, dirty: true });
         changed = true;
       } else {
-        if (!Object.is(p.value, r.value) || p.quality !== r.quality) {
+        if (!Object.is(p.value, value) || p.quality !== r.quality) {
           p.dirty = true;
           changed = true;
         }
-        p.value = r.value;
+        p.value = value;
         p.quality = r.quality;
         p.ts = r.ts;
       }
@@ -51,17 +68,31 @@ export class LiveValues {
 
   /** The payload for one device (changed points only, or all) and marks them published; undefined when nothing to send. */
   take(device: string, full: boolean, now: number): string | undefined {
+    return this.takeAll(device, full, now, false).device;
+  }
+
+  /**
+   * The device payload and, with `perPoint`, one payload per point, for the changed points (or
+   * all with `full`); marks them published.
+   */
+  takeAll(device: string, full: boolean, now: number, perPoint: boolean): LivePayloads {
     const points = this.devices.get(device);
-    if (!points) return undefined;
+    if (!points) return { device: undefined, points: [] };
     const out: Record<string, { value: number | null; quality: Quality; ts: number }> = {};
+    const single: { point: string; payload: string }[] = [];
     let any = false;
     for (const [name, p] of points) {
       if (!full && !p.dirty) continue;
-      out[name] = { value: Number.isFinite(p.value) ? p.value : null, quality: p.quality, ts: p.ts };
+      const value = Number.isFinite(p.value) ? p.value : null;
+      out[name] = { value, quality: p.quality, ts: p.ts };
+      if (perPoint) {
+        const unit = this.catalogue.get(device, name)?.unit ?? '';
+        single.push({ point: name, payload: JSON.stringify({ agent: this.agent, device, point: name, value, unit, quality: p.quality, ts: p.ts }) });
+      }
       p.dirty = false;
       any = true;
     }
-    return any ? JSON.stringify({ agent: this.agent, device, ts: now, full, points: out }) : undefined;
+    return { device: any ? JSON.stringify({ agent: this.agent, device, ts: now, full, points: out }) : undefined, points: single };
   }
 
   /** Marks everything changed (after a reconnect nothing is known to be on the broker). */

@@ -60,7 +60,8 @@ export class MqttConnection {
   constructor(
     private readonly url: string,
     private readonly displayUrl: string,
-    private readonly options: IClientOptions,
+    /** Client options, or a function giving them per attempt (a Sparkplug will carries a new bdSeq on every connect). */
+    private readonly options: IClientOptions | (() => IClientOptions),
     private readonly backoff: BackoffPolicy,
     private readonly log: Logger,
     private readonly events: ConnectionEvents,
@@ -103,7 +104,7 @@ export class MqttConnection {
   private attempt(): void {
     if (this.stopped) return;
     const gen = ++this.generation;
-    const client = mqtt.connect(this.url, this.options);
+    const client = mqtt.connect(this.url, typeof this.options === 'function' ? this.options() : this.options);
     this.client = client;
     this.unheard = new Set();
     const unheard = this.unheard;

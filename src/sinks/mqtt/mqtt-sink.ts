@@ -32,6 +32,8 @@ import { encodeBatch } from '../batch-format.js';
 import { encodeJsonBatch } from '../batch-json.js';
 import { heartbeatPayload } from '../heartbeat.js';
 import { LiveValues } from '../live-values.js';
+import { plainMessages } from '../json-plain.js';
+import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
 import type { Sink, SinkStats } from '../sink.js';
 import { TokenBucket } from '../token-bucket.js';
 import { MqttConnection } from './connection.js';
@@ -86,6 +88,8 @@ export interface MqttSinkOptions {
   readonly baseDir?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly policy?: SinkPolicy;
+  /** Units and precisions of the points (the JSON contract rounds values to them). */
+  readonly points?: PointCatalogue;
 }
 
 /**
@@ -138,7 +142,7 @@ export class MqttSink implements Sink {
     this.log = opts.log;
     this.topics = new Topics({ prefix: opts.config.prefix, site: opts.ids.site, agent: opts.ids.agent });
     this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
-    this.live = opts.config.live ? new LiveValues(opts.ids.agent) : undefined;
+    this.live = opts.config.live ? new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE) : undefined;
     checkTransport(opts.name, opts.config);
   }
 
@@ -376,7 +380,9 @@ export class MqttSink implements Sink {
     for (const r of records) if (r.type === 'readings') readings += r.batch.readings.length;
     const payloads: { topic: string; payload: Buffer | string; retain: boolean }[] = [];
     const batchTopic = this.topics.batch(lane.type, config.format);
-    if (config.format === 'binary') {
+    if (config.format === 'json' && config.jsonStyle === 'plain') {
+      for (const r of records) for (const m of plainMessages(r, agent, this.topics, this.opts.points ?? EMPTY_CATALOGUE)) payloads.push({ ...m, retain: false });
+    } else if (config.format === 'binary') {
       const bytes = encodeBatch({ agent, records }, { compression: config.compression });
       payloads.push({ topic: batchTopic, payload: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), retain: false });
     } else if (lane.type === 'alarm') {
@@ -384,7 +390,8 @@ export class MqttSink implements Sink {
     } else payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, records), retain: false });
     if (lane.type === 'alarm' && config.alarmState) {
       for (const r of records) {
-        if (r.type !== 'alarm') continue;
+        // A write's audit event (kind "write", src/writes/) rides the alarm lane but has no state to retain.
+        if (r.type !== 'alarm' || r.alarm.kind === 'write') continue;
         const s = alarmStateMessage(r.alarm, { seq: r.seq, at: r.at, agent });
         payloads.push({ topic: this.topics.alarmState(s.device, s.point, s.alarm), payload: s.payload, retain: true });
       }
@@ -470,7 +477,7 @@ export class MqttSink implements Sink {
   publishLive(batch: ReadingBatch): void {
     if (!this.live || !this.running || this.stopping) return;
     const changed = this.live.update(batch);
-    if (changed && this.config.live?.onChange) this.publishDevice(batch.device, false);
+    if (changed && this.config.live?.onChange) this.publishDevice(batch.device, this.config.live.full);
   }
 
   private publishSnapshot(): void {
@@ -486,20 +493,23 @@ export class MqttSink implements Sink {
     if (!live || !client || this.totalInflight() >= this.config.maxInflight) return;
     // QoS 0 is not in the window: do not pile values into a socket the broker does not drain.
     if ((client.stream?.writableLength ?? 0) > LIVE_SOCKET_LIMIT) return;
-    const payload = this.live!.take(device, full, Date.now());
-    if (payload === undefined) return;
-    this.liveMessages++;
-    if (live.qos === 0) {
-      void this.conn!.publish(gen, this.topics.values(device), payload, { qos: 0 }).catch(() => undefined);
-      return;
+    const out = this.live!.takeAll(device, full, Date.now(), live.perPoint);
+    const messages = out.points.map((p) => ({ topic: this.topics.values(device, p.point), payload: p.payload, retain: live.retain }));
+    if (out.device !== undefined) messages.unshift({ topic: this.topics.values(device), payload: out.device, retain: false });
+    for (const m of messages) {
+      this.liveMessages++;
+      if (live.qos === 0) {
+        void this.conn!.publish(gen, m.topic, m.payload, { qos: 0, retain: m.retain }).catch(() => undefined);
+        continue;
+      }
+      this.liveInflight++;
+      void this.conn!
+        .publish(gen, m.topic, m.payload, { qos: 1, retain: m.retain })
+        .catch(() => undefined)
+        .finally(() => {
+          if (gen === this.generation) this.liveInflight--;
+        });
     }
-    this.liveInflight++;
-    void this.conn!
-      .publish(gen, this.topics.values(device), payload, { qos: 1 })
-      .catch(() => undefined)
-      .finally(() => {
-        if (gen === this.generation) this.liveInflight--;
-      });
   }
 
   // ------------------------------------------------------------------------------ status

@@ -34,9 +34,32 @@ export class Topics {
     return `${this.base}/status/heartbeat`;
   }
 
-  /** Current values of one device (JSON). */
-  values(device: string): string {
-    return `${this.base}/values/${level(device)}`;
+  /** Current values of one device (JSON), or of one point of it (`live.perPoint`). */
+  values(device: string, point?: string): string {
+    return point === undefined ? `${this.base}/values/${level(device)}` : `${this.base}/values/${level(device)}/${level(point)}`;
+  }
+
+  /** `jsonStyle: plain`: one rollup of one point and window, or a whole aggregate of another kind (`daily-report`). */
+  aggregate(device: string, point: string): string {
+    return `${this.base}/aggregates/${level(device)}/${level(point)}`;
+  }
+
+  aggregateKind(kind: string): string {
+    return `${this.base}/aggregates/${level(kind)}`;
+  }
+
+  /** `jsonStyle: plain`: one reading batch of one device. */
+  readings(device: string): string {
+    return `${this.base}/readings/${level(device)}`;
+  }
+
+  /** Operator write commands in, their results out (src/writes/README.md). */
+  get writeCommands(): string {
+    return `${this.base}/cmd/write`;
+  }
+
+  get writeResults(): string {
+    return `${this.base}/cmd/write/result`;
   }
 
   /** Retained latest state of one alarm (JSON; empty once it is no longer active). */
@@ -45,7 +68,7 @@ export class Topics {
   }
 
   /** A record batch: JSON on `alarms/events`, `aggregates`, `readings`; binary on `batches/<type>`. */
-  batch(type: RecordType, format: 'json' | 'binary'): string {
+  batch(type: RecordType, format: 'json' | 'binary' | 'sparkplug'): string {
     if (format === 'binary') return `${this.base}/batches/${type}`;
     return type === 'alarm' ? `${this.base}/alarms/events` : type === 'aggregate' ? `${this.base}/aggregates` : `${this.base}/readings`;
   }

@@ -44,6 +44,10 @@ interface Client {
   writeFC2: Write;
   writeFC3: Write;
   writeFC4: Write;
+  writeFC5(unit: number, addr: number, state: boolean, next: WriteAnswer): void;
+  writeFC6(unit: number, addr: number, value: number, next: WriteAnswer): void;
+  writeFC15(unit: number, addr: number, states: boolean[], next: WriteAnswer): void;
+  writeFC16(unit: number, addr: number, values: number[], next: WriteAnswer): void;
   connectTCP(host: string, opts: object): Promise<void>;
   connectTelnet(host: string, opts: object): Promise<void>;
   connectRTUBuffered(path: string, opts: object): Promise<void>;
@@ -52,6 +56,14 @@ interface Client {
   _port?: { _buffer?: Buffer; _transactionIdWrite?: number; _client?: { prependListener(event: 'data', fn: (chunk: Buffer) => void): unknown } };
 }
 type Write = (unit: number, addr: number, len: number, next: (err: unknown, res?: { buffer: Buffer }) => void) => void;
+type WriteAnswer = (err: unknown, res?: { address?: number; value?: number; state?: boolean; length?: number }) => void;
+
+/** One write (issue 21.3, src/writes/): function 5 or 15 for coils, 6 or 16 for holding registers. */
+export type WriteOp =
+  | { readonly fc: 5; readonly value: boolean }
+  | { readonly fc: 6; readonly value: number }
+  | { readonly fc: 15; readonly value: readonly boolean[] }
+  | { readonly fc: 16; readonly value: readonly number[] };
 
 /** Stable identity of a connection: devices with the same key share one Bus. */
 export function busKey(c: ConnectionConfig): string {
@@ -80,6 +92,8 @@ export interface ReadOptions {
 
 interface Job {
   readonly unit: number;
+  /** A write instead of the read of fc/start/count. */
+  readonly write?: WriteOp;
   readonly fc: ReadFunction;
   readonly start: number;
   readonly count: number;
@@ -132,6 +146,20 @@ export class Bus {
     });
   }
 
+  /**
+   * Write once (never retried here: a write that timed out may have been applied). Queued like a
+   * read, so it never interleaves with another device's request on the wire. Rejects only with
+   * ModbusFailure; resolves when the device echoed the write.
+   */
+  write(unit: number, start: number, op: WriteOp, timeout: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.stopped) return reject(new ModbusFailure('disconnected', 'source stopped'));
+      const count = op.fc === 15 || op.fc === 16 ? op.value.length : 1;
+      this.queue.push({ unit, fc: 3, start, count, timeout, write: op, resolve: () => resolve(), reject });
+      this.pump();
+    });
+  }
+
   /** Stop: no new reads, queued ones and the one in flight fail as disconnected, the connection is released. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -176,7 +204,7 @@ export class Bus {
     const client = this.client?.isOpen ? this.client : await this.connect(timeout);
     if (this.stopped || !client.isOpen) throw new ModbusFailure('disconnected', 'connection closed');
     const write = fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
-    const expected = fc <= 2 ? (count + 7) >> 3 : count * 2;
+    const expected = job.write ? 0 : fc <= 2 ? (count + 7) >> 3 : count * 2;
     const tcp = this.connection.type === 'tcp';
     try {
       return await new Promise<Uint8Array>((resolve, reject) => {
@@ -192,7 +220,22 @@ export class Bus {
         const timer = setTimeout(() => settle(new ModbusFailure('timeout', `no answer within ${timeout} ms`)), timeout);
         this.abortInFlight = (f) => settle(f);
         try {
-          if (tcp) this.guard.expect({ tid: client._port?._transactionIdWrite ?? -1, unit, fc, dataBytes: expected });
+          const op = job.write;
+          if (tcp) this.guard.expect({ tid: client._port?._transactionIdWrite ?? -1, unit, fc: op ? op.fc : fc, dataBytes: expected, write: op !== undefined });
+          if (op) {
+            // The echo must name the address (and quantity) written: anything else is another answer.
+            const echoed: WriteAnswer = (err, res) => {
+              if (err) return settle(classify(err));
+              if (res?.address !== start) return settle(new ModbusFailure('decode', `write answer names address ${String(res?.address)}, expected ${start}`));
+              if ((op.fc === 15 || op.fc === 16) && res.length !== count) return settle(new ModbusFailure('decode', `write answer names ${String(res.length)} values, expected ${count}`));
+              settle(null, new Uint8Array(0));
+            };
+            if (op.fc === 5) client.writeFC5(unit, start, op.value, echoed);
+            else if (op.fc === 6) client.writeFC6(unit, start, op.value, echoed);
+            else if (op.fc === 15) client.writeFC15(unit, start, [...op.value], echoed);
+            else client.writeFC16(unit, start, [...op.value], echoed);
+            return;
+          }
           write.call(client, unit, start, count, (err, res) => {
             if (err) return settle(classify(err));
             const buf = res?.buffer;

@@ -13,7 +13,12 @@
  *   tid(2) pid(2)=0 len(2) unit(1) fc(1) byteCount(1) data(byteCount)   len = 3 + byteCount
  *   tid(2) pid(2)=0 len(2)=3 unit(1) fc|0x80(1) exceptionCode(1)
  *
- * with tid and unit echoing the request. Worked example: FC3, 2 registers, tid 7, unit 1 →
+ * with tid and unit echoing the request. A write (function 5, 6, 15, 16; issue 21.3) is answered
+ * with an echo of its address and value or quantity, no byte count:
+ *
+ *   tid(2) pid(2)=0 len(2)=6 unit(1) fc(1) address(2) valueOrQuantity(2)
+ *
+ * Worked example: FC3, 2 registers, tid 7, unit 1 →
  *   00 07 | 00 00 | 00 07 | 01 | 03 | 04 | 00 0B 00 16
  * A length of 0xFFFF or 0 is refused at its sixth byte, without waiting for the bytes it promises.
  */
@@ -22,8 +27,10 @@ export interface AwaitedAnswer {
   readonly tid: number;
   readonly unit: number;
   readonly fc: number;
-  /** Data bytes the normal answer carries (registers × 2, or ⌈bits / 8⌉). */
+  /** Data bytes the normal answer carries (registers × 2, or ⌈bits / 8⌉); ignored for a write. */
   readonly dataBytes: number;
+  /** A write's answer: fixed length 6, no byte count. */
+  readonly write?: boolean;
 }
 
 export type GuardVerdict =
@@ -87,7 +94,8 @@ export class MbapGuard {
       }
       case 5: {
         const len = (h[4]! << 8) | h[5]!;
-        if (len !== 3 && len !== 3 + a.dataBytes) return `MBAP length ${len}, expected ${3 + a.dataBytes} (or 3 for an exception)`;
+        const normal = a.write ? 6 : 3 + a.dataBytes;
+        if (len !== 3 && len !== normal) return `MBAP length ${len}, expected ${normal} (or 3 for an exception)`;
         this.total = 6 + len;
         return null;
       }
@@ -96,13 +104,13 @@ export class MbapGuard {
       case 7: {
         const fc = h[7]!;
         const len = this.total - 6;
-        if (fc === a.fc && len === 3 + a.dataBytes) return null;
+        if (fc === a.fc && len === (a.write ? 6 : 3 + a.dataBytes)) return null;
         if (fc === (a.fc | 0x80) && len === 3) return null;
         return `function code ${fc} with length ${len} does not answer function ${a.fc}`;
       }
       case 8:
         // Byte count of a normal answer; an exception's code is checked by the library.
-        if (h[7] === a.fc && h[8] !== a.dataBytes) return `byte count ${h[8]}, expected ${a.dataBytes}`;
+        if (h[7] === a.fc && !a.write && h[8] !== a.dataBytes) return `byte count ${h[8]}, expected ${a.dataBytes}`;
         return null;
       default:
         return null;

@@ -86,6 +86,15 @@ export class ModbusSource implements Source {
     return Math.max(0, ...this.pollers.map(({ spec: d }) => Math.max(...d.groups.map((g) => g.interval), d.backoff.max + d.timeout * (d.retries + 1))));
   }
 
+  /**
+   * The device's spec and the bus it is on, for a write (src/writes/): writes queue on the same
+   * bus as the polls, one request on the wire at a time. Undefined when this source has no such device.
+   */
+  target(device: string): { readonly spec: DeviceSpec; readonly bus: Bus } | undefined {
+    const p = this.pollers.find((x) => x.spec.name === device);
+    return p ? { spec: p.spec, bus: this.bus } : undefined;
+  }
+
   /** The pollers' current request plans (changes as narrowing learns holes): for status views and tests. */
   plans(): { device: string; groups: ReturnType<DevicePoller['plan']> }[] {
     return this.pollers.map((p) => ({ device: p.spec.name, groups: p.plan() }));

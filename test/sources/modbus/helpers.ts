@@ -16,9 +16,12 @@ export function pt(name: string, table: Table, address: number, type: DataType =
     scale: 1,
     offset: 0,
     range: null,
+    precision: null,
     limits: {},
     group: 'default',
     writable: false,
+    writeRange: null,
+    writeFunction: 'single',
     ...more,
   };
 }

@@ -43,7 +43,7 @@ describe('parsers', () => {
 });
 
 const point = (name: string, field: string, more: Partial<SerialPointSpec> = {}): SerialPointSpec => ({
-  name, description: '', unit: '', field, column: null, scale: 1, offset: 0, range: null, limits: {}, ...more,
+  name, description: '', unit: '', field, column: null, scale: 1, offset: 0, range: null, precision: null, limits: {}, ...more,
 });
 
 describe('frame decoder', () => {

@@ -103,7 +103,7 @@ points:
       // The other devices' problems in the same pass (issue 17.9), at their own indexes.
       'devices[0].profile: "steam-boiler" is a Modbus profile; a serial connection needs a profile with protocol: serial',
       'devices[1].connection.type: profile "flue-gas-analyser" is a serial profile (protocol: serial); use connection type "serial"',
-      'devices[3].points.flue_gas_o2: "address" only apply to Modbus points; a serial point takes description, unit, scale, offset, range, limits, enabled',
+      'devices[3].points.flue_gas_o2: "address" only apply to Modbus points; a serial point takes description, unit, scale, offset, range, precision, limits, enabled',
       'devices[3].points.nope: profile "flue-gas-analyser" has no point "nope"; add new serial points to the profile (they need a field)',
     ]);
     expect(
@@ -120,7 +120,7 @@ points:
     ).toEqual([
       'devices[0].profile: "steam-boiler" is a Modbus profile; a serial connection needs a profile with protocol: serial',
       'devices[1].connection.type: profile "flue-gas-analyser" is a serial profile (protocol: serial); use connection type "serial"',
-      'devices[2].points.flue_gas_o2: "address" only apply to Modbus points; a serial point takes description, unit, scale, offset, range, limits, enabled',
+      'devices[2].points.flue_gas_o2: "address" only apply to Modbus points; a serial point takes description, unit, scale, offset, range, precision, limits, enabled',
       'devices[2].points.nope: profile "flue-gas-analyser" has no point "nope"; add new serial points to the profile (they need a field)',
     ]);
   });

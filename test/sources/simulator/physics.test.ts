@@ -120,7 +120,7 @@ describe('generator set physics', async () => {
 describe('generic model', () => {
   const points: PointSpec[] = Array.from({ length: 10_000 }, (_, i) => ({
     name: `p${i}`, description: '', unit: '', table: 'holding', address: 2 * i, type: 'float32', order: 'ABCD',
-    scale: 1, offset: 0, range: [-5, 5 + (i % 10)], limits: {}, group: 'default', writable: false,
+    scale: 1, offset: 0, range: [-5, 5 + (i % 10)], precision: null, limits: {}, group: 'default', writable: false, writeRange: null, writeFunction: 'single',
   }));
 
   it('walks smoothly inside each range and is cheap for 10,000 points', () => {
