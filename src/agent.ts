@@ -249,6 +249,7 @@ export class Agent {
             points: followingCatalogue(() => this.current),
             alarms: () => (this.alerts?.manager?.alarms() ?? []).map((a) => ({ ...a, ts: a.since ?? 0 })),
             state: (name) => new JsonFileState(path.join(this.dataDir, `sparkplug-${name}.json`)),
+            agentHealth: () => this.health(),
           });
           const started: Sink[] = [];
           try {
@@ -491,6 +492,8 @@ export class Agent {
         oldestCommitAt: oldest.done ? null : oldest.value,
         hasSources: this.running && this.sources.length > 0,
         storeDegraded: store && store.state === 'degraded' ? store.reason : null,
+        // A device that has never been tried yet is not down.
+        devicesDown: this.deviceStats().filter((d) => !d.up && d.cycles + d.errors > 0),
       },
       { pollStallMs, commitStallMs: 60_000 },
     );

@@ -17,9 +17,11 @@ export const PAYLOAD_VERSION = 1;
 /**
  * ISA-18.2 alarm states (ANSI/ISA-18.2-2016, figure "alarm state transition diagram"):
  * normal (A), unack: active-unacknowledged (B), acked: active-acknowledged (C),
- * rtn-unack: returned-to-normal-unacknowledged (D), shelved (E), out-of-service (G).
+ * rtn-unack: returned-to-normal-unacknowledged (D), shelved (E), suppressed by design (F),
+ * out-of-service (G). `suppressed`: the alarm's device is not answering, so the alarm is a
+ * consequence of that one cause (its `device-down` alarm), not news (issue 18.3).
  */
-export const ALARM_STATES = ['normal', 'unack', 'acked', 'rtn-unack', 'shelved', 'out-of-service'] as const;
+export const ALARM_STATES = ['normal', 'unack', 'acked', 'rtn-unack', 'shelved', 'suppressed', 'out-of-service'] as const;
 export type AlarmStateName = (typeof ALARM_STATES)[number];
 
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -37,6 +39,9 @@ export function priorityRank(p: Priority): number {
  * - acknowledged: an operator acknowledged (state acked, or normal if it had already returned);
  * - escalated: still active, the condition got worse (H → HH); annunciates again (state unack);
  * - shelved / unshelved: suppressed by an operator for a while, or back (expiry or operator);
+ * - suppressed / unsuppressed: designed suppression (ISA-18.2 state F): its condition became
+ *   active while its device was not answering (it is a consequence of the device being down), or
+ *   the device answers again; back, it annunciates anew only if its condition is still active;
  * - out-of-service / in-service: taken out of service (maintenance) and back;
  * - chattering: it entered active `count` times within the chattering window; further
  *   activations are folded into this one alarm (at most one update event per window) until it
@@ -51,6 +56,8 @@ export const EVENT_NAMES = [
   'escalated',
   'shelved',
   'unshelved',
+  'suppressed',
+  'unsuppressed',
   'out-of-service',
   'in-service',
   'chattering',

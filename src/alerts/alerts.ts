@@ -19,7 +19,7 @@ import type { CommitResult } from '../store/store.js';
 import type { AlarmEvent } from './alarm-event.js';
 import { AlarmCommandListener, type CommandChannel } from './command-listener.js';
 import { createAlarmManager } from './from-settings.js';
-import type { AlarmManager } from './manager.js';
+import type { AlarmManager, DeviceAckResult } from './manager.js';
 
 export interface AlertsOptions {
   readonly settings: Settings;
@@ -72,6 +72,16 @@ export class Alerts {
       });
       await this.listener.start();
     }
+  }
+
+  /**
+   * Acknowledge-all of one device (issue 18.3), for any operator interface (the MQTT command
+   * `ack-device` arrives through the listener; the page calls this): every alarm of `device` that
+   * awaits acknowledgement, one committed `acknowledged` event each, with `by` and `comment` (the
+   * audit trail). Null when alarms are disabled.
+   */
+  acknowledgeDevice(device: string, note: { by: string | null; comment?: string | null; requestId?: string | number | null }): DeviceAckResult | null {
+    return this.alarmManager?.acknowledgeDevice(device, note) ?? null;
   }
 
   accept(batch: ReadingBatch): void {

@@ -93,7 +93,7 @@ export class AlarmCommandListener {
     let result: CommandResult;
     const parsed = parseCommand(payload, this.o.agent);
     const echo = parsed.ok
-      ? { action: parsed.command.action, id: parsed.command.id, requestId: parsed.command.requestId ?? null }
+      ? { action: parsed.command.action, id: 'id' in parsed.command ? parsed.command.id : null, requestId: parsed.command.requestId ?? null }
       : { action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null };
     if (meta?.retain) {
       this.counts.retained++;
@@ -110,7 +110,7 @@ export class AlarmCommandListener {
       try {
         result = this.o.manager.command(parsed.command);
       } catch (err) {
-        this.o.log.error({ err, alarm: parsed.command.id }, 'alarm command failed');
+        this.o.log.error({ err, alarm: echo.id }, 'alarm command failed');
         result = { ok: false, ...echo, reason: 'internal error', state: null, at };
       }
     }

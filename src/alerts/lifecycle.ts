@@ -12,8 +12,15 @@
  *
  *   any ──shelve──▶ shelved ──unshelve / expiry──▶ normal, then unack at once if still active
  *   any ──out-of-service──▶ out-of-service ──in-service──▶ normal, then unack if still active
+ *   normal/rtn-unack ──on while its device is down──▶ suppressed ──device answers──▶ normal,
+ *                                                      then unack if still active
  *
- * While shelved or out of service the condition is still followed (`conditionActive`) but nothing
+ * Designed suppression (ISA-18.2 state F, issue 18.3): a dead device makes every one of its points
+ * `missing`; those are consequences of one cause, which its `device-down` alarm already reports.
+ * The manager decides when a device is down; here a suppressed alarm follows its condition silently
+ * like a shelved one, and is shown (state `suppressed`), not lost.
+ *
+ * While shelved, suppressed or out of service the condition is still followed (`conditionActive`) but nothing
  * annunciates and nothing counts toward chattering.
  *
  * Chattering (EEMUA 191 / ISA-18.2: "an alarm that repeatedly transitions between the alarm state
@@ -125,7 +132,7 @@ export function isQuiet(r: AlarmRecord): boolean {
 }
 
 function suppressed(r: AlarmRecord): boolean {
-  return r.state === 'shelved' || r.state === 'out-of-service';
+  return r.state === 'shelved' || r.state === 'suppressed' || r.state === 'out-of-service';
 }
 
 interface EventExtras {
@@ -257,8 +264,30 @@ export function shelve(rec: AlarmRecord, shelf: Shelf): Step {
   return { record: emit(r, 'shelved', shelf.at, events, { by: shelf.by, comment: shelf.comment }), events };
 }
 
-/** Back from shelved or out of service: through normal, then annunciated anew if still active. */
-function restore(rec: AlarmRecord, name: 'unshelved' | 'in-service', note: Note, events: AlarmEvent[]): AlarmRecord {
+/**
+ * Designed suppression: the alarm's device is not answering (`note.comment` says so). Only an
+ * alarm no operator must still see is suppressed: normal or returned (an unacknowledged return is
+ * folded in; the device-down alarm stands for it). An active alarm, shelved or out of service
+ * keeps its state: its news came before the device went down.
+ */
+export function suppress(rec: AlarmRecord, note: Note, on?: ConditionInput): Step {
+  const events: AlarmEvent[] = [];
+  if (rec.state !== 'normal' && rec.state !== 'rtn-unack') return { record: rec, events, rejected: `the alarm is ${rec.state}` };
+  // The condition that made it worth suppressing is recorded with it, so the event shows it.
+  const cond = on ? { conditionActive: true, condition: on.condition, priority: on.priority, value: on.value, score: on.score } : {};
+  const r: AlarmRecord = { ...rec, ...cond, state: 'suppressed', since: null, ack: null, chatter: QUIET };
+  return { record: emit(r, 'suppressed', note.at, events, { by: note.by, comment: note.comment }), events };
+}
+
+/** The device answers again: through normal, then annunciated anew if the condition is still active. */
+export function unsuppress(rec: AlarmRecord, note: Note): Step {
+  const events: AlarmEvent[] = [];
+  if (rec.state !== 'suppressed') return { record: rec, events, rejected: `the alarm is not suppressed (it is ${rec.state})` };
+  return { record: restore(rec, 'unsuppressed', note, events), events };
+}
+
+/** Back from shelved, suppressed or out of service: through normal, then annunciated anew if still active. */
+function restore(rec: AlarmRecord, name: 'unshelved' | 'unsuppressed' | 'in-service', note: Note, events: AlarmEvent[]): AlarmRecord {
   let r: AlarmRecord = { ...rec, state: 'normal', shelf: null, outOfService: null, since: null, ack: null, chatter: QUIET };
   r = emit(r, name, note.at, events, { by: note.by, comment: note.comment });
   if (r.conditionActive) r = emit({ ...r, state: 'unack', since: note.at }, 'raised', note.at, events);

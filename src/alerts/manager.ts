@@ -19,6 +19,16 @@
  *   changes. Detectors are built lazily, at a point's first reading, from the `detect` options and
  *   the point's limits.
  *
+ * - Designed suppression (issue 18.3, ISA-18.2 state F): a batch in which no reading was answered
+ *   (every quality `timeout`, `disconnected` or `stale`) says the device is not answering. From
+ *   then until one of its batches has an answered reading, any of its alarms whose condition
+ *   becomes active (`missing`, above all) goes to `suppressed` instead of annunciating: one cause,
+ *   one alarm (`<device>/connection/device-down`, raised by the agent's health check). When the
+ *   device answers, nothing new is suppressed; each suppressed alarm goes back to normal as soon
+ *   as its condition clears (a `missing` clears after the policy's offCount good readings), and
+ *   those still active after RELEASE_BATCHES answered batches are raised anew (a sensor still
+ *   dead while its device answers is news).
+ *
  * Ownership: the manager owns its timer and state file writes; the commit callback's target (the
  * store) belongs to the agent and must stay open until `stop()` resolves.
  *
@@ -32,7 +42,7 @@ import type { Logger } from '../ops/log.js';
 import { formatDuration } from '../settings/duration.js';
 import { closest } from '../settings/issues.js';
 import type { Limits } from '../settings/profile-schema.js';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { Quality, ReadingBatch } from '../sources/reading.js';
 import { alarmId, priorityRank, type AlarmEvent } from './alarm-event.js';
 import type { AlarmCommand, CommandResult } from './commands.js';
 import * as life from './lifecycle.js';
@@ -74,6 +84,25 @@ export interface AlarmManagerStats {
   commandsRejected: number;
 }
 
+/** Qualities that mean the device did not answer at all (as opposed to answering with an error). */
+const UNANSWERED: ReadonlySet<Quality> = new Set<Quality>(['timeout', 'disconnected', 'stale']);
+/** The agent-health alarm that stands for every consequence of a dead device; never suppressed. */
+const DEVICE_DOWN = 'device-down';
+/**
+ * Answered batches after which a suppressed alarm whose condition still holds is raised: enough
+ * for a `missing` to clear through the default policy (offCount 5) with room to spare.
+ */
+export const RELEASE_BATCHES = 20;
+
+/** What acknowledge-all of one device did (acknowledgeDevice). */
+export interface DeviceAckResult {
+  readonly device: string;
+  /** Ids acknowledged, most urgent first. */
+  readonly acknowledged: readonly string[];
+  /** Ids of the device's alarms that needed no acknowledgement or refused it, with why. */
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+}
+
 interface Watched {
   readonly watch: PointWatch;
   /** Alarm id per detector slot. */
@@ -92,6 +121,10 @@ export class AlarmManager {
   private readonly waiting = new Map<string, AlarmRecord[]>();
   /** Event counters of alarms that were normal at the last stop. */
   private readonly seqOnly = new Map<string, number>();
+  /** Devices not answering, with why (the quality of their last batch): designed suppression. */
+  private readonly down = new Map<string, string>();
+  /** Devices answering again whose alarms are still suppressed: answered batches since. */
+  private readonly releasing = new Map<string, { batches: number; why: string }>();
   private readonly stateKey: string;
   private readonly listeners = new Set<(event: AlarmEvent) => void>();
   private readonly rules: LifecycleRules;
@@ -149,6 +182,15 @@ export class AlarmManager {
   accept(batch: ReadingBatch): void {
     if (!this.running) return;
     try {
+      const answered = batch.readings.some((r) => !UNANSWERED.has(r.quality));
+      if (!answered && batch.readings.length > 0 && !this.down.has(batch.device)) {
+        this.down.set(batch.device, batch.readings[0]!.quality);
+        this.releasing.delete(batch.device);
+      }
+      if (answered && this.down.has(batch.device)) {
+        this.releasing.set(batch.device, { batches: 0, why: this.down.get(batch.device)! });
+        this.down.delete(batch.device);
+      }
       for (const r of batch.readings) {
         const w = this.watched(r.device, r.point);
         w.watch.update(r.ts, r.value, r.quality, w.sink);
@@ -157,6 +199,8 @@ export class AlarmManager {
         const f = this.frame(batch);
         f.update(batch.ts, batch.readings, (ts, finding, change, active) => this.judge(f.id, ts, null, finding, change, active));
       }
+      const r = answered ? this.releasing.get(batch.device) : undefined;
+      if (r && ++r.batches >= RELEASE_BATCHES) this.release(batch.device, batch.ts);
     } catch (err) {
       this.o.log.error({ err, device: batch.device }, 'alarm evaluation failed for a batch');
     }
@@ -198,6 +242,10 @@ export class AlarmManager {
 
   /** Applies an operator command (already parsed, see commands.ts). */
   command(cmd: AlarmCommand): CommandResult {
+    if (cmd.action === 'ack-device') {
+      const { skipped: _skipped, ...result } = this.acknowledgeDevice(cmd.device, { by: cmd.by ?? null, comment: cmd.comment ?? null, at: cmd.at ?? null, requestId: cmd.requestId ?? null });
+      return result;
+    }
     const at = this.clock();
     const base = { action: cmd.action, id: cmd.id, requestId: cmd.requestId ?? null, at };
     const rec = this.records.get(cmd.id);
@@ -242,6 +290,51 @@ export class AlarmManager {
     return { ...base, ok: true, reason: null, state: step.record.state };
   }
 
+  /**
+   * Acknowledge-all for one device (issue 18.3): every alarm of `device` that awaits an
+   * acknowledgement (unack or rtn-unack; its `device-down` alarm included) is acknowledged with
+   * the same note, one `acknowledged` event each, as if acknowledged one by one: same lifecycle,
+   * same audit trail (each event is committed with `by` and `comment`). Suppressed, shelved and
+   * acked alarms are left as they are. Called by the MQTT command `ack-device` and by the page.
+   */
+  acknowledgeDevice(device: string, note: { by?: string | null; comment?: string | null; at?: string | number | null; requestId?: string | number | null }): DeviceAckResult & CommandResult {
+    const at = this.clock();
+    const acknowledged: string[] = [];
+    const skipped: { id: string; reason: string }[] = [];
+    const known = [...this.records.values()].filter((r) => r.device === device);
+    const base = { action: 'ack-device', id: null, requestId: note.requestId ?? null, at, device };
+    if (known.length === 0) {
+      const hint = closest(device, [...new Set([...this.records.values()].map((r) => r.device))]);
+      this.stats.commandsRejected++;
+      const reason = `no alarms known for device ${JSON.stringify(device)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`;
+      return { ...base, ok: false, reason, state: null, acknowledged, skipped };
+    }
+    const ack = { by: note.by ?? null, at, comment: note.comment ?? null };
+    for (const r of known.sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || a.id.localeCompare(b.id))) {
+      if (r.state !== 'unack' && r.state !== 'rtn-unack') {
+        if (r.state !== 'normal') skipped.push({ id: r.id, reason: `the alarm is ${r.state}` });
+        continue;
+      }
+      const step = life.acknowledge(r, ack);
+      if (step.rejected !== undefined) skipped.push({ id: r.id, reason: step.rejected });
+      else {
+        this.apply(step);
+        acknowledged.push(r.id);
+      }
+    }
+    this.stats.commandsAccepted++;
+    this.o.log.info(
+      { device, by: ack.by, operatorAt: note.at ?? null, comment: ack.comment, acknowledged, requestId: base.requestId },
+      `alarm command ack-device ${device} by ${ack.by ?? 'unknown'}: ${acknowledged.length} alarm(s) acknowledged`,
+    );
+    return { ...base, ok: true, reason: null, state: null, acknowledged, skipped };
+  }
+
+  /** Devices whose alarms are suppressed by design now, with why (the quality of their last batch). */
+  devicesDown(): ReadonlyMap<string, string> {
+    return this.down;
+  }
+
   // ------------------------------------------------------------------------------ queries
 
   /** Every alarm that is not quietly normal, most urgent first. */
@@ -252,12 +345,13 @@ export class AlarmManager {
   }
 
   /** For metrics and /status: alarms by what they need from an operator. */
-  counts(): { active: number; unacknowledged: number; shelved: number; outOfService: number; chattering: number } {
-    const c = { active: 0, unacknowledged: 0, shelved: 0, outOfService: 0, chattering: 0 };
+  counts(): { active: number; unacknowledged: number; shelved: number; suppressed: number; outOfService: number; chattering: number } {
+    const c = { active: 0, unacknowledged: 0, shelved: 0, suppressed: 0, outOfService: 0, chattering: 0 };
     for (const r of this.records.values()) {
       if (r.state === 'unack' || r.state === 'acked') c.active++;
       if (r.state === 'unack' || r.state === 'rtn-unack') c.unacknowledged++;
       if (r.state === 'shelved') c.shelved++;
+      if (r.state === 'suppressed') c.suppressed++;
       if (r.state === 'out-of-service') c.outOfService++;
       if (r.chatter.active) c.chattering++;
     }
@@ -336,6 +430,16 @@ export class AlarmManager {
     this.judge(w.ids[slot]!, ts, value, f, change, active);
   }
 
+  /** RELEASE_BATCHES after the device answered again: its alarms still suppressed are released (raised if still active). */
+  private release(device: string, ts: number): void {
+    const why = this.releasing.get(device)?.why;
+    this.releasing.delete(device);
+    const note = { by: null, at: ts, comment: `${device} answers again (was ${why ?? 'not answering'})` };
+    for (const r of [...this.records.values()]) {
+      if (r.device === device && r.state === 'suppressed') this.apply(life.unsuppress(r, note));
+    }
+  }
+
   /** One finding of alarm `id` after its policy: drives the lifecycle. */
   private judge(id: string, ts: number, value: number | null, f: Finding, change: AlarmChange | null, active: boolean): void {
     const rec = this.records.get(id)!;
@@ -344,8 +448,19 @@ export class AlarmManager {
         const condition = f.condition ?? change.condition;
         const score = Math.max(f.score, change.peak);
         const priority = this.priorities.of(id, rec.kind, condition, score);
+        const why = this.down.get(rec.device);
+        if (why !== undefined && rec.kind !== DEVICE_DOWN && (rec.state === 'normal' || rec.state === 'rtn-unack')) {
+          const note = { by: null, at: ts, comment: `${rec.device} is not answering (${why}); see ${alarmId(rec.device, 'connection', DEVICE_DOWN)}` };
+          this.apply(life.suppress(rec, note, { ts, condition, priority, value, score }));
+          return;
+        }
         this.apply(life.conditionOn(rec, { ts, condition, priority, value, score }, this.rules));
-      } else this.apply(life.conditionOff(rec, { ts, value, score: f.score }, this.rules));
+      } else {
+        this.apply(life.conditionOff(rec, { ts, value, score: f.score }, this.rules));
+        // Its device answers again and its condition has now cleared: released to normal.
+        const back = this.releasing.get(rec.device);
+        if (rec.state === 'suppressed' && back) this.apply(life.unsuppress(this.records.get(id)!, { by: null, at: ts, comment: `${rec.device} answers again (was ${back.why})` }));
+      }
       return;
     }
     // Still active: the condition may have changed or worsened (H → HH, a larger learned score).
@@ -441,6 +556,8 @@ export class AlarmManager {
       this.committed.set(id, life.newRecord(device, point, kind, seq));
     }
     for (const r of alarms) {
+      // Suppressed at the stop: released by the device's first answered batch.
+      if (r.state === 'suppressed') this.releasing.set(r.device, { batches: 0, why: 'not answering at the last stop' });
       this.records.set(r.id, r);
       this.committed.set(r.id, r);
       const key = `${r.device}\u0000${r.point}`;

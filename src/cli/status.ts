@@ -18,7 +18,8 @@ Options:
   --url URL       the endpoint, e.g. http://127.0.0.1:9464
   --json          print the raw JSON
 
-Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 usage.`,
+Exit codes: 0 healthy (also when degraded: a device down, the store degraded; the
+output says DEGRADED and names them), 1 unhealthy or unreachable, 2 usage.`,
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } } });
     let base = values.url ?? 'http://127.0.0.1:9464';
@@ -55,7 +56,7 @@ const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 export function renderStatus(s: AgentStatus, now: number): string {
   const out: string[] = [];
   const h = s.health;
-  out.push(`agent ${s.agent.id} at ${s.agent.site}, pid ${s.agent.pid}, up ${Math.round(s.agent.uptimeS / 60)} min: ${h.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);
+  out.push(`agent ${s.agent.id} at ${s.agent.site}, pid ${s.agent.pid}, up ${Math.round(s.agent.uptimeS / 60)} min: ${h.healthy ? (h.state === 'degraded' ? `DEGRADED${h.devicesDown?.length ? ` (device${h.devicesDown.length > 1 ? 's' : ''} down: ${h.devicesDown.join(', ')})` : ''}` : 'HEALTHY') : 'UNHEALTHY'}`);
   if (s.memory) out.push(`memory: resident ${mb(s.memory.rss)} MB, JavaScript heap ${mb(s.memory.heapUsed)} MB, buffers ${mb(s.memory.arrayBuffers)} MB`);
   for (const p of h.problems) out.push(`  problem: ${p}`);
   for (const w of h.warnings) out.push(`  warning: ${w}`);

@@ -8,6 +8,9 @@
  * - The store is stuck when a commit has been outstanding longer than `commitStallMs`. A full disk
  *   is not "stuck": the store answers (degraded) and buffers; restarting would not free space and
  *   would lose the buffer, so it is reported but does not fail the check.
+ * - A device not answering makes the agent `degraded`, not unhealthy (issue 18.3): the agent
+ *   itself works and a restart would not bring the device back (the watchdog keeps being pinged,
+ *   /healthz stays 200), but every view of health says so and names the device.
  */
 export interface HealthInputs {
   readonly now: number;
@@ -18,6 +21,8 @@ export interface HealthInputs {
   readonly oldestCommitAt: number | null;
   readonly hasSources: boolean;
   readonly storeDegraded: string | null;
+  /** Devices whose last cycle failed: name, the last error, and when they last answered (null: never). */
+  readonly devicesDown?: readonly { readonly device: string; readonly lastError: string | null; readonly lastPollTs: number | null }[];
 }
 
 export interface HealthLimits {
@@ -27,6 +32,10 @@ export interface HealthLimits {
 
 export interface Health {
   readonly healthy: boolean;
+  /** unhealthy: a problem; degraded: healthy with warnings (a device down, the store degraded); ok. */
+  readonly state: 'ok' | 'degraded' | 'unhealthy';
+  /** Devices not answering now (in `warnings` too, in words). */
+  readonly devicesDown: readonly string[];
   /** Why not, one entry per problem; warnings do not make it unhealthy. */
   readonly problems: readonly string[];
   readonly warnings: readonly string[];
@@ -43,5 +52,11 @@ export function evaluateHealth(i: HealthInputs, limits: HealthLimits): Health {
     problems.push(`store stalled: a commit has been pending for ${Math.round((i.now - i.oldestCommitAt) / 1000)} s`);
   }
   if (i.storeDegraded) warnings.push(`store degraded: ${i.storeDegraded}`);
-  return { healthy: problems.length === 0, problems, warnings };
+  const down = i.devicesDown ?? [];
+  for (const d of down) {
+    const last = d.lastPollTs === null ? 'never answered' : `last answered ${Math.round(Math.max(0, i.now - d.lastPollTs) / 1000)} s ago`;
+    warnings.push(`device ${d.device} not answering (${last}${d.lastError ? `: ${d.lastError}` : ''})`);
+  }
+  const state = problems.length ? 'unhealthy' : warnings.length ? 'degraded' : 'ok';
+  return { healthy: problems.length === 0, state, devicesDown: down.map((d) => d.device), problems, warnings };
 }

@@ -21,6 +21,7 @@ import type { PointCatalogue } from './point-catalogue.js';
 import { SparkplugSink } from './sparkplug/sparkplug-sink.js';
 import type { AlarmFacts } from './sparkplug/metrics.js';
 import type { StateStore } from '../aggregate/state.js';
+import type { AgentHealthFacts } from './heartbeat.js';
 
 /** The store cursors every sink needs, to merge into `store.sinks`: `<sink>.<type>` with `types: [type]`. */
 export function sinkCursors(config: SinksConfig): Record<string, { types: RecordType[] }> {
@@ -48,6 +49,8 @@ export function createSinks(
     readonly alarms?: () => readonly AlarmFacts[];
     /** Per-sink durable state (a Sparkplug edge node keeps its bdSeq there). */
     readonly state?: (name: string) => StateStore;
+    /** The agent's own health (a device down, issue 18.3), shown in each heartbeat. */
+    readonly agentHealth?: () => AgentHealthFacts;
   } = {},
 ): Sink[] {
   return Object.entries(config).map(([name, c]) =>
@@ -74,6 +77,7 @@ export function createSinks(
         env: options.env,
         policy: options.policy?.(name, c),
         points: options.points,
+        agentHealth: options.agentHealth,
       }),
   );
 }

@@ -14,6 +14,14 @@ import type { SinkStats } from './sink.js';
 /** Backlog older than this is reported as a problem. */
 export const STALE_BACKLOG_MS = 5 * 60_000;
 
+/** What the heartbeat says of the agent beyond this sink (src/ops/health.ts's Health). */
+export interface AgentHealthFacts {
+  readonly state: 'ok' | 'degraded' | 'unhealthy';
+  readonly devicesDown: readonly string[];
+  readonly problems: readonly string[];
+  readonly warnings: readonly string[];
+}
+
 export function heartbeatPayload(o: {
   agent: string;
   site: string;
@@ -22,6 +30,8 @@ export function heartbeatPayload(o: {
   now: number;
   startedAt: number;
   droppedSinceLast: number;
+  /** The agent's health: a device down is a problem of the heartbeat too (issue 18.3). */
+  agentHealth?: AgentHealthFacts | undefined;
 }): string {
   const problems: string[] = [];
   let records = 0;
@@ -37,6 +47,8 @@ export function heartbeatPayload(o: {
   if (o.store.health.state !== 'ok') problems.push(`store degraded: ${o.store.health.reason}`);
   if (oldestAge !== null && oldestAge > STALE_BACKLOG_MS) problems.push(`backlog ${Math.round(oldestAge / 1000)} s old`);
   if (o.droppedSinceLast > 0) problems.push(`${o.droppedSinceLast} readings dropped since the last heartbeat`);
+  const agent = o.agentHealth;
+  if (agent) for (const p of [...agent.problems, ...agent.warnings]) if (!p.startsWith('store degraded')) problems.push(p);
   const dropped = o.store.readingsDropped;
   return JSON.stringify({
     agent: o.agent,
@@ -53,5 +65,7 @@ export function heartbeatPayload(o: {
     reconnects: o.sink.disconnects,
     store: o.store.health.state,
     readingsDropped: dropped['buffer-overflow'] + dropped['write-failed'] + dropped.evicted,
+    health: agent?.state ?? (problems.length ? 'degraded' : 'ok'),
+    devicesDown: agent?.devicesDown ?? [],
   });
 }

@@ -31,7 +31,7 @@ describe('a restart in the middle of an active alarm', () => {
     // A new process: a fresh state store on the same file, new detectors, new policies.
     const b = await harness({ limits: DRUM, state: new JsonFileState(file) });
     expect(b.manager.get(ID)).toMatchObject({ state: 'unack', conditionActive: true, condition: 'H' });
-    expect(b.manager.counts()).toEqual({ active: 1, unacknowledged: 1, shelved: 0, outOfService: 0, chattering: 0 });
+    expect(b.manager.counts()).toEqual({ active: 1, unacknowledged: 1, suppressed: 0, shelved: 0, outOfService: 0, chattering: 0 });
     b.now.t = t + 60_000;
     let t2 = b.feed('boiler-1', 'drum_pressure', series(30, () => 13), t + 60_000);
     await b.manager.idle();

@@ -9,7 +9,7 @@ const base = { now: 100_000, startedAt: 0, lastBatchAt: 95_000, oldestCommitAt: 
 
 describe('agent health', () => {
   it('is healthy while batches arrive and commits settle', () => {
-    expect(evaluateHealth(base, limits)).toEqual({ healthy: true, problems: [], warnings: [] });
+    expect(evaluateHealth(base, limits)).toEqual({ healthy: true, state: 'ok', devicesDown: [], problems: [], warnings: [] });
   });
   it('is unhealthy when no source produced a batch within the allowance', () => {
     const h = evaluateHealth({ ...base, lastBatchAt: 60_000 }, limits);
@@ -27,6 +27,14 @@ describe('agent health', () => {
     const h = evaluateHealth({ ...base, storeDegraded: 'disk full' }, limits);
     expect(h.healthy).toBe(true);
     expect(h.warnings).toEqual(['store degraded: disk full']);
+  });
+  it('issue 18.3: a device not answering makes the agent degraded, naming it, without failing the watchdog', () => {
+    const h = evaluateHealth({ ...base, devicesDown: [{ device: 'boiler-1', lastError: 'timeout after 1000 ms', lastPollTs: 25_000 }] }, limits);
+    expect(h.healthy).toBe(true);
+    expect(h.state).toBe('degraded');
+    expect(h.devicesDown).toEqual(['boiler-1']);
+    expect(h.warnings).toEqual(['device boiler-1 not answering (last answered 75 s ago: timeout after 1000 ms)']);
+    expect(evaluateHealth({ ...base, devicesDown: [{ device: 'pump-2', lastError: null, lastPollTs: null }] }, limits).warnings).toEqual(['device pump-2 not answering (never answered)']);
   });
   it('does not need batches when there is nothing to poll', () => {
     expect(evaluateHealth({ ...base, hasSources: false, lastBatchAt: null }, limits).healthy).toBe(true);

@@ -30,7 +30,7 @@ import { AckTracker, type Unit } from '../ack-tracker.js';
 import { alarmStateMessage } from '../alarm-state.js';
 import { encodeBatch } from '../batch-format.js';
 import { encodeJsonBatch } from '../batch-json.js';
-import { heartbeatPayload } from '../heartbeat.js';
+import { heartbeatPayload, type AgentHealthFacts } from '../heartbeat.js';
 import { LiveValues } from '../live-values.js';
 import { plainMessages } from '../json-plain.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
@@ -90,6 +90,8 @@ export interface MqttSinkOptions {
   readonly policy?: SinkPolicy;
   /** Units and precisions of the points (the JSON contract rounds values to them). */
   readonly points?: PointCatalogue;
+  /** The agent's own health, for the heartbeat (a device down makes it say so). */
+  readonly agentHealth?: () => AgentHealthFacts;
 }
 
 /**
@@ -531,6 +533,7 @@ export class MqttSink implements Sink {
       now: Date.now(),
       startedAt: this.startedAt,
       droppedSinceLast: dropped - this.lastDropped,
+      agentHealth: this.opts.agentHealth?.(),
     });
     this.lastDropped = dropped;
     void this.conn.publish(gen, this.topics.heartbeat, payload, { qos: 0 }).catch(() => undefined);
