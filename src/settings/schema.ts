@@ -85,6 +85,13 @@ export const storeSchema = z.strictObject({
   syncInterval: duration(10, 60_000).default(1000),
   /** Disk space the database may use, in bytes; above it the oldest records are evicted (readings first, alarms last). */
   diskBudget: intIn(1_048_576, Number.MAX_SAFE_INTEGER).default(1_073_741_824),
+  /**
+   * Local history (issue 18.4): raw readings stay this long after they were stored, whatever the
+   * sinks forward or have acknowledged, for the page, the read API and `halfweg backlog --export`.
+   * The disk budget and maxAge still win: readings they evict sooner are counted
+   * (`historyReadingsEvicted`). 0: a reading is deleted once every sink that takes readings has it.
+   */
+  keepReadings: duration(0, 3650 * 86_400_000).default(86_400_000),
   /** Records older than this are evicted even within the budget. */
   maxAge: duration(60_000, 3650 * 86_400_000).default(30 * 86_400_000),
   /** Readings held in memory while the disk cannot be written (full, failing); beyond it the oldest are dropped and counted. */

@@ -38,7 +38,7 @@ import { RecordEncoder, decodeHeader, decodeRecord } from './record-codec.js';
 import { RECORD_TYPES, readingsIn, type NewRecord, type RecordType, type StoredRecord } from './records.js';
 import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
 import { SeqIndex } from './seq-index.js';
-import type { CommitResult, CursorStats, DropReason, ReadOptions, Store, StoreHealth, StoreStats } from './store.js';
+import type { CommitResult, CursorStats, DropReason, PointReadOptions, PointReading, ReadOptions, Store, StoreHealth, StoreStats } from './store.js';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 /** Every write the store makes goes through one of these: the seam tests use to inject a full disk. */
@@ -127,6 +127,7 @@ export class LevelStore implements Store {
   private committed = 0;
   private readonly dropped: Record<DropReason, number> = { evicted: 0, 'write-failed': 0, 'buffer-overflow': 0 };
   private readonly evictedRecords = emptyTotals();
+  private historyEvicted = 0;
   private evictedTotals: Record<RecordType, { records: number; readings: number }> = {
     readings: { records: 0, readings: 0 },
     aggregate: { records: 0, readings: 0 },
@@ -590,7 +591,17 @@ export class LevelStore implements Store {
     });
   }
 
-  /** Deletes records every sink that needs them has acknowledged. */
+  /**
+   * The last readings seq that local history no longer keeps (stored before now - keepReadings),
+   * or 0 when every stored reading is still within it.
+   */
+  private historyFloor(): number {
+    const keep = this.opts.config.keepReadings;
+    if (keep === 0) return this.head;
+    return this.index.readings.lastSeqBefore(this.time.now() - keep) ?? 0;
+  }
+
+  /** Deletes records every sink that needs them has acknowledged (readings: once out of local history too). */
   private async deleteDelivered(): Promise<void> {
     if (this.cursors.size === 0) return;
     const db = this.requireDb();
@@ -599,7 +610,8 @@ export class LevelStore implements Store {
       const first = idx.firstSeq;
       if (first === undefined) continue;
       const needing = this.neededBy(type);
-      const floor = needing.length ? Math.min(...needing.map((c) => c.position)) : this.head;
+      let floor = needing.length ? Math.min(...needing.map((c) => c.position)) : this.head;
+      if (type === 'readings') floor = Math.min(floor, this.historyFloor());
       if (floor < first) continue;
       const dropped = idx.dropThrough(floor);
       await db.clear({ gte: recordKey(type, first), lte: recordKey(type, floor) });
@@ -677,17 +689,21 @@ export class LevelStore implements Store {
     // Accounting and the index change together, synchronously, after the deletes are on disk, so
     // an ack that completed meanwhile is counted as delivered or as evicted, never as both.
     const needing = this.neededBy(type);
-    const minPos = needing.length ? Math.min(...needing.map((c) => c.position)) : 0;
+    const minPos = needing.length ? Math.min(...needing.map((c) => c.position)) : this.cursors.size ? Number.MAX_SAFE_INTEGER : 0;
     const totals = idx.between(0, through);
-    // Readings some sink had not received: the loss. (No sinks configured: all of them.)
+    // Readings some sink had not received: the loss. (No sinks configured: all of them; sinks
+    // configured but none taking readings: none, they were local history only.)
     const lost = type === 'readings' ? idx.between(minPos, through).readings : 0;
+    // Readings every sink had, evicted before their local-history time was up: counted apart.
+    const history = type === 'readings' ? idx.between(Math.max(this.historyFloor(), 0), Math.min(minPos, through)).readings : 0;
+    this.historyEvicted += history;
     if (type === 'readings') for (const c of needing) c.evicted += idx.between(c.position, through).readings;
     idx.dropThrough(through);
     this.evictedRecords[type] += totals.records;
     this.dropped.evicted += lost;
     this.deletedSinceCompact[type] += totals.records;
     this.log.warn(
-      { type, fromSeq: seqs[0], toSeq: through, records: totals.records, readings: totals.readings, readingsUndelivered: lost, reason },
+      { type, fromSeq: seqs[0], toSeq: through, records: totals.records, readings: totals.readings, readingsUndelivered: lost, historyReadings: history, reason },
       `evicted ${totals.records} ${type} records (seq ${seqs[0]}..${through}) for ${reason}`,
     );
     return totals.bytes;
@@ -774,8 +790,45 @@ export class LevelStore implements Store {
       writeFailures: this.writeFailures,
       clockJumps: this.clockJumps,
       recordsCorrupt: this.recordsCorrupt,
+      historyReadingsEvicted: this.historyEvicted,
+      oldestReadingAt: this.index.readings.firstAt() ?? null,
       health: this.healthState,
     };
+  }
+
+  async readPoint(device: string, point: string, options: PointReadOptions): Promise<PointReading[]> {
+    const limit = Math.max(0, Math.floor(options.limit ?? 100_000));
+    const db = this.requireDb();
+    // Store time is commit time: a reading is stored shortly after it was read. A minute of slack
+    // each side finds batches that waited (a full disk, a slow poll); the filter is on `ts`.
+    const span = this.index.readings.seqRangeAt(options.from - 60_000, options.to + 60_000);
+    const out: PointReading[] = [];
+    if (!span || limit === 0 || options.to < options.from) return out;
+    const last = Math.min(span.last, this.durableHead);
+    let after = span.first - 1;
+    while (after < last && out.length < limit) {
+      const page = await db.iterator({ gt: recordKey('readings', after), lte: recordKey('readings', last), limit: 1000 }).all();
+      if (page.length === 0) break;
+      for (const [k, v] of page) {
+        const seq = seqOfKey(k);
+        after = seq;
+        let rec: StoredRecord;
+        try {
+          rec = decodeRecord('readings', seq, v, this.names);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          continue;
+        }
+        if (rec.type !== 'readings') continue;
+        for (const r of rec.batch.readings) {
+          if (r.point !== point || r.device !== device || r.ts < options.from || r.ts > options.to) continue;
+          out.push({ ts: r.ts, value: r.value, quality: r.quality, seq });
+          if (out.length >= limit) break;
+        }
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- for tools (halfweg backlog)

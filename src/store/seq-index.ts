@@ -102,11 +102,34 @@ export class SeqIndex {
     return this.seqs[lo];
   }
 
-  /** Seq of the last record with store time < t (records are in commit order, times nearly so). */
+  /**
+   * Seq of the last record with store time < t. Records are in commit order and store times follow
+   * the monotonic clock while the store is open, so they are ordered within a run: a binary search
+   * (a 24 h local history is millions of records, checked every few seconds). Across a restart
+   * whose wall clock went back, the answer is exact up to that seam.
+   */
   lastSeqBefore(t: number): number | undefined {
-    let found: number | undefined;
-    for (let i = this.start; i < this.end && this.ats[i]! < t; i++) found = this.seqs[i];
-    return found;
+    const p = this.firstAtOrAfter(t);
+    return p > this.start ? this.seqs[p - 1] : undefined;
+  }
+
+  /** Seqs of the first record with store time ≥ from and of the last with store time ≤ to (undefined: none). */
+  seqRangeAt(from: number, to: number): { first: number; last: number } | undefined {
+    const a = this.firstAtOrAfter(from);
+    const b = this.firstAtOrAfter(to + 1) - 1;
+    return a <= b && a < this.end ? { first: this.seqs[a]!, last: this.seqs[b]! } : undefined;
+  }
+
+  /** Position of the first record with store time ≥ t (binary search; `end` if none). */
+  private firstAtOrAfter(t: number): number {
+    let lo = this.start;
+    let hi = this.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ats[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Drops records with seq ≤ s from the front; returns their totals and seq range. */

@@ -13,6 +13,10 @@
  * - A record stays until every sink that needs its type has acknowledged it, or retention evicts
  *   it (disk budget: readings first, then aggregates, alarms last; max age). Evictions are logged
  *   at warn and counted: `produced = delivered + pending + buffered + dropped` holds per sink.
+ * - Local history: readings stay `store.keepReadings` after they were stored even once every sink
+ *   has them (or no sink takes readings), within the disk budget and maxAge, which win; readings
+ *   they evict before their keep time is up are counted in `historyReadingsEvicted`.
+ *   `readPoint()` reads them back for one point and a time range.
  * - `read()` returns records after the cursor (or `after`) in seq order; a sink only ever sees
  *   records that are durable. `ack()` moves a cursor forward only, never past the durable head;
  *   an older seq is a no-op (redelivery is normal), a seq past the head rejects.
@@ -28,6 +32,7 @@
  * closes the database, releasing its lock. After `close()` commits resolve `{ ok: false }`.
  */
 import type { NewRecord, RecordType, StoredRecord } from './records.js';
+import type { Quality } from '../sources/reading.js';
 
 export type DropReason = 'evicted' | 'write-failed' | 'buffer-overflow';
 
@@ -81,9 +86,34 @@ export interface StoreStats {
   readonly cursors: readonly CursorStats[];
   readonly writeFailures: number;
   readonly clockJumps: number;
+  /**
+   * Readings kept only as local history (every sink had them, or none takes readings) that the
+   * disk budget or maxAge evicted before `store.keepReadings` was up, since open.
+   */
+  readonly historyReadingsEvicted: number;
+  /** Store time of the oldest reading still stored, or null. */
+  readonly oldestReadingAt: number | null;
   /** Records whose bytes did not decode (skipped and deleted), or missing after a repair of the database. */
   readonly recordsCorrupt: number;
   readonly health: StoreHealth;
+}
+
+/** One reading of one point, as `readPoint()` returns it. */
+export interface PointReading {
+  readonly ts: number;
+  /** NaN when there was none (a bad reading). */
+  readonly value: number;
+  readonly quality: Quality;
+  /** The seq of the record (reading batch) it came in. */
+  readonly seq: number;
+}
+
+export interface PointReadOptions {
+  /** Reading time (`ts`, ms since the epoch), inclusive. */
+  readonly from: number;
+  readonly to: number;
+  /** At most this many readings, the oldest first (default 100,000). */
+  readonly limit?: number;
 }
 
 export interface Store {
@@ -94,6 +124,11 @@ export interface Store {
   /** Resolves with the cursor's position after the ack. */
   ack(cursor: string, seq: number): Promise<number>;
   stats(): StoreStats;
+  /**
+   * The durable readings of one point with `from ≤ ts ≤ to`, oldest first: what is still stored
+   * (local history, `store.keepReadings`, plus whatever sinks have not acknowledged yet).
+   */
+  readPoint(device: string, point: string, options: PointReadOptions): Promise<PointReading[]>;
   health(): StoreHealth;
   /** Called on every health change (the agent raises its agent-health alarm from it). Returns an unsubscribe. */
   onHealth(listener: (health: StoreHealth) => void): () => void;

@@ -109,9 +109,9 @@ export function storeContract(name: string, harness: () => Promise<StoreHarness>
       expectIdentity(s, 'cloud');
     });
 
-    it('deletes a record once every sink that needs it has acknowledged it', async () => {
+    it('deletes a record once every sink that needs it has acknowledged it (keepReadings 0: no local history)', async () => {
       h = await harness();
-      const s = await start(config({ sinks }));
+      const s = await start(config({ sinks, keepReadings: 0 }));
       const r = await s.commit({ type: 'readings', batch: batch('b1', 1) });
       const al = await s.commit({ type: 'alarm', alarm: { kind: 'raised' } });
       await s.ack('cloud', al.ok ? al.seq : 0);
