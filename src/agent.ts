@@ -23,6 +23,7 @@ import type { SinkStats } from './sinks/sink.js';
 import type { AlarmRecord } from './alerts/lifecycle.js';
 import type { RecordType } from './store/records.js';
 import { OpsServer } from './ops/http-server.js';
+import { recordsApi } from './ops/records-api.js';
 import { followingCatalogue } from './sinks/point-catalogue.js';
 import { SparkplugSink } from './sinks/sparkplug/sparkplug-sink.js';
 import { ModbusSource } from './sources/modbus/modbus-source.js';
@@ -377,6 +378,8 @@ export class Agent {
               metricsContentType: metrics.registry.contentType,
               health: () => this.health(),
               status: () => this.status(),
+              // `halfweg backlog` and `--export` while the agent holds the store (issue 18.4).
+              routes: [recordsApi(() => (store instanceof LevelStore ? store : null), dir, this.root.child({ component: 'http' }))],
             },
             config.http,
             this.root.child({ component: 'http' }),

@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'HALFWEG_INGEST_QUARANTINE'
   /** An input file cannot be read as intended (`halfweg detect`: its CSV dialect is ambiguous, no column holds numbers); nothing was guessed. */
   | 'HALFWEG_INPUT_UNREADABLE'
+  /** A command that asks the running agent over its ops endpoint (`halfweg backlog` while the agent holds the store) got no answer, or a refusal. */
+  | 'HALFWEG_AGENT_UNREACHABLE'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {

@@ -8,7 +8,12 @@ export interface OpsEndpoints {
   metricsContentType: string;
   health(): { healthy: boolean; problems: readonly string[]; warnings: readonly string[] };
   status(): unknown;
+  /** More GET routes, each in its own module (e.g. records-api.ts); the first that answers wins. */
+  routes?: readonly HttpRoute[];
 }
+
+/** Answers the request and resolves true if it is one of its own, else resolves false untouched. */
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
 
 /**
  * GET /metrics (Prometheus text), /healthz (200 or 503 with the reasons), /status (JSON for
@@ -59,6 +64,8 @@ export class OpsServer {
         return send(res, h.healthy ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
       }
       if (url === '/status') return send(res, 200, 'application/json', JSON.stringify(this.endpoints.status()) + '\n');
+      const full = new URL(req.url ?? '/', 'http://agent');
+      for (const route of this.endpoints.routes ?? []) if (await route(req, res, full)) return;
       send(res, 404, 'text/plain', 'try /metrics, /healthz or /status\n');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'ops request failed');

@@ -843,6 +843,18 @@ export class LevelStore implements Store {
     return this.evictedTotals;
   }
 
+  /** First seq of any type committed at or after `ms` (store time), for exports by time. */
+  seqAtOrAfter(ms: number): number | undefined {
+    const found = RECORD_TYPES.map((t) => this.index[t].firstSeqAtOrAfter(ms)).filter((s): s is number => s !== undefined);
+    return found.length ? Math.min(...found) : undefined;
+  }
+
+  /** Last seq of any type committed at or before `ms` (store time). */
+  seqAtOrBefore(ms: number): number | undefined {
+    const found = RECORD_TYPES.map((t) => this.index[t].lastSeqAtOrBefore(ms)).filter((s): s is number => s !== undefined);
+    return found.length ? Math.max(...found) : undefined;
+  }
+
   async diskBytes(): Promise<number> {
     return this.diskUse();
   }

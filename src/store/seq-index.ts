@@ -120,6 +120,18 @@ export class SeqIndex {
     return a <= b && a < this.end ? { first: this.seqs[a]!, last: this.seqs[b]! } : undefined;
   }
 
+  /** Seq of the first record with store time ≥ t. */
+  firstSeqAtOrAfter(t: number): number | undefined {
+    const p = this.firstAtOrAfter(t);
+    return p < this.end ? this.seqs[p] : undefined;
+  }
+
+  /** Seq of the last record with store time ≤ t. */
+  lastSeqAtOrBefore(t: number): number | undefined {
+    const p = this.firstAtOrAfter(t + 1);
+    return p > this.start ? this.seqs[p - 1] : undefined;
+  }
+
   /** Position of the first record with store time ≥ t (binary search; `end` if none). */
   private firstAtOrAfter(t: number): number {
     let lo = this.start;

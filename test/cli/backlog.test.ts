@@ -8,6 +8,10 @@ import { configSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { sinkCursors } from '../../src/sinks/index.js';
+import { Agent } from '../../src/agent.js';
+import type { Source } from '../../src/sources/source.js';
+import { parseBound } from '../../src/store/export.js';
+import { freePort } from '../sinks/broker.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');
@@ -15,7 +19,7 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'halfweg-backlog-'));
 const halfweg = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 beforeAll(async () => {
-  const config = configSchema.parse({ store: { sinks: { cloud: { types: ['readings', 'alarm'] } } } }).store;
+  const config = configSchema.parse({ store: { keepReadings: 0, sinks: { cloud: { types: ['readings', 'alarm'] } } } }).store;
   const store = new LevelStore({ dir: storeDir(dataDir), config, log: silentLogger() });
   await store.open();
   for (let i = 0; i < 3; i++) {
@@ -109,5 +113,115 @@ describe('halfweg backlog on a store as the agent writes it', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     expect(stderr).toBe('');
     expect(code).toBe(0);
+  });
+});
+
+describe('issue 18.4: halfweg backlog and --export while the agent runs (through its ops endpoint)', () => {
+  const sub = mkdtempSync(path.join(tmpdir(), 'halfweg-backlog-live-'));
+  const file = path.join(sub, 'agent.yaml');
+  const T = Date.UTC(2026, 11, 3, 6);
+  let agent: Agent;
+  let port: number;
+  const run = (...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      // Asynchronously: the agent answering the command lives in this process.
+      const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += String(d)));
+      child.stderr.on('data', (d) => (stderr += String(d)));
+      child.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+
+  beforeAll(async () => {
+    port = await freePort();
+    writeFileSync(file, `agent: { id: live, dataDir: ${path.join(sub, 'data')} }\nhttp: { port: ${port} }\nalarms: { enabled: false }\nstore: { sinks: { tool: { types: [alarm] } } }\n`);
+    const source: Source = {
+      name: 'fixed',
+      async start(emit) {
+        // 30 batches "read" a minute apart, as history.
+        for (let i = 0; i < 30; i++) {
+          const ts = T + i * 60_000;
+          emit({ device: 'boiler-1', ts, readings: [{ device: 'boiler-1', point: 'drum_level', value: i, ts, quality: 'good' }] });
+        }
+      },
+      async stop() {},
+      stats: () => ({ devices: [] }),
+      quietMs: () => 3_600_000,
+    };
+    agent = new Agent(await loadSettings(file), silentLogger(), { sources: () => [source] });
+    await agent.start();
+    // Let the commits settle.
+    for (let i = 0; i < 100 && (agent.storeStats()?.records.readings ?? 0) < 30; i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    rmSync(sub, { recursive: true, force: true });
+  });
+
+  it('shows the backlog of the store the agent holds', async () => {
+    const r = await run('backlog', '--config', file);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`(from the running agent at http://127.0.0.1:${port})`);
+    expect(r.stdout).toMatch(/records stored: readings 30, aggregate 0, alarm 0/);
+  });
+
+  it('exports by seq and by time (ISO and ms), ndjson and csv, the same as from the store', async () => {
+    const bySeq = await run('backlog', '--config', file, '--export', '--from', '1', '--to', '30');
+    expect(bySeq.status).toBe(0);
+    const lines = bySeq.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; value: number });
+    expect(lines.map((l) => l.value)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    // All 30 were committed within the last moments: a time range around now has them all, one in the past none.
+    const now = Date.now();
+    const byIso = await run('backlog', '--config', file, '--export', '--from', new Date(now - 600_000).toISOString(), '--to', new Date(now + 600_000).toISOString(), '--format', 'csv');
+    expect(byIso.status).toBe(0);
+    expect(byIso.stdout.trim().split('\n')).toHaveLength(31);
+    expect(byIso.stdout.split('\n')[1]).toBe('1,readings,2026-12-03T06:00:00.000Z,boiler-1,drum_level,0,good,');
+    const byMs = await run('backlog', '--config', file, '--export', '--from', String(now - 86_400_000), '--to', String(now - 3_600_000));
+    expect(byMs.status).toBe(0);
+    expect(byMs.stdout).toBe('');
+  });
+
+  it('the API refuses bad bounds with a code; a locked store with no agent answering is a clear error', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/records?from=yesterday&to=5`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'HALFWEG_USAGE' });
+    const closed = await freePort();
+    const r = await run('backlog', '--data-dir', path.join(sub, 'data'), '--export', '--from', '1', '--to', '2', '--url', `http://127.0.0.1:${closed}`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`halfweg backlog: no agent answers at http://127.0.0.1:${closed} (ECONNREFUSED) (HALFWEG_AGENT_UNREACHABLE)\n`);
+    // The config names another address than the agent's: the store is locked and nobody answers there.
+    const wrong = path.join(sub, 'wrong.yaml');
+    writeFileSync(wrong, `agent: { id: live, dataDir: ${path.join(sub, 'data')} }\nhttp: { port: ${closed} }\n`);
+    const locked = await run('backlog', '--config', wrong);
+    expect(locked.status).toBe(1);
+    expect(locked.stderr).toMatch(/^halfweg backlog: the store at .* is held by another process and no agent answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); pass the running agent's address \(--config FILE or --url URL\), or stop the process that holds the store \(HALFWEG_STORE_LOCKED\)\n$/);
+  });
+
+  it('bounds: seqs below 10^11, ms from there, ISO 8601; nothing else', () => {
+    expect(parseBound('42')).toEqual({ kind: 'seq', seq: 42 });
+    expect(parseBound('1767225600000')).toEqual({ kind: 'time', ms: 1767225600000 });
+    expect(parseBound('2026-01-01T00:00:00Z')).toEqual({ kind: 'time', ms: 1767225600000 });
+    expect(parseBound('2026-01-01')).toEqual({ kind: 'time', ms: 1767225600000 });
+    expect(parseBound('March 7')).toBeNull();
+    expect(parseBound('-1')).toBeNull();
+  });
+});
+
+describe('progress of a long export', () => {
+  it('is drawn on a terminal (stderr), at most 4 times a second, and cleared; nothing on a pipe', async () => {
+    const { Progress } = await import('../../src/cli/progress.js');
+    let tty = '';
+    const p = new Progress({ write: (s: string) => ((tty += s), true) } as unknown as NodeJS.WritableStream, true, { from: 1, to: 101 });
+    p.update(1000, 51);
+    p.update(2000, 61); // within 250 ms: not drawn
+    p.done();
+    expect(tty).toMatch(/^\r\x1b\[Kexported 1,000 lines, seq 51 of 1..101 \(50%\), [\d,]+ lines\/s\r\x1b\[K$/);
+    let pipe = '';
+    const q = new Progress({ write: (s: string) => ((pipe += s), true) } as unknown as NodeJS.WritableStream, false, null);
+    q.update(1000, 51);
+    q.done();
+    expect(pipe).toBe('');
   });
 });
