@@ -21,8 +21,10 @@ import { cloudSinkPolicy } from './aggregate/cloud-policy.js';
 import { Alerts } from './alerts/alerts.js';
 import type { SinkStats } from './sinks/sink.js';
 import type { AlarmRecord } from './alerts/lifecycle.js';
-import type { RecordType } from './store/records.js';
+import type { AggregatePayload, RecordType } from './store/records.js';
+import type { AlarmEvent } from './alerts/alarm-event.js';
 import { OpsServer } from './ops/http-server.js';
+import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { recordsApi } from './ops/records-api.js';
 import { followingCatalogue } from './sinks/point-catalogue.js';
 import { SparkplugSink } from './sinks/sparkplug/sparkplug-sink.js';
@@ -117,6 +119,8 @@ export class Agent {
   private writes: Writes | null = null;
   private healthAlarms: AgentHealthAlarms | null = null;
   private ops: OpsServer | null = null;
+  /** The in-process MQTT broker when `broker.embedded` (the demo). */
+  broker: EmbeddedBroker | null = null;
   private startedAt = 0;
   private lastBatchAt: number | null = null;
   /** Start time of each commit not yet settled (insertion order: the first is the oldest). */
@@ -239,6 +243,20 @@ export class Agent {
         stop: () => store.close(),
       },
       {
+        // Before the sinks that may connect to it, stopped after them (issue 18.5: the demo).
+        name: 'embedded broker',
+        start: async () => {
+          if (!config.broker.embedded) return;
+          const broker = new EmbeddedBroker(config.broker, this.root.child({ component: 'broker' }));
+          await broker.start();
+          this.broker = broker;
+        },
+        stop: async () => {
+          await this.broker?.stop();
+          this.broker = null;
+        },
+      },
+      {
         name: 'sinks',
         start: async () => {
           this.sinks = createSinks(config.sinks, store, this.root, { agent: config.agent.id, site: config.agent.site }, {
@@ -281,7 +299,10 @@ export class Agent {
             state: new JsonFileState(path.join(this.dataDir, 'schedules.json')),
             openWindows: new JsonFileState(path.join(this.dataDir, 'rollup-open.json')),
             log: this.root,
-            onRecord: () => this.wake('aggregate'),
+            onRecord: (payload) => {
+              this.wake('aggregate');
+              for (const l of this.aggregateListeners) l(payload);
+            },
           });
           await this.aggregation.start();
         },
@@ -304,6 +325,7 @@ export class Agent {
             onEvent: (e) => {
               this.wake('alarm');
               if (e.event === 'raised') this.aggregation?.noteAlarm(e.device);
+              for (const l of this.alarmListeners) l(e);
             },
             channel,
             topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
@@ -464,10 +486,35 @@ export class Agent {
     this.simulators = [];
   }
 
+  private readonly alarmListeners = new Set<(event: AlarmEvent) => void>();
+  private readonly aggregateListeners = new Set<(payload: AggregatePayload) => void>();
+
+  /** Every alarm event once committed (the demo's view, tests). Returns an unsubscribe. */
+  onAlarm(listener: (event: AlarmEvent) => void): () => void {
+    this.alarmListeners.add(listener);
+    return () => this.alarmListeners.delete(listener);
+  }
+
+  /** Every aggregate record once committed (the demo's view). Returns an unsubscribe. */
+  onAggregate(listener: (payload: AggregatePayload) => void): () => void {
+    this.aggregateListeners.add(listener);
+    return () => this.aggregateListeners.delete(listener);
+  }
+
+  /** The alerts stage (null before it started or with alarms disabled): acknowledge-all of a device, for operator interfaces. */
+  get alarms(): Alerts | null {
+    return this.alerts;
+  }
+
   /** Every batch, once handed to the store; for detection, the live view and tests. */
   onBatch(listener: (batch: ReadingBatch) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Each sink's stats (the demo's view). */
+  sinkStats(): SinkStats[] {
+    return this.sinks.map((x) => x.stats());
   }
 
   deviceStats(): DeviceStats[] {

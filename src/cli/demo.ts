@@ -1,26 +1,43 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { packageRoot } from '../settings/load.js';
+import { packageRoot, type Settings } from '../settings/load.js';
 import { attachLiveView } from './live-view.js';
 import { loadWithOverrides, runAgent } from './run.js';
 import type { Command } from './command.js';
 
+/** The config with every simulator's fault schedule run `timescale` times as fast (0.2: five times). */
+function withTimescale(settings: Settings, timescale: number): Settings {
+  if (timescale === 1) return settings;
+  const simulators = settings.config.simulators.map((s) => ({ ...s, timescale: s.timescale * timescale }));
+  return { ...settings, config: { ...settings.config, simulators } };
+}
+
 export const demo: Command = {
   name: 'demo',
-  summary: 'run simulated equipment and the agent polling it, with a live view (what `npm start` does)',
-  help: `Usage: halfweg demo [--config FILE] [--data-dir DIR]
+  summary: 'the whole mission on loopback: simulated plant, a scheduled fault, alarms, an embedded broker, the page (what `npm start` does)',
+  help: `Usage: halfweg demo [--config FILE] [--data-dir DIR] [--timescale N]
 
-Starts the built-in simulators of a steam boiler and a generator set on loopback and the agent
-polling them, and shows a compact live view (redrawn each second on a terminal; a summary line
-every 5 s when piped). Ctrl-C stops it. Needs nothing else running.
+Starts, in this one process and on loopback only: the built-in simulators of a steam boiler and a
+generator set with a scheduled fault (the drum level falls from 30 s, the bearing vibration rises
+from 90 s), the agent polling them, an embedded MQTT broker (aedes) with the control-room and
+cloud sinks on it, and the ops endpoint with the control-room page (its address is printed).
+A live view shows devices and values, the alarms raised, forwarded and acknowledged, the
+aggregates and each sink's backlog: redrawn each second on a terminal; when piped, a line per
+alarm event and a summary line every 5 s. Ctrl-C stops it. Needs nothing else running.
 
 Options:
   --config FILE    default: config/demo.yaml shipped with Halfweg
-  --data-dir DIR   default: agent.dataDir of the config (./data/demo)`,
+  --data-dir DIR   default: agent.dataDir of the config (./data/demo)
+  --timescale N    multiply the fault schedule's times by N (0.2: the faults come five times sooner)`,
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, timescale: { type: 'string' } } });
+    const timescale = values.timescale === undefined ? 1 : Number(values.timescale);
+    if (!(timescale > 0 && timescale <= 1000)) {
+      io.stderr.write(`halfweg demo: --timescale takes a number above 0 and at most 1000, e.g. 0.2; got ${JSON.stringify(values.timescale)}\n`);
+      return 2;
+    }
     const file = values.config ?? path.join(packageRoot(), 'config', 'demo.yaml');
-    const load = () => loadWithOverrides(file, values['data-dir']);
+    const load = async () => withTimescale(await loadWithOverrides(file, values['data-dir']), timescale);
     return runAgent(await load(), io, load, (agent) => attachLiveView(agent, io.stdout as NodeJS.WriteStream));
   },
 };

@@ -7,6 +7,7 @@ import { aggregateSchema, cloudSchema, schedulesSchema } from './aggregate-schem
 import { detectSchema } from '../detect/options.js';
 import { alarmsSchema } from '../alerts/options.js';
 import { writesSchema } from '../writes/options.js';
+import { brokerSchema } from '../broker/options.js';
 
 /**
  * The one source of truth for the agent's configuration: types, defaults and validation.
@@ -70,6 +71,8 @@ export const simulatorSchema = z.strictObject({
   unitId: intIn(0, 255).default(1),
   /** Fault schedule file (YAML), relative to the config file. */
   faults: text().optional(),
+  /** Multiplies every fault's start and duration (`halfweg demo --timescale 0.1` runs the schedule ten times faster). */
+  timescale: z.number().positive().max(1000).default(1),
   seed: intIn(0, 2 ** 31 - 1).optional(),
 });
 
@@ -137,6 +140,8 @@ export const configSchema = z.strictObject({
   devices: z.array(deviceSchema).default([]),
   store: storeSchema.prefault({}),
   http: httpSchema.prefault({}),
+  /** An MQTT broker inside the agent, loopback only, for the demo (src/broker/options.ts); off by default. */
+  broker: brokerSchema.prefault({}),
   /** MQTT forwarding (src/sinks/README.md): named sinks, e.g. controlRoom and cloud. */
   sinks: sinksSchema,
   /** Windowed rollups per point (src/aggregate/README.md). */

@@ -41,7 +41,7 @@ export async function startSimulators(configs: readonly SimulatorConfig[], setti
         port: c.port,
         unitId: c.unitId,
         seed,
-        faults: faults.map((f) => f.fault),
+        faults: faults.map((f) => (c.timescale === 1 ? f.fault : { ...f.fault, start: f.fault.start * c.timescale, duration: f.fault.duration * c.timescale })),
         log: log.child({ device: c.profile }),
       });
       let listening: { host: string; port: number };

@@ -1,0 +1,78 @@
+/**
+ * Issue 18.5: `halfweg demo` shows the whole mission with nothing installed. Run as a user would
+ * (the built CLI, in its own process), on free ports, with the fault schedule five times faster:
+ * the boiler's scheduled drum-level fall becomes an alarm that reaches the embedded broker, where
+ * an operator's ack-device acknowledges it; the piped view names the page and the broker; SIGTERM
+ * ends it cleanly.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../sinks/broker.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const main = path.join(root, 'dist/src/main.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-demo-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('halfweg demo', () => {
+  it('a scheduled fault becomes an alarm on the embedded broker, acknowledged there; the view says where to look', async () => {
+    const [boiler, genset, broker, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    // The shipped demo config, on free ports, its fault files where they are shipped.
+    const yaml = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
+      .replaceAll('15020', String(boiler))
+      .replaceAll('15021', String(genset))
+      .replaceAll('18830', String(broker))
+      .replaceAll('port: 9464', `port: ${http}`)
+      .replaceAll('faults: demo-faults', `faults: ${path.join(root, 'config')}/demo-faults`);
+    const file = path.join(dir, 'demo.yaml');
+    writeFileSync(file, yaml);
+    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', path.join(dir, 'data'), '--timescale', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    try {
+      const until = async (what: string, ok: () => boolean, ms: number) => {
+        const end = Date.now() + ms;
+        while (!ok()) {
+          if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}; stdout:\n${out}\nstderr:\n${err}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until('the first reading', () => out.includes('first reading:'), 30_000);
+      expect(out).toContain(`control-room page  http://127.0.0.1:${http}/`);
+      expect(out).toContain(`embedded broker    mqtt://127.0.0.1:${broker}`);
+
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker}`, { clientId: `demo-test-${process.pid}` });
+      const events: { id: string; event: string; state: string; by: string | null }[] = [];
+      const results: { ok: boolean; acknowledged?: string[] }[] = [];
+      client.on('message', (topic, payload) => {
+        if (topic.endsWith('/cmd/alarms/result')) results.push(JSON.parse(payload.toString()) as { ok: boolean });
+        else {
+          // Batch style: an envelope with the events under "records".
+          const doc = JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; state: string; by: string | null } }[] };
+          for (const r of doc.records ?? []) if (r.alarm) events.push(r.alarm);
+        }
+      });
+      await client.subscribeAsync(['halfweg/halfweg/demo/alarms/events', 'halfweg/halfweg/demo/cmd/alarms/result'], { qos: 1 });
+      // The drum level falls from 6 s (30 s × 0.2): a rate or low-level alarm within seconds of that.
+      await until('the drum-level alarm on the broker', () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'), 60_000);
+
+      await client.publishAsync('halfweg/halfweg/demo/cmd/alarms', JSON.stringify({ action: 'ack-device', device: 'boiler-1', by: 'demo test' }), { qos: 1 });
+      await until('the acknowledgement', () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo test'), 20_000);
+      expect(results[0]).toMatchObject({ ok: true });
+      expect(results[0]!.acknowledged!.some((id) => id.startsWith('boiler-1/drum_level/'))).toBe(true);
+      await until('the piped view to show the alarm', () => /alarm raised: boiler-1\/drum_level\//.test(out), 10_000);
+      await client.endAsync();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(err).not.toMatch(/not stopped|internal error/);
+  }, 150_000);
+});
