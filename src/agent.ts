@@ -544,6 +544,10 @@ export class Agent {
         storeDegraded: store && store.state === 'degraded' ? store.reason : null,
         // A device that has never been tried yet is not down.
         devicesDown: this.deviceStats().filter((d) => !d.up && d.cycles + d.errors > 0),
+        sinksBehind: this.sinks.flatMap((x) => {
+          const warning = x.stats().drain?.warning;
+          return warning ? [{ sink: x.name, warning }] : [];
+        }),
       },
       { pollStallMs, commitStallMs: 60_000 },
     );

@@ -2,6 +2,7 @@ import type { Agent } from '../agent.js';
 import type { AlarmEvent } from '../alerts/alarm-event.js';
 import type { Reading } from '../sources/reading.js';
 import type { AggregatePayload } from '../store/records.js';
+import { drainText } from './status.js';
 
 /**
  * The demo's live view (issue 18.5): where to look (the page, the broker), each device with its
@@ -112,7 +113,7 @@ export function attachLiveView(agent: Agent, out: NodeJS.WritableStream & { isTT
     const lines = ['BACKLOG'];
     for (const k of agent.sinkStats()) {
       const lag = Object.entries(k.lag).map(([t, l]) => `${t} ${l?.records ?? 0}`).join(', ');
-      lines.push(`  ${k.name.padEnd(12)} ${k.connected ? 'connected   ' : 'DISCONNECTED'} delivered ${k.delivered.records} record(s), ${k.delivered.readings} reading(s); pending ${lag || 'none'}`);
+      lines.push(`  ${k.name.padEnd(12)} ${k.connected ? 'connected   ' : 'DISCONNECTED'} delivered ${k.delivered.records} record(s), ${k.delivered.readings} reading(s); pending ${lag || 'none'}${drainText(k.drain)}`);
     }
     const st = agent.storeStats();
     if (st) lines.push(`  store        head seq ${st.head}, stored ${st.records.readings} reading batch(es) (local history), ${st.records.aggregate} aggregate(s), ${st.records.alarm} alarm event(s)`);

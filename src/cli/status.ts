@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { AgentStatus } from '../agent.js';
+import type { SinkStats } from '../sinks/sink.js';
 import { loadSettings } from '../settings/load.js';
 import { redactUrls } from '../redact.js';
 import type { Command } from './command.js';
@@ -52,6 +53,15 @@ function ago(ts: number | null, now: number): string {
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 
+/** Readings left and time to empty after an outage, or FALLING BEHIND (issue 18.6). */
+export function drainText(d: SinkStats['drain']): string {
+  if (!d || d.pendingReadings === 0) return '';
+  if (d.fallingBehind) return `; FALLING BEHIND: ${d.warning}`;
+  if (d.emptyInS === null) return d.deliveredPerS === null ? '' : `; draining ${d.deliveredPerS} readings/s, not shrinking yet`;
+  const t = d.emptyInS < 120 ? `${d.emptyInS} s` : d.emptyInS < 7200 ? `${Math.round(d.emptyInS / 60)} min` : `${(d.emptyInS / 3600).toFixed(1)} h`;
+  return `; draining: ${d.pendingReadings} readings left, empty in ${t} (${d.deliveredPerS} delivered, ${d.producedPerS} produced per s)`;
+}
+
 /** Pure rendering, so the layout is testable. */
 export function renderStatus(s: AgentStatus, now: number): string {
   const out: string[] = [];
@@ -76,7 +86,7 @@ export function renderStatus(s: AgentStatus, now: number): string {
   }
   for (const k of s.sinks) {
     const pending = Object.values(k.lag).reduce((n, l) => n + (l?.readings ?? 0), 0);
-    out.push(`sink ${k.name}: ${k.connected ? 'connected' : `DISCONNECTED${k.lastError ? ` (${k.lastError.code}: ${k.lastError.message})` : ''}`}, delivered ${k.delivered.readings} reading(s), ${pending} pending, in flight ${k.inflight}`);
+    out.push(`sink ${k.name}: ${k.connected ? 'connected' : `DISCONNECTED${k.lastError ? ` (${k.lastError.code}: ${k.lastError.message})` : ''}`}, delivered ${k.delivered.readings} reading(s), ${pending} pending, in flight ${k.inflight}${drainText(k.drain)}`);
   }
   if (s.store) {
     out.push('', `store: head seq ${s.store.head}, ${s.store.health.state}${s.store.health.state === 'degraded' ? ` (${s.store.health.reason})` : ''}, buffered ${s.store.readingsBuffered}`);

@@ -23,6 +23,8 @@ export interface HealthInputs {
   readonly storeDegraded: string | null;
   /** Devices whose last cycle failed: name, the last error, and when they last answered (null: never). */
   readonly devicesDown?: readonly { readonly device: string; readonly lastError: string | null; readonly lastPollTs: number | null }[];
+  /** Sinks that cannot keep up with what is produced (issue 18.6), with why. */
+  readonly sinksBehind?: readonly { readonly sink: string; readonly warning: string }[];
 }
 
 export interface HealthLimits {
@@ -57,6 +59,7 @@ export function evaluateHealth(i: HealthInputs, limits: HealthLimits): Health {
     const last = d.lastPollTs === null ? 'never answered' : `last answered ${Math.round(Math.max(0, i.now - d.lastPollTs) / 1000)} s ago`;
     warnings.push(`device ${d.device} not answering (${last}${d.lastError ? `: ${d.lastError}` : ''})`);
   }
+  for (const s of i.sinksBehind ?? []) warnings.push(`sink ${s.sink}: ${s.warning}`);
   const state = problems.length ? 'unhealthy' : warnings.length ? 'degraded' : 'ok';
   return { healthy: problems.length === 0, state, devicesDown: down.map((d) => d.device), problems, warnings };
 }

@@ -25,6 +25,7 @@
  */
 import type { RecordType } from '../store/records.js';
 import type { ReadingBatch } from '../sources/reading.js';
+import type { DrainStats } from './drain.js';
 
 export interface SinkStats {
   readonly name: string;
@@ -42,6 +43,8 @@ export interface SinkStats {
   readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
   /** Live values published (control-room sinks). */
   readonly liveMessages: number;
+  /** How the readings backlog moves: rates, time to empty, falling behind (drain.ts); absent where not measured. */
+  readonly drain?: DrainStats;
 }
 
 export interface Sink {

@@ -31,6 +31,7 @@ import { alarmStateMessage } from '../alarm-state.js';
 import { encodeBatch } from '../batch-format.js';
 import { encodeJsonBatch } from '../batch-json.js';
 import { heartbeatPayload, type AgentHealthFacts } from '../heartbeat.js';
+import { DrainEstimator } from '../drain.js';
 import { LiveValues } from '../live-values.js';
 import { plainMessages } from '../json-plain.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
@@ -42,6 +43,9 @@ import { Topics } from './topics.js';
 
 export const LANE_ORDER: readonly RecordType[] = ['alarm', 'aggregate', 'readings'];
 const POLL_MS = 250;
+/** Drain figures: a sample every 2 s, rates over the last minute. */
+const DRAIN_SAMPLE_MS = 2000;
+const DRAIN_WINDOW_MS = 60_000;
 const TARGET_RTT_MS = 250;
 const BYTES_WINDOW_MIN = 4 * 1024;
 const BYTES_WINDOW_MAX = 8 * 1024 * 1024;
@@ -92,6 +96,8 @@ export interface MqttSinkOptions {
   readonly points?: PointCatalogue;
   /** The agent's own health, for the heartbeat (a device down makes it say so). */
   readonly agentHealth?: () => AgentHealthFacts;
+  /** Drain figures: sample period and rate window, ms (tests shorten them). */
+  readonly drain?: { readonly sampleMs: number; readonly windowMs: number };
 }
 
 /**
@@ -127,6 +133,9 @@ export class MqttSink implements Sink {
   private bytesWindow = BYTES_WINDOW_START;
   private lastShrink = 0;
   private bytesPerReading = 3;
+  private readonly drain: DrainEstimator;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private behindWarned = false;
   private readingsPerRecord = 50;
   private startedAt = 0;
   private lastDropped = 0;
@@ -144,6 +153,7 @@ export class MqttSink implements Sink {
     this.log = opts.log;
     this.topics = new Topics({ prefix: opts.config.prefix, site: opts.ids.site, agent: opts.ids.agent });
     this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
+    this.drain = new DrainEstimator(opts.drain?.windowMs ?? DRAIN_WINDOW_MS, opts.config.bandwidth);
     this.live = opts.config.live ? new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE) : undefined;
     checkTransport(opts.name, opts.config);
   }
@@ -179,6 +189,8 @@ export class MqttSink implements Sink {
       void this.pump();
     }, POLL_MS);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), config.heartbeat);
+    this.drainTimer = setInterval(() => this.sampleDrain(), this.opts.drain?.sampleMs ?? DRAIN_SAMPLE_MS);
+    this.drainTimer.unref();
     if (config.live) this.liveTimer = setInterval(() => this.publishSnapshot(), config.live.interval);
     this.log.info({ url: safeUrl(config.url), types: this.lanes.map((l) => l.type), format: config.format }, 'sink started');
   }
@@ -188,6 +200,7 @@ export class MqttSink implements Sink {
     this.stopping = true;
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.drainTimer);
     clearInterval(this.liveTimer);
     clearTimeout(this.tokenTimer);
     const deadline = performance.now() + this.config.stopTimeout;
@@ -521,6 +534,20 @@ export class MqttSink implements Sink {
     return d['buffer-overflow'] + d['write-failed'] + d.evicted;
   }
 
+  /** A drain sample; logs once when the sink starts falling behind, once when it catches up. */
+  sampleDrain(now = performance.now()): void {
+    const pending = Object.values(this.stats(false).lag).reduce((n, l) => n + (l?.readings ?? 0), 0);
+    this.drain.sample(now, this.delivered.readings, pending, this.conn?.connected ?? false);
+    const d = this.drain.stats(this.bytesPerReading);
+    if (d.fallingBehind && !this.behindWarned) {
+      this.behindWarned = true;
+      this.log.warn({ code: 'HALFWEG_SINK_FALLING_BEHIND', pendingReadings: d.pendingReadings, producedPerS: d.producedPerS, deliveredPerS: d.deliveredPerS, bandwidth: this.config.bandwidth ?? null }, d.warning!);
+    } else if (!d.fallingBehind && this.behindWarned && d.emptyInS !== null) {
+      this.behindWarned = false;
+      this.log.info({ pendingReadings: d.pendingReadings, emptyInS: d.emptyInS }, 'sink keeps up again; the backlog shrinks');
+    }
+  }
+
   private heartbeat(): void {
     const gen = this.generation;
     if (!this.conn?.clientFor(gen)) return;
@@ -539,7 +566,7 @@ export class MqttSink implements Sink {
     void this.conn.publish(gen, this.topics.heartbeat, payload, { qos: 0 }).catch(() => undefined);
   }
 
-  stats(): SinkStats {
+  stats(withDrain = true): SinkStats {
     const cursors = new Map(this.store.stats().cursors.map((c) => [c.name, c]));
     const lag: Record<string, { records: number; readings: number; oldestPendingAt: number | null }> = {};
     let inflightBytes = 0;
@@ -560,6 +587,7 @@ export class MqttSink implements Sink {
       disconnects: this.conn?.disconnects ?? 0,
       lastError: this.conn?.connected ? null : p ? { code: p.code, message: p.message, at: p.at } : null,
       liveMessages: this.liveMessages,
+      ...(withDrain ? { drain: this.drain.stats(this.bytesPerReading) } : {}),
     };
   }
 }
