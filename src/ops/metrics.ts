@@ -180,6 +180,26 @@ export class AgentMetrics {
       },
     });
     new Gauge({
+      name: 'halfweg_sink_backlog_empty_seconds',
+      help: 'Seconds until a sink\'s readings backlog is empty at the current rates (0: empty; absent while it is not shrinking)',
+      labelNames: ['sink'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const s of view.sinkStats()) if (s.drain && s.drain.emptyInS !== null) this.set({ sink: s.name }, s.drain.emptyInS);
+      },
+    });
+    new Gauge({
+      name: 'halfweg_sink_falling_behind',
+      help: '1 while a connected sink delivers fewer readings than are produced (its backlog grew over the last minute)',
+      labelNames: ['sink'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const s of view.sinkStats()) this.set({ sink: s.name }, s.drain?.fallingBehind ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'halfweg_sink_connected',
       help: '1 while the sink\'s broker connection is up',
       labelNames: ['sink'],

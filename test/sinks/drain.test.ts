@@ -9,6 +9,7 @@ import { DrainEstimator } from '../../src/sinks/drain.js';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { drainText } from '../../src/cli/status.js';
 import { heartbeatPayload } from '../../src/sinks/heartbeat.js';
+import { AgentMetrics } from '../../src/ops/metrics.js';
 import { Mosquitto } from './broker.js';
 import { openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
 
@@ -84,5 +85,8 @@ describe('a sink whose bandwidth cap cannot keep up (real Mosquitto, real LevelD
     expect(beat.ok).toBe(false);
     expect(beat.drain.fallingBehind).toBe(true);
     expect(beat.problems.some((p) => p.startsWith('sink cloud: bandwidth cap 300 B/s cannot keep up'))).toBe(true);
+    const metrics = await new AgentMetrics({ deviceStats: () => [], storeStats: () => store.stats(), sinkStats: () => [st], activeAlarms: () => 0, healthy: () => true }).metrics();
+    expect(metrics).toContain('halfweg_sink_falling_behind{sink="cloud"} 1');
+    expect(metrics).not.toContain('halfweg_sink_backlog_empty_seconds{sink="cloud"}');
   }, 30_000);
 });
