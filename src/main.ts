@@ -175,6 +175,9 @@ async function main(argv: string[]): Promise<number> {
     setStopGrace(ms) {
       stopGrace = Math.max(STOP_GRACE_MS, ms);
     },
+    requestStop() {
+      onSignal('SIGINT');
+    },
     onReload(listener) {
       process.on('SIGHUP', listener);
       return () => process.off('SIGHUP', listener);

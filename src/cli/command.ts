@@ -25,6 +25,11 @@ export interface CommandIo {
   readonly stopSignal: Promise<string>;
   /** After a stop signal the process ends anyway once this much time has passed (default 10 s; never less). */
   setStopGrace?(ms: number): void;
+  /**
+   * Asks the command to stop as SIGINT would (a terminal in raw mode, where Ctrl-C arrives as a
+   * key, not a signal: the demo's view).
+   */
+  requestStop?(): void;
   /** Subscribe to reload requests (SIGHUP); returns an unsubscribe. */
   onReload(listener: () => void): () => void;
 }

@@ -3,13 +3,41 @@ import path from 'node:path';
 import { packageRoot, type Settings } from '../settings/load.js';
 import { attachLiveView } from './live-view.js';
 import { loadWithOverrides, runAgent } from './run.js';
-import type { Command } from './command.js';
+import type { Command, CommandIo } from './command.js';
+import type { Agent } from '../agent.js';
 
 /** The config with every simulator's fault schedule run `timescale` times as fast (0.2: five times). */
 function withTimescale(settings: Settings, timescale: number): Settings {
   if (timescale === 1) return settings;
   const simulators = settings.config.simulators.map((s) => ({ ...s, timescale: s.timescale * timescale }));
   return { ...settings, config: { ...settings.config, simulators } };
+}
+
+/**
+ * On a terminal the demo takes one key: `a` acknowledges every alarm that awaits it, device by
+ * device, through the same path as an operator's `ack-device` (committed, audited, forwarded), so
+ * a newcomer can acknowledge without the page or an MQTT client. Raw mode turns Ctrl-C into a
+ * key, handed back as a stop request.
+ */
+function attachKeys(agent: Agent, io: CommandIo): () => void {
+  const stdin = io.stdin as NodeJS.ReadStream;
+  if (!stdin.isTTY || !(io.stdout as NodeJS.WriteStream).isTTY || typeof stdin.setRawMode !== 'function') return () => undefined;
+  stdin.setRawMode(true);
+  stdin.resume();
+  const onKey = (key: Buffer) => {
+    const k = key.toString();
+    if (k === '\u0003' || k === 'q') io.requestStop?.();
+    else if (k === 'a') {
+      const devices = new Set((agent.status().alarms ?? []).filter((x) => x.state === 'unack' || x.state === 'rtn-unack').map((x) => x.device));
+      for (const d of devices) agent.alarms?.acknowledgeDevice(d, { by: 'demo terminal', comment: 'acknowledged with the a key of halfweg demo' });
+    }
+  };
+  stdin.on('data', onKey);
+  return () => {
+    stdin.off('data', onKey);
+    stdin.setRawMode(false);
+    stdin.pause();
+  };
 }
 
 export const demo: Command = {
@@ -23,7 +51,9 @@ from 90 s), the agent polling them, an embedded MQTT broker (aedes) with the con
 cloud sinks on it, and the ops endpoint with the control-room page (its address is printed).
 A live view shows devices and values, the alarms raised, forwarded and acknowledged, the
 aggregates and each sink's backlog: redrawn each second on a terminal; when piped, a line per
-alarm event and a summary line every 5 s. Ctrl-C stops it. Needs nothing else running.
+alarm event and a summary line every 5 s. On a terminal, the key a acknowledges every alarm
+that awaits it (as an operator's ack-device would); q or Ctrl-C stops it. Needs nothing else
+running.
 
 Options:
   --config FILE    default: config/demo.yaml shipped with Halfweg
@@ -38,6 +68,13 @@ Options:
     }
     const file = values.config ?? path.join(packageRoot(), 'config', 'demo.yaml');
     const load = async () => withTimescale(await loadWithOverrides(file, values['data-dir']), timescale);
-    return runAgent(await load(), io, load, (agent) => attachLiveView(agent, io.stdout as NodeJS.WriteStream));
+    return runAgent(await load(), io, load, (agent) => {
+      const detachView = attachLiveView(agent, io.stdout as NodeJS.WriteStream);
+      const detachKeys = attachKeys(agent, io);
+      return () => {
+        detachKeys();
+        detachView();
+      };
+    });
   },
 };

@@ -52,7 +52,7 @@ export function attachLiveView(agent: Agent, out: NodeJS.WritableStream & { isTT
     const cr = agent.settings.config.sinks['controlRoom'];
     if (cr) {
       const base = `${cr.prefix}/${agent.settings.config.agent.site}/${agent.settings.config.agent.id}`;
-      lines.push(`acknowledge        on the page, or publish to ${base}/cmd/alarms {"action":"ack-device","device":"boiler-1","by":"you"}`);
+      lines.push(`acknowledge        ${tty ? 'press a here, ' : ''}on the page, or publish to ${base}/cmd/alarms {"action":"ack-device","device":"boiler-1","by":"you"}`);
     }
     return lines;
   };

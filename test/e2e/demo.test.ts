@@ -18,19 +18,24 @@ const main = path.join(root, 'dist/src/main.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The shipped demo config on free ports, its fault files where they are shipped. */
+async function demoConfig(name: string): Promise<{ file: string; broker: number; http: number }> {
+  const [boiler, genset, broker, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const yaml = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
+    .replaceAll('15020', String(boiler))
+    .replaceAll('15021', String(genset))
+    .replaceAll('18830', String(broker))
+    .replaceAll('port: 9464', `port: ${http}`)
+    .replaceAll('faults: demo-faults', `faults: ${path.join(root, 'config')}/demo-faults`);
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return { file, broker, http };
+}
+
 describe('halfweg demo', () => {
   it('a scheduled fault becomes an alarm on the embedded broker, acknowledged there; the view says where to look', async () => {
-    const [boiler, genset, broker, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    // The shipped demo config, on free ports, its fault files where they are shipped.
-    const yaml = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
-      .replaceAll('15020', String(boiler))
-      .replaceAll('15021', String(genset))
-      .replaceAll('18830', String(broker))
-      .replaceAll('port: 9464', `port: ${http}`)
-      .replaceAll('faults: demo-faults', `faults: ${path.join(root, 'config')}/demo-faults`);
-    const file = path.join(dir, 'demo.yaml');
-    writeFileSync(file, yaml);
-    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', path.join(dir, 'data'), '--timescale', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { file, broker, http } = await demoConfig('piped');
+    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', path.join(dir, 'piped'), '--timescale', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -74,5 +79,41 @@ describe('halfweg demo', () => {
     }
     expect(await exited).toBe(0);
     expect(err).not.toMatch(/not stopped|internal error/);
+  }, 150_000);
+});
+
+describe('halfweg demo on a terminal', () => {
+  it('the key a acknowledges the alarms through the command path (seen on the broker), q stops it', async () => {
+    const { file, broker } = await demoConfig('tty');
+    // A real pseudo-terminal: script(1) from util-linux (Debian's essential bsdutils).
+    const cmd = [process.execPath, main, 'demo', '--config', file, '--data-dir', path.join(dir, 'tty'), '--timescale', '0.2'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '120' } });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const until = async (what: string, ok: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!ok()) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}; screen:\n${screen.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until('the view', () => screen.includes('press a here'), 30_000);
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker}`, { clientId: `demo-tty-${process.pid}` });
+      const events: { id: string; event: string; by: string | null }[] = [];
+      client.on('message', (_t, payload) => {
+        for (const r of (JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; by: string | null } }[] }).records ?? []) if (r.alarm) events.push(r.alarm);
+      });
+      await client.subscribeAsync('halfweg/halfweg/demo/alarms/events', { qos: 1 });
+      await until('the drum-level alarm', () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'), 60_000);
+      child.stdin.write('a');
+      await until('the acknowledgement', () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo terminal'), 20_000);
+      await client.endAsync();
+      child.stdin.write('q');
+      expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))])).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   }, 150_000);
 });
