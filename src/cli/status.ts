@@ -80,7 +80,8 @@ export function renderStatus(s: AgentStatus, now: number): string {
       out.push(`  ${''.padEnd(16)}       frames ${d.frames ?? 0}, dropped: ${drops.length ? drops.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
     }
   }
-  out.push('', `alarms: ${s.alarms.length ? '' : 'none active'}`);
+  const suppressed = s.alarms.filter((a) => a.state === 'suppressed').length;
+  out.push('', `alarms: ${s.alarms.length ? (suppressed ? `${s.alarms.length - suppressed} shown, ${suppressed} suppressed (their device is down)` : '') : 'none active'}`);
   for (const a of s.alarms) {
     out.push(`  ${a.priority.toUpperCase().padEnd(8)} ${a.id.padEnd(40)} ${a.state}${a.condition ? ` ${a.condition}` : ''}${a.value !== null ? ` value ${a.value}` : ''} since ${ago(a.since, now)}`);
   }

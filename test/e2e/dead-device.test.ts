@@ -55,7 +55,9 @@ describe('a dead device in a running agent', () => {
       const h = (await res.json()) as { healthy: boolean; state: string; devicesDown: string[]; warnings: string[] };
       expect(h).toMatchObject({ healthy: true, state: 'degraded', devicesDown: ['genset-2'] });
       expect(h.warnings[0]).toMatch(/^device genset-2 not answering \(last answered \d+ s ago/);
-      expect(renderStatus(agent.status(), Date.now()).split('\n')[0]).toMatch(/: DEGRADED \(device down: genset-2\)$/);
+      const text = renderStatus(agent.status(), Date.now());
+      expect(text.split('\n')[0]).toMatch(/: DEGRADED \(device down: genset-2\)$/);
+      expect(text).toMatch(new RegExp(`alarms: \\d+ shown, ${alarms.length} suppressed \\(their device is down\\)`));
     } finally {
       await agent.stop();
     }
