@@ -797,16 +797,23 @@ export class LevelStore implements Store {
   }
 
   async readPoint(device: string, point: string, options: PointReadOptions): Promise<PointReading[]> {
+    return (await this.readPoints(device, [point], options)).get(point) ?? [];
+  }
+
+  async readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>> {
     const limit = Math.max(0, Math.floor(options.limit ?? 100_000));
     const db = this.requireDb();
+    const wanted = points ? new Set(points) : null;
+    const found = new Map<string, PointReading[]>();
+    for (const p of points ?? []) found.set(p, []);
+    let count = 0;
     // Store time is commit time: a reading is stored shortly after it was read. A minute of slack
     // each side finds batches that waited (a full disk, a slow poll); the filter is on `ts`.
     const span = this.index.readings.seqRangeAt(options.from - 60_000, options.to + 60_000);
-    const out: PointReading[] = [];
-    if (!span || limit === 0 || options.to < options.from) return out;
+    if (!span || limit === 0 || options.to < options.from) return found;
     const last = Math.min(span.last, this.durableHead);
     let after = span.first - 1;
-    while (after < last && out.length < limit) {
+    while (after < last && count < limit) {
       const page = await db.iterator({ gt: recordKey('readings', after), lte: recordKey('readings', last), limit: 1000 }).all();
       if (page.length === 0) break;
       for (const [k, v] of page) {
@@ -821,14 +828,16 @@ export class LevelStore implements Store {
         }
         if (rec.type !== 'readings') continue;
         for (const r of rec.batch.readings) {
-          if (r.point !== point || r.device !== device || r.ts < options.from || r.ts > options.to) continue;
-          out.push({ ts: r.ts, value: r.value, quality: r.quality, seq });
-          if (out.length >= limit) break;
+          if (r.device !== device || (wanted && !wanted.has(r.point)) || r.ts < options.from || r.ts > options.to) continue;
+          let list = found.get(r.point);
+          if (!list) found.set(r.point, (list = []));
+          list.push({ ts: r.ts, value: r.value, quality: r.quality, seq });
+          if (++count >= limit) break;
         }
-        if (out.length >= limit) break;
+        if (count >= limit) break;
       }
     }
-    return out;
+    return found;
   }
 
   // ---------------------------------------------------------------- for tools (halfweg backlog)

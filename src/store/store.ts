@@ -129,6 +129,12 @@ export interface Store {
    * (local history, `store.keepReadings`, plus whatever sinks have not acknowledged yet).
    */
   readPoint(device: string, point: string, options: PointReadOptions): Promise<PointReading[]>;
+  /**
+   * The same for several points of one device in one pass (null: every point), per point; `limit`
+   * counts readings of all points together. A page's trends read a device at once: one pass over
+   * the range instead of one per point.
+   */
+  readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>>;
   health(): StoreHealth;
   /** Called on every health change (the agent raises its agent-health alarm from it). Returns an unsubscribe. */
   onHealth(listener: (health: StoreHealth) => void): () => void;

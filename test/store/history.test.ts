@@ -71,6 +71,12 @@ describe('local history (store.keepReadings)', () => {
     const some = await s.readPoint('boiler-1', 'p1', { from: T0 + 40 * MIN, to: T0 + 50 * MIN, limit: 5 });
     expect(some.map((r) => (r.ts - T0) / MIN)).toEqual([40, 41, 42, 43, 44]);
     expect((await s.readPoint('boiler-2', 'p1', { from: T0, to: T0 + 100 * MIN })).length).toBe(1);
+    // A device's points in one pass: the same readings per point.
+    const all = await s.readPoints('boiler-1', null, { from: T0, to: T0 + 2 * 3_600_000 });
+    expect([...all.keys()].sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
+    expect(all.get('p1')).toEqual(p1);
+    const two = await s.readPoints('boiler-1', ['p0', 'nope'], { from: T0 + 40 * MIN, to: T0 + 41 * MIN });
+    expect([...two.entries()].map(([k, v]) => [k, v.length])).toEqual([['p0', 2], ['nope', 0]]);
     expect(s.stats().historyReadingsEvicted).toBe(0);
     expect(s.stats().readingsDropped.evicted).toBe(0);
   });
