@@ -61,7 +61,7 @@ export interface AgentStatus {
   readonly health: Health;
   readonly counters: AgentCounters;
   readonly devices: readonly DeviceStats[];
-  readonly store: Pick<StoreStats, 'head' | 'health' | 'readingsBuffered' | 'readingsDropped' | 'records' | 'cursors'> | null;
+  readonly store: Pick<StoreStats, 'head' | 'health' | 'readingsBuffered' | 'readingsDropped' | 'records' | 'cursors' | 'oldestReadingAt' | 'historyReadingsEvicted'> | null;
   readonly sinks: readonly SinkStats[];
   /** Alarms not in the normal state. */
   readonly alarms: readonly AlarmRecord[];
@@ -572,6 +572,8 @@ export class Agent {
         readingsDropped: store.readingsDropped,
         records: store.records,
         cursors: store.cursors,
+        oldestReadingAt: store.oldestReadingAt,
+        historyReadingsEvicted: store.historyReadingsEvicted,
       },
       sinks: this.sinks.map((x) => x.stats()),
       alarms: (this.alerts?.manager?.alarms() ?? []).filter((a) => a.state !== 'normal'),

@@ -91,6 +91,10 @@ export function renderStatus(s: AgentStatus, now: number): string {
   }
   if (s.store) {
     out.push('', `store: head seq ${s.store.head}, ${s.store.health.state}${s.store.health.state === 'degraded' ? ` (${s.store.health.reason})` : ''}, buffered ${s.store.readingsBuffered}`);
+    if (s.store.oldestReadingAt) {
+      const evicted = s.store.historyReadingsEvicted ? `; ${s.store.historyReadingsEvicted} history reading(s) evicted early by the disk budget or maxAge` : '';
+      out.push(`  local history: readings from ${ago(s.store.oldestReadingAt, now)} (${s.store.records.readings} batch(es))${evicted}`);
+    }
     const dropped = Object.entries(s.store.readingsDropped).filter(([, n]) => n > 0);
     if (dropped.length) out.push(`  dropped: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     for (const c of s.store.cursors) {

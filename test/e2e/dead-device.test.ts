@@ -58,6 +58,8 @@ describe('a dead device in a running agent', () => {
       const text = renderStatus(agent.status(), Date.now());
       expect(text.split('\n')[0]).toMatch(/: DEGRADED \(device down: genset-2\)$/);
       expect(text).toMatch(new RegExp(`alarms: \\d+ shown, ${alarms.length} suppressed \\(their device is down\\)`));
+      // Local history (issue 18.4): no sink here, readings kept, and status says from when.
+      expect(text).toMatch(/\n  local history: readings from [\d.]+ s ago \(\d+ batch\(es\)\)\n/);
     } finally {
       await agent.stop();
     }
