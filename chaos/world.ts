@@ -151,7 +151,7 @@ export class World {
     while (Date.now() < until) {
       const s = await this.agent.fetchStatus();
       const cloud = s?.store?.cursors.filter((c) => c.name.startsWith('cloud.'));
-      if (cloud && cloud.length && cloud.every((c) => c.readingsPending === 0)) return true;
+      if (cloud?.length && cloud.every((c) => c.readingsPending === 0)) return true;
       await sleep(250);
     }
     return false;

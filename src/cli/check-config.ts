@@ -91,7 +91,7 @@ export const checkConfig: Command = {
 
 Validates FILE in one pass, as \`halfweg run\` would before polling: the schema, cross-references
 (device names, profiles, groups, points), the device profiles, the files named by TLS and auth
-settings (present and readable by this user; \$CREDENTIALS_DIRECTORY/… paths need that variable,
+settings (present and readable by this user; $CREDENTIALS_DIRECTORY/… paths need that variable,
 e.g. CREDENTIALS_DIRECTORY=/etc/halfweg/credentials), and plain MQTT to hosts that are not
 loopback. On success prints, per Modbus device, its points with their limits and the requests the
 agent will send each poll cycle, per serial device its framing, parser, checksum, poll mode and

@@ -4,7 +4,7 @@
  * Kept free of zod so that running detectors (and `halfweg detect` without --config) does not pay
  * for loading the validation library.
  */
-import type { Limits } from '../settings/profile-schema.js';
+import type { Limits } from '../settings/limits-schema.js';
 
 export const DETECT_DEFAULTS = {
   baseline: { enabled: true, warmup: 300, memory: 2000, fastSpan: 10, noiseSpan: 30, seasonBuckets: 48, gate: 1e-3, relearnAfter: 3_600_000, relearnMin: 100 },

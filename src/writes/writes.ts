@@ -156,7 +156,7 @@ export class Writes {
       ? ({ ok: false, reason: refusal } as const)
       : !this.running
         ? ({ ok: false, reason: 'the agent is stopping' } as const)
-        : planWrite(req, config, (device, point) => {
+        : planWrite(req, config, (_device, point) => {
             if (target === undefined) return 'no-device';
             if (target === 'not-modbus') return 'not-modbus';
             return findPoint(target.spec, point);

@@ -94,7 +94,7 @@ describe('LevelStore faults', () => {
   });
 
   it('evicts by age on the store clock', async () => {
-    let wall = 1_000_000_000;
+    const wall = 1_000_000_000;
     let mono = 0;
     const clock: Clock = { now: () => wall, monotonic: () => mono };
     const s = await open({ clock, retentionInterval: 60_000, config: config({ maxAge: '1h', sinks: { cloud: { types: ['readings'] } } }) });

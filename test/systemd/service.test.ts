@@ -123,6 +123,7 @@ describe('issue 17.2: the systemd service reads its config and its secrets', () 
       chmodSync(state, 0o700);
       const unit = readFileSync(path.join(destdir, 'etc/systemd/system/halfweg.service'), 'utf8');
       const execStart = /^ExecStart=(.+)$/m.exec(unit)![1]!.split(/\s+/).map((t) =>
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's ${STATE_DIRECTORY}, literally
         t === '/usr/bin/node' ? process.execPath : t.replace('/opt/halfweg', root).replace('/etc/halfweg', etc).replace('${STATE_DIRECTORY}', state),
       );
       const agent = spawn('setpriv', [`--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', ...execStart], {
@@ -143,7 +144,7 @@ describe('issue 17.2: the systemd service reads its config and its secrets', () 
       const status = await until('readings delivered over mutual TLS with the password', async () => {
         if (agent.exitCode !== null) throw new Error(`the agent exited ${agent.exitCode}: ${out}`);
         const s = (await fetch(`http://127.0.0.1:${httpPort}/status`).then((r) => r.json()).catch(() => undefined)) as Status | undefined;
-        return s && s.sinks[0]?.connected && s.sinks[0].delivered.readings > 0 && s;
+        return s?.sinks[0]?.connected && s.sinks[0].delivered.readings > 0 && s;
       });
       expect(status.counters.readings).toBeGreaterThan(0);
       expect(status.counters.uncommitted).toBe(0);

@@ -66,6 +66,7 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
   });
   await writes.start();
   cleanups.push(() => writes.stop());
+  // biome-ignore lint/suspicious/noExplicitAny: JSON payloads, each field checked by the expectations below
   const seen: { topic: string; payload: Record<string, any> }[] = [];
   client.on('message', (topic, payload) => {
     if (topic !== `${base}/cmd/write`) seen.push({ topic, payload: JSON.parse(payload.toString()) });

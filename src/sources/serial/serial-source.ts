@@ -7,7 +7,8 @@ import type { DeviceStats, Source, SourceStats } from '../source.js';
 import { backoffDelay } from '../backoff.js';
 import { appendChecksum } from './checksum.js';
 import { badReadings, FrameDecoder } from './frame-decoder.js';
-import { createFramer, toBytes, type Framer } from './framer.js';
+import { createFramer } from './create-framer.js';
+import { toBytes, type Framer } from './framer.js';
 
 /** Serial-specific counters next to the common ones, for metrics and the status view. */
 export interface SerialDeviceStats extends DeviceStats {

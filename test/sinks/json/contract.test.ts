@@ -74,6 +74,7 @@ describe('issue 21.2: the plain JSON contract on a real broker', () => {
     const sink = new MqttSink({ name: 'controlRoom', config, store, log: recordingLogger().log, ids, points: catalogue });
     await sink.start();
     cleanups.push(() => sink.stop());
+    // biome-ignore lint/suspicious/noExplicitAny: JSON payloads, each field checked by the expectations below
     const on = (rest: string) => sub.messages.filter((m) => m.topic === base + rest).map((m) => JSON.parse(m.payload.toString()) as Record<string, any>);
     expect(await sub.waitFor(() => sub.messages.some((m) => m.topic === `${base}status`), 5000)).toBe(true);
 
