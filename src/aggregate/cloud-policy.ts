@@ -5,7 +5,7 @@
  * (sync-window.ts); that is the sink's second question.
  */
 import type { AggregatePayload, RecordType, StoredRecord } from '../store/records.js';
-import type { SinkPolicy } from '../sinks/mqtt/mqtt-sink.js';
+import type { SinkPolicy } from '../sinks/sink.js';
 import { selectDevices } from './rollup-record.js';
 
 export const CLOUD_MODES = ['raw', 'aggregates', 'both'] as const;

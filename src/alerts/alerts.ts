@@ -10,10 +10,10 @@
  * Every event is committed as `{ type: 'alarm', alarm: event }` and only then passed to
  * `onEvent` (wake the sinks: `sink.wake('alarm')`; count it for the daily report).
  */
-import type { StateStore } from '../aggregate/state.js';
+import type { StateStore } from '../store/state-store.js';
 import type { Logger } from '../ops/log.js';
 import type { Settings } from '../settings/load.js';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 import type { NewRecord } from '../store/records.js';
 import type { CommitResult } from '../store/store.js';
 import type { AlarmEvent } from './alarm-event.js';

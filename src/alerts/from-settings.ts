@@ -2,7 +2,7 @@
  * Builds the alerts stage from the settings (the agent's composition root calls this).
  * See README.md, "Wiring", for where each piece goes in src/agent.ts.
  */
-import type { StateStore } from '../aggregate/state.js';
+import type { StateStore } from '../store/state-store.js';
 import type { DetectOptions, PointDetect } from '../detect/options.js';
 import type { Logger } from '../ops/log.js';
 import type { Settings } from '../settings/load.js';

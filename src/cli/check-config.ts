@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { JsonFileState } from '../aggregate/json-file-state.js';
+import { JsonFileState } from '../store/json-file-state.js';
 import { loadSettings, type DeviceSpec, type Settings } from '../settings/load.js';
 import { formatDuration } from '../settings/duration.js';
 import { resolveConfigPath } from '../settings/files.js';

@@ -1,5 +1,5 @@
 import type { Agent } from '../agent.js';
-import type { Reading } from '../sources/reading.js';
+import type { Reading } from '../shared/reading.js';
 
 /**
  * The demo's compact live view: one block per device with its state and latest values, redrawn

@@ -11,7 +11,7 @@
  * Row alarm: the learnt score goes through one AlarmPolicy, each rule detector through its own;
  * the row is in alarm when any of them is active.
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 import { combineDecades, scoreOfDecades } from './calibrate.js';
 import { createPointDetectors, createRelationDetector } from './build.js';
 import type { Finding, PointDetector } from './detector.js';

@@ -23,8 +23,8 @@
  * messages to be confirmed (acknowledging them in the store), publishes its `offline` status,
  * disconnects and clears every timer. Starting a stopped sink is not supported.
  */
-import type { RecordType } from '../store/records.js';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { RecordType, StoredRecord } from '../store/records.js';
+import type { ReadingBatch } from '../shared/reading.js';
 
 export interface SinkStats {
   readonly name: string;
@@ -58,4 +58,15 @@ export interface Sink {
   unsubscribe(topic: string): Promise<void>;
   /** Publish one small message at QoS 1 (a command result); rejects while disconnected. */
   publish(topic: string, payload: string): Promise<void>;
+}
+
+/**
+ * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from
+ * src/aggregate/). A record `select` drops is acknowledged without being sent: it was not wanted.
+ */
+export interface SinkPolicy {
+  /** False keeps a lane's records in the store for later (e.g. raw backlog only at night). */
+  laneOpen?(type: RecordType, now: number): boolean;
+  /** The record to send, a reduced copy of it, or null for "not for this sink". */
+  select?(record: StoredRecord): StoredRecord | null;
 }

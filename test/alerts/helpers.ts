@@ -1,12 +1,12 @@
 /** Shared parts of the alerts tests: a manager with a fake clock, batches, a log that can be read. */
 import { pino, type Logger } from 'pino';
-import type { StateStore } from '../../src/aggregate/state.js';
+import type { StateStore } from '../../src/store/state-store.js';
 import type { AlarmEvent } from '../../src/alerts/alarm-event.js';
 import { AlarmManager } from '../../src/alerts/manager.js';
 import { parseAlarmsOptions } from '../../src/alerts/options.js';
 import { parseDetectOptions } from '../../src/detect/options.js';
 import type { Limits } from '../../src/settings/profile-schema.js';
-import type { Quality, ReadingBatch } from '../../src/sources/reading.js';
+import type { Quality, ReadingBatch } from '../../src/shared/reading.js';
 
 export const T0 = Date.UTC(2024, 0, 1, 8);
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryState } from '../../src/aggregate/state.js';
+import { MemoryState } from '../../src/store/state-store.js';
 import { Alerts } from '../../src/alerts/alerts.js';
 import { AlarmCommandListener, REFUSALS_LOGGED } from '../../src/alerts/command-listener.js';
 import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';

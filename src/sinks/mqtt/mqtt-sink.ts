@@ -23,7 +23,7 @@ import type { IClientPublishOptions } from 'mqtt';
 import { HalfwegError } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import type { MqttSinkConfig } from '../../settings/sink-schema.js';
-import type { ReadingBatch } from '../../sources/reading.js';
+import type { ReadingBatch } from '../../shared/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';
@@ -34,7 +34,7 @@ import { heartbeatPayload } from '../heartbeat.js';
 import { LiveValues } from '../live-values.js';
 import { plainMessages } from '../json-plain.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
-import type { Sink, SinkStats } from '../sink.js';
+import type { Sink, SinkPolicy, SinkStats } from '../sink.js';
 import { TokenBucket } from '../token-bucket.js';
 import { MqttConnection } from './connection.js';
 import { checkTransport, clientOptions, safeUrl } from './options.js';
@@ -90,17 +90,6 @@ export interface MqttSinkOptions {
   readonly policy?: SinkPolicy;
   /** Units and precisions of the points (the JSON contract rounds values to them). */
   readonly points?: PointCatalogue;
-}
-
-/**
- * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from
- * src/aggregate/). A record `select` drops is acknowledged without being sent: it was not wanted.
- */
-export interface SinkPolicy {
-  /** False keeps a lane's records in the store for later (e.g. raw backlog only at night). */
-  laneOpen?(type: RecordType, now: number): boolean;
-  /** The record to send, a reduced copy of it, or null for "not for this sink". */
-  select?(record: StoredRecord): StoredRecord | null;
 }
 
 export class MqttSink implements Sink {

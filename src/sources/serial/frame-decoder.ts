@@ -1,4 +1,4 @@
-import type { Quality, Reading } from '../reading.js';
+import type { Quality, Reading } from '../../shared/reading.js';
 import type { ChecksumSpec, ParserSpec, SerialPointSpec } from '../../settings/serial-schema.js';
 import { checksumTrailer, verifyChecksum } from './checksum.js';
 import { createParser } from './create-parser.js';

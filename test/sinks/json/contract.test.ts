@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../../src/sinks/mqtt/mqtt-sink.js';
 import { pointCatalogue } from '../../../src/sinks/point-catalogue.js';
 import { publishedValue } from '../../../src/sinks/precision.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
 import { Mosquitto } from '../broker.js';
 import { Subscriber, openStore, recordingLogger, sinkConfig } from '../helpers.js';
 import { loadSchemas, schemaFor } from './schemas.js';

@@ -4,11 +4,11 @@
  * through protobufjs, independently of the encoder the sink uses.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryState } from '../../../src/aggregate/state.js';
+import { MemoryState } from '../../../src/store/state-store.js';
 import { pointCatalogue } from '../../../src/sinks/point-catalogue.js';
 import { SparkplugSink } from '../../../src/sinks/sparkplug/sparkplug-sink.js';
 import type { AlarmFacts } from '../../../src/sinks/sparkplug/metrics.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
 import { Mosquitto } from '../broker.js';
 import { openStore, recordingLogger, sinkConfig, sleep } from '../helpers.js';
 import { HostApplication, type HostMessage } from './host.js';

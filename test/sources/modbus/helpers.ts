@@ -1,7 +1,7 @@
 import type { DeviceSpec } from '../../../src/settings/load.js';
 import type { ConnectionConfig } from '../../../src/settings/schema.js';
 import type { DataType, ByteOrder, PointSpec, Table } from '../../../src/settings/profile-schema.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
 
 /** A resolved point with the defaults load.ts would give it. */
 export function pt(name: string, table: Table, address: number, type: DataType = table === 'coil' || table === 'discrete' ? 'bool' : 'uint16', more: Partial<PointSpec> = {}): PointSpec {

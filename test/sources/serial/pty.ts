@@ -5,7 +5,7 @@ import path from 'node:path';
 import { deviceSchema } from '../../../src/settings/schema.js';
 import { resolveSerialDevice } from '../../../src/settings/serial-resolve.js';
 import { serialProfileSchema, type SerialDeviceSpec, type SerialProfileInput } from '../../../src/settings/serial-schema.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
 
 /** A socat pseudo-terminal pair: the source opens `agent`, the simulated instrument `instrument`. */
 export class PtyPair {
