@@ -9,7 +9,7 @@
  *   await aggregation.stop();             // after the sources stopped, before the store closes
  */
 import type { Logger } from '../ops/log.js';
-import type { AggregateConfig, CloudConfig, SchedulesConfig } from '../settings/aggregate-schema.js';
+import type { AggregateConfig, CloudConfig, SchedulesConfig } from './options.js';
 import type { ReadingBatch } from '../shared/reading.js';
 import type { AggregatePayload, NewRecord, RecordType } from '../store/records.js';
 import type { CommitResult, StoreStats } from '../store/store.js';

@@ -3,7 +3,7 @@
  * See README.md, "Wiring", for where each piece goes in src/agent.ts.
  */
 import type { StateStore } from '../store/state-store.js';
-import type { DetectOptions, PointDetect } from '../detect/options.js';
+import type { PointDetect } from '../detect/options.js';
 import type { Logger } from '../ops/log.js';
 import type { Settings } from '../settings/load.js';
 import type { Limits } from '../settings/profile-schema.js';
@@ -43,7 +43,7 @@ export function createAlarmManager(settings: Settings, deps: AlarmDeps): AlarmMa
   const { config } = settings;
   if (!config.alarms.enabled) return null;
   return new AlarmManager({
-    detect: config.detect as unknown as DetectOptions,
+    detect: config.detect,
     alarms: config.alarms,
     pointOf: pointSettings(settings),
     groupOf: pointGroups(settings),

@@ -112,7 +112,7 @@ Options:
       return 2;
     }
     const settings = await loadSettings(positionals[0]!, { checkFiles: true });
-    const detect = settings.config.detect as unknown as DetectOptions;
+    const detect = settings.config.detect;
     const holesFile = path.join(path.resolve(values['data-dir'] ?? settings.config.agent.dataDir), HOLES_FILE);
     const learnt = new JsonFileState(holesFile);
     const out: string[] = [`${settings.file}: valid (${settings.devices.length} Modbus and ${settings.serialDevices.length} serial device(s) to poll)`];

@@ -15,7 +15,8 @@ import type { Quality } from '../shared/reading.js';
 import { combineDecades, scoreOfDecades } from './calibrate.js';
 import { createPointDetectors, createRelationDetector } from './build.js';
 import type { Finding, PointDetector } from './detector.js';
-import { optionsFor, type DetectOptions } from './defaults.js';
+import type { DetectOptions } from './options.js';
+import { optionsFor } from './point-options.js';
 import { AlarmPolicy, type PolicyOptions } from './policy.js';
 import type { RelationDetector } from './relation.js';
 

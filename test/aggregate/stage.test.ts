@@ -8,7 +8,7 @@ import { JsonFileState } from '../../src/store/json-file-state.js';
 import { isRollup, rollupRows, type RollupPayload } from '../../src/aggregate/rollup-record.js';
 import { RollupStage } from '../../src/aggregate/rollup-stage.js';
 import { MemoryState } from '../../src/store/state-store.js';
-import { aggregateSchema, cloudSchema, schedulesSchema } from '../../src/settings/aggregate-schema.js';
+import { aggregateSchema, cloudSchema, schedulesSchema } from '../../src/aggregate/options.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
 import type { ReadingBatch } from '../../src/shared/reading.js';
