@@ -65,14 +65,3 @@ export function collector() {
     });
   return { batches, emit, until, last: () => batches[batches.length - 1] };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-import { pino, type Logger } from 'pino';
-
-/** A logger that keeps its lines as objects, to assert what operators would see. */
-export function captureLog(): { log: Logger; lines: Record<string, unknown>[]; at: (level: number) => Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { log, lines, at: (level) => lines.filter((l) => l['level'] === level) };
-}
