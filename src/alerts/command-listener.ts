@@ -14,7 +14,8 @@
  * applied again at every restart of the agent, long after the operator put the alarm back.
  *
  * The channel is the one boundary with the broker (`CommandChannel`): the agent backs it with the
- * control-room sink's connection; mqtt-channel.ts backs it with a plain mqtt.js client.
+ * control-room sink's connection; the tests back it with a plain mqtt.js client
+ * (test/support/mqtt-channel.ts).
  *
  * Lifecycle: the constructor assigns; `start()` subscribes; `stop()` unsubscribes (if the channel
  * can) and ignores whatever still arrives.

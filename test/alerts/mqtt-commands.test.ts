@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MemoryState } from '../../src/store/state-store.js';
 import { Alerts } from '../../src/alerts/alerts.js';
 import { AlarmCommandListener, REFUSALS_LOGGED } from '../../src/alerts/command-listener.js';
-import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
+import { MqttClientChannel } from '../support/mqtt-channel.js';
 import type { CommandResult } from '../../src/alerts/commands.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { Topics } from '../../src/sinks/mqtt/topics.js';

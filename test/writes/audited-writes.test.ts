@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
+import { MqttClientChannel } from '../support/mqtt-channel.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { SparkplugSink } from '../../src/sinks/sparkplug/sparkplug-sink.js';
