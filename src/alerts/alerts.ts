@@ -17,7 +17,8 @@ import type { ReadingBatch } from '../shared/reading.js';
 import type { NewRecord } from '../store/records.js';
 import type { CommitResult } from '../store/store.js';
 import type { AlarmEvent } from './alarm-event.js';
-import { AlarmCommandListener, type CommandChannel } from './command-listener.js';
+import type { CommandChannel } from '../sinks/sink.js';
+import { AlarmCommandListener } from './command-listener.js';
 import { createAlarmManager } from './from-settings.js';
 import type { AlarmManager } from './manager.js';
 

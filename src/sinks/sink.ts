@@ -54,7 +54,7 @@ export interface Sink {
   /** The agent's live stream of committed batches (current values); a no-op unless the sink has `live`. */
   publishLive(batch: ReadingBatch): void;
   /** Listen on an exact topic over the sink's connection, kept across reconnects (operator commands); `retain` is the packet's flag. */
-  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void): Promise<void>;
+  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
   unsubscribe(topic: string): Promise<void>;
   /** Publish one small message at QoS 1 (a command result); rejects while disconnected. */
   publish(topic: string, payload: string): Promise<void>;
@@ -69,4 +69,25 @@ export interface SinkPolicy {
   laneOpen?(type: RecordType, now: number): boolean;
   /** The record to send, a reduced copy of it, or null for "not for this sink". */
   select?(record: StoredRecord): StoredRecord | null;
+}
+
+/** What the broker said about a message: `retain` is set on a retained message replayed to a new subscription. */
+export interface MessageMeta {
+  readonly retain: boolean;
+}
+
+/**
+ * The one boundary operator commands cross (alarm commands, audited writes): the agent backs it
+ * with its control-room sink (a Sink is one), the tests with a plain mqtt.js client.
+ */
+export interface CommandChannel {
+  /**
+   * Delivers every message on `topic` to `handler`, also after reconnects (re-subscribing is the
+   * channel's job), with the packet's retain flag. Resolves once the subscription is in place
+   * (or will be on connecting).
+   */
+  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
+  unsubscribe?(topic: string): Promise<void>;
+  /** Best effort (QoS 1, not retained); absent: no results are published. */
+  publish?(topic: string, payload: string): Promise<void>;
 }

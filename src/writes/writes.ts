@@ -15,7 +15,7 @@
  * and a channel is given); stop() unsubscribes and waits for the writes in flight.
  */
 import { z } from 'zod';
-import type { CommandChannel, MessageMeta } from '../alerts/command-listener.js';
+import type { CommandChannel, MessageMeta } from '../sinks/sink.js';
 import type { Logger } from '../ops/log.js';
 import type { DeviceSpec } from '../settings/load.js';
 import type { PointSpec } from '../settings/profile-schema.js';

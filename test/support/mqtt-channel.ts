@@ -6,7 +6,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt';
-import type { CommandChannel, MessageMeta } from '../../src/alerts/command-listener.js';
+import type { CommandChannel, MessageMeta } from '../../src/sinks/sink.js';
 
 export class MqttClientChannel implements CommandChannel {
   private readonly handlers = new Map<string, (topic: string, payload: Buffer, meta?: MessageMeta) => void>();
