@@ -14,7 +14,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { RollupEngine } from '../src/aggregate/rollup-engine.js';
 import { rollupPayload } from '../src/aggregate/rollup-record.js';
-import type { Reading } from '../src/sources/reading.js';
+import type { Reading } from '../src/shared/reading.js';
 
 const quick = process.argv.includes('--quick');
 const gc = (globalThis as { gc?: () => void }).gc;

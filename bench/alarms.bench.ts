@@ -9,8 +9,8 @@
 import { pino } from 'pino';
 import { AlarmManager } from '../src/alerts/manager.js';
 import { parseAlarmsOptions } from '../src/alerts/options.js';
-import { defaultDetectOptions } from '../src/detect/defaults.js';
-import type { ReadingBatch } from '../src/sources/reading.js';
+import { defaultDetectOptions } from '../src/detect/point-options.js';
+import type { ReadingBatch } from '../src/shared/reading.js';
 
 const quick = process.argv.includes('--quick');
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -35,7 +35,7 @@ import { encodePayload } from '../src/sinks/sparkplug/payload.js';
 import { SparkplugSink } from '../src/sinks/sparkplug/sparkplug-sink.js';
 import type { StoredRecord } from '../src/store/records.js';
 import { LevelStore } from '../src/store/level-store.js';
-import { Mosquitto } from '../test/sinks/broker.js';
+import { Mosquitto } from '../test/support/mosquitto.js';
 import { rng, simBatch, simDevices } from '../test/store/sim-data.js';
 
 const quick = process.argv.includes('--quick');

@@ -9,8 +9,8 @@
  */
 import { createPointDetectors, createRelationDetector } from '../src/detect/build.js';
 import type { PointDetector } from '../src/detect/detector.js';
-import { optionsFor, parseDetectOptions } from '../src/detect/options.js';
-import { defaultDetectOptions } from '../src/detect/defaults.js';
+import { parseDetectOptions } from '../src/detect/options.js';
+import { defaultDetectOptions, optionsFor } from '../src/detect/point-options.js';
 import { FrameDetector } from '../src/detect/frame.js';
 
 const quick = process.argv.includes('--quick');

@@ -98,7 +98,7 @@ if (args.options) process.stdout.write(`NOT the defaults: --options ${args.optio
 const files: string[] = [];
 for (const sub of ['valve1', 'valve2', 'other']) {
   const dir = path.join(dataDir, sub);
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.csv')).sort((a, b) => parseInt(a) - parseInt(b))) files.push(path.join(dir, f));
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.csv')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10))) files.push(path.join(dir, f));
 }
 
 const started = Date.now();

@@ -23,7 +23,7 @@ import pg from 'pg';
 import { prepareMessage } from '../src/ingest/prepare.js';
 import { encodeBatch } from '../src/sinks/batch-format.js';
 import type { StoredRecord } from '../src/store/records.js';
-import { Mosquitto } from '../test/sinks/broker.js';
+import { Mosquitto } from '../test/support/mosquitto.js';
 import { rng, simBatch, simDevices } from '../test/store/sim-data.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js');

@@ -6,7 +6,7 @@
  *   node dist/bench/serial.bench.js [--quick]
  */
 import { FrameDecoder } from '../src/sources/serial/frame-decoder.js';
-import { createFramer } from '../src/sources/serial/framer.js';
+import { createFramer } from '../src/sources/serial/create-framer.js';
 import { appendChecksum } from '../src/sources/serial/checksum.js';
 import { resolveChecksum, type ChecksumSpec, type ParserSpec, type SerialPointSpec } from '../src/settings/serial-schema.js';
 

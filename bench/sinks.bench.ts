@@ -22,7 +22,7 @@ import { peekBatchHeader } from '../src/sinks/batch-format.js';
 import { sinkCursors } from '../src/sinks/create.js';
 import { MqttSink } from '../src/sinks/mqtt/mqtt-sink.js';
 import { LevelStore } from '../src/store/level-store.js';
-import { Mosquitto } from '../test/sinks/broker.js';
+import { Mosquitto } from '../test/support/mosquitto.js';
 import { rng, simBatch, simDevices } from '../test/store/sim-data.js';
 
 const quick = process.argv.includes('--quick');

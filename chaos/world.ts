@@ -7,12 +7,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Mosquitto, freePort } from '../test/sinks/broker.js';
+import { Mosquitto } from '../test/support/mosquitto.js';
 import type { FaultAction } from '../src/sources/simulator/tcp-server.js';
 import { AgentProcess, writeConfig, fdCount } from './agent-process.js';
 import { profileYaml } from './device-code.js';
 import { FaultProxy } from './fault-proxy.js';
 import { Oracle } from './oracle.js';
+import { freePort } from '../test/support/port.js';
 
 export interface WorldOptions {
   readonly devices: number;
@@ -151,7 +152,7 @@ export class World {
     while (Date.now() < until) {
       const s = await this.agent.fetchStatus();
       const cloud = s?.store?.cursors.filter((c) => c.name.startsWith('cloud.'));
-      if (cloud && cloud.length && cloud.every((c) => c.readingsPending === 0)) return true;
+      if (cloud?.length && cloud.every((c) => c.readingsPending === 0)) return true;
       await sleep(250);
     }
     return false;

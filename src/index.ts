@@ -5,6 +5,6 @@
 export { decodeBatch, peekBatchHeader, encodeBatch, BatchDecodeError, BATCH_VERSION } from './sinks/batch-format.js';
 export type { BatchHeader, BatchInput, DecodedBatch, DecodeOptions, Compression } from './sinks/batch-format.js';
 export type { StoredRecord, RecordType, AggregatePayload, AlarmPayload } from './store/records.js';
-export type { Reading, ReadingBatch, Quality } from './sources/reading.js';
-export { QUALITIES } from './sources/reading.js';
+export type { Reading, ReadingBatch, Quality } from './shared/reading.js';
+export { QUALITIES } from './shared/reading.js';
 export { HalfwegError, type ErrorCode } from './errors.js';

@@ -9,8 +9,8 @@
  *   await aggregation.stop();             // after the sources stopped, before the store closes
  */
 import type { Logger } from '../ops/log.js';
-import type { AggregateConfig, CloudConfig, SchedulesConfig } from '../settings/aggregate-schema.js';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { AggregateConfig, CloudConfig, SchedulesConfig } from './options.js';
+import type { ReadingBatch } from '../shared/reading.js';
 import type { AggregatePayload, NewRecord, RecordType } from '../store/records.js';
 import type { CommitResult, StoreStats } from '../store/store.js';
 import { cloudWants } from './cloud-policy.js';
@@ -18,7 +18,7 @@ import { dailyReportPayload, evictionMark, type EvictionMark } from './daily-rep
 import { ReportCounters } from './report-counters.js';
 import { RollupStage } from './rollup-stage.js';
 import { Scheduler, type ScheduleDef, type ScheduleRun } from './scheduler.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../store/state-store.js';
 import { rawSyncGate } from './sync-window.js';
 
 /** What the store runs when the retention schedule fires: evict by budget and age; resolves with what it evicted (for the log). */

@@ -5,16 +5,12 @@
  * (sync-window.ts); that is the sink's second question.
  */
 import type { AggregatePayload, RecordType, StoredRecord } from '../store/records.js';
-import type { SinkPolicy } from '../sinks/mqtt/mqtt-sink.js';
+import type { SinkPolicy } from '../sinks/sink.js';
+import type { CloudConfig, CloudMode } from './options.js';
 import { selectDevices } from './rollup-record.js';
 
-export const CLOUD_MODES = ['raw', 'aggregates', 'both'] as const;
-export type CloudMode = (typeof CLOUD_MODES)[number];
-
-export interface CloudPolicyConfig {
-  readonly default: CloudMode;
-  readonly devices: Readonly<Record<string, CloudMode>>;
-}
+/** The `cloud:` section, as the schema gives it. */
+export type CloudPolicyConfig = Readonly<CloudConfig>;
 
 export function cloudModeOf(cloud: CloudPolicyConfig, device: string): CloudMode {
   return cloud.devices[device] ?? cloud.default;

@@ -5,7 +5,7 @@
  * least one good reading (a minute is a UTC minute, ⌊ts / 60 s⌋). The agent's running minutes are
  * counted by `tick(now)`, which the rollup stage calls every second.
  */
-import type { ReadingBatch } from '../sources/reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 
 export interface DeviceCounts {
   good: number;

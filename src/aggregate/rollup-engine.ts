@@ -15,7 +15,7 @@
  * open window (at most 2 + ⌈2·grace / length⌉ windows are open), each a fixed set of numbers plus
  * a sketch of at most 2 × maxBins counters.
  */
-import type { Reading } from '../sources/reading.js';
+import type { Reading } from '../shared/reading.js';
 import { PointStats, type PointStatsState, type PointSummary } from './point-stats.js';
 import { keyOf, SketchMapping } from './sketch.js';
 import { WindowAligner, windowLabel } from './windows.js';

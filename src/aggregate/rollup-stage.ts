@@ -16,12 +16,12 @@
  * windows then running, and their successors say so: they began before the next start, `partial`.
  */
 import type { Logger } from '../ops/log.js';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 import type { CommitResult } from '../store/store.js';
 import type { NewRecord } from '../store/records.js';
 import { RollupEngine, type ClosedWindow, type OpenWindowsState, type RollupCounters } from './rollup-engine.js';
 import { rollupPayload, type RollupPayload } from './rollup-record.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../store/state-store.js';
 import { windowLabel } from './windows.js';
 
 export interface RollupStageOptions {

@@ -18,7 +18,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../ops/log.js';
 import { compileCron, latestSlot, nextSlot, type CronSpec } from './cron-slots.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../store/state-store.js';
 
 export interface ScheduleRun {
   readonly name: string;

@@ -10,14 +10,15 @@
  * Every event is committed as `{ type: 'alarm', alarm: event }` and only then passed to
  * `onEvent` (wake the sinks: `sink.wake('alarm')`; count it for the daily report).
  */
-import type { StateStore } from '../aggregate/state.js';
+import type { StateStore } from '../store/state-store.js';
 import type { Logger } from '../ops/log.js';
 import type { Settings } from '../settings/load.js';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 import type { NewRecord } from '../store/records.js';
 import type { CommitResult } from '../store/store.js';
 import type { AlarmEvent } from './alarm-event.js';
-import { AlarmCommandListener, type CommandChannel } from './command-listener.js';
+import type { CommandChannel } from '../sinks/sink.js';
+import { AlarmCommandListener } from './command-listener.js';
 import { createAlarmManager } from './from-settings.js';
 import type { AlarmManager, DeviceAckResult } from './manager.js';
 

@@ -13,31 +13,16 @@
  * retained message to every new subscription, so an `out-of-service` published retained would be
  * applied again at every restart of the agent, long after the operator put the alarm back.
  *
- * The channel is the one boundary with the broker (`CommandChannel`): the agent backs it with the
- * control-room sink's connection; mqtt-channel.ts backs it with a plain mqtt.js client.
+ * The channel is the one boundary with the broker (`CommandChannel`, in sinks/sink.ts): the agent
+ * backs it with the control-room sink's connection; the tests back it with a plain mqtt.js client
+ * (test/support/mqtt-channel.ts).
  *
  * Lifecycle: the constructor assigns; `start()` subscribes; `stop()` unsubscribes (if the channel
  * can) and ignores whatever still arrives.
  */
 import type { Logger } from '../ops/log.js';
+import type { CommandChannel, MessageMeta } from '../sinks/sink.js';
 import { parseCommand, type AlarmCommand, type CommandResult } from './commands.js';
-
-/** What the broker said about a message: `retain` is set on a retained message replayed to a new subscription. */
-export interface MessageMeta {
-  readonly retain: boolean;
-}
-
-export interface CommandChannel {
-  /**
-   * Delivers every message on `topic` to `handler`, also after reconnects (re-subscribing is the
-   * channel's job), with the packet's retain flag. Resolves once the subscription is in place
-   * (or will be on connecting).
-   */
-  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
-  unsubscribe?(topic: string): Promise<void>;
-  /** Best effort (QoS 1, not retained); absent: no results are published. */
-  publish?(topic: string, payload: string): Promise<void>;
-}
 
 /** The command topics of one agent (`base` is `<prefix>/<site>/<agent>`, as the sinks' Topics.base). */
 export function commandTopics(base: string): { commands: string; results: string } {

@@ -11,7 +11,7 @@ import type { Finding } from '../detect/detector.js';
 import type { PointDetectOptions } from '../detect/options.js';
 import { AlarmPolicy, type AlarmChange } from '../detect/policy.js';
 import type { RelationDetector } from '../detect/relation.js';
-import type { Reading } from '../sources/reading.js';
+import type { Reading } from '../shared/reading.js';
 
 export class FrameWatch {
   private readonly row: Float64Array;

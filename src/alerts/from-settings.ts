@@ -2,8 +2,8 @@
  * Builds the alerts stage from the settings (the agent's composition root calls this).
  * See README.md, "Wiring", for where each piece goes in src/agent.ts.
  */
-import type { StateStore } from '../aggregate/state.js';
-import type { DetectOptions, PointDetect } from '../detect/options.js';
+import type { StateStore } from '../store/state-store.js';
+import type { PointDetect } from '../detect/options.js';
 import type { Logger } from '../ops/log.js';
 import type { Settings } from '../settings/load.js';
 import type { Limits } from '../settings/profile-schema.js';
@@ -43,7 +43,7 @@ export function createAlarmManager(settings: Settings, deps: AlarmDeps): AlarmMa
   const { config } = settings;
   if (!config.alarms.enabled) return null;
   return new AlarmManager({
-    detect: config.detect as unknown as DetectOptions,
+    detect: config.detect,
     alarms: config.alarms,
     pointOf: pointSettings(settings),
     groupOf: pointGroups(settings),

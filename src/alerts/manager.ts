@@ -42,7 +42,7 @@ import type { Logger } from '../ops/log.js';
 import { formatDuration } from '../settings/duration.js';
 import { closest } from '../settings/issues.js';
 import type { Limits } from '../settings/profile-schema.js';
-import type { Quality, ReadingBatch } from '../sources/reading.js';
+import type { Quality, ReadingBatch } from '../shared/reading.js';
 import { alarmId, priorityRank, type AlarmEvent } from './alarm-event.js';
 import type { AlarmCommand, CommandResult } from './commands.js';
 import * as life from './lifecycle.js';
@@ -52,7 +52,7 @@ import { FrameWatch } from './frame-watch.js';
 import { PointWatch, type FindingSink } from './point-watch.js';
 import { PriorityRules } from './priority.js';
 import { readSnapshot, SNAPSHOT_VERSION, type AlarmSnapshot } from './snapshot.js';
-import type { StateStore } from '../aggregate/state.js';
+import type { StateStore } from '../store/state-store.js';
 
 export interface AlarmManagerOptions {
   readonly detect: DetectOptions;
@@ -65,7 +65,7 @@ export interface AlarmManagerOptions {
   /** Commits one event durably (the agent: `store.commit({ type: 'alarm', alarm: event })`). */
   readonly commit: (event: AlarmEvent) => Promise<unknown>;
   /**
-   * Where alarm states survive restarts (src/aggregate/state.ts: the agent's small durable
+   * Where alarm states survive restarts (src/store/state-store.ts: the agent's small durable
    * key/value state; a JsonFileState or the store's LevelDB). None: they do not.
    */
   readonly state?: StateStore;

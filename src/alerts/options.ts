@@ -17,7 +17,7 @@
  *       alarms: { boiler-1/drum_level/limits: { LL: critical, L: high } }
  */
 import { z } from 'zod';
-import { type DetectOptions, type PointDetect, type PointDetectOptions } from '../detect/options.js';
+import type { DetectOptions, PointDetect, PointDetectOptions } from '../detect/options.js';
 import type { Limits } from '../settings/profile-schema.js';
 import { bool, duration, oneOf, show } from '../settings/schema-helpers.js';
 import { PRIORITIES } from './alarm-event.js';

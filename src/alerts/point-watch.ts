@@ -10,7 +10,7 @@ import { createPointDetectors } from '../detect/build.js';
 import type { DetectorKind, Finding, PointDetector } from '../detect/detector.js';
 import type { PointDetectOptions } from '../detect/options.js';
 import { AlarmPolicy, type AlarmChange } from '../detect/policy.js';
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 
 /**
  * Called for every finding: `change` is the policy's raise/clear (null when the condition did not

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { JsonFileState } from '../aggregate/json-file-state.js';
+import { JsonFileState } from '../store/json-file-state.js';
 import { loadSettings, type DeviceSpec, type Settings } from '../settings/load.js';
 import { formatDuration } from '../settings/duration.js';
 import { resolveConfigPath } from '../settings/files.js';
@@ -91,7 +91,7 @@ export const checkConfig: Command = {
 
 Validates FILE in one pass, as \`halfweg run\` would before polling: the schema, cross-references
 (device names, profiles, groups, points), the device profiles, the files named by TLS and auth
-settings (present and readable by this user; \$CREDENTIALS_DIRECTORY/… paths need that variable,
+settings (present and readable by this user; $CREDENTIALS_DIRECTORY/… paths need that variable,
 e.g. CREDENTIALS_DIRECTORY=/etc/halfweg/credentials), and plain MQTT to hosts that are not
 loopback. On success prints, per Modbus device, its points with their limits and the requests the
 agent will send each poll cycle, per serial device its framing, parser, checksum, poll mode and
@@ -112,7 +112,7 @@ Options:
       return 2;
     }
     const settings = await loadSettings(positionals[0]!, { checkFiles: true });
-    const detect = settings.config.detect as unknown as DetectOptions;
+    const detect = settings.config.detect;
     const holesFile = path.join(path.resolve(values['data-dir'] ?? settings.config.agent.dataDir), HOLES_FILE);
     const learnt = new JsonFileState(holesFile);
     const out: string[] = [`${settings.file}: valid (${settings.devices.length} Modbus and ${settings.serialDevices.length} serial device(s) to poll)`];

@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse';
 import { HalfwegError } from '../errors.js';
 import { FrameDetector } from '../detect/frame.js';
-import { defaultDetectOptions, type DetectOptions } from '../detect/defaults.js';
+import type { DetectOptions } from '../detect/options.js';
+import { defaultDetectOptions } from '../detect/point-options.js';
 import type { Command } from './command.js';
 import { detectDecimal, detectSeparator, parseNumber, parseTimestamp, type DecimalMark, type Separator } from './detect-csv.js';
 

@@ -1,6 +1,6 @@
 import type { Agent } from '../agent.js';
 import type { AlarmEvent } from '../alerts/alarm-event.js';
-import type { Reading } from '../sources/reading.js';
+import type { Reading } from '../shared/reading.js';
 import type { AggregatePayload } from '../store/records.js';
 import { drainText } from './status.js';
 

@@ -51,7 +51,7 @@
  * adding an offset gives the same scores (up to rounding); the variance floor is the quantisation
  * step seen in the data (q²/12), which scales too.
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 import { CALIBRATOR_DOUBLES, CALIBRATOR_FLOATS, TailCalibrator, combineDecades, scoreOfDecades, type CalibratorOptions } from './calibrate.js';
 import type { Finding, PointDetector } from './detector.js';
 

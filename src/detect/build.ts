@@ -8,7 +8,7 @@ import type { PointDetector } from './detector.js';
 import { FlatlineDetector } from './flatline.js';
 import { LimitsDetector } from './limits.js';
 import { MissingDetector } from './missing.js';
-import type { PointDetectOptions } from './defaults.js';
+import type { PointDetectOptions } from './options.js';
 import { RateDetector } from './rate.js';
 import { RelationDetector } from './relation.js';
 

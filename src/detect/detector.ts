@@ -23,7 +23,7 @@
  * Turning scores into alarms (on/off delays, minimum score) is not the detector's job: every
  * Finding goes through the same `AlarmPolicy` (policy.ts).
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 
 export type DetectorKind = 'limits' | 'rate' | 'flatline' | 'missing' | 'baseline' | 'relation';
 

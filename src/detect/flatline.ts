@@ -8,7 +8,7 @@
  * until the point has moved at least `minMoves` times: a value that has never changed is a
  * constant, not a stuck sensor.
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 import { ruleFinding, type Finding, type PointDetector } from './detector.js';
 
 export interface FlatlineOptions {

@@ -11,11 +11,12 @@
  * Row alarm: the learnt score goes through one AlarmPolicy, each rule detector through its own;
  * the row is in alarm when any of them is active.
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 import { combineDecades, scoreOfDecades } from './calibrate.js';
 import { createPointDetectors, createRelationDetector } from './build.js';
 import type { Finding, PointDetector } from './detector.js';
-import { optionsFor, type DetectOptions } from './defaults.js';
+import type { DetectOptions } from './options.js';
+import { optionsFor } from './point-options.js';
 import { AlarmPolicy, type PolicyOptions } from './policy.js';
 import type { RelationDetector } from './relation.js';
 

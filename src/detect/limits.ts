@@ -6,8 +6,8 @@
  *
  * Example, h = 80, deadband = 2: 79.9 → clear, 80.0 → H, 78.5 → still H, 77.9 → clear.
  */
-import type { Quality } from '../sources/reading.js';
-import type { Limits } from '../settings/profile-schema.js';
+import type { Quality } from '../shared/reading.js';
+import type { Limits } from '../settings/limits-schema.js';
 import { ruleFinding, type Finding, type PointDetector } from './detector.js';
 
 const CLEAR = ruleFinding('limits', null);

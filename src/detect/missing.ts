@@ -7,7 +7,7 @@
  * (learnt as an average of the intervals), but at least `minSpan`. Nothing is said before the
  * first good reading: a point that never answered is a configuration problem, not a dropout.
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 import { ruleFinding, type Finding, type PointDetector } from './detector.js';
 
 export interface MissingOptions {

@@ -16,9 +16,8 @@
 import { z } from 'zod';
 import { bool, duration, finite, intIn, show } from '../settings/schema-helpers.js';
 import { limitsSchema } from '../settings/limits-schema.js';
-import { DETECT_DEFAULTS, type DetectOptions } from './defaults.js';
-
-export { DETECT_DEFAULTS, optionsFor, defaultDetectOptions, type DetectOptions, type PointDetect, type PointDetectOptions } from './defaults.js';
+import type { Limits } from '../settings/limits-schema.js';
+import { DETECT_DEFAULTS } from './defaults.js';
 
 function fraction() {
   return z.unknown().superRefine((v, ctx) => {
@@ -105,23 +104,30 @@ const fields = {
   },
 } as const;
 
-
-
 type Fields = typeof fields;
 type Section = keyof Fields;
 
+/**
+ * A section with its defaults: every field optional in the file, then DETECT_DEFAULTS under what
+ * was written. The output type is the defaults' type refined by the fields' (z.output), so the
+ * resolved options are typed by this schema alone.
+ */
 function withDefaults<S extends Section>(section: S) {
-  const shape: Record<string, z.ZodType> = {};
-  const defaults = DETECT_DEFAULTS[section] as Record<string, unknown>;
-  for (const [key, schema] of Object.entries(fields[section])) {
-    const d = defaults[key];
-    shape[key] = d === undefined ? (schema as z.ZodType) : (schema as z.ZodType).default(d as never);
-  }
-  return z.strictObject(shape).prefault({});
+  return z
+    .strictObject(fields[section])
+    .partial()
+    .optional()
+    .transform((written) => ({ ...DETECT_DEFAULTS[section], ...dropUndefined(written ?? {}) }));
 }
 
 function partialOf<S extends Section>(section: S) {
-  return z.strictObject(fields[section] as unknown as Record<string, z.ZodType>).partial().optional();
+  return z.strictObject(fields[section]).partial().optional();
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }
 
 /** Detector options of one point, as a profile or a device override gives them. */
@@ -133,7 +139,6 @@ export const pointDetectSchema = z.strictObject({
   rate: partialOf('rate'),
   policy: partialOf('policy'),
 });
-
 
 const overrideSchema = pointDetectSchema.extend({ limits: limitsSchema.optional() });
 
@@ -148,11 +153,14 @@ export const detectSchema = z.strictObject({
   points: z.record(z.string(), overrideSchema).prefault({}),
 });
 
-
+/** Options as the config gives them: every section resolved, per-point overrides as written. */
+export type DetectOptions = z.output<typeof detectSchema>;
+/** One point's overrides, as a profile, a device or `detect.points` writes them. */
+export type PointDetect = z.output<typeof pointDetectSchema>;
+/** Options for one point, everything resolved (point-options.ts `optionsFor`). */
+export type PointDetectOptions = Omit<DetectOptions, 'points'> & { limits?: Limits | undefined };
 
 /** Validates raw options (from YAML/JSON) and fills every default. Throws zod's error on bad input. */
 export function parseDetectOptions(raw: unknown): DetectOptions {
-  return detectSchema.parse(raw ?? {}) as unknown as DetectOptions;
+  return detectSchema.parse(raw ?? {});
 }
-
-

@@ -8,7 +8,7 @@
  * oldest one is about one span old whatever the poll rate; the change is measured against the
  * newest sample at least `span` old (or the oldest kept) and scaled to the span.
  */
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 import { ruleFinding, type Finding, type PointDetector } from './detector.js';
 
 export interface RateOptions {

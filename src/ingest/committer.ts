@@ -10,7 +10,7 @@
  * deadline; what is still unacknowledged then is re-sent by the broker to the next run.
  */
 import type { Logger } from '../ops/log.js';
-import { backoffDelay } from '../sources/backoff.js';
+import { backoffDelay } from '../shared/backoff.js';
 import type { IncomingMessage } from './consumer.js';
 import { prepareMessage } from './prepare.js';
 import type { Delivery, WriteSummary } from './writer.js';

@@ -26,7 +26,7 @@ import { HalfwegError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
 import { isTls, safeUrl } from '../sinks/mqtt/options.js';
 import { classify } from '../sinks/mqtt/connection.js';
-import { backoffDelay } from '../sources/backoff.js';
+import { backoffDelay } from '../shared/backoff.js';
 import type { IngestConfig } from './options.js';
 import { sharedFilter } from './topic.js';
 

@@ -27,7 +27,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Quality codes as the batch format numbers them (src/sources/reading.ts QUALITIES). */
+/** Quality codes as the batch format numbers them (src/shared/reading.ts QUALITIES). */
 const QUALITY_ROWS = ['good', 'timeout', 'exception', 'decode', 'out-of-range', 'disconnected', 'checksum', 'stale'];
 
 /** The time-partitioned tables: parent name, partition column, partition width. */

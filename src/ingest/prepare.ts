@@ -4,7 +4,7 @@
  * back as a quarantine verdict with a stable code and a reason, never as an exception.
  */
 import { BatchDecodeError, decodeBatch, type DecodedBatch } from '../sinks/batch-format.js';
-import { QUALITIES } from '../sources/reading.js';
+import { QUALITIES } from '../shared/reading.js';
 import { level } from '../sinks/mqtt/topics.js';
 import type { JsonValue, StoredRecord } from '../store/records.js';
 import { parseBatchTopic } from './topic.js';

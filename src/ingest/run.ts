@@ -7,7 +7,6 @@ import { HalfwegError } from '../errors.js';
 import { createLogger } from '../ops/log.js';
 import { createNotifier } from '../ops/sd-notify.js';
 import { Watchdog } from '../ops/watchdog.js';
-import type { CommandIo } from '../cli/command.js';
 import { createPool, safeDbUrl } from './db.js';
 import { quoteIdent } from './migrations.js';
 import { migrate } from './migrate.js';
@@ -21,7 +20,14 @@ export interface IngestArgs {
   readonly gaps: boolean;
 }
 
-export async function runIngest(args: IngestArgs, io: CommandIo): Promise<number> {
+/** What the worker needs of the command that runs it (src/cli/ingest.ts passes its CommandIo). */
+export interface IngestIo {
+  readonly stdout: NodeJS.WritableStream;
+  /** Resolves with the signal's name when the process is asked to stop. */
+  readonly stopSignal: Promise<string>;
+}
+
+export async function runIngest(args: IngestArgs, io: IngestIo): Promise<number> {
   const settings = await loadIngestSettings(args.config);
   const { config } = settings;
   if (args.migrate || args.gaps) {
@@ -61,7 +67,7 @@ export async function runIngest(args: IngestArgs, io: CommandIo): Promise<number
 }
 
 /** The gap report: agents with holes in their sequence numbers. Exit 0 when there is none, 1 otherwise. */
-async function printGaps(pool: import('pg').Pool, schema: string, io: CommandIo): Promise<number> {
+async function printGaps(pool: import('pg').Pool, schema: string, io: IngestIo): Promise<number> {
   const s = quoteIdent(schema);
   const agents = await pool.query(`SELECT agent, site, low_seq, high_seq, contiguous_seq, gap_count, missing, last_at FROM ${s}.agent_lag ORDER BY agent`);
   const gaps = await pool.query(`SELECT agent, first_seq, last_seq, missing, opened_at FROM ${s}.gap_report ORDER BY agent, first_seq LIMIT 1000`);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ReadingBatch } from '../sources/reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 import type { DeviceStats } from '../sources/source.js';
 import type { StoreStats } from '../store/store.js';
 import type { SinkStats } from '../sinks/sink.js';

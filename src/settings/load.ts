@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { HalfwegError } from '../errors.js';
 import { closest, describeIssues } from './issues.js';
-import { checkCloudDevices } from './aggregate-schema.js';
+import { checkCloudDevices } from '../aggregate/options.js';
 import type { PointDetect } from '../detect/options.js';
 import { configSchema, deviceSchema, simulatorSchema, type Config, type ConnectionConfig, type DeviceConfig, type SimulatorConfig } from './schema.js';
 import { mqttSinkSchema, type MqttSinkConfig } from './sink-schema.js';

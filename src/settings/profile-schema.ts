@@ -45,7 +45,7 @@ const pointFields = {
   /** Function code of a write: `single` (5 for a coil, 6 for a 16-bit register) or `multiple` (15, 16); 32/64-bit values always use 16. */
   writeFunction: oneOf(['single', 'multiple'] as const).optional(),
   /** Detector options for this point (src/detect/options.ts); the config's `detect.points` override them. */
-  detect: z.lazy(() => pointDetectSchema).optional(),
+  detect: pointDetectSchema.optional(),
   enabled: bool().optional(),
 };
 
@@ -68,10 +68,9 @@ export const modbusProfileSchema = z.strictObject({
 /**
  * Any device profile: Modbus (no `protocol`, or `protocol: modbus`) or serial (`protocol: serial`,
  * see serial-schema.ts). Validate a document with `profileSchemaFor(doc)` to get the errors of the
- * branch it claims to be rather than a union's "invalid input". Lazy: serial-schema.ts imports
- * this file too.
+ * branch it claims to be rather than a union's "invalid input".
  */
-export const profileSchema = z.union([modbusProfileSchema, z.lazy(() => serialProfileSchema)]);
+export const profileSchema = z.union([modbusProfileSchema, serialProfileSchema]);
 
 export function profileSchemaFor(doc: unknown): typeof modbusProfileSchema | typeof serialProfileSchema {
   const protocol = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['protocol'] : undefined;

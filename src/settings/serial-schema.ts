@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { closest } from './issues.js';
-import { limitsSchema, type Limits } from './profile-schema.js';
+import { limitsSchema, type Limits } from './limits-schema.js';
 import { bool, duration, finite, intIn, oneOf, show, text } from './schema-helpers.js';
 
 /**
@@ -170,8 +170,7 @@ const serialPointFields = {
   range: z.tuple([finite(), finite()]).optional(),
   /** Decimal places of published values (JSON, Sparkplug). */
   precision: intIn(0, 12).optional(),
-  // Lazy: profile-schema.ts imports this file for its union, so neither may read the other at load.
-  limits: z.lazy(() => limitsSchema).optional(),
+  limits: limitsSchema.optional(),
   enabled: bool().optional(),
 };
 

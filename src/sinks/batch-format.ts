@@ -10,7 +10,7 @@
  * (device point) across the whole batch, then aggregates and alarms as JSON text.
  */
 import { brotliCompressSync, brotliDecompressSync, constants as zc, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { QUALITIES, type Quality, type Reading } from '../sources/reading.js';
+import { QUALITIES, type Quality, type Reading } from '../shared/reading.js';
 import type { AggregatePayload, AlarmPayload, RecordType, StoredRecord } from '../store/records.js';
 import { BatchDecodeError, MAX_SVARINT, Reader, Writer } from './batch-bytes.js';
 import { readValues, writeValues } from './value-column.js';

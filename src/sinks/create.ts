@@ -15,12 +15,12 @@ import type { Logger } from '../ops/log.js';
 import { forwardedTypes, type MqttSinkConfig, type SinksConfig } from '../settings/sink-schema.js';
 import type { RecordType } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { MqttSink, cursorName, type SinkPolicy } from './mqtt/mqtt-sink.js';
-import type { Sink } from './sink.js';
+import { MqttSink, cursorName } from './mqtt/mqtt-sink.js';
+import type { Sink, SinkPolicy } from './sink.js';
 import type { PointCatalogue } from './point-catalogue.js';
 import { SparkplugSink } from './sparkplug/sparkplug-sink.js';
 import type { AlarmFacts } from './sparkplug/metrics.js';
-import type { StateStore } from '../aggregate/state.js';
+import type { StateStore } from '../store/state-store.js';
 import type { AgentHealthFacts } from './heartbeat.js';
 
 /** The store cursors every sink needs, to merge into `store.sinks`: `<sink>.<type>` with `types: [type]`. */

@@ -12,18 +12,9 @@
  * says so with the figures; a plant producing 100/s after a 30,000-reading outage drains at
  * 20/s net: `emptyInS` 1500.
  */
-export interface DrainStats {
-  readonly pendingReadings: number;
-  /** Readings per second, over the window; null until two samples span 5 s (or half the window). */
-  readonly deliveredPerS: number | null;
-  readonly producedPerS: number | null;
-  /** Seconds until the backlog is empty at the current net rate; 0 when empty; null when it is not shrinking. */
-  readonly emptyInS: number | null;
-  /** The backlog grew over a whole window while the sink was connected. */
-  readonly fallingBehind: boolean;
-  /** Why, in words an operator can act on (also logged once when it starts), or null. */
-  readonly warning: string | null;
-}
+import type { DrainStats } from './sink.js';
+
+export type { DrainStats };
 
 interface Sample {
   readonly t: number;

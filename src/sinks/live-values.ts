@@ -11,7 +11,7 @@
  * published value or of the quality, so a value wandering below its precision is not re-sent.
  * A value that is not finite is null (its quality says why).
  */
-import type { Quality, ReadingBatch } from '../sources/reading.js';
+import type { Quality, ReadingBatch } from '../shared/reading.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from './point-catalogue.js';
 import { publishedValue } from './precision.js';
 

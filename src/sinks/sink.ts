@@ -23,9 +23,8 @@
  * messages to be confirmed (acknowledging them in the store), publishes its `offline` status,
  * disconnects and clears every timer. Starting a stopped sink is not supported.
  */
-import type { RecordType } from '../store/records.js';
-import type { ReadingBatch } from '../sources/reading.js';
-import type { DrainStats } from './drain.js';
+import type { RecordType, StoredRecord } from '../store/records.js';
+import type { ReadingBatch } from '../shared/reading.js';
 
 export interface SinkStats {
   readonly name: string;
@@ -57,8 +56,54 @@ export interface Sink {
   /** The agent's live stream of committed batches (current values); a no-op unless the sink has `live`. */
   publishLive(batch: ReadingBatch): void;
   /** Listen on an exact topic over the sink's connection, kept across reconnects (operator commands); `retain` is the packet's flag. */
-  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void): Promise<void>;
+  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
   unsubscribe(topic: string): Promise<void>;
   /** Publish one small message at QoS 1 (a command result); rejects while disconnected. */
   publish(topic: string, payload: string): Promise<void>;
+}
+
+/**
+ * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from
+ * src/aggregate/). A record `select` drops is acknowledged without being sent: it was not wanted.
+ */
+export interface SinkPolicy {
+  /** False keeps a lane's records in the store for later (e.g. raw backlog only at night). */
+  laneOpen?(type: RecordType, now: number): boolean;
+  /** The record to send, a reduced copy of it, or null for "not for this sink". */
+  select?(record: StoredRecord): StoredRecord | null;
+}
+
+/** What the broker said about a message: `retain` is set on a retained message replayed to a new subscription. */
+export interface MessageMeta {
+  readonly retain: boolean;
+}
+
+/**
+ * The one boundary operator commands cross (alarm commands, audited writes): the agent backs it
+ * with its control-room sink (a Sink is one), the tests with a plain mqtt.js client.
+ */
+export interface CommandChannel {
+  /**
+   * Delivers every message on `topic` to `handler`, also after reconnects (re-subscribing is the
+   * channel's job), with the packet's retain flag. Resolves once the subscription is in place
+   * (or will be on connecting).
+   */
+  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
+  unsubscribe?(topic: string): Promise<void>;
+  /** Best effort (QoS 1, not retained); absent: no results are published. */
+  publish?(topic: string, payload: string): Promise<void>;
+}
+
+/** How a sink's readings backlog is moving (computed by drain.ts's DrainEstimator). */
+export interface DrainStats {
+  readonly pendingReadings: number;
+  /** Readings per second, over the window; null until two samples span 5 s (or half the window). */
+  readonly deliveredPerS: number | null;
+  readonly producedPerS: number | null;
+  /** Seconds until the backlog is empty at the current net rate; 0 when empty; null when it is not shrinking. */
+  readonly emptyInS: number | null;
+  /** The backlog grew over a whole window while the sink was connected. */
+  readonly fallingBehind: boolean;
+  /** Why, in words an operator can act on (also logged once when it starts), or null. */
+  readonly warning: string | null;
 }

@@ -1,4 +1,4 @@
-import type { ReadingBatch } from './reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 
 /**
  * A source turns equipment into reading batches.

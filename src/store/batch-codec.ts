@@ -26,8 +26,8 @@
  * hand-written and parsed decimals are the nearest double to n / 10^k (the second); a value is
  * stored as an integer only if decoding gives back exactly the same double (−0 never is).
  */
-import { QUALITIES, type Quality, type Reading, type ReadingBatch } from '../sources/reading.js';
-import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
+import { QUALITIES, type Quality, type Reading, type ReadingBatch } from '../shared/reading.js';
+import { type ByteReader, type ByteWriter, DecodeError } from './bytes.js';
 import type { NameTable } from './name-table.js';
 import { HalfwegError } from '../errors.js';
 import { fromScaled, MAX_SCALED, SCALES, toScaled } from '../decimal-scale.js';

@@ -10,7 +10,8 @@
  * A directory with table or log files but no CURRENT counts as corrupt: LevelDB would otherwise
  * create a new empty database there and delete the orphaned files as obsolete.
  */
-import { ClassicLevel } from 'classic-level';
+import type { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +20,14 @@ import type { Logger } from '../ops/log.js';
 import { DecodeError } from './bytes.js';
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+/**
+ * `level` is the LevelDB package; in Node its `Level` is classic-level's class itself
+ * (level/index.js: `exports.Level = require('classic-level').ClassicLevel`). Its typings describe
+ * what Node and browsers share, without the Node-only `compactRange` and static `repair` that
+ * retention and recovery use, so the class is typed as what it is.
+ */
+const NodeLevel = Level as unknown as typeof ClassicLevel;
 
 export type Recovery = { readonly kind: 'none' } | { readonly kind: 'repaired' } | { readonly kind: 'moved'; readonly movedTo: string };
 
@@ -41,7 +50,7 @@ export const LEVELDB_CACHE_BYTES = 2 * 1024 * 1024;
 export const LEVELDB_MAX_OPEN_FILES = 256;
 
 export function newDb(dir: string, writeBufferSize?: number): Db {
-  return new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+  return new NodeLevel<Uint8Array, Uint8Array>(dir, {
     keyEncoding: 'view',
     valueEncoding: 'view',
     cacheSize: LEVELDB_CACHE_BYTES,
@@ -114,7 +123,7 @@ export async function openWithRecovery<T>(
     log.error({ code: 'HALFWEG_STORE_CORRUPT', dir, err: (err as Error).message }, 'store database is corrupt; attempting LevelDB repair');
   }
   try {
-    await ClassicLevel.repair(dir);
+    await NodeLevel.repair(dir);
     const opened = await tryOpen(dir, opts, load);
     log.error({ code: 'HALFWEG_STORE_CORRUPT', dir }, `store database at ${dir} was corrupt and has been repaired; records in damaged files may be lost`);
     return { ...opened, recovery: { kind: 'repaired' } };

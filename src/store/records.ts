@@ -2,7 +2,7 @@
  * What the store holds. Every record gets a sequence number when it is committed; order is the
  * sequence, never a clock.
  */
-import type { ReadingBatch } from '../sources/reading.js';
+import type { ReadingBatch } from '../shared/reading.js';
 
 export const RECORD_TYPES = ['readings', 'aggregate', 'alarm'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];

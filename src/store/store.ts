@@ -32,7 +32,7 @@
  * closes the database, releasing its lock. After `close()` commits resolve `{ ok: false }`.
  */
 import type { NewRecord, RecordType, StoredRecord } from './records.js';
-import type { Quality } from '../sources/reading.js';
+import type { Quality } from '../shared/reading.js';
 
 export type DropReason = 'evicted' | 'write-failed' | 'buffer-overflow';
 

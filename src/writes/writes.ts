@@ -15,7 +15,7 @@
  * and a channel is given); stop() unsubscribes and waits for the writes in flight.
  */
 import { z } from 'zod';
-import type { CommandChannel, MessageMeta } from '../alerts/command-listener.js';
+import type { CommandChannel, MessageMeta } from '../sinks/sink.js';
 import type { Logger } from '../ops/log.js';
 import type { DeviceSpec } from '../settings/load.js';
 import type { PointSpec } from '../settings/profile-schema.js';
@@ -156,7 +156,7 @@ export class Writes {
       ? ({ ok: false, reason: refusal } as const)
       : !this.running
         ? ({ ok: false, reason: 'the agent is stopping' } as const)
-        : planWrite(req, config, (device, point) => {
+        : planWrite(req, config, (_device, point) => {
             if (target === undefined) return 'no-device';
             if (target === 'not-modbus') return 'not-modbus';
             return findPoint(target.spec, point);

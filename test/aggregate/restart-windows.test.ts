@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RollupEngine } from '../../src/aggregate/rollup-engine.js';
 import { rollupRows, type RollupPayload } from '../../src/aggregate/rollup-record.js';
 import { RollupStage } from '../../src/aggregate/rollup-stage.js';
-import { MemoryState } from '../../src/aggregate/state.js';
+import { MemoryState } from '../../src/store/state-store.js';
 import { silentLogger } from '../../src/ops/log.js';
-import type { Reading, ReadingBatch } from '../../src/sources/reading.js';
+import type { Reading, ReadingBatch } from '../../src/shared/reading.js';
 import type { NewRecord } from '../../src/store/records.js';
 import type { CommitResult } from '../../src/store/store.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RollupEngine, type ClosedWindow } from '../../src/aggregate/rollup-engine.js';
-import type { Quality, Reading } from '../../src/sources/reading.js';
+import type { Quality, Reading } from '../../src/shared/reading.js';
 
 const M = 60_000;
 const H = 3_600_000;

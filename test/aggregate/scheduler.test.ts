@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Scheduler, type ScheduleRun } from '../../src/aggregate/scheduler.js';
-import { MemoryState } from '../../src/aggregate/state.js';
+import { MemoryState } from '../../src/store/state-store.js';
 import { localParts } from '../../src/aggregate/zone.js';
 import { silentLogger } from '../../src/ops/log.js';
 

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Aggregation } from '../../src/aggregate/aggregation.js';
 import { cloudAggregate, cloudWants } from '../../src/aggregate/cloud-policy.js';
-import { JsonFileState } from '../../src/aggregate/json-file-state.js';
+import { JsonFileState } from '../../src/store/json-file-state.js';
 import { isRollup, rollupRows, type RollupPayload } from '../../src/aggregate/rollup-record.js';
 import { RollupStage } from '../../src/aggregate/rollup-stage.js';
-import { MemoryState } from '../../src/aggregate/state.js';
-import { aggregateSchema, cloudSchema, schedulesSchema } from '../../src/settings/aggregate-schema.js';
+import { MemoryState } from '../../src/store/state-store.js';
+import { aggregateSchema, cloudSchema, schedulesSchema } from '../../src/aggregate/options.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
-import type { ReadingBatch } from '../../src/sources/reading.js';
+import type { ReadingBatch } from '../../src/shared/reading.js';
 import type { AggregatePayload, NewRecord } from '../../src/store/records.js';
 import type { CommitResult } from '../../src/store/store.js';
 

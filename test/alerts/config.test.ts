@@ -9,7 +9,7 @@ import { parseDetectOptions } from '../../src/detect/options.js';
 import { HalfwegError } from '../../src/errors.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { configSchema } from '../../src/settings/schema.js';
-import { capturingLog } from './helpers.js';
+import { captureLog } from '../support/log.js';
 
 describe('the detect and alarms config sections', () => {
   let dir: string;
@@ -106,9 +106,9 @@ describe('the detect and alarms config sections', () => {
     );
     const settings = await loadSettings(file);
     expect(pointSettings(settings)('boiler-1', 'drum_pressure')?.limits).toEqual({ hh: 14, h: 12.5, l: 6, ll: 4, deadband: 0.2 });
-    const m = createAlarmManager(settings, { commit: async () => undefined, log: capturingLog().log });
+    const m = createAlarmManager(settings, { commit: async () => undefined, log: captureLog('debug').log });
     expect(m).not.toBeNull();
-    const off = createAlarmManager({ ...settings, config: { ...settings.config, alarms: { ...settings.config.alarms, enabled: false } } }, { commit: async () => undefined, log: capturingLog().log });
+    const off = createAlarmManager({ ...settings, config: { ...settings.config, alarms: { ...settings.config.alarms, enabled: false } } }, { commit: async () => undefined, log: captureLog('debug').log });
     expect(off).toBeNull();
   });
 });

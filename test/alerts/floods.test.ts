@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlarmCommandListener } from '../../src/alerts/command-listener.js';
 import type { CommandResult } from '../../src/alerts/commands.js';
 import { parseCommand } from '../../src/alerts/commands.js';
-import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
+import { MqttClientChannel } from '../support/mqtt-channel.js';
 import { RELEASE_BATCHES } from '../../src/alerts/manager.js';
-import type { Quality, ReadingBatch } from '../../src/sources/reading.js';
-import { Mosquitto } from '../sinks/broker.js';
+import type { Quality, ReadingBatch } from '../../src/shared/reading.js';
+import { Mosquitto } from '../support/mosquitto.js';
 import { harness, T0, type Harness } from './helpers.js';
 
 const POINTS = ['drum_level', 'drum_pressure', 'steam_flow', 'feedwater_flow', 'flue_gas_o2', 'flue_gas_temp', 'burner_load', 'stack_temp'];
@@ -128,7 +128,7 @@ describe('a dead device is one alarm, not nine', () => {
   });
 
   it('suppressed states survive a restart and are released by the first answered batch', async () => {
-    const { MemoryState } = await import('../../src/aggregate/state.js');
+    const { MemoryState } = await import('../../src/store/state-store.js');
     const state = new MemoryState();
     const detect = { baseline: { enabled: false }, flatline: { enabled: false } };
     const a = await harness({ detect, state });

@@ -1,21 +1,15 @@
 /** Shared parts of the alerts tests: a manager with a fake clock, batches, a log that can be read. */
-import { pino, type Logger } from 'pino';
-import type { StateStore } from '../../src/aggregate/state.js';
+import type { Logger } from '../../src/ops/log.js';
+import { captureLog } from '../support/log.js';
+import type { StateStore } from '../../src/store/state-store.js';
 import type { AlarmEvent } from '../../src/alerts/alarm-event.js';
 import { AlarmManager } from '../../src/alerts/manager.js';
 import { parseAlarmsOptions } from '../../src/alerts/options.js';
 import { parseDetectOptions } from '../../src/detect/options.js';
 import type { Limits } from '../../src/settings/profile-schema.js';
-import type { Quality, ReadingBatch } from '../../src/sources/reading.js';
+import type { Quality, ReadingBatch } from '../../src/shared/reading.js';
 
 export const T0 = Date.UTC(2024, 0, 1, 8);
-
-/** A pino logger whose lines can be inspected. */
-export function capturingLog(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug', base: undefined }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } as never);
-  return { log, lines };
-}
 
 export function batch(device: string, ts: number, values: Record<string, number>, quality: Quality = 'good'): ReadingBatch {
   return { device, ts, readings: Object.entries(values).map(([point, value]) => ({ device, point, value, ts, quality })) };
@@ -44,7 +38,7 @@ export async function harness(
 ): Promise<Harness> {
   const committed: AlarmEvent[] = [];
   const announced: AlarmEvent[] = [];
-  const { log, lines } = capturingLog();
+  const { log, lines } = captureLog('debug');
   const now = { t: T0 };
   const manager = new AlarmManager({
     detect: parseDetectOptions(opts.detect ?? {}),

@@ -4,7 +4,8 @@ import { AlarmManager } from '../../src/alerts/manager.js';
 import { parseAlarmsOptions } from '../../src/alerts/options.js';
 import { parseDetectOptions } from '../../src/detect/options.js';
 import { alarmStateMessage } from '../../src/sinks/alarm-state.js';
-import { batch, capturingLog, harness, noise, series, T0 } from './helpers.js';
+import { batch, harness, noise, series, T0 } from './helpers.js';
+import { captureLog } from '../support/log.js';
 
 const DRUM = { 'boiler-1/drum_pressure': { hh: 13.5, h: 12.5, l: 6, ll: 4, deadband: 0.2 } };
 const ID = 'boiler-1/drum_pressure/limits';
@@ -210,7 +211,7 @@ describe('the manager timer (fake timers, default clock)', () => {
       detect: parseDetectOptions({ baseline: { enabled: false }, missing: { span: '10s' } }),
       alarms: parseAlarmsOptions({ tick: '1s' }),
       commit: async (e) => void committed.push(e),
-      log: capturingLog().log,
+      log: captureLog('debug').log,
     });
     await m.start();
     for (let i = 0; i < 5; i++) {

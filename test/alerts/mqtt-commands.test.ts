@@ -1,40 +1,37 @@
 /**
- * Alarm commands through the real Mosquitto at 127.0.0.1:1883: an operator client publishes on
- * the agent's command topic, the AlarmCommandListener (backed by an mqtt.js client) applies it.
- * A random topic prefix keeps parallel runs apart.
+ * Alarm commands through a real Mosquitto (this file's own, on a free port): an operator client
+ * publishes on the agent's command topic, the AlarmCommandListener (backed by an mqtt.js client)
+ * applies it. A random topic prefix keeps the tests apart.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryState } from '../../src/aggregate/state.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryState } from '../../src/store/state-store.js';
 import { Alerts } from '../../src/alerts/alerts.js';
 import { AlarmCommandListener, REFUSALS_LOGGED } from '../../src/alerts/command-listener.js';
-import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
+import { MqttClientChannel } from '../support/mqtt-channel.js';
 import type { CommandResult } from '../../src/alerts/commands.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { Topics } from '../../src/sinks/mqtt/topics.js';
 import type { NewRecord } from '../../src/store/records.js';
-import { batch, capturingLog, harness, series, T0, type Harness } from './helpers.js';
+import { batch, harness, series, T0, type Harness } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { until } from '../support/wait.js';
 
-const URL = 'mqtt://127.0.0.1:1883';
+const broker = new Mosquitto();
+beforeAll(() => broker.start());
+afterAll(() => broker.destroy());
 const ID = 'boiler-1/drum_pressure/limits';
 
 function connect(name: string): Promise<MqttClient> {
-  const c = mqtt.connect(URL, { clientId: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, clean: true, reconnectPeriod: 200 });
+  const c = mqtt.connect(broker.url, { clientId: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, clean: true, reconnectPeriod: 200 });
   return new Promise((resolve, reject) => {
     c.once('connect', () => resolve(c));
     c.once('error', reject);
   });
-}
-
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('alarm commands over MQTT (real broker)', () => {
@@ -198,7 +195,7 @@ describe('the Alerts stage as the agent builds it (settings, store commit, MQTT 
       settings,
       store: { commit: async (r) => (records.push(r), { ok: true, seq: records.length }) },
       state: new MemoryState(),
-      log: capturingLog().log,
+      log: captureLog('debug').log,
       onEvent: (e) => woken.push(`${e.id} ${e.event}`),
       channel: new MqttClientChannel(client),
       topicBase,

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonFileState } from '../../src/aggregate/json-file-state.js';
-import { MemoryState } from '../../src/aggregate/state.js';
+import { JsonFileState } from '../../src/store/json-file-state.js';
+import { MemoryState } from '../../src/store/state-store.js';
 import { harness, series, T0 } from './helpers.js';
 
 const DRUM = { 'boiler-1/drum_pressure': { hh: 13.5, h: 12.5, deadband: 0.2 } };

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonFileState } from '../../src/aggregate/json-file-state.js';
+import { JsonFileState } from '../../src/store/json-file-state.js';
 import type { AlarmEvent } from '../../src/alerts/alarm-event.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { storeSchema } from '../../src/settings/schema.js';

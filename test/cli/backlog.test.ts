@@ -11,7 +11,7 @@ import { sinkCursors } from '../../src/sinks/index.js';
 import { Agent } from '../../src/agent.js';
 import type { Source } from '../../src/sources/source.js';
 import { parseBound } from '../../src/store/export.js';
-import { freePort } from '../sinks/broker.js';
+import { freePort } from '../support/port.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');

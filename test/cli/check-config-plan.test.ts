@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JsonFileState } from '../../src/aggregate/json-file-state.js';
+import { JsonFileState } from '../../src/store/json-file-state.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { HOLES_FILE, holesKey, learntHoles } from '../../src/sources/modbus/hole-memory.js';
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait.js';
 
 /**
  * How the agent process starts, fails and stops, as systemd and an operator see it: a real child
@@ -46,14 +47,6 @@ function start(args: string[], limitMs = 20_000, wrap: string[] = []) {
     });
   });
   return { child, exited, logs: () => stdout };
-}
-
-async function until(what: string, f: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** A port some other process already listens on. */
@@ -128,7 +121,7 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
     const file = await hanging('hangs');
     const p = start(['run', '--config', file], 25_000);
     // The store has opened; the inputs' start now blocks on the FIFO forever.
-    await until('the store to open', () => existsSync(path.join(work, 'hangs', 'store', 'LOCK')));
+    await until('the store to open', () => existsSync(path.join(work, 'hangs', 'store', 'LOCK')), 15_000);
     await new Promise((r) => setTimeout(r, 300));
     p.child.kill('SIGTERM');
     const r = await p.exited;
@@ -140,7 +133,7 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
   it('issue 17.1: a second SIGINT ends the process at once, whatever it is doing', async () => {
     const file = await hanging('hangs2');
     const p = start(['run', '--config', file], 8_000);
-    await until('the store to open', () => existsSync(path.join(work, 'hangs2', 'store', 'LOCK')));
+    await until('the store to open', () => existsSync(path.join(work, 'hangs2', 'store', 'LOCK')), 15_000);
     await new Promise((r) => setTimeout(r, 300));
     p.child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 200));
@@ -162,7 +155,7 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
       `devices: [ { name: genset-1, profile: generator-set, connection: { type: tcp, host: 127.0.0.1, port: ${port} } } ]`,
     ]);
     const p = start(['run', '--config', file]);
-    await until('agent started', () => p.logs().includes('"msg":"ready"'));
+    await until('agent started', () => p.logs().includes('"msg":"ready"'), 15_000);
     p.child.kill('SIGTERM');
     const r = await p.exited;
     expect(r.code).toBe(0);

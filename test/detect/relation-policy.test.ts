@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FrameDetector } from '../../src/detect/frame.js';
-import { parseDetectOptions, optionsFor, detectSchema } from '../../src/detect/options.js';
+import { parseDetectOptions, detectSchema } from '../../src/detect/options.js';
+import { optionsFor } from '../../src/detect/point-options.js';
 import { AlarmPolicy } from '../../src/detect/policy.js';
 import { RelationDetector } from '../../src/detect/relation.js';
 import { firstAlarm, gaussian, prng, T0 } from './synthetic.js';

@@ -8,21 +8,13 @@ import { LevelStore, storeDir } from '../../src/store/level-store.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
 import type { StoredRecord } from '../../src/store/records.js';
+import { freePort } from '../support/port.js';
 
 /** The whole agent as an operator runs it: compiled, in its own process, stopped by a signal. */
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');
 const work = mkdtempSync(path.join(tmpdir(), 'halfweg-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();

@@ -12,7 +12,7 @@ import { Agent } from '../../src/agent.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { loadSettings } from '../../src/settings/load.js';
 import { renderStatus } from '../../src/cli/status.js';
-import { freePort } from '../sinks/broker.js';
+import { freePort } from '../support/port.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-dead-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,7 +59,7 @@ describe('a dead device in a running agent', () => {
       expect(text.split('\n')[0]).toMatch(/: DEGRADED \(device down: genset-2\)$/);
       expect(text).toMatch(new RegExp(`alarms: \\d+ shown, ${alarms.length} suppressed \\(their device is down\\)`));
       // Local history (issue 18.4): no sink here, readings kept, and status says from when.
-      expect(text).toMatch(/\n  local history: readings from [\d.]+ s ago \(\d+ batch\(es\)\)\n/);
+      expect(text).toMatch(/\n {2}local history: readings from [\d.]+ s ago \(\d+ batch\(es\)\)\n/);
     } finally {
       await agent.stop();
     }

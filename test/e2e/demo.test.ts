@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../sinks/broker.js';
+import { freePort } from '../support/port.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Mosquitto, freePort } from '../sinks/broker.js';
+import { Mosquitto } from '../support/mosquitto.js';
 import { Subscriber } from '../sinks/helpers.js';
 import { LevelStore, storeDir } from '../../src/store/level-store.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
+import { sleep } from '../support/wait.js';
+import { freePort } from '../support/port.js';
 
 /**
  * The promise end to end, on real parts: a simulated boiler polled over Modbus TCP, LevelDB, a
@@ -26,7 +28,6 @@ afterAll(async () => {
   await broker.destroy();
   rmSync(work, { recursive: true, force: true });
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function startAgent(config: string, dataDir: string): ChildProcess {
   const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -3,8 +3,9 @@ import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sleep, until } from '../support/wait.js';
+import { freePort } from '../support/port.js';
 
 /**
  * Operations on a real agent process: systemd notifications through a real NOTIFY_SOCKET and
@@ -19,25 +20,6 @@ afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Minimal Prometheus text-format parser: name{labels} value. */
 function parseMetrics(text: string): Map<string, number> {

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rollupRows, type RollupPayload } from '../../src/aggregate/rollup-record.js';
@@ -9,6 +8,8 @@ import { silentLogger } from '../../src/ops/log.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { LevelStore, storeDir } from '../../src/store/level-store.js';
 import type { StoredRecord } from '../../src/store/records.js';
+import { sleep } from '../support/wait.js';
+import { freePort } from '../support/port.js';
 
 /**
  * Issue 16.4, as an operator sees it: the real agent, restarted (SIGTERM, start) every ~3 s, with
@@ -21,16 +22,6 @@ const main = path.join(root, 'dist/src/main.js');
 const work = mkdtempSync(path.join(tmpdir(), 'halfweg-restarts-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function runFor(ms: number, config: string, dataDir: string): Promise<void> {
   const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/ops/log.js';
 import { configSchema } from '../../src/settings/schema.js';
 import { LevelStore, storeDir } from '../../src/store/level-store.js';
-import type { ReadingBatch } from '../../src/sources/reading.js';
+import type { ReadingBatch } from '../../src/shared/reading.js';
 import { startRawServer, type RawServer } from '../fixtures/raw-modbus-server.js';
 
 /**

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Mosquitto, freePort } from '../sinks/broker.js';
+import { Mosquitto } from '../support/mosquitto.js';
 import { HostApplication, type HostMessage } from '../sinks/sparkplug/host.js';
+import { freePort } from '../support/port.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');

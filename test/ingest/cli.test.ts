@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Mosquitto } from '../sinks/broker.js';
+import { Mosquitto } from '../support/mosquitto.js';
 import { batch, readingRecords, topic } from './batches.js';
 import { createTestDatabase } from './pg.js';
 

@@ -24,13 +24,13 @@ import { sinkCursors } from '../../src/sinks/create.js';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { LevelStore } from '../../src/store/level-store.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
-import { Mosquitto } from '../sinks/broker.js';
+import { Mosquitto } from '../support/mosquitto.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
+import { sleep } from '../support/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(root, 'dist/src/main.js');
 const byName = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface AgentSim {
   readonly id: string;

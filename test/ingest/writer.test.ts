@@ -12,7 +12,7 @@ import { ingestSchema } from '../../src/ingest/options.js';
 import { Partitions } from '../../src/ingest/partitions.js';
 import { prepareMessage } from '../../src/ingest/prepare.js';
 import { Writer, type Delivery } from '../../src/ingest/writer.js';
-import { QUALITIES } from '../../src/sources/reading.js';
+import { QUALITIES } from '../../src/shared/reading.js';
 import type { StoredRecord } from '../../src/store/records.js';
 import { T0, alarmRecord, batch, readingRecords, reportRecord, rollupRecord, topic } from './batches.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';

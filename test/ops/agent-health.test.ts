@@ -8,7 +8,7 @@ import { configSchema } from '../../src/settings/schema.js';
 import { loadSettings, type Settings } from '../../src/settings/load.js';
 import { createSerialSources } from '../../src/sources/serial/index.js';
 import { createModbusSources } from '../../src/sources/modbus/modbus-source.js';
-import type { ReadingBatch } from '../../src/sources/reading.js';
+import type { ReadingBatch } from '../../src/shared/reading.js';
 import type { Source } from '../../src/sources/source.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-health-'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BatchDecodeError, decodeBatch, encodeBatch, peekBatchHeader, type Compression } from '../../src/sinks/batch-format.js';
-import { QUALITIES, type Reading } from '../../src/sources/reading.js';
+import { QUALITIES, type Reading } from '../../src/shared/reading.js';
 import type { StoredRecord } from '../../src/store/records.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
 

@@ -9,8 +9,10 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
-import { Mosquitto } from './broker.js';
-import { openStore, recordingLogger, sinkConfig } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { until } from '../support/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const users = { 'boilerhouse-1': 'agent-pw-1', 'boilerhouse-2': 'agent-pw-2', operator: 'operator-pw', display: 'display-pw' } as const;
@@ -53,14 +55,6 @@ async function client(user: User, topics: string[] = []): Promise<{ c: MqttClien
   return { c, got };
 }
 
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /**
  * Publishes `denied` then an allowed `sentinel` from the same client: the broker handles one
  * client's messages in order, so once the sentinel arrived a denied message had its chance.
@@ -82,7 +76,7 @@ describe('issue 17.14: config/mosquitto-acl.conf on a real Mosquitto', () => {
       name: 'controlRoom',
       config: sinkConfig({ url: broker.url, types: ['alarm'], auth: { username: 'boilerhouse-1', password: users['boilerhouse-1'] } }),
       store,
-      log: recordingLogger().log,
+      log: captureLog().log,
       ids: { agent: 'boilerhouse-1', site: 'sugar' },
     });
     const commands: string[] = [];

@@ -7,8 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
-import { Mosquitto } from './broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { sleep } from '../support/wait.js';
 
 const ids = { agent: 'bh-1', site: 'sugar' };
 let cleanups: (() => Promise<void>)[] = [];
@@ -28,7 +30,7 @@ describe('control-room sink', () => {
     const sub = new Subscriber(broker.url, 'halfweg/sugar/bh-1/#', { clean: true });
     await sub.start();
     cleanups.push(() => sub.stop());
-    const sink = new MqttSink({ name: 'controlRoom', config, store, log: recordingLogger().log, ids });
+    const sink = new MqttSink({ name: 'controlRoom', config, store, log: captureLog().log, ids });
     await sink.start();
     let stopped = false;
     cleanups.push(() => (stopped ? Promise.resolve() : sink.stop()));
@@ -79,7 +81,7 @@ describe('control-room sink', () => {
     const devs = simDevices(10);
     const r = rng(4);
     await Promise.all(Array.from({ length: 1000 }, (_, i) => store.commit({ type: 'readings', batch: simBatch(devs[i % 10]!, 1000 * i, r) })));
-    const sink = new MqttSink({ name: 'cloud', config, store, log: recordingLogger().log, ids });
+    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids });
     await sink.start();
     cleanups.push(() => sink.stop());
     await sleep(500);

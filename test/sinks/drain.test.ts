@@ -10,8 +10,10 @@ import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { drainText } from '../../src/cli/status.js';
 import { heartbeatPayload } from '../../src/sinks/heartbeat.js';
 import { AgentMetrics } from '../../src/ops/metrics.js';
-import { Mosquitto } from './broker.js';
-import { openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { sleep } from '../support/wait.js';
+import { openStore, sinkConfig } from './helpers.js';
 
 describe('the drain estimator (pure)', () => {
   it('after an outage: readings left, rates and the time to empty', () => {
@@ -59,7 +61,7 @@ describe('a sink whose bandwidth cap cannot keep up (real Mosquitto, real LevelD
     const config = sinkConfig({ url: broker.url, types: ['readings'], bandwidth: 300, format: 'binary' });
     const { store, cleanup } = await openStore({ cloud: config });
     cleanups.push(cleanup);
-    const { log, lines } = recordingLogger();
+    const { log, lines } = captureLog();
     const sink = new MqttSink({ name: 'cloud', config, store, log, ids: { agent: 'a', site: 's' }, drain: { sampleMs: 200, windowMs: 3000 } });
     await sink.start();
     cleanups.push(() => sink.stop());

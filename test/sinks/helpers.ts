@@ -1,10 +1,8 @@
-/** Shared pieces of the sink tests: a LevelStore with the sinks' cursors, a recording subscriber, a log that keeps lines. */
+/** Shared pieces of the sink tests: a LevelStore with the sinks' cursors, a recording subscriber. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createLogger, type Logger } from '../../src/ops/log.js';
 import { mqttSinkSchema, type MqttSinkConfig } from '../../src/settings/sink-schema.js';
 import { storeSchema } from '../../src/settings/schema.js';
 import { sinkCursors } from '../../src/sinks/create.js';
@@ -28,21 +26,6 @@ export async function openStore(sinks: Record<string, MqttSinkConfig>, over: Rec
       await rm(root, { recursive: true, force: true });
     },
   };
-}
-
-/** A logger whose JSON lines are kept in `lines` (and the raw text in `text`, to look for secrets). */
-export function recordingLogger(level: 'debug' | 'info' = 'info'): { log: Logger; lines: Record<string, unknown>[]; text: () => string } {
-  const lines: Record<string, unknown>[] = [];
-  let text = '';
-  const dest = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      const s = chunk.toString();
-      text += s;
-      for (const l of s.split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: createLogger({ level, format: 'json', destination: dest }), lines, text: () => text };
 }
 
 export interface Received {
@@ -111,4 +94,3 @@ export class Subscriber {
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

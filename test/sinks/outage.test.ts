@@ -7,8 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import type { LevelStore } from '../../src/store/level-store.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
-import { Mosquitto } from './broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { sleep } from '../support/wait.js';
 
 const ids = { agent: 'boilerhouse-1', site: 'halfweg-sugar' };
 let cleanups: (() => Promise<void>)[] = [];
@@ -44,7 +46,7 @@ async function setup(maxInflight = 32) {
   const sub = new Subscriber(broker.url, 'halfweg/+/+/batches/#');
   await sub.start();
   cleanups.push(() => sub.stop());
-  const { log, lines } = recordingLogger();
+  const { log, lines } = captureLog();
   const sink = new MqttSink({ name: 'cloud', config, store, log, ids });
   await sink.start();
   cleanups.push(() => sink.stop());

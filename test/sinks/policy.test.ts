@@ -6,8 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { cloudSinkPolicy } from '../../src/aggregate/cloud-policy.js';
-import { Mosquitto } from './broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -35,7 +36,7 @@ describe('the cloud sink policy', () => {
 
     let open = false;
     const policy = cloudSinkPolicy({ default: 'both', devices: { 'genset-1': 'aggregates' } }, () => open);
-    const sink = new MqttSink({ name: 'cloud', config, store, log: recordingLogger().log, ids: { agent: 'a1', site: 's1' }, policy });
+    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids: { agent: 'a1', site: 's1' }, policy });
     await sink.start();
     cleanups.push(() => sink.stop());
 

@@ -7,8 +7,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
-import { Mosquitto } from './broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { sleep } from '../support/wait.js';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,7 +42,7 @@ describe('alarm priority over a draining backlog', () => {
     await cloudSub.start();
     await controlSub.start();
     cleanups.push(() => cloudSub.stop(), () => controlSub.stop());
-    const log = recordingLogger().log;
+    const log = captureLog().log;
     const cloud = new MqttSink({ name: 'cloud', config: cloudConfig, store, log, ids });
     const control = new MqttSink({ name: 'controlRoom', config: controlConfig, store, log, ids });
     await control.start();

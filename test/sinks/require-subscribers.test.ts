@@ -8,8 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
-import { Mosquitto } from './broker.js';
-import { openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { sleep, until } from '../support/wait.js';
 
 const ids = { agent: 'boilerhouse-1', site: 'halfweg-sugar' };
 let cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -25,7 +27,7 @@ async function setup(requireSubscribers: boolean) {
   const config = sinkConfig({ url: broker.url, types: ['readings'], requireSubscribers, reconnect: { initial: 100, max: 300 } });
   const { store, cleanup } = await openStore({ cloud: config });
   cleanups.push(cleanup);
-  const { log, lines } = recordingLogger('debug');
+  const { log, lines } = captureLog('debug');
   const sink = new MqttSink({ name: 'cloud', config, store, log, ids });
   await sink.start();
   cleanups.push(() => sink.stop());
@@ -49,7 +51,7 @@ describe('issue 19: sinks with requireSubscribers', () => {
     cleanups.push(() => sub.endAsync());
     sub.on('message', (_t, p) => got.push(p));
     await sub.subscribeAsync('$share/halfweg-ingest/halfweg/+/+/batches/#', { qos: 1 });
-    for (const until = Date.now() + 10_000; pending(sink) > 0 && Date.now() < until; ) await sleep(50);
+    await until('the kept records delivered', () => pending(sink) === 0);
     expect(pending(sink)).toBe(0);
     expect(got.length).toBeGreaterThan(0);
   });
@@ -64,20 +66,20 @@ describe('issue 19: sinks with requireSubscribers', () => {
     const config = sinkConfig({ url: broker.url, types: ['alarm'], alarmState: true, requireSubscribers: true, reconnect: { initial: 100, max: 300 } });
     const { store, cleanup } = await openStore({ cloud: config });
     cleanups.push(cleanup);
-    const { log, lines } = recordingLogger('debug');
+    const { log, lines } = captureLog('debug');
     const sink = new MqttSink({ name: 'cloud', config, store, log, ids });
     await sink.start();
     cleanups.push(() => sink.stop());
     await store.commit({ type: 'alarm', alarm: { kind: 'limits', id: 'b/p/limits', device: 'b', point: 'p', alarm: 'limits', state: 'unack', event: 'raised', seq: 1 } });
     sink.wake('alarm');
-    for (const until = Date.now() + 5000; (sink.stats().lag.alarm?.records ?? -1) !== 0 && Date.now() < until; ) await sleep(50);
+    await until('the alarm state delivered', () => sink.stats().lag.alarm?.records === 0, 5000);
     expect(sink.stats().lag.alarm?.records).toBe(0);
     expect(lines.filter((l) => l.code === 'HALFWEG_MQTT_NO_SUBSCRIBERS')).toEqual([]);
   });
 
   it('issue 19: without it (the default), what nobody heard counts as delivered: the loss the option exists for', async () => {
     const { sink } = await setup(false);
-    for (const until = Date.now() + 5000; pending(sink) > 0 && Date.now() < until; ) await sleep(50);
+    await until('the records counted as delivered', () => pending(sink) === 0, 5000);
     expect(pending(sink)).toBe(0);
   });
 });

@@ -3,8 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HalfwegError } from '../../src/errors.js';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
-import { Mosquitto, makeCerts, passwordFile } from './broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { Mosquitto, makeCerts, passwordFile } from '../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { sleep } from '../support/wait.js';
 
 const ids = { agent: 'a1', site: 's1' };
 let cleanups: (() => Promise<void>)[] = [];
@@ -16,7 +18,7 @@ afterEach(async () => {
 async function runSink(config: ReturnType<typeof sinkConfig>, env: NodeJS.ProcessEnv = {}, level: 'debug' | 'info' = 'info') {
   const { store, cleanup } = await openStore({ control: config });
   cleanups.push(cleanup);
-  const rec = recordingLogger(level);
+  const rec = captureLog(level);
   const sink = new MqttSink({ name: 'control', config, store, log: rec.log, ids, env });
   await sink.start();
   cleanups.push(() => sink.stop());
@@ -92,13 +94,13 @@ describe('MQTT sink security', () => {
   it('refuses plain MQTT to a non-loopback host unless allowInsecure', async () => {
     const { store, cleanup } = await openStore({});
     cleanups.push(cleanup);
-    const make = (over: Record<string, unknown>) => new MqttSink({ name: 'cloud', config: sinkConfig(over), store, log: recordingLogger().log, ids });
+    const make = (over: Record<string, unknown>) => new MqttSink({ name: 'cloud', config: sinkConfig(over), store, log: captureLog().log, ids });
     // The schema refuses it with the code (issue 17.12: run and check-config say HALFWEG_MQTT_INSECURE) ...
     expect(() => sinkConfig({ url: 'mqtt://192.0.2.10:1883', auth: { username: 'u', password: 'p' } })).toThrow(/HALFWEG_MQTT_INSECURE[\s\S]*"url"/);
     // ... and a sink built from a config that bypassed the schema refuses it too.
     let err: unknown;
     try {
-      new MqttSink({ name: 'cloud', config: { ...sinkConfig({ url: 'mqtt://192.0.2.10:1883', allowInsecure: true }), allowInsecure: false }, store, log: recordingLogger().log, ids });
+      new MqttSink({ name: 'cloud', config: { ...sinkConfig({ url: 'mqtt://192.0.2.10:1883', allowInsecure: true }), allowInsecure: false }, store, log: captureLog().log, ids });
     } catch (e) {
       err = e;
     }

@@ -5,8 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
-import { Mosquitto } from './broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig, sleep } from './helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from './helpers.js';
+import { captureLog } from '../support/log.js';
+import { sleep } from '../support/wait.js';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -25,7 +27,7 @@ describe('MQTT sink against a broker that stops acknowledging', () => {
     const sub = new Subscriber(broker.url, 'halfweg/+/+/batches/#');
     await sub.start();
     cleanups.push(() => sub.stop());
-    const sink = new MqttSink({ name: 'cloud', config, store, log: recordingLogger().log, ids: { agent: 'a1', site: 's1' } });
+    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids: { agent: 'a1', site: 's1' } });
     await sink.start();
     cleanups.push(() => sink.stop());
 
@@ -71,7 +73,7 @@ describe('MQTT sink against a broker that stops acknowledging', () => {
     const config = sinkConfig({ url: broker.url, types: ['readings'], stopTimeout: '1s' });
     const { store, cleanup } = await openStore({ cloud: config });
     cleanups.push(cleanup);
-    const sink = new MqttSink({ name: 'cloud', config, store, log: recordingLogger().log, ids: { agent: 'a1', site: 's1' } });
+    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids: { agent: 'a1', site: 's1' } });
     await sink.start();
     await sleep(300);
     expect(sink.stats().connected).toBe(true);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QUALITIES, type ReadingBatch } from '../../src/sources/reading.js';
+import { QUALITIES, type ReadingBatch } from '../../src/shared/reading.js';
 import { ByteReader, ByteWriter, DecodeError } from '../../src/store/bytes.js';
 import { BatchEncoder, decodeBatch } from '../../src/store/batch-codec.js';
 import { NameTable } from '../../src/store/name-table.js';

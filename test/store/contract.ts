@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import type { StoreConfig } from '../../src/settings/schema.js';
 import { storeSchema } from '../../src/settings/schema.js';
-import type { ReadingBatch } from '../../src/sources/reading.js';
+import type { ReadingBatch } from '../../src/shared/reading.js';
 
 export interface StoreHarness {
   /** A new, unopened store over the same state each call. */

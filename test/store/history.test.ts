@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LevelStore } from '../../src/store/level-store.js';
 import type { Clock } from '../../src/store/clock.js';
 import { silentLogger } from '../../src/ops/log.js';
-import type { ReadingBatch } from '../../src/sources/reading.js';
+import type { ReadingBatch } from '../../src/shared/reading.js';
 import { config, expectIdentity } from './contract.js';
 
 let root: string;

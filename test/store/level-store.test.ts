@@ -2,13 +2,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { LevelStore, type WriteFn } from '../../src/store/level-store.js';
 import type { Clock } from '../../src/store/clock.js';
 import type { StoreHealth } from '../../src/store/store.js';
-import { silentLogger, type Logger } from '../../src/ops/log.js';
+import { silentLogger } from '../../src/ops/log.js';
 import { batch, config, expectIdentity } from './contract.js';
+import { captureLog } from '../support/log.js';
 
 let root: string;
 let dir: string;
@@ -21,17 +20,6 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
   await rm(root, { recursive: true, force: true });
 });
-
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const out = new Writable({
-    write(chunk, _e, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info' }, out) as unknown as Logger, lines };
-}
 
 async function open(opts: Partial<ConstructorParameters<typeof LevelStore>[0]> = {}): Promise<LevelStore> {
   const s = new LevelStore({ dir, config: config({ sinks: { cloud: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger(), ...opts });
@@ -70,7 +58,7 @@ describe('LevelStore faults', () => {
   });
 
   it('evicts readings first, then aggregates, alarms last; logs and counts the loss', async () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const s = await open({ log, retentionInterval: 60_000, config: config({ diskBudget: 1_048_576, sinks: { cloud: { types: ['readings', 'aggregate', 'alarm'] } } }) });
     const big = (i: number) => ({ ...batch('b1', i, 200), readings: batch('b1', i, 200).readings.map((r, j) => ({ ...r, value: Math.sin(i * 1000 + j) })) });
     for (let i = 0; i < 20; i++) await s.commit({ type: 'alarm', alarm: { kind: 'raised', i } });
@@ -94,7 +82,7 @@ describe('LevelStore faults', () => {
   });
 
   it('evicts by age on the store clock', async () => {
-    let wall = 1_000_000_000;
+    const wall = 1_000_000_000;
     let mono = 0;
     const clock: Clock = { now: () => wall, monotonic: () => mono };
     const s = await open({ clock, retentionInterval: 60_000, config: config({ maxAge: '1h', sinks: { cloud: { types: ['readings'] } } }) });
@@ -112,7 +100,7 @@ describe('LevelStore faults', () => {
     let wall = 1_700_000_000_000;
     let mono = 1000;
     const clock: Clock = { now: () => wall, monotonic: () => mono };
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const s = await open({ clock, log });
     const a = await s.commit({ type: 'readings', batch: batch('b1', wall) });
     mono += 1000;
@@ -158,7 +146,7 @@ describe('LevelStore corruption', () => {
       const victims = target === 'CURRENT' ? ['CURRENT'] : target === 'MANIFEST' ? files.filter((f) => f.startsWith('MANIFEST-')) : files.filter((f) => /\.(ldb|log)$/.test(f));
       expect(victims.length).toBeGreaterThan(0);
       for (const f of victims) await garble(path.join(dir, f));
-      const { log, lines } = capture();
+      const { log, lines } = captureLog();
       const s = await open({ log });
       const rec = s.recoveryAtOpen;
       expect(['repaired', 'moved']).toContain(rec.kind);

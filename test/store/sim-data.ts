@@ -2,7 +2,7 @@
  * Simulator-like reading batches: 50-point devices polled at 1 Hz, each point a 16-bit register
  * around its own level with noise, scaled by 0.1 the way the Modbus codec does (raw × scale).
  */
-import type { Quality, ReadingBatch } from '../../src/sources/reading.js';
+import type { Quality, ReadingBatch } from '../../src/shared/reading.js';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;

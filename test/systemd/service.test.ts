@@ -3,7 +3,9 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Mosquitto, freePort, makeCerts, passwordFile } from '../sinks/broker.js';
+import { Mosquitto, makeCerts, passwordFile } from '../support/mosquitto.js';
+import { freePort } from '../support/port.js';
+import { until } from '../support/wait.js';
 
 /**
  * The service as systemd runs it (issue 17.2): systemd/install.sh lays out /etc (under DESTDIR),
@@ -40,16 +42,6 @@ function layout(name: string, args: string[]): { destdir: string; status: number
 function mode(file: string): string {
   const s = statSync(file);
   return `${s.uid}:${s.gid} ${(s.mode & 0o7777).toString(8).padStart(4, '0')}`;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('issue 17.2: the systemd service reads its config and its secrets', () => {
@@ -123,6 +115,7 @@ describe('issue 17.2: the systemd service reads its config and its secrets', () 
       chmodSync(state, 0o700);
       const unit = readFileSync(path.join(destdir, 'etc/systemd/system/halfweg.service'), 'utf8');
       const execStart = /^ExecStart=(.+)$/m.exec(unit)![1]!.split(/\s+/).map((t) =>
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's ${STATE_DIRECTORY}, literally
         t === '/usr/bin/node' ? process.execPath : t.replace('/opt/halfweg', root).replace('/etc/halfweg', etc).replace('${STATE_DIRECTORY}', state),
       );
       const agent = spawn('setpriv', [`--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', ...execStart], {
@@ -143,8 +136,8 @@ describe('issue 17.2: the systemd service reads its config and its secrets', () 
       const status = await until('readings delivered over mutual TLS with the password', async () => {
         if (agent.exitCode !== null) throw new Error(`the agent exited ${agent.exitCode}: ${out}`);
         const s = (await fetch(`http://127.0.0.1:${httpPort}/status`).then((r) => r.json()).catch(() => undefined)) as Status | undefined;
-        return s && s.sinks[0]?.connected && s.sinks[0].delivered.readings > 0 && s;
-      });
+        return s?.sinks[0]?.connected && s.sinks[0].delivered.readings > 0 && s;
+      }, 30_000, 200);
       expect(status.counters.readings).toBeGreaterThan(0);
       expect(status.counters.uncommitted).toBe(0);
       expect(out).not.toMatch(/EACCES|permission denied|HALFWEG_MQTT_(AUTH|TLS)/);

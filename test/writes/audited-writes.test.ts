@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttClientChannel } from '../../src/alerts/mqtt-channel.js';
+import { MqttClientChannel } from '../support/mqtt-channel.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { SparkplugSink } from '../../src/sinks/sparkplug/sparkplug-sink.js';
@@ -20,14 +20,15 @@ import { Bus } from '../../src/sources/modbus/bus.js';
 import type { ConnectionConfig } from '../../src/settings/schema.js';
 import { writesSchema } from '../../src/writes/options.js';
 import { Writes, type WriteResultMessage } from '../../src/writes/writes.js';
-import { Mosquitto } from '../sinks/broker.js';
-import { openStore, sinkConfig, sleep } from '../sinks/helpers.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { openStore, sinkConfig } from '../sinks/helpers.js';
 import { sinkCursors } from '../../src/sinks/create.js';
 import { loadSchemas } from '../sinks/json/schemas.js';
 import { HostApplication } from '../sinks/sparkplug/host.js';
 import { dev } from '../sources/modbus/helpers.js';
 import { havePymodbus, haveSocat, startProcess, type Peer } from '../sources/modbus/pymodbus-peer.js';
 import { DEVICE_SPEC, POINTS, countingDevice, mbpollRead } from './helpers.js';
+import { sleep, until } from '../support/wait.js';
 
 const base = 'halfweg/sugar/bh-1';
 let cleanups: (() => Promise<void>)[] = [];
@@ -66,6 +67,7 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
   });
   await writes.start();
   cleanups.push(() => writes.stop());
+  // biome-ignore lint/suspicious/noExplicitAny: JSON payloads, each field checked by the expectations below
   const seen: { topic: string; payload: Record<string, any> }[] = [];
   client.on('message', (topic, payload) => {
     if (topic !== `${base}/cmd/write`) seen.push({ topic, payload: JSON.parse(payload.toString()) });
@@ -249,7 +251,7 @@ describe.skipIf(!havePymodbus || !haveSocat)('issue 21.3: audited writes over Mo
     const b = path.join(dir, 'B');
     const socat: Peer = await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr');
     cleanups.push(() => socat.stop());
-    for (let i = 0; i < 50 && !(existsSync(a) && existsSync(b)); i++) await sleep(50);
+    await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
     const device = await countingDevice({ mode: 'rtu', serial: b, baudrate: 19200, ...DEVICE_SPEC });
     cleanups.push(() => device.peer.stop());
     const r = await rig({ type: 'rtu', path: a, baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1 });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HalfwegError } from '../../src/errors.js';
+import type { HalfwegError } from '../../src/errors.js';
 import { loadSettings } from '../../src/settings/load.js';
 
 function config(text: string): string {

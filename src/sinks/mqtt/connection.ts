@@ -12,7 +12,7 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { ErrorCode } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
-import { backoffDelay, type BackoffPolicy } from '../../sources/backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.js';
 
 export interface ConnectionEvents {
   /** Connected (CONNACK accepted). `generation` identifies this connection. */

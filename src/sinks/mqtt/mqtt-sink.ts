@@ -23,7 +23,7 @@ import type { IClientPublishOptions } from 'mqtt';
 import { HalfwegError } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import type { MqttSinkConfig } from '../../settings/sink-schema.js';
-import type { ReadingBatch } from '../../sources/reading.js';
+import type { ReadingBatch } from '../../shared/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';
@@ -35,7 +35,7 @@ import { DrainEstimator } from '../drain.js';
 import { LiveValues } from '../live-values.js';
 import { plainMessages } from '../json-plain.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
-import type { Sink, SinkStats } from '../sink.js';
+import type { Sink, SinkPolicy, SinkStats } from '../sink.js';
 import { TokenBucket } from '../token-bucket.js';
 import { MqttConnection } from './connection.js';
 import { checkTransport, clientOptions, safeUrl } from './options.js';
@@ -98,17 +98,6 @@ export interface MqttSinkOptions {
   readonly agentHealth?: () => AgentHealthFacts;
   /** Drain figures: sample period and rate window, ms (tests shorten them). */
   readonly drain?: { readonly sampleMs: number; readonly windowMs: number };
-}
-
-/**
- * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from
- * src/aggregate/). A record `select` drops is acknowledged without being sent: it was not wanted.
- */
-export interface SinkPolicy {
-  /** False keeps a lane's records in the store for later (e.g. raw backlog only at night). */
-  laneOpen?(type: RecordType, now: number): boolean;
-  /** The record to send, a reduced copy of it, or null for "not for this sink". */
-  select?(record: StoredRecord): StoredRecord | null;
 }
 
 export class MqttSink implements Sink {

@@ -24,7 +24,7 @@
  * good one carries Quality 192 again. Our own reason (timeout, exception…) stays in the store.
  */
 import type { AlarmPayload } from '../../store/records.js';
-import type { Quality, Reading } from '../../sources/reading.js';
+import type { Quality, Reading } from '../../shared/reading.js';
 import type { PointInfo } from '../point-catalogue.js';
 import { publishedValue } from '../precision.js';
 import type { Metric, TypeStr } from './payload.js';

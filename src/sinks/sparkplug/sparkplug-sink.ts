@@ -26,7 +26,7 @@ import { HalfwegError } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import type { MqttSinkConfig } from '../../settings/sink-schema.js';
 import { forwardedTypes } from '../../settings/sink-schema.js';
-import type { ReadingBatch } from '../../sources/reading.js';
+import type { ReadingBatch } from '../../shared/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';

@@ -1,9 +1,9 @@
 import type { Logger } from '../../ops/log.js';
 import type { DeviceSpec, PollGroup } from '../../settings/load.js';
 import { isBitTable, widthOf, type PointSpec, type Table } from '../../settings/profile-schema.js';
-import type { Quality, Reading, ReadingBatch } from '../reading.js';
+import type { Quality, Reading, ReadingBatch } from '../../shared/reading.js';
 import type { DeviceStats } from '../source.js';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../../shared/backoff.js';
 import type { Bus } from './bus.js';
 import { decodeBit, decodeRaw } from './codec.js';
 import { FAILURE_CODE, ILLEGAL_DATA_ADDRESS, ModbusFailure } from './failure.js';

@@ -1,4 +1,4 @@
-import type { Quality } from '../reading.js';
+import type { Quality } from '../../shared/reading.js';
 import type { ErrorCode } from '../../errors.js';
 
 /** Why a read produced no data; each kind is also the quality its points' readings get. */

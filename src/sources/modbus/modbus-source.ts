@@ -1,6 +1,6 @@
 import type { Logger } from '../../ops/log.js';
 import type { DeviceSpec } from '../../settings/load.js';
-import type { ReadingBatch } from '../reading.js';
+import type { ReadingBatch } from '../../shared/reading.js';
 import type { Source, SourceStats } from '../source.js';
 import { Bus, busKey } from './bus.js';
 import { DevicePoller } from './device-poller.js';

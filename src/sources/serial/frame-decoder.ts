@@ -1,7 +1,8 @@
-import type { Quality, Reading } from '../reading.js';
+import type { Quality, Reading } from '../../shared/reading.js';
 import type { ChecksumSpec, ParserSpec, SerialPointSpec } from '../../settings/serial-schema.js';
 import { checksumTrailer, verifyChecksum } from './checksum.js';
-import { createParser, type FieldParser, type Fields } from './parser.js';
+import { createParser } from './create-parser.js';
+import type { FieldParser, Fields } from './parser.js';
 
 /** What became of one frame. Everything but `readings` is counted and dropped by the source. */
 export type FrameOutcome =

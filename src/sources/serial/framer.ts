@@ -1,8 +1,3 @@
-import type { FramingSpec } from '../../settings/serial-schema.js';
-import { FixedFramer } from './fixed-framer.js';
-import { LineFramer } from './line-framer.js';
-import { StxEtxFramer } from './stx-etx-framer.js';
-
 /**
  * Cuts a byte stream into frames. Pure and incremental: `push` takes whatever one read returned
  * (half a line, three lines, noise) and returns the frames it completed. A framer's memory is
@@ -36,15 +31,4 @@ export function newFramerStats(): FramerStats {
 /** Strings in profiles are bytes, one per character (see serial-schema.ts). */
 export function toBytes(s: string): Buffer {
   return Buffer.from(s, 'latin1');
-}
-
-export function createFramer(spec: FramingSpec): Framer {
-  switch (spec.type) {
-    case 'line':
-      return new LineFramer(toBytes(spec.delimiter), spec.maxLength);
-    case 'stx-etx':
-      return new StxEtxFramer(toBytes(spec.stx)[0]!, toBytes(spec.etx)[0]!, spec.trailer, spec.maxLength);
-    case 'fixed':
-      return new FixedFramer(spec.length, spec.start === undefined ? null : toBytes(spec.start));
-  }
 }

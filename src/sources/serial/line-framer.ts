@@ -17,7 +17,7 @@ export class LineFramer implements Framer {
 
   constructor(
     private readonly delimiter: Buffer,
-    private readonly maxLength: number,
+    maxLength: number,
   ) {
     this.buf = Buffer.allocUnsafe(maxLength + delimiter.length);
   }

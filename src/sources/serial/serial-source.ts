@@ -2,12 +2,13 @@ import { SerialPort } from 'serialport';
 import type { Logger } from '../../ops/log.js';
 import type { ErrorCode } from '../../errors.js';
 import type { SerialDeviceSpec } from '../../settings/serial-schema.js';
-import type { Quality, Reading, ReadingBatch } from '../reading.js';
+import type { Quality, Reading, ReadingBatch } from '../../shared/reading.js';
 import type { DeviceStats, Source, SourceStats } from '../source.js';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../../shared/backoff.js';
 import { appendChecksum } from './checksum.js';
 import { badReadings, FrameDecoder } from './frame-decoder.js';
-import { createFramer, toBytes, type Framer } from './framer.js';
+import { createFramer } from './create-framer.js';
+import { toBytes, type Framer } from './framer.js';
 
 /** Serial-specific counters next to the common ones, for metrics and the status view. */
 export interface SerialDeviceStats extends DeviceStats {

@@ -9,10 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../../src/sinks/mqtt/mqtt-sink.js';
 import { pointCatalogue } from '../../../src/sinks/point-catalogue.js';
 import { publishedValue } from '../../../src/sinks/precision.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
-import { Mosquitto } from '../broker.js';
-import { Subscriber, openStore, recordingLogger, sinkConfig } from '../helpers.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { Subscriber, openStore, sinkConfig } from '../helpers.js';
 import { loadSchemas, schemaFor } from './schemas.js';
+import { captureLog } from '../../support/log.js';
 
 const ids = { agent: 'bh-1', site: 'sugar' };
 const base = 'halfweg/sugar/bh-1/';
@@ -71,9 +72,10 @@ describe('issue 21.2: the plain JSON contract on a real broker', () => {
     const sub = new Subscriber(broker.url, `${base}#`, { clean: true });
     await sub.start();
     cleanups.push(() => sub.stop());
-    const sink = new MqttSink({ name: 'controlRoom', config, store, log: recordingLogger().log, ids, points: catalogue });
+    const sink = new MqttSink({ name: 'controlRoom', config, store, log: captureLog().log, ids, points: catalogue });
     await sink.start();
     cleanups.push(() => sink.stop());
+    // biome-ignore lint/suspicious/noExplicitAny: JSON payloads, each field checked by the expectations below
     const on = (rest: string) => sub.messages.filter((m) => m.topic === base + rest).map((m) => JSON.parse(m.payload.toString()) as Record<string, any>);
     expect(await sub.waitFor(() => sub.messages.some((m) => m.topic === `${base}status`), 5000)).toBe(true);
 
@@ -150,7 +152,7 @@ describe('issue 21.2: the plain JSON contract on a real broker', () => {
     const sub = new Subscriber(broker.url, `${base}#`, { clean: true });
     await sub.start();
     cleanups.push(() => sub.stop());
-    const sink = new MqttSink({ name: 'controlRoom', config, store, log: recordingLogger().log, ids, points: catalogue });
+    const sink = new MqttSink({ name: 'controlRoom', config, store, log: captureLog().log, ids, points: catalogue });
     await sink.start();
     cleanups.push(() => sink.stop());
     await store.commit({ type: 'alarm', alarm: alarm(1, 'raised', 'unack') });

@@ -4,14 +4,16 @@
  * through protobufjs, independently of the encoder the sink uses.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryState } from '../../../src/aggregate/state.js';
+import { MemoryState } from '../../../src/store/state-store.js';
 import { pointCatalogue } from '../../../src/sinks/point-catalogue.js';
 import { SparkplugSink } from '../../../src/sinks/sparkplug/sparkplug-sink.js';
 import type { AlarmFacts } from '../../../src/sinks/sparkplug/metrics.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
-import { Mosquitto } from '../broker.js';
-import { openStore, recordingLogger, sinkConfig, sleep } from '../helpers.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { openStore, sinkConfig } from '../helpers.js';
 import { HostApplication, type HostMessage } from './host.js';
+import { captureLog } from '../../support/log.js';
+import { sleep } from '../../support/wait.js';
 
 const ids = { agent: 'bh-1', site: 'sugar' };
 let cleanups: (() => Promise<void>)[] = [];
@@ -56,7 +58,7 @@ async function setup(opts: { hostOnline?: boolean; primary?: boolean } = {}) {
   const { store, cleanup } = await openStore({ scada: config });
   cleanups.push(cleanup);
   const state = new MemoryState();
-  const sink = new SparkplugSink({ name: 'scada', config, store, log: recordingLogger().log, ids, points: catalogue, alarms: () => [activeAlarm], state });
+  const sink = new SparkplugSink({ name: 'scada', config, store, log: captureLog().log, ids, points: catalogue, alarms: () => [activeAlarm], state });
   return { broker, host, store, sink, state, config };
 }
 

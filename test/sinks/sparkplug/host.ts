@@ -57,7 +57,7 @@ function fromInt(datatype: string | undefined, v: number): number {
   return v;
 }
 
-function valueOf(m: Record<string, unknown>, datatype: string | undefined): number | boolean | string | null {
+function metricValue(m: Record<string, unknown>, datatype: string | undefined): number | boolean | string | null {
   if (m['isNull'] === true) return null;
   if (m['intValue'] !== undefined && m['intValue'] !== null) return fromInt(datatype, num(m['intValue'])!);
   for (const k of ['longValue', 'floatValue', 'doubleValue']) if (m[k] !== undefined && m[k] !== null) return num(m[k])!;
@@ -75,7 +75,7 @@ export function decode(bytes: Uint8Array): { timestamp?: number; seq?: number; m
     const ps = m['properties'] as { keys?: string[]; values?: Record<string, unknown>[] } | undefined;
     (ps?.keys ?? []).forEach((k, i) => {
       const v = ps!.values![i]!;
-      props[k] = valueOf(v, DATATYPES[v['type'] as number]);
+      props[k] = metricValue(v, DATATYPES[v['type'] as number]);
     });
     return {
       name: m['name'] as string | undefined,
@@ -84,7 +84,7 @@ export function decode(bytes: Uint8Array): { timestamp?: number; seq?: number; m
       datatype,
       isHistorical: m['isHistorical'] === true,
       isNull: m['isNull'] === true,
-      value: valueOf(m, datatype),
+      value: metricValue(m, datatype),
       properties: props,
     };
   });
@@ -182,7 +182,10 @@ export class HostApplication {
       }
       return;
     }
-    if (m.seq === undefined) return v('no seq');
+    if (m.seq === undefined) {
+      v('no seq');
+      return;
+    }
     if (m.type === 'NBIRTH') {
       if (m.seq !== 0) v(`NBIRTH seq ${m.seq}, expected 0`);
       const bd = m.metrics.find((x) => x.name === 'bdSeq');
@@ -195,7 +198,10 @@ export class HostApplication {
       this.learnAliases(n, m, v);
       return;
     }
-    if (!n.alive) return v(`${m.type} before NBIRTH`);
+    if (!n.alive) {
+      v(`${m.type} before NBIRTH`);
+      return;
+    }
     const expected = (n.lastSeq! + 1) % 256;
     if (m.seq !== expected) v(`seq ${m.seq}, expected ${expected}`);
     n.lastSeq = m.seq;

@@ -4,8 +4,10 @@ import { silentLogger } from '../../../src/ops/log.js';
 import { createModbusSources } from '../../../src/sources/modbus/modbus-source.js';
 import { describeRequest } from '../../../src/sources/modbus/request-plan.js';
 import { startRawServer, type RawServer } from '../../fixtures/raw-modbus-server.js';
-import { captureLog, collector, dev, pt, sleep, tcp } from './helpers.js';
+import { collector, dev, pt, tcp } from './helpers.js';
+import { captureLog } from '../../support/log.js';
 import { havePymodbus, startPymodbus, type Peer } from './pymodbus-peer.js';
+import { sleep } from '../../support/wait.js';
 
 const servers: RawServer[] = [];
 const peers: Peer[] = [];
@@ -25,7 +27,7 @@ describe('exception narrowing', () => {
   const holding = new Uint16Array(16).map((_, i) => 100 + i);
 
   async function run(port: number) {
-    const cap = captureLog();
+    const cap = captureLog('debug');
     const [source] = createModbusSources([dev('plc', tcp(port), points, {}, 50)], cap.log);
     const c = collector();
     await source!.start(c.emit);
@@ -76,7 +78,7 @@ describe('exception narrowing', () => {
 describe('malformed and truncated responses', () => {
   it('marks readings decode/timeout, logs once per state change, keeps running and recovers', async () => {
     const s = await raw({ holding: new Uint16Array([1, 2, 3, 4]) });
-    const cap = captureLog();
+    const cap = captureLog('debug');
     const points = [pt('x', 'holding', 0), pt('y', 'holding', 1, 'uint32'), pt('z', 'holding', 3)];
     const [source] = createModbusSources([dev('m', tcp(s.port), points, { timeout: 200, backoff: { initial: 20, max: 40 } }, 30)], cap.log);
     const c = collector();

@@ -1,7 +1,7 @@
 import type { DeviceSpec } from '../../../src/settings/load.js';
 import type { ConnectionConfig } from '../../../src/settings/schema.js';
 import type { DataType, ByteOrder, PointSpec, Table } from '../../../src/settings/profile-schema.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
 
 /** A resolved point with the defaults load.ts would give it. */
 export function pt(name: string, table: Table, address: number, type: DataType = table === 'coil' || table === 'discrete' ? 'bool' : 'uint16', more: Partial<PointSpec> = {}): PointSpec {
@@ -64,15 +64,4 @@ export function collector() {
       waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
     });
   return { batches, emit, until, last: () => batches[batches.length - 1] };
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-import { pino, type Logger } from 'pino';
-
-/** A logger that keeps its lines as objects, to assert what operators would see. */
-export function captureLog(): { log: Logger; lines: Record<string, unknown>[]; at: (level: number) => Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { log, lines, at: (level) => lines.filter((l) => l['level'] === level) };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JsonFileState } from '../../../src/aggregate/json-file-state.js';
+import { JsonFileState } from '../../../src/store/json-file-state.js';
 import { silentLogger } from '../../../src/ops/log.js';
 import { HOLES_FILE } from '../../../src/sources/modbus/hole-memory.js';
 import { createModbusSources } from '../../../src/sources/modbus/modbus-source.js';

@@ -7,9 +7,10 @@ import type { PointSpec } from '../../../src/settings/profile-schema.js';
 import type { ConnectionConfig } from '../../../src/settings/schema.js';
 import { createModbusSources } from '../../../src/sources/modbus/modbus-source.js';
 import { planRequests } from '../../../src/sources/modbus/request-plan.js';
-import { collector, dev, pt, sleep } from './helpers.js';
+import { collector, dev, pt } from './helpers.js';
 import { haveSocat, havePymodbus, startProcess, startPymodbus, type Peer } from './pymodbus-peer.js';
 import { ORDERS, VECTORS, words } from './vectors.js';
+import { until } from '../../support/wait.js';
 
 /**
  * Interop with an independent implementation: pymodbus 3.0.0rc1 serves the hand-written vectors
@@ -102,7 +103,7 @@ describe.skipIf(!havePymodbus)('interop with pymodbus 3.0.0rc1', () => {
     const b = path.join(dir, 'B');
     const socat = await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr');
     peers.push(socat);
-    for (let i = 0; i < 50 && !(existsSync(a) && existsSync(b)); i++) await sleep(50);
+    await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
     const peer = await startPymodbus({ mode: 'rtu', serial: b, baudrate: 19200, ...SPEC });
     peers.push(peer);
     await pollOnce({ type: 'rtu', path: a, baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1 });

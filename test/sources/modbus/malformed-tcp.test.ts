@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/ops/log.js';
 import { createModbusSources } from '../../../src/sources/modbus/modbus-source.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
 import { startRawServer, type Behaviour, type RawServer } from '../../fixtures/raw-modbus-server.js';
 import { collector, dev, pt, tcp } from './helpers.js';
 

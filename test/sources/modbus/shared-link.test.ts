@@ -6,8 +6,9 @@ import { silentLogger } from '../../../src/ops/log.js';
 import type { ConnectionConfig } from '../../../src/settings/schema.js';
 import { createModbusSources } from '../../../src/sources/modbus/modbus-source.js';
 import { startRawServer, type RawServer } from '../../fixtures/raw-modbus-server.js';
-import { collector, dev, pt, sleep, tcp } from './helpers.js';
+import { collector, dev, pt, tcp } from './helpers.js';
 import { haveSocat, havePymodbus, startProcess, startPymodbus, type Peer } from './pymodbus-peer.js';
+import { sleep, until } from '../../support/wait.js';
 
 /**
  * Issue 16.3: a dead unit on a shared link (one TCP gateway, one RS-485 bus) used to hold the
@@ -106,7 +107,7 @@ describe.skipIf(!havePymodbus)('issue 16.3: a dead unit on a shared link', () =>
     const b = path.join(dir, 'B');
     const socat = await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr');
     peers.push(socat);
-    for (let i = 0; i < 50 && !(existsSync(a) && existsSync(b)); i++) await sleep(50);
+    await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
     const peer = await startPymodbus({ mode: 'rtu', serial: b, baudrate: 38400, holding: HOLDING, dead: [9], log: true });
     peers.push(peer);
     const { log, batches } = await runSharedLink({ type: 'rtu', path: a, baudRate: 38400, dataBits: 8, parity: 'none', stopBits: 1 }, peer, 4000);

@@ -10,7 +10,8 @@ import { FrameDecoder } from '../../../src/sources/serial/frame-decoder.js';
 import { SerialSource, type SerialDeviceStats } from '../../../src/sources/serial/serial-source.js';
 import { SerialInstrument } from '../../../src/sources/simulator/serial-instrument.js';
 import { resolveChecksum } from '../../../src/settings/serial-schema.js';
-import { allQuality, Collector, deviceFor, PtyPair, sleep } from './pty.js';
+import { allQuality, Collector, deviceFor, PtyPair } from './pty.js';
+import { sleep, until } from '../../support/wait.js';
 
 /**
  * Issue 16.7, against a simulated instrument on a socat pty pair:
@@ -76,8 +77,7 @@ describe('issue 16.7: serial drops, losses and status', () => {
       await inst.write(NOISE);
       await sleep(20);
     }
-    const deadline = Date.now() + 5000;
-    while (stats().dropped.checksum < 14 && Date.now() < deadline) await sleep(20);
+    await until('14 checksum drops', () => stats().dropped.checksum >= 14, 5000);
     await sleep(100);
     expect(stats().dropped).toMatchObject({ checksum: 14, noise: 7 });
 

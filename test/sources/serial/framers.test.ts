@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFramer } from '../../../src/sources/serial/framer.js';
+import { createFramer } from '../../../src/sources/serial/create-framer.js';
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
 

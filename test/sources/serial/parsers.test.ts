@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createParser } from '../../../src/sources/serial/parser.js';
+import { createParser } from '../../../src/sources/serial/create-parser.js';
 import { FrameDecoder, toNumber } from '../../../src/sources/serial/frame-decoder.js';
 import type { SerialPointSpec } from '../../../src/settings/serial-schema.js';
 import { resolveChecksum } from '../../../src/settings/serial-schema.js';

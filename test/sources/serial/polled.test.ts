@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/ops/log.js';
 import { SerialSource, type SerialDeviceStats } from '../../../src/sources/serial/serial-source.js';
 import { SerialInstrument } from '../../../src/sources/simulator/serial-instrument.js';
-import { allQuality, Collector, deviceFor, PtyPair, sleep } from './pty.js';
+import { allQuality, Collector, deviceFor, PtyPair } from './pty.js';
+import { sleep } from '../../support/wait.js';
 
 const flowComputer = YAML.parse(readFileSync(path.resolve('devices/flow-computer.yaml'), 'utf8')) as unknown;
 const VALUES: Record<string, number> = { gas_flow: 12.48, gas_total: 30412.7, gas_temperature: 18.2, gas_pressure: 6.95 };

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { deviceSchema } from '../../../src/settings/schema.js';
 import { resolveSerialDevice } from '../../../src/settings/serial-resolve.js';
 import { serialProfileSchema, type SerialDeviceSpec, type SerialProfileInput } from '../../../src/settings/serial-schema.js';
-import type { ReadingBatch } from '../../../src/sources/reading.js';
+import type { ReadingBatch } from '../../../src/shared/reading.js';
+import { sleep } from '../../support/wait.js';
 
 /** A socat pseudo-terminal pair: the source opens `agent`, the simulated instrument `instrument`. */
 export class PtyPair {
@@ -40,7 +41,6 @@ export class PtyPair {
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Profile object → SerialDeviceSpec through the real schema and resolver. */
 export function deviceFor(profile: unknown, pathName: string, device: Record<string, unknown> = {}): { spec: SerialDeviceSpec; profile: SerialProfileInput } {

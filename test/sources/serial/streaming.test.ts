@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/ops/log.js';
 import { SerialSource, type SerialDeviceStats } from '../../../src/sources/serial/serial-source.js';
 import { SerialInstrument } from '../../../src/sources/simulator/serial-instrument.js';
-import { allQuality, Collector, deviceFor, PtyPair, sleep } from './pty.js';
+import { allQuality, Collector, deviceFor, PtyPair } from './pty.js';
+import { sleep } from '../../support/wait.js';
 
 const profileDoc = YAML.parse(readFileSync(path.resolve('devices/flue-gas-analyser.yaml'), 'utf8')) as Record<string, unknown>;
 profileDoc['mode'] = { type: 'streaming', staleAfter: '600ms' };

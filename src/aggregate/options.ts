@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { bool, duration, finite, identifier, intIn, oneOf, show } from './schema-helpers.js';
-import { checkWindowLength } from '../aggregate/windows.js';
-import { checkCron } from '../aggregate/cron-slots.js';
-import { isValidTimeZone } from '../aggregate/zone.js';
-import { CLOUD_MODES } from '../aggregate/cloud-policy.js';
+import { bool, duration, finite, identifier, intIn, oneOf, show } from '../settings/schema-helpers.js';
+import { checkWindowLength } from './windows.js';
+import { checkCron } from './cron-slots.js';
+import { isValidTimeZone } from './zone.js';
 
 /**
  * Rollups, schedules and the cloud cost knob (issue 7; src/aggregate/README.md is the manual).
@@ -77,6 +76,10 @@ export const schedulesSchema = z.strictObject({
   /** Raw readings go to the cloud only during the minutes this expression matches; absent: always. */
   cloudRawSync: z.strictObject({ window: cronExpression.optional() }).optional(),
 });
+
+/** What the cloud receives of a device (cloud-policy.ts applies it). */
+export const CLOUD_MODES = ['raw', 'aggregates', 'both'] as const;
+export type CloudMode = (typeof CLOUD_MODES)[number];
 
 export const cloudSchema = z.strictObject({
   /** What the cloud gets for devices not listed: `raw`, `aggregates` or `both`. Alarms always go. */

@@ -6,7 +6,7 @@
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import type { StateStore } from './state.js';
+import type { StateStore } from './state-store.js';
 
 export class JsonFileState implements StateStore {
   private values: Record<string, string> | undefined;

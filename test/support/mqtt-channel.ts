@@ -1,11 +1,12 @@
 /**
- * A CommandChannel over one mqtt.js client that reconnects by itself (mqtt.js `reconnectPeriod`
+ * For tests (the agent backs the channel with its control-room sink's connection): a
+ * CommandChannel over one mqtt.js client that reconnects by itself (mqtt.js `reconnectPeriod`
  * > 0): subscribes at QoS 1 now and again on every `connect` (with `clean: true` the broker
  * forgets subscriptions with the session). The caller owns the client and ends it.
  */
 import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt';
-import type { CommandChannel, MessageMeta } from './command-listener.js';
+import type { CommandChannel, MessageMeta } from '../../src/sinks/sink.js';
 
 export class MqttClientChannel implements CommandChannel {
   private readonly handlers = new Map<string, (topic: string, payload: Buffer, meta?: MessageMeta) => void>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/sources/backoff.js';
+import { backoffDelay } from '../../src/shared/backoff.js';
 
 describe('capped exponential backoff with jitter', () => {
   const policy = { initial: 1000, max: 60_000 };
