@@ -27,6 +27,9 @@ import { followingCatalogue } from './sinks/point-catalogue.js';
 import { SparkplugSink } from './sinks/sparkplug/sparkplug-sink.js';
 import { ModbusSource } from './sources/modbus/modbus-source.js';
 import { Writes, type WriteTarget } from './writes/writes.js';
+import { ControlRoom } from './control-room/control-room.js';
+import type { AlarmEvent } from './alerts/alarm-event.js';
+import { readFile } from 'node:fs/promises';
 
 /**
  * The composition root: builds every part from the settings, starts them in flow order and stops
@@ -97,6 +100,7 @@ export class Agent {
   private simulators: RunningSimulator[] = [];
   private store: Store | null = null;
   private readonly listeners = new Set<(batch: ReadingBatch) => void>();
+  private readonly alarmListeners = new Set<(event: AlarmEvent) => void>();
   /** Inputs are running: batches are accepted (from the inputs' start until they have stopped). */
   private running = false;
   private phase: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -116,6 +120,7 @@ export class Agent {
   private writes: Writes | null = null;
   private healthAlarms: AgentHealthAlarms | null = null;
   private ops: OpsServer | null = null;
+  private page: ControlRoom | null = null;
   private startedAt = 0;
   private lastBatchAt: number | null = null;
   /** Start time of each commit not yet settled (insertion order: the first is the oldest). */
@@ -302,6 +307,7 @@ export class Agent {
             onEvent: (e) => {
               this.wake('alarm');
               if (e.event === 'raised') this.aggregation?.noteAlarm(e.device);
+              for (const l of this.alarmListeners) l(e);
             },
             channel,
             topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
@@ -370,6 +376,38 @@ export class Agent {
             healthy: () => this.health().healthy,
           }));
           if (!config.http.enabled) return;
+          const http = config.http;
+          const configDir = path.dirname(this.current.file);
+          const tls = http.tls && {
+            cert: await readFile(path.resolve(configDir, http.tls.cert)),
+            key: await readFile(path.resolve(configDir, http.tls.key)),
+          };
+          // The control-room page and its read API (src/control-room/README.md), on the same server.
+          const page = new ControlRoom({
+            view: {
+              agent: { id: config.agent.id, site: config.agent.site },
+              devices: () => this.deviceStats(),
+              catalogue: followingCatalogue(() => this.current),
+              alarms: () => this.alerts?.manager?.alarms() ?? [],
+              sinks: () => this.sinks.map((x) => x.stats()),
+              store: () => this.storeStats(),
+              diskBudget: config.store.diskBudget,
+              health: () => this.health(),
+              history: store,
+              command: (c) => this.alerts?.submit(c) ?? null,
+              onBatch: (l) => this.onBatch(l),
+              onAlarm: (l) => {
+                this.alarmListeners.add(l);
+                return () => this.alarmListeners.delete(l);
+              },
+            },
+            operatorsFile: http.operators && path.resolve(configDir, http.operators),
+            session: http.session,
+            secure: !!tls,
+            log: this.root.child({ component: 'control-room' }),
+          });
+          // A missing operators file is a start failure: the operator asked for actions.
+          await page.start();
           const ops = new OpsServer(
             {
               metrics: () => metrics.metrics(),
@@ -377,13 +415,16 @@ export class Agent {
               health: () => this.health(),
               status: () => this.status(),
             },
-            config.http,
+            { host: http.host, port: http.port, tls },
             this.root.child({ component: 'http' }),
+            [page],
           );
           try {
             this.httpPort = (await ops.start()).port;
             this.ops = ops;
+            this.page = page;
           } catch (err) {
+            await page.stop();
             // Polling and storing matter more than metrics: keep going, loudly.
             this.log.error(
               { code: 'HALFWEG_HTTP_UNAVAILABLE', host: config.http.host, port: config.http.port, err: (err as Error).message },
@@ -392,6 +433,8 @@ export class Agent {
           }
         },
         stop: async () => {
+          await this.page?.stop();
+          this.page = null;
           await this.ops?.stop();
           this.ops = null;
         },

@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'HALFWEG_INGEST_QUARANTINE'
   /** An input file cannot be read as intended (`halfweg detect`: its CSV dialect is ambiguous, no column holds numbers); nothing was guessed. */
   | 'HALFWEG_INPUT_UNREADABLE'
+  /** `http.operators` names a file that cannot be read or has a bad line (`file:line: reason`); secrets are never echoed. */
+  | 'HALFWEG_OPERATORS_INVALID'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {

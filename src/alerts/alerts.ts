@@ -18,6 +18,7 @@ import type { NewRecord } from '../store/records.js';
 import type { CommitResult } from '../store/store.js';
 import type { AlarmEvent } from './alarm-event.js';
 import { AlarmCommandListener, type CommandChannel } from './command-listener.js';
+import { parseCommand, type CommandResult } from './commands.js';
 import { createAlarmManager } from './from-settings.js';
 import type { AlarmManager } from './manager.js';
 
@@ -72,6 +73,21 @@ export class Alerts {
       });
       await this.listener.start();
     }
+  }
+
+  /**
+   * An operator command from another channel than MQTT (the control-room page): the same parsing
+   * and checks (commands.ts, also the `agent` field), the same manager call, log line and
+   * committed event as a command on `cmd/alarms`. Null while alarms are off.
+   */
+  submit(command: Record<string, unknown>): CommandResult | null {
+    const m = this.alarmManager;
+    if (!m) return null;
+    const parsed = parseCommand(JSON.stringify(command), this.o.settings.config.agent.id);
+    if (!parsed.ok) {
+      return { ok: false, action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null, reason: parsed.reason, state: null, at: (this.o.clock ?? Date.now)() };
+    }
+    return m.command(parsed.command);
   }
 
   accept(batch: ReadingBatch): void {

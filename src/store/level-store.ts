@@ -813,6 +813,26 @@ export class LevelStore implements Store {
     }
   }
 
+  async *history(type: RecordType, fromAt: number, toAt: number, pageSize = 500): AsyncGenerator<StoredRecord> {
+    const span = this.index[type].seqsBetweenTimes(fromAt, toAt);
+    if (!span) return;
+    let after = span[0] - 1;
+    const last = Math.min(span[1], this.durableHead);
+    while (after < last) {
+      const entries = await this.requireDb().iterator({ gt: recordKey(type, after), lte: recordKey(type, last), limit: pageSize }).all();
+      if (entries.length === 0) return;
+      for (const [k, v] of entries) {
+        after = seqOfKey(k);
+        try {
+          yield decodeRecord(type, after, v, this.names);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          this.recordsCorrupt++;
+        }
+      }
+    }
+  }
+
   private requireDb(): Db {
     if (!this.db) throw new HalfwegError('HALFWEG_STORE_USAGE', 'store is not open');
     return this.db;

@@ -102,6 +102,26 @@ export class SeqIndex {
     return this.seqs[lo];
   }
 
+  /**
+   * Seqs of the first and last record with from ≤ store time ≤ to, or undefined when none. Store
+   * times never go back (anchored to the monotonic clock, see clock.ts), so a binary search holds.
+   */
+  seqsBetweenTimes(from: number, to: number): [number, number] | undefined {
+    const firstAtOrAfter = (t: number, strict: boolean): number => {
+      let lo = this.start;
+      let hi = this.end;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (strict ? this.ats[mid]! <= t : this.ats[mid]! < t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const a = firstAtOrAfter(from, false);
+    const b = firstAtOrAfter(to, true) - 1;
+    return a <= b && b >= this.start && a < this.end ? [this.seqs[a]!, this.seqs[b]!] : undefined;
+  }
+
   /** Seq of the last record with store time < t (records are in commit order, times nearly so). */
   lastSeqBefore(t: number): number | undefined {
     let found: number | undefined;

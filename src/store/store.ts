@@ -94,6 +94,14 @@ export interface Store {
   /** Resolves with the cursor's position after the ack. */
   ack(cursor: string, seq: number): Promise<number>;
   stats(): StoreStats;
+  /**
+   * The records of one type the store still holds that were committed between two store times
+   * (ms, inclusive), in seq order, read in pages; no cursor, nothing acknowledged. For the
+   * control-room page and the read API: history is whatever retention has kept.
+   */
+  history(type: RecordType, fromAt: number, toAt: number): AsyncGenerator<StoredRecord>;
+  /** Bytes the database takes on disk now. */
+  diskBytes(): Promise<number>;
   health(): StoreHealth;
   /** Called on every health change (the agent raises its agent-health alarm from it). Returns an unsubscribe. */
   onHealth(listener: (health: StoreHealth) => void): () => void;
