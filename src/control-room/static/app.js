@@ -191,7 +191,7 @@ function renderDevices() {
       }
       return el(
         'tr',
-        { dataset: { device: d.device } },
+        { class: 'pick', dataset: { device: d.device }, onclick: (e) => { if (e.target.tagName !== 'BUTTON') { state.device = d.device; renderPoints(); } } },
         el('td', {}, d.device),
         el('td', { class: d.health === 'down' ? 'down' : d.health === 'up' ? 'up' : 'quiet', title: d.lastError || '' }, d.health === 'down' ? 'DOWN' : d.health),
         el('td', { title: time(d.lastPollTs) }, age(d.lastPollTs)),
@@ -203,32 +203,59 @@ function renderDevices() {
   );
 }
 
+// Only the rows on screen are in the DOM: at 5,000 points a full table relaid out every second
+// would keep a wall screen's browser busy. The rest live in `points` and are drawn on demand.
+const MAX_ROWS = 400;
+const points = new Map();
 const pointCells = new Map();
+
+function visiblePoints() {
+  const f = $('filter').value.trim().toLowerCase();
+  const dev = state.device;
+  const out = [];
+  let total = 0;
+  for (const p of state.overview.points) {
+    if (dev && p.device !== dev) continue;
+    if (f && !(p.device + '/' + p.point).toLowerCase().includes(f)) continue;
+    total++;
+    if (out.length < MAX_ROWS) out.push(p);
+  }
+  return { shown: out, total };
+}
 
 function renderPoints() {
   const o = state.overview;
+  points.clear();
+  for (const p of o.points) points.set(key(p.device, p.point), p);
+  if (state.device === undefined) state.device = o.points.length > MAX_ROWS && o.devices.length ? o.devices[0].device : null;
+  const { shown, total } = visiblePoints();
   pointCells.clear();
-  const filter = $('filter').value.trim().toLowerCase();
-  const rows = [];
-  for (const p of o.points) {
+  const rows = shown.map((p) => {
     const value = el('td', { class: 'num' });
     const quality = el('td', {});
     const updated = el('td', { class: 'quiet' });
     const row = el('tr', { class: 'pick', dataset: { point: p.device + '/' + p.point }, title: p.description || '', onclick: () => selectPoint(p) }, el('td', {}, p.device), el('td', {}, p.point), value, el('td', {}, p.unit || ''), quality, updated);
-    if (filter && !(p.device + '/' + p.point).toLowerCase().includes(filter)) row.hidden = true;
     const cells = { p, value, quality, updated, row };
     pointCells.set(key(p.device, p.point), cells);
-    setPoint(cells, p.value, p.ts, p.quality);
-    rows.push(row);
-  }
+    drawPoint(cells);
+    return row;
+  });
   $('points').tBodies[0].replaceChildren(...rows);
+  $('points-note').textContent = total > shown.length ? 'showing ' + shown.length + ' of ' + total + ' points: pick a device or filter' : total + ' point' + (total === 1 ? '' : 's');
+  $('device-pick').replaceChildren(el('option', { value: '' }, 'all devices'), ...o.devices.map((d) => el('option', { value: d.device, selected: d.device === state.device }, d.device)));
   markPointsInAlarm();
 }
 
-function setPoint(c, value, ts, quality) {
-  c.p.value = value;
-  c.p.ts = ts;
-  c.p.quality = quality;
+function setPoint(p, value, ts, quality) {
+  p.value = value;
+  p.ts = ts;
+  p.quality = quality;
+  const c = pointCells.get(key(p.device, p.point));
+  if (c) drawPoint(c);
+}
+
+function drawPoint(c) {
+  const { value, ts, quality } = c.p;
   c.value.textContent = quality === 'good' ? fmt(value, c.p.precision) : '–';
   c.quality.textContent = quality === null ? '–' : quality;
   c.quality.className = quality && quality !== 'good' ? 'bad' : '';
@@ -288,9 +315,10 @@ function renderAll() {
   renderStore(o.store);
 }
 
-$('filter').addEventListener('input', () => {
-  const f = $('filter').value.trim().toLowerCase();
-  for (const c of pointCells.values()) c.row.hidden = !!f && !(c.p.device + '/' + c.p.point).toLowerCase().includes(f);
+$('filter').addEventListener('input', () => renderPoints());
+$('device-pick').addEventListener('change', () => {
+  state.device = $('device-pick').value || null;
+  renderPoints();
 });
 
 // ------------------------------------------------------------------ trend
@@ -377,8 +405,8 @@ function connect() {
     const sel = state.selected;
     let grew = false;
     for (const [d, p, v, ts, q] of JSON.parse(e.data)) {
-      const c = pointCells.get(key(d, p));
-      if (c) setPoint(c, v, ts, q);
+      const point = points.get(key(d, p));
+      if (point) setPoint(point, v, ts, q);
       if (sel && state.trend && state.trend.live && sel.device === d && sel.point === p) {
         state.trend.x.push(ts / 1000);
         state.trend.y.push(q === 'good' ? v : null);
