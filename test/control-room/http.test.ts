@@ -13,7 +13,9 @@ import { Agent } from '../../src/agent.js';
 import { passwordLine, tokenLine } from '../../src/control-room/operators.js';
 import { createLogger } from '../../src/ops/log.js';
 import { loadSettings } from '../../src/settings/load.js';
-import { freePort } from '../sinks/broker.js';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { freePort, makeCerts } from '../sinks/broker.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-page-http-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PASSWORD = 'correct horse battery';
 const ALARM = 'boiler-1/drum_pressure/limits';
 
-async function startAgent(name: string, http: string): Promise<{ agent: Agent; base: string; log: () => string }> {
+async function startAgent(name: string, http: string, scheme = 'http'): Promise<{ agent: Agent; base: string; log: () => string }> {
   const sub = mkdtempSync(path.join(dir, `${name}-`));
   const simPort = await freePort();
   const token = tokenLine('scada-1');
@@ -41,7 +43,8 @@ async function startAgent(name: string, http: string): Promise<{ agent: Agent; b
   const sink = new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) });
   const agent = new Agent(await loadSettings(file), createLogger({ level: 'info', format: 'json', destination: sink }));
   await agent.start();
-  const base = `http://127.0.0.1:${agent.httpPort}`;
+  const base = `${scheme}://127.0.0.1:${agent.httpPort}`;
+  if (scheme !== 'http') return { agent, base, log: () => out };
   // Wait for the fault's alarm: it is what the actions act on.
   for (let i = 0; i < 100; i++) {
     const a = (await (await fetch(`${base}/api/alarms`)).json()) as { alarms: { id: string }[] };
@@ -196,4 +199,36 @@ describe('operator actions', () => {
     expect((await post('/api/login', { name: 'alice', secret: PASSWORD })).status).toBe(429);
     expect(a.log()).not.toMatch(/wrong-\d/);
   });
+});
+
+describe('HTTPS', () => {
+  it('serves the page and the API over TLS when http.tls is set, with a Secure session cookie; plain HTTP gets nothing', async () => {
+    const certs = makeCerts(mkdtempSync(path.join(dir, 'certs-')));
+    const a = await startAgent('tls', `, operators: operators, tls: { cert: ${certs.serverCert}, key: ${certs.serverKey} }`, 'https');
+    try {
+      const ca = readFileSync(certs.ca);
+      const request = (p: string, method: string, body?: string, headers: Record<string, string> = {}) =>
+        new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+          const req = https.request(`${a.base}${p}`, { method, ca, headers }, (res) => {
+            let text = '';
+            res.on('data', (d) => (text += String(d)));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      const session = await request('/api/session', 'GET');
+      expect(session.status).toBe(200);
+      expect(JSON.parse(session.body)).toMatchObject({ actions: true, operator: null });
+      // The Origin of a page served over TLS is https://…
+      const login = await request('/api/login', 'POST', JSON.stringify({ name: 'alice', secret: PASSWORD }), { origin: a.base, 'content-type': 'application/json' });
+      expect(login.status).toBe(200);
+      expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict; Secure/);
+      const plainOrigin = await request('/api/login', 'POST', JSON.stringify({ name: 'alice', secret: PASSWORD }), { origin: a.base.replace('https:', 'http:'), 'content-type': 'application/json' });
+      expect(plainOrigin.status).toBe(403);
+      await expect(fetch(a.base.replace('https:', 'http:') + '/api/session')).rejects.toThrow();
+    } finally {
+      await a.agent.stop();
+    }
+  }, 30_000);
 });

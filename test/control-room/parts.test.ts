@@ -3,6 +3,7 @@
  * estimate, operators files and their verification, sessions, the settings' transport rule, and
  * history by store time from a real LevelDB.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,20 @@ describe('the operators file', () => {
     expect(await ops.verify('alice', token)).toBeNull();
     expect(await ops.verify('bob', 'hunter22-long')).toBeNull();
     expect(await ops.verify('alice', 'x'.repeat(5000))).toBeNull();
+  });
+
+  it('gets its lines from `halfweg operator`: a password from stdin, or a token shown once', async () => {
+    const main = path.resolve(import.meta.dirname, '../../dist/src/main.js');
+    const pw = spawnSync(process.execPath, [main, 'operator', 'J.de.Vries'], { input: 'long enough secret\n', encoding: 'utf8' });
+    expect(pw.status).toBe(0);
+    expect(pw.stdout).not.toContain('long enough secret');
+    const tok = spawnSync(process.execPath, [main, 'operator', 'scada-1', '--token'], { encoding: 'utf8' });
+    expect(tok.status).toBe(0);
+    const token = /shown once\): (\S+)/.exec(tok.stderr)![1]!;
+    const ops = new Operators(parseOperators(pw.stdout + tok.stdout, 'ops'));
+    expect(await ops.verify('J.de.Vries', 'long enough secret')).toBe('J.de.Vries');
+    expect(await ops.verify('scada-1', token)).toBe('scada-1');
+    expect(spawnSync(process.execPath, [main, 'operator', 'x'], { input: 'short', encoding: 'utf8' }).status).toBe(2);
   });
 
   it('reports every bad line with its place and never echoes a credential', () => {
