@@ -160,6 +160,18 @@ try {
   await new Promise((r) => setTimeout(r, 2000));
   const five = await window(agent.pid!);
 
+  // History of one point over the last hour, from the store (no sink here: it keeps every reading).
+  const historyMs: number[] = [];
+  let historySamples = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const h = (await (await fetch(`${base}/api/points/dev-7/p042/history`)).json()) as { samples: unknown[] };
+    historyMs.push(performance.now() - t);
+    historySamples = h.samples.length;
+  }
+  historyMs.sort((x, y) => x - y);
+  const storeRecords = ((await (await fetch(`${base}/api/overview`)).json()) as { store: { records: { readings: number } } }).store.records.readings;
+
   const rows = [
     ['pages open', 'agent CPU %', 'agent RSS MB'],
     ['0', none.cpuPct.toFixed(1), none.rssMb.toFixed(0)],
@@ -173,6 +185,7 @@ try {
       `page files transferred (gzip): ${filesKb.toFixed(1)} KB (${[...transfer.entries()].filter(([p]) => p !== '/events').map(([p, b]) => `${p} ${(b / 1024).toFixed(1)}`).join(', ')})`,
       `first live message (overview, ${DEVICES * POINTS_PER_DEVICE + 12} points): ${(overview / 1024).toFixed(0)} KB as JSON; the live stream gzipped averages ${streamKb.toFixed(0)} KB/s over its first 5 s (overview included)`,
       `page load to first render: ${readyMs.toFixed(0)} ms`,
+      `one point's last hour from the store: ${historyMs[2]!.toFixed(0)} ms median of 5 (${historySamples} samples, scanning ${storeRecords} stored reading batches)`,
       `fault to page: ${faultToPageMs} ms from the first reading over HH (alarm since) to the row in the open page; the poll interval (1 s) comes before that`,
     ].join('\n') + '\n',
   );

@@ -374,6 +374,7 @@ export class Agent {
             sinkStats: () => this.sinks.map((s) => s.stats()),
             activeAlarms: () => this.alerts?.manager?.counts().active ?? 0,
             healthy: () => this.health().healthy,
+            page: () => this.page?.pageCounts() ?? null,
           }));
           if (!config.http.enabled) return;
           const http = config.http;
@@ -403,6 +404,7 @@ export class Agent {
             },
             operatorsFile: http.operators && path.resolve(configDir, http.operators),
             session: http.session,
+            hostnames: http.hostnames,
             secure: !!tls,
             log: this.root.child({ component: 'control-room' }),
           });

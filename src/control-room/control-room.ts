@@ -31,7 +31,8 @@ import { aggregateRows, aggregateTrend, alarmEvents, parseTime, RAW_SPAN_MS, raw
 import { flow, sample, type SinkSample } from './flow.js';
 import { LatestValues } from './latest.js';
 import { loadOperators, type Operators } from './operators.js';
-import { sameOrigin, sameSecret, Sessions, type Session } from './sessions.js';
+import { hostname } from 'node:os';
+import { knownHost, sameOrigin, sameSecret, Sessions, type Session } from './sessions.js';
 import { loadStatic, pageFiles, type StaticFile } from './static-files.js';
 import type { AgentView } from './view.js';
 
@@ -41,6 +42,8 @@ export interface ControlRoomOptions {
   readonly operatorsFile?: string | undefined;
   /** Session lifetime without a request, ms. */
   readonly session: number;
+  /** Extra host names besides IPs, localhost and this machine's name (http.hostnames). */
+  readonly hostnames?: readonly string[];
   /** Served over TLS (cookies get `Secure`, Origin is https). */
   readonly secure: boolean;
   readonly log: Logger;
@@ -88,8 +91,17 @@ export class ControlRoom implements HttpRoutes {
   private alarmsPending: NodeJS.Timeout | undefined;
   readonly counts = { streams: 0, commands: 0, refused: 0, logins: 0, loginFailures: 0 };
 
+  /** For /metrics (PageCounts in src/ops/metrics.ts). */
+  pageCounts(): { open: number; commands: number; refused: number; logins: number; loginFailures: number } {
+    return { open: this.streams.size, ...this.counts };
+  }
+
+  private readonly hostnames: ReadonlySet<string>;
+
   constructor(private readonly o: ControlRoomOptions) {
     this.sessions = new Sessions(o.session);
+    const me = hostname().toLowerCase();
+    this.hostnames = new Set([me, `${me}.local`, ...(o.hostnames ?? []).map((n) => n.toLowerCase())]);
   }
 
   async start(): Promise<void> {
@@ -120,8 +132,12 @@ export class ControlRoom implements HttpRoutes {
     const p = url.pathname;
     const isGet = req.method === 'GET' || req.method === 'HEAD';
     const file = isGet ? this.files.get(p) : undefined;
+    if (!file && p !== '/events' && !p.startsWith('/api/')) return false;
+    if (!knownHost(req, this.hostnames)) {
+      json(res, 421, { error: `unknown host name ${JSON.stringify(req.headers.host ?? '')}: add it to http.hostnames to reach the page by that name` });
+      return true;
+    }
     if (file) return this.serveFile(req, res, file), true;
-    if (p !== '/events' && !p.startsWith('/api/')) return false;
     try {
       if (p === '/events' && isGet) return this.openStream(req, res), true;
       if (isGet) return json(res, 200, await this.read(req, p, url.searchParams)), true;

@@ -11,7 +11,7 @@ import type { Quality } from '../sources/reading.js';
 import type { Store } from '../store/store.js';
 
 export const RAW_SPAN_MS = 3_600_000 + 60_000;
-/** Readings records (one per device poll) one request may decode: bounds the cost of a wide query. */
+/** Readings records (one per poll of the device asked for) one request may decode: bounds the cost of a wide query. */
 export const MAX_SCAN = 200_000;
 /** A reading is committed shortly after it is read: records up to this much later are looked at. */
 const COMMIT_SLACK_MS = 60_000;
@@ -47,7 +47,7 @@ export async function rawHistory(store: HistoryStore, device: string, point: str
   const bad: Partial<Record<Quality, number>> = {};
   let scanned = 0;
   let truncated = false;
-  for await (const rec of store.history('readings', from, to + COMMIT_SLACK_MS)) {
+  for await (const rec of store.history('readings', from, to + COMMIT_SLACK_MS, { device })) {
     if (++scanned > MAX_SCAN) {
       truncated = true;
       break;

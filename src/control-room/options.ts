@@ -14,6 +14,12 @@ export const controlRoomHttpShape = {
    *   scada-1 sha256$<hex>                           (a long random token)
    */
   operators: text().optional(),
+  /**
+   * Host names the page may be reached by besides IP addresses, `localhost` and this machine's
+   * name (e.g. a DNS name on the plant LAN). Any other Host header is refused: a web page whose
+   * name is re-pointed at this box (DNS rebinding) cannot read the plant's data.
+   */
+  hostnames: z.array(text()).default([]),
   /** An operator's login lasts this long without a request. */
   session: duration(60_000, 7 * 86_400_000).default(8 * 3_600_000),
 };

@@ -10,6 +10,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 
 export const COOKIE = 'halfweg_session';
 /** Sessions at once, all operators: a flood of logins cannot grow memory without bound. */
@@ -48,6 +49,18 @@ export function sameOrigin(req: IncomingMessage, secure: boolean): boolean {
   const host = req.headers.host;
   if (!origin || !host) return false;
   return origin === `${secure ? 'https' : 'http'}://${host}`;
+}
+
+/**
+ * Is the Host header one this server answers to? IP literals, `localhost`, this machine's name
+ * and the configured names. A browser sends the name it resolved, so a foreign name here means a
+ * page elsewhere re-pointed its own name at this box (DNS rebinding) and must read nothing.
+ */
+export function knownHost(req: IncomingMessage, names: ReadonlySet<string>): boolean {
+  const host = req.headers.host;
+  if (!host) return false;
+  const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')).toLowerCase();
+  return isIP(name) !== 0 || name === 'localhost' || names.has(name);
 }
 
 export class Sessions {

@@ -34,7 +34,7 @@ import {
 } from './keys.js';
 import { NameTable } from './name-table.js';
 import { openWithRecovery, type Db, type Recovery } from './open-db.js';
-import { RecordEncoder, decodeHeader, decodeRecord } from './record-codec.js';
+import { RecordEncoder, decodeHeader, decodeRecord, peekRecordDevice } from './record-codec.js';
 import { RECORD_TYPES, readingsIn, type NewRecord, type RecordType, type StoredRecord } from './records.js';
 import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
 import { SeqIndex } from './seq-index.js';
@@ -813,7 +813,7 @@ export class LevelStore implements Store {
     }
   }
 
-  async *history(type: RecordType, fromAt: number, toAt: number, pageSize = 500): AsyncGenerator<StoredRecord> {
+  async *history(type: RecordType, fromAt: number, toAt: number, filter: { readonly device?: string } = {}, pageSize = 1000): AsyncGenerator<StoredRecord> {
     const span = this.index[type].seqsBetweenTimes(fromAt, toAt);
     if (!span) return;
     let after = span[0] - 1;
@@ -824,6 +824,10 @@ export class LevelStore implements Store {
       for (const [k, v] of entries) {
         after = seqOfKey(k);
         try {
+          if (filter.device !== undefined && type === 'readings') {
+            const device = peekRecordDevice(v, this.names);
+            if (device !== null && device !== filter.device) continue;
+          }
           yield decodeRecord(type, after, v, this.names);
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;

@@ -106,6 +106,17 @@ describe('the read API (read-only agent)', () => {
     expect(Array.isArray(agg['rows'])).toBe(true);
   });
 
+  it('answers only to IP addresses, localhost and known names: a re-pointed foreign name (DNS rebinding) reads nothing', async () => {
+    const viaName = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        void import('node:http').then(({ get }) => get(`${a.base}/api/points`, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+      });
+    expect(await viaName('evil.example:80')).toBe(421);
+    expect(await viaName(`localhost:${new URL(a.base).port}`)).toBe(200);
+    expect(await viaName(`[::1]:${new URL(a.base).port}`)).toBe(200);
+    expect(await viaName((await import('node:os')).hostname())).toBe(200);
+  });
+
   it('refuses every action: no operators file means a read-only page', async () => {
     const r = await fetch(`${a.base}/api/alarms/command`, { method: 'POST', headers: { origin: a.base, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'ack', id: ALARM }) });
     expect(r.status).toBe(403);
@@ -187,6 +198,11 @@ describe('operator actions', () => {
     // The audit: the manager's line names the operator; no password ever reaches the log.
     expect(a.log()).toMatch(/alarm command ack boiler-1\/drum_pressure\/limits by alice/);
     expect(a.log()).not.toContain(PASSWORD);
+    // Counted for dashboards.
+    const metrics = await (await fetch(`${a.base}/metrics`)).text();
+    expect(metrics).toMatch(/^halfweg_page_commands_total\{result="accepted"\} [2-9]/m);
+    expect(metrics).toMatch(/^halfweg_page_commands_total\{result="refused"\} [1-9]/m);
+    expect(metrics).toMatch(/^halfweg_page_logins_total\{result="ok"\} [2-9]/m);
   });
 
   it('refuses wrong passwords and unknown operators alike, then limits the tries', async () => {
