@@ -30,6 +30,7 @@ import { Writes, type WriteTarget } from './writes/writes.js';
 import { ControlRoom } from './control-room/control-room.js';
 import type { AlarmEvent } from './alerts/alarm-event.js';
 import { readFile } from 'node:fs/promises';
+import { resolveConfigPath } from './settings/files.js';
 
 /**
  * The composition root: builds every part from the settings, starts them in flow order and stops
@@ -379,10 +380,13 @@ export class Agent {
           if (!config.http.enabled) return;
           const http = config.http;
           const configDir = path.dirname(this.current.file);
-          const tls = http.tls && {
-            cert: await readFile(path.resolve(configDir, http.tls.cert)),
-            key: await readFile(path.resolve(configDir, http.tls.key)),
+          // As the sinks' files: relative to the config, or $CREDENTIALS_DIRECTORY/… under systemd.
+          const file = (f: string): string => {
+            const where = resolveConfigPath(f, configDir);
+            if ('problem' in where) throw new HalfwegError('HALFWEG_START_FAILED', `http: ${where.problem}`);
+            return where.path;
           };
+          const tls = http.tls && { cert: await readFile(file(http.tls.cert)), key: await readFile(file(http.tls.key)) };
           // The control-room page and its read API (src/control-room/README.md), on the same server.
           const page = new ControlRoom({
             view: {
@@ -402,7 +406,7 @@ export class Agent {
                 return () => this.alarmListeners.delete(l);
               },
             },
-            operatorsFile: http.operators && path.resolve(configDir, http.operators),
+            operatorsFile: http.operators && file(http.operators),
             session: http.session,
             hostnames: http.hostnames,
             secure: !!tls,

@@ -158,6 +158,25 @@ describe('the http settings', () => {
   });
 });
 
+describe('check-config and run check the http files first', () => {
+  it('reports a missing TLS key and a bad operators line as config problems, with their paths', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { loadSettings } = await import('../../src/settings/load.js');
+    const sub = mkdtempSync(path.join(dir, 'cfg-'));
+    writeFileSync(path.join(sub, 'operators'), 'alice not-a-hash\n');
+    writeFileSync(path.join(sub, 'cert.pem'), 'x');
+    writeFileSync(path.join(sub, 'a.yaml'), 'http: { operators: operators, tls: { cert: cert.pem, key: nope.pem } }\n');
+    const err = await loadSettings(path.join(sub, 'a.yaml'), { checkFiles: true }).catch((e: Error & { details: string[] }) => e);
+    expect((err as { code?: string }).code).toBe('HALFWEG_CONFIG_INVALID');
+    const lines = (err as { details: string[] }).details.map((l) => l.replace(/^[^:]*a\.yaml: /, ''));
+    expect(lines).toEqual([
+      expect.stringMatching(/^http\.tls\.key: cannot read the key .*nope\.pem: .* \(HALFWEG_START_FAILED\)$/),
+      expect.stringMatching(/^http\.operators: .*operators:1: credential must be scrypt.* \(HALFWEG_OPERATORS_INVALID\)$/),
+    ]);
+    expect(lines.join('\n')).not.toContain('not-a-hash');
+  });
+});
+
 describe('history by store time', () => {
   it('finds the seq range of a time span by binary search', () => {
     const idx = new SeqIndex();
