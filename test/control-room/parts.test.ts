@@ -10,7 +10,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { flow } from '../../src/control-room/flow.js';
-import { aggregateTrend, parseTime, rawHistory, thin } from '../../src/control-room/history.js';
+import { aggregateRows, aggregateTrend, alarmEvents, parseTime, rawHistory, thin } from '../../src/control-room/history.js';
+import { ROLLUP_COLUMNS } from '../../src/aggregate/rollup-record.js';
 import { Operators, parseOperators, passwordLine, tokenLine } from '../../src/control-room/operators.js';
 import { Sessions } from '../../src/control-room/sessions.js';
 import { configSchema } from '../../src/settings/schema.js';
@@ -202,6 +203,23 @@ describe('history by store time', () => {
       expect(h.samples.map((s) => s[1])).toEqual([6, 8, null, 12, 14, 16, 18, 20]);
       expect(h.bad).toEqual({ timeout: 1 });
       expect((await rawHistory(store, 'a', 'p', 2_000_000, 3_000_000)).samples).toEqual([]);
+
+      // Rollups (one record per window close, every point as a row) and alarm events, by time.
+      const rollup = (window: string, start: number, end: number, rows: (string | number | null)[][]) =>
+        ({ kind: 'rollup', v: 1, window, start, end, tz: 'UTC', partial: false, columns: [...ROLLUP_COLUMNS], rows });
+      const row = (device: string, point: string, min: number, max: number) => [device, point, 60, 60, 0, 0, min, max, (min + max) / 2, (min + max) / 2, max, 1, min, max, max];
+      now = 1_060_000;
+      await store.commit({ type: 'aggregate', aggregate: rollup('1m', 1_000_000, 1_060_000, [row('a', 'p', 1, 3), row('b', 'p', 5, 9)]) });
+      await store.commit({ type: 'alarm', alarm: { kind: 'alarm', v: 1, id: 'a/p/limits', event: 'raised', by: null } });
+      now = 1_120_000;
+      await store.commit({ type: 'aggregate', aggregate: rollup('1m', 1_060_000, 1_120_000, [row('a', 'p', 2, 4)]) });
+      const { rows } = await aggregateRows(store, { device: 'a', point: 'p', from: 1_000_000, to: 1_200_000 });
+      expect(rows.map((r) => [r.window, r.end, r.min, r.mean, r.max])).toEqual([['1m', 1_060_000, 1, 2, 3], ['1m', 1_120_000, 2, 3, 4]]);
+      expect((await aggregateRows(store, { device: 'b', from: 1_000_000, to: 1_200_000 })).rows.map((r) => r.max)).toEqual([9]);
+      expect((await aggregateRows(store, { from: 1_100_000, to: 1_200_000 })).rows).toHaveLength(1);
+      expect(aggregateTrend(rows).samples).toEqual([[1_060_000, 1, 2, 3], [1_120_000, 2, 3, 4]]);
+      expect((await alarmEvents(store, 1_050_000, 1_070_000)).events.map((e) => e.id)).toEqual(['a/p/limits']);
+      expect((await alarmEvents(store, 1_070_000, 1_200_000)).events).toEqual([]);
     } finally {
       await store.close();
     }
