@@ -29,7 +29,7 @@ async function openPage(plant: Plant): Promise<{ page: Page; errors: string[] }>
     if (m.type() === 'error') errors.push(m.text());
   });
   await page.goto(plant.base + '/');
-  await page.waitForSelector('body[data-ready]', { timeout: 10_000 });
+  await page.waitForSelector('body[data-ready]', { timeout: 20_000 });
   return { page, errors };
 }
 
@@ -45,7 +45,7 @@ describe('the control-room page with an operator', () => {
     client = await mqtt.connectAsync(plant.broker!.url, { clientId: 'page-test-observer' });
     client.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
     await client.subscribeAsync('halfweg/#', { qos: 1 });
-  }, 40_000);
+  }, 60_000);
   afterAll(async () => {
     await client?.endAsync();
     await plant.stop();
@@ -62,22 +62,22 @@ describe('the control-room page with an operator', () => {
     await page.waitForFunction((before) => {
       const td = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('tr[data-point="boiler-1/drum_pressure"] td:nth-child(6)');
       return td !== null && td.textContent !== before;
-    }, first, { timeout: 5000 });
+    }, first, { timeout: 15_000 });
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 
   it('shows the injected fault as an alarm within seconds, with priority as shape and text', async () => {
     const { page } = await openPage(plant);
     // The spike starts 8 s after the simulator; the page must show it a few seconds later at most.
-    await page.waitForSelector(ALARM_ROW, { timeout: 20_000 });
+    await page.waitForSelector(ALARM_ROW, { timeout: 30_000 });
     const row = page.locator(ALARM_ROW);
     expect(await row.innerText()).toMatch(/High\s+Unacknowledged[\s\S]*boiler-1 \/ drum_pressure[\s\S]*HH/);
     expect(await row.locator('.prio.high').count()).toBe(1);
     // Not logged in yet: the buttons are there but do nothing.
     expect(await row.locator('button', { hasText: 'Acknowledge' }).isDisabled()).toBe(true);
     await page.close();
-  });
+  }, 60_000);
 
   it('lets a logged-in operator acknowledge; the acknowledgement is on MQTT and in the store, by that operator', async () => {
     const { page, errors } = await openPage(plant);
@@ -88,12 +88,12 @@ describe('the control-room page with an operator', () => {
     expect(await page.locator('#operator').innerText()).toContain(OPERATOR.name);
     await page.waitForSelector(ALARM_ROW);
     await page.locator(ALARM_ROW).locator('button', { hasText: 'Acknowledge' }).click();
-    await page.waitForSelector(`${ALARM_ROW}.acked`, { timeout: 5000 });
+    await page.waitForSelector(`${ALARM_ROW}.acked`, { timeout: 15_000 });
     expect(await page.locator(ALARM_ROW).innerText()).toMatch(/Acknowledged/);
     expect(errors).toEqual([]);
 
     // On the control-room broker: the acknowledged event, by the page's operator.
-    await plant.until(() => seen.some((m) => m.topic.endsWith('/alarms/events') && /"event":"acknowledged"/.test(m.payload) && m.payload.includes(`"by":"${OPERATOR.name}"`)), 10_000, 'the acknowledgement on MQTT');
+    await plant.until(() => seen.some((m) => m.topic.endsWith('/alarms/events') && /"event":"acknowledged"/.test(m.payload) && m.payload.includes(`"by":"${OPERATOR.name}"`)), 20_000, 'the acknowledgement on MQTT');
     // And through the read API, from the store.
     const all = (await (await fetch(`${plant.base}/api/alarms?state=all`)).json()) as { events: { event: string; by: string | null; id: string }[] };
     expect(all.events.filter((e) => e.id === 'boiler-1/drum_pressure/limits').map((e) => [e.event, e.by])).toEqual([
@@ -113,17 +113,17 @@ describe('the control-room page with an operator', () => {
     // The password never reached the log.
     expect(plant.stdout).not.toContain(OPERATOR.password);
     expect(plant.stdout).toContain(`operator ${OPERATOR.name} logged in`);
-  }, 40_000);
+  }, 60_000);
 });
 
 describe('the control-room page without operators (read-only)', () => {
   const plant = new Plant({ faultAt: '1s', broker: false });
-  beforeAll(() => plant.start(), 40_000);
+  beforeAll(() => plant.start(), 60_000);
   afterAll(() => plant.stop());
 
   it('shows alarms but offers no working action: no buttons, no login, and a POST from the page is refused', async () => {
     const { page, errors } = await openPage(plant);
-    await page.waitForSelector(ALARM_ROW, { timeout: 20_000 });
+    await page.waitForSelector(ALARM_ROW, { timeout: 30_000 });
     expect(await page.locator('#readonly').isVisible()).toBe(true);
     expect(await page.locator('#login').isVisible()).toBe(false);
     // The only buttons left are the trend's span switches.
@@ -138,5 +138,5 @@ describe('the control-room page without operators (read-only)', () => {
     const active = (await (await fetch(`${plant.base}/api/alarms`)).json()) as { alarms: { id: string; state: string }[] };
     expect(active.alarms.find((a) => a.id === 'boiler-1/drum_pressure/limits')?.state).toBe('unack');
     await page.close();
-  }, 40_000);
+  }, 60_000);
 });

@@ -82,7 +82,7 @@ export class Plant {
       if (!r?.ok) return false;
       const { devices } = (await r.json()) as { devices: { health: string }[] };
       return devices.length > 0 && devices.every((d) => d.health === 'up');
-    }, 20_000, 'the agent serving its page with every device up');
+    }, 30_000, 'the agent serving its page with every device up');
   }
 
   /** Polls `check` every 100 ms until it holds; rejects with `what` and the agent's output after `ms`. */
