@@ -164,7 +164,10 @@ export class ControlRoom implements HttpRoutes {
       if (from > to) throw new HttpError(400, 'from is after to');
       return { from, to };
     };
-    if (p === '/api/overview') return this.overview(req);
+    if (p === '/api/overview') {
+      await this.refreshDisk();
+      return this.overview(req);
+    }
     if (p === '/api/devices') return { devices: this.devices() };
     if (p === '/api/points') return { points: this.points() };
     if (p === '/api/session') return this.sessionInfo(this.sessions.of(req));
@@ -382,8 +385,9 @@ export class ControlRoom implements HttpRoutes {
 
   private pushStatus(): void {
     this.sampleSinks();
-    void this.refreshDisk();
+    // Disk use lists the store's files: only while someone looks (the API's overview reads it fresh enough).
     if (this.streams.size === 0) return;
+    void this.refreshDisk();
     this.broadcast('status', { now: Date.now(), health: this.o.view.health(), devices: this.devices(), sinks: this.sinks(), store: this.storeInfo() });
   }
 
