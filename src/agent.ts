@@ -30,6 +30,9 @@ import { followingCatalogue } from './sinks/point-catalogue.js';
 import { SparkplugSink } from './sinks/sparkplug/sparkplug-sink.js';
 import { ModbusSource } from './sources/modbus/modbus-source.js';
 import { Writes, type WriteTarget } from './writes/writes.js';
+import { ControlRoom } from './control-room/control-room.js';
+import { readFile } from 'node:fs/promises';
+import { resolveConfigPath } from './settings/files.js';
 
 /**
  * The composition root: builds every part from the settings, starts them in flow order and stops
@@ -100,6 +103,7 @@ export class Agent {
   private simulators: RunningSimulator[] = [];
   private store: Store | null = null;
   private readonly listeners = new Set<(batch: ReadingBatch) => void>();
+  private readonly alarmListeners = new Set<(event: AlarmEvent) => void>();
   /** Inputs are running: batches are accepted (from the inputs' start until they have stopped). */
   private running = false;
   private phase: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -121,6 +125,7 @@ export class Agent {
   private ops: OpsServer | null = null;
   /** The in-process MQTT broker when `broker.embedded` (the demo). */
   broker: EmbeddedBroker | null = null;
+  private page: ControlRoom | null = null;
   private startedAt = 0;
   private lastBatchAt: number | null = null;
   /** Start time of each commit not yet settled (insertion order: the first is the oldest). */
@@ -392,24 +397,63 @@ export class Agent {
             sinkStats: () => this.sinks.map((s) => s.stats()),
             activeAlarms: () => this.alerts?.manager?.counts().active ?? 0,
             healthy: () => this.health().healthy,
+            page: () => this.page?.pageCounts() ?? null,
           }));
           if (!config.http.enabled) return;
+          const http = config.http;
+          const configDir = path.dirname(this.current.file);
+          // As the sinks' files: relative to the config, or $CREDENTIALS_DIRECTORY/… under systemd.
+          const file = (f: string): string => {
+            const where = resolveConfigPath(f, configDir);
+            if ('problem' in where) throw new HalfwegError('HALFWEG_START_FAILED', `http: ${where.problem}`);
+            return where.path;
+          };
+          const tls = http.tls && { cert: await readFile(file(http.tls.cert)), key: await readFile(file(http.tls.key)) };
+          // The control-room page and its read API (src/control-room/README.md), on the same server.
+          const page = new ControlRoom({
+            view: {
+              agent: { id: config.agent.id, site: config.agent.site },
+              devices: () => this.deviceStats(),
+              catalogue: followingCatalogue(() => this.current),
+              alarms: () => this.alerts?.manager?.alarms() ?? [],
+              sinks: () => this.sinks.map((x) => x.stats()),
+              store: () => this.storeStats(),
+              diskBudget: config.store.diskBudget,
+              health: () => this.health(),
+              history: store,
+              command: (c) => this.alerts?.submit(c) ?? null,
+              onBatch: (l) => this.onBatch(l),
+              onAlarm: (l) => {
+                this.alarmListeners.add(l);
+                return () => this.alarmListeners.delete(l);
+              },
+            },
+            operatorsFile: http.operators && file(http.operators),
+            session: http.session,
+            hostnames: http.hostnames,
+            secure: !!tls,
+            log: this.root.child({ component: 'control-room' }),
+          });
+          // A missing operators file is a start failure: the operator asked for actions.
+          await page.start();
           const ops = new OpsServer(
             {
               metrics: () => metrics.metrics(),
               metricsContentType: metrics.registry.contentType,
               health: () => this.health(),
               status: () => this.status(),
-              // `halfweg backlog` and `--export` while the agent holds the store (issue 18.4).
-              routes: [recordsApi(() => (store instanceof LevelStore ? store : null), dir, this.root.child({ component: 'http' }))],
             },
-            config.http,
+            { host: http.host, port: http.port, tls },
             this.root.child({ component: 'http' }),
+            // `halfweg backlog` and `--export` while the agent holds the store (issue 18.4), then the page.
+            [recordsApi(() => (store instanceof LevelStore ? store : null), dir, this.root.child({ component: 'http' })), page],
           );
           try {
             this.httpPort = (await ops.start()).port;
             this.ops = ops;
+            this.page = page;
           } catch (err) {
+            await page.stop();
             // Polling and storing matter more than metrics: keep going, loudly.
             this.log.error(
               { code: 'HALFWEG_HTTP_UNAVAILABLE', host: config.http.host, port: config.http.port, err: (err as Error).message },
@@ -418,6 +462,8 @@ export class Agent {
           }
         },
         stop: async () => {
+          await this.page?.stop();
+          this.page = null;
           await this.ops?.stop();
           this.ops = null;
         },
@@ -486,7 +532,6 @@ export class Agent {
     this.simulators = [];
   }
 
-  private readonly alarmListeners = new Set<(event: AlarmEvent) => void>();
   private readonly aggregateListeners = new Set<(payload: AggregatePayload) => void>();
 
   /** Every alarm event once committed (the demo's view, tests). Returns an unsubscribe. */

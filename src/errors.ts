@@ -51,6 +51,8 @@ export type ErrorCode =
   | 'HALFWEG_INPUT_UNREADABLE'
   /** A command that asks the running agent over its ops endpoint (`halfweg backlog` while the agent holds the store) got no answer, or a refusal. */
   | 'HALFWEG_AGENT_UNREACHABLE'
+  /** `http.operators` names a file that cannot be read or has a bad line (`file:line: reason`); secrets are never echoed. */
+  | 'HALFWEG_OPERATORS_INVALID'
   | 'HALFWEG_USAGE';
 
 export class HalfwegError extends Error {

@@ -19,6 +19,7 @@ import type { CommitResult } from '../store/store.js';
 import type { AlarmEvent } from './alarm-event.js';
 import type { CommandChannel } from '../sinks/sink.js';
 import { AlarmCommandListener } from './command-listener.js';
+import { parseCommand, type CommandResult } from './commands.js';
 import { createAlarmManager } from './from-settings.js';
 import type { AlarmManager, DeviceAckResult } from './manager.js';
 
@@ -83,6 +84,21 @@ export class Alerts {
    */
   acknowledgeDevice(device: string, note: { by: string | null; comment?: string | null; requestId?: string | number | null }): DeviceAckResult | null {
     return this.alarmManager?.acknowledgeDevice(device, note) ?? null;
+  }
+
+  /**
+   * An operator command from another channel than MQTT (the control-room page): the same parsing
+   * and checks (commands.ts, also the `agent` field), the same manager call, log line and
+   * committed event as a command on `cmd/alarms`. Null while alarms are off.
+   */
+  submit(command: Record<string, unknown>): CommandResult | null {
+    const m = this.alarmManager;
+    if (!m) return null;
+    const parsed = parseCommand(JSON.stringify(command), this.o.settings.config.agent.id);
+    if (!parsed.ok) {
+      return { ok: false, action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null, reason: parsed.reason, state: null, at: (this.o.clock ?? Date.now)() };
+    }
+    return m.command(parsed.command);
   }
 
   accept(batch: ReadingBatch): void {

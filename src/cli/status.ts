@@ -26,7 +26,7 @@ output says DEGRADED and names them), 1 unhealthy or unreachable, 2 usage.`,
     let base = values.url ?? 'http://127.0.0.1:9464';
     if (values.config) {
       const { http } = (await loadSettings(values.config)).config;
-      base = `http://${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
+      base = `${http.tls ? 'https' : 'http'}://${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
     }
     let status: AgentStatus;
     try {

@@ -1,6 +1,23 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './log.js';
+
+/**
+ * More routes on the same server (the records API, the control-room page): asked first, in
+ * order; `handle` answers and resolves true, or resolves false to pass the request on. A route
+ * must answer every request it claims, errors included.
+ */
+export interface HttpRoutes {
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM contents: serve HTTPS. */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string } | undefined;
+}
 
 /** What the endpoint serves; each function is called per request. */
 export interface OpsEndpoints {
@@ -8,28 +25,27 @@ export interface OpsEndpoints {
   metricsContentType: string;
   health(): { healthy: boolean; problems: readonly string[]; warnings: readonly string[] };
   status(): unknown;
-  /** More GET routes, each in its own module (e.g. records-api.ts); the first that answers wins. */
-  routes?: readonly HttpRoute[];
 }
-
-/** Answers the request and resolves true if it is one of its own, else resolves false untouched. */
-export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
 
 /**
  * GET /metrics (Prometheus text), /healthz (200 or 503 with the reasons), /status (JSON for
- * `halfweg status`). Nothing else, no writes: it listens on loopback unless configured otherwise.
+ * `halfweg status`), and whatever the extra routes serve (the control-room page and its API). It
+ * listens on loopback unless configured otherwise (then with TLS or an explicit allowInsecure).
  */
 export class OpsServer {
   private server: http.Server | null = null;
 
   constructor(
     private readonly endpoints: OpsEndpoints,
-    private readonly listen: { host: string; port: number },
+    private readonly listen: ListenOptions,
     private readonly log: Logger,
+    private readonly routes: readonly HttpRoutes[] = [],
   ) {}
 
   async start(): Promise<AddressInfo> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const tls = this.listen.tls;
+    const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
     server.keepAliveTimeout = 5000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -42,7 +58,7 @@ export class OpsServer {
     // After a successful listen, a socket error must never take the agent down.
     server.on('error', (err) => this.log.error({ err: err.message }, 'ops endpoint error'));
     const addr = server.address() as AddressInfo;
-    this.log.info({ host: addr.address, port: addr.port }, 'metrics, health and status on http');
+    this.log.info({ host: addr.address, port: addr.port, tls: !!tls }, `metrics, health, status${this.routes.length ? ' and the control-room page' : ''} on ${tls ? 'https' : 'http'}`);
     return addr;
   }
 
@@ -56,6 +72,7 @@ export class OpsServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
+      for (const r of this.routes) if (await r.handle(req, res, new URL(req.url ?? '/', 'http://agent'))) return;
       const url = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
       if (url === '/metrics') return send(res, 200, this.endpoints.metricsContentType, await this.endpoints.metrics());
@@ -64,12 +81,11 @@ export class OpsServer {
         return send(res, h.healthy ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
       }
       if (url === '/status') return send(res, 200, 'application/json', JSON.stringify(this.endpoints.status()) + '\n');
-      const full = new URL(req.url ?? '/', 'http://agent');
-      for (const route of this.endpoints.routes ?? []) if (await route(req, res, full)) return;
-      send(res, 404, 'text/plain', 'try /metrics, /healthz or /status\n');
+      send(res, 404, 'text/plain', `try ${this.routes.length ? '/ (the control-room page), ' : ''}/metrics, /healthz or /status\n`);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'ops request failed');
-      send(res, 500, 'text/plain', 'internal error\n');
+      this.log.error({ err: (err as Error).message, path: (req.url ?? '').split('?')[0] }, 'http request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+      else res.destroy();
     }
   }
 }

@@ -11,6 +11,17 @@ export interface MetricsView {
   sinkStats(): readonly SinkStats[];
   activeAlarms(): number;
   healthy(): boolean;
+  /** The control-room page's counters (src/control-room/), null when it is not served. */
+  page?(): PageCounts | null;
+}
+
+export interface PageCounts {
+  /** Live streams open now (pages looking). */
+  readonly open: number;
+  readonly commands: number;
+  readonly refused: number;
+  readonly logins: number;
+  readonly loginFailures: number;
 }
 
 /**
@@ -58,6 +69,38 @@ export class AgentMetrics {
       registers: [r],
       collect() {
         for (const d of view.deviceStats()) this.inc({ device: d.device }, delta(`err:${d.device}`, d.errors));
+      },
+    });
+    new Gauge({
+      name: 'halfweg_page_streams',
+      help: 'Control-room pages open now (live streams)',
+      registers: [r],
+      collect() {
+        this.set(view.page?.()?.open ?? 0);
+      },
+    });
+    new Counter({
+      name: 'halfweg_page_commands_total',
+      help: 'Alarm commands from the control-room page, accepted or refused by the alarm manager',
+      labelNames: ['result'],
+      registers: [r],
+      collect() {
+        const p = view.page?.();
+        if (!p) return;
+        this.inc({ result: 'accepted' }, delta('page:commands', p.commands));
+        this.inc({ result: 'refused' }, delta('page:refused', p.refused));
+      },
+    });
+    new Counter({
+      name: 'halfweg_page_logins_total',
+      help: 'Operator logins on the control-room page, by result',
+      labelNames: ['result'],
+      registers: [r],
+      collect() {
+        const p = view.page?.();
+        if (!p) return;
+        this.inc({ result: 'ok' }, delta('page:logins', p.logins));
+        this.inc({ result: 'refused' }, delta('page:loginFailures', p.loginFailures));
       },
     });
     new Gauge({

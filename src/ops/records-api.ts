@@ -18,7 +18,7 @@ import type http from 'node:http';
 import { exportRange, parseBound, BOUND_HELP, type ExportFormat } from '../store/export.js';
 import { backlogSummary, type BacklogStore } from '../store/backlog-summary.js';
 import type { Logger } from './log.js';
-import type { HttpRoute } from './http-server.js';
+import type { HttpRoutes } from './http-server.js';
 
 function json(res: http.ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -26,8 +26,8 @@ function json(res: http.ServerResponse, code: number, body: unknown): void {
 }
 
 /** The routes over `store()` (null while the store is not open: 503). */
-export function recordsApi(store: () => BacklogStore | null, dir: string, log: Logger): HttpRoute {
-  return async (_req, res, url) => {
+export function recordsApi(store: () => BacklogStore | null, dir: string, log: Logger): HttpRoutes {
+  const handle: HttpRoutes['handle'] = async (_req, res, url) => {
     if (url.pathname !== '/api/records' && url.pathname !== '/api/backlog') return false;
     const s = store();
     if (!s) {
@@ -73,6 +73,7 @@ export function recordsApi(store: () => BacklogStore | null, dir: string, log: L
     }
     return true;
   };
+  return { handle };
 }
 
 class ClientGone extends Error {}

@@ -13,7 +13,9 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isOsError, osCause } from '../errors.js';
+import { readFile } from 'node:fs/promises';
 import type { MqttSinkConfig } from './sink-schema.js';
+import { parseOperators } from '../control-room/operators-schema.js';
 
 const CREDENTIALS = /^\$(?:\{CREDENTIALS_DIRECTORY\}|CREDENTIALS_DIRECTORY)(?=\/|$)/;
 
@@ -79,4 +81,40 @@ export async function checkSinkFiles(
     notes.push(`${at}.auth.passwordEnv: the environment variable ${variable} is not set here; the agent refuses to start without it`);
   }
   return { problems, notes };
+}
+
+/**
+ * `http.key: reason` lines for the files the HTTP server needs (http.tls, http.operators): each
+ * must be a readable regular file, and the operators file must parse. The agent refuses to start
+ * otherwise, so check-config says so first.
+ */
+export async function checkHttpFiles(
+  http: { tls?: { cert: string; key: string } | undefined; operators?: string | undefined },
+  baseDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const files: { key: string; file: string; what: string; code: string }[] = [];
+  if (http.tls) files.push({ key: 'tls.cert', file: http.tls.cert, what: 'certificate', code: 'HALFWEG_START_FAILED' }, { key: 'tls.key', file: http.tls.key, what: 'key', code: 'HALFWEG_START_FAILED' });
+  if (http.operators) files.push({ key: 'operators', file: http.operators, what: 'operators file', code: 'HALFWEG_OPERATORS_INVALID' });
+  for (const f of files) {
+    const where = resolveConfigPath(f.file, baseDir, env);
+    if ('problem' in where) {
+      problems.push(`http.${f.key}: ${where.problem}`);
+      continue;
+    }
+    try {
+      const s = await stat(where.path);
+      if (!s.isFile()) {
+        problems.push(`http.${f.key}: the ${f.what} ${where.path} is not a regular file (${f.code})`);
+        continue;
+      }
+      await access(where.path, constants.R_OK);
+      if (f.key === 'operators') parseOperators(await readFile(where.path, 'utf8'), where.path);
+    } catch (err) {
+      const cause = isOsError(err) ? `cannot read the ${f.what} ${where.path}: ${osCause(err)}` : (err as Error).message.split('\n').map((l) => l).join('; ');
+      problems.push(`http.${f.key}: ${cause} (${f.code})`);
+    }
+  }
+  return problems;
 }

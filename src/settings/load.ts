@@ -10,7 +10,7 @@ import { checkCloudDevices } from '../aggregate/options.js';
 import type { PointDetect } from '../detect/options.js';
 import { configSchema, deviceSchema, simulatorSchema, type Config, type ConnectionConfig, type DeviceConfig, type SimulatorConfig } from './schema.js';
 import { mqttSinkSchema, type MqttSinkConfig } from './sink-schema.js';
-import { checkSinkFiles } from './files.js';
+import { checkHttpFiles, checkSinkFiles } from './files.js';
 import {
   profileSchemaFor,
   isSerialProfile,
@@ -468,6 +468,7 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
       problems.push(...found.problems.map((l) => `${label}: ${l}`));
       (options.missingEnvIsProblem ? problems : notes).push(...found.notes.map((l) => `${label}: ${l}`));
     }
+    if (config?.http.enabled) problems.push(...(await checkHttpFiles(config.http, configDir, env)).map((l) => `${label}: ${l}`));
   }
   if (problems.length || !config) {
     const unique = [...new Set(problems)];

@@ -8,6 +8,7 @@ import { detectSchema } from '../detect/options.js';
 import { alarmsSchema } from '../alerts/options.js';
 import { writesSchema } from '../writes/options.js';
 import { brokerSchema } from '../broker/options.js';
+import { controlRoomHttpShape } from '../control-room/options.js';
 
 /**
  * The one source of truth for the agent's configuration: types, defaults and validation.
@@ -109,13 +110,33 @@ export const storeSchema = z.strictObject({
     .default({}),
 });
 
-/** The operations endpoint: Prometheus metrics, /healthz and /status (what `halfweg status` reads). */
-export const httpSchema = z.strictObject({
-  enabled: bool().default(true),
-  /** Loopback by default: expose it to the LAN only on purpose (e.g. `0.0.0.0` for a Prometheus elsewhere). */
-  host: text().default('127.0.0.1'),
-  port: intIn(0, 65535).default(9464),
-});
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+
+/**
+ * The agent's HTTP server: Prometheus metrics, /healthz and /status (what `halfweg status` reads),
+ * the control-room page and its read API (src/control-room/README.md).
+ */
+export const httpSchema = z
+  .strictObject({
+    enabled: bool().default(true),
+    /** Loopback by default: another address needs `tls` or `allowInsecure` (plant data and operator logins cross the network). */
+    host: text().default('127.0.0.1'),
+    port: intIn(0, 65535).default(9464),
+    /** HTTPS: PEM files, relative to the config file. */
+    tls: z.strictObject({ cert: text(), key: text() }).optional(),
+    /** Serve plain HTTP on a non-loopback address anyway (a trusted network). */
+    allowInsecure: bool().default(false),
+    ...controlRoomHttpShape,
+  })
+  .superRefine((h, ctx) => {
+    if (!LOOPBACK_HOST.test(h.host) && !h.tls && !h.allowInsecure) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message: `plain HTTP on ${JSON.stringify(h.host)} would show plant data and send operator logins unencrypted; set http.tls (cert and key) or http.allowInsecure: true if the network is trusted (HALFWEG_HTTP_INSECURE)`,
+      });
+    }
+  });
 
 export const configSchema = z.strictObject({
   agent: z

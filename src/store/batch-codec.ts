@@ -175,6 +175,17 @@ export class BatchEncoder {
   }
 }
 
+/**
+ * The batch's device, read from its first bytes without decoding the values; null when readings
+ * name devices of their own (DEVICES flag). History queries skip other devices' batches with it.
+ */
+export function peekBatchDevice(r: ByteReader, names: NameTable): string | null {
+  const flags = r.u8();
+  if (flags & ~KNOWN_FLAGS) throw new DecodeError(`unknown batch flags ${flags}`);
+  if (flags & F_DEVICES) return null;
+  return names.name(flags & F_INLINE ? r.uvarint() : names.layout(r.uvarint()).device);
+}
+
 export function decodeBatch(r: ByteReader, names: NameTable): ReadingBatch {
   const flags = r.u8();
   if (flags & ~KNOWN_FLAGS) throw new DecodeError(`unknown batch flags ${flags}`);

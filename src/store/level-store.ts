@@ -34,7 +34,7 @@ import {
 } from './keys.js';
 import { NameTable } from './name-table.js';
 import { openWithRecovery, type Db, type Recovery } from './open-db.js';
-import { RecordEncoder, decodeHeader, decodeRecord } from './record-codec.js';
+import { RecordEncoder, decodeHeader, decodeRecord, peekRecordDevice } from './record-codec.js';
 import { RECORD_TYPES, readingsIn, type NewRecord, type RecordType, type StoredRecord } from './records.js';
 import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
 import { SeqIndex } from './seq-index.js';
@@ -883,6 +883,30 @@ export class LevelStore implements Store {
       for (const [type, seq, value] of found.slice(0, pageSize)) {
         yield decodeRecord(type, seq, value, this.names);
         after = seq;
+      }
+    }
+  }
+
+  async *history(type: RecordType, fromAt: number, toAt: number, filter: { readonly device?: string } = {}, pageSize = 1000): AsyncGenerator<StoredRecord> {
+    const span = this.index[type].seqRangeAt(fromAt, toAt);
+    if (!span) return;
+    let after = span.first - 1;
+    const last = Math.min(span.last, this.durableHead);
+    while (after < last) {
+      const entries = await this.requireDb().iterator({ gt: recordKey(type, after), lte: recordKey(type, last), limit: pageSize }).all();
+      if (entries.length === 0) return;
+      for (const [k, v] of entries) {
+        after = seqOfKey(k);
+        try {
+          if (filter.device !== undefined && type === 'readings') {
+            const device = peekRecordDevice(v, this.names);
+            if (device !== null && device !== filter.device) continue;
+          }
+          yield decodeRecord(type, after, v, this.names);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          this.recordsCorrupt++;
+        }
       }
     }
   }

@@ -9,7 +9,7 @@
  * The record type is not stored here: it is the key's prefix.
  */
 import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
-import { BatchEncoder, decodeBatch } from './batch-codec.js';
+import { BatchEncoder, decodeBatch, peekBatchDevice } from './batch-codec.js';
 import type { NameTable } from './name-table.js';
 import type { AggregatePayload, AlarmPayload, NewRecord, RecordType, StoredRecord } from './records.js';
 import { readingsIn } from './records.js';
@@ -52,6 +52,13 @@ function readHeader(r: ByteReader): RecordHeader {
   const format = r.u8();
   if (format !== FORMAT) throw new DecodeError(`unknown record format ${format}`);
   return { at: r.svarint(), readings: r.uvarint() };
+}
+
+/** A readings record's device without decoding its values (null: its readings name their own). */
+export function peekRecordDevice(value: Uint8Array, names: NameTable): string | null {
+  const r = new ByteReader(value);
+  readHeader(r);
+  return peekBatchDevice(r, names);
 }
 
 export function decodeRecord(type: RecordType, seq: number, value: Uint8Array, names: NameTable): StoredRecord {

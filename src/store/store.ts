@@ -135,6 +135,15 @@ export interface Store {
    * the range instead of one per point.
    */
   readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>>;
+  /**
+   * The records of one type the store still holds that were committed between two store times
+   * (ms, inclusive), in seq order, read in pages; no cursor, nothing acknowledged. For the
+   * control-room page and the read API: history is whatever retention has kept. With `device`,
+   * readings records of other devices are skipped before their values are decoded.
+   */
+  history(type: RecordType, fromAt: number, toAt: number, filter?: { readonly device?: string }): AsyncGenerator<StoredRecord>;
+  /** Bytes the database takes on disk now. */
+  diskBytes(): Promise<number>;
   health(): StoreHealth;
   /** Called on every health change (the agent raises its agent-health alarm from it). Returns an unsubscribe. */
   onHealth(listener: (health: StoreHealth) => void): () => void;
