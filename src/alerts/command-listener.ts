@@ -73,6 +73,8 @@ export class AlarmCommandListener {
   /** One message; exposed for tests of the parsing path. Never throws. */
   handle(topic: string, payload: Buffer, meta?: MessageMeta): CommandResult | null {
     if (!this.running || topic !== this.topics.commands) return null;
+    // An empty message clears a retained command (as the refusal below tells operators to): not a command.
+    if (payload.length === 0) return null;
     this.counts.received++;
     const at = (this.o.clock ?? Date.now)();
     let result: CommandResult;

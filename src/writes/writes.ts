@@ -99,6 +99,9 @@ export class Writes {
   /** One JSON command message; never throws. */
   async onCommand(topic: string, payload: Buffer, meta?: MessageMeta): Promise<WriteResultMessage | null> {
     if (!this.running || topic !== this.topics?.commands) return null;
+    // An empty message is how an operator clears a retained command (our own refusal says to):
+    // it is not a command, so it gets no result and no audit event.
+    if (payload.length === 0) return null;
     let raw: unknown;
     try {
       raw = JSON.parse(payload.toString('utf8'));

@@ -133,6 +133,11 @@ describe('alarm commands over MQTT (real broker)', () => {
       expect(results[0]).toMatchObject({ ok: false, action: 'out-of-service', id: ID, reason: expect.stringMatching(/^retained command ignored/) });
       expect(listener.counts).toMatchObject({ received: 1, retained: 1, accepted: 0 });
       expect(h.manager.get(ID)?.state).toBe(inService);
+      // Clearing it (an empty retained message, as the answer says) is not a command: no answer, not counted.
+      await operator.publishAsync(listener.topics.commands, '', { qos: 1, retain: true });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(results).toHaveLength(1);
+      expect(listener.counts.received).toBe(1);
     } finally {
       // Clear the retained message on the shared broker.
       await operator.publishAsync(listener.topics.commands, '', { qos: 1, retain: true });
