@@ -6,7 +6,7 @@ import { loadSettings } from '../settings/load.js';
 import { storeSchema, type StoreConfig } from '../settings/schema.js';
 import { LevelStore, storeDir } from '../store/level-store.js';
 import { RECORD_TYPES, type RecordType, type StoredRecord } from '../store/records.js';
-import { sinkCursors } from '../sinks/index.js';
+import { sinkCursors } from '../sinks/cursors.js';
 import type { Command } from './command.js';
 
 const HELP = `Usage: halfweg backlog [--data-dir DIR] [--config FILE]

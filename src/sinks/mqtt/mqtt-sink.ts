@@ -26,6 +26,7 @@ import type { MqttSinkConfig } from '../../settings/sink-schema.js';
 import type { ReadingBatch } from '../../sources/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
+import { cursorName } from '../cursors.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';
 import { alarmStateMessage } from '../alarm-state.js';
 import { encodeBatch } from '../batch-format.js';
@@ -51,10 +52,7 @@ const ALARMS_PER_READ = 32;
 /** Bytes queued on the socket above which live values wait for the next snapshot. */
 const LIVE_SOCKET_LIMIT = 64 * 1024;
 
-/** The store cursor a sink's lane for `type` reads: `<sink>.<type>`. */
-export function cursorName(sink: string, type: RecordType): string {
-  return `${sink}.${type}`;
-}
+export { cursorName } from '../cursors.js';
 
 interface Outgoing {
   readonly topic: string;
