@@ -165,6 +165,16 @@ export class AgentMetrics {
       },
     });
     new Gauge({
+      name: 'halfweg_sink_falling_behind',
+      help: '1 when a connected sink\'s backlog of readings grew for 30 s: its link or bandwidth cap carries less than is produced',
+      labelNames: ['sink'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const s of view.sinkStats()) if (s.fallingBehind !== undefined) this.set({ sink: s.name }, s.fallingBehind ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'halfweg_sink_lag_readings',
       help: 'Readings still to deliver, per sink and record type',
       labelNames: ['sink', 'type'],

@@ -42,6 +42,13 @@ export interface SinkStats {
   readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
   /** Live values published (control-room sinks). */
   readonly liveMessages: number;
+  /**
+   * Connected, yet the backlog of readings grew at each of the last samples (every 10 s, 30 s
+   * in all): the link (or its `bandwidth` cap) carries less than is produced. Absent: not measured.
+   */
+  readonly fallingBehind?: boolean;
+  /** Readings per second delivered over the last sample interval (10 s). */
+  readonly drainRate?: number;
 }
 
 export interface Sink {
