@@ -4,10 +4,12 @@
  * Write path: commit() queues; one writer at a time takes everything queued (group commit: all
  * batches that arrived while the previous write was syncing, or while the writer waited for its
  * turn) into ONE atomic LevelDB batch: the records, any new dictionary entries and the new head
- * seq. In every-batch mode that write is synced, and synced writes are paced: at most one per
- * `syncInterval` (default 500 ms, so ≤ 2 fsyncs/s however many devices and sinks; issue 15). The
- * first commit after a quiet spell is written at once; a burst waits for the next turn and goes
- * out in one write. Each commit() resolves only after a synced write that contains its record.
+ * seq. In every-batch mode synced writes are paced: at most one per `syncInterval` (default
+ * 500 ms, so ≤ 2 fsyncs/s however many devices and sinks; issue 15). A group written when no
+ * sync is due goes to LevelDB at once without sync (memory holds only what the disk refused) and
+ * its commits resolve with the next synced write: the writer's when a group comes due, or the
+ * store's own within `syncInterval`. Each commit() resolves only after a synced write that covers
+ * its record (LevelDB's log is one file written in order: its fsync covers every earlier write).
  *
  * Cursor acks are written WITHOUT sync (a kill -9 loses none: the page cache has them) and become
  * durable with the next synced write; when no commit brings one, a paced synced write follows
@@ -396,34 +398,28 @@ export class LevelStore implements Store {
     this.writing = true;
     try {
       while (this.queue.length > 0) {
-        // Wait for this synced write's turn; commits arriving meanwhile join the group.
-        if (this.everyBatch) await this.pace();
-        // A group over MAX_GROUP records goes out in several writes; only the last is synced, and
-        // what arrives during that one waits for the next turn.
-        let sync = false;
-        while (!sync && this.queue.length > 0) {
-          const group = this.queue.splice(0, MAX_GROUP);
-          sync = this.everyBatch && this.queue.length === 0;
-          const ok = await this.writeGroup(group, sync);
-          if (!ok) {
-            this.queue.unshift(...group.filter((p) => !this.isSettled(p)));
-            this.enforceBound();
-            this.scheduleRetry();
-            return;
-          }
+        const group = this.queue.splice(0, MAX_GROUP);
+        // Synced only when its turn has come (one per syncInterval) and nothing is queued behind
+        // it. Otherwise written now without sync, so memory holds only what the disk refused, and
+        // made durable by the next synced write, when its commits resolve.
+        const sync = this.everyBatch && this.queue.length === 0 && this.syncDue();
+        const ok = await this.writeGroup(group, sync);
+        if (!ok) {
+          this.queue.unshift(...group.filter((p) => !this.isSettled(p)));
+          this.enforceBound();
+          this.scheduleRetry();
+          return;
         }
       }
     } finally {
       this.writing = false;
     }
+    if (this.unsynced.length > 0) this.scheduleFlush();
   }
 
-  /** Resolves when a synced write may go: at most one per `syncInterval` (issue 15: flash wear). */
-  private async pace(): Promise<void> {
-    // A timer may fire a fraction of a millisecond early: check again.
-    for (let wait; (wait = this.lastSyncAt + this.opts.config.syncInterval - performance.now()) > 0; ) {
-      await new Promise((r) => setTimeout(r, Math.ceil(wait)));
-    }
+  /** A synced write may go now: at most one per `syncInterval` (issue 15: flash wear). */
+  private syncDue(): boolean {
+    return performance.now() >= this.lastSyncAt + this.opts.config.syncInterval;
   }
 
   /** Every write the store makes goes through here, so synced writes are counted in one place. */
@@ -457,22 +453,20 @@ export class LevelStore implements Store {
   }
 
   /**
-   * After an unsynced write (a cursor ack, an eviction) in every-batch mode: make it durable with
-   * a synced write within one `syncInterval` unless a commit's synced write does it first. This
-   * bounds what a power cut can set a cursor back by.
+   * After an unsynced write in every-batch mode (commits waiting for their turn, a cursor ack, an
+   * eviction): a synced write as soon as one is due, unless a commit's synced write does it first.
+   * This resolves the waiting commits and bounds what a power cut can set a cursor back by.
    */
   private scheduleFlush(): void {
     if (!this.everyBatch || this.flushTimer !== undefined || this.closing) return;
-    const wait = Math.max(0, this.lastSyncAt + this.opts.config.syncInterval - performance.now());
+    const wait = Math.max(1, Math.ceil(this.lastSyncAt + this.opts.config.syncInterval - performance.now()));
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
-      if (!this.needSync || this.closing) return;
-      // A commit's synced write is due anyway: it carries the cursors.
-      if (this.writing || this.queue.length > 0) return this.scheduleFlush();
-      if (performance.now() < this.lastSyncAt + this.opts.config.syncInterval) return this.scheduleFlush();
+      if ((!this.needSync && this.unsynced.length === 0) || this.closing) return;
+      // The writer is busy: it syncs its last group if due, else this tries again.
+      if (this.writing || this.syncing || !this.syncDue()) return this.scheduleFlush();
       void this.syncNow();
     }, wait);
-    this.flushTimer.unref?.();
   }
 
   private readonly settled = new WeakSet<Pending>();
@@ -595,6 +589,7 @@ export class LevelStore implements Store {
         this.log.warn({ err: (err as Error).message }, 'periodic store sync failed; will retry');
       } finally {
         this.syncing = undefined;
+        if (this.needSync || this.unsynced.length > 0) this.scheduleFlush();
       }
     })();
     return this.syncing;
