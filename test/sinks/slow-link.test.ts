@@ -99,3 +99,36 @@ describe('cloud sink on a slow link', () => {
     expect(sink.stats().delivered.messages).toBe(1);
   }, 30_000);
 });
+
+describe('a sink that cannot keep up', () => {
+  it('says so once, in its stats and a warning, while connected and its backlog grows', async () => {
+    const broker = new Mosquitto({ persistence: false });
+    await broker.start();
+    cleanups.push(() => broker.destroy());
+    const config = sinkConfig({ url: broker.url, types: ['readings'], format: 'binary', bandwidth: 300 });
+    const { store, cleanup } = await openStore({ cloud: config }, { memoryReadings: 100_000 });
+    cleanups.push(cleanup);
+    const { log, lines } = recordingLogger();
+    const sink = new MqttSink({ name: 'cloud', config, store, log, ids, trendSampleMs: 300 });
+    cleanups.push(() => sink.stop());
+    await sink.start();
+    expect(await until(() => sink.stats().connected, 5000)).toBe(true);
+    expect(sink.stats().fallingBehind).toBe(false);
+    // 50 devices × 30 points every 100 ms: 15,000 readings/s into a 300 bytes/s link.
+    const devs = simDevices(50, 30);
+    const r = rng(5);
+    let t = Date.now();
+    const producer = setInterval(() => {
+      t += 1000;
+      for (const d of devs) void store.commit({ type: 'readings', batch: simBatch(d, t, r) });
+    }, 100);
+    cleanups.push(async () => clearInterval(producer));
+    expect(await until(() => sink.stats().fallingBehind === true, 15_000)).toBe(true);
+    await sleep(1000); // more samples, still behind: warned once only
+    clearInterval(producer);
+    const warned = lines.filter((l) => l['code'] === 'HALFWEG_SINK_FALLING_BEHIND');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!['level']).toBe(40);
+    expect(sink.stats().drainRate).toBeGreaterThanOrEqual(0);
+  }, 30_000);
+});

@@ -102,6 +102,8 @@ export interface MqttSinkOptions {
   readonly policy?: SinkPolicy;
   /** Units and precisions of the points (the JSON contract rounds values to them). */
   readonly points?: PointCatalogue;
+  /** How often the backlog is sampled for `fallingBehind`, ms (default 10 s; tests shorten it). */
+  readonly trendSampleMs?: number;
 }
 
 /**
@@ -194,7 +196,7 @@ export class MqttSink implements Sink {
       void this.pump();
     }, POLL_MS);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), config.heartbeat);
-    if (config.types.includes('readings')) this.trendTimer = setInterval(() => this.sampleTrend(), TREND_SAMPLE_MS);
+    if (config.types.includes('readings')) this.trendTimer = setInterval(() => this.sampleTrend(), this.opts.trendSampleMs ?? TREND_SAMPLE_MS);
     if (config.live) this.liveTimer = setInterval(() => this.publishSnapshot(), config.live.interval);
     this.log.info({ url: safeUrl(config.url), types: this.lanes.map((l) => l.type), format: config.format }, 'sink started');
   }
@@ -574,7 +576,7 @@ export class MqttSink implements Sink {
     if (!v.changed) return;
     const fields = { code: 'HALFWEG_SINK_FALLING_BEHIND', pending, drainRate: Math.round(v.drainRate), bandwidth: this.config.bandwidth ?? null };
     if (v.fallingBehind) {
-      this.log.warn(fields, `sink is falling behind: connected, yet its backlog grew to ${pending} readings over ${(3 * TREND_SAMPLE_MS) / 1000} s (drains ${Math.round(v.drainRate)} readings/s); raise its bandwidth cap or send the cloud aggregates instead of raw readings`);
+      this.log.warn(fields, `sink is falling behind: connected, yet its backlog grew to ${pending} readings over ${(3 * (this.opts.trendSampleMs ?? TREND_SAMPLE_MS)) / 1000} s (drains ${Math.round(v.drainRate)} readings/s); raise its bandwidth cap or send the cloud aggregates instead of raw readings`);
     } else this.log.info({ pending, drainRate: Math.round(v.drainRate) }, 'sink keeps up again');
   }
 
