@@ -6,7 +6,6 @@ import type { ReadingBatch } from './shared/reading.js';
 import type { Source, DeviceStats } from './sources/source.js';
 import { createModbusSources } from './sources/modbus/modbus-source.js';
 import { HOLES_FILE } from './sources/modbus/hole-memory.js';
-import { createSerialSources } from './sources/serial/index.js';
 import { startSimulators, type RunningSimulator } from './sources/simulator/from-config.js';
 import { LevelStore, storeDir } from './store/level-store.js';
 import type { Store, StoreStats } from './store/store.js';
@@ -15,7 +14,8 @@ import { AgentHealthAlarms } from './ops/health-alarms.js';
 import { AgentMetrics } from './ops/metrics.js';
 import { Aggregation } from './aggregate/aggregation.js';
 import { JsonFileState } from './store/json-file-state.js';
-import { createSinks, sinkCursors, type Sink } from './sinks/index.js';
+import { sinkCursors } from './sinks/cursors.js';
+import type { Sink } from './sinks/sink.js';
 import { Topics } from './sinks/mqtt/topics.js';
 import { cloudSinkPolicy } from './aggregate/cloud-policy.js';
 import { Alerts } from './alerts/alerts.js';
@@ -27,7 +27,6 @@ import { OpsServer } from './ops/http-server.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { recordsApi } from './ops/records-api.js';
 import { followingCatalogue } from './sinks/point-catalogue.js';
-import { SparkplugSink } from './sinks/sparkplug/sparkplug-sink.js';
 import { ModbusSource } from './sources/modbus/modbus-source.js';
 import { Writes, type WriteTarget } from './writes/writes.js';
 import { ControlRoom } from './control-room/control-room.js';
@@ -264,6 +263,9 @@ export class Agent {
       {
         name: 'sinks',
         start: async () => {
+          // Loaded only when a sink is configured: the MQTT client alone is ~20 MB (issue 15).
+          if (Object.keys(config.sinks).length === 0) return;
+          const { createSinks } = await import('./sinks/create.js');
           this.sinks = createSinks(config.sinks, store, this.root, { agent: config.agent.id, site: config.agent.site }, {
             baseDir: path.dirname(this.current.file),
             // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
@@ -358,8 +360,11 @@ export class Agent {
             topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
           }));
           await writes.start();
-          for (const s of this.sinks) {
-            if (s instanceof SparkplugSink) s.onDeviceCommand((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
+          if (this.sinks.length > 0) {
+            const { SparkplugSink } = await import('./sinks/sparkplug/sparkplug-sink.js');
+            for (const s of this.sinks) {
+              if (s instanceof SparkplugSink) s.onDeviceCommand((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
+            }
           }
         },
         stop: async () => {
@@ -515,7 +520,8 @@ export class Agent {
     this.simulators = await startSimulators(settings.config.simulators, settings, this.root.child({ component: 'simulator' }));
     const sources = this.options.sources?.(settings) ?? [
       ...createModbusSources(settings.devices, this.root, new JsonFileState(path.join(this.dataDir, HOLES_FILE))),
-      ...createSerialSources(settings.serialDevices, this.root),
+      // serialport (a native addon) only when a serial instrument is configured (issue 15).
+      ...(settings.serialDevices.length > 0 ? (await import('./sources/serial/serial-source.js')).createSerialSources(settings.serialDevices, this.root) : []),
     ];
     for (const s of sources) {
       await s.start(this.accept);

@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'HALFWEG_MQTT_UNREACHABLE'
   /** A sink with `requireSubscribers` published a record message no subscription matched; it keeps the records and retries. */
   | 'HALFWEG_MQTT_NO_SUBSCRIBERS'
+  /** A connected sink's backlog of readings grew for 30 s: its link or `bandwidth` cap carries less than is produced (a warning, once). */
+  | 'HALFWEG_SINK_FALLING_BEHIND'
   /** A batch payload does not decode (garbage, truncated, unknown version). */
   | 'HALFWEG_BATCH_DECODE'
   /** The data directory (or the store under it) cannot be created or written: permissions, read-only or full file system. */

@@ -6,7 +6,8 @@
  *
  * Promises
  * - Commit before announce: each event goes to the `commit` callback (the agent's store commit),
- *   in order, one at a time; only once it has settled is the event logged and passed to the
+ *   in order, as soon as it happens (the store keeps call order; a burst shares one synced write);
+ *   only once it has settled, and every earlier event has been announced, is the event logged and passed to the
  *   `onEvent` listeners (sink wake-up, live screens). A commit that resolves `{ ok: false }` or
  *   rejects is logged at error and counted; the lifecycle does not roll back.
  * - Survives restarts: after the events of a transition are committed, the records as of those
@@ -481,8 +482,12 @@ export class AlarmManager {
 
   private enqueue(event: AlarmEvent, record: AlarmRecord | undefined): void {
     this.queued++;
+    // The commit starts now, not after the previous one resolved: the store orders commits as they
+    // are called, and its group commit writes a burst of events in one synced write (≤ 2 per
+    // second, issue 15) instead of one paced write per event. Announcing stays in order.
+    const committed = this.startCommit(event);
     this.chain = this.chain
-      .then(() => this.deliver(event, record))
+      .then(() => this.deliver(event, record, committed))
       .catch((err: unknown) => {
         // Never leave the chain rejected: every later event would be skipped.
         this.queued = Math.max(0, this.queued - 1);
@@ -490,10 +495,18 @@ export class AlarmManager {
       });
   }
 
-  private async deliver(event: AlarmEvent, record: AlarmRecord | undefined): Promise<void> {
+  private startCommit(event: AlarmEvent): Promise<unknown> {
+    try {
+      return Promise.resolve(this.o.commit(event));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async deliver(event: AlarmEvent, record: AlarmRecord | undefined, committed: Promise<unknown>): Promise<void> {
     this.stats.events++;
     try {
-      const result = await this.o.commit(event);
+      const result = await committed;
       if (typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === false) {
         this.stats.commitFailures++;
         this.o.log.error({ alarm: event.id, seq: event.seq, reason: (result as { reason?: unknown }).reason }, 'alarm event could not be stored; it will not be forwarded');

@@ -8,7 +8,7 @@ import { LevelStore, storeDir } from '../store/level-store.js';
 import { RECORD_TYPES, type RecordType } from '../store/records.js';
 import { BOUND_HELP, exportRange, parseBound, type Bound, type ExportFormat } from '../store/export.js';
 import { backlogSummary, type BacklogSummary } from '../store/backlog-summary.js';
-import { sinkCursors } from '../sinks/index.js';
+import { sinkCursors } from '../sinks/cursors.js';
 import { redactUrls } from '../redact.js';
 import type { Command, CommandIo } from './command.js';
 import { Progress } from './progress.js';

@@ -168,6 +168,15 @@ export class AgentMetrics {
     storeGauge('halfweg_store_readings_buffered', 'Readings held in memory while the disk cannot be written', (s) => s.readingsBuffered);
     storeGauge('halfweg_store_healthy', '1 when the store writes normally, 0 when degraded (disk full, write errors)', (s) => (s.health.state === 'ok' ? 1 : 0));
     storeGauge('halfweg_store_clock_jumps', 'Wall-clock jumps detected since start', (s) => s.clockJumps);
+    new Counter({
+      name: 'halfweg_store_syncs_total',
+      help: 'fsyncs the store made (synced writes): flash wear, at most 1000 / store.syncInterval per second',
+      registers: [r],
+      collect() {
+        const s = view.storeStats();
+        if (s) this.inc(delta('syncs', s.syncs));
+      },
+    });
     new Gauge({
       name: 'halfweg_store_records',
       help: 'Records stored, by type',

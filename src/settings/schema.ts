@@ -80,13 +80,19 @@ export const simulatorSchema = z.strictObject({
 /** The durable store-and-forward log (src/store/README.md explains what each choice can lose). */
 export const storeSchema = z.strictObject({
   /**
-   * `every-batch`: a commit resolves only after an fsync'd write (nothing acknowledged is lost on
-   * power loss). `interval`: writes are not fsync'd; a synced write every `syncInterval` makes
-   * them durable (power loss may lose up to one interval; sinks only see synced records).
+   * `every-batch`: a commit resolves only after an fsync'd write (nothing committed is lost on
+   * power loss); commits arriving together share one synced write (group commit). `interval`:
+   * writes are not fsync'd; a synced write every `syncInterval` makes them durable (power loss may
+   * lose up to one interval; sinks only see synced records).
    */
   sync: oneOf(['every-batch', 'interval'] as const).default('every-batch'),
-  /** Period of the synced write in `interval` mode. */
-  syncInterval: duration(10, 60_000).default(1000),
+  /**
+   * `every-batch`: the least time between two synced writes (default 500 ms: at most 2 fsyncs per
+   * second whatever the number of devices and sinks; a commit may wait up to this long). `interval`:
+   * the period of the synced write. Sink cursors become durable with the next synced write, so a
+   * power cut resends at most this much (consumers drop duplicates by seq).
+   */
+  syncInterval: duration(10, 60_000).default(500),
   /** Disk space the database may use, in bytes; above it the oldest records are evicted (readings first, alarms last). */
   diskBudget: intIn(1_048_576, Number.MAX_SAFE_INTEGER).default(1_073_741_824),
   /**

@@ -15,7 +15,8 @@ import type { Logger } from '../ops/log.js';
 import { forwardedTypes, type MqttSinkConfig, type SinksConfig } from '../settings/sink-schema.js';
 import type { RecordType } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { MqttSink, cursorName } from './mqtt/mqtt-sink.js';
+import { MqttSink } from './mqtt/mqtt-sink.js';
+import { cursorName, sinkCursors } from './cursors.js';
 import type { Sink, SinkPolicy } from './sink.js';
 import type { PointCatalogue } from './point-catalogue.js';
 import { SparkplugSink } from './sparkplug/sparkplug-sink.js';
@@ -24,11 +25,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { AgentHealthFacts } from './heartbeat.js';
 
 /** The store cursors every sink needs, to merge into `store.sinks`: `<sink>.<type>` with `types: [type]`. */
-export function sinkCursors(config: SinksConfig): Record<string, { types: RecordType[] }> {
-  const out: Record<string, { types: RecordType[] }> = {};
-  for (const [name, s] of Object.entries(config)) for (const t of forwardedTypes(s)) out[cursorName(name, t)] = { types: [t] };
-  return out;
-}
+export { sinkCursors };
 
 /**
  * One Sink per entry of `sinks`. Throws HalfwegError HALFWEG_MQTT_INSECURE for plain MQTT to a

@@ -2,9 +2,21 @@
  * The Store on LevelDB (classic-level). Contract: store.ts; durability and loss: README.md.
  *
  * Write path: commit() queues; one writer at a time takes everything queued (group commit: all
- * batches that arrived while the previous write was syncing) into ONE atomic LevelDB batch: the
- * records, any new dictionary entries and the new head seq, written with sync in every-batch mode.
- * Each commit() resolves after that write returns. On a write error the records go back to the
+ * batches that arrived while the previous write was syncing, or while the writer waited for its
+ * turn) into ONE atomic LevelDB batch: the records, any new dictionary entries and the new head
+ * seq. In every-batch mode synced writes are paced: at most one per `syncInterval` (default
+ * 500 ms, so ≤ 2 fsyncs/s however many devices and sinks; issue 15). A group written when no
+ * sync is due goes to LevelDB at once without sync (memory holds only what the disk refused) and
+ * its commits resolve with the next synced write: the writer's when a group comes due, or the
+ * store's own within `syncInterval`. Each commit() resolves only after a synced write that covers
+ * its record (LevelDB's log is one file written in order: its fsync covers every earlier write).
+ *
+ * Cursor acks are written WITHOUT sync (a kill -9 loses none: the page cache has them) and become
+ * durable with the next synced write; when no commit brings one, a paced synced write follows
+ * within `syncInterval`. A power cut can therefore set a cursor back by up to one `syncInterval`:
+ * those records are sent again, and consumers drop them by seq (at-least-once).
+ *
+ * On a write error the records go back to the
  * front of the queue, health turns degraded, and the writer retries with backoff (reopening the
  * database after repeated failures, since LevelDB refuses all writes after a failed sync or
  * compaction until reopened). The queue is bounded by `memoryReadings`; beyond it the oldest
@@ -68,6 +80,12 @@ interface Pending {
   readonly rec: NewRecord;
   readonly readings: number;
   readonly resolve: (r: CommitResult) => void;
+}
+
+/** A record written in a group too large for one write, waiting for the group's synced write. */
+interface Unsynced {
+  readonly p: Pending;
+  readonly seq: number;
 }
 
 interface CursorState {
@@ -149,6 +167,14 @@ export class LevelStore implements Store {
   private deletedSinceCompact = emptyTotals();
   private bytesSinceRetention = 0;
   private syncing: Promise<void> | undefined;
+  /** Monotonic time of the last synced write (pacing). */
+  private lastSyncAt = -Infinity;
+  /** Synced writes and fsyncs made (a metric: flash wear). */
+  private syncs = 0;
+  /** An unsynced write (cursor, eviction) completed since the last synced write began. */
+  private needSync = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private unsynced: Unsynced[] = [];
 
   constructor(private readonly opts: LevelStoreOptions) {
     this.log = opts.log;
@@ -197,7 +223,7 @@ export class LevelStore implements Store {
     if (!tool) {
       if (this.reserved === 0) await this.reserveSeqs(next);
       if (state.corrupt.length > 0) {
-        await this.write(state.corrupt.map((key) => ({ type: 'del' as const, key })), { sync: true });
+        await this.syncedWrite(state.corrupt.map((key) => ({ type: 'del' as const, key })));
       }
     }
     for (const [name, sink] of Object.entries(config.sinks)) {
@@ -240,6 +266,7 @@ export class LevelStore implements Store {
     clearInterval(this.syncTimer);
     clearInterval(this.retentionTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.flushTimer);
     this.retryTimer = undefined;
     const deadline = this.clock.monotonic() + (this.opts.closeDeadline ?? 5000);
     // Drain: keep writing while writes succeed and the deadline allows.
@@ -255,7 +282,10 @@ export class LevelStore implements Store {
     for (const p of this.queue.splice(0)) this.drop(p, 'write-failed');
     await this.maintenance;
     await Promise.all([...this.cursors.values()].map((c) => c.chain.catch(() => undefined)));
-    if (this.opts.config.sync === 'interval') await this.syncNow();
+    if (this.opts.config.sync === 'interval' || this.needSync || this.unsynced.length > 0) await this.syncNow();
+    // Written but never synced (the final sync failed): they are in LevelDB's log, which a kill
+    // keeps; only a power cut right now could lose them.
+    this.settleUnsynced(this.head);
     await this.db?.close();
     this.opened = false;
   }
@@ -360,13 +390,21 @@ export class LevelStore implements Store {
     p.resolve({ ok: false, reason });
   }
 
+  private get everyBatch(): boolean {
+    return this.opts.config.sync === 'every-batch';
+  }
+
   private async writeLoop(): Promise<void> {
     if (this.writing) return;
     this.writing = true;
     try {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, MAX_GROUP);
-        const ok = await this.writeGroup(group);
+        // Synced only when its turn has come (one per syncInterval) and nothing is queued behind
+        // it. Otherwise written now without sync, so memory holds only what the disk refused, and
+        // made durable by the next synced write, when its commits resolve.
+        const sync = this.everyBatch && this.queue.length === 0 && this.syncDue();
+        const ok = await this.writeGroup(group, sync);
         if (!ok) {
           this.queue.unshift(...group.filter((p) => !this.isSettled(p)));
           this.enforceBound();
@@ -377,6 +415,59 @@ export class LevelStore implements Store {
     } finally {
       this.writing = false;
     }
+    if (this.unsynced.length > 0) this.scheduleFlush();
+  }
+
+  /** A synced write may go now: at most one per `syncInterval` (issue 15: flash wear). */
+  private syncDue(): boolean {
+    return performance.now() >= this.lastSyncAt + this.opts.config.syncInterval;
+  }
+
+  /** Every write the store makes goes through here, so synced writes are counted in one place. */
+  private async writeOps(ops: BatchOp[], sync: boolean): Promise<void> {
+    if (!sync) {
+      await this.write(ops, { sync: false });
+      this.needSync = true;
+      return;
+    }
+    // Everything completed before this write starts is in LevelDB's log ahead of it: its fsync
+    // makes that durable too. An unsynced write completing from now on sets the flag again.
+    this.needSync = false;
+    this.lastSyncAt = performance.now();
+    this.syncs++;
+    try {
+      await this.write(ops, { sync: true });
+    } catch (err) {
+      this.needSync = true;
+      throw err;
+    }
+  }
+
+  private syncedWrite(ops: BatchOp[]): Promise<void> {
+    return this.writeOps(ops, true);
+  }
+
+  /** Commits written by earlier unsynced writes are durable now (a synced write through `through` succeeded). */
+  private settleUnsynced(through: number): void {
+    for (const u of this.unsynced.splice(0)) u.p.resolve({ ok: true, seq: u.seq });
+    if (this.everyBatch) this.durableHead = Math.max(this.durableHead, through);
+  }
+
+  /**
+   * After an unsynced write in every-batch mode (commits waiting for their turn, a cursor ack, an
+   * eviction): a synced write as soon as one is due, unless a commit's synced write does it first.
+   * This resolves the waiting commits and bounds what a power cut can set a cursor back by.
+   */
+  private scheduleFlush(): void {
+    if (!this.everyBatch || this.flushTimer !== undefined || this.closing) return;
+    const wait = Math.max(1, Math.ceil(this.lastSyncAt + this.opts.config.syncInterval - performance.now()));
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if ((!this.needSync && this.unsynced.length === 0) || this.closing) return;
+      // The writer is busy: it syncs its last group if due, else this tries again.
+      if (this.writing || this.syncing || !this.syncDue()) return this.scheduleFlush();
+      void this.syncNow();
+    }, wait);
   }
 
   private readonly settled = new WeakSet<Pending>();
@@ -385,7 +476,7 @@ export class LevelStore implements Store {
   }
 
   /** One atomic write of a group; false when the database refused it. */
-  private async writeGroup(group: Pending[]): Promise<boolean> {
+  private async writeGroup(group: Pending[], sync: boolean): Promise<boolean> {
     const at = this.time.now();
     const ops: BatchOp[] = [];
     const written: { p: Pending; seq: number; bytes: number; type: RecordType }[] = [];
@@ -420,7 +511,7 @@ export class LevelStore implements Store {
     try {
       if (last >= this.reserved) await this.reserveSeqs(last + 1);
       if (this.consecutiveFailures >= 2) await this.reopen();
-      await this.write(ops, { sync: this.opts.config.sync === 'every-batch' });
+      await this.writeOps(ops, sync);
     } catch (err) {
       this.writeFailures++;
       this.consecutiveFailures++;
@@ -435,7 +526,6 @@ export class LevelStore implements Store {
     if (this.consecutiveFailures > 0) this.log.warn({ failures: this.consecutiveFailures }, 'store writes again; resumed');
     this.consecutiveFailures = 0;
     this.head = last;
-    if (this.opts.config.sync === 'every-batch') this.durableHead = last;
     let bytes = 0;
     for (const w of written) {
       this.index[w.type].push(w.seq, w.p.readings, w.bytes, at);
@@ -443,8 +533,11 @@ export class LevelStore implements Store {
       this.bufferedReadings -= w.p.readings;
       this.committed += w.p.readings;
       bytes += w.bytes;
-      w.p.resolve({ ok: true, seq: w.seq });
+      // every-batch: a commit resolves only after a synced write that contains it.
+      if (!this.everyBatch) w.p.resolve({ ok: true, seq: w.seq });
+      else this.unsynced.push({ p: w.p, seq: w.seq });
     }
+    if (sync) this.settleUnsynced(last);
     this.bytesSinceRetention += bytes;
     if (this.bytesSinceRetention > this.opts.config.diskBudget / 20) this.scheduleMaintenance();
     if (this.healthState.state !== 'ok') this.setHealth({ state: 'ok' });
@@ -456,6 +549,7 @@ export class LevelStore implements Store {
   private async reserveSeqs(from: number): Promise<void> {
     const mark = from + RESERVE_BLOCK;
     await writeReserve(this.opts.dir, mark);
+    this.syncs += 2; // the file and its directory, once per RESERVE_BLOCK records
     this.reserved = mark;
   }
 
@@ -486,14 +580,17 @@ export class LevelStore implements Store {
     if (!this.db || this.db.status !== 'open') return;
     if (this.syncing) return this.syncing;
     const target = this.head;
+    const unsynced = this.unsynced.length;
     this.syncing = (async () => {
       try {
-        await this.write([{ type: 'put', key: metaKey('sync'), value: u64(target) }], { sync: true });
+        await this.syncedWrite([{ type: 'put', key: metaKey('sync'), value: u64(target) }]);
         this.durableHead = Math.max(this.durableHead, target);
+        for (const u of this.unsynced.splice(0, unsynced)) u.p.resolve({ ok: true, seq: u.seq });
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'periodic store sync failed; will retry');
       } finally {
         this.syncing = undefined;
+        if (this.needSync || this.unsynced.length > 0) this.scheduleFlush();
       }
     })();
     return this.syncing;
@@ -545,7 +642,9 @@ export class LevelStore implements Store {
         throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" at seq ${seq} is past the head ${this.durableHead}`);
       }
       if (seq <= c.position) return c.position;
-      await this.write([{ type: 'put', key: cursorKey(c.name), value: u64(seq) }], { sync: this.opts.config.sync === 'every-batch' });
+      // Not synced (issue 15): durable with the next synced write, within one syncInterval.
+      await this.writeOps([{ type: 'put', key: cursorKey(c.name), value: u64(seq) }], false);
+      this.scheduleFlush();
       if (c.types.includes('readings')) c.delivered += this.index.readings.between(c.position, seq).readings;
       c.position = seq;
       this.scheduleMaintenance();
@@ -682,7 +781,9 @@ export class LevelStore implements Store {
       w.uvarint(next.readings);
       const ops: BatchOp[] = chunk.map((s) => ({ type: 'del' as const, key: recordKey(type, s) }));
       ops.push({ type: 'put', key: metaKey(`evicted.${type}`), value: w.finish() });
-      await this.write(ops, { sync: this.opts.config.sync === 'every-batch' });
+      // Not synced: if a power cut undoes it, the records come back and are evicted again.
+      await this.writeOps(ops, false);
+      this.scheduleFlush();
       persisted.records = next.records;
       persisted.readings = next.readings;
     }
@@ -788,6 +889,7 @@ export class LevelStore implements Store {
       records,
       cursors,
       writeFailures: this.writeFailures,
+      syncs: this.syncs,
       clockJumps: this.clockJumps,
       recordsCorrupt: this.recordsCorrupt,
       historyReadingsEvicted: this.historyEvicted,

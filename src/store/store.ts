@@ -19,7 +19,9 @@
  *   `readPoint()` reads them back for one point and a time range.
  * - `read()` returns records after the cursor (or `after`) in seq order; a sink only ever sees
  *   records that are durable. `ack()` moves a cursor forward only, never past the durable head;
- *   an older seq is a no-op (redelivery is normal), a seq past the head rejects.
+ *   an older seq is a no-op (redelivery is normal), a seq past the head rejects. An ack survives
+ *   a crash of the process once it resolved; on a power cut it may be lost if no synced write
+ *   followed yet (at most one `syncInterval`): the sink then sends those records again.
  *
  * Ownership: the store owns its directory, the `<dir>.seq` file beside it and the LevelDB handle
  * (one process at a time). Callers own the records they pass in (the store does not keep
@@ -85,6 +87,11 @@ export interface StoreStats {
   readonly records: Readonly<Record<RecordType, number>>;
   readonly cursors: readonly CursorStats[];
   readonly writeFailures: number;
+  /**
+   * fsyncs the store asked for since open (synced LevelDB writes, the `<dir>.seq` file): flash
+   * wear. At most about 1000 / `syncInterval` per second, however many devices and sinks.
+   */
+  readonly syncs: number;
   readonly clockJumps: number;
   /**
    * Readings kept only as local history (every sink had them, or none takes readings) that the

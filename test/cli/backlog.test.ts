@@ -71,11 +71,14 @@ describe('halfweg backlog on a store as the agent writes it', () => {
     const store = new LevelStore({ dir: storeDir(agentData), config, log: silentLogger() });
     await store.open();
     const ts = Date.UTC(2026, 10, 26, 12);
-    for (let i = 0; i < 400; i++) {
-      // 20 readings a record: the export (8,000 lines) is far more than a pipe holds.
-      const readings = Array.from({ length: 20 }, (_, j) => ({ device: 'boiler-1', point: `p${j}`, value: i, ts: ts + i, quality: 'good' as const }));
-      await store.commit({ type: 'readings', batch: { device: 'boiler-1', ts: ts + i, readings } });
-    }
+    // Committed together (one group commit), in call order.
+    await Promise.all(
+      Array.from({ length: 400 }, (_, i) => {
+        // 20 readings a record: the export (8,000 lines) is far more than a pipe holds.
+        const readings = Array.from({ length: 20 }, (_, j) => ({ device: 'boiler-1', point: `p${j}`, value: i, ts: ts + i, quality: 'good' as const }));
+        return store.commit({ type: 'readings', batch: { device: 'boiler-1', ts: ts + i, readings } });
+      }),
+    );
     // The alarm's own event counter is 1; its store seq is 401.
     await store.commit({ type: 'alarm', alarm: { v: 1, seq: 1, id: 'boiler-1/drum_pressure/limits', device: 'boiler-1', point: 'drum_pressure', kind: 'limits', event: 'raised' } });
     await store.ack('cloud.readings', 100);

@@ -93,7 +93,7 @@ async function startAgent(n: number, brokerUrl: string): Promise<AgentSim> {
   const config = mqttSinkSchema.parse({ url: brokerUrl, format: 'binary', batchReadings: 300, batchRecords: 5, reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000, requireSubscribers: true });
   const sinks = { cloud: config };
   // The `audit` cursor is never acknowledged, so the store keeps every record for the export.
-  const store = new LevelStore({ dir: path.join(dir, 'store'), config: storeSchema.parse({ sinks: { ...sinkCursors(sinks), audit: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger() });
+  const store = new LevelStore({ dir: path.join(dir, 'store'), config: storeSchema.parse({ syncInterval: 20, sinks: { ...sinkCursors(sinks), audit: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger() });
   await store.open();
   const id = `agent-${n}`;
   const sink = new MqttSink({ name: 'cloud', config, store, log: silentLogger(), ids: { agent: id, site: `plant-${(n % 2) + 1}` } });

@@ -15,9 +15,10 @@ export function sinkConfig(over: Record<string, unknown>): MqttSinkConfig {
   return mqttSinkSchema.parse({ reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000, ...over });
 }
 
+/** Sink tests commit one record after another: a 10 ms sync pacing keeps them quick (pacing itself: test/store). */
 export async function openStore(sinks: Record<string, MqttSinkConfig>, over: Record<string, unknown> = {}): Promise<{ store: LevelStore; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-sink-'));
-  const store = new LevelStore({ dir: path.join(root, 'store'), config: storeSchema.parse({ sinks: sinkCursors(sinks), ...over }), log: silentLogger() });
+  const store = new LevelStore({ dir: path.join(root, 'store'), config: storeSchema.parse({ syncInterval: 10, sinks: sinkCursors(sinks), ...over }), log: silentLogger() });
   await store.open();
   return {
     store,

@@ -63,7 +63,7 @@ describe('LevelStore faults', () => {
     const big = (i: number) => ({ ...batch('b1', i, 200), readings: batch('b1', i, 200).readings.map((r, j) => ({ ...r, value: Math.sin(i * 1000 + j) })) });
     for (let i = 0; i < 20; i++) await s.commit({ type: 'alarm', alarm: { kind: 'raised', i } });
     for (let i = 0; i < 20; i++) await s.commit({ type: 'aggregate', aggregate: { kind: 'mean', i, pad: 'x'.repeat(100) } });
-    for (let i = 0; i < 1200; i++) await s.commit({ type: 'readings', batch: big(i) });
+    for (let i = 0; i < 1200; i += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => s.commit({ type: 'readings', batch: big(i + k) })));
     await (s as unknown as { enforceRetention(): Promise<void> }).enforceRetention();
     const st = s.stats();
     expect(st.recordsEvicted.readings).toBeGreaterThan(0);

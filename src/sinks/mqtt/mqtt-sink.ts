@@ -14,6 +14,15 @@
  * batches are sized to half of it. On a slow link that keeps the bytes queued ahead of an alarm
  * to about half a second of link time; on a LAN the window opens to megabytes.
  *
+ * A bandwidth cap. A raw message costs a fixed overhead (MQTT header, topic, batch header, the
+ * names of its points: ~260 bytes) plus ~1.2 bytes per reading, so small messages on a slow link
+ * spend most of it on headers (issue 15: 20 readings a message at 300 B/s cost 11.6 bytes per
+ * reading and drained 25 readings/s). Under a cap, raw messages grow until one fills
+ * RAW_LINK_SECONDS of the link (`capReadings`, adjusted from each message's real size), so a
+ * reading costs the same ~1.5 bytes at any cap. Alarms still go first: the token bucket holds a
+ * large raw message back until its tokens are there, and the alarm lane is served before it, so an
+ * alarm waits at most for the raw message already on the wire: RAW_LINK_SECONDS of link time.
+ *
  * Delivery. Messages go out only while connected, on the connection they were built for; a
  * confirmation moves the cursor to the highest seq below which everything is confirmed. When the
  * connection drops every lane forgets what was in flight and reads again after its cursor
@@ -26,6 +35,7 @@ import type { MqttSinkConfig } from '../../settings/sink-schema.js';
 import type { ReadingBatch } from '../../shared/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
+import { cursorName } from '../cursors.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';
 import { alarmStateMessage } from '../alarm-state.js';
 import { encodeBatch } from '../batch-format.js';
@@ -51,14 +61,13 @@ const BYTES_WINDOW_MIN = 4 * 1024;
 const BYTES_WINDOW_MAX = 8 * 1024 * 1024;
 const BYTES_WINDOW_START = 256 * 1024;
 const MIN_RAW_READINGS = 20;
+/** Under a bandwidth cap, link time one raw message may take (the alarm latency bound). */
+export const RAW_LINK_SECONDS = 4;
 const ALARMS_PER_READ = 32;
 /** Bytes queued on the socket above which live values wait for the next snapshot. */
 const LIVE_SOCKET_LIMIT = 64 * 1024;
 
-/** The store cursor a sink's lane for `type` reads: `<sink>.<type>`. */
-export function cursorName(sink: string, type: RecordType): string {
-  return `${sink}.${type}`;
-}
+export { cursorName } from '../cursors.js';
 
 interface Outgoing {
   readonly topic: string;
@@ -126,6 +135,8 @@ export class MqttSink implements Sink {
   private drainTimer: NodeJS.Timeout | undefined;
   private behindWarned = false;
   private readingsPerRecord = 50;
+  /** Under a bandwidth cap: raw readings per message, grown until a message fills RAW_LINK_SECONDS. */
+  private capReadings = 0;
   private startedAt = 0;
   private lastDropped = 0;
   private unheardWarned = false;
@@ -325,13 +336,14 @@ export class MqttSink implements Sink {
       if (lane.staged.length === 0) {
         if (lane.idle || !this.hasRoom(lane, 0)) continue;
         if (this.opts.policy?.laneOpen && !this.opts.policy.laneOpen(lane.type, Date.now())) continue;
-        const records = await this.store.read(lane.cursor, { maxRecords: this.readSize(lane), types: [lane.type], after: lane.tracker.readAfter });
+        const maxRecords = this.readSize(lane);
+        const records = await this.store.read(lane.cursor, { maxRecords, types: [lane.type], after: lane.tracker.readAfter });
         if (gen !== this.generation || this.stopping) return gen !== this.generation && this.conn.connected;
-        if (records.length === 0) {
+        if (records.length === 0 || this.holdBack(lane, records, maxRecords)) {
           lane.idle = true;
           continue;
         }
-        lane.staged = this.build(lane, records);
+        lane.staged = this.build(lane, records, records.length >= maxRecords);
         // Something of higher priority may have been woken while we read.
         return true;
       }
@@ -357,18 +369,30 @@ export class MqttSink implements Sink {
     return false;
   }
 
+  /**
+   * Under a cap, caught-up raw readings wait until the oldest is RAW_LINK_SECONDS old (or a full
+   * message is there), so a reading costs the same on a slow link whether there is a backlog or
+   * not (a message a second would spend most of it on headers). Alarms never wait.
+   */
+  private holdBack(lane: Lane, records: readonly StoredRecord[], maxRecords: number): boolean {
+    if (lane.type !== 'readings' || this.config.bandwidth === undefined || records.length >= maxRecords) return false;
+    return Date.now() - records[0]!.at < RAW_LINK_SECONDS * 1000;
+  }
+
   private readSize(lane: Lane): number {
     if (lane.type === 'alarm') return ALARMS_PER_READ;
     if (lane.type === 'aggregate') return this.config.batchRecords;
     let readings = Math.min(this.config.batchReadings, Math.floor(this.bytesWindow / 2 / this.bytesPerReading));
-    // With a bandwidth cap, a raw batch takes at most a quarter second of the link.
-    if (this.config.bandwidth !== undefined) readings = Math.min(readings, Math.floor(this.config.bandwidth / 4 / this.bytesPerReading));
+    if (this.config.bandwidth !== undefined) {
+      if (this.capReadings === 0) this.capReadings = (this.config.bandwidth * RAW_LINK_SECONDS) / this.bytesPerReading;
+      readings = Math.min(readings, Math.floor(this.capReadings));
+    }
     readings = Math.max(Math.min(MIN_RAW_READINGS, this.config.batchReadings), readings);
     return Math.max(1, Math.floor(readings / Math.max(1, this.readingsPerRecord)));
   }
 
   /** The messages for one read: one batch, plus retained state per alarm. */
-  private build(lane: Lane, read: StoredRecord[]): Outgoing[] {
+  private build(lane: Lane, read: StoredRecord[], full: boolean): Outgoing[] {
     const { config } = this;
     const agent = this.opts.ids.agent;
     const lastSeq = read[read.length - 1]!.seq;
@@ -404,6 +428,7 @@ export class MqttSink implements Sink {
       const bytes = payloads.reduce((s, p) => s + Buffer.byteLength(p.payload), 0);
       this.bytesPerReading = Math.max(0.2, 0.8 * this.bytesPerReading + (0.2 * bytes) / Math.max(1, readings));
       this.readingsPerRecord = Math.max(1, 0.8 * this.readingsPerRecord + (0.2 * readings) / records.length);
+      if (this.config.bandwidth !== undefined) this.sizeForCap(bytes, readings, full);
     }
     const unit = lane.tracker.add(lastSeq, payloads.length, records.length, readings);
     return payloads.map((p) => ({ ...p, bytes: Buffer.byteLength(p.payload) + p.topic.length + 5, unit }));
@@ -460,6 +485,21 @@ export class MqttSink implements Sink {
     lane.acking = lane.acking
       .then(() => this.store.ack(lane.cursor, seq))
       .catch((e: Error) => this.log.warn({ cursor: lane.cursor, seq, err: e.message }, 'store ack failed; the records will be sent again'));
+  }
+
+  /**
+   * Under a cap, from a raw message's real size: aim the next one at 90% of RAW_LINK_SECONDS of
+   * the link, at most doubling, and grow only if the read was not cut short by the backlog running
+   * out. The fixed overhead makes a message's bytes grow slower than its readings, so this
+   * approaches the target from below without overshooting. Example at 300 B/s (budget 1,200
+   * bytes, target 1,080): 240 readings made 601 bytes, so the next read asks for 431; 431 made
+   * 830, so 561; then ~660 and ~720.
+   */
+  private sizeForCap(bytes: number, readings: number, full: boolean): void {
+    const target = 0.9 * this.config.bandwidth! * RAW_LINK_SECONDS;
+    if (bytes <= target && !full) return;
+    const next = (readings * target) / Math.max(1, bytes);
+    this.capReadings = Math.max(MIN_RAW_READINGS, Math.min(this.config.batchReadings, 2 * readings, next));
   }
 
   /** Delay-based byte window for raw readings (see the file comment). */

@@ -1,0 +1,76 @@
+/**
+ * Load what a config uses (issue 15: idle RSS). The agent is a real child process started with a
+ * `--import` hook that logs every module it resolves, ESM and CommonJS
+ * (test/fixtures/load-log/): a config without sinks must not load the MQTT client (~20 MB) or
+ * the Sparkplug codec, one without serial instruments not our serial source (serialport, a
+ * native addon); configured, they load.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/port.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const main = path.join(root, 'dist/src/main.js');
+const hook = path.join(root, 'test/fixtures/load-log/register.mjs');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'halfweg-lazy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `halfweg run` on the config until it is ready and has polled, stops it, returns the modules it loaded. */
+async function modulesLoaded(name: string, config: string): Promise<string> {
+  const file = path.join(dir, `${name}.yaml`);
+  const log = path.join(dir, `${name}.loads`);
+  writeFileSync(file, `agent: { id: lazy, site: test, dataDir: ${path.join(dir, name)} }\nhttp: { enabled: false }\n${config}`);
+  const child = spawn(process.execPath, ['--import', hook, main, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HALFWEG_LOAD_LOG: log } });
+  let out = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"msg":"ready"')) resolve();
+    });
+    void exited.then(() => reject(new Error(`agent exited before ready:\n${out}`)));
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // a poll or two: whatever polling needs is loaded by now
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  return existsSync(log) ? readFileSync(log, 'utf8') : '';
+}
+
+const pkg = (loads: string, name: string) => loads.includes(`/node_modules/${name}/`);
+
+describe('the agent loads what its config uses', () => {
+  it('Modbus TCP without sinks: no MQTT client, no Sparkplug codec, no serial source', async () => {
+    const port = await freePort();
+    const loads = await modulesLoaded(
+      'tcp',
+      `simulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`,
+    );
+    expect(loads).toContain('/dist/src/sources/modbus/');
+    expect(loads).toContain('/node_modules/classic-level/'); // the hook saw the packages the run needs
+    expect(pkg(loads, 'mqtt')).toBe(false);
+    expect(pkg(loads, 'sparkplug-payload')).toBe(false);
+    expect(loads).not.toContain('/dist/src/sinks/mqtt/mqtt-sink.js');
+    expect(loads).not.toContain('/dist/src/sources/serial/');
+  }, 30_000);
+
+  it('with a control-room sink: the MQTT client is loaded', async () => {
+    const port = await freePort();
+    const loads = await modulesLoaded(
+      'mqtt',
+      `devices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\nsinks:\n  controlRoom: { url: "mqtt://127.0.0.1:${await freePort()}", types: [alarm] }\n`,
+    );
+    expect(pkg(loads, 'mqtt')).toBe(true);
+    expect(loads).not.toContain('/dist/src/sources/serial/');
+  }, 30_000);
+
+  it('with a serial instrument: the serial source and serialport are loaded', async () => {
+    const loads = await modulesLoaded('serial', `devices:\n  - { name: fga-1, profile: flue-gas-analyser, connection: { type: serial, path: ${path.join(dir, 'no-such-tty')} } }\n`);
+    expect(loads).toContain('/dist/src/sources/serial/serial-source.js');
+    expect(pkg(loads, 'serialport')).toBe(true);
+    expect(pkg(loads, 'mqtt')).toBe(false);
+  }, 30_000);
+});
