@@ -45,6 +45,10 @@ const { values: args } = parseArgs({
     peers: { type: 'string', default: 'halfweg,node-red,collectd,bare' },
     'per-device': { type: 'string', default: '5000' },
     'cpu-prof': { type: 'string' },
+    /** Extra node flags for Halfweg's process, e.g. to try V8 heap settings. */
+    'halfweg-node': { type: 'string', default: '' },
+    /** Halfweg's ops endpoint on this port (metrics, for looking inside while it runs). */
+    'halfweg-http': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -221,6 +225,8 @@ const halfweg: Peer = {
       profileDirs: [profiles],
       // Default settings, except that aggregates track every point (default maxPoints: 10,000).
       aggregate: total > 10_000 ? { maxPoints: total } : {},
+      // The ops endpoint (on by default) on a free port, or the one asked for to look inside.
+      http: { port: args['halfweg-http'] ? Number(args['halfweg-http']) : await freePort() },
       sinks: {
         controlRoom: {
           url: `mqtt://127.0.0.1:${brokerPort}`,
@@ -241,7 +247,7 @@ const halfweg: Peer = {
     const file = path.join(dir, 'halfweg.json.yaml');
     writeFileSync(file, JSON.stringify(config, null, 1)); // JSON is YAML
     rmSync(config.agent.dataDir, { recursive: true, force: true });
-    const node = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+    const node = [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []), ...args['halfweg-node'].split(' ').filter(Boolean)];
     return startProcess(process.execPath, [...node, path.join(ROOT, 'dist/src/main.js'), 'run', '--config', file], /"msg":"ready"/, { timeoutMs: 120_000 });
   },
   count(topic, payload) {
