@@ -11,16 +11,16 @@
  * - a (point, window) is emitted at most once: `closedUntil` per window length only moves forward
  *   (and is persisted by the stage, so a restart honours it too).
  *
- * Memory per point is bounded whatever the reading rate: per window length, one PointStats per
- * open window (at most 2 + ⌈2·grace / length⌉ windows are open), each a fixed set of numbers plus
- * a sketch of at most 2 × maxBins counters. A closed window's statistics are left to the garbage
- * collector rather than pooled (issue 15): a pool keeps, for every point, as many as were ever open
- * at once (six at an hour boundary, where every length has a window in its grace), while between
- * boundaries three are in use; a new one per point per window is ~100 allocations a second at
- * 5,000 points, nothing next to the readings.
+ * Memory per point is bounded whatever the reading rate: per window length, one row of statistics
+ * per open window (at most 2 + ⌈2·grace / length⌉ windows are open), each a fixed set of numbers
+ * plus a sketch of at most 2 × maxBins counters. An open window keeps its points' rows in one
+ * StatsTable (row = the point's slot id; issue 15: 88 bytes a row instead of an object per point).
+ * A closed window's table is left to the garbage collector rather than pooled: a pool keeps, for
+ * every point, as many as were ever open at once (six at an hour boundary, where every length has
+ * a window in its grace), while between boundaries three are in use.
  */
 import type { Reading } from '../sources/reading.js';
-import { PointStats, type PointStatsState, type PointSummary } from './point-stats.js';
+import { PointStats, StatsTable, type PointStatsState, type PointSummary } from './point-stats.js';
 import { keyOf, SketchMapping } from './sketch.js';
 import { WindowAligner, windowLabel } from './windows.js';
 
@@ -106,7 +106,9 @@ interface OpenWindow {
   readonly start: number;
   readonly end: number;
   partial: boolean;
-  readonly stats: (PointStats | undefined)[];
+  /** Row = slot id; a row is in use once its slot id is in `ids` (`has` says so). */
+  readonly stats: StatsTable;
+  has: Uint8Array;
   readonly ids: number[];
 }
 
@@ -175,14 +177,10 @@ export class RollupEngine {
         continue;
       }
       const w = this.window(i, start, length);
-      let st = w.stats[slot.id];
-      if (!st) {
-        st = new PointStats(this.mapping, this.maxBins);
-        w.stats[slot.id] = st;
-        w.ids.push(slot.id);
-      }
-      if (good) st.addGood(r.value, ts, key);
-      else st.addBad();
+      const id = slot.id;
+      if (id >= w.has.length || w.has[id] === 0) this.use(w, id);
+      if (good) w.stats.addGood(id, r.value, ts, key);
+      else w.stats.addBad(id);
     }
   }
 
@@ -249,7 +247,7 @@ export class RollupEngine {
           start: w.start,
           end: w.end,
           partial: w.partial,
-          points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats[id]!.save() })),
+          points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats.save(id) })),
         });
       }
       for (const id of this.lateIds[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count: this.slots[id]!.late[i]! });
@@ -277,11 +275,13 @@ export class RollupEngine {
       w.partial = saved.partial || partial;
       for (const p of saved.points) {
         const slot = this.slot(p.device, p.point);
-        if (!slot || w.stats[slot.id]) continue;
-        const st = new PointStats(this.mapping, this.maxBins);
-        if (!st.load(p.stats)) continue;
-        w.stats[slot.id] = st;
-        w.ids.push(slot.id);
+        if (!slot || (slot.id < w.has.length && w.has[slot.id] === 1)) continue;
+        w.stats.ensure(slot.id);
+        if (!w.stats.load(slot.id, p.stats)) {
+          w.stats.reset(slot.id);
+          continue;
+        }
+        this.use(w, slot.id);
       }
       restored++;
     }
@@ -301,7 +301,7 @@ export class RollupEngine {
     let sketchBytes = 0;
     for (const list of this.open) for (const w of list) for (const id of w.ids) {
       openStats++;
-      sketchBytes += w.stats[id]!.sketch.bytes();
+      sketchBytes += w.stats.sketchBytes(id);
     }
     return { points: this.slots.length, openStats, sketchBytes };
   }
@@ -324,9 +324,22 @@ export class RollupEngine {
   private window(i: number, start: number, length: number): OpenWindow {
     const list = this.open[i]!;
     for (let j = list.length - 1; j >= 0; j--) if (list[j]!.start === start) return list[j]!;
-    const w: OpenWindow = { start, end: this.aligner.end(start, length), partial: start < this.startedAt, stats: [], ids: [] };
+    const rows = Math.max(16, this.slots.length);
+    const w: OpenWindow = { start, end: this.aligner.end(start, length), partial: start < this.startedAt, stats: new StatsTable(this.mapping, this.maxBins, rows), has: new Uint8Array(rows), ids: [] };
     list.push(w);
     return w;
+  }
+
+  /** Takes row `id` of window `w` into use (its statistics start empty). */
+  private use(w: OpenWindow, id: number): void {
+    if (id >= w.has.length) {
+      const has = new Uint8Array(Math.max(id + 1, Math.ceil(w.has.length * 1.5)));
+      has.set(w.has);
+      w.has = has;
+    }
+    w.has[id] = 1;
+    w.stats.ensure(id);
+    w.ids.push(id);
   }
 
   /** Emits the open windows of length i that end at or before closedUntil, oldest first. */
@@ -341,9 +354,8 @@ export class RollupEngine {
       const rows: PointRollup[] = [];
       const late = this.lateIds[i]!;
       for (const id of w.ids) {
-        const st = w.stats[id]!;
         const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: slot.late[i]!, ...st.summary(w.end) });
+        rows.push({ device: slot.device, point: slot.point, late: slot.late[i]!, ...w.stats.summary(id, w.end) });
         slot.late[i] = 0;
         late.delete(id);
       }
