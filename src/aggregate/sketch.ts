@@ -56,20 +56,21 @@ class DenseStore {
   offset = 0;
   minKey = 0;
   maxKey = -1;
-  count = 0;
+  /** Values counted. */
+  n = 0;
 
-  constructor(private readonly maxBins: number) {}
+  constructor(readonly maxBins: number) {}
 
-  add(key: number, n: number): void {
+  addAt(key: number, n: number): void {
     let k = key;
-    if (this.count === 0 || k < this.minKey || k > this.maxKey) k = this.extend(k);
+    if (this.n === 0 || k < this.minKey || k > this.maxKey) k = this.extend(k);
     this.bins[k - this.offset]! += n;
-    this.count += n;
+    this.n += n;
   }
 
   /** Makes room for `key`; returns the key to count it under (a collapsed key when out of range). */
   private extend(key: number): number {
-    const empty = this.count === 0;
+    const empty = this.n === 0;
     let lo = empty ? key : Math.min(this.minKey, key);
     const hi = empty ? key : Math.max(this.maxKey, key);
     let collapsed = false;
@@ -101,22 +102,22 @@ class DenseStore {
     return target;
   }
 
-  clear(): void {
-    if (this.count) this.bins.fill(0);
-    this.count = 0;
+  clearStore(): void {
+    if (this.n) this.bins.fill(0);
+    this.n = 0;
     this.minKey = 0;
     this.maxKey = -1;
   }
 
-  merge(other: DenseStore): void {
+  mergeStore(other: DenseStore): void {
     for (let k = other.minKey; k <= other.maxKey; k++) {
       const c = other.bins[k - other.offset]!;
-      if (c) this.add(k, c);
+      if (c) this.addAt(k, c);
     }
   }
 
   /** Bytes of the counters (4 each; the array's header adds 16). */
-  bytes(): number {
+  binBytes(): number {
     return this.bins.length * 4;
   }
 
@@ -141,39 +142,45 @@ export interface SketchState {
   readonly zero: number;
 }
 
-export class QuantileSketch {
-  /** Each sign's buckets, made on its first value (most sensors never read a negative value). */
-  private pos: DenseStore | null = null;
+/**
+ * The sketch is its own positive store (it extends DenseStore) and makes a separate store for
+ * negative values on the first one: one object and one array for a sensor that never reads below
+ * zero, where a store object per sign cost ~100 bytes more per sketch (issue 15: a sketch per
+ * point per open window).
+ */
+export class QuantileSketch extends DenseStore {
   private neg: DenseStore | null = null;
   private zero = 0;
 
   constructor(
     readonly mapping: SketchMapping = new SketchMapping(),
-    readonly maxBins = 2048,
-  ) {}
+    maxBins = 2048,
+  ) {
+    super(maxBins);
+  }
 
   get count(): number {
-    return (this.pos?.count ?? 0) + (this.neg?.count ?? 0) + this.zero;
+    return this.n + (this.neg?.n ?? 0) + this.zero;
   }
 
   add(v: number): void {
-    if (v > MIN_INDEXABLE) (this.pos ??= new DenseStore(this.maxBins)).add(this.mapping.index(v) | 0, 1);
-    else if (v < -MIN_INDEXABLE) (this.neg ??= new DenseStore(this.maxBins)).add(this.mapping.index(-v) | 0, 1);
+    if (v > MIN_INDEXABLE) this.addAt(this.mapping.index(v) | 0, 1);
+    else if (v < -MIN_INDEXABLE) (this.neg ??= new DenseStore(this.maxBins)).addAt(this.mapping.index(-v) | 0, 1);
     else if (v === v) this.zero++;
   }
 
   /** Adds a value whose bucket was computed once for several sketches with `keyOf`. */
   addKey(key: number): void {
     if (key === ZERO_KEY) this.zero++;
-    else if (key > 0) (this.pos ??= new DenseStore(this.maxBins)).add((key - KEY_BIAS) | 0, 1);
-    else (this.neg ??= new DenseStore(this.maxBins)).add((-key - KEY_BIAS) | 0, 1);
+    else if (key > 0) this.addAt((key - KEY_BIAS) | 0, 1);
+    else (this.neg ??= new DenseStore(this.maxBins)).addAt((-key - KEY_BIAS) | 0, 1);
   }
 
   /** Folds `other` in (same mapping required). */
   merge(other: QuantileSketch): void {
     if (other.mapping.alpha !== this.mapping.alpha) throw new RangeError('cannot merge sketches of different accuracy');
-    if (other.pos?.count) (this.pos ??= new DenseStore(this.maxBins)).merge(other.pos);
-    if (other.neg?.count) (this.neg ??= new DenseStore(this.maxBins)).merge(other.neg);
+    this.mergeStore(other);
+    if (other.neg?.n) (this.neg ??= new DenseStore(this.maxBins)).mergeStore(other.neg);
     this.zero += other.zero;
   }
 
@@ -192,36 +199,34 @@ export class QuantileSketch {
     }
     seen += this.zero;
     if (seen > rank) return 0;
-    const pos = this.pos;
-    if (!pos || pos.count === 0) return 0; // unreachable: the count says some value is left
-    for (let k = pos.minKey; k <= pos.maxKey; k++) {
-      seen += pos.bins[k - pos.offset]!;
+    for (let k = this.minKey; k <= this.maxKey; k++) {
+      seen += this.bins[k - this.offset]!;
       if (seen > rank) return this.mapping.value(k);
     }
-    return this.mapping.value(pos.maxKey);
+    return this.mapping.value(this.maxKey);
   }
 
   clear(): void {
-    this.pos?.clear();
-    this.neg?.clear();
+    this.clearStore();
+    this.neg?.clearStore();
     this.zero = 0;
   }
 
   /** The buckets, for saving (rollup windows kept across a restart). */
   save(): SketchState {
-    return { pos: this.pos?.pairs() ?? [], neg: this.neg?.pairs() ?? [], zero: this.zero };
+    return { pos: this.pairs(), neg: this.neg?.pairs() ?? [], zero: this.zero };
   }
 
   /** Adds the buckets of a saved sketch of the same accuracy (as `merge` does). */
   load(state: SketchState): void {
-    for (let i = 0; i + 1 < state.pos.length; i += 2) (this.pos ??= new DenseStore(this.maxBins)).add(state.pos[i]!, state.pos[i + 1]!);
-    for (let i = 0; i + 1 < state.neg.length; i += 2) (this.neg ??= new DenseStore(this.maxBins)).add(state.neg[i]!, state.neg[i + 1]!);
+    for (let i = 0; i + 1 < state.pos.length; i += 2) this.addAt(state.pos[i]!, state.pos[i + 1]!);
+    for (let i = 0; i + 1 < state.neg.length; i += 2) (this.neg ??= new DenseStore(this.maxBins)).addAt(state.neg[i]!, state.neg[i + 1]!);
     this.zero += state.zero;
   }
 
   /** Bytes held by the bucket counters (the objects add ~100 bytes). */
   bytes(): number {
-    return (this.pos?.bytes() ?? 0) + (this.neg?.bytes() ?? 0);
+    return this.binBytes() + (this.neg?.binBytes() ?? 0);
   }
 }
 
