@@ -18,7 +18,8 @@
  * Each peer gets --warmup seconds, then a --window of seconds in which its process tree is measured
  * from /proc (CPU ticks as % of one core; resident memory sampled each second, median) and a
  * subscriber counts the values that reach the broker. A peer that delivers less than 95 % of the
- * values polled did not keep up and is marked so. Not part of `npm test`.
+ * values polled did not keep up and is marked so. Not part of `npm test`, nor of `npm run bench`
+ * (which runs the *.bench.js files): it takes minutes and starts other programs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
