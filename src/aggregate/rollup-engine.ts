@@ -98,8 +98,6 @@ interface Slot {
   readonly id: number;
   readonly device: string;
   readonly point: string;
-  /** Late readings per window length, waiting for the next closed window. */
-  readonly late: number[];
 }
 
 interface OpenWindow {
@@ -125,8 +123,8 @@ export class RollupEngine {
   private readonly slots: Slot[] = [];
   private readonly open: OpenWindow[][];
   private readonly closed: number[];
-  /** Late slots per window length. */
-  private readonly lateIds: Set<number>[];
+  /** Per window length, late readings per slot id, waiting for the next closed window (few: a map, not a number per point). */
+  private readonly late: Map<number, number>[];
   private maxNow = -Infinity;
   private readonly accuracy: number;
   private readonly timezone: string;
@@ -143,7 +141,7 @@ export class RollupEngine {
     this.aligner = new WindowAligner(opts.timezone);
     this.open = this.lengths.map(() => []);
     this.closed = this.lengths.map(() => -Infinity);
-    this.lateIds = this.lengths.map(() => new Set());
+    this.late = this.lengths.map(() => new Map());
   }
 
   /** Windows of this length ending at or before `until` count as closed (restored after a restart). */
@@ -171,8 +169,8 @@ export class RollupEngine {
       const length = this.lengths[i]!;
       const start = this.aligner.start(ts, length);
       if (ahead || start < this.closed[i]!) {
-        slot.late[i]!++;
-        this.lateIds[i]!.add(slot.id);
+        const late = this.late[i]!;
+        late.set(slot.id, (late.get(slot.id) ?? 0) + 1);
         this.counters.late++;
         continue;
       }
@@ -250,7 +248,7 @@ export class RollupEngine {
           points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats.save(id) })),
         });
       }
-      for (const id of this.lateIds[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count: this.slots[id]!.late[i]! });
+      for (const [id, count] of this.late[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count });
     });
     return { v: 1, savedAt: now, since: this.startedAt, accuracy: this.accuracy, timezone: this.timezone, windows, late };
   }
@@ -289,8 +287,8 @@ export class RollupEngine {
       const i = this.lengths.indexOf(l.length);
       const slot = i < 0 ? undefined : this.slot(l.device, l.point);
       if (!slot || !(l.count > 0)) continue;
-      slot.late[i]! += l.count;
-      this.lateIds[i]!.add(slot.id);
+      const late = this.late[i]!;
+      late.set(slot.id, (late.get(slot.id) ?? 0) + l.count);
     }
     return restored;
   }
@@ -315,7 +313,7 @@ export class RollupEngine {
       points = new Map();
       this.devices.set(device, points);
     }
-    s = { id: this.slots.length, device, point, late: this.lengths.map(() => 0) };
+    s = { id: this.slots.length, device, point };
     this.slots.push(s);
     points.set(point, s);
     return s;
@@ -352,17 +350,15 @@ export class RollupEngine {
     this.open[i] = list.filter((w) => w.end > until);
     for (const w of due) {
       const rows: PointRollup[] = [];
-      const late = this.lateIds[i]!;
+      const late = this.late[i]!;
       for (const id of w.ids) {
         const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: slot.late[i]!, ...w.stats.summary(id, w.end) });
-        slot.late[i] = 0;
+        rows.push({ device: slot.device, point: slot.point, late: late.get(id) ?? 0, ...w.stats.summary(id, w.end) });
         late.delete(id);
       }
-      for (const id of late) {
+      for (const [id, count] of late) {
         const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: slot.late[i]!, ...new PointStats(this.mapping, 16).summary(w.end) });
-        slot.late[i] = 0;
+        rows.push({ device: slot.device, point: slot.point, late: count, ...new PointStats(this.mapping, 16).summary(w.end) });
       }
       late.clear();
       rows.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.point < b.point ? -1 : a.point > b.point ? 1 : 0));

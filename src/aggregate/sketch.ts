@@ -88,8 +88,8 @@ class DenseStore {
     // Room for a few more keys on the side it grew (values drift), not a doubling: most windows
     // of a sensor span a handful of buckets and never grow again.
     const span = hi - lo + 1;
-    const len = Math.min(this.maxBins, span + 4 + (span >> 1));
-    const offset = empty ? lo - 2 : key < this.minKey ? hi - len + 1 : lo;
+    const len = Math.min(this.maxBins, span + 2 + (span >> 2));
+    const offset = empty ? lo - 1 : key < this.minKey ? hi - len + 1 : lo;
     const next = new Array<number>(len).fill(0);
     for (let k = this.minKey; k <= this.maxKey; k++) {
       const c = this.bins[k - this.offset]!;
