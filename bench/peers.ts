@@ -1,5 +1,5 @@
 /**
- * `npm run bench:peers [-- --points 1000,5000,50000 --warmup 15 --window 40 --peers halfweg,node-red,collectd,bare]`
+ * `npm run bench:peers [-- --points 1000,5000,50000 --warmup 15 --window 40 --rounds 1 --peers halfweg,node-red,collectd,bare]`
  *
  * Halfweg side by side with what plants run today (issue 15), on the same machine, the same
  * simulated device and the same broker, one peer at a time:
@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     window: { type: 'string', default: '40' },
     peers: { type: 'string', default: 'halfweg,node-red,collectd,bare' },
     'per-device': { type: 'string', default: '5000' },
+    /** Rounds per size, the peers' order reversed every other round; the table shows medians. */
+    rounds: { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
     /** Extra node flags for Halfweg's process, e.g. to try V8 heap settings. */
     'halfweg-node': { type: 'string', default: '' },
@@ -57,6 +59,7 @@ const POINTS = args.points.split(',').map(Number);
 const WARMUP_S = Number(args.warmup);
 const WINDOW_S = Number(args.window);
 const PER_DEVICE = Number(args['per-device']);
+const ROUNDS = Math.max(1, Number(args.rounds));
 const PEERS = args.peers.split(',');
 
 interface Device {
@@ -413,6 +416,25 @@ async function measure(peer: Peer, points: number, devices: readonly Device[], b
 
 // ------------------------------------------------------------------------------ the table
 
+/** One result per (peer, points): the median of its rounds (the machine is shared and noisy). */
+function medians(results: readonly Result[]): Result[] {
+  const out: Result[] = [];
+  for (const n of POINTS) {
+    for (const peer of ALL) {
+      const rs = results.filter((r) => r.peer === peer.name && r.points === n);
+      if (rs.length === 0) continue;
+      const ok = rs.filter((r) => !r.skipped);
+      if (ok.length === 0) {
+        out.push(rs[0]!);
+        continue;
+      }
+      const valuesPerS = median(ok.map((r) => r.valuesPerS!));
+      out.push({ peer: peer.name, points: n, cpuPct: median(ok.map((r) => r.cpuPct!)), rssMB: median(ok.map((r) => r.rssMB!)), valuesPerS, keptUp: valuesPerS >= 0.95 * n });
+    }
+  }
+  return out;
+}
+
 function cell(r: Result | undefined): string {
   if (!r) return '';
   if (r.skipped) return '—';
@@ -459,7 +481,8 @@ async function main(): Promise<void> {
     for (const n of POINTS) {
       const dev = await startDevices(n);
       try {
-        for (const peer of ALL.filter((p) => PEERS.includes(p.name))) {
+        const chosen = ALL.filter((p) => PEERS.includes(p.name));
+        for (let round = 0; round < ROUNDS; round++) for (const peer of round % 2 ? [...chosen].reverse() : chosen) {
           try {
             const r = await measure(peer, n, dev.devices, broker.port, dir);
             results.push(r);
@@ -478,8 +501,8 @@ async function main(): Promise<void> {
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`kept ${dir}\n`);
   }
-  process.stdout.write(`\nnpm run bench:peers -- --points ${POINTS.join(',')} --warmup ${WARMUP_S} --window ${WINDOW_S} (${os.cpus().length} cores, Node ${process.version})\n\n`);
-  process.stdout.write(table(results) + '\n');
+  process.stdout.write(`\nnpm run bench:peers -- --points ${POINTS.join(',')} --warmup ${WARMUP_S} --window ${WINDOW_S} --rounds ${ROUNDS} (${os.cpus().length} cores, Node ${process.version})\n\n`);
+  process.stdout.write(table(medians(results)) + '\n');
 }
 
 await main();
