@@ -180,9 +180,11 @@ function sampleTree(root: number): ProcSample {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The middle value; with an even count the mean of the middle two (two rounds: their mean). */
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+  const h = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 };
 
 // ------------------------------------------------------------------------------ the device and the broker
