@@ -13,6 +13,8 @@
  *   exits at once; any other command simply ends, with 128 + the signal number;
  * - stdout closed by its reader (`halfweg backlog --export … | head`) ends the command quietly.
  */
+// First: V8's memory mode must be set before the other modules allocate (see there).
+import './ops/memory-mode.js';
 import { constants } from 'node:os';
 import { HalfwegError, isOsError, osAdvice, osCause } from './errors.js';
 import { commands } from './cli/index.js';

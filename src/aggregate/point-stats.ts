@@ -51,52 +51,101 @@ export interface PointSummary {
 /** Accumulators are rescaled once a value's magnitude exceeds scale × 2^400 (squares of 2^400 × n stay finite). */
 const HEADROOM = 2 ** 400;
 
-export class PointStats {
-  good = 0;
-  bad = 0;
-  min = Infinity;
-  max = -Infinity;
-  mean = 0;
-  m2 = 0;
-  firstTs = Number.NaN;
-  lastTs = Number.NaN;
-  last = Number.NaN;
-  /** Σ v·dt (value × ms) for the good values up to lastTs, in units of `scale` (like mean and m2). */
-  integral = 0;
-  /** Power of two the accumulators are kept in units of (see the top); m2 is in units of scale². */
-  scale = 1;
-  private limit = HEADROOM;
-  readonly sketch: QuantileSketch;
+// One row of a StatsTable: these numbers, in this order, in one Float64Array.
+const GOOD = 0;
+const BAD = 1;
+const MIN = 2;
+const MAX = 3;
+const MEAN = 4;
+const M2 = 5;
+const FIRST_TS = 6;
+const LAST_TS = 7;
+const LAST = 8;
+/** Σ v·dt (value × ms) for the good values up to lastTs, in units of `scale` (like mean and m2). */
+const INTEGRAL = 9;
+/** Power of two the accumulators are kept in units of (see the top); m2 is in units of scale². */
+const SCALE = 10;
+const STRIDE = 11;
+const EMPTY_ROW = [0, 0, Infinity, -Infinity, 0, 0, Number.NaN, Number.NaN, Number.NaN, 0, 1];
 
-  constructor(mapping: SketchMapping, maxBins?: number) {
-    this.sketch = new QuantileSketch(mapping, maxBins);
+/**
+ * The statistics of many points over one window, one row per point (issue 15: memory per point).
+ * A row's numbers live in one Float64Array shared by every row (88 bytes a row, where an object
+ * per point held them as ~300 bytes of fields and boxed numbers), its sketch beside it. The
+ * arithmetic is PointStats' own, operation for operation: a row and a PointStats fed the same
+ * readings agree to the bit (test/aggregate/fixed-series.test.ts freezes the results).
+ */
+export class StatsTable {
+  private acc: Float64Array;
+  private readonly sketches: (QuantileSketch | undefined)[] = [];
+  private rows = 0;
+
+  constructor(
+    readonly mapping: SketchMapping,
+    readonly maxBins?: number,
+    capacity = 1,
+  ) {
+    this.acc = new Float64Array(Math.max(1, capacity) * STRIDE);
+  }
+
+  /** Makes rows [0, row] usable (new rows empty); grows the storage by half when it must. */
+  ensure(row: number): void {
+    if (row < this.rows) return;
+    const need = (row + 1) * STRIDE;
+    if (need > this.acc.length) {
+      const next = new Float64Array(Math.max(need, Math.ceil((this.acc.length / STRIDE) * 1.5) * STRIDE));
+      next.set(this.acc.subarray(0, this.rows * STRIDE));
+      this.acc = next;
+    }
+    for (let r = this.rows; r <= row; r++) this.acc.set(EMPTY_ROW, r * STRIDE);
+    this.rows = row + 1;
+  }
+
+  good(row: number): number {
+    return this.acc[row * STRIDE + GOOD]!;
+  }
+
+  /** The row's sketch (made on first use). */
+  sketch(row: number): QuantileSketch {
+    return (this.sketches[row] ??= new QuantileSketch(this.mapping, this.maxBins));
+  }
+
+  /** Bytes of the rows' sketches' counters. */
+  sketchBytes(row: number): number {
+    return this.sketches[row]?.bytes() ?? 0;
   }
 
   /** A good value; `key` from keyOf() when the caller computed it once for several windows. */
-  addGood(v: number, ts: number, key?: number): void {
-    if (v > this.limit || -v > this.limit) this.rescaleTo(scaleFor(v));
-    const x = v / this.scale;
-    const n = ++this.good;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
-    const delta = x - this.mean;
-    this.mean += delta / n;
-    this.m2 += delta * (x - this.mean);
-    if (key === undefined) this.sketch.add(v);
-    else this.sketch.addKey(key);
+  addGood(row: number, v: number, ts: number, key?: number): void {
+    const a = this.acc;
+    const o = row * STRIDE;
+    if (v > a[o + SCALE]! * HEADROOM || -v > a[o + SCALE]! * HEADROOM) this.rescaleTo(row, scaleFor(v));
+    const scale = a[o + SCALE]!;
+    const x = v / scale;
+    const n = a[o + GOOD]! + 1;
+    a[o + GOOD] = n;
+    if (v < a[o + MIN]!) a[o + MIN] = v;
+    if (v > a[o + MAX]!) a[o + MAX] = v;
+    const delta = x - a[o + MEAN]!;
+    const mean = a[o + MEAN]! + delta / n;
+    a[o + MEAN] = mean;
+    a[o + M2] = a[o + M2]! + delta * (x - mean);
+    const sketch = this.sketch(row);
+    if (key === undefined) sketch.add(v);
+    else sketch.addKey(key);
     if (n === 1) {
-      this.firstTs = ts;
-      this.lastTs = ts;
-      this.last = v;
-    } else if (ts >= this.lastTs) {
-      this.integral += (this.last / this.scale) * (ts - this.lastTs);
-      this.lastTs = ts;
-      this.last = v;
+      a[o + FIRST_TS] = ts;
+      a[o + LAST_TS] = ts;
+      a[o + LAST] = v;
+    } else if (ts >= a[o + LAST_TS]!) {
+      a[o + INTEGRAL] = a[o + INTEGRAL]! + (a[o + LAST]! / scale) * (ts - a[o + LAST_TS]!);
+      a[o + LAST_TS] = ts;
+      a[o + LAST] = v;
     }
   }
 
-  addBad(): void {
-    this.bad++;
+  addBad(row: number): void {
+    this.acc[row * STRIDE + BAD]!++;
   }
 
   /**
@@ -104,138 +153,174 @@ export class PointStats {
    * `next` starts there): the result is the statistics of the joined window. The last value of this
    * window holds until the first good value of `next`, exactly as if one accumulator had seen both.
    */
-  mergeNext(next: PointStats, boundary: number): void {
-    this.bad += next.bad;
-    if (next.good === 0) return;
-    if (this.good === 0) {
-      this.good = next.good;
-      this.min = next.min;
-      this.max = next.max;
-      this.mean = next.mean;
-      this.m2 = next.m2;
-      this.firstTs = next.firstTs;
-      this.lastTs = next.lastTs;
-      this.last = next.last;
-      this.integral = next.integral;
-      this.scale = next.scale;
-      this.limit = next.limit;
-      this.sketch.merge(next.sketch);
+  mergeNext(row: number, next: StatsTable, nextRow: number, boundary: number): void {
+    const a = this.acc;
+    const o = row * STRIDE;
+    const b = next.acc;
+    const p = nextRow * STRIDE;
+    a[o + BAD] = a[o + BAD]! + b[p + BAD]!;
+    if (b[p + GOOD]! === 0) return;
+    if (a[o + GOOD]! === 0) {
+      for (const f of [GOOD, MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE]) a[o + f] = b[p + f]!;
+      const s = next.sketches[nextRow];
+      if (s) this.sketch(row).merge(s);
       return;
     }
-    if (next.scale > this.scale) this.rescaleTo(next.scale);
+    if (b[p + SCALE]! > a[o + SCALE]!) this.rescaleTo(row, b[p + SCALE]!);
     // next's accumulators in this one's units (a power of two ≤ 1: exact unless it underflows).
-    const r = next.scale / this.scale;
-    const na = this.good;
-    const nb = next.good;
+    const r = b[p + SCALE]! / a[o + SCALE]!;
+    const na = a[o + GOOD]!;
+    const nb = b[p + GOOD]!;
     const n = na + nb;
-    const delta = next.mean * r - this.mean;
-    this.mean += (delta * nb) / n;
-    this.m2 += next.m2 * r * r + (delta * delta * na * nb) / n;
-    this.good = n;
-    if (next.min < this.min) this.min = next.min;
-    if (next.max > this.max) this.max = next.max;
+    const delta = b[p + MEAN]! * r - a[o + MEAN]!;
+    a[o + MEAN] = a[o + MEAN]! + (delta * nb) / n;
+    a[o + M2] = a[o + M2]! + (b[p + M2]! * r * r + (delta * delta * na * nb) / n);
+    a[o + GOOD] = n;
+    if (b[p + MIN]! < a[o + MIN]!) a[o + MIN] = b[p + MIN]!;
+    if (b[p + MAX]! > a[o + MAX]!) a[o + MAX] = b[p + MAX]!;
     // This window's last value held until its end (boundary) and on until next's first value.
-    this.integral += (this.last / this.scale) * (next.firstTs - this.lastTs) + next.integral * r;
-    this.lastTs = next.lastTs;
-    this.last = next.last;
-    this.sketch.merge(next.sketch);
+    a[o + INTEGRAL] = a[o + INTEGRAL]! + ((a[o + LAST]! / a[o + SCALE]!) * (b[p + FIRST_TS]! - a[o + LAST_TS]!) + b[p + INTEGRAL]! * r);
+    a[o + LAST_TS] = b[p + LAST_TS]!;
+    a[o + LAST] = b[p + LAST]!;
+    const s = next.sketches[nextRow];
+    if (s) this.sketch(row).merge(s);
   }
 
-  summary(end: number): PointSummary {
-    const g = this.good;
+  summary(row: number, end: number): PointSummary {
+    const a = this.acc;
+    const o = row * STRIDE;
+    const g = a[o + GOOD]!;
+    const bad = a[o + BAD]!;
     if (g === 0) {
-      return { count: this.bad, good: 0, bad: this.bad, min: null, max: null, mean: null, twMean: null, last: null, stddev: null, p50: null, p95: null, p99: null };
+      return { count: bad, good: 0, bad, min: null, max: null, mean: null, twMean: null, last: null, stddev: null, p50: null, p95: null, p99: null };
     }
-    const sc = this.scale;
-    const covered = end - this.firstTs;
-    const twMean = covered > 0 ? ((this.integral + (this.last / sc) * (end - this.lastTs)) / covered) * sc : this.last;
+    const sc = a[o + SCALE]!;
+    const min = a[o + MIN]!;
+    const max = a[o + MAX]!;
+    const last = a[o + LAST]!;
+    const lastTs = a[o + LAST_TS]!;
+    const covered = end - a[o + FIRST_TS]!;
+    const twMean = covered > 0 ? ((a[o + INTEGRAL]! + (last / sc) * (end - lastTs)) / covered) * sc : last;
     // Popoviciu: a population's standard deviation is at most half its range.
-    const stddev = Math.min(Math.sqrt(Math.max(0, this.m2 / g)) * sc, this.max / 2 - this.min / 2);
+    const stddev = Math.min(Math.sqrt(Math.max(0, a[o + M2]! / g)) * sc, max / 2 - min / 2);
+    const sketch = this.sketch(row);
     return {
-      count: g + this.bad,
+      count: g + bad,
       good: g,
-      bad: this.bad,
-      min: this.min,
-      max: this.max,
-      mean: this.clamp(this.mean * sc),
-      twMean: this.clamp(twMean),
-      last: this.last,
+      bad,
+      min,
+      max,
+      mean: clamp(a[o + MEAN]! * sc, min, max),
+      twMean: clamp(twMean, min, max),
+      last,
       stddev,
       // The sketch answers with its bucket's representative value; the exact min and max bound
       // any true quantile, so clamping only removes error (a constant 14450 reads 14450, not 14330).
-      p50: this.clamp(this.sketch.quantile(0.5)),
-      p95: this.clamp(this.sketch.quantile(0.95)),
-      p99: this.clamp(this.sketch.quantile(0.99)),
+      p50: clamp(sketch.quantile(0.5), min, max),
+      p95: clamp(sketch.quantile(0.95), min, max),
+      p99: clamp(sketch.quantile(0.99), min, max),
     };
   }
 
-  /** Into [min, max]; ±Infinity (a sketch bucket past 1.8e308) lands on the bound, NaN (a bug) on the midpoint. */
-  private clamp(q: number): number {
-    if (q >= this.max) return this.max;
-    if (q <= this.min) return this.min;
-    return q === q ? q : this.min / 2 + this.max / 2;
-  }
-
-  /** Re-expresses the accumulators in units of `scale` (a larger power of two). */
-  private rescaleTo(scale: number): void {
-    const r = this.scale / scale;
-    this.mean *= r;
-    this.m2 *= r * r;
-    this.integral *= r;
-    this.scale = scale;
-    this.limit = scale * HEADROOM;
-  }
-
-  save(): PointStatsState {
-    if (this.good === 0) return { good: 0, bad: this.bad };
+  save(row: number): PointStatsState {
+    const a = this.acc;
+    const o = row * STRIDE;
+    if (a[o + GOOD]! === 0) return { good: 0, bad: a[o + BAD]! };
     return {
-      good: this.good,
-      bad: this.bad,
-      acc: [this.min, this.max, this.mean, this.m2, this.firstTs, this.lastTs, this.last, this.integral, this.scale],
-      sketch: this.sketch.save(),
+      good: a[o + GOOD]!,
+      bad: a[o + BAD]!,
+      acc: [MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE].map((f) => a[o + f]!),
+      sketch: this.sketch(row).save(),
     };
   }
 
-  /** Back to a saved state (this one reset first); false, and empty, if the state is not one. */
-  load(state: PointStatsState): boolean {
-    this.reset();
+  /** Back to a saved state (the row reset first); false, and empty, if the state is not one. */
+  load(row: number, state: PointStatsState): boolean {
+    this.reset(row);
     const { good, bad, acc, sketch } = state;
     if (!Number.isSafeInteger(good) || !Number.isSafeInteger(bad) || good < 0 || bad < 0) return false;
     if (good > 0 && !(Array.isArray(acc) && acc.length === 9 && acc.every(Number.isFinite) && isSketchState(sketch))) return false;
-    this.good = good;
-    this.bad = bad;
+    const a = this.acc;
+    const o = row * STRIDE;
+    a[o + GOOD] = good;
+    a[o + BAD] = bad;
     if (good > 0) {
-      const a = acc!;
-      this.min = a[0]!;
-      this.max = a[1]!;
-      this.mean = a[2]!;
-      this.m2 = a[3]!;
-      this.firstTs = a[4]!;
-      this.lastTs = a[5]!;
-      this.last = a[6]!;
-      this.integral = a[7]!;
-      this.scale = a[8]!;
-      this.limit = this.scale * HEADROOM;
-      this.sketch.load(sketch!);
+      [MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE].forEach((f, i) => (a[o + f] = acc![i]!));
+      this.sketch(row).load(sketch!);
     }
     return true;
   }
 
-  /** Back to empty, keeping the sketch's arrays for reuse by the next window. */
+  /** Back to empty (the row exists afterwards). */
+  reset(row: number): void {
+    this.ensure(row);
+    this.acc.set(EMPTY_ROW, row * STRIDE);
+    this.sketches[row]?.clear();
+  }
+
+  /** Re-expresses the row's accumulators in units of `scale` (a larger power of two). */
+  private rescaleTo(row: number, scale: number): void {
+    const a = this.acc;
+    const o = row * STRIDE;
+    const r = a[o + SCALE]! / scale;
+    a[o + MEAN] = a[o + MEAN]! * r;
+    a[o + M2] = a[o + M2]! * (r * r);
+    a[o + INTEGRAL] = a[o + INTEGRAL]! * r;
+    a[o + SCALE] = scale;
+  }
+}
+
+/** Into [min, max]; ±Infinity (a sketch bucket past 1.8e308) lands on the bound, NaN (a bug) on the midpoint. */
+function clamp(q: number, min: number, max: number): number {
+  if (q >= max) return max;
+  if (q <= min) return min;
+  return q === q ? q : min / 2 + max / 2;
+}
+
+/** One point's statistics over one window: a StatsTable of one row. */
+export class PointStats {
+  private readonly t: StatsTable;
+
+  constructor(mapping: SketchMapping, maxBins?: number) {
+    this.t = new StatsTable(mapping, maxBins, 1);
+    this.t.ensure(0);
+  }
+
+  get good(): number {
+    return this.t.good(0);
+  }
+
+  get sketch(): QuantileSketch {
+    return this.t.sketch(0);
+  }
+
+  addGood(v: number, ts: number, key?: number): void {
+    this.t.addGood(0, v, ts, key);
+  }
+
+  addBad(): void {
+    this.t.addBad(0);
+  }
+
+  /** See StatsTable.mergeNext. */
+  mergeNext(next: PointStats, boundary: number): void {
+    this.t.mergeNext(0, next.t, 0, boundary);
+  }
+
+  summary(end: number): PointSummary {
+    return this.t.summary(0, end);
+  }
+
+  save(): PointStatsState {
+    return this.t.save(0);
+  }
+
+  load(state: PointStatsState): boolean {
+    return this.t.load(0, state);
+  }
+
   reset(): void {
-    this.good = 0;
-    this.bad = 0;
-    this.min = Infinity;
-    this.max = -Infinity;
-    this.mean = 0;
-    this.m2 = 0;
-    this.firstTs = Number.NaN;
-    this.lastTs = Number.NaN;
-    this.last = Number.NaN;
-    this.integral = 0;
-    this.scale = 1;
-    this.limit = HEADROOM;
-    this.sketch.clear();
+    this.t.reset(0);
   }
 }
 

@@ -11,12 +11,16 @@
  * - a (point, window) is emitted at most once: `closedUntil` per window length only moves forward
  *   (and is persisted by the stage, so a restart honours it too).
  *
- * Memory per point is bounded whatever the reading rate: per window length, one PointStats per
- * open window (at most 2 + ⌈2·grace / length⌉ windows are open), each a fixed set of numbers plus
- * a sketch of at most 2 × maxBins counters.
+ * Memory per point is bounded whatever the reading rate: per window length, one row of statistics
+ * per open window (at most 2 + ⌈2·grace / length⌉ windows are open), each a fixed set of numbers
+ * plus a sketch of at most 2 × maxBins counters. An open window keeps its points' rows in one
+ * StatsTable (row = the point's slot id; issue 15: 88 bytes a row instead of an object per point).
+ * A closed window's table is left to the garbage collector rather than pooled: a pool keeps, for
+ * every point, as many as were ever open at once (six at an hour boundary, where every length has
+ * a window in its grace), while between boundaries three are in use.
  */
 import type { Reading } from '../shared/reading.js';
-import { PointStats, type PointStatsState, type PointSummary } from './point-stats.js';
+import { PointStats, StatsTable, type PointStatsState, type PointSummary } from './point-stats.js';
 import { keyOf, SketchMapping } from './sketch.js';
 import { WindowAligner, windowLabel } from './windows.js';
 
@@ -94,15 +98,15 @@ interface Slot {
   readonly id: number;
   readonly device: string;
   readonly point: string;
-  /** Late readings per window length, waiting for the next closed window. */
-  readonly late: number[];
 }
 
 interface OpenWindow {
   readonly start: number;
   readonly end: number;
   partial: boolean;
-  readonly stats: (PointStats | undefined)[];
+  /** Row = slot id; a row is in use once its slot id is in `ids` (`has` says so). */
+  readonly stats: StatsTable;
+  has: Uint8Array;
   readonly ids: number[];
 }
 
@@ -119,9 +123,8 @@ export class RollupEngine {
   private readonly slots: Slot[] = [];
   private readonly open: OpenWindow[][];
   private readonly closed: number[];
-  /** Late slots per window length. */
-  private readonly lateIds: Set<number>[];
-  private readonly pool: PointStats[] = [];
+  /** Per window length, late readings per slot id, waiting for the next closed window (few: a map, not a number per point). */
+  private readonly late: Map<number, number>[];
   private maxNow = -Infinity;
   private readonly accuracy: number;
   private readonly timezone: string;
@@ -138,7 +141,7 @@ export class RollupEngine {
     this.aligner = new WindowAligner(opts.timezone);
     this.open = this.lengths.map(() => []);
     this.closed = this.lengths.map(() => -Infinity);
-    this.lateIds = this.lengths.map(() => new Set());
+    this.late = this.lengths.map(() => new Map());
   }
 
   /** Windows of this length ending at or before `until` count as closed (restored after a restart). */
@@ -166,20 +169,16 @@ export class RollupEngine {
       const length = this.lengths[i]!;
       const start = this.aligner.start(ts, length);
       if (ahead || start < this.closed[i]!) {
-        slot.late[i]!++;
-        this.lateIds[i]!.add(slot.id);
+        const late = this.late[i]!;
+        late.set(slot.id, (late.get(slot.id) ?? 0) + 1);
         this.counters.late++;
         continue;
       }
       const w = this.window(i, start, length);
-      let st = w.stats[slot.id];
-      if (!st) {
-        st = this.pool.pop() ?? new PointStats(this.mapping, this.maxBins);
-        w.stats[slot.id] = st;
-        w.ids.push(slot.id);
-      }
-      if (good) st.addGood(r.value, ts, key);
-      else st.addBad();
+      const id = slot.id;
+      if (id >= w.has.length || w.has[id] === 0) this.use(w, id);
+      if (good) w.stats.addGood(id, r.value, ts, key);
+      else w.stats.addBad(id);
     }
   }
 
@@ -228,7 +227,6 @@ export class RollupEngine {
     for (let i = 0; i < this.lengths.length; i++) {
       for (const w of this.open[i]!) {
         n++;
-        for (const id of w.ids) this.release(w.stats[id]!);
       }
       this.open[i] = [];
     }
@@ -247,10 +245,10 @@ export class RollupEngine {
           start: w.start,
           end: w.end,
           partial: w.partial,
-          points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats[id]!.save() })),
+          points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats.save(id) })),
         });
       }
-      for (const id of this.lateIds[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count: this.slots[id]!.late[i]! });
+      for (const [id, count] of this.late[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count });
     });
     return { v: 1, savedAt: now, since: this.startedAt, accuracy: this.accuracy, timezone: this.timezone, windows, late };
   }
@@ -275,14 +273,13 @@ export class RollupEngine {
       w.partial = saved.partial || partial;
       for (const p of saved.points) {
         const slot = this.slot(p.device, p.point);
-        if (!slot || w.stats[slot.id]) continue;
-        const st = this.pool.pop() ?? new PointStats(this.mapping, this.maxBins);
-        if (!st.load(p.stats)) {
-          this.release(st);
+        if (!slot || (slot.id < w.has.length && w.has[slot.id] === 1)) continue;
+        w.stats.ensure(slot.id);
+        if (!w.stats.load(slot.id, p.stats)) {
+          w.stats.reset(slot.id);
           continue;
         }
-        w.stats[slot.id] = st;
-        w.ids.push(slot.id);
+        this.use(w, slot.id);
       }
       restored++;
     }
@@ -290,22 +287,21 @@ export class RollupEngine {
       const i = this.lengths.indexOf(l.length);
       const slot = i < 0 ? undefined : this.slot(l.device, l.point);
       if (!slot || !(l.count > 0)) continue;
-      slot.late[i]! += l.count;
-      this.lateIds[i]!.add(slot.id);
+      const late = this.late[i]!;
+      late.set(slot.id, (late.get(slot.id) ?? 0) + l.count);
     }
     return restored;
   }
 
-  /** Points tracked, statistics objects held (open windows and pool) and sketch bytes. */
-  memory(): { points: number; openStats: number; pooled: number; sketchBytes: number } {
+  /** Points tracked, statistics objects held (one per point per open window) and their sketches' bytes. */
+  memory(): { points: number; openStats: number; sketchBytes: number } {
     let openStats = 0;
     let sketchBytes = 0;
     for (const list of this.open) for (const w of list) for (const id of w.ids) {
       openStats++;
-      sketchBytes += w.stats[id]!.sketch.bytes();
+      sketchBytes += w.stats.sketchBytes(id);
     }
-    for (const p of this.pool) sketchBytes += p.sketch.bytes();
-    return { points: this.slots.length, openStats, pooled: this.pool.length, sketchBytes };
+    return { points: this.slots.length, openStats, sketchBytes };
   }
 
   private slot(device: string, point: string): Slot | undefined {
@@ -317,7 +313,7 @@ export class RollupEngine {
       points = new Map();
       this.devices.set(device, points);
     }
-    s = { id: this.slots.length, device, point, late: this.lengths.map(() => 0) };
+    s = { id: this.slots.length, device, point };
     this.slots.push(s);
     points.set(point, s);
     return s;
@@ -326,9 +322,22 @@ export class RollupEngine {
   private window(i: number, start: number, length: number): OpenWindow {
     const list = this.open[i]!;
     for (let j = list.length - 1; j >= 0; j--) if (list[j]!.start === start) return list[j]!;
-    const w: OpenWindow = { start, end: this.aligner.end(start, length), partial: start < this.startedAt, stats: [], ids: [] };
+    const rows = Math.max(16, this.slots.length);
+    const w: OpenWindow = { start, end: this.aligner.end(start, length), partial: start < this.startedAt, stats: new StatsTable(this.mapping, this.maxBins, rows), has: new Uint8Array(rows), ids: [] };
     list.push(w);
     return w;
+  }
+
+  /** Takes row `id` of window `w` into use (its statistics start empty). */
+  private use(w: OpenWindow, id: number): void {
+    if (id >= w.has.length) {
+      const has = new Uint8Array(Math.max(id + 1, Math.ceil(w.has.length * 1.5)));
+      has.set(w.has);
+      w.has = has;
+    }
+    w.has[id] = 1;
+    w.stats.ensure(id);
+    w.ids.push(id);
   }
 
   /** Emits the open windows of length i that end at or before closedUntil, oldest first. */
@@ -341,29 +350,20 @@ export class RollupEngine {
     this.open[i] = list.filter((w) => w.end > until);
     for (const w of due) {
       const rows: PointRollup[] = [];
-      const late = this.lateIds[i]!;
+      const late = this.late[i]!;
       for (const id of w.ids) {
-        const st = w.stats[id]!;
         const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: slot.late[i]!, ...st.summary(w.end) });
-        slot.late[i] = 0;
+        rows.push({ device: slot.device, point: slot.point, late: late.get(id) ?? 0, ...w.stats.summary(id, w.end) });
         late.delete(id);
-        this.release(st);
       }
-      for (const id of late) {
+      for (const [id, count] of late) {
         const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: slot.late[i]!, ...new PointStats(this.mapping, 16).summary(w.end) });
-        slot.late[i] = 0;
+        rows.push({ device: slot.device, point: slot.point, late: count, ...new PointStats(this.mapping, 16).summary(w.end) });
       }
       late.clear();
       rows.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.point < b.point ? -1 : a.point > b.point ? 1 : 0));
       this.counters.windowsClosed++;
       out.push({ window: windowLabel(this.lengths[i]!), length: this.lengths[i]!, start: w.start, end: w.end, partial: w.partial, rows });
     }
-  }
-
-  private release(st: PointStats): void {
-    st.reset();
-    this.pool.push(st);
   }
 }

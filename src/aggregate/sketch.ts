@@ -16,8 +16,9 @@
  * the same α merge exactly by adding bucket counts: merge(a, b) answers what one sketch fed with
  * both inputs would answer.
  *
- * Memory: a dense Uint32Array per sign covering the keys seen (≥ 16 entries, grown by doubling,
- * at most maxBins). Sensor values within one window usually span a few percent: 2–20 buckets.
+ * Memory: per sign, made on the sign's first value, a dense array of counters covering the keys
+ * seen plus a little room (at most maxBins). Sensor values within one window usually span a few
+ * percent: 2–20 buckets, so a sketch is ~100 bytes of objects and 4 bytes per bucket.
  */
 const MIN_INDEXABLE = 1e-9;
 
@@ -42,26 +43,36 @@ export class SketchMapping {
   }
 }
 
+/**
+ * The buckets of one sign. Compact on purpose (issue 15: a sketch per point per open window): the
+ * counts are a plain array of small integers (V8 stores those 4 bytes each, behind a 16-byte
+ * header, where a typed array costs ~150 bytes of objects before its first counter), sized to the
+ * keys seen plus a little room, and every field is a small integer (a field ever holding a
+ * non-integer, like Infinity for "no key yet", would cost a boxed number each). Empty: count 0,
+ * minKey > maxKey, so loops over [minKey, maxKey] do nothing.
+ */
 class DenseStore {
-  bins: Uint32Array = new Uint32Array(0);
+  bins: number[] = EMPTY;
   offset = 0;
-  minKey = Infinity;
-  maxKey = -Infinity;
-  count = 0;
+  minKey = 0;
+  maxKey = -1;
+  /** Values counted. */
+  n = 0;
 
-  constructor(private readonly maxBins: number) {}
+  constructor(readonly maxBins: number) {}
 
-  add(key: number, n: number): void {
+  addAt(key: number, n: number): void {
     let k = key;
-    if (k < this.minKey || k > this.maxKey) k = this.extend(k);
+    if (this.n === 0 || k < this.minKey || k > this.maxKey) k = this.extend(k);
     this.bins[k - this.offset]! += n;
-    this.count += n;
+    this.n += n;
   }
 
   /** Makes room for `key`; returns the key to count it under (a collapsed key when out of range). */
   private extend(key: number): number {
-    let lo = Math.min(this.minKey, key);
-    const hi = Math.max(this.maxKey, key);
+    const empty = this.n === 0;
+    let lo = empty ? key : Math.min(this.minKey, key);
+    const hi = empty ? key : Math.max(this.maxKey, key);
     let collapsed = false;
     if (hi - lo + 1 > this.maxBins) {
       lo = hi - this.maxBins + 1;
@@ -74,10 +85,12 @@ class DenseStore {
       this.maxKey = hi;
       return target;
     }
+    // Room for a few more keys on the side it grew (values drift), not a doubling: most windows
+    // of a sensor span a handful of buckets and never grow again.
     const span = hi - lo + 1;
-    const len = Math.min(this.maxBins, Math.max(16, span * 2));
-    const offset = key < this.minKey ? hi - len + 1 : lo;
-    const next = new Uint32Array(len);
+    const len = Math.min(this.maxBins, span + 2 + (span >> 2));
+    const offset = empty ? lo - 1 : key < this.minKey ? hi - len + 1 : lo;
+    const next = new Array<number>(len).fill(0);
     for (let k = this.minKey; k <= this.maxKey; k++) {
       const c = this.bins[k - this.offset]!;
       if (c) next[Math.max(k, lo) - offset]! += c;
@@ -89,22 +102,23 @@ class DenseStore {
     return target;
   }
 
-  clear(): void {
-    if (this.count) this.bins.fill(0);
-    this.count = 0;
-    this.minKey = Infinity;
-    this.maxKey = -Infinity;
+  clearStore(): void {
+    if (this.n) this.bins.fill(0);
+    this.n = 0;
+    this.minKey = 0;
+    this.maxKey = -1;
   }
 
-  merge(other: DenseStore): void {
+  mergeStore(other: DenseStore): void {
     for (let k = other.minKey; k <= other.maxKey; k++) {
       const c = other.bins[k - other.offset]!;
-      if (c) this.add(k, c);
+      if (c) this.addAt(k, c);
     }
   }
 
-  bytes(): number {
-    return this.bins.byteLength;
+  /** Bytes of the counters (4 each; the array's header adds 16). */
+  binBytes(): number {
+    return this.bins.length * 4;
   }
 
   /** Non-empty buckets as flat [key, count, key, count, …]. */
@@ -118,6 +132,9 @@ class DenseStore {
   }
 }
 
+/** Shared by every store until its first key (never written: count 0 means no bin is read). */
+const EMPTY: number[] = [];
+
 /** A sketch's buckets as plain data: flat [key, count, …] per sign, and the zero bucket's count. */
 export interface SketchState {
   readonly pos: readonly number[];
@@ -125,41 +142,45 @@ export interface SketchState {
   readonly zero: number;
 }
 
-export class QuantileSketch {
-  private readonly pos: DenseStore;
-  private readonly neg: DenseStore;
+/**
+ * The sketch is its own positive store (it extends DenseStore) and makes a separate store for
+ * negative values on the first one: one object and one array for a sensor that never reads below
+ * zero, where a store object per sign cost ~100 bytes more per sketch (issue 15: a sketch per
+ * point per open window).
+ */
+export class QuantileSketch extends DenseStore {
+  private neg: DenseStore | null = null;
   private zero = 0;
 
   constructor(
     readonly mapping: SketchMapping = new SketchMapping(),
-    readonly maxBins = 2048,
+    maxBins = 2048,
   ) {
-    this.pos = new DenseStore(maxBins);
-    this.neg = new DenseStore(maxBins);
+    super(maxBins);
   }
 
   get count(): number {
-    return this.pos.count + this.neg.count + this.zero;
+    return this.n + (this.neg?.n ?? 0) + this.zero;
   }
 
   add(v: number): void {
-    if (v > MIN_INDEXABLE) this.pos.add(this.mapping.index(v), 1);
-    else if (v < -MIN_INDEXABLE) this.neg.add(this.mapping.index(-v), 1);
+    if (v > MIN_INDEXABLE) this.addAt(this.mapping.index(v) | 0, 1);
+    else if (v < -MIN_INDEXABLE) (this.neg ??= new DenseStore(this.maxBins)).addAt(this.mapping.index(-v) | 0, 1);
     else if (v === v) this.zero++;
   }
 
   /** Adds a value whose bucket was computed once for several sketches with `keyOf`. */
   addKey(key: number): void {
     if (key === ZERO_KEY) this.zero++;
-    else if (key > 0) this.pos.add(key - KEY_BIAS, 1);
-    else this.neg.add(-key - KEY_BIAS, 1);
+    else if (key > 0) this.addAt((key - KEY_BIAS) | 0, 1);
+    else (this.neg ??= new DenseStore(this.maxBins)).addAt((-key - KEY_BIAS) | 0, 1);
   }
 
   /** Folds `other` in (same mapping required). */
   merge(other: QuantileSketch): void {
     if (other.mapping.alpha !== this.mapping.alpha) throw new RangeError('cannot merge sketches of different accuracy');
-    this.pos.merge(other.pos);
-    this.neg.merge(other.neg);
+    this.mergeStore(other);
+    if (other.neg?.n) (this.neg ??= new DenseStore(this.maxBins)).mergeStore(other.neg);
     this.zero += other.zero;
   }
 
@@ -170,41 +191,42 @@ export class QuantileSketch {
     const rank = Math.min(Math.max(q, 0), 1) * (n - 1);
     let seen = 0;
     const neg = this.neg;
-    for (let k = neg.maxKey; k >= neg.minKey; k--) {
-      seen += neg.bins[k - neg.offset]!;
-      if (seen > rank) return -this.mapping.value(k);
+    if (neg) {
+      for (let k = neg.maxKey; k >= neg.minKey; k--) {
+        seen += neg.bins[k - neg.offset]!;
+        if (seen > rank) return -this.mapping.value(k);
+      }
     }
     seen += this.zero;
     if (seen > rank) return 0;
-    const pos = this.pos;
-    for (let k = pos.minKey; k <= pos.maxKey; k++) {
-      seen += pos.bins[k - pos.offset]!;
+    for (let k = this.minKey; k <= this.maxKey; k++) {
+      seen += this.bins[k - this.offset]!;
       if (seen > rank) return this.mapping.value(k);
     }
-    return this.mapping.value(pos.maxKey);
+    return this.mapping.value(this.maxKey);
   }
 
   clear(): void {
-    this.pos.clear();
-    this.neg.clear();
+    this.clearStore();
+    this.neg?.clearStore();
     this.zero = 0;
   }
 
   /** The buckets, for saving (rollup windows kept across a restart). */
   save(): SketchState {
-    return { pos: this.pos.pairs(), neg: this.neg.pairs(), zero: this.zero };
+    return { pos: this.pairs(), neg: this.neg?.pairs() ?? [], zero: this.zero };
   }
 
   /** Adds the buckets of a saved sketch of the same accuracy (as `merge` does). */
   load(state: SketchState): void {
-    for (let i = 0; i + 1 < state.pos.length; i += 2) this.pos.add(state.pos[i]!, state.pos[i + 1]!);
-    for (let i = 0; i + 1 < state.neg.length; i += 2) this.neg.add(state.neg[i]!, state.neg[i + 1]!);
+    for (let i = 0; i + 1 < state.pos.length; i += 2) this.addAt(state.pos[i]!, state.pos[i + 1]!);
+    for (let i = 0; i + 1 < state.neg.length; i += 2) (this.neg ??= new DenseStore(this.maxBins)).addAt(state.neg[i]!, state.neg[i + 1]!);
     this.zero += state.zero;
   }
 
-  /** Bytes held by the bucket arrays (the object itself adds ~200 bytes). */
+  /** Bytes held by the bucket counters (the objects add ~100 bytes). */
   bytes(): number {
-    return this.pos.bytes() + this.neg.bytes();
+    return this.binBytes() + (this.neg?.binBytes() ?? 0);
   }
 }
 

@@ -427,6 +427,9 @@ export class AlarmManager {
   }
 
   private onFinding(w: Watched, slot: number, ts: number, f: Finding, change: AlarmChange | null, active: boolean): void {
+    // Most findings of most readings: no change and not in alarm, where judge() does nothing.
+    // Returning here saves an alarm-id lookup per reading (issue 15: 5,000 points at 1 Hz).
+    if (change === null && !active) return;
     const value = f.kind === 'missing' ? null : Number.isFinite(w.watch.lastValue) ? w.watch.lastValue : null;
     this.judge(w.ids[slot]!, ts, value, f, change, active);
   }

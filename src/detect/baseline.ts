@@ -198,8 +198,11 @@ export class BaselineDetector implements PointDetector {
   constructor(private readonly o: BaselineOptions = BASELINE_DEFAULTS) {
     this.buckets = Math.max(0, o.seasonBuckets);
     this.seasonAt0 = SHARED * CALIBRATOR_FLOATS;
-    this.floats = new Float32Array(this.seasonAt0 + this.buckets);
-    this.doubles = this.d = new Float64Array(DOUBLES);
+    // One ArrayBuffer for both blocks (doubles first, so both views are aligned): a second buffer
+    // would cost its own ~100 bytes of bookkeeping per point (issue 15).
+    const block = new ArrayBuffer(DOUBLES * 8 + (this.seasonAt0 + this.buckets) * 4);
+    this.doubles = this.d = new Float64Array(block, 0, DOUBLES);
+    this.floats = new Float32Array(block, DOUBLES * 8, this.seasonAt0 + this.buckets);
     for (const f of ['startTs', 'outSince', 'calmSince', 'lastRaw', 'interval', 'lastTs'] as const) this.d[F[f]] = NaN;
     this.d[F.quantum] = Infinity;
     this.regimes = this.doubles;

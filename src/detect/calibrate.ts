@@ -154,7 +154,6 @@ export class TailCalibrator {
   private readonly bo: number;
   private readonly s: Float64Array;
   private readonly so: number;
-  private readonly growth: number;
 
   constructor(
     private readonly opts: CalibratorOptions,
@@ -164,9 +163,6 @@ export class TailCalibrator {
     this.bo = storage?.floatsAt ?? 0;
     this.s = storage?.doubles ?? new Float64Array(CALIBRATOR_DOUBLES);
     this.so = storage?.doublesAt ?? 0;
-    // Decay without touching every bin: new observations weigh more and more, and the whole
-    // histogram is rescaled now and then (same result as multiplying every bin by 1 - 1/memory).
-    this.growth = 1 / (1 - 1 / Math.max(2, opts.memory));
     this.reset();
   }
 
@@ -204,7 +200,11 @@ export class TailCalibrator {
     const above = s[o + COUNT]! > 0 && x > s[o + U]!;
     if (above && !s[o + WAS_ABOVE]) s[o + RUNS]! += s[o + WEIGHT]!;
     s[o + WAS_ABOVE] = above ? 1 : 0;
-    s[o + WEIGHT]! *= this.growth;
+    // Decay without touching every bin: new observations weigh more and more, and the whole
+    // histogram is rescaled now and then (same result as multiplying every bin by 1 - 1/memory).
+    // Computed here rather than kept: a field holding a double costs a boxed number per
+    // calibrator, four per point (issue 15); the same expression gives the same double.
+    s[o + WEIGHT]! *= 1 / (1 - 1 / Math.max(2, this.opts.memory));
     if (s[o + WEIGHT]! > RESCALE_AT) {
       const k = 1 / s[o + WEIGHT]!;
       for (let i = 0; i < CALIBRATOR_FLOATS; i++) this.b[this.bo + i]! *= k;
