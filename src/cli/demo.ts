@@ -60,7 +60,7 @@ function attachKeys(agent: Agent, io: CommandIo): () => void {
     if (k === '\u0003' || k === 'q') io.requestStop?.();
     else if (k === 'a') {
       const devices = new Set((agent.status().alarms ?? []).filter((x) => x.state === 'unack' || x.state === 'rtn-unack').map((x) => x.device));
-      for (const d of devices) agent.alarms?.acknowledgeDevice(d, { by: 'demo terminal', comment: 'acknowledged with the a key of halfweg demo' });
+      for (const device of devices) agent.alarms?.submit({ action: 'ack-device', device, by: 'demo terminal', comment: 'acknowledged with the a key of halfweg demo' });
     }
   };
   stdin.on('data', onKey);
