@@ -279,7 +279,8 @@ function markPointsInAlarm() {
 function renderSinks(sinks) {
   $('sinks').tBodies[0].replaceChildren(
     ...sinks.flatMap((s) => {
-      const d = s.drain;
+      // The sink's drain is measured in readings: a sink that forwards none (alarms only) has none to show.
+      const d = s.lag.readings ? s.drain : null;
       const row = el(
         'tr',
         { dataset: { sink: s.name } },
