@@ -21,7 +21,7 @@ import type { CommandChannel } from '../sinks/sink.js';
 import { AlarmCommandListener } from './command-listener.js';
 import { parseCommand, type CommandResult } from './commands.js';
 import { createAlarmManager } from './from-settings.js';
-import type { AlarmManager, DeviceAckResult } from './manager.js';
+import type { AlarmManager } from './manager.js';
 
 export interface AlertsOptions {
   readonly settings: Settings;
@@ -77,17 +77,9 @@ export class Alerts {
   }
 
   /**
-   * Acknowledge-all of one device (issue 18.3), for any operator interface (the MQTT command
-   * `ack-device` arrives through the listener; the page calls this): every alarm of `device` that
-   * awaits acknowledgement, one committed `acknowledged` event each, with `by` and `comment` (the
-   * audit trail). Null when alarms are disabled.
-   */
-  acknowledgeDevice(device: string, note: { by: string | null; comment?: string | null; requestId?: string | number | null }): DeviceAckResult | null {
-    return this.alarmManager?.acknowledgeDevice(device, note) ?? null;
-  }
-
-  /**
-   * An operator command from another channel than MQTT (the control-room page): the same parsing
+   * An operator command from another channel than MQTT (the control-room page, the demo's
+   * terminal key; acknowledge-all of a device is `{ action: 'ack-device', device, by }`, issue
+   * 18.3): the same parsing
    * and checks (commands.ts, also the `agent` field), the same manager call, log line and
    * committed event as a command on `cmd/alarms`. Null while alarms are off.
    */

@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { passwordLine } from '../control-room/operators.js';
 import { packageRoot, type Settings } from '../settings/load.js';
-import { attachLiveView } from './live-view.js';
+import { LOOPBACK_HOST } from '../settings/schema.js';
+import { attachLiveView, type PageLogin } from './live-view.js';
 import { loadWithOverrides, runAgent } from './run.js';
 import type { Command, CommandIo } from './command.js';
 import type { Agent } from '../agent.js';
@@ -11,6 +15,33 @@ function withTimescale(settings: Settings, timescale: number): Settings {
   if (timescale === 1) return settings;
   const simulators = settings.config.simulators.map((s) => ({ ...s, timescale: s.timescale * timescale }));
   return { ...settings, config: { ...settings.config, simulators } };
+}
+
+/** The demo's operator on the page. */
+const DEMO_OPERATOR = 'demo';
+
+/**
+ * A newcomer must be able to acknowledge from the page (issue 18.5), and the page is read-only
+ * without `http.operators`. So the demo, and only the demo, makes an operator `demo` with a fresh
+ * random password at each start: its scrypt line (passwordLine, as `halfweg operator` writes) in
+ * `<dataDir>/demo-operators`, mode 0600, and the password printed in the terminal view, never
+ * logged. Only when the page is on loopback and the config names no operators file of its own:
+ * then the config is left as it is (and a config served beyond loopback gets no demo login).
+ */
+async function demoLogin(settings: Settings): Promise<{ file: string; login: PageLogin } | null> {
+  const http = settings.config.http;
+  if (!http.enabled || http.operators || !LOOPBACK_HOST.test(http.host)) return null;
+  const dir = path.resolve(settings.config.agent.dataDir);
+  const file = path.join(dir, 'demo-operators');
+  const password = randomBytes(12).toString('base64url');
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, `# halfweg demo: operator ${DEMO_OPERATOR}, a new password at each start (printed in the demo's view)\n${await passwordLine(DEMO_OPERATOR, password)}\n`, { mode: 0o600 });
+  return { file, login: { operator: DEMO_OPERATOR, password } };
+}
+
+function withOperators(settings: Settings, file: string | undefined): Settings {
+  if (!file) return settings;
+  return { ...settings, config: { ...settings.config, http: { ...settings.config.http, operators: file } } };
 }
 
 /**
@@ -29,7 +60,7 @@ function attachKeys(agent: Agent, io: CommandIo): () => void {
     if (k === '\u0003' || k === 'q') io.requestStop?.();
     else if (k === 'a') {
       const devices = new Set((agent.status().alarms ?? []).filter((x) => x.state === 'unack' || x.state === 'rtn-unack').map((x) => x.device));
-      for (const d of devices) agent.alarms?.acknowledgeDevice(d, { by: 'demo terminal', comment: 'acknowledged with the a key of halfweg demo' });
+      for (const device of devices) agent.alarms?.submit({ action: 'ack-device', device, by: 'demo terminal', comment: 'acknowledged with the a key of halfweg demo' });
     }
   };
   stdin.on('data', onKey);
@@ -48,7 +79,9 @@ export const demo: Command = {
 Starts, in this one process and on loopback only: the built-in simulators of a steam boiler and a
 generator set with a scheduled fault (the drum level falls from 30 s, the bearing vibration rises
 from 90 s), the agent polling them, an embedded MQTT broker (aedes) with the control-room and
-cloud sinks on it, and the ops endpoint with the control-room page (its address is printed).
+cloud sinks on it, and the ops endpoint with the control-room page (its address is printed, with
+a login: operator demo and a new random password at each start, so the page can acknowledge;
+only on loopback and when the config names no http.operators file).
 A live view shows devices and values, the alarms raised, forwarded and acknowledged, the
 aggregates and each sink's backlog: redrawn each second on a terminal; when piped, a line per
 alarm event and a summary line every 5 s. On a terminal, the key a acknowledges every alarm
@@ -67,9 +100,12 @@ Options:
       return 2;
     }
     const file = values.config ?? path.join(packageRoot(), 'config', 'demo.yaml');
-    const load = async () => withTimescale(await loadWithOverrides(file, values['data-dir']), timescale);
-    return runAgent(await load(), io, load, (agent) => {
-      const detachView = attachLiveView(agent, io.stdout as NodeJS.WriteStream);
+    const first = withTimescale(await loadWithOverrides(file, values['data-dir']), timescale);
+    const demoOperators = await demoLogin(first);
+    // A reload (SIGHUP) keeps the same demo operator and password.
+    const load = async () => withOperators(withTimescale(await loadWithOverrides(file, values['data-dir']), timescale), demoOperators?.file);
+    return runAgent(withOperators(first, demoOperators?.file), io, load, (agent) => {
+      const detachView = attachLiveView(agent, io.stdout as NodeJS.WriteStream, demoOperators?.login);
       const detachKeys = attachKeys(agent, io);
       return () => {
         detachKeys();

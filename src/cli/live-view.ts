@@ -10,7 +10,13 @@ import { drainText } from './status.js';
  * sink's backlog. Redrawn in place once a second on a terminal; when piped, one line per alarm
  * event and a summary line every 5 s.
  */
-export function attachLiveView(agent: Agent, out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): () => void {
+/** The demo operator's login on the page, shown in the view (the demo makes it; src/cli/demo.ts). */
+export interface PageLogin {
+  readonly operator: string;
+  readonly password: string;
+}
+
+export function attachLiveView(agent: Agent, out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, login?: PageLogin): () => void {
   const latest = new Map<string, Map<string, Reading>>();
   let first = true;
   const unsubscribe = agent.onBatch((batch) => {
@@ -47,7 +53,10 @@ export function attachLiveView(agent: Agent, out: NodeJS.WritableStream & { isTT
 
   const where = (): string[] => {
     const lines: string[] = [];
-    if (agent.httpPort !== null) lines.push(`control-room page  http://127.0.0.1:${agent.httpPort}/`);
+    if (agent.httpPort !== null) {
+      lines.push(`control-room page  http://127.0.0.1:${agent.httpPort}/`);
+      if (login) lines.push(`page login         operator ${login.operator}, password ${login.password}   (to acknowledge and shelve on the page)`);
+    }
     if (agent.broker) lines.push(`embedded broker    ${agent.broker.url}   (e.g. mosquitto_sub -p ${agent.broker.port} -t 'halfweg/#' -v)`);
     const cr = agent.settings.config.sinks['controlRoom'];
     if (cr) {

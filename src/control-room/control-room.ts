@@ -24,11 +24,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { constants as zlib, createGzip } from 'node:zlib';
-import type { AlarmRecord } from '../alerts/lifecycle.js';
 import type { Logger } from '../ops/log.js';
 import type { HttpRoutes } from '../ops/http-server.js';
 import { aggregateRows, aggregateTrend, alarmEvents, parseTime, RAW_SPAN_MS, rawHistory } from './history.js';
-import { flow, sample, type SinkSample } from './flow.js';
 import { LatestValues } from './latest.js';
 import { loadOperators, type Operators } from './operators.js';
 import { hostname } from 'node:os';
@@ -65,7 +63,6 @@ const LOGIN_FAILURES = 10;
 const LOGIN_WINDOW_MS = 300_000;
 /** A stream whose client does not read is dropped beyond this many buffered bytes. */
 const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
-const SAMPLES_KEPT = 30;
 
 class HttpError extends Error {
   constructor(
@@ -85,7 +82,6 @@ export class ControlRoom implements HttpRoutes {
   private readonly streams = new Map<ServerResponse, Writable>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly sinkSamples = new Map<string, SinkSample[]>();
   private readonly loginFailures = new Map<string, number[]>();
   private diskBytes: number | null = null;
   private alarmsPending: NodeJS.Timeout | undefined;
@@ -115,7 +111,6 @@ export class ControlRoom implements HttpRoutes {
     this.unsubscribe.push(v.onAlarm(() => this.alarmsChanged()));
     this.timers.push(setInterval(() => this.pushValues(), this.o.valuesMs ?? 1000));
     this.timers.push(setInterval(() => this.pushStatus(), this.o.statusMs ?? 2000));
-    this.sampleSinks();
     void this.refreshDisk();
   }
 
@@ -203,7 +198,7 @@ export class ControlRoom implements HttpRoutes {
     const names = [...new Set([...this.o.view.catalogue.devices(), ...known.keys()])];
     return names.map((name) => {
       const d = known.get(name);
-      const mine = alarms.filter((a) => a.device === name && a.state !== 'normal');
+      const mine = alarms.filter((a) => a.device === name && a.state !== 'normal' && a.state !== 'suppressed');
       return {
         device: name,
         health: d === undefined ? 'unknown' : d.up ? 'up' : 'down',
@@ -214,6 +209,8 @@ export class ControlRoom implements HttpRoutes {
         points: this.o.view.catalogue.points(name).length,
         alarms: mine.length,
         unacknowledged: mine.filter((a) => a.state === 'unack' || a.state === 'rtn-unack').length,
+        // Designed suppression (ISA-18.2): its points' alarms while it does not answer; shown, not counted as news.
+        suppressed: alarms.filter((a) => a.device === name && a.state === 'suppressed').length,
       };
     });
   }
@@ -229,15 +226,13 @@ export class ControlRoom implements HttpRoutes {
     return out;
   }
 
+  /** Backlog in records from the cursors; the drain figures are the sink's own (SinkStats.drain, src/sinks/drain.ts). */
   private sinks() {
-    return this.o.view.sinks().map((s) => ({
-      name: s.name,
-      connected: s.connected,
-      lastError: s.lastError,
-      inflight: s.inflight,
-      lag: s.lag,
-      ...flow(s, this.sinkSamples.get(s.name) ?? []),
-    }));
+    return this.o.view.sinks().map((s) => {
+      let pending = 0;
+      for (const l of Object.values(s.lag)) pending += l?.records ?? 0;
+      return { name: s.name, connected: s.connected, lastError: s.lastError, inflight: s.inflight, lag: s.lag, pending, drain: s.drain ?? null };
+    });
   }
 
   private storeInfo() {
@@ -296,12 +291,10 @@ export class ControlRoom implements HttpRoutes {
       return result;
     }
     if (p === '/api/devices/ack') {
-      const device = body['device'];
-      if (typeof device !== 'string') throw new HttpError(400, 'device: expected a device name');
-      // Every alarm of the device that waits for an acknowledgement, each through the command path.
-      const waiting = this.o.view.alarms().filter((a: AlarmRecord) => a.device === device && (a.state === 'unack' || a.state === 'rtn-unack'));
-      const results = waiting.map((a) => this.command(session, { action: 'ack', id: a.id, ...pick(body, ['comment']) }));
-      return { device, acknowledged: results.filter((r) => r.ok).length, results };
+      // One command, as `ack-device` on MQTT: the same parser, manager call, log line and audit.
+      const result = this.command(session, { action: 'ack-device', device: body['device'], ...pick(body, ['comment', 'requestId']) });
+      if (!result.ok) throw new HttpError(409, result.reason ?? 'refused');
+      return result;
     }
     throw new HttpError(404, 'no such action');
   }
@@ -384,7 +377,6 @@ export class ControlRoom implements HttpRoutes {
   }
 
   private pushStatus(): void {
-    this.sampleSinks();
     // Disk use lists the store's files: only while someone looks (the API's overview reads it fresh enough).
     if (this.streams.size === 0) return;
     void this.refreshDisk();
@@ -398,16 +390,6 @@ export class ControlRoom implements HttpRoutes {
       this.alarmsPending = undefined;
       this.broadcast('alarms', this.o.view.alarms());
     }, 100);
-  }
-
-  private sampleSinks(): void {
-    const now = Date.now();
-    for (const s of this.o.view.sinks()) {
-      const list = this.sinkSamples.get(s.name) ?? [];
-      list.push(sample(s, now));
-      if (list.length > SAMPLES_KEPT) list.shift();
-      this.sinkSamples.set(s.name, list);
-    }
   }
 
   private async refreshDisk(): Promise<void> {

@@ -116,7 +116,8 @@ export const storeSchema = z.strictObject({
     .default({}),
 });
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+/** `http.host` values that only this machine reaches. */
+export const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
 
 /**
  * The agent's HTTP server: Prometheus metrics, /healthz and /status (what `halfweg status` reads),

@@ -181,9 +181,15 @@ describe('operator actions', () => {
     const h = { cookie: s.cookie, 'x-csrf-token': s.csrf };
     const r = await post('/api/devices/ack', { device: 'boiler-1', by: 'mallory' }, h);
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { acknowledged: number; results: { id: string; ok: boolean; state: string }[] };
-    expect(body.acknowledged).toBeGreaterThanOrEqual(1);
-    expect(body.results).toContainEqual(expect.objectContaining({ id: ALARM, ok: true, state: 'acked' }));
+    // One ack-device command, the same as on MQTT: its result names what it acknowledged.
+    const body = (await r.json()) as { ok: boolean; action: string; device: string; acknowledged: string[] };
+    expect(body).toMatchObject({ ok: true, action: 'ack-device', device: 'boiler-1' });
+    expect(body.acknowledged).toContain(ALARM);
+    expect(a.agent.status().alarms.find((x) => x.id === ALARM)).toMatchObject({ state: 'acked' });
+    // An unknown device is refused with the manager's reason, not an empty success.
+    const unknown = await post('/api/devices/ack', { device: 'boiler-9' }, h);
+    expect(unknown.status).toBe(409);
+    expect(((await unknown.json()) as { error: string }).error).toMatch(/no alarms known for device "boiler-9" \(did you mean "boiler-1"\?\)/);
     // A second acknowledgement is refused with the manager's reason.
     const again = await post('/api/alarms/command', { action: 'ack', id: ALARM }, h);
     expect(again.status).toBe(409);
@@ -197,7 +203,7 @@ describe('operator actions', () => {
     await post('/api/logout', {}, h);
     expect((await post('/api/alarms/command', { action: 'unshelve', id: ALARM }, h)).status).toBe(401);
     // The audit: the manager's line names the operator; no password ever reaches the log.
-    expect(a.log()).toMatch(/alarm command ack boiler-1\/drum_pressure\/limits by alice/);
+    expect(a.log()).toMatch(/alarm command ack-device boiler-1 by alice: \d+ alarm\(s\) acknowledged/);
     expect(a.log()).not.toContain(PASSWORD);
     // Counted for dashboards.
     const metrics = await (await fetch(`${a.base}/metrics`)).text();

@@ -1,6 +1,6 @@
 /**
- * The control room's pure parts and its store reads: thinning keeps extremes and gaps, the drain
- * estimate, operators files and their verification, sessions, the settings' transport rule, and
+ * The control room's pure parts and its store reads: thinning keeps extremes and gaps, operators
+ * files and their verification, sessions, the settings' transport rule, and
  * history by store time from a real LevelDB.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flow } from '../../src/control-room/flow.js';
 import { aggregateRows, aggregateTrend, alarmEvents, parseTime, rawHistory, thin } from '../../src/control-room/history.js';
 import { ROLLUP_COLUMNS } from '../../src/aggregate/rollup-record.js';
 import { Operators, parseOperators, passwordLine, tokenLine } from '../../src/control-room/operators.js';
 import { Sessions } from '../../src/control-room/sessions.js';
 import { configSchema } from '../../src/settings/schema.js';
-import type { SinkStats } from '../../src/sinks/sink.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { LevelStore } from '../../src/store/level-store.js';
 import { SeqIndex } from '../../src/store/seq-index.js';
@@ -58,25 +56,6 @@ describe('thinning a trend', () => {
     expect(parseTime('2026-01-01T00:00:00Z')).toBe(1767225600000);
     expect(parseTime(null)).toBeUndefined();
     expect(parseTime('last tuesday')).toBeNaN();
-  });
-});
-
-describe('a sink\'s drain rate and time to empty', () => {
-  const stats = (pending: number, delivered: number): SinkStats => ({
-    name: 'cloud', connected: true, inflight: 0, inflightBytes: 0, connects: 1, disconnects: 0, lastError: null, liveMessages: 0,
-    delivered: { records: delivered, readings: 0, messages: 0, bytes: 0 },
-    lag: { readings: { records: pending, readings: pending * 10, oldestPendingAt: null } },
-  });
-
-  it('works the example of flow.ts: 40 records/s delivered, 20/s net, 40 s to empty', () => {
-    const samples = [{ at: 0, delivered: 5000, pending: 1000 }, { at: 10_000, delivered: 5400, pending: 800 }];
-    expect(flow(stats(800, 5400), samples)).toEqual({ pending: 800, pendingReadings: 8000, drainPerS: 40, emptyInS: 40 });
-  });
-
-  it('says "not draining" (null) when the backlog grows, and 0 when it is empty', () => {
-    expect(flow(stats(900, 5100), [{ at: 0, delivered: 5000, pending: 800 }, { at: 10_000, delivered: 5100, pending: 900 }]).emptyInS).toBeNull();
-    expect(flow(stats(0, 5100), [{ at: 0, delivered: 5000, pending: 0 }, { at: 10_000, delivered: 5100, pending: 0 }]).emptyInS).toBe(0);
-    expect(flow(stats(5, 0), []).drainPerS).toBeNull();
   });
 });
 

@@ -82,6 +82,78 @@ describe('halfweg demo', () => {
   }, 150_000);
 });
 
+describe('halfweg demo from the page', () => {
+  it('serves the page; a newcomer logs in with the printed demo login and acknowledges a device; the acknowledgement reaches the embedded broker', async () => {
+    const { file, broker, http } = await demoConfig('page');
+    const data = path.join(dir, 'page');
+    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', data, '--timescale', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const until = async (what: string, ok: () => boolean | Promise<boolean>, ms: number) => {
+      const end = Date.now() + ms;
+      while (!(await ok())) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}; stdout:\n${out}\nstderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    let secret = '';
+    try {
+      await until('the first reading', () => out.includes('first reading:'), 30_000);
+      const base = `http://127.0.0.1:${http}`;
+      expect(out).toContain(`control-room page  ${base}/`);
+      const login = /page login {9}operator (\S+), password (\S+)/.exec(out);
+      expect(login, out).not.toBeNull();
+      const [, name, password] = login!;
+      expect(name).toBe('demo');
+      secret = password!;
+      // The operators file holds a hash, never the password; the password reaches no log.
+      expect(readFileSync(path.join(data, 'demo-operators'), 'utf8')).toMatch(/^demo scrypt\$/m);
+      expect(readFileSync(path.join(data, 'demo-operators'), 'utf8')).not.toContain(password);
+
+      // The page itself (issue 18.5: opened at the printed URL).
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('<title>Halfweg control room</title>');
+      expect(await (await fetch(`${base}/api/session`)).json()).toMatchObject({ actions: true, operator: null });
+
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker}`, { clientId: `demo-page-${process.pid}` });
+      const events: { id: string; event: string; by: string | null }[] = [];
+      client.on('message', (_t, payload) => {
+        for (const r of (JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; by: string | null } }[] }).records ?? []) if (r.alarm) events.push(r.alarm);
+      });
+      await client.subscribeAsync('halfweg/halfweg/demo/alarms/events', { qos: 1 });
+      await until('the drum-level alarm', () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'), 60_000);
+
+      // As the page's script does: log in (this server's Origin, JSON), then POST with the CSRF token.
+      const headers = { origin: base, 'content-type': 'application/json' };
+      const wrong = await fetch(`${base}/api/login`, { method: 'POST', headers, body: JSON.stringify({ name, secret: `${password}x` }) });
+      expect(wrong.status).toBe(401);
+      const ok = await fetch(`${base}/api/login`, { method: 'POST', headers, body: JSON.stringify({ name, secret: password }) });
+      expect(ok.status).toBe(200);
+      const { csrf } = (await ok.json()) as { csrf: string };
+      const cookie = ok.headers.get('set-cookie')!.split(';')[0]!;
+      const ack = await fetch(`${base}/api/devices/ack`, { method: 'POST', headers: { ...headers, cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ device: 'boiler-1', comment: 'feedwater pump checked' }) });
+      expect(ack.status).toBe(200);
+      const result = (await ack.json()) as { ok: boolean; action: string; acknowledged: string[] };
+      expect(result).toMatchObject({ ok: true, action: 'ack-device' });
+      expect(result.acknowledged.some((id) => id.startsWith('boiler-1/drum_level/'))).toBe(true);
+      await until('the acknowledgement on the embedded broker', () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo' && e.id.startsWith('boiler-1/drum_level/')), 20_000);
+      await client.endAsync();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(err).not.toMatch(/not stopped|internal error/);
+    // The password is in the view (stdout) only: not in the agent's log.
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    expect(err).not.toContain(secret);
+  }, 150_000);
+});
+
 describe('halfweg demo on a terminal', () => {
   it('the key a acknowledges the alarms through the command path (seen on the broker), q stops it', async () => {
     const { file, broker } = await demoConfig('tty');

@@ -8,7 +8,7 @@
 const state = { overview: null, session: { actions: false, operator: null, csrf: null }, selected: null, span: '1h', chart: null, trend: null };
 const $ = (id) => document.getElementById(id);
 const PRIO_TEXT = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low' };
-const STATE_TEXT = { unack: 'Unacknowledged', acked: 'Acknowledged', 'rtn-unack': 'Returned, unacknowledged', shelved: 'Shelved', 'out-of-service': 'Out of service', normal: 'Normal' };
+const STATE_TEXT = { unack: 'Unacknowledged', acked: 'Acknowledged', 'rtn-unack': 'Returned, unacknowledged', shelved: 'Shelved', 'out-of-service': 'Out of service', suppressed: 'Suppressed: device down', normal: 'Normal' };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -134,15 +134,20 @@ function renderAlarms() {
   const o = state.overview;
   if (!o) return;
   const body = $('alarms').tBodies[0];
-  const rows = o.alarms.filter((a) => a.state !== 'normal');
+  // Suppressed alarms (their device is down, ISA-18.2 designed suppression) are shown, last and calm:
+  // the device-down alarm is the one that asks for attention.
+  const shown = o.alarms.filter((a) => a.state !== 'normal');
+  const rows = [...shown.filter((a) => a.state !== 'suppressed'), ...shown.filter((a) => a.state === 'suppressed')];
   const unack = rows.filter((a) => a.state === 'unack' || a.state === 'rtn-unack').length;
-  $('alarm-count').textContent = rows.length ? rows.length + (unack ? ' (' + unack + ' unacknowledged)' : '') : '';
+  const suppressed = rows.length - shown.filter((a) => a.state !== 'suppressed').length;
+  const active = rows.length - suppressed;
+  $('alarm-count').textContent = (active ? active + (unack ? ' (' + unack + ' unacknowledged)' : '') : '') + (suppressed ? (active ? ', ' : '') + suppressed + ' suppressed' : '');
   $('no-alarms').hidden = rows.length > 0;
   body.replaceChildren(
     ...rows.map((a) => {
       const cells = [
         el('td', {}, el('span', { class: 'prio ' + a.priority }, PRIO_TEXT[a.priority] || a.priority)),
-        el('td', { class: 'state' }, STATE_TEXT[a.state] || a.state),
+        el('td', { class: 'state', title: a.state === 'suppressed' ? 'shown, not annunciated: ' + a.device + '/connection/device-down stands for it' : '' }, STATE_TEXT[a.state] || a.state),
         el('td', { title: a.since ? new Date(a.since).toISOString() : '' }, time(a.since)),
         el('td', {}, a.device + ' / ' + a.point + ' ', el('span', { class: 'quiet' }, a.kind)),
         el('td', {}, a.condition || '–'),
@@ -153,7 +158,7 @@ function renderAlarms() {
         if (a.state === 'unack' || a.state === 'rtn-unack') {
           cell.append(actionButton('Acknowledge', () => act_ack(a.id), 'acknowledge ' + a.id));
         }
-        if (a.state !== 'shelved' && a.state !== 'out-of-service') {
+        if (a.state !== 'shelved' && a.state !== 'out-of-service' && a.state !== 'suppressed') {
           const sel = el('select', { 'aria-label': 'shelve for' }, ...['15m', '1h', '8h'].map((d) => el('option', { value: d }, d)));
           sel.disabled = !canAct();
           cell.append(' ', sel, ' ', actionButton('Shelve', () => act_shelve(a.id, sel.value), 'shelve ' + a.id));
@@ -185,7 +190,7 @@ function renderDevices() {
     ...o.devices.map((d) => {
       const cell = el('td', { class: 'act' });
       if (state.session.actions) {
-        const b = actionButton('Acknowledge all', () => act('/api/devices/ack', { device: d.device }, (r) => r.acknowledged + ' alarm(s) of ' + r.device + ' acknowledged'), 'acknowledge every alarm of ' + d.device);
+        const b = actionButton('Acknowledge all', () => act('/api/devices/ack', { device: d.device }, (r) => r.acknowledged.length + ' alarm(s) of ' + r.device + ' acknowledged'), 'acknowledge every alarm of ' + d.device);
         if (!d.unacknowledged) b.disabled = true;
         cell.append(b);
       }
@@ -196,7 +201,7 @@ function renderDevices() {
         el('td', { class: d.health === 'down' ? 'down' : d.health === 'up' ? 'up' : 'quiet', title: d.lastError || '' }, d.health === 'down' ? 'DOWN' : d.health),
         el('td', { title: time(d.lastPollTs) }, age(d.lastPollTs)),
         el('td', { class: 'num' }, d.points),
-        el('td', { class: 'num' + (d.alarms ? ' inalarm' : '') }, d.alarms || '–'),
+        el('td', { class: 'num' }, el('span', { class: d.alarms ? 'inalarm' : '' }, d.alarms || '–'), d.suppressed ? el('span', { class: 'quiet' }, ' + ' + d.suppressed + ' suppressed') : null),
         cell,
       );
     }),
@@ -270,19 +275,24 @@ function markPointsInAlarm() {
   for (const [k, c] of pointCells) c.value.classList.toggle('inalarm', inAlarm.has(k));
 }
 
+// Drain figures are the sink's own (readings delivered per second, time to empty, falling behind).
 function renderSinks(sinks) {
   $('sinks').tBodies[0].replaceChildren(
-    ...sinks.map((s) =>
-      el(
+    ...sinks.flatMap((s) => {
+      // The sink's drain is measured in readings: a sink that forwards none (alarms only) has none to show.
+      const d = s.lag.readings ? s.drain : null;
+      const row = el(
         'tr',
-        {},
+        { dataset: { sink: s.name } },
         el('td', {}, s.name),
         el('td', { class: s.connected ? '' : 'down', title: s.lastError ? s.lastError.code + ': ' + s.lastError.message : '' }, s.connected ? 'connected' : 'DISCONNECTED'),
-        el('td', { class: 'num' }, s.pending + ' records' + (s.pendingReadings ? ' (' + s.pendingReadings + ' readings)' : '')),
-        el('td', { class: 'num' }, s.drainPerS === null ? '–' : s.drainPerS + ' /s'),
-        el('td', { class: 'num' + (s.pending && s.emptyInS === null ? ' bad' : '') }, duration(s.emptyInS)),
-      ),
-    ),
+        el('td', { class: 'num' }, s.pending + ' records' + (d && d.pendingReadings ? ' (' + d.pendingReadings + ' readings)' : '')),
+        el('td', { class: 'num' }, !d || d.deliveredPerS === null ? '–' : d.deliveredPerS + ' readings/s'),
+        el('td', { class: 'num' + (d && d.pendingReadings && d.emptyInS === null ? ' bad' : '') }, d ? duration(d.emptyInS) : '–'),
+      );
+      if (!d || !d.fallingBehind) return [row];
+      return [row, el('tr', { class: 'warning' }, el('td', { colspan: 5, class: 'bad' }, 'FALLING BEHIND: ' + (d.warning || 'the backlog grows while connected')))];
+    }),
   );
 }
 
