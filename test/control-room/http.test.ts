@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait.js';
 import { Agent } from '../../src/agent.js';
 import { passwordLine, tokenLine } from '../../src/control-room/operators.js';
 import { createLogger } from '../../src/ops/log.js';
@@ -99,8 +100,15 @@ describe('the read API (read-only agent)', () => {
   it('answers alarms: the active states, and the stored events of a span', async () => {
     const { body: active } = await getJson(`${a.base}/api/alarms`);
     expect(active['alarms']).toMatchObject([{ id: ALARM, state: 'unack', priority: 'high', condition: 'HH' }]);
-    const { body: all } = await getJson(`${a.base}/api/alarms?state=all&from=${Date.now() - 60_000}`);
-    expect((all['events'] as { id: string; event: string }[]).filter((e) => e.id === ALARM).map((e) => e.event)).toEqual(['raised']);
+    // History serves what is durable: the store syncs at most every syncInterval (500 ms), so the
+    // event may be active a moment before it is on disk and in the span.
+    const since = Date.now() - 60_000;
+    const events = await until('the raised event in the stored span', async () => {
+      const { body: all } = await getJson(`${a.base}/api/alarms?state=all&from=${since}`);
+      const mine = (all['events'] as { id: string; event: string }[]).filter((e) => e.id === ALARM);
+      return mine.length > 0 && mine;
+    });
+    expect(events.map((e) => e.event)).toEqual(['raised']);
     expect((await getJson(`${a.base}/api/alarms?state=maybe`)).status).toBe(400);
     const { status, body: agg } = await getJson(`${a.base}/api/aggregates?device=boiler-1`);
     expect(status).toBe(200);
