@@ -18,10 +18,11 @@
  * names of its points: ~260 bytes) plus ~1.2 bytes per reading, so small messages on a slow link
  * spend most of it on headers (issue 15: 20 readings a message at 300 B/s cost 11.6 bytes per
  * reading and drained 25 readings/s). Under a cap, raw messages grow until one fills
- * RAW_LINK_SECONDS of the link (`capReadings`, adjusted from each message's real size), so a
- * reading costs the same ~1.5 bytes at any cap. Alarms still go first: the token bucket holds a
- * large raw message back until its tokens are there, and the alarm lane is served before it, so an
- * alarm waits at most for the raw message already on the wire: RAW_LINK_SECONDS of link time.
+ * RAW_LINK_SECONDS of the link (`capReadings` in flow-control.ts, adjusted from each message's
+ * real size), so a reading costs the same ~1.5 bytes at any cap. Alarms still go first: the token
+ * bucket holds a large raw message back until its tokens are there, and the alarm lane is served
+ * before it, so an alarm waits at most for the raw message already on the wire: RAW_LINK_SECONDS
+ * of link time.
  *
  * Delivery. Messages go out only while connected, on the connection they were built for; a
  * confirmation moves the cursor to the highest seq below which everything is confirmed. When the
@@ -48,6 +49,7 @@ import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
 import type { Sink, SinkPolicy, SinkStats } from '../sink.js';
 import { TokenBucket } from '../token-bucket.js';
 import { MqttConnection } from './connection.js';
+import { FlowControl } from './flow-control.js';
 import { checkTransport, clientOptions, safeUrl } from './options.js';
 import { Topics } from './topics.js';
 
@@ -56,18 +58,11 @@ const POLL_MS = 250;
 /** Drain figures: a sample every 2 s, rates over the last minute. */
 const DRAIN_SAMPLE_MS = 2000;
 const DRAIN_WINDOW_MS = 60_000;
-const TARGET_RTT_MS = 250;
-const BYTES_WINDOW_MIN = 4 * 1024;
-const BYTES_WINDOW_MAX = 8 * 1024 * 1024;
-const BYTES_WINDOW_START = 256 * 1024;
-const MIN_RAW_READINGS = 20;
-/** Under a bandwidth cap, link time one raw message may take (the alarm latency bound). */
-export const RAW_LINK_SECONDS = 4;
-const ALARMS_PER_READ = 32;
 /** Bytes queued on the socket above which live values wait for the next snapshot. */
 const LIVE_SOCKET_LIMIT = 64 * 1024;
 
 export { cursorName } from '../cursors.js';
+export { RAW_LINK_SECONDS } from './flow-control.js';
 
 interface Outgoing {
   readonly topic: string;
@@ -128,15 +123,10 @@ export class MqttSink implements Sink {
   private tokenTimer: NodeJS.Timeout | undefined;
   private readonly bucket: TokenBucket | undefined;
   private readonly live: LiveValues | undefined;
-  private bytesWindow = BYTES_WINDOW_START;
-  private lastShrink = 0;
-  private bytesPerReading = 3;
+  private readonly flow: FlowControl;
   private readonly drain: DrainEstimator;
   private drainTimer: NodeJS.Timeout | undefined;
   private behindWarned = false;
-  private readingsPerRecord = 50;
-  /** Under a bandwidth cap: raw readings per message, grown until a message fills RAW_LINK_SECONDS. */
-  private capReadings = 0;
   private startedAt = 0;
   private lastDropped = 0;
   private unheardWarned = false;
@@ -154,6 +144,7 @@ export class MqttSink implements Sink {
     this.topics = new Topics({ prefix: opts.config.prefix, site: opts.ids.site, agent: opts.ids.agent });
     this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
     this.drain = new DrainEstimator(opts.drain?.windowMs ?? DRAIN_WINDOW_MS, opts.config.bandwidth);
+    this.flow = new FlowControl(opts.config);
     this.live = opts.config.live ? new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE) : undefined;
     checkTransport(opts.name, opts.config);
   }
@@ -320,12 +311,7 @@ export class MqttSink implements Sink {
 
   /** Whether `lane` may put one more message in flight. */
   private hasRoom(lane: Lane, bytes: number): boolean {
-    const max = this.config.maxInflight;
-    const total = this.totalInflight();
-    if (lane.type === 'alarm') return total < max;
-    if (lane.type === 'aggregate') return total < max - 2;
-    if (total >= max - Math.max(2, Math.floor(max / 4))) return false;
-    return lane.inflightMessages === 0 || lane.inflightBytes + bytes <= this.bytesWindow;
+    return this.flow.hasRoom(lane, bytes, this.totalInflight());
   }
 
   /** One unit of progress; false when nothing more can be done now. */
@@ -336,10 +322,10 @@ export class MqttSink implements Sink {
       if (lane.staged.length === 0) {
         if (lane.idle || !this.hasRoom(lane, 0)) continue;
         if (this.opts.policy?.laneOpen && !this.opts.policy.laneOpen(lane.type, Date.now())) continue;
-        const maxRecords = this.readSize(lane);
+        const maxRecords = this.flow.readSize(lane.type);
         const records = await this.store.read(lane.cursor, { maxRecords, types: [lane.type], after: lane.tracker.readAfter });
         if (gen !== this.generation || this.stopping) return gen !== this.generation && this.conn.connected;
-        if (records.length === 0 || this.holdBack(lane, records, maxRecords)) {
+        if (records.length === 0 || this.flow.holdBack(lane.type, records, maxRecords, Date.now())) {
           lane.idle = true;
           continue;
         }
@@ -367,28 +353,6 @@ export class MqttSink implements Sink {
       return true;
     }
     return false;
-  }
-
-  /**
-   * Under a cap, caught-up raw readings wait until the oldest is RAW_LINK_SECONDS old (or a full
-   * message is there), so a reading costs the same on a slow link whether there is a backlog or
-   * not (a message a second would spend most of it on headers). Alarms never wait.
-   */
-  private holdBack(lane: Lane, records: readonly StoredRecord[], maxRecords: number): boolean {
-    if (lane.type !== 'readings' || this.config.bandwidth === undefined || records.length >= maxRecords) return false;
-    return Date.now() - records[0]!.at < RAW_LINK_SECONDS * 1000;
-  }
-
-  private readSize(lane: Lane): number {
-    if (lane.type === 'alarm') return ALARMS_PER_READ;
-    if (lane.type === 'aggregate') return this.config.batchRecords;
-    let readings = Math.min(this.config.batchReadings, Math.floor(this.bytesWindow / 2 / this.bytesPerReading));
-    if (this.config.bandwidth !== undefined) {
-      if (this.capReadings === 0) this.capReadings = (this.config.bandwidth * RAW_LINK_SECONDS) / this.bytesPerReading;
-      readings = Math.min(readings, Math.floor(this.capReadings));
-    }
-    readings = Math.max(Math.min(MIN_RAW_READINGS, this.config.batchReadings), readings);
-    return Math.max(1, Math.floor(readings / Math.max(1, this.readingsPerRecord)));
   }
 
   /** The messages for one read: one batch, plus retained state per alarm. */
@@ -426,9 +390,7 @@ export class MqttSink implements Sink {
     }
     if (lane.type === 'readings' && records.length > 0) {
       const bytes = payloads.reduce((s, p) => s + Buffer.byteLength(p.payload), 0);
-      this.bytesPerReading = Math.max(0.2, 0.8 * this.bytesPerReading + (0.2 * bytes) / Math.max(1, readings));
-      this.readingsPerRecord = Math.max(1, 0.8 * this.readingsPerRecord + (0.2 * readings) / records.length);
-      if (this.config.bandwidth !== undefined) this.sizeForCap(bytes, readings, full);
+      this.flow.built(bytes, readings, records.length, full);
     }
     const unit = lane.tracker.add(lastSeq, payloads.length, records.length, readings);
     return payloads.map((p) => ({ ...p, bytes: Buffer.byteLength(p.payload) + p.topic.length + 5, unit }));
@@ -467,7 +429,10 @@ export class MqttSink implements Sink {
       this.unheardWarned = false;
       this.delivered.messages++;
       this.delivered.bytes += msg.bytes;
-      if (lane.type === 'readings') this.adjustWindow(performance.now() - sentAt);
+      if (lane.type === 'readings') {
+        const now = performance.now();
+        this.flow.adjustWindow(now - sentAt, now);
+      }
       this.settle(lane, lane.tracker.confirm(msg.unit));
       this.flushIdleWaiters();
       void this.pump();
@@ -485,31 +450,6 @@ export class MqttSink implements Sink {
     lane.acking = lane.acking
       .then(() => this.store.ack(lane.cursor, seq))
       .catch((e: Error) => this.log.warn({ cursor: lane.cursor, seq, err: e.message }, 'store ack failed; the records will be sent again'));
-  }
-
-  /**
-   * Under a cap, from a raw message's real size: aim the next one at 90% of RAW_LINK_SECONDS of
-   * the link, at most doubling, and grow only if the read was not cut short by the backlog running
-   * out. The fixed overhead makes a message's bytes grow slower than its readings, so this
-   * approaches the target from below without overshooting. Example at 300 B/s (budget 1,200
-   * bytes, target 1,080): 240 readings made 601 bytes, so the next read asks for 431; 431 made
-   * 830, so 561; then ~660 and ~720.
-   */
-  private sizeForCap(bytes: number, readings: number, full: boolean): void {
-    const target = 0.9 * this.config.bandwidth! * RAW_LINK_SECONDS;
-    if (bytes <= target && !full) return;
-    const next = (readings * target) / Math.max(1, bytes);
-    this.capReadings = Math.max(MIN_RAW_READINGS, Math.min(this.config.batchReadings, 2 * readings, next));
-  }
-
-  /** Delay-based byte window for raw readings (see the file comment). */
-  private adjustWindow(rtt: number): void {
-    const now = performance.now();
-    if (rtt <= TARGET_RTT_MS) this.bytesWindow = Math.min(BYTES_WINDOW_MAX, this.bytesWindow * 1.1);
-    else if (rtt > 2 * TARGET_RTT_MS && now - this.lastShrink > rtt) {
-      this.bytesWindow = Math.max(BYTES_WINDOW_MIN, this.bytesWindow * 0.7);
-      this.lastShrink = now;
-    }
   }
 
   private flushIdleWaiters(): void {
@@ -567,7 +507,7 @@ export class MqttSink implements Sink {
   sampleDrain(now = performance.now()): void {
     const pending = Object.values(this.stats(false).lag).reduce((n, l) => n + (l?.readings ?? 0), 0);
     this.drain.sample(now, this.delivered.readings, pending, this.conn?.connected ?? false);
-    const d = this.drain.stats(this.bytesPerReading);
+    const d = this.drain.stats(this.flow.bytesPerReading);
     if (d.fallingBehind && !this.behindWarned) {
       this.behindWarned = true;
       this.log.warn({ code: 'HALFWEG_SINK_FALLING_BEHIND', pendingReadings: d.pendingReadings, producedPerS: d.producedPerS, deliveredPerS: d.deliveredPerS, bandwidth: this.config.bandwidth ?? null }, d.warning!);
@@ -616,7 +556,7 @@ export class MqttSink implements Sink {
       disconnects: this.conn?.disconnects ?? 0,
       lastError: this.conn?.connected ? null : p ? { code: p.code, message: p.message, at: p.at } : null,
       liveMessages: this.liveMessages,
-      ...(withDrain ? { drain: this.drain.stats(this.bytesPerReading) } : {}),
+      ...(withDrain ? { drain: this.drain.stats(this.flow.bytesPerReading) } : {}),
     };
   }
 }
