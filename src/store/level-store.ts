@@ -45,11 +45,12 @@ import {
 } from './keys.js';
 import { NameTable } from './name-table.js';
 import { openWithRecovery, type Db, type Recovery } from './open-db.js';
-import { RecordEncoder, decodeHeader, decodeRecord, peekRecordDevice } from './record-codec.js';
+import { RecordEncoder, decodeHeader, decodeRecord } from './record-codec.js';
 import { RECORD_TYPES, readingsIn, type NewRecord, type RecordType, type StoredRecord } from './records.js';
 import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
 import { SeqIndex } from './seq-index.js';
 import { Retention } from './retention.js';
+import { history, readPoints, type HistorySource } from './history-read.js';
 import type { BatchOp, WriteFn } from './write-op.js';
 import type { CommitResult, CursorStats, DropReason, PointReadOptions, PointReading, ReadOptions, Store, StoreHealth, StoreStats } from './store.js';
 
@@ -157,6 +158,16 @@ export class LevelStore implements Store {
   private syncTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly retention: Retention;
+  /** What the history readers (history-read.ts) see of the store. */
+  private readonly historySource: HistorySource = {
+    db: () => this.requireDb(),
+    index: this.index,
+    names: () => this.names,
+    durableHead: () => this.durableHead,
+    corrupt: () => {
+      this.recordsCorrupt++;
+    },
+  };
   private syncing: Promise<void> | undefined;
   /** Monotonic time of the last synced write (pacing). */
   private lastSyncAt = -Infinity;
@@ -769,44 +780,8 @@ export class LevelStore implements Store {
     return (await this.readPoints(device, [point], options)).get(point) ?? [];
   }
 
-  async readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>> {
-    const limit = Math.max(0, Math.floor(options.limit ?? 100_000));
-    const db = this.requireDb();
-    const wanted = points ? new Set(points) : null;
-    const found = new Map<string, PointReading[]>();
-    for (const p of points ?? []) found.set(p, []);
-    let count = 0;
-    // Store time is commit time: a reading is stored shortly after it was read. A minute of slack
-    // each side finds batches that waited (a full disk, a slow poll); the filter is on `ts`.
-    const span = this.index.readings.seqRangeAt(options.from - 60_000, options.to + 60_000);
-    if (!span || limit === 0 || options.to < options.from) return found;
-    const last = Math.min(span.last, this.durableHead);
-    let after = span.first - 1;
-    while (after < last && count < limit) {
-      const page = await db.iterator({ gt: recordKey('readings', after), lte: recordKey('readings', last), limit: 1000 }).all();
-      if (page.length === 0) break;
-      for (const [k, v] of page) {
-        const seq = seqOfKey(k);
-        after = seq;
-        let rec: StoredRecord;
-        try {
-          rec = decodeRecord('readings', seq, v, this.names);
-        } catch (err) {
-          if (!(err instanceof DecodeError)) throw err;
-          continue;
-        }
-        if (rec.type !== 'readings') continue;
-        for (const r of rec.batch.readings) {
-          if (r.device !== device || (wanted && !wanted.has(r.point)) || r.ts < options.from || r.ts > options.to) continue;
-          let list = found.get(r.point);
-          if (!list) found.set(r.point, (list = []));
-          list.push({ ts: r.ts, value: r.value, quality: r.quality, seq });
-          if (++count >= limit) break;
-        }
-        if (count >= limit) break;
-      }
-    }
-    return found;
+  readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>> {
+    return readPoints(this.historySource, device, points, options);
   }
 
   // ---------------------------------------------------------------- for tools (halfweg backlog)
@@ -856,28 +831,8 @@ export class LevelStore implements Store {
     }
   }
 
-  async *history(type: RecordType, fromAt: number, toAt: number, filter: { readonly device?: string } = {}, pageSize = 1000): AsyncGenerator<StoredRecord> {
-    const span = this.index[type].seqRangeAt(fromAt, toAt);
-    if (!span) return;
-    let after = span.first - 1;
-    const last = Math.min(span.last, this.durableHead);
-    while (after < last) {
-      const entries = await this.requireDb().iterator({ gt: recordKey(type, after), lte: recordKey(type, last), limit: pageSize }).all();
-      if (entries.length === 0) return;
-      for (const [k, v] of entries) {
-        after = seqOfKey(k);
-        try {
-          if (filter.device !== undefined && type === 'readings') {
-            const device = peekRecordDevice(v, this.names);
-            if (device !== null && device !== filter.device) continue;
-          }
-          yield decodeRecord(type, after, v, this.names);
-        } catch (err) {
-          if (!(err instanceof DecodeError)) throw err;
-          this.recordsCorrupt++;
-        }
-      }
-    }
+  history(type: RecordType, fromAt: number, toAt: number, filter: { readonly device?: string } = {}, pageSize = 1000): AsyncGenerator<StoredRecord> {
+    return history(this.historySource, type, fromAt, toAt, filter, pageSize);
   }
 
   private requireDb(): Db {
