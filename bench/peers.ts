@@ -23,12 +23,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
+import { freePort } from '../test/support/port.js';
+import { sleep } from '../test/support/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PEERS_DIR = path.join(ROOT, 'bench/peers');
@@ -83,17 +84,6 @@ interface Peer {
 }
 
 // ------------------------------------------------------------------------------ processes
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawn and wait until `ready` appears on stdout or stderr. */
 function startProcess(cmd: string, argv: string[], ready: RegExp, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Started & { match: RegExpMatchArray }> {
@@ -179,7 +169,6 @@ function sampleTree(root: number): ProcSample {
   return { ticks, rssBytes: rss, pids: tree.size };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The middle value; with an even count the mean of the middle two (two rounds: their mean). */
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,13 +5,30 @@
  * an operator's ack-device acknowledges it; the piped view names the page and the broker; SIGTERM
  * ends it cleanly.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/port.js';
+import { until as waitUntil } from '../support/wait.js';
+
+/** `until` for a running demo: gives up as soon as the demo exits, and shows what it printed. */
+function waitOn(child: ChildProcess, printed: () => string) {
+  return (what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<unknown> =>
+    waitUntil(
+      what,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the demo exited (${child.exitCode}) while waiting for ${what}; ${printed()}`);
+        return ok();
+      },
+      ms,
+      100,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; ${printed()}`);
+    });
+}
 
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');
@@ -42,13 +59,7 @@ describe('halfweg demo', () => {
     child.stderr.on('data', (d) => (err += String(d)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     try {
-      const until = async (what: string, ok: () => boolean, ms: number) => {
-        const end = Date.now() + ms;
-        while (!ok()) {
-          if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}; stdout:\n${out}\nstderr:\n${err}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
+      const until = waitOn(child, () => `stdout:\n${out}\nstderr:\n${err}`);
       await until('the first reading', () => out.includes('first reading:'), 30_000);
       expect(out).toContain(`control-room page  http://127.0.0.1:${http}/`);
       expect(out).toContain(`embedded broker    mqtt://127.0.0.1:${broker}`);
@@ -92,13 +103,7 @@ describe('halfweg demo from the page', () => {
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (err += String(d)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    const until = async (what: string, ok: () => boolean | Promise<boolean>, ms: number) => {
-      const end = Date.now() + ms;
-      while (!(await ok())) {
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}; stdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    const until = waitOn(child, () => `stdout:\n${out}\nstderr:\n${err}`);
     let secret = '';
     try {
       await until('the first reading', () => out.includes('first reading:'), 30_000);
@@ -163,13 +168,7 @@ describe('halfweg demo on a terminal', () => {
     let screen = '';
     child.stdout.on('data', (d) => (screen += String(d)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    const until = async (what: string, ok: () => boolean, ms: number) => {
-      const end = Date.now() + ms;
-      while (!ok()) {
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}; screen:\n${screen.slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    const until = waitOn(child, () => `screen:\n${screen.slice(-3000)}`);
     try {
       await until('the view', () => screen.includes('press a here'), 30_000);
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker}`, { clientId: `demo-tty-${process.pid}` });
