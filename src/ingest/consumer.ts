@@ -21,7 +21,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from '../shared/mqtt.js';
 import { HalfwegError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
 import { isTls, safeUrl } from '../sinks/mqtt/options.js';

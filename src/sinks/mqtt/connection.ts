@@ -9,7 +9,7 @@
  * from the store) and the next attempt waits a capped exponential backoff with jitter. A client
  * is only ever handed out while connected.
  */
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from '../../shared/mqtt.js';
 import type { ErrorCode } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.js';
