@@ -71,6 +71,37 @@ describe('control-room sink', () => {
     expect(late.messages[0]!.payload.toString()).toBe('offline');
   }, 30_000);
 
+  it('sends a snapshot round whole: every device of a big plant, not only the first to fill the socket', async () => {
+    const broker = new Mosquitto({ persistence: false });
+    await broker.start();
+    cleanups.push(() => broker.destroy());
+    const config = sinkConfig({ url: broker.url, types: ['alarm'], format: 'json', live: { interval: '500ms', onChange: false, full: true, qos: 0 } });
+    const { store, cleanup } = await openStore({ controlRoom: config });
+    cleanups.push(cleanup);
+    const sub = new Subscriber(broker.url, 'halfweg/sugar/bh-1/values/#', { clean: true });
+    await sub.start();
+    cleanups.push(() => sub.stop());
+    const sink = new MqttSink({ name: 'controlRoom', config, store, log: captureLog().log, ids });
+    await sink.start();
+    cleanups.push(() => sink.stop());
+    // Four devices of 3,000 points: each device's snapshot (~150 KB) alone is over the 64 KiB the
+    // sink lets wait on its socket, as with 50,000 points in ten devices of 5,000.
+    const devs = simDevices(4, 3000);
+    const r = rng(3);
+    for (const d of devs) sink.publishLive(simBatch(d, Date.now(), r));
+    const devicesSeen = () => new Set(sub.messages.map((m) => m.topic.split('/').at(-1)));
+    expect(await sub.waitFor(() => devicesSeen().size === 4, 5000), [...devicesSeen()].join(', ')).toBe(true);
+    // And again each round: in 2 s, about four rounds of four devices (a round waits only while
+    // the socket still holds the previous one).
+    const before = sub.messages.length;
+    await sleep(2000);
+    const perDevice = new Map<string, number>();
+    for (const m of sub.messages.slice(before)) perDevice.set(m.topic, (perDevice.get(m.topic) ?? 0) + 1);
+    expect(perDevice.size).toBe(4);
+    for (const n of perDevice.values()) expect(n).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(JSON.parse(sub.messages.at(-1)!.payload.toString()).points)).toHaveLength(3000);
+  }, 30_000);
+
   it('keeps to its bandwidth cap', async () => {
     const broker = new Mosquitto({ persistence: false });
     await broker.start();
