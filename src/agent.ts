@@ -88,6 +88,19 @@ interface Part {
 }
 
 /** A part's start failure as the one line an operator reads: a HalfwegError with a code (item 1 of issue 17). */
+/**
+ * The store's memory bound in effect: the configured `store.memoryReadings`, and at least three
+ * seconds of what the configured devices poll. Why: commits that arrive while a write is in flight
+ * wait in that buffer, and devices polled on the same second boundary arrive together: ten devices
+ * of 5,000 points are 45,000 readings queued behind the first one's write, which a 10,000 bound
+ * dropped on a healthy disk (issue 15: 50,000 points). Three seconds leave room for a slow fsync.
+ */
+export function memoryReadingsFor(configured: number, settings: Pick<Settings, 'devices'>): number {
+  let perSecond = 0;
+  for (const d of settings.devices) for (const g of d.groups) perSecond += (g.points.length * 1000) / Math.max(1, g.interval);
+  return Math.max(configured, Math.ceil(3 * perSecond));
+}
+
 function startFailure(part: string, err: unknown): HalfwegError {
   if (err instanceof HalfwegError) return err;
   if (isOsError(err)) {
@@ -223,7 +236,11 @@ export class Agent {
   private parts(): Part[] {
     const { config } = this.settings;
     // Each sink reads from its own cursors, one per record type it forwards, declared to the store.
-    const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
+    const storeConfig = {
+      ...config.store,
+      memoryReadings: memoryReadingsFor(config.store.memoryReadings, this.settings),
+      sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) },
+    };
     const dir = storeDir(this.dataDir);
     const store = (this.store =
       this.options.store ?? new LevelStore({ dir, config: storeConfig, log: this.root.child({ component: 'store' }) }));

@@ -104,7 +104,11 @@ export const storeSchema = z.strictObject({
   keepReadings: duration(0, 3650 * 86_400_000).default(86_400_000),
   /** Records older than this are evicted even within the budget. */
   maxAge: duration(60_000, 3650 * 86_400_000).default(30 * 86_400_000),
-  /** Readings held in memory while the disk cannot be written (full, failing); beyond it the oldest are dropped and counted. */
+  /**
+   * Readings held in memory while the disk cannot be written (full, failing) or a write is in
+   * flight; beyond it the oldest are dropped and counted. The agent raises it to three seconds of
+   * what its devices poll when that is more (src/agent.ts, memoryReadingsFor).
+   */
   memoryReadings: intIn(100, 10_000_000).default(10_000),
   /**
    * Sinks and the record types each must receive (`readings`, `aggregate`, `alarm`). A record is

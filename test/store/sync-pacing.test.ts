@@ -13,6 +13,7 @@ import { PREFIX_TYPE, CURSOR_PREFIX, seqOfKey } from '../../src/store/keys.js';
 import { storeSchema } from '../../src/settings/schema.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { batch, expectIdentity } from './contract.js';
+import { memoryReadingsFor } from '../../src/agent.js';
 
 let root: string;
 beforeEach(async () => {
@@ -162,4 +163,24 @@ it('commits waiting for their sync turn are written at once, so they do not fill
   expect(store.stats().readingsDropped['buffer-overflow']).toBe(0);
   expect(store.stats().readingsCommitted).toBe(50_010);
   await store.close();
+});
+
+it('ten devices of 5,000 points arriving at once: the agent sizes the buffer to three seconds of polling, so none is dropped', async () => {
+  const plant = { devices: Array.from({ length: 10 }, () => ({ groups: [{ interval: 1000, points: Array.from({ length: 5000 }) }] })) };
+  const bound = memoryReadingsFor(10_000, plant as never);
+  expect(bound).toBe(150_000);
+  expect(memoryReadingsFor(10_000, { devices: [{ groups: [{ interval: 1000, points: Array.from({ length: 200 }) }] }] } as never)).toBe(10_000);
+  expect(memoryReadingsFor(200_000, plant as never)).toBe(200_000);
+  const burst = async (memoryReadings: number) => {
+    const config = storeSchema.parse({ memoryReadings, sinks: { cloud: { types: ['readings'] } } });
+    const store = new LevelStore({ dir: path.join(root, `store-${memoryReadings}`), config, log: silentLogger() });
+    await store.open();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, d) => store.commit({ type: 'readings', batch: batch(`d${d}`, 0, 5000) })));
+    const dropped = store.stats().readingsDropped['buffer-overflow'];
+    await store.close();
+    return { ok: results.filter((r) => r.ok).length, dropped };
+  };
+  // The configured 10,000 alone: the nine batches queued behind the first write overflow it.
+  expect((await burst(10_000)).dropped).toBeGreaterThan(0);
+  expect(await burst(bound)).toEqual({ ok: 10, dropped: 0 });
 });
