@@ -77,10 +77,12 @@ export function pointCatalogue(settings: { readonly devices: readonly ModbusDevi
       })),
     );
   }
-  const index = new Map<string, PointInfo>();
-  for (const list of byDevice.values()) for (const p of list) index.set(`${p.device}\u0000${p.point}`, p);
+  // Per device, then per point: a lookup per reading hashes the two names, which V8 caches in the
+  // strings, instead of building a joined key (a new string per reading: 50,000 a second of garbage).
+  const index = new Map<string, Map<string, PointInfo>>();
+  for (const [device, list] of byDevice) index.set(device, new Map(list.map((p) => [p.point, p])));
   return {
-    get: (device, point) => index.get(`${device}\u0000${point}`),
+    get: (device, point) => index.get(device)?.get(point),
     points: (device) => byDevice.get(device) ?? [],
     devices: () => [...byDevice.keys()],
   };

@@ -25,5 +25,9 @@ export function publishedValue(value: number, point?: Pick<PointInfo, 'precision
     const r = Math.round(Math.abs(value) * f) / f;
     return value < 0 && r !== 0 ? -r : r;
   }
-  return Number(value.toPrecision(point?.type === 'float32' ? 7 : 15));
+  // An integer within the digits kept is its own short form: skip toPrecision's string (most
+  // registers are integers, and this runs for every published reading).
+  const float32 = point?.type === 'float32';
+  if (Number.isInteger(value) && Math.abs(value) < (float32 ? 1e7 : 1e15)) return value === 0 ? 0 : value;
+  return Number(value.toPrecision(float32 ? 7 : 15));
 }

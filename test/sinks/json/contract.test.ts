@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../../../src/sinks/mqtt/mqtt-sink.js';
 import { pointCatalogue } from '../../../src/sinks/point-catalogue.js';
+import fc from 'fast-check';
 import { publishedValue } from '../../../src/sinks/precision.js';
 import type { ReadingBatch } from '../../../src/shared/reading.js';
 import { Mosquitto } from '../../support/mosquitto.js';
@@ -54,6 +55,15 @@ describe('issue 21.2: precision', () => {
     expect(publishedValue(123456789, { precision: null, type: 'uint32' })).toBe(123456789);
     expect(publishedValue(NaN)).toBeNaN();
     expect(JSON.stringify(publishedValue(1 / 3, { precision: 4, type: 'float64' }))).toBe('0.3333');
+  });
+
+  it('publishes an integer exactly as toPrecision would, without making its string (the fast path)', () => {
+    const slow = (v: number, float32: boolean) => Number(v.toPrecision(float32 ? 7 : 15));
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 32 }), fc.maxSafeInteger(), fc.constantFrom(0, -0, 1e7 - 1, 1e7, 1e7 + 1, 123456789, 1e15 - 1, 1e15, 2 ** 53)), fc.boolean(), (v, float32) => {
+        expect(Object.is(publishedValue(v, { precision: null, type: float32 ? 'float32' : 'uint32' }), slow(v, float32))).toBe(true);
+      }),
+    );
   });
 });
 

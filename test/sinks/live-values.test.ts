@@ -1,0 +1,56 @@
+/**
+ * Live values (src/sinks/live-values.ts): the device payload is written as text for speed; it must
+ * be byte for byte what JSON.stringify gives for the documented object, whatever the names and values.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LiveValues } from '../../src/sinks/live-values.js';
+import { publishedValue } from '../../src/sinks/precision.js';
+import { QUALITIES, type Quality, type Reading } from '../../src/shared/reading.js';
+
+
+
+describe('live values', () => {
+  it('writes exactly the JSON of {agent, device, ts, full, points: {name: {value, quality, ts}}}', () => {
+    const reading = fc.record({
+      point: fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+      value: fc.oneof(fc.double(), fc.integer(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 0.1 + 0.2)),
+      quality: fc.constantFrom(...QUALITIES),
+      ts: fc.integer({ min: 0, max: 2 ** 45 }),
+    });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), fc.array(reading, { minLength: 1, maxLength: 30 }), fc.boolean(), (agent, device, rs, full) => {
+        const live = new LiveValues(agent);
+        const readings: Reading[] = rs.map((r) => ({ device, ...r }));
+        live.update({ device, ts: 1, readings });
+        const payload = live.take(device, full, 1767225600000);
+        // The oracle: the last reading of each point, in first-seen order, through JSON.stringify.
+        const points: Record<string, { value: number | null; quality: Quality; ts: number }> = {};
+        const order: string[] = [];
+        const last = new Map<string, (typeof rs)[number]>();
+        for (const r of rs) {
+          if (!last.has(r.point)) order.push(r.point);
+          last.set(r.point, r);
+        }
+        for (const name of order) {
+          const r = last.get(name)!;
+          const v = publishedValue(r.value);
+          points[name] = { value: Number.isFinite(v) ? v : null, quality: r.quality, ts: r.ts };
+        }
+        expect(payload).toBe(JSON.stringify({ agent, device, ts: 1767225600000, full, points }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sends only what changed unless asked for all, and nothing when nothing changed', () => {
+    const live = new LiveValues('a');
+    const r = (point: string, value: number): Reading => ({ device: 'd', point, value, quality: 'good', ts: 5 });
+    live.update({ device: 'd', ts: 5, readings: [r('x', 1), r('y', 2)] });
+    expect(Object.keys(JSON.parse(live.take('d', false, 9)!).points)).toEqual(['x', 'y']);
+    expect(live.take('d', false, 9)).toBeUndefined();
+    live.update({ device: 'd', ts: 6, readings: [r('x', 1), r('y', 3)] });
+    expect(Object.keys(JSON.parse(live.take('d', false, 9)!).points)).toEqual(['y']);
+    expect(Object.keys(JSON.parse(live.take('d', true, 9)!).points)).toEqual(['x', 'y']);
+  });
+});
