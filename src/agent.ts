@@ -15,7 +15,7 @@ import { AgentMetrics } from './ops/metrics.js';
 import { Aggregation } from './aggregate/aggregation.js';
 import { JsonFileState } from './store/json-file-state.js';
 import { sinkCursors } from './sinks/cursors.js';
-import type { Sink } from './sinks/sink.js';
+import type { MqttBackedSink } from './sinks/sink.js';
 import { Topics } from './sinks/mqtt/topics.js';
 import { cloudSinkPolicy } from './aggregate/cloud-policy.js';
 import { Alerts } from './alerts/alerts.js';
@@ -130,7 +130,7 @@ export class Agent {
 
   private metrics: AgentMetrics | null = null;
   private aggregation: Aggregation | null = null;
-  private sinks: Sink[] = [];
+  private sinks: MqttBackedSink[] = [];
   private alerts: Alerts | null = null;
   private writes: Writes | null = null;
   private healthAlarms: AgentHealthAlarms | null = null;
@@ -294,7 +294,7 @@ export class Agent {
             state: (name) => new JsonFileState(path.join(this.dataDir, `sparkplug-${name}.json`)),
             agentHealth: () => this.health(),
           });
-          const started: Sink[] = [];
+          const started: MqttBackedSink[] = [];
           try {
             for (const s of this.sinks) {
               await s.start();

@@ -17,7 +17,7 @@ import type { RecordType } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { MqttSink } from './mqtt/mqtt-sink.js';
 import { cursorName, sinkCursors } from './cursors.js';
-import type { Sink, SinkPolicy } from './sink.js';
+import type { MqttBackedSink, SinkPolicy } from './sink.js';
 import type { PointCatalogue } from './point-catalogue.js';
 import { SparkplugSink } from './sparkplug/sparkplug-sink.js';
 import type { AlarmFacts } from './sparkplug/metrics.js';
@@ -49,7 +49,7 @@ export function createSinks(
     /** The agent's own health (a device down, issue 18.3), shown in each heartbeat. */
     readonly agentHealth?: () => AgentHealthFacts;
   } = {},
-): Sink[] {
+): MqttBackedSink[] {
   return Object.entries(config).map(([name, c]) =>
     c.format === 'sparkplug'
       ? new SparkplugSink({

@@ -53,14 +53,21 @@ export interface Sink {
   stats(): SinkStats;
   /** A record of this type was committed: read now instead of at the next poll. */
   wake(type?: RecordType): void;
-  /** The agent's live stream of committed batches (current values); a no-op unless the sink has `live`. */
-  publishLive(batch: ReadingBatch): void;
-  /** Listen on an exact topic over the sink's connection, kept across reconnects (operator commands); `retain` is the packet's flag. */
-  subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void>;
-  unsubscribe(topic: string): Promise<void>;
-  /** Publish one small message at QoS 1 (a command result); rejects while disconnected. */
-  publish(topic: string, payload: string): Promise<void>;
 }
+
+/** A sink that also shows current values: handed every batch as it is polled, before the store's fsync. */
+export interface LiveSink {
+  /** The agent's live stream of batches (current values); a no-op unless the sink has `live`. */
+  publishLive(batch: ReadingBatch): void;
+}
+
+/**
+ * Both sink types we ship (MqttSink, SparkplugSink) are MQTT clients, so each is also a live
+ * sink and can carry operator commands (CommandChannel: subscribe kept across reconnects, QoS 1
+ * results that reject while disconnected). The agent holds them as this; a sink that is only a
+ * Sink would implement the four methods above and nothing else.
+ */
+export type MqttBackedSink = Sink & LiveSink & Required<CommandChannel>;
 
 /**
  * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from

@@ -46,7 +46,7 @@ import { DrainEstimator } from '../drain.js';
 import { LiveValues } from '../live-values.js';
 import { plainMessages } from '../json-plain.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
-import type { Sink, SinkPolicy, SinkStats } from '../sink.js';
+import type { MqttBackedSink, SinkPolicy, SinkStats } from '../sink.js';
 import { TokenBucket } from '../token-bucket.js';
 import { MqttConnection } from './connection.js';
 import { FlowControl } from './flow-control.js';
@@ -110,7 +110,7 @@ export interface MqttSinkOptions {
   readonly drain?: { readonly sampleMs: number; readonly windowMs: number };
 }
 
-export class MqttSink implements Sink {
+export class MqttSink implements MqttBackedSink {
   readonly name: string;
   private readonly config: MqttSinkConfig;
   private readonly store: Store;

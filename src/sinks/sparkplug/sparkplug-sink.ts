@@ -34,7 +34,7 @@ import { MqttConnection } from '../mqtt/connection.js';
 import { checkTransport, clientOptions, safeUrl } from '../mqtt/options.js';
 import { cursorName } from '../mqtt/mqtt-sink.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
-import type { Sink, SinkStats } from '../sink.js';
+import type { MqttBackedSink, SinkStats } from '../sink.js';
 import { alarmFacts, BD_SEQ, NodeModel, REBIRTH, type AlarmFacts, type CurrentValue } from './metrics.js';
 import { decodeCommand, encodePayload, type Metric } from './payload.js';
 import { parseState, SparkplugTopics } from './topics.js';
@@ -78,7 +78,7 @@ interface Lane {
   acking: Promise<unknown>;
 }
 
-export class SparkplugSink implements Sink {
+export class SparkplugSink implements MqttBackedSink {
   readonly name: string;
   private readonly topics: SparkplugTopics;
   private readonly model: NodeModel;
