@@ -6,16 +6,16 @@
  * An arrow may point down this list, never up; nothing may import in a circle. test/, bench/ and
  * chaos/ may import anything (they are cruised only so that src/ cannot import them).
  *
- * - shared: small things every room uses (src/shared/: a reading, backoff), the errors, byte and
+ * - shared: small things every room uses (src/shared/: a reading, backoff, time-zone arithmetic), the errors, byte and
  *   decimal helpers, redaction and the logger (src/ops/log.ts: a leaf every stage logs through).
  * - settings: src/settings/ composes and loads the config. The stages own their option schemas
  *   (`options.ts`, `*-schema.ts` beside the stage), which settings/ may import; those schema files
  *   import only shared, settings/'s building blocks, each other and their own stage's pure checks
- *   (aggregate/options.ts validates cron expressions with cron-slots.ts), never another stage
+ *   (schedule/options.ts validates cron expressions with cron-slots.ts), never another stage
  *   (`defaults.ts`: detect's zod-free defaults, which its schema builds on).
  * - stage interfaces: the contracts between rooms (source.ts, store.ts, records.ts,
  *   state-store.ts, sink.ts; alerts/alarm-event.ts, the alarm payload every sink publishes).
- * - stages: every other room of src/ (sources, store, detect, alerts, aggregate, sinks, writes,
+ * - stages: every other room of src/ (sources, store, detect, alerts, aggregate, schedule, sinks, writes,
  *   ingest, ops).
  * - agent: src/agent.ts, the composition root.
  * - cli: src/cli/, src/main.ts (the only file that touches process) and src/index.ts (the package's API).
@@ -23,7 +23,7 @@
 const SHARED = '^src/(shared/|errors[.]ts$|bytes[.]ts$|redact[.]ts$|decimal-scale[.]ts$|ops/log[.]ts$)';
 const SETTINGS = '^src/settings/';
 const OPTION_SCHEMAS =
-  '^src/(aggregate|alerts|broker|control-room|detect|ingest|ops|sinks|sinks/mqtt|sinks/sparkplug|sources|store|writes)/(options|defaults|[a-z]+-schema)[.]ts$';
+  '^src/(aggregate|alerts|broker|control-room|detect|ingest|ops|schedule|sinks|sinks/mqtt|sinks/sparkplug|sources|store|writes)/(options|defaults|[a-z]+-schema)[.]ts$';
 const INTERFACES =
   '^src/(sources/source|store/store|store/records|store/state-store|sinks/sink|alerts/alarm-event)[.]ts$';
 const AGENT = '^src/agent[.]ts$';

@@ -9,7 +9,8 @@
  *   await aggregation.stop();             // after the sources stopped, before the store closes
  */
 import type { Logger } from '../ops/log.js';
-import type { AggregateConfig, CloudConfig, SchedulesConfig } from './options.js';
+import type { AggregateConfig, CloudConfig } from './options.js';
+import type { SchedulesConfig } from '../schedule/options.js';
 import type { ReadingBatch } from '../shared/reading.js';
 import type { AggregatePayload, NewRecord, RecordType } from '../store/records.js';
 import type { CommitResult, StoreStats } from '../store/store.js';
@@ -17,9 +18,9 @@ import { cloudWants } from './cloud-policy.js';
 import { dailyReportPayload, evictionMark, type EvictionMark } from './daily-report.js';
 import { ReportCounters } from './report-counters.js';
 import { RollupStage } from './rollup-stage.js';
-import { Scheduler, type ScheduleDef, type ScheduleRun } from './scheduler.js';
+import { Scheduler, type ScheduleDef, type ScheduleRun } from '../schedule/scheduler.js';
 import type { StateStore } from '../store/state-store.js';
-import { rawSyncGate } from './sync-window.js';
+import { rawSyncGate } from '../schedule/sync-window.js';
 
 /** What the store runs when the retention schedule fires: evict by budget and age; resolves with what it evicted (for the log). */
 export type RetentionCallback = () => Promise<RetentionOutcome | void>;

@@ -16,7 +16,7 @@
 import type { CursorStats, StoreStats } from '../store/store.js';
 import type { AggregatePayload, JsonValue, RecordType } from '../store/records.js';
 import type { PeriodCounts } from './report-counters.js';
-import { addDays, localParts } from './zone.js';
+import { addDays, localParts } from '../shared/zone.js';
 
 export const DAILY_REPORT_KIND = 'daily-report';
 

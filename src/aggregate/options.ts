@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { bool, duration, finite, identifier, intIn, oneOf, show } from '../settings/schema-helpers.js';
+import { bool, duration, finite, identifier, intIn, oneOf } from '../settings/schema-helpers.js';
 import { checkWindowLength } from './windows.js';
-import { checkCron } from './cron-slots.js';
-import { isValidTimeZone } from './zone.js';
 
 /**
- * Rollups, schedules and the cloud cost knob (issue 7; src/aggregate/README.md is the manual).
+ * Rollups and the cloud cost knob (issue 7; src/aggregate/README.md is the manual). The schedules'
+ * options are src/schedule/options.ts.
  */
 
 /** A window length: a duration that divides a day (1m, 15m, 1h…) or exactly 1d. */
@@ -13,34 +12,6 @@ const windowLength = duration(1000, 86_400_000).superRefine((ms, ctx) => {
   const problem = checkWindowLength(ms);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-
-/** A 5-field cron expression (minute hour day-of-month month day-of-week) or @daily/@hourly… */
-export const cronExpression = z
-  .unknown()
-  .superRefine((v, ctx) => {
-    const problem = typeof v === 'string' ? checkCron(v) : `expected a cron expression such as "5 0 * * *", got ${show(v)}`;
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .transform((v) => v as string);
-
-/** A cron expression, or `false` to switch the schedule off. */
-const cronOrOff = z
-  .unknown()
-  .superRefine((v, ctx) => {
-    if (v === false) return;
-    const problem = typeof v === 'string' ? checkCron(v) : `expected a cron expression such as "5 0 * * *" or false, got ${show(v)}`;
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .transform((v) => v as string | false);
-
-const timeZone = z
-  .unknown()
-  .superRefine((v, ctx) => {
-    if (typeof v !== 'string' || !isValidTimeZone(v)) {
-      ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as "Europe/Amsterdam" or "UTC", got ${show(v)}` });
-    }
-  })
-  .transform((v) => v as string);
 
 export const aggregateSchema = z
   .strictObject({
@@ -66,17 +37,6 @@ export const aggregateSchema = z
     });
   });
 
-export const schedulesSchema = z.strictObject({
-  /** IANA zone for every schedule and for window alignment. */
-  timezone: timeZone.default('UTC'),
-  /** When the store's retention runs (on top of its own timer); absent: only the store's timer. */
-  retention: cronExpression.optional(),
-  /** The daily report; `false` switches it off. */
-  dailyReport: cronOrOff.default('5 0 * * *'),
-  /** Raw readings go to the cloud only during the minutes this expression matches; absent: always. */
-  cloudRawSync: z.strictObject({ window: cronExpression.optional() }).optional(),
-});
-
 /** What the cloud receives of a device (cloud-policy.ts applies it). */
 export const CLOUD_MODES = ['raw', 'aggregates', 'both'] as const;
 export type CloudMode = (typeof CLOUD_MODES)[number];
@@ -88,7 +48,6 @@ export const cloudSchema = z.strictObject({
 });
 
 export type AggregateConfig = z.infer<typeof aggregateSchema>;
-export type SchedulesConfig = z.infer<typeof schedulesSchema>;
 export type CloudConfig = z.infer<typeof cloudSchema>;
 
 /** Cross-checks needing the device list: `cloud.devices` names must be configured devices. */

@@ -10,7 +10,7 @@
  * A reading exactly at a boundary belongs to the later window (windows are [start, end)).
  */
 import { formatDuration } from '../settings/duration.js';
-import { localDay } from './zone.js';
+import { localDay } from '../shared/zone.js';
 
 export const DAY_MS = 86_400_000;
 

@@ -3,7 +3,8 @@ import { bool, duration, identifier, intIn, oneOf, text } from './schema-helpers
 import { groupSchema, pointOverrideSchema } from './profile-schema.js';
 import { serialConnectionSchema } from './serial-schema.js';
 import { sinksSchema } from './sink-schema.js';
-import { aggregateSchema, cloudSchema, schedulesSchema } from '../aggregate/options.js';
+import { aggregateSchema, cloudSchema } from '../aggregate/options.js';
+import { schedulesSchema } from '../schedule/options.js';
 import { detectSchema } from '../detect/options.js';
 import { alarmsSchema } from '../alerts/options.js';
 import { writesSchema } from '../writes/options.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WindowAligner, checkWindowLength } from '../../src/aggregate/windows.js';
-import { localDay } from '../../src/aggregate/zone.js';
+import { localDay } from '../../src/shared/zone.js';
 
 const AMS = 'Europe/Amsterdam';
 const H = 3_600_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkCron, compileCron, latestSlot, nextSlot } from '../../src/aggregate/cron-slots.js';
-import { isRawSyncOpen, rawSyncGate } from '../../src/aggregate/sync-window.js';
+import { checkCron, compileCron, latestSlot, nextSlot } from '../../src/schedule/cron-slots.js';
+import { isRawSyncOpen, rawSyncGate } from '../../src/schedule/sync-window.js';
 
 const AMS = 'Europe/Amsterdam';
 const iso = (s: string): number => Date.parse(s);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Scheduler, type ScheduleRun } from '../../src/aggregate/scheduler.js';
+import { Scheduler, type ScheduleRun } from '../../src/schedule/scheduler.js';
 import { MemoryState } from '../../src/store/state-store.js';
-import { localParts } from '../../src/aggregate/zone.js';
+import { localParts } from '../../src/shared/zone.js';
 import { silentLogger } from '../../src/ops/log.js';
 
 const AMS = 'Europe/Amsterdam';

@@ -10,7 +10,7 @@
  * Only numbers, ranges, steps, lists and names are accepted (not L, W or #): checkCron says so.
  */
 import cron from 'node-cron';
-import { addDays, localParts, localToUtc, readsBack } from './zone.js';
+import { addDays, localParts, localToUtc, readsBack } from '../shared/zone.js';
 
 export interface CronSpec {
   readonly expression: string;
