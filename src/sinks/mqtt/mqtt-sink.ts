@@ -44,6 +44,7 @@ import { encodeJsonBatch } from '../batch-json.js';
 import { heartbeatPayload, type AgentHealthFacts } from '../heartbeat.js';
 import { DrainEstimator } from '../drain.js';
 import { LiveValues } from '../live-values.js';
+import { LivePublisher } from './live-publisher.js';
 import { plainMessages } from '../json-plain.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
 import type { MqttBackedSink, SinkPolicy, SinkStats } from '../sink.js';
@@ -58,14 +59,6 @@ const POLL_MS = 250;
 /** Drain figures: a sample every 2 s, rates over the last minute. */
 const DRAIN_SAMPLE_MS = 2000;
 const DRAIN_WINDOW_MS = 60_000;
-/**
- * Bytes queued on the socket above which live values wait for the next snapshot. Checked once per
- * snapshot round, before its first device: a round is sent whole or not at all, so that ten
- * devices' snapshots of 275 KB each (5,000 points) all go out when the socket drained the last
- * round (issue 15: checked per device, only the first device's got through: 5,000 of 50,000
- * values a second).
- */
-const LIVE_SOCKET_LIMIT = 64 * 1024;
 
 export { cursorName } from '../cursors.js';
 export { RAW_LINK_SECONDS } from './flow-control.js';
@@ -125,10 +118,9 @@ export class MqttSink implements MqttBackedSink {
   private again = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private liveTimer: NodeJS.Timeout | undefined;
   private tokenTimer: NodeJS.Timeout | undefined;
   private readonly bucket: TokenBucket | undefined;
-  private readonly live: LiveValues | undefined;
+  private readonly live: LivePublisher | undefined;
   private readonly flow: FlowControl;
   private readonly drain: DrainEstimator;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -136,8 +128,6 @@ export class MqttSink implements MqttBackedSink {
   private startedAt = 0;
   private lastDropped = 0;
   private unheardWarned = false;
-  private liveMessages = 0;
-  private liveInflight = 0;
   private readonly delivered = { records: 0, readings: 0, messages: 0, bytes: 0 };
   private idleWaiters: (() => void)[] = [];
   private readonly subscriptions = new Map<string, (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void>();
@@ -151,7 +141,14 @@ export class MqttSink implements MqttBackedSink {
     this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
     this.drain = new DrainEstimator(opts.drain?.windowMs ?? DRAIN_WINDOW_MS, opts.config.bandwidth);
     this.flow = new FlowControl(opts.config);
-    this.live = opts.config.live ? new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE) : undefined;
+    this.live = opts.config.live
+      ? new LivePublisher(opts.config.live, new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE), this.topics, {
+          generation: () => this.generation,
+          queuedBytes: () => this.conn?.clientFor(this.generation)?.stream?.writableLength ?? 0,
+          canSend: (gen) => this.conn?.clientFor(gen) !== undefined && this.totalInflight() < this.config.maxInflight,
+          publish: (gen, topic, payload, o) => this.conn!.publish(gen, topic, payload, o),
+        })
+      : undefined;
     checkTransport(opts.name, opts.config);
   }
 
@@ -188,7 +185,7 @@ export class MqttSink implements MqttBackedSink {
     this.heartbeatTimer = setInterval(() => this.heartbeat(), config.heartbeat);
     this.drainTimer = setInterval(() => this.sampleDrain(), this.opts.drain?.sampleMs ?? DRAIN_SAMPLE_MS);
     this.drainTimer.unref();
-    if (config.live) this.liveTimer = setInterval(() => this.publishSnapshot(), config.live.interval);
+    this.live?.start();
     this.log.info({ url: safeUrl(config.url), types: this.lanes.map((l) => l.type), format: config.format }, 'sink started');
   }
 
@@ -198,7 +195,7 @@ export class MqttSink implements MqttBackedSink {
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     clearInterval(this.drainTimer);
-    clearInterval(this.liveTimer);
+    this.live?.stop();
     clearTimeout(this.tokenTimer);
     const deadline = performance.now() + this.config.stopTimeout;
     for (const l of this.lanes) l.staged = [];
@@ -269,8 +266,7 @@ export class MqttSink implements MqttBackedSink {
     }
     for (const l of this.lanes) l.idle = false;
     void this.conn!.publish(gen, this.topics.status, 'online', { qos: 1, retain: true }).catch(() => undefined);
-    this.live?.markAllDirty();
-    this.publishSnapshot();
+    this.live?.connected();
     this.heartbeat();
     void this.pump();
   }
@@ -285,7 +281,7 @@ export class MqttSink implements MqttBackedSink {
       l.inflightBytes = 0;
       l.idle = false;
     }
-    this.liveInflight = 0;
+    this.live?.disconnected();
     this.flushIdleWaiters();
   }
 
@@ -310,7 +306,7 @@ export class MqttSink implements MqttBackedSink {
   }
 
   private totalInflight(): number {
-    let n = this.liveInflight;
+    let n = this.live?.inflight ?? 0;
     for (const l of this.lanes) n += l.inflightMessages;
     return n;
   }
@@ -465,45 +461,8 @@ export class MqttSink implements MqttBackedSink {
   // ------------------------------------------------------------------------------ live values
 
   publishLive(batch: ReadingBatch): void {
-    if (!this.live || !this.running || this.stopping) return;
-    const changed = this.live.update(batch);
-    if (changed && this.config.live?.onChange) this.publishDevice(batch.device, this.config.live.full);
-  }
-
-  private publishSnapshot(): void {
-    if (!this.live || this.socketBusy()) return;
-    for (const d of this.live.deviceNames) this.publishDevice(d, true, false);
-  }
-
-  /** QoS 0 is not in the window: do not pile values into a socket the broker does not drain. */
-  private socketBusy(): boolean {
-    return (this.conn?.clientFor(this.generation)?.stream?.writableLength ?? 0) > LIVE_SOCKET_LIMIT;
-  }
-
-  /** Live values are best effort: skipped (left dirty) while disconnected or the window is full. */
-  private publishDevice(device: string, full: boolean, checkSocket = true): void {
-    const live = this.config.live;
-    const gen = this.generation;
-    const client = this.conn?.clientFor(gen);
-    if (!live || !client || this.totalInflight() >= this.config.maxInflight) return;
-    if (checkSocket && this.socketBusy()) return;
-    const out = this.live!.takeAll(device, full, Date.now(), live.perPoint);
-    const messages = out.points.map((p) => ({ topic: this.topics.values(device, p.point), payload: p.payload, retain: live.retain }));
-    if (out.device !== undefined) messages.unshift({ topic: this.topics.values(device), payload: out.device, retain: false });
-    for (const m of messages) {
-      this.liveMessages++;
-      if (live.qos === 0) {
-        void this.conn!.publish(gen, m.topic, m.payload, { qos: 0, retain: m.retain }).catch(() => undefined);
-        continue;
-      }
-      this.liveInflight++;
-      void this.conn!
-        .publish(gen, m.topic, m.payload, { qos: 1, retain: m.retain })
-        .catch(() => undefined)
-        .finally(() => {
-          if (gen === this.generation) this.liveInflight--;
-        });
-    }
+    if (!this.running || this.stopping) return;
+    this.live?.accept(batch);
   }
 
   // ------------------------------------------------------------------------------ status
@@ -565,7 +524,7 @@ export class MqttSink implements MqttBackedSink {
       connects: this.conn?.connects ?? 0,
       disconnects: this.conn?.disconnects ?? 0,
       lastError: this.conn?.connected ? null : p ? { code: p.code, message: p.message, at: p.at } : null,
-      liveMessages: this.liveMessages,
+      liveMessages: this.live?.messages ?? 0,
       ...(withDrain ? { drain: this.drain.stats(this.flow.bytesPerReading) } : {}),
     };
   }
