@@ -8,7 +8,7 @@ import { HalfwegError } from '../errors.js';
 import { closest, describeIssues } from './issues.js';
 import { checkCloudDevices } from '../aggregate/options.js';
 import type { PointDetect } from '../detect/options.js';
-import { configSchema, deviceSchema, simulatorSchema, type Config, type ConnectionConfig, type DeviceConfig, type SimulatorConfig } from './schema.js';
+import { configSchema, DEVICE_DEFAULTS, deviceSchema, simulatorSchema, type Config, type ConnectionConfig, type DeviceConfig, type SimulatorConfig } from './schema.js';
 import { mqttSinkSchema, type MqttSinkConfig } from './sink-schema.js';
 import { checkHttpFiles, checkSinkFiles } from './files.js';
 import {
@@ -21,7 +21,7 @@ import {
   type ProfileInput,
   type PointOverride,
 } from './profile-schema.js';
-import { checkSerialProfile, explicitDeviceKeys, resolveSerialDevice } from './serial-resolve.js';
+import { checkSerialProfile, resolveSerialDevice } from './serial-resolve.js';
 import type { SerialDeviceSpec } from './serial-schema.js';
 
 /** A device with its profile merged in: what sources and detectors work from. */
@@ -273,7 +273,7 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
 
 function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionConfig }, profile: ProfileInput, at: string): { spec?: DeviceSpec; errors: string[] } {
   const errors: string[] = [];
-  const groupIntervals = new Map<string, number>([['default', device.pollInterval]]);
+  const groupIntervals = new Map<string, number>([['default', device.pollInterval ?? DEVICE_DEFAULTS.pollInterval]]);
   for (const [g, v] of Object.entries(profile.groups ?? {})) groupIntervals.set(g, v.interval);
   for (const [g, v] of Object.entries(device.groups)) groupIntervals.set(g, v.interval);
 
@@ -310,7 +310,7 @@ function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionC
       model: profile.model,
       connection: device.connection,
       unitId: device.unitId,
-      timeout: device.timeout,
+      timeout: device.timeout ?? DEVICE_DEFAULTS.timeout,
       retries: device.retries,
       backoff: device.backoff,
       maxGap: device.maxGap,
@@ -435,7 +435,7 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
       continue;
     }
     if (d.connection.type === 'serial' && isSerialProfile(profile)) {
-      const { spec, errors: errs } = resolveSerialDevice({ ...d, connection: d.connection }, profile, explicitDeviceKeys(raw, i), `devices[${i}]`);
+      const { spec, errors: errs } = resolveSerialDevice({ ...d, connection: d.connection }, profile, `devices[${i}]`);
       problems.push(...errs.map((e) => `${label}: ${e}`));
       if (spec) serialDevices.push(spec);
       continue;

@@ -35,16 +35,23 @@ export const connectionSchema = z.discriminatedUnion('type', [
   serialConnectionSchema,
 ]);
 
+/** A device's pollInterval and timeout when neither the config nor (for serial) the profile sets them. */
+export const DEVICE_DEFAULTS = { pollInterval: 1000, timeout: 1000 } as const;
+
 export const deviceSchema = z.strictObject({
   name: identifier,
   /** Device profile name: a file `<name>.yaml` in one of the profile directories. */
   profile: identifier,
   connection: connectionSchema,
   unitId: intIn(0, 255).default(1),
-  /** Default interval for points not in a group. */
-  pollInterval: duration(10, 86_400_000).default(1000),
-  /** How long to wait for one answer before counting a timeout. */
-  timeout: duration(10, 60_000).default(1000),
+  /**
+   * Default interval for points not in a group. Absent: 1 s (DEVICE_DEFAULTS), or a serial
+   * profile's own; kept absent after validation so that resolution can tell "written" from
+   * "defaulted" without reading the YAML again.
+   */
+  pollInterval: duration(10, 86_400_000).optional(),
+  /** How long to wait for one answer before counting a timeout. Absent: 1 s, or a serial profile's own. */
+  timeout: duration(10, 60_000).optional(),
   /** Extra attempts of a failed request within one cycle before the cycle counts as failed. */
   retries: intIn(0, 10).default(1),
   /**

@@ -1,4 +1,4 @@
-import type { DeviceConfig } from './schema.js';
+import { DEVICE_DEFAULTS, type DeviceConfig } from './schema.js';
 import type { PointOverride } from './profile-schema.js';
 import {
   groupNames,
@@ -79,14 +79,13 @@ export function checkSerialProfile(profile: SerialProfileInput): string[] {
 const MODBUS_ONLY = ['table', 'address', 'type', 'order', 'group', 'writable', 'writeRange', 'writeFunction'] as const;
 
 /**
- * Merge a serial device's config with its profile. `explicit` says which of the device's
- * pollInterval/timeout the config file set (rather than the schema's defaults): a value set on
- * the device wins over the profile's, the profile's wins over the defaults.
+ * Merge a serial device's config with its profile. A pollInterval or timeout set on the device
+ * wins over the profile's, the profile's over DEVICE_DEFAULTS (the schema leaves both absent when
+ * the config does not write them).
  */
 export function resolveSerialDevice(
   device: DeviceConfig & { connection: SerialConnectionConfig },
   profile: SerialProfileInput,
-  explicit: { readonly pollInterval: boolean; readonly timeout: boolean },
   base: string,
 ): { spec?: SerialDeviceSpec; errors: string[] } {
   const errors: string[] = [];
@@ -142,8 +141,8 @@ export function resolveSerialDevice(
       : {
           type: 'polled',
           command: m.command,
-          interval: explicit.pollInterval ? device.pollInterval : (m.interval ?? device.pollInterval),
-          timeout: explicit.timeout ? device.timeout : (m.timeout ?? device.timeout),
+          interval: device.pollInterval ?? m.interval ?? DEVICE_DEFAULTS.pollInterval,
+          timeout: device.timeout ?? m.timeout ?? DEVICE_DEFAULTS.timeout,
           appendChecksum: m.appendChecksum,
         };
   return {
@@ -163,13 +162,3 @@ export function resolveSerialDevice(
   };
 }
 
-/**
- * Which of `pollInterval` and `timeout` the config file itself sets on `devices[index]` (the
- * validated config cannot tell a written 1s from the schema's default 1s).
- */
-export function explicitDeviceKeys(rawConfig: unknown, index: number): { pollInterval: boolean; timeout: boolean } {
-  const devices = typeof rawConfig === 'object' && rawConfig !== null ? (rawConfig as Record<string, unknown>)['devices'] : undefined;
-  const d = Array.isArray(devices) ? (devices[index] as unknown) : undefined;
-  const has = (k: string) => typeof d === 'object' && d !== null && Object.hasOwn(d, k);
-  return { pollInterval: has('pollInterval'), timeout: has('timeout') };
-}

@@ -47,7 +47,7 @@ export function deviceFor(profile: unknown, pathName: string, device: Record<str
   const p = serialProfileSchema.parse(profile);
   const d = deviceSchema.parse({ name: 'dev', profile: 'test', connection: { type: 'serial', path: pathName }, backoff: { initial: 100, max: 400 }, ...device });
   if (d.connection.type !== 'serial') throw new Error('unreachable');
-  const { spec, errors } = resolveSerialDevice({ ...d, connection: d.connection }, p, { pollInterval: 'pollInterval' in device, timeout: 'timeout' in device }, 'devices[0]');
+  const { spec, errors } = resolveSerialDevice({ ...d, connection: d.connection }, p, 'devices[0]');
   if (!spec) throw new Error(errors.join('\n'));
   return { spec, profile: p };
 }

@@ -61,6 +61,24 @@ describe('serial devices in the config', () => {
     expect(fc!.checksum).toEqual({ type: 'nmea-xor', encoding: 'hex', separator: '*', skip: 0, byteOrder: 'big' });
   });
 
+  it('a pollInterval or timeout written on the device wins even when it equals the default; unwritten, the profile\'s', async () => {
+    const s = await loadSettings(
+      config(`devices:
+  - name: written
+    profile: flow-computer
+    connection: { type: serial, path: /dev/ttyUSB1 }
+    pollInterval: 1s
+    timeout: 1s
+  - name: unwritten
+    profile: flow-computer
+    connection: { type: serial, path: /dev/ttyUSB2 }
+`),
+    );
+    const [written, unwritten] = s.serialDevices;
+    expect(written!.mode).toMatchObject({ type: 'polled', interval: 1000, timeout: 1000 });
+    expect(unwritten!.mode).toMatchObject({ type: 'polled', interval: 5000, timeout: 800 });
+  });
+
   it('reports serial mistakes with their paths', async () => {
     const bad = `model: x
 protocol: serial
