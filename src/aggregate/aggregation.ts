@@ -23,7 +23,7 @@ import type { StateStore } from '../store/state-store.js';
 import { rawSyncGate } from '../schedule/sync-window.js';
 
 /** What the store runs when the retention schedule fires: evict by budget and age; resolves with what it evicted (for the log). */
-export type RetentionCallback = () => Promise<RetentionOutcome | void>;
+export type RetentionCallback = () => Promise<RetentionOutcome | undefined>;
 
 export interface RetentionOutcome {
   readonly evicted: Readonly<Partial<Record<RecordType, number>>>;

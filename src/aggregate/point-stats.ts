@@ -153,7 +153,7 @@ export class StatsTable {
    * `next` starts there): the result is the statistics of the joined window. The last value of this
    * window holds until the first good value of `next`, exactly as if one accumulator had seen both.
    */
-  mergeNext(row: number, next: StatsTable, nextRow: number, boundary: number): void {
+  mergeNext(row: number, next: StatsTable, nextRow: number, _boundary: number): void {
     const a = this.acc;
     const o = row * STRIDE;
     const b = next.acc;
@@ -274,7 +274,7 @@ export class StatsTable {
 function clamp(q: number, min: number, max: number): number {
   if (q >= max) return max;
   if (q <= min) return min;
-  return q === q ? q : min / 2 + max / 2;
+  return Number.isNaN(q) ? min / 2 + max / 2 : q;
 }
 
 /** One point's statistics over one window: a StatsTable of one row. */

@@ -225,9 +225,7 @@ export class RollupEngine {
   discard(kept = false): number {
     let n = 0;
     for (let i = 0; i < this.lengths.length; i++) {
-      for (const w of this.open[i]!) {
-        n++;
-      }
+      n += this.open[i]!.length;
       this.open[i] = [];
     }
     if (!kept) this.counters.windowsDropped += n;

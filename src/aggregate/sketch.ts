@@ -166,7 +166,7 @@ export class QuantileSketch extends DenseStore {
   add(v: number): void {
     if (v > MIN_INDEXABLE) this.addAt(this.mapping.index(v) | 0, 1);
     else if (v < -MIN_INDEXABLE) (this.neg ??= new DenseStore(this.maxBins)).addAt(this.mapping.index(-v) | 0, 1);
-    else if (v === v) this.zero++;
+    else if (!Number.isNaN(v)) this.zero++;
   }
 
   /** Adds a value whose bucket was computed once for several sketches with `keyOf`. */

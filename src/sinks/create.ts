@@ -12,11 +12,10 @@
  *   stop: sources, then each sink.stop(), then store.close().
  */
 import type { Logger } from '../ops/log.js';
-import { forwardedTypes, type MqttSinkConfig, type SinksConfig } from '../settings/sink-schema.js';
-import type { RecordType } from '../store/records.js';
+import type { MqttSinkConfig, SinksConfig } from '../settings/sink-schema.js';
 import type { Store } from '../store/store.js';
 import { MqttSink } from './mqtt/mqtt-sink.js';
-import { cursorName, sinkCursors } from './cursors.js';
+import { sinkCursors } from './cursors.js';
 import type { MqttBackedSink, SinkPolicy } from './sink.js';
 import type { PointCatalogue } from './point-catalogue.js';
 import { SparkplugSink } from './sparkplug/sparkplug-sink.js';

@@ -594,7 +594,7 @@ export class LevelStore implements Store {
   }
 
   private async syncNow(): Promise<void> {
-    if (!this.db || this.db.status !== 'open') return;
+    if (this.db?.status !== 'open') return;
     if (this.syncing) return this.syncing;
     const target = this.head;
     const unsynced = this.unsynced.length;

@@ -161,7 +161,7 @@ export class MqttSink implements MqttBackedSink {
     this.lanes = LANE_ORDER.filter((t) => config.types.includes(t)).map((type) => {
       const cursor = cursorName(name, type);
       const c = cursors.get(cursor);
-      if (!c || !c.types.includes(type)) {
+      if (!c?.types.includes(type)) {
         throw new HalfwegError(
           'HALFWEG_STORE_USAGE',
           `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`,

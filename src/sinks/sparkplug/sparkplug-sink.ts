@@ -139,7 +139,7 @@ export class SparkplugSink implements MqttBackedSink {
       .map((type) => {
         const cursor = cursorName(name, type);
         const c = cursors.get(cursor);
-        if (!c || !c.types.includes(type)) {
+        if (!c?.types.includes(type)) {
           throw new HalfwegError('HALFWEG_STORE_USAGE', `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`);
         }
         return { type, cursor, tracker: new AckTracker(c.position), idle: false, inflight: 0, acking: Promise.resolve() };
@@ -240,11 +240,11 @@ export class SparkplugSink implements MqttBackedSink {
   private onMessage(gen: number, topic: string, payload: Buffer, retain: boolean): void {
     if (gen !== this.generation) return;
     const primary = this.o.config.sparkplug.primaryHost;
-    if (primary && topic === SparkplugTopics.state(primary)) return this.onState(gen, payload);
-    if (topic === this.topics.node_('NCMD')) return this.onNodeCommand(gen, payload);
     const device = this.topics.commandDevice(topic);
-    if (device !== undefined) return this.onDeviceCommandMessage(device, payload);
-    this.subscriptions.get(topic)?.(topic, payload, { retain });
+    if (primary && topic === SparkplugTopics.state(primary)) this.onState(gen, payload);
+    else if (topic === this.topics.node_('NCMD')) this.onNodeCommand(gen, payload);
+    else if (device !== undefined) this.onDeviceCommandMessage(device, payload);
+    else this.subscriptions.get(topic)?.(topic, payload, { retain });
   }
 
   private onState(gen: number, payload: Buffer): void {

@@ -176,7 +176,10 @@ export class Bus {
   private pump(): void {
     if (this.busy) return;
     const job = this.queue.shift();
-    if (job) return this.run(job);
+    if (job) {
+      this.run(job);
+      return;
+    }
     if (this.probes.length === 0 || this.probeCheck) return;
     this.probeCheck = setImmediate(() => {
       this.probeCheck = null;
@@ -262,7 +265,7 @@ export class Bus {
   /** RTU: a late reply must not be taken for the next request's answer; wait, then forget what came. */
   private async flush(client: Client, timeout: number): Promise<void> {
     await new Promise((r) => setTimeout(r, Math.min(timeout, 250)));
-    if (client._port && client._port._buffer) client._port._buffer = Buffer.alloc(0);
+    if (client._port?._buffer) client._port._buffer = Buffer.alloc(0);
   }
 
   /** Bytes on a Modbus TCP connection, before modbus-serial sees them. */

@@ -46,7 +46,7 @@ export function learntHoles(spec: DeviceSpec, forbidden: Forbidden, now: number)
   const holes: Partial<Record<Table, number[]>> = {};
   for (const t of TABLES) {
     const set = forbidden[t];
-    if (set && set.size) holes[t] = [...set].sort((a, b) => a - b);
+    if (set?.size) holes[t] = [...set].sort((a, b) => a - b);
   }
   return { fingerprint: deviceFingerprint(spec), learntAt: now, holes };
 }
