@@ -28,7 +28,9 @@ function procStat(pid: number): { cpuMs: number; rssMb: number } {
 async function measure(name: string, config: string, seconds: number) {
   const data = mkdtempSync(path.join(tmpdir(), 'halfweg-bench-agent-'));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', data], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let startupMs = NaN;
   let ready = false;
   const readyAt = new Promise<void>((resolve) => {
@@ -66,19 +68,36 @@ async function measure(name: string, config: string, seconds: number) {
   await new Promise((r) => child.once('exit', r));
   rmSync(data, { recursive: true, force: true });
   rss.sort((x, y) => x - y);
-  return { name, spawnToReady, startupMs, rssMedian: rss[Math.floor(rss.length / 2)]!, rssMax: rss[rss.length - 1]!, cpuPct: ((b.cpuMs - a.cpuMs) / wall) * 100 };
+  return {
+    name,
+    spawnToReady,
+    startupMs,
+    rssMedian: rss[Math.floor(rss.length / 2)]!,
+    rssMax: rss[rss.length - 1]!,
+    cpuPct: ((b.cpuMs - a.cpuMs) / wall) * 100,
+  };
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-bench-cfg-'));
 const idle = path.join(dir, 'idle.yaml');
 writeFileSync(idle, 'agent: { id: idle }\nlog: { level: info, format: json }\nhttp: { port: 0 }\n');
 const demo = path.join(dir, 'demo.yaml');
-writeFileSync(demo, readFileSync(path.join(root, 'config/demo.yaml'), 'utf8').replace('format: pretty', 'format: json').replace('level: warn', 'level: info') + '\nhttp: { port: 0 }\n');
+writeFileSync(
+  demo,
+  readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
+    .replace('format: pretty', 'format: json')
+    .replace('level: warn', 'level: info') + '\nhttp: { port: 0 }\n',
+);
 const seconds = quick ? 5 : 20;
-const rows = [await measure('idle (no devices)', idle, seconds), await measure('demo (2 simulated devices, 30 points)', demo, seconds)];
+const rows = [
+  await measure('idle (no devices)', idle, seconds),
+  await measure('demo (2 simulated devices, 30 points)', demo, seconds),
+];
 rmSync(dir, { recursive: true, force: true });
 console.log(`Agent process, ${seconds} s sampled after READY + 3 s warm-up`);
 console.log('case                                     spawn->READY ms  start() ms  RSS MB (median / max)  CPU %');
 for (const r of rows) {
-  console.log(`${r.name.padEnd(40)} ${r.spawnToReady.toFixed(0).padStart(15)} ${r.startupMs.toFixed(0).padStart(11)} ${`${r.rssMedian.toFixed(1)} / ${r.rssMax.toFixed(1)}`.padStart(22)} ${r.cpuPct.toFixed(2).padStart(6)}`);
+  console.log(
+    `${r.name.padEnd(40)} ${r.spawnToReady.toFixed(0).padStart(15)} ${r.startupMs.toFixed(0).padStart(11)} ${`${r.rssMedian.toFixed(1)} / ${r.rssMax.toFixed(1)}`.padStart(22)} ${r.cpuPct.toFixed(2).padStart(6)}`,
+  );
 }

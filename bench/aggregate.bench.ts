@@ -35,18 +35,34 @@ function secondOf(t: number, phase: number): Reading[] {
       const i = d * POINTS_PER_DEVICE + p;
       // A level per point with noise and drift; 1 in 500 readings bad.
       const v = 50 + i + Math.sin(t / 7000 + i) * 3 + ((i * 7919 + t / 1000) % 13) / 10;
-      out[i] = { device: `dev-${d}`, point: `pt-${p}`, value: v, ts: t + phase, quality: (t / 1000 + i) % 500 === 0 ? 'timeout' : 'good' };
+      out[i] = {
+        device: `dev-${d}`,
+        point: `pt-${p}`,
+        value: v,
+        ts: t + phase,
+        quality: (t / 1000 + i) % 500 === 0 ? 'timeout' : 'good',
+      };
     }
   }
   return out;
 }
 
-interface Run { usPer1000: number; bytesPerPoint: number; recordBytes: number; recordDeflated: number }
+interface Run {
+  usPer1000: number;
+  bytesPerPoint: number;
+  recordBytes: number;
+  recordDeflated: number;
+}
 
 function run(): Run {
   gc?.();
   const base = process.memoryUsage().heapUsed;
-  const engine = new RollupEngine({ windows: [60_000, 900_000, 3_600_000], grace: 10_000, timezone: TZ, startedAt: T0 });
+  const engine = new RollupEngine({
+    windows: [60_000, 900_000, 3_600_000],
+    grace: 10_000,
+    timezone: TZ,
+    startedAt: T0,
+  });
   let ms = 0;
   let readings = 0;
   let bytesPerPoint = 0;
@@ -84,7 +100,10 @@ const rows: [string, string][] = [
   ['points × rate × duration', `${POINTS} × 1 Hz × ${SECONDS / 60} min (windows 1m, 15m, 1h)`],
   ['CPU per 1,000 readings (median of 3)', `${median(runs.map((r) => r.usPer1000)).toFixed(0)} µs`],
   ['CPU per reading', `${(median(runs.map((r) => r.usPer1000)) / 1000).toFixed(2)} µs`],
-  ['memory per point (heap after gc, all windows open)', gc ? `${(median(runs.map((r) => r.bytesPerPoint)) / 1024).toFixed(2)} KiB` : 'n/a (no --expose-gc)'],
+  [
+    'memory per point (heap after gc, all windows open)',
+    gc ? `${(median(runs.map((r) => r.bytesPerPoint)) / 1024).toFixed(2)} KiB` : 'n/a (no --expose-gc)',
+  ],
   ['1m rollup record, 1,000 points: JSON', `${(median(runs.map((r) => r.recordBytes)) / 1024).toFixed(1)} KiB`],
   ['1m rollup record, 1,000 points: deflated', `${(median(runs.map((r) => r.recordDeflated)) / 1024).toFixed(1)} KiB`],
 ];

@@ -19,7 +19,13 @@ const T0 = Date.UTC(2026, 0, 5);
 function makeBatch(n: number, i: number): ReadingBatch {
   const ts = T0 + i * 1000;
   const load = Math.sin(i / 300);
-  const readings = Array.from({ length: n }, (_, p) => ({ device: 'big', point: `r${p}`, value: 100 + (p % 7) * load + (((i * 7919 + p * 104729) % 1000) / 1000 - 0.5), ts, quality: 'good' as const }));
+  const readings = Array.from({ length: n }, (_, p) => ({
+    device: 'big',
+    point: `r${p}`,
+    value: 100 + (p % 7) * load + (((i * 7919 + p * 104729) % 1000) / 1000 - 0.5),
+    ts,
+    quality: 'good' as const,
+  }));
   return { device: 'big', ts, readings };
 }
 
@@ -38,7 +44,12 @@ async function run(n: number): Promise<{ usPerReading: number; msPerCycle: numbe
   });
   await manager.start();
   const warm = quick ? 350 : 450;
-  for (let i = 0; i < warm; i++) manager.accept({ ...batches[i % 64]!, ts: T0 + i * 1000, readings: batches[i % 64]!.readings.map((r) => ({ ...r, ts: T0 + i * 1000 })) });
+  for (let i = 0; i < warm; i++)
+    manager.accept({
+      ...batches[i % 64]!,
+      ts: T0 + i * 1000,
+      readings: batches[i % 64]!.readings.map((r) => ({ ...r, ts: T0 + i * 1000 })),
+    });
   await manager.idle();
   gc?.();
   const m1 = process.memoryUsage();
@@ -54,12 +65,22 @@ async function run(n: number): Promise<{ usPerReading: number; msPerCycle: numbe
   const cpu = process.cpuUsage(cpu0);
   const us = (cpu.user + cpu.system) / cycles;
   await manager.stop();
-  return { usPerReading: us / n, msPerCycle: us / 1000, bytesPerPoint: (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / n };
+  return {
+    usPerReading: us / n,
+    msPerCycle: us / 1000,
+    bytesPerPoint: (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / n,
+  };
 }
 
-const lines = ['alarm manager, one device, every point in one poll group, default detection (relation on)', '', `${'points'.padStart(7)} ${'µs/reading'.padStart(11)} ${'ms per 1 Hz cycle'.padStart(18)} ${'share of a core'.padStart(16)} ${'bytes/point'.padStart(12)}`];
+const lines = [
+  'alarm manager, one device, every point in one poll group, default detection (relation on)',
+  '',
+  `${'points'.padStart(7)} ${'µs/reading'.padStart(11)} ${'ms per 1 Hz cycle'.padStart(18)} ${'share of a core'.padStart(16)} ${'bytes/point'.padStart(12)}`,
+];
 for (const n of quick ? [100, 1000, 5000] : [100, 1000, 5000]) {
   const r = await run(n);
-  lines.push(`${String(n).padStart(7)} ${r.usPerReading.toFixed(2).padStart(11)} ${r.msPerCycle.toFixed(1).padStart(18)} ${`${(r.msPerCycle / 10).toFixed(1)} %`.padStart(16)} ${Math.round(r.bytesPerPoint).toString().padStart(12)}`);
+  lines.push(
+    `${String(n).padStart(7)} ${r.usPerReading.toFixed(2).padStart(11)} ${r.msPerCycle.toFixed(1).padStart(18)} ${`${(r.msPerCycle / 10).toFixed(1)} %`.padStart(16)} ${Math.round(r.bytesPerPoint).toString().padStart(12)}`,
+  );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -50,7 +50,21 @@ const devices = simDevices(20);
 const catalogue: PointCatalogue = pointCatalogue({
   devices: devices.map((d) => ({
     name: d.name,
-    groups: [{ points: d.points.map((p) => ({ name: p, description: '', unit: 'bar', type: 'uint16' as const, scale: 0.1, offset: 0, precision: null, range: null, writable: false })) }],
+    groups: [
+      {
+        points: d.points.map((p) => ({
+          name: p,
+          description: '',
+          unit: 'bar',
+          type: 'uint16' as const,
+          scale: 0.1,
+          offset: 0,
+          precision: null,
+          range: null,
+          writable: false,
+        })),
+      },
+    ],
   })),
   serialDevices: [],
 });
@@ -60,7 +74,12 @@ function records(n: number): StoredRecord[] {
   const out: StoredRecord[] = [];
   for (let i = 0; out.length * 50 < n; i++) {
     const d = devices[i % devices.length]!;
-    out.push({ type: 'readings', batch: simBatch(d, 1_767_225_600_000 + Math.floor(i / devices.length) * 1000, r, 0.01), seq: i + 1, at: 0 });
+    out.push({
+      type: 'readings',
+      batch: simBatch(d, 1_767_225_600_000 + Math.floor(i / devices.length) * 1000, r, 0.01),
+      seq: i + 1,
+      at: 0,
+    });
   }
   return out;
 }
@@ -72,15 +91,21 @@ const KINDS: Kind[] = ['binary', 'json batch', 'json plain', 'sparkplug live', '
 function encodeCpu(kind: Kind, recs: StoredRecord[]): number {
   const topics = new Topics({ prefix: 'halfweg', site: ids.site, agent: ids.agent });
   const model = new NodeModel((d, p) => catalogue.get(d, p));
-  for (const d of devices) model.declareReadings(d.name, d.points.map((p) => ({ device: d.name, point: p, value: NaN, ts: 0, quality: 'good' as const })));
+  for (const d of devices)
+    model.declareReadings(
+      d.name,
+      d.points.map((p) => ({ device: d.name, point: p, value: NaN, ts: 0, quality: 'good' as const })),
+    );
   let sink = 0;
   gc();
   const t0 = process.cpuUsage();
   for (let i = 0; i < recs.length; i += 40) {
     const chunk = recs.slice(i, i + 40);
-    if (kind === 'binary') sink += encodeBatch({ agent: ids.agent, records: chunk }, { compression: 'deflate' }).byteLength;
+    if (kind === 'binary')
+      sink += encodeBatch({ agent: ids.agent, records: chunk }, { compression: 'deflate' }).byteLength;
     else if (kind === 'json batch') sink += encodeJsonBatch(ids.agent, chunk).length;
-    else if (kind === 'json plain') for (const r of chunk) for (const m of plainMessages(r, ids.agent, topics, catalogue)) sink += m.payload.length;
+    else if (kind === 'json plain')
+      for (const r of chunk) for (const m of plainMessages(r, ids.agent, topics, catalogue)) sink += m.payload.length;
     else {
       for (const r of chunk) {
         if (r.type !== 'readings') continue;
@@ -91,24 +116,36 @@ function encodeCpu(kind: Kind, recs: StoredRecord[]): number {
   }
   const d = process.cpuUsage(t0);
   if (sink === 0) throw new Error('nothing encoded');
-  return (d.user + d.system) / 1000 / (recs.length * 50 / 1000);
+  return (d.user + d.system) / 1000 / ((recs.length * 50) / 1000);
 }
 
 function sinkConfig(kind: Kind, url: string): MqttSinkConfig {
   const base = { url, types: ['readings'], reconnect: { initial: 100, max: 1000 }, heartbeat: 3_600_000 };
   if (kind === 'binary') return mqttSinkSchema.parse({ ...base, format: 'binary' });
   if (kind === 'json batch') return mqttSinkSchema.parse({ ...base, format: 'json', batchReadings: 2000 });
-  if (kind === 'json plain') return mqttSinkSchema.parse({ ...base, format: 'json', jsonStyle: 'plain', batchReadings: 2000 });
+  if (kind === 'json plain')
+    return mqttSinkSchema.parse({ ...base, format: 'json', jsonStyle: 'plain', batchReadings: 2000 });
   return mqttSinkSchema.parse({ ...base, format: 'sparkplug' });
 }
 
 /** Drains `n` readings through a sink of `kind`; bytes per reading at a subscriber (when `count`), CPU ms per 1,000 readings. */
-async function drain(kind: Kind, broker: Mosquitto, n: number, count: boolean): Promise<{ bytes: number; cpu: number }> {
+async function drain(
+  kind: Kind,
+  broker: Mosquitto,
+  n: number,
+  count: boolean,
+): Promise<{ bytes: number; cpu: number }> {
   const config = sinkConfig(kind, broker.url);
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-bench-contracts-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({ sync: 'interval', syncInterval: 100, memoryReadings: 200_000, diskBudget: 8 * 1024 ** 3, sinks: sinkCursors({ s: config }) }),
+    config: storeSchema.parse({
+      sync: 'interval',
+      syncInterval: 100,
+      memoryReadings: 200_000,
+      diskBudget: 8 * 1024 ** 3,
+      sinks: sinkCursors({ s: config }),
+    }),
     log: silentLogger(),
   });
   await store.open();
@@ -126,14 +163,18 @@ async function drain(kind: Kind, broker: Mosquitto, n: number, count: boolean): 
   let sink: Sink;
   const recs = records(n);
   const live = kind === 'sparkplug live';
-  if (kind.startsWith('sparkplug')) sink = new SparkplugSink({ name: 's', config, store, log: silentLogger(), ids, points: catalogue });
+  if (kind.startsWith('sparkplug'))
+    sink = new SparkplugSink({ name: 's', config, store, log: silentLogger(), ids, points: catalogue });
   else sink = new MqttSink({ name: 's', config, store, log: silentLogger(), ids, points: catalogue });
   if (live) {
     // Live: the node is born first, then the records come (reported by exception).
     await sink.start();
     while (!(sink as SparkplugSink).session().born) await sleep(20);
   }
-  for (let i = 0; i < recs.length; i += 500) await Promise.all(recs.slice(i, i + 500).map((r) => store.commit(r.type === 'readings' ? { type: 'readings', batch: r.batch } : r)));
+  for (let i = 0; i < recs.length; i += 500)
+    await Promise.all(
+      recs.slice(i, i + 500).map((r) => store.commit(r.type === 'readings' ? { type: 'readings', batch: r.batch } : r)),
+    );
   gc();
   const t0 = process.cpuUsage();
   if (!live) await sink.start();
@@ -152,7 +193,8 @@ async function drain(kind: Kind, broker: Mosquitto, n: number, count: boolean): 
 async function main(): Promise<void> {
   const recs = records(quick ? 50_000 : 200_000);
   const encode = new Map<Kind, number[]>();
-  for (let run = 0; run < RUNS; run++) for (const k of KINDS) encode.set(k, [...(encode.get(k) ?? []), encodeCpu(k, recs)]);
+  for (let run = 0; run < RUNS; run++)
+    for (const k of KINDS) encode.set(k, [...(encode.get(k) ?? []), encodeCpu(k, recs)]);
   const broker = new Mosquitto({ persistence: false });
   await broker.start();
   const bytes = new Map<Kind, number[]>();
@@ -170,7 +212,10 @@ async function main(): Promise<void> {
   console.log(`readings: ${READINGS} per drain (${READINGS / 4} for the wire count), runs: ${RUNS}, medians`);
   console.log('| sink | wire bytes/reading | encode CPU ms/1,000 readings | drain CPU ms/1,000 readings |');
   console.log('|---|---|---|---|');
-  for (const k of KINDS) console.log(`| ${k} | ${median(bytes.get(k)!).toFixed(2)} | ${median(encode.get(k)!).toFixed(3)} | ${median(cpu.get(k)!).toFixed(3)} |`);
+  for (const k of KINDS)
+    console.log(
+      `| ${k} | ${median(bytes.get(k)!).toFixed(2)} | ${median(encode.get(k)!).toFixed(3)} | ${median(cpu.get(k)!).toFixed(3)} |`,
+    );
 }
 
 await main();

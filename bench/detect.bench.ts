@@ -20,7 +20,13 @@ const POINTS_FOR_MEMORY = quick ? 2_000 : 10_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const defaults = optionsFor(parseDetectOptions({}), 'p');
-const full = optionsFor(parseDetectOptions({ rate: { span: '1m', maxRise: 5, maxFall: 5 }, points: { p: { limits: { hh: 3, h: 2, l: -2, ll: -3, deadband: 0.1 } } } }), 'p');
+const full = optionsFor(
+  parseDetectOptions({
+    rate: { span: '1m', maxRise: 5, maxFall: 5 },
+    points: { p: { limits: { hh: 3, h: 2, l: -2, ll: -3, deadband: 0.1 } } },
+  }),
+  'p',
+);
 
 // A cheap deterministic noisy signal (LCG), precomputed so the benchmark times the detectors.
 const SIGNAL = new Float64Array(65_536);
@@ -110,9 +116,21 @@ function warmed(make: () => PointDetector[]): () => PointDetector[] {
 }
 
 const cases: { name: string; cost: () => number; mem: () => number }[] = [
-  { name: 'default set (baseline+flatline+missing)', cost: () => timePoint(() => createPointDetectors(defaults)), mem: () => memoryPerPoint(warmed(() => createPointDetectors(defaults))) },
-  { name: 'full set (+limits+rate)', cost: () => timePoint(() => createPointDetectors(full)), mem: () => memoryPerPoint(warmed(() => createPointDetectors(full))) },
-  { name: 'relation alone, 8 points (per point)', cost: () => timeRelation(8), mem: () => memoryPerPoint(() => createRelationDetector(defaults, 8)) / 8 },
+  {
+    name: 'default set (baseline+flatline+missing)',
+    cost: () => timePoint(() => createPointDetectors(defaults)),
+    mem: () => memoryPerPoint(warmed(() => createPointDetectors(defaults))),
+  },
+  {
+    name: 'full set (+limits+rate)',
+    cost: () => timePoint(() => createPointDetectors(full)),
+    mem: () => memoryPerPoint(warmed(() => createPointDetectors(full))),
+  },
+  {
+    name: 'relation alone, 8 points (per point)',
+    cost: () => timeRelation(8),
+    mem: () => memoryPerPoint(() => createRelationDetector(defaults, 8)) / 8,
+  },
   ...[10, 100, 1000, 5000].map((k) => ({
     name: `group of ${k}: every detector + relation`,
     cost: () => timeGroup(k),
@@ -121,7 +139,11 @@ const cases: { name: string; cost: () => number; mem: () => number }[] = [
 ];
 
 if (!gc) process.stderr.write('run with --expose-gc for memory figures\n');
-const lines = [`detectors: ${READINGS.toLocaleString('en')} readings per run, median of ${RUNS} runs${quick ? ' (quick)' : ''}`, '', `${'set'.padEnd(42)} ${'µs/reading/point'.padStart(17)} ${'bytes/point'.padStart(12)}`];
+const lines = [
+  `detectors: ${READINGS.toLocaleString('en')} readings per run, median of ${RUNS} runs${quick ? ' (quick)' : ''}`,
+  '',
+  `${'set'.padEnd(42)} ${'µs/reading/point'.padStart(17)} ${'bytes/point'.padStart(12)}`,
+];
 for (const c of cases) {
   const costs: number[] = [];
   const mems: number[] = [];
@@ -129,7 +151,9 @@ for (const c of cases) {
     costs.push(c.cost());
     mems.push(c.mem());
   }
-  lines.push(`${c.name.padEnd(42)} ${median(costs).toFixed(3).padStart(17)} ${Number.isNaN(median(mems)) ? '-'.padStart(12) : Math.round(median(mems)).toString().padStart(12)}`);
+  lines.push(
+    `${c.name.padEnd(42)} ${median(costs).toFixed(3).padStart(17)} ${Number.isNaN(median(mems)) ? '-'.padStart(12) : Math.round(median(mems)).toString().padStart(12)}`,
+  );
 }
 lines.push('', 'goals (issue 14): < 5 µs per reading per point, < 4096 bytes per point');
 process.stdout.write(`${lines.join('\n')}\n`);

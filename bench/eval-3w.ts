@@ -43,7 +43,9 @@ interface FileRun {
 }
 
 function runFile(file: string, opts: DetectOptions): FileRun {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const header = lines[0]!.split(',');
   const classCol = header.indexOf('class');
   const sensors = header.map((h, i) => [h, i] as const).filter(([h, i]) => i > 0 && h !== 'class' && h !== 'anomaly');
@@ -66,7 +68,13 @@ function runFile(file: string, opts: DetectOptions): FileRun {
     for (let k = 0; k < sensors.length; k++) row[k] = parseValue(cells[sensors[k]![1]] ?? '');
     alarms[r] = det.update(parseTimestamp(cells[0]!), row).alarm ? 1 : 0;
   }
-  return { name: path.basename(path.dirname(file)).slice(0, 1) + '/' + path.basename(file, '.csv'), labels, cls: classes, alarms, normalEnd: normalEnd < 0 ? n : normalEnd };
+  return {
+    name: path.basename(path.dirname(file)).slice(0, 1) + '/' + path.basename(file, '.csv'),
+    labels,
+    cls: classes,
+    alarms,
+    normalEnd: normalEnd < 0 ? n : normalEnd,
+  };
 }
 
 /**
@@ -90,7 +98,8 @@ function benchmark2(run: FileRun, transientCode: number, steadyCode: number): { 
     const train = Math.floor(TRAIN_SHARE * n);
     test = n - train;
     const step = Math.min(WINDOW, n === maxNormal ? 1 : Math.floor((maxNormal - 1) / (MAX_WINDOWS - 1)));
-    for (let idx = train; idx < n; idx++) windows.push({ start: lNormal - WINDOW + 1 - (n - 1 - idx) * step, anomalous: false });
+    for (let idx = train; idx < n; idx++)
+      windows.push({ start: lNormal - WINDOW + 1 - (n - 1 - idx) * step, anomalous: false });
   }
   const span = (code: number, padEnd: boolean) => {
     if (first(code) < 0) return { f: 0, max: 0 };
@@ -153,7 +162,9 @@ function stream(run: FileRun, warmup: number): Stream {
 const f1Of = (s: { tp: number; fp: number; fn: number }) => (s.tp === 0 ? 0 : (2 * s.tp) / (2 * s.tp + s.fp + s.fn));
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({ options: { data: { type: 'string' }, options: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } } });
+const { values: args } = parseArgs({
+  options: { data: { type: 'string' }, options: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
+});
 const dataDir = path.resolve(args.data ?? path.join(here, '..', '..', '..', 'shared', 'datasets', '3w'));
 if (!existsSync(dataDir)) {
   process.stderr.write(`3W data not found at ${dataDir}; pass --data DIR\n`);
@@ -164,8 +175,13 @@ if (args.options) process.stdout.write(`NOT the defaults: --options ${args.optio
 const warmup = opts.baseline.warmup;
 
 const files: string[] = [];
-for (const sub of readdirSync(dataDir).filter((d) => /^\d_/.test(d)).sort()) {
-  for (const f of readdirSync(path.join(dataDir, sub)).filter((f) => f.endsWith('.csv')).sort()) files.push(path.join(dataDir, sub, f));
+for (const sub of readdirSync(dataDir)
+  .filter((d) => /^\d_/.test(d))
+  .sort()) {
+  for (const f of readdirSync(path.join(dataDir, sub))
+    .filter((f) => f.endsWith('.csv'))
+    .sort())
+    files.push(path.join(dataDir, sub, f));
 }
 
 const started = Date.now();
@@ -186,7 +202,7 @@ for (const f of files) {
   pooled.tn += s.tn;
   falseRaises += s.falseRaises;
   normalHours += Math.max(0, run.normalEnd - warmup) / 3600;
-  if (s.delay >= 0) (detected++, delays.push(s.delay));
+  if (s.delay >= 0) detected++, delays.push(s.delay);
   const eligible = run.normalEnd >= MIN_NORMAL;
   let b2f1 = NaN;
   if (eligible) {
@@ -206,12 +222,19 @@ const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)))
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 out.push('');
-out.push(`3W (real instances, classes 2 and 6): ${files.length} files, ${b2.length} Benchmark-2 eligible; data: ${dataDir}`);
+out.push(
+  `3W (real instances, classes 2 and 6): ${files.length} files, ${b2.length} Benchmark-2 eligible; data: ${dataDir}`,
+);
 out.push('');
-out.push('Benchmark 2 (180 s windows, 60 % of normal windows for training, balanced test, micro F1 = accuracy; mean over instances)');
+out.push(
+  'Benchmark 2 (180 s windows, 60 % of normal windows for training, balanced test, micro F1 = accuracy; mean over instances)',
+);
 const rows: [string, string][] = [
   [`Halfweg defaults (online), ${b2.length} instances here`, `${mean(b2).toFixed(3)} (${sd(b2).toFixed(3)})`],
-  ...Object.entries(b2ByClass).map(([c, xs]) => [`  class ${c} (${xs.length} instances)`, `${mean(xs).toFixed(3)} (${sd(xs).toFixed(3)})`] as [string, string]),
+  ...Object.entries(b2ByClass).map(
+    ([c, xs]) =>
+      [`  class ${c} (${xs.length} instances)`, `${mean(xs).toFixed(3)} (${sd(xs).toFixed(3)})`] as [string, string],
+  ),
   ['LOF, window features (Fernandes Junior 2022)', '0.870'],
   ['Isolation Forest, 500 lags (Nascimento 2021)', '0.835 (0.133)'],
   ['Isolation Forest (Vargas 2019, reference notebook)', '0.727 (0.182)'],
@@ -219,13 +242,21 @@ const rows: [string, string][] = [
   ['Dummy, always normal', '0.500'],
 ];
 for (const [m, v] of rows) out.push(`  ${m.padEnd(52)} ${v}`);
-out.push('  (published means are over 36 instances of 3W 1.x, classes 1, 2, 5, 6, 7, 8: a reference level, not the same set)');
+out.push(
+  '  (published means are over 36 instances of 3W 1.x, classes 1, 2, 5, 6, 7, 8: a reference level, not the same set)',
+);
 out.push('');
 out.push(`Streaming, every row after the ${warmup}-row warm-up, unlabelled rows not scored (our protocol)`);
 const p = pooled.tp / Math.max(1, pooled.tp + pooled.fp);
 const r = pooled.tp / Math.max(1, pooled.tp + pooled.fn);
-out.push(`  pooled: precision ${p.toFixed(3)}, recall ${r.toFixed(3)}, F1 ${f1Of(pooled).toFixed(3)}  (TP ${pooled.tp} FP ${pooled.fp} FN ${pooled.fn} TN ${pooled.tn})`);
-out.push(`  events detected: ${detected} of ${files.length}; detection delay median ${median(delays)} s, max ${Math.max(...delays)} s`);
-out.push(`  false alarms raised in normal periods: ${falseRaises} in ${normalHours.toFixed(1)} h (${(falseRaises / normalHours).toFixed(2)} per hour)`);
+out.push(
+  `  pooled: precision ${p.toFixed(3)}, recall ${r.toFixed(3)}, F1 ${f1Of(pooled).toFixed(3)}  (TP ${pooled.tp} FP ${pooled.fp} FN ${pooled.fn} TN ${pooled.tn})`,
+);
+out.push(
+  `  events detected: ${detected} of ${files.length}; detection delay median ${median(delays)} s, max ${Math.max(...delays)} s`,
+);
+out.push(
+  `  false alarms raised in normal periods: ${falseRaises} in ${normalHours.toFixed(1)} h (${(falseRaises / normalHours).toFixed(2)} per hour)`,
+);
 out.push(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 process.stdout.write(`${out.join('\n')}\n`);

@@ -14,7 +14,13 @@ import { prng } from '../test/detect/synthetic.js';
 const { values: args } = parseArgs({ options: { seeds: { type: 'string' }, only: { type: 'string' } } });
 const seeds = Number(args.seeds ?? 10);
 const started = Date.now();
-const head = ['generator', 'rows', ...LEVELS.flatMap((s) => [`≥${s} promised`, 'measured', 'ratio']), 'score=1', 'max ties'];
+const head = [
+  'generator',
+  'rows',
+  ...LEVELS.flatMap((s) => [`≥${s} promised`, 'measured', 'ratio']),
+  'score=1',
+  'max ties',
+];
 const lines: string[][] = [head];
 let worst = 0;
 const young: string[] = [];
@@ -28,7 +34,9 @@ for (const g of GENERATORS) {
     tallySeries(s, t);
     tallySeries(s, y, {}, 'young');
   }
-  young.push(`${g.name}: ${LEVELS.map((lv, i) => `≥${lv} ${(y.above[i]! / y.rows / pOf(lv)).toFixed(2)}×`).join(', ')} (${y.rows} rows)`);
+  young.push(
+    `${g.name}: ${LEVELS.map((lv, i) => `≥${lv} ${(y.above[i]! / y.rows / pOf(lv)).toFixed(2)}×`).join(', ')} (${y.rows} rows)`,
+  );
   const cells = [g.name, String(t.rows)];
   LEVELS.forEach((s, i) => {
     const promised = pOf(s);
@@ -40,6 +48,12 @@ for (const g of GENERATORS) {
   lines.push(cells);
 }
 const widths = head.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
-process.stdout.write(`${lines.map((l) => l.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')).join('\n')}\n`);
-process.stdout.write(`worst ratio measured/promised: ${worst.toFixed(2)} (${seeds} series per generator, rows after the warm-up and ${MATURE} readings of history; ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-process.stdout.write(`\nyoung points (the ${MATURE} readings after the warm-up), measured/promised:\n${young.map((l) => `  ${l}`).join('\n')}\n`);
+process.stdout.write(
+  `${lines.map((l) => l.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')).join('\n')}\n`,
+);
+process.stdout.write(
+  `worst ratio measured/promised: ${worst.toFixed(2)} (${seeds} series per generator, rows after the warm-up and ${MATURE} readings of history; ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+);
+process.stdout.write(
+  `\nyoung points (the ${MATURE} readings after the warm-up), measured/promised:\n${young.map((l) => `  ${l}`).join('\n')}\n`,
+);

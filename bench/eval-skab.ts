@@ -39,12 +39,19 @@ interface FileRun {
 }
 
 function runFile(file: string, opts: DetectOptions): FileRun {
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const sep = detectSeparator(lines[0]!);
   const header = lines[0]!.split(sep);
   const labelCol = header.indexOf('anomaly');
-  const sensorCols = header.map((h, i) => [h, i] as const).filter(([h, i]) => i > 0 && h !== 'anomaly' && h !== 'changepoint');
-  const det = new FrameDetector(sensorCols.map(([h]) => h), opts);
+  const sensorCols = header
+    .map((h, i) => [h, i] as const)
+    .filter(([h, i]) => i > 0 && h !== 'anomaly' && h !== 'changepoint');
+  const det = new FrameDetector(
+    sensorCols.map(([h]) => h),
+    opts,
+  );
   const labels: number[] = [];
   const alarms: number[] = [];
   const ts: number[] = [];
@@ -85,7 +92,9 @@ function metrics(c: Counts) {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({ options: { data: { type: 'string' }, options: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } } });
+const { values: args } = parseArgs({
+  options: { data: { type: 'string' }, options: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
+});
 // dist/bench/ → repo root is two levels up; the dataset lives in ../shared beside the repo.
 const dataDir = path.resolve(args.data ?? path.join(here, '..', '..', '..', 'shared', 'datasets', 'skab'));
 if (!existsSync(dataDir)) {
@@ -98,7 +107,10 @@ if (args.options) process.stdout.write(`NOT the defaults: --options ${args.optio
 const files: string[] = [];
 for (const sub of ['valve1', 'valve2', 'other']) {
   const dir = path.join(dataDir, sub);
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.csv')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10))) files.push(path.join(dir, f));
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith('.csv'))
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10)))
+    files.push(path.join(dir, f));
 }
 
 const started = Date.now();
@@ -111,7 +123,10 @@ for (const f of files) {
   count(run, 0, whole);
   const m = metrics(count(run, TRAIN, { tp: 0, fp: 0, fn: 0, tn: 0 }));
   perFile.push(m.f1);
-  if (args.verbose) process.stdout.write(`${path.relative(dataDir, f).padEnd(14)} F1 ${m.f1.toFixed(2)}  FAR ${m.far.toFixed(1).padStart(5)}%  MAR ${m.mar.toFixed(1).padStart(5)}%\n`);
+  if (args.verbose)
+    process.stdout.write(
+      `${path.relative(dataDir, f).padEnd(14)} F1 ${m.f1.toFixed(2)}  FAR ${m.far.toFixed(1).padStart(5)}%  MAR ${m.mar.toFixed(1).padStart(5)}%\n`,
+    );
 }
 const mt = metrics(test);
 const mw = metrics(whole);

@@ -19,7 +19,10 @@ import { Mosquitto } from '../test/support/mosquitto.js';
 import { freePort } from '../test/support/port.js';
 import { sleep } from '../test/support/wait.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, main: { type: 'string' } }, strict: false });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, main: { type: 'string' } },
+  strict: false,
+});
 const here = path.dirname(fileURLToPath(import.meta.url));
 const main = path.resolve(typeof values.main === 'string' ? values.main : path.join(here, '../src/main.js'));
 const WARM_S = values.quick ? 4 : 8;
@@ -34,7 +37,9 @@ async function config(dir: string, devices: number, brokerUrl: string): Promise<
     const port = await freePort();
     const profile = PROFILES[i % 2]!;
     sims.push(`  - { profile: ${profile}, port: ${port}, unitId: 1 }`);
-    devs.push(`  - { name: dev-${i}, profile: ${profile}, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }`);
+    devs.push(
+      `  - { name: dev-${i}, profile: ${profile}, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }`,
+    );
   }
   const text = [
     `agent: { id: fsync-bench, site: bench, dataDir: ${dir}/data }`,
@@ -72,13 +77,21 @@ async function run(devices: number): Promise<number> {
   try {
     const file = await config(dir, devices, broker.url);
     const trace = path.join(dir, 'strace.txt');
-    const child = spawn('strace', ['-f', '-ttt', '-y', '-e', 'trace=fdatasync,fsync', '-o', trace, process.execPath, main, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(
+      'strace',
+      ['-f', '-ttt', '-y', '-e', 'trace=fdatasync,fsync', '-o', trace, process.execPath, main, 'run', '--config', file],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     const start = Date.now() / 1000;
     process.stderr.write(`  ${devices} devices: running ${WARM_S + WINDOW_S} s…\n`);
     await sleep((WARM_S + WINDOW_S) * 1000);
     // Stop the agent itself (strace's child); strace ends with it.
-    const agent = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter(Boolean);
+    const agent = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+      .filter(Boolean);
     for (const pid of agent) process.kill(pid, 'SIGTERM');
     const killTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;

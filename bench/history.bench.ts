@@ -30,7 +30,20 @@ for (let i = 0; i < 3600; i++) {
   const ts = T0 + i * 1000;
   await Promise.all(
     ['boiler-1', 'genset-1'].map((device) =>
-      store.commit({ type: 'readings', batch: { device, ts, readings: Array.from({ length: 20 }, (_, j) => ({ device, point: `p${j}`, value: Math.sin(i / 60 + j), ts, quality: 'good' as const })) } }),
+      store.commit({
+        type: 'readings',
+        batch: {
+          device,
+          ts,
+          readings: Array.from({ length: 20 }, (_, j) => ({
+            device,
+            point: `p${j}`,
+            value: Math.sin(i / 60 + j),
+            ts,
+            quality: 'good' as const,
+          })),
+        },
+      }),
     ),
   );
 }
@@ -48,7 +61,9 @@ async function median(run: () => Promise<number>): Promise<{ ms: number; n: numb
 
 const range = { from: T0, to: T0 + 3_600_000 };
 const one = await median(async () => (await store.readPoint('boiler-1', 'p3', range)).length);
-const all = await median(async () => [...(await store.readPoints('boiler-1', null, range)).values()].reduce((a, v) => a + v.length, 0));
+const all = await median(async () =>
+  [...(await store.readPoints('boiler-1', null, range)).values()].reduce((a, v) => a + v.length, 0),
+);
 console.log(`readPoint, one point, 1 h:             ${one.n} readings, median ${one.ms.toFixed(0)} ms`);
 console.log(`readPoints(device, null), 20 points, 1 h: ${all.n} readings, median ${all.ms.toFixed(0)} ms`);
 await store.close();

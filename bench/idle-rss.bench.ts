@@ -16,7 +16,10 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/port.js';
 import { sleep } from '../test/support/wait.js';
 
-const { values } = parseArgs({ options: { main: { type: 'string' }, quick: { type: 'boolean', default: false } }, strict: false });
+const { values } = parseArgs({
+  options: { main: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  strict: false,
+});
 const here = path.dirname(fileURLToPath(import.meta.url));
 const main = path.resolve(typeof values.main === 'string' ? values.main : path.join(here, '../src/main.js'));
 const hook = path.resolve(here, '../../test/fixtures/load-log/register.mjs');
@@ -41,7 +44,10 @@ async function measure(args: string[], dir: string, name: string): Promise<{ rss
   await sleep(10_000);
   const rss = rssKb(plain.pid!);
   await stop(plain);
-  const hooked = spawn(process.execPath, ['--import', hook, main, ...args], { stdio: 'ignore', env: { ...process.env, HALFWEG_LOAD_LOG: log } });
+  const hooked = spawn(process.execPath, ['--import', hook, main, ...args], {
+    stdio: 'ignore',
+    env: { ...process.env, HALFWEG_LOAD_LOG: log },
+  });
   await sleep(5000);
   await stop(hooked);
   const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
@@ -50,20 +56,35 @@ async function measure(args: string[], dir: string, name: string): Promise<{ rss
 
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-rss-'));
 const simPort = await freePort();
-const sim = spawn(process.execPath, [main, 'simulate', '--profile', 'steam-boiler', '--port', String(simPort)], { stdio: 'ignore' });
+const sim = spawn(process.execPath, [main, 'simulate', '--profile', 'steam-boiler', '--port', String(simPort)], {
+  stdio: 'ignore',
+});
 try {
   await sleep(1500);
   const device = `devices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${simPort} }, unitId: 1 }\n`;
-  const base = (data: string) => `agent: { id: rss, site: bench, dataDir: ${path.join(dir, data)} }\nlog: { level: warn }\nhttp: { enabled: false }\n`;
+  const base = (data: string) =>
+    `agent: { id: rss, site: bench, dataDir: ${path.join(dir, data)} }\nlog: { level: warn }\nhttp: { enabled: false }\n`;
   writeFileSync(path.join(dir, 'tcp.yaml'), base('tcp') + device);
-  writeFileSync(path.join(dir, 'tcp-mqtt.yaml'), base('tcp-mqtt') + device + 'sinks:\n  controlRoom: { url: "mqtt://127.0.0.1:1883", types: [alarm, aggregate], format: json }\n');
+  writeFileSync(
+    path.join(dir, 'tcp-mqtt.yaml'),
+    base('tcp-mqtt') +
+      device +
+      'sinks:\n  controlRoom: { url: "mqtt://127.0.0.1:1883", types: [alarm, aggregate], format: json }\n',
+  );
   const rows: [string, { rss: number; loaded: string[] }][] = [];
   rows.push(['run: Modbus TCP, no sink', await measure(['run', '--config', path.join(dir, 'tcp.yaml')], dir, 'tcp')]);
-  rows.push(['run: Modbus TCP, control-room MQTT sink', await measure(['run', '--config', path.join(dir, 'tcp-mqtt.yaml')], dir, 'tcp-mqtt')]);
-  rows.push(['demo (2 simulators in-process, no sink)', await measure(['demo', '--data-dir', path.join(dir, 'demo')], dir, 'demo')]);
+  rows.push([
+    'run: Modbus TCP, control-room MQTT sink',
+    await measure(['run', '--config', path.join(dir, 'tcp-mqtt.yaml')], dir, 'tcp-mqtt'),
+  ]);
+  rows.push([
+    'demo (2 simulators in-process, no sink)',
+    await measure(['demo', '--data-dir', path.join(dir, 'demo')], dir, 'demo'),
+  ]);
   console.log(`agent: ${main}; VmRSS 10 s after start`);
   console.log('| run | idle RSS | heavy packages loaded |\n|---|---|---|');
-  for (const [name, r] of rows) console.log(`| ${name} | ${(r.rss / 1024).toFixed(1)} MB | ${r.loaded.join(', ') || '—'} |`);
+  for (const [name, r] of rows)
+    console.log(`| ${name} | ${(r.rss / 1024).toFixed(1)} MB | ${r.loaded.join(', ') || '—'} |`);
 } finally {
   await stop(sim);
   rmSync(dir, { recursive: true, force: true });

@@ -35,7 +35,10 @@ const PER_MESSAGE = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Batches of `PER_MESSAGE` readings per agent, `total` readings in all, seqs continuing from `seqFrom`. */
-function makeBatches(total: number, seqFrom: Map<string, number>): { topic: string; payload: Buffer; records: number }[] {
+function makeBatches(
+  total: number,
+  seqFrom: Map<string, number>,
+): { topic: string; payload: Buffer; records: number }[] {
   const out: { topic: string; payload: Buffer; records: number }[] = [];
   const devs = simDevices(4, 50, 11);
   const r = rng(5);
@@ -52,7 +55,11 @@ function makeBatches(total: number, seqFrom: Map<string, number>): { topic: stri
         seq++;
       }
       seqFrom.set(agent, seq);
-      out.push({ topic: `halfweg/site-${a % 3}/${agent}/batches/readings`, payload: Buffer.from(encodeBatch({ agent, records })), records: records.length });
+      out.push({
+        topic: `halfweg/site-${a % 3}/${agent}/batches/readings`,
+        payload: Buffer.from(encodeBatch({ agent, records })),
+        records: records.length,
+      });
     }
   }
   return out;
@@ -64,7 +71,9 @@ interface Worker {
 }
 
 function startWorker(config: string, name: string): Worker {
-  const proc = spawn(process.execPath, [MAIN, 'ingest', '--config', config, '--worker', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN, 'ingest', '--config', config, '--worker', name], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const w = { proc, log: '' };
   proc.stdout!.on('data', (d: Buffer) => (w.log += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (w.log += d.toString()));
@@ -86,7 +95,9 @@ async function waitSubscribed(ws: Worker[], sessions: number): Promise<void> {
   throw new Error(`workers did not subscribe:\n${ws.map((w) => w.log).join('\n')}`);
 }
 
-async function status(w: Worker): Promise<{ commitMs: { p50: number; p99: number; n: number } | null; totals: { transactions: number } }> {
+async function status(
+  w: Worker,
+): Promise<{ commitMs: { p50: number; p99: number; n: number } | null; totals: { transactions: number } }> {
   const m = /"port":(\d+)/.exec(w.log);
   const res = await fetch(`http://127.0.0.1:${m![1]}/status`);
   return (await res.json()) as never;
@@ -132,7 +143,14 @@ async function main(): Promise<void> {
     // The config's default (8) unless HALFWEG_BENCH_CONNECTIONS says otherwise.
     const connections = Number(process.env['HALFWEG_BENCH_CONNECTIONS'] ?? 8);
     const config = path.join(work, 'ingest.yaml');
-    const configText = [`log: { level: info, format: json }`, `http: { port: 0 }`, `mqtt: { url: "${broker.url}", connections: ${connections}, guard: ${process.env['HALFWEG_BENCH_GUARD'] === '1'} }`, `database: { url: "${dbUrl}", pool: 6 }`, `rescue: { enabled: false }`, ''].join('\n');
+    const configText = [
+      `log: { level: info, format: json }`,
+      `http: { port: 0 }`,
+      `mqtt: { url: "${broker.url}", connections: ${connections}, guard: ${process.env['HALFWEG_BENCH_GUARD'] === '1'} }`,
+      `database: { url: "${dbUrl}", pool: 6 }`,
+      `rescue: { enabled: false }`,
+      '',
+    ].join('\n');
     writeFileSync(config, configText);
     const mig = spawnSync(process.execPath, [MAIN, 'ingest', '--config', config, '--migrate'], { encoding: 'utf8' });
     if (mig.status !== 0) throw new Error(mig.stderr);
@@ -174,12 +192,18 @@ async function main(): Promise<void> {
       for (;;) {
         const got = Number((await db.query('SELECT count(*) AS n FROM halfweg.records')).rows[0].n);
         if (got >= target) break;
-        if (performance.now() - t > (quick ? 120_000 : 600_000)) throw new Error(`drain did not finish: ${got}/${target}\n${ws.map((w) => w.log.slice(-2000)).join('\n')}`);
+        if (performance.now() - t > (quick ? 120_000 : 600_000))
+          throw new Error(`drain did not finish: ${got}/${target}\n${ws.map((w) => w.log.slice(-2000)).join('\n')}`);
         await sleep(100);
       }
       const wall = (performance.now() - t) / 1000;
       // From the first transaction's start to the last one's (process start-up excluded).
-      const span = (await db.query(`SELECT extract(epoch FROM max(ingested_at) - min(ingested_at)) AS s FROM halfweg.records WHERE ingested_at >= to_timestamp($1 / 1000.0)`, [Date.now() - wall * 1000 - 1000])).rows[0];
+      const span = (
+        await db.query(
+          `SELECT extract(epoch FROM max(ingested_at) - min(ingested_at)) AS s FROM halfweg.records WHERE ingested_at >= to_timestamp($1 / 1000.0)`,
+          [Date.now() - wall * 1000 - 1000],
+        )
+      ).rows[0];
       const seconds = Math.max(Number(span.s), 0.001);
       const st = await Promise.all(ws.map(status));
       await Promise.all(ws.map(stopWorker));
@@ -203,7 +227,9 @@ async function main(): Promise<void> {
     const perReading = Number(size.readings_bytes) / Number(size.readings);
     await db.end();
 
-    console.log(`Ingest into PostgreSQL ${(await admin.query('SHOW server_version')).rows[0].server_version}, ${AGENTS} agents, ${PER_MESSAGE} readings per message (deflate, ${wireBytes.toFixed(2)} B/reading on the wire), ${os.cpus().length} cores shared with PostgreSQL and Mosquitto`);
+    console.log(
+      `Ingest into PostgreSQL ${(await admin.query('SHOW server_version')).rows[0].server_version}, ${AGENTS} agents, ${PER_MESSAGE} readings per message (deflate, ${wireBytes.toFixed(2)} B/reading on the wire), ${os.cpus().length} cores shared with PostgreSQL and Mosquitto`,
+    );
     console.log('');
     console.log('| workers | readings | drain | readings/s | commit p50 | commit p99 | transactions |');
     console.log('|---|---|---|---|---|---|---|');

@@ -36,7 +36,13 @@ interface Row {
 }
 
 async function run(broker: Mosquitto, bandwidth: number | undefined, backlogged = true): Promise<Row> {
-  const config = mqttSinkSchema.parse({ url: broker.url, types: ['alarm', 'readings'], format: 'binary', ...(bandwidth ? { bandwidth } : {}), heartbeat: 3_600_000 });
+  const config = mqttSinkSchema.parse({
+    url: broker.url,
+    types: ['alarm', 'readings'],
+    format: 'binary',
+    ...(bandwidth ? { bandwidth } : {}),
+    heartbeat: 3_600_000,
+  });
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-bench-link-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
@@ -47,15 +53,25 @@ async function run(broker: Mosquitto, bandwidth: number | undefined, backlogged 
   const devs = simDevices(2, 30);
   const r = rng(7);
   let t = 1_767_225_600_000;
-  const produce = (seconds: number) => Promise.all(Array.from({ length: seconds }, () => {
-    t += 1000;
-    return Promise.all(devs.map((d) => store.commit({ type: 'readings', batch: simBatch(d, t, r, 0.01) })));
-  }));
+  const produce = (seconds: number) =>
+    Promise.all(
+      Array.from({ length: seconds }, () => {
+        t += 1000;
+        return Promise.all(devs.map((d) => store.commit({ type: 'readings', batch: simBatch(d, t, r, 0.01) })));
+      }),
+    );
   // A backlog none of the capped links drains in the run; unthrottled, the time to drain it.
   // About twice what the link carries in the run (at ~1.2 bytes per reading), in seconds of production.
-  if (backlogged) await produce(bandwidth === undefined ? 3000 : Math.ceil((2 * bandwidth * (WARM_S + WINDOW_S)) / 1.2 / 60));
+  if (backlogged)
+    await produce(bandwidth === undefined ? 3000 : Math.ceil((2 * bandwidth * (WARM_S + WINDOW_S)) / 1.2 / 60));
   const backlog = store.stats().cursors.find((c) => c.name === 'cloud.readings')!.readingsPending;
-  const sink = new MqttSink({ name: 'cloud', config, store, log: silentLogger(), ids: { agent: 'bench', site: 'link' } });
+  const sink = new MqttSink({
+    name: 'cloud',
+    config,
+    store,
+    log: silentLogger(),
+    ids: { agent: 'bench', site: 'link' },
+  });
   const producer = setInterval(() => void produce(1).then(() => sink.wake('readings')), 1000);
   await sink.start();
   const warm = bandwidth === undefined ? 0 : WARM_S * 1000;
@@ -67,15 +83,24 @@ async function run(broker: Mosquitto, bandwidth: number | undefined, backlogged 
   let alarmSeq = Infinity;
   let alarmAt = 0;
   const end = from + WINDOW_S * 1000;
-  while (performance.now() < end && !(bandwidth === undefined && backlogged && sink.stats().delivered.readings >= backlog)) {
+  while (
+    performance.now() < end &&
+    !(bandwidth === undefined && backlogged && sink.stats().delivered.readings >= backlog)
+  ) {
     if (alarmAt === 0 && (performance.now() - from > (WINDOW_S * 1000) / 2 || bandwidth === undefined)) {
       alarmAt = performance.now();
-      void store.commit({ type: 'alarm', alarm: { kind: 'limits', device: 'dev-0', point: 'p', alarm: 'hh', event: 'raised' } }).then((c) => {
-        if (c.ok) alarmSeq = c.seq;
-        sink.wake('alarm');
-      });
+      void store
+        .commit({ type: 'alarm', alarm: { kind: 'limits', device: 'dev-0', point: 'p', alarm: 'hh', event: 'raised' } })
+        .then((c) => {
+          if (c.ok) alarmSeq = c.seq;
+          sink.wake('alarm');
+        });
     }
-    if (Number.isNaN(alarmMs) && (store.stats().cursors.find((c) => c.name === 'cloud.alarm')?.position ?? 0) >= alarmSeq) alarmMs = performance.now() - alarmAt;
+    if (
+      Number.isNaN(alarmMs) &&
+      (store.stats().cursors.find((c) => c.name === 'cloud.alarm')?.position ?? 0) >= alarmSeq
+    )
+      alarmMs = performance.now() - alarmAt;
     await sleep(bandwidth === undefined ? 2 : 20);
   }
   const seconds = (performance.now() - from) / 1000;
@@ -101,10 +126,16 @@ try {
   for (const cap of [300, 1000, 10_000, undefined]) rows.push(await run(broker, cap));
   // No backlog: only the 60 readings/s being produced.
   for (const cap of [300, undefined]) rows.push(await run(broker, cap, false));
-  console.log(`cloud sink, binary + deflate, QoS 1; production 60 readings/s on a backlog; ${WINDOW_S} s window after ${WARM_S} s`);
-  console.log('| bandwidth cap | drain (readings/s) | wire bytes/reading | readings/message | alarm acknowledged after |\n|---|---|---|---|---|');
+  console.log(
+    `cloud sink, binary + deflate, QoS 1; production 60 readings/s on a backlog; ${WINDOW_S} s window after ${WARM_S} s`,
+  );
+  console.log(
+    '| bandwidth cap | drain (readings/s) | wire bytes/reading | readings/message | alarm acknowledged after |\n|---|---|---|---|---|',
+  );
   for (const x of rows) {
-    console.log(`| ${x.cap} | ${Math.round(x.drain).toLocaleString('en')} | ${x.bytesPerReading.toFixed(2)} | ${Math.round(x.readingsPerMessage).toLocaleString('en')} | ${Number.isNaN(x.alarmMs) ? 'not within the window' : `${(x.alarmMs / 1000).toFixed(2)} s`} |`);
+    console.log(
+      `| ${x.cap} | ${Math.round(x.drain).toLocaleString('en')} | ${x.bytesPerReading.toFixed(2)} | ${Math.round(x.readingsPerMessage).toLocaleString('en')} | ${Number.isNaN(x.alarmMs) ? 'not within the window' : `${(x.alarmMs / 1000).toFixed(2)} s`} |`,
+    );
   }
 } finally {
   await broker.destroy();

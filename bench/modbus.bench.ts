@@ -50,9 +50,22 @@ function deviceMap(seed: number) {
     next[table] += g < 0.7 ? 0 : g < 0.95 ? 1 + Math.floor(r() * 4) : 20 + Math.floor(r() * 40);
     const address = next[table];
     const p: PointSpec = {
-      name: `p${i}`, description: '', unit: '', table, address, type,
-      order: type === 'uint32' ? 'CDAB' : 'ABCD', scale: type === 'int16' ? 0.1 : 1, offset: 0,
-      range: null, precision: null, limits: {}, group: 'default', writable: false, writeRange: null, writeFunction: 'single',
+      name: `p${i}`,
+      description: '',
+      unit: '',
+      table,
+      address,
+      type,
+      order: type === 'uint32' ? 'CDAB' : 'ABCD',
+      scale: type === 'int16' ? 0.1 : 1,
+      offset: 0,
+      range: null,
+      precision: null,
+      limits: {},
+      group: 'default',
+      writable: false,
+      writeRange: null,
+      writeFunction: 'single',
     };
     points.push(p);
     if (table === 'coil' || table === 'discrete') {
@@ -81,10 +94,17 @@ async function run(totalPoints: number, seconds: number, maxGap: number) {
     child.send({ images: maps.map((m) => m.image) });
   });
   const devices: DeviceSpec[] = maps.map((m, i) => ({
-    name: `dev${i}`, profile: 'bench', model: 'bench',
+    name: `dev${i}`,
+    profile: 'bench',
+    model: 'bench',
     connection: { type: 'tcp', host: '127.0.0.1', port: ports[i]! },
-    unitId: 1, timeout: 2000, retries: 0, backoff: { initial: 1000, max: 10_000 },
-    maxGap, maxRegisters: 125, maxBits: 2000,
+    unitId: 1,
+    timeout: 2000,
+    retries: 0,
+    backoff: { initial: 1000, max: 10_000 },
+    maxGap,
+    maxRegisters: 125,
+    maxBits: 2000,
     groups: [{ name: 'default', interval: INTERVAL, points: m.points }],
   }));
   const planned = devices.reduce((s, d) => s + planDevice(d).reduce((a, g) => a + g.requests.length, 0), 0);
@@ -101,7 +121,10 @@ async function run(totalPoints: number, seconds: number, maxGap: number) {
   const edges = new Map<string, { r0: number; c0: number; r1: number; c1: number }>();
   const emit = (b: { device: string; ts: number; readings: readonly { quality: string }[] }) => {
     if (!measuring) return;
-    const d = sourceOf.get(b.device)!.stats().devices.find((x) => x.device === b.device)!;
+    const d = sourceOf
+      .get(b.device)!
+      .stats()
+      .devices.find((x) => x.device === b.device)!;
     const e = edges.get(b.device);
     if (!e) edges.set(b.device, { r0: d.requests, c0: d.cycles, r1: d.requests, c1: d.cycles });
     else Object.assign(e, { r1: d.requests, c1: d.cycles });
@@ -147,11 +170,44 @@ const rows = [];
 // which is the absolute minimum number of requests for the map.
 for (const size of sizes) for (const gap of [8, 124]) rows.push(await run(size, seconds, gap));
 const pad = (s: string | number, w: number) => String(s).padStart(w);
-console.log(`Modbus TCP source, ${POINTS_PER_DEVICE} points/device, interval ${INTERVAL} ms, ${seconds} s measured${quick ? ' (--quick)' : ''}`);
-console.log(['points', 'devices', 'maxGap', 'req/cycle', 'planned', 'minimum', 'cycle ms (p50)', 'CPU ms/1k readings', 'readings/s', 'CPU %', 'RSS MB', 'bad'].map((h, i) => pad(h, [7, 8, 7, 10, 8, 8, 15, 19, 11, 6, 7, 4][i]!)).join(' '));
+console.log(
+  `Modbus TCP source, ${POINTS_PER_DEVICE} points/device, interval ${INTERVAL} ms, ${seconds} s measured${quick ? ' (--quick)' : ''}`,
+);
+console.log(
+  [
+    'points',
+    'devices',
+    'maxGap',
+    'req/cycle',
+    'planned',
+    'minimum',
+    'cycle ms (p50)',
+    'CPU ms/1k readings',
+    'readings/s',
+    'CPU %',
+    'RSS MB',
+    'bad',
+  ]
+    .map((h, i) => pad(h, [7, 8, 7, 10, 8, 8, 15, 19, 11, 6, 7, 4][i]!))
+    .join(' '),
+);
 for (const r of rows) {
   console.log(
-    [pad(r.points, 7), pad(r.devices, 8), pad(r.maxGap, 7), pad(r.perCycle.toFixed(2), 10), pad(r.planned, 8), pad(r.minimum, 8), pad(r.cycleMedian.toFixed(1), 15), pad(r.cpuPer1k.toFixed(3), 19), pad(Math.round(r.readingsPerS), 11), pad(r.cpuPct.toFixed(1), 6), pad(r.rssMb.toFixed(0), 7), pad(r.bad, 4)].join(' '),
+    [
+      pad(r.points, 7),
+      pad(r.devices, 8),
+      pad(r.maxGap, 7),
+      pad(r.perCycle.toFixed(2), 10),
+      pad(r.planned, 8),
+      pad(r.minimum, 8),
+      pad(r.cycleMedian.toFixed(1), 15),
+      pad(r.cpuPer1k.toFixed(3), 19),
+      pad(Math.round(r.readingsPerS), 11),
+      pad(r.cpuPct.toFixed(1), 6),
+      pad(r.rssMb.toFixed(0), 7),
+      pad(r.bad, 4),
+    ].join(' '),
   );
-  if (Math.abs(r.perCycle - r.planned) > r.planned * 0.05) console.log(`  note: ${r.planned} requests planned per cycle, ${r.perCycle.toFixed(1)} made`);
+  if (Math.abs(r.perCycle - r.planned) > r.planned * 0.05)
+    console.log(`  note: ${r.planned} requests planned per cycle, ${r.perCycle.toFixed(1)} made`);
 }

@@ -56,7 +56,9 @@ async function window(pid: number): Promise<{ cpuPct: number; rssMb: number }> {
 }
 
 function run(config: string, dataDir: string): ChildProcess {
-  return spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -72,9 +74,21 @@ const profiles = path.join(dir, 'profiles');
 mkdirSync(profiles);
 writeFileSync(
   path.join(profiles, 'bench-100.yaml'),
-  ['model: Bench device (100 holding registers)', 'protocol: modbus', 'points:', ...Array.from({ length: POINTS_PER_DEVICE }, (_, i) => `  p${String(i).padStart(3, '0')}: { unit: bar, table: holding, address: ${i}, type: uint16, scale: 0.1, range: [0, 1000] }`)].join('\n') + '\n',
+  [
+    'model: Bench device (100 holding registers)',
+    'protocol: modbus',
+    'points:',
+    ...Array.from(
+      { length: POINTS_PER_DEVICE },
+      (_, i) =>
+        `  p${String(i).padStart(3, '0')}: { unit: bar, table: holding, address: ${i}, type: uint16, scale: 0.1, range: [0, 1000] }`,
+    ),
+  ].join('\n') + '\n',
 );
-writeFileSync(path.join(dir, 'faults.yaml'), `faults:\n  - { kind: spike, point: drum_pressure, at: ${FAULT_AT_S}s, duration: 10m, magnitude: 6 }\n`);
+writeFileSync(
+  path.join(dir, 'faults.yaml'),
+  `faults:\n  - { kind: spike, point: drum_pressure, at: ${FAULT_AT_S}s, duration: 10m, magnitude: 6 }\n`,
+);
 const ports = await Promise.all(Array.from({ length: DEVICES + 1 }, () => freePort()));
 const httpPort = await freePort();
 writeFileSync(
@@ -99,7 +113,12 @@ writeFileSync(
     `profileDirs: [${profiles}]`,
     'devices:',
     `  - { name: boiler-1, profile: steam-boiler, pollInterval: 1s, connection: { type: tcp, host: 127.0.0.1, port: ${ports[0]} } }`,
-    ...ports.slice(1).map((p, i) => `  - { name: dev-${i + 1}, profile: bench-100, pollInterval: 1s, connection: { type: tcp, host: 127.0.0.1, port: ${p} } }`),
+    ...ports
+      .slice(1)
+      .map(
+        (p, i) =>
+          `  - { name: dev-${i + 1}, profile: bench-100, pollInterval: 1s, connection: { type: tcp, host: 127.0.0.1, port: ${p} } }`,
+      ),
   ].join('\n') + '\n',
 );
 
@@ -110,11 +129,15 @@ const agent = run(path.join(dir, 'agent.yaml'), path.join(dir, 'agent-data'));
 const browser = await launchChromium();
 const pages: Page[] = [];
 try {
-  await until(async () => {
-    const r = await fetch(`${base}/api/points`);
-    const { points } = (await r.json()) as { points: { quality: string | null }[] };
-    return points.length === DEVICES * POINTS_PER_DEVICE + 12 && points.every((p) => p.quality === 'good');
-  }, 60_000, 'every point polled');
+  await until(
+    async () => {
+      const r = await fetch(`${base}/api/points`);
+      const { points } = (await r.json()) as { points: { quality: string | null }[] };
+      return points.length === DEVICES * POINTS_PER_DEVICE + 12 && points.every((p) => p.quality === 'good');
+    },
+    60_000,
+    'every point polled',
+  );
   await new Promise((r) => setTimeout(r, 3000));
   const none = await window(agent.pid!);
 
@@ -149,8 +172,11 @@ try {
   // Fault to page: the open page sees the alarm row; its `since` is the first reading over HH.
   const row = 'tr[data-alarm="boiler-1/drum_pressure/limits"]';
   // The page notes when the row enters its DOM (a MutationObserver in the page, not a poll from here).
-  await first.evaluate(`new MutationObserver(() => { if (!window.shownAt && document.querySelector('${row}')) window.shownAt = Date.now(); }).observe(document.getElementById('alarms'), { childList: true, subtree: true })`);
-  if (await first.$(row)) throw new Error(`the fault came before the page was watching: raise FAULT_AT_S (${FAULT_AT_S} s)`);
+  await first.evaluate(
+    `new MutationObserver(() => { if (!window.shownAt && document.querySelector('${row}')) window.shownAt = Date.now(); }).observe(document.getElementById('alarms'), { childList: true, subtree: true })`,
+  );
+  if (await first.$(row))
+    throw new Error(`the fault came before the page was watching: raise FAULT_AT_S (${FAULT_AT_S} s)`);
   await first.waitForSelector(row, { timeout: (FAULT_AT_S + 60) * 1000 });
   const shownAt = (await first.evaluate('window.shownAt')) as number;
   const alarms = (await (await fetch(`${base}/api/alarms`)).json()) as { alarms: { id: string; since: number }[] };
@@ -176,7 +202,9 @@ try {
     historySamples = h.samples.length;
   }
   historyMs.sort((x, y) => x - y);
-  const storeRecords = ((await (await fetch(`${base}/api/overview`)).json()) as { store: { records: { readings: number } } }).store.records.readings;
+  const storeRecords = (
+    (await (await fetch(`${base}/api/overview`)).json()) as { store: { records: { readings: number } } }
+  ).store.records.readings;
 
   const rows = [
     ['pages open', 'agent CPU %', 'agent RSS MB'],
@@ -184,11 +212,16 @@ try {
     ['1', one.cpuPct.toFixed(1), one.rssMb.toFixed(0)],
     ['5', five.cpuPct.toFixed(1), five.rssMb.toFixed(0)],
   ];
-  process.stdout.write(`control-room page, ${DEVICES * POINTS_PER_DEVICE + 12} points polled every 1 s (${seconds} s windows)\n`);
+  process.stdout.write(
+    `control-room page, ${DEVICES * POINTS_PER_DEVICE + 12} points polled every 1 s (${seconds} s windows)\n`,
+  );
   for (const r of rows) process.stdout.write(r.map((c, i) => (i ? c.padStart(14) : c.padEnd(12))).join('') + '\n');
   process.stdout.write(
     [
-      `page files transferred (gzip): ${filesKb.toFixed(1)} KB (${[...transfer.entries()].filter(([p]) => p !== '/events').map(([p, b]) => `${p} ${(b / 1024).toFixed(1)}`).join(', ')})`,
+      `page files transferred (gzip): ${filesKb.toFixed(1)} KB (${[...transfer.entries()]
+        .filter(([p]) => p !== '/events')
+        .map(([p, b]) => `${p} ${(b / 1024).toFixed(1)}`)
+        .join(', ')})`,
       `first live message (overview, ${DEVICES * POINTS_PER_DEVICE + 12} points): ${(overview / 1024).toFixed(0)} KB as JSON; the live stream gzipped averages ${streamKb.toFixed(0)} KB/s over its first 5 s (overview included)`,
       `page load to first render: ${readyMs.toFixed(0)} ms`,
       `one point's last hour from the store: ${historyMs[2]!.toFixed(0)} ms median of 5 (${historySamples} samples, scanning ${storeRecords} stored reading batches)`,
@@ -206,7 +239,12 @@ try {
 // A full hour in the store: what the 1 h trend reads once store.keepReadings keeps raw readings.
 {
   let now = Date.now() - 3_600_000;
-  const store = new LevelStore({ dir: path.join(dir, 'hour'), config: configSchema.parse({ store: { sync: 'interval' } }).store, log: silentLogger(), clock: { now: () => now, monotonic: () => now } });
+  const store = new LevelStore({
+    dir: path.join(dir, 'hour'),
+    config: configSchema.parse({ store: { sync: 'interval' } }).store,
+    log: silentLogger(),
+    clock: { now: () => now, monotonic: () => now },
+  });
   await store.open();
   const names = Array.from({ length: POINTS_PER_DEVICE }, (_, i) => `p${String(i).padStart(3, '0')}`);
   const seconds = quick ? 600 : 3600;
@@ -215,7 +253,20 @@ try {
     const ts = now;
     await Promise.all(
       Array.from({ length: DEVICES + 1 }, (_, d) =>
-        store.commit({ type: 'readings', batch: { device: `dev-${d}`, ts, readings: names.map((point, i) => ({ device: `dev-${d}`, point, ts, value: ((i + t) % 1000) / 10, quality: 'good' as const })) } }),
+        store.commit({
+          type: 'readings',
+          batch: {
+            device: `dev-${d}`,
+            ts,
+            readings: names.map((point, i) => ({
+              device: `dev-${d}`,
+              point,
+              ts,
+              value: ((i + t) % 1000) / 10,
+              quality: 'good' as const,
+            })),
+          },
+        }),
       ),
     );
   }
@@ -227,7 +278,9 @@ try {
     ms.push(performance.now() - t0);
   }
   ms.sort((x, y) => x - y);
-  process.stdout.write(`one point's ${seconds / 60} min of history among ${store.stats().records.readings} stored batches (${DEVICES + 1} devices x ${POINTS_PER_DEVICE} points, 1 s): ${ms[2]!.toFixed(0)} ms median of 5 (${samples} samples after thinning)\n`);
+  process.stdout.write(
+    `one point's ${seconds / 60} min of history among ${store.stats().records.readings} stored batches (${DEVICES + 1} devices x ${POINTS_PER_DEVICE} points, 1 s): ${ms[2]!.toFixed(0)} ms median of 5 (${samples} samples after thinning)\n`,
+  );
   await store.close();
 }
 rmSync(dir, { recursive: true, force: true });

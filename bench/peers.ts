@@ -86,7 +86,12 @@ interface Peer {
 // ------------------------------------------------------------------------------ processes
 
 /** Spawn and wait until `ready` appears on stdout or stderr. */
-function startProcess(cmd: string, argv: string[], ready: RegExp, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Started & { match: RegExpMatchArray }> {
+function startProcess(
+  cmd: string,
+  argv: string[],
+  ready: RegExp,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Started & { match: RegExpMatchArray }> {
   const child = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = () =>
     new Promise<void>((resolve) => {
@@ -181,7 +186,9 @@ const median = (xs: number[]) => {
 async function startDevices(points: number): Promise<{ devices: Device[]; stop(): Promise<void> }> {
   const sizes: number[] = [];
   for (let left = points; left > 0; left -= PER_DEVICE) sizes.push(Math.min(PER_DEVICE, left));
-  const started = await Promise.all(sizes.map((n) => startProcess(PYTHON, [path.join(PEERS_DIR, 'device.py'), String(n)], /READY (\d+)/)));
+  const started = await Promise.all(
+    sizes.map((n) => startProcess(PYTHON, [path.join(PEERS_DIR, 'device.py'), String(n)], /READY (\d+)/)),
+  );
   return {
     devices: started.map((s, i) => ({ port: Number(s.match[1]), registers: sizes[i]! })),
     stop: async () => {
@@ -194,7 +201,11 @@ async function startBroker(dir: string): Promise<{ port: number; stop(): Promise
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`);
-  const s = await startProcess('mosquitto', ['-c', conf, '-v'], /mosquitto version .* running|Opening ipv4 listen socket/);
+  const s = await startProcess(
+    'mosquitto',
+    ['-c', conf, '-v'],
+    /mosquitto version .* running|Opening ipv4 listen socket/,
+  );
   return { port, stop: s.stop };
 }
 
@@ -242,8 +253,16 @@ const halfweg: Peer = {
     const file = path.join(dir, 'halfweg.json.yaml');
     writeFileSync(file, JSON.stringify(config, null, 1)); // JSON is YAML
     rmSync(config.agent.dataDir, { recursive: true, force: true });
-    const node = [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []), ...args['halfweg-node'].split(' ').filter(Boolean)];
-    return startProcess(process.execPath, [...node, path.join(ROOT, 'dist/src/main.js'), 'run', '--config', file], /"msg":"ready"/, { timeoutMs: 120_000 });
+    const node = [
+      ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []),
+      ...args['halfweg-node'].split(' ').filter(Boolean),
+    ];
+    return startProcess(
+      process.execPath,
+      [...node, path.join(ROOT, 'dist/src/main.js'), 'run', '--config', file],
+      /"msg":"ready"/,
+      { timeoutMs: 120_000 },
+    );
   },
   count(topic, payload) {
     if (!topic.includes('/values/')) return undefined;
@@ -268,26 +287,94 @@ const nodeRed: Peer = {
     // Node-RED finds contributed nodes in <userDir>/node_modules.
     symlinkSync(path.join(NODE_RED_DIR, 'node_modules'), path.join(user, 'node_modules'));
     const flow: object[] = [{ id: 'tab', type: 'tab', label: 'bench' }];
-    flow.push({ id: 'broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(brokerPort), clientid: 'node-red-bench', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true });
-    flow.push({ id: 'out', type: 'mqtt out', z: 'tab', topic: '', qos: '0', retain: 'false', broker: 'broker', wires: [] });
+    flow.push({
+      id: 'broker',
+      type: 'mqtt-broker',
+      broker: '127.0.0.1',
+      port: String(brokerPort),
+      clientid: 'node-red-bench',
+      autoConnect: true,
+      usetls: false,
+      protocolVersion: '4',
+      keepalive: '60',
+      cleansession: true,
+    });
+    flow.push({
+      id: 'out',
+      type: 'mqtt out',
+      z: 'tab',
+      topic: '',
+      qos: '0',
+      retain: 'false',
+      broker: 'broker',
+      wires: [],
+    });
     devices.forEach((d, i) => {
       flow.push({
-        id: `client${i}`, type: 'modbus-client', name: `dev${i}`, clienttype: 'tcp', bufferCommands: true, stateLogEnabled: false, queueLogEnabled: false,
-        failureLogEnabled: true, tcpHost: '127.0.0.1', tcpPort: String(d.port), tcpType: 'DEFAULT', unit_id: '1', commandDelay: '1', clientTimeout: '1000',
-        reconnectOnTimeout: true, reconnectTimeout: '2000', parallelUnitIdsAllowed: true, showErrors: false, showWarnings: true, showLogs: true,
+        id: `client${i}`,
+        type: 'modbus-client',
+        name: `dev${i}`,
+        clienttype: 'tcp',
+        bufferCommands: true,
+        stateLogEnabled: false,
+        queueLogEnabled: false,
+        failureLogEnabled: true,
+        tcpHost: '127.0.0.1',
+        tcpPort: String(d.port),
+        tcpType: 'DEFAULT',
+        unit_id: '1',
+        commandDelay: '1',
+        clientTimeout: '1000',
+        reconnectOnTimeout: true,
+        reconnectTimeout: '2000',
+        parallelUnitIdsAllowed: true,
+        showErrors: false,
+        showWarnings: true,
+        showLogs: true,
       });
       for (let start = 0; start < d.registers; start += 125) {
         flow.push({
-          id: `read${i}_${start}`, type: 'modbus-read', z: 'tab', name: '', topic: `bench/node-red/${i}/${start}`, showStatusActivities: false, logIOActivities: false,
-          showErrors: false, showWarnings: true, unitid: '1', dataType: 'HoldingRegister', adr: String(start), quantity: String(Math.min(125, d.registers - start)),
-          rate: '1', rateUnit: 's', delayOnStart: false, startDelayTime: '', server: `client${i}`, useIOFile: false, ioFile: '', useIOForPayload: false,
-          emptyMsgOnFail: false, wires: [['out'], []],
+          id: `read${i}_${start}`,
+          type: 'modbus-read',
+          z: 'tab',
+          name: '',
+          topic: `bench/node-red/${i}/${start}`,
+          showStatusActivities: false,
+          logIOActivities: false,
+          showErrors: false,
+          showWarnings: true,
+          unitid: '1',
+          dataType: 'HoldingRegister',
+          adr: String(start),
+          quantity: String(Math.min(125, d.registers - start)),
+          rate: '1',
+          rateUnit: 's',
+          delayOnStart: false,
+          startDelayTime: '',
+          server: `client${i}`,
+          useIOFile: false,
+          ioFile: '',
+          useIOForPayload: false,
+          emptyMsgOnFail: false,
+          wires: [['out'], []],
         });
       }
     });
     writeFileSync(path.join(user, 'flows.json'), JSON.stringify(flow));
     const port = await freePort();
-    return startProcess(process.execPath, [path.join(NODE_RED_DIR, 'node_modules/node-red/red.js'), '--userDir', user, '--port', String(port), 'flows.json'], /Started flows/, { cwd: user, timeoutMs: 120_000 });
+    return startProcess(
+      process.execPath,
+      [
+        path.join(NODE_RED_DIR, 'node_modules/node-red/red.js'),
+        '--userDir',
+        user,
+        '--port',
+        String(port),
+        'flows.json',
+      ],
+      /Started flows/,
+      { cwd: user, timeoutMs: 120_000 },
+    );
   },
   count(topic, payload) {
     if (!topic.startsWith('bench/node-red/')) return undefined;
@@ -307,19 +394,58 @@ const collectd: Peer = {
   },
   async start(devices, brokerPort, dir) {
     const lines = [
-      'Hostname "bench"', 'FQDNLookup false', 'Interval 1', 'ReadThreads 2', 'WriteThreads 1',
-      `BaseDir "${dir}/collectd"`, `PIDFile "${dir}/collectd.pid"`, 'TypesDB "/usr/share/collectd/types.db"',
-      'LoadPlugin logfile', '<Plugin logfile>', '  LogLevel "info"', '  File STDOUT', '</Plugin>',
-      'LoadPlugin modbus', 'LoadPlugin mqtt', '<Plugin modbus>',
+      'Hostname "bench"',
+      'FQDNLookup false',
+      'Interval 1',
+      'ReadThreads 2',
+      'WriteThreads 1',
+      `BaseDir "${dir}/collectd"`,
+      `PIDFile "${dir}/collectd.pid"`,
+      'TypesDB "/usr/share/collectd/types.db"',
+      'LoadPlugin logfile',
+      '<Plugin logfile>',
+      '  LogLevel "info"',
+      '  File STDOUT',
+      '</Plugin>',
+      'LoadPlugin modbus',
+      'LoadPlugin mqtt',
+      '<Plugin modbus>',
     ];
     const most = Math.max(...devices.map((d) => d.registers));
-    for (let r = 0; r < most; r++) lines.push(`  <Data "r${r}">`, `    RegisterBase ${r}`, '    RegisterType Uint16', '    RegisterCmd ReadHolding', '    Type "gauge"', `    Instance "r${r}"`, '  </Data>');
+    for (let r = 0; r < most; r++)
+      lines.push(
+        `  <Data "r${r}">`,
+        `    RegisterBase ${r}`,
+        '    RegisterType Uint16',
+        '    RegisterCmd ReadHolding',
+        '    Type "gauge"',
+        `    Instance "r${r}"`,
+        '  </Data>',
+      );
     devices.forEach((d, i) => {
-      lines.push(`  <Host "dev${i}">`, '    Address "127.0.0.1"', `    Port "${d.port}"`, '    Interval 1', '    <Slave 1>', `      Instance "dev${i}"`);
+      lines.push(
+        `  <Host "dev${i}">`,
+        '    Address "127.0.0.1"',
+        `    Port "${d.port}"`,
+        '    Interval 1',
+        '    <Slave 1>',
+        `      Instance "dev${i}"`,
+      );
       for (let r = 0; r < d.registers; r++) lines.push(`      Collect "r${r}"`);
       lines.push('    </Slave>', '  </Host>');
     });
-    lines.push('</Plugin>', '<Plugin mqtt>', '  <Publish "bench">', '    Host "127.0.0.1"', `    Port ${brokerPort}`, '    ClientId "collectd-bench"', '    Prefix "bench/collectd"', '    QoS 0', '  </Publish>', '</Plugin>');
+    lines.push(
+      '</Plugin>',
+      '<Plugin mqtt>',
+      '  <Publish "bench">',
+      '    Host "127.0.0.1"',
+      `    Port ${brokerPort}`,
+      '    ClientId "collectd-bench"',
+      '    Prefix "bench/collectd"',
+      '    QoS 0',
+      '  </Publish>',
+      '</Plugin>',
+    );
     spawnSync('mkdir', ['-p', `${dir}/collectd`]);
     const conf = path.join(dir, 'collectd.conf');
     writeFileSync(conf, lines.join('\n') + '\n');
@@ -336,7 +462,11 @@ const bare: Peer = {
   cannot: () => null,
   start(devices, brokerPort) {
     const spec = JSON.stringify(devices.map((d) => ({ host: '127.0.0.1', port: d.port, registers: d.registers })));
-    return startProcess(process.execPath, [path.join(PEERS_DIR, 'bare-loop.mjs'), `mqtt://127.0.0.1:${brokerPort}`, spec], /READY/);
+    return startProcess(
+      process.execPath,
+      [path.join(PEERS_DIR, 'bare-loop.mjs'), `mqtt://127.0.0.1:${brokerPort}`, spec],
+      /READY/,
+    );
   },
   count(topic, payload) {
     if (!topic.startsWith('bench/bare/')) return undefined;
@@ -358,7 +488,13 @@ interface Result {
   readonly keptUp?: boolean;
 }
 
-async function measure(peer: Peer, points: number, devices: readonly Device[], brokerPort: number, dir: string): Promise<Result> {
+async function measure(
+  peer: Peer,
+  points: number,
+  devices: readonly Device[],
+  brokerPort: number,
+  dir: string,
+): Promise<Result> {
   const why = peer.cannot(devices);
   if (why) return { peer: peer.name, points, skipped: why };
   const counter = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, { clientId: `bench-counter-${process.pid}` });
@@ -420,7 +556,14 @@ function medians(results: readonly Result[]): Result[] {
         continue;
       }
       const valuesPerS = median(ok.map((r) => r.valuesPerS!));
-      out.push({ peer: peer.name, points: n, cpuPct: median(ok.map((r) => r.cpuPct!)), rssMB: median(ok.map((r) => r.rssMB!)), valuesPerS, keptUp: valuesPerS >= 0.95 * n });
+      out.push({
+        peer: peer.name,
+        points: n,
+        cpuPct: median(ok.map((r) => r.cpuPct!)),
+        rssMB: median(ok.map((r) => r.rssMB!)),
+        valuesPerS,
+        keptUp: valuesPerS >= 0.95 * n,
+      });
     }
   }
   return out;
@@ -438,7 +581,10 @@ function table(results: readonly Result[]): string {
   const out: string[] = [];
   out.push(`| points polled at 1 Hz | ${peers.map((p) => p.label).join(' | ')} |`);
   out.push(`|---|${peers.map(() => '---|').join('')}`);
-  for (const n of POINTS) out.push(`| ${n.toLocaleString('en')} | ${peers.map((p) => cell(results.find((r) => r.peer === p.name && r.points === n))).join(' | ')} |`);
+  for (const n of POINTS)
+    out.push(
+      `| ${n.toLocaleString('en')} | ${peers.map((p) => cell(results.find((r) => r.peer === p.name && r.points === n))).join(' | ')} |`,
+    );
   out.push('');
   out.push('CPU in % of one core, steady RSS (median), whole process tree. Halfweg ÷ peer (CPU, RSS):');
   out.push('');
@@ -460,7 +606,12 @@ function table(results: readonly Result[]): string {
     for (const r of skipped) out.push(`— ${r.peer} at ${r.points.toLocaleString('en')} points: ${r.skipped}`);
   }
   out.push('');
-  out.push(`Values reaching the broker per second: ${results.filter((r) => !r.skipped).map((r) => `${r.peer}@${r.points}: ${Math.round(r.valuesPerS!)}`).join(', ')}`);
+  out.push(
+    `Values reaching the broker per second: ${results
+      .filter((r) => !r.skipped)
+      .map((r) => `${r.peer}@${r.points}: ${Math.round(r.valuesPerS!)}`)
+      .join(', ')}`,
+  );
   return out.join('\n');
 }
 
@@ -473,16 +624,19 @@ async function main(): Promise<void> {
       const dev = await startDevices(n);
       try {
         const chosen = ALL.filter((p) => PEERS.includes(p.name));
-        for (let round = 0; round < ROUNDS; round++) for (const peer of round % 2 ? [...chosen].reverse() : chosen) {
-          try {
-            const r = await measure(peer, n, dev.devices, broker.port, dir);
-            results.push(r);
-            process.stderr.write(`${n} points: ${peer.name}: ${r.skipped ?? cell(r)} (${Math.round(r.valuesPerS ?? 0)} values/s)\n`);
-          } catch (err) {
-            results.push({ peer: peer.name, points: n, skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
-            process.stderr.write(`${n} points: ${peer.name} failed: ${(err as Error).message}\n`);
+        for (let round = 0; round < ROUNDS; round++)
+          for (const peer of round % 2 ? [...chosen].reverse() : chosen) {
+            try {
+              const r = await measure(peer, n, dev.devices, broker.port, dir);
+              results.push(r);
+              process.stderr.write(
+                `${n} points: ${peer.name}: ${r.skipped ?? cell(r)} (${Math.round(r.valuesPerS ?? 0)} values/s)\n`,
+              );
+            } catch (err) {
+              results.push({ peer: peer.name, points: n, skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
+              process.stderr.write(`${n} points: ${peer.name} failed: ${(err as Error).message}\n`);
+            }
           }
-        }
       } finally {
         await dev.stop();
       }
@@ -492,7 +646,9 @@ async function main(): Promise<void> {
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`kept ${dir}\n`);
   }
-  process.stdout.write(`\nnpm run bench:peers -- --points ${POINTS.join(',')} --warmup ${WARMUP_S} --window ${WINDOW_S} --rounds ${ROUNDS} (${os.cpus().length} cores, Node ${process.version})\n\n`);
+  process.stdout.write(
+    `\nnpm run bench:peers -- --points ${POINTS.join(',')} --warmup ${WARMUP_S} --window ${WINDOW_S} --rounds ${ROUNDS} (${os.cpus().length} cores, Node ${process.version})\n\n`,
+  );
   process.stdout.write(table(medians(results)) + '\n');
 }
 

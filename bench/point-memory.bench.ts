@@ -59,12 +59,20 @@ function detection(signal: Signal): number {
 
 function aggregates(signal: Signal): { steady: number; peak: number } {
   const before = used();
-  const engine = new RollupEngine({ windows: [60_000, 900_000, 3_600_000], grace: 10_000, timezone: 'Europe/Amsterdam', startedAt: T0, maxPoints: POINTS });
+  const engine = new RollupEngine({
+    windows: [60_000, 900_000, 3_600_000],
+    grace: 10_000,
+    timezone: 'Europe/Amsterdam',
+    startedAt: T0,
+    maxPoints: POINTS,
+  });
   const names = Array.from({ length: POINTS }, (_, i) => `pt-${i}`);
   let steady = 0;
   let peak = 0;
   const seconds = 65 * 60;
-  const r = { device: 'dev', point: '', value: 0, ts: 0, quality: 'good' } as { -readonly [K in keyof Reading]: Reading[K] };
+  const r = { device: 'dev', point: '', value: 0, ts: 0, quality: 'good' } as {
+    -readonly [K in keyof Reading]: Reading[K];
+  };
   for (let s = 0; s < seconds; s++) {
     const t = T0 + s * 1000;
     for (let i = 0; i < POINTS; i++) {
@@ -81,8 +89,13 @@ function aggregates(signal: Signal): { steady: number; peak: number } {
   return { steady, peak };
 }
 
-const lines = [`bytes per point at default settings (${POINTS} points, median of 3 runs; heap + ArrayBuffers after gc)`, ''];
-lines.push(`${'signal'.padEnd(8)} ${'detection'.padStart(10)} ${'aggregates (steady)'.padStart(20)} ${'aggregates (peak)'.padStart(18)} ${'sum (steady)'.padStart(13)} ${'sum (peak)'.padStart(11)}`);
+const lines = [
+  `bytes per point at default settings (${POINTS} points, median of 3 runs; heap + ArrayBuffers after gc)`,
+  '',
+];
+lines.push(
+  `${'signal'.padEnd(8)} ${'detection'.padStart(10)} ${'aggregates (steady)'.padStart(20)} ${'aggregates (peak)'.padStart(18)} ${'sum (steady)'.padStart(13)} ${'sum (peak)'.padStart(11)}`,
+);
 for (const [name, signal] of Object.entries(SIGNALS)) {
   const d: number[] = [];
   const st: number[] = [];
@@ -94,7 +107,9 @@ for (const [name, signal] of Object.entries(SIGNALS)) {
     pk.push(a.peak);
   }
   const [dm, sm, pm] = [median(d), median(st), median(pk)].map(Math.round) as [number, number, number];
-  lines.push(`${name.padEnd(8)} ${String(dm).padStart(10)} ${String(sm).padStart(20)} ${String(pm).padStart(18)} ${String(dm + sm).padStart(13)} ${String(dm + pm).padStart(11)}`);
+  lines.push(
+    `${name.padEnd(8)} ${String(dm).padStart(10)} ${String(sm).padStart(20)} ${String(pm).padStart(18)} ${String(dm + sm).padStart(13)} ${String(dm + pm).padStart(11)}`,
+  );
 }
 lines.push('', 'goal (issue 15): detection + aggregates ≤ 4,096 bytes per point');
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -8,7 +8,12 @@
 import { FrameDecoder } from '../src/sources/serial/frame-decoder.js';
 import { createFramer } from '../src/sources/serial/create-framer.js';
 import { appendChecksum } from '../src/sources/serial/checksum.js';
-import { resolveChecksum, type ChecksumSpec, type ParserSpec, type SerialPointSpec } from '../src/settings/serial-schema.js';
+import {
+  resolveChecksum,
+  type ChecksumSpec,
+  type ParserSpec,
+  type SerialPointSpec,
+} from '../src/settings/serial-schema.js';
 
 const quick = process.argv.includes('--quick');
 const FRAMES = quick ? 20_000 : 200_000;
@@ -16,18 +21,33 @@ const RUNS = quick ? 3 : 7;
 const READ = 64;
 
 const point = (name: string, field: string): SerialPointSpec => ({
-  name, description: '', unit: '', field, column: null, scale: 1, offset: 0, range: [0, 1000], precision: null, limits: {},
+  name,
+  description: '',
+  unit: '',
+  field,
+  column: null,
+  scale: 1,
+  offset: 0,
+  range: [0, 1000],
+  precision: null,
+  limits: {},
 });
 const points = [point('o2', 'O2'), point('co', 'CO'), point('nox', 'NOX'), point('t', 'T')];
 const kv: ParserSpec = { type: 'key-value', pairSeparator: ';', kvSeparator: '=' };
-const regex: ParserSpec = { type: 'regex', pattern: '^O2=(?<O2>[0-9.]+);CO=(?<CO>[0-9]+);NOX=(?<NOX>[0-9]+);T=(?<T>[0-9.]+)$', flags: '' };
+const regex: ParserSpec = {
+  type: 'regex',
+  pattern: '^O2=(?<O2>[0-9.]+);CO=(?<CO>[0-9]+);NOX=(?<NOX>[0-9]+);T=(?<T>[0-9.]+)$',
+  flags: '',
+};
 const xor = resolveChecksum({ type: 'nmea-xor', skip: 0 });
 const crc = resolveChecksum({ type: 'crc16-modbus', encoding: 'hex', separator: '*', skip: 0 });
 
 function stream(checksum: ChecksumSpec | null): Buffer {
   const lines: Buffer[] = [];
   for (let i = 0; i < FRAMES; i++) {
-    const payload = Buffer.from(`O2=${(4 + (i % 10) / 10).toFixed(1)};CO=${30 + (i % 17)};NOX=${80 + (i % 5)};T=${(182 + (i % 7) / 2).toFixed(1)}`);
+    const payload = Buffer.from(
+      `O2=${(4 + (i % 10) / 10).toFixed(1)};CO=${30 + (i % 17)};NOX=${80 + (i % 5)};T=${(182 + (i % 7) / 2).toFixed(1)}`,
+    );
     lines.push(checksum ? appendChecksum(payload, checksum) : payload, Buffer.from('\r\n'));
   }
   return Buffer.concat(lines);
@@ -59,7 +79,9 @@ const cases: [string, ParserSpec, ChecksumSpec | null][] = [
   ['regex + crc16 (hex)', regex, crc],
 ];
 
-console.log(`serial framer+parser: ${FRAMES} frames of ~40 bytes in ${READ}-byte reads, median of ${RUNS} runs (node ${process.version})`);
+console.log(
+  `serial framer+parser: ${FRAMES} frames of ~40 bytes in ${READ}-byte reads, median of ${RUNS} runs (node ${process.version})`,
+);
 console.log(`${'case'.padEnd(24)} ${'frames/s'.padStart(12)} ${'CPU ms/1000 frames'.padStart(20)}`);
 for (const [name, parser, checksum] of cases) {
   const input = stream(checksum);
@@ -67,5 +89,7 @@ for (const [name, parser, checksum] of cases) {
   const results = Array.from({ length: RUNS }, () => run(parser, checksum, input));
   const fps = median(results.map((r) => r.fps));
   const cpu = median(results.map((r) => r.cpuPer1000));
-  console.log(`${name.padEnd(24)} ${Math.round(fps).toLocaleString('en-US').padStart(12)} ${cpu.toFixed(3).padStart(20)}`);
+  console.log(
+    `${name.padEnd(24)} ${Math.round(fps).toLocaleString('en-US').padStart(12)} ${cpu.toFixed(3).padStart(20)}`,
+  );
 }

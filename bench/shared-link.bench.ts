@@ -20,7 +20,13 @@ import type { DeviceSpec } from '../src/settings/load.js';
 import type { ConnectionConfig } from '../src/settings/schema.js';
 import { createModbusSources } from '../src/sources/modbus/modbus-source.js';
 import { dev, pt } from '../test/sources/modbus/helpers.js';
-import { haveSocat, havePymodbus, startProcess, startPymodbus, type Peer } from '../test/sources/modbus/pymodbus-peer.js';
+import {
+  haveSocat,
+  havePymodbus,
+  startProcess,
+  startPymodbus,
+  type Peer,
+} from '../test/sources/modbus/pymodbus-peer.js';
 
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 12 : 40;
@@ -49,9 +55,25 @@ function listen(peer: Peer): Map<number, number[]> {
   return byAddress;
 }
 
-async function gaps(connection: ConnectionConfig, log: Map<number, number[]>, withDead: boolean): Promise<{ max: number; p50: number; cycles: number }> {
-  const live = dev('live', connection, [pt('a', 'holding', 0), pt('b', 'holding', 10), pt('c', 'holding', 20)], { unitId: 1, maxGap: 0, timeout: 500, retries: 1 }, 1000);
-  const dead: DeviceSpec = dev('dead', connection, [pt('x', 'holding', 0), pt('y', 'holding', 1)], { unitId: 9, timeout: 350, retries: 1, backoff: { initial: 1000, max: 8000 } }, 1000);
+async function gaps(
+  connection: ConnectionConfig,
+  log: Map<number, number[]>,
+  withDead: boolean,
+): Promise<{ max: number; p50: number; cycles: number }> {
+  const live = dev(
+    'live',
+    connection,
+    [pt('a', 'holding', 0), pt('b', 'holding', 10), pt('c', 'holding', 20)],
+    { unitId: 1, maxGap: 0, timeout: 500, retries: 1 },
+    1000,
+  );
+  const dead: DeviceSpec = dev(
+    'dead',
+    connection,
+    [pt('x', 'holding', 0), pt('y', 'holding', 1)],
+    { unitId: 9, timeout: 350, retries: 1, backoff: { initial: 1000, max: 8000 } },
+    1000,
+  );
   const [source] = createModbusSources(withDead ? [live, dead] : [live], silentLogger());
   log.clear();
   const t0 = Date.now();
@@ -61,7 +83,8 @@ async function gaps(connection: ConnectionConfig, log: Map<number, number[]>, wi
   let worst: number[] = [];
   for (const arrivals of log.values()) {
     const d: number[] = [];
-    for (let i = 1; i < arrivals.length; i++) if (arrivals[i - 1]! - t0 >= SETTLE_MS) d.push(arrivals[i]! - arrivals[i - 1]!);
+    for (let i = 1; i < arrivals.length; i++)
+      if (arrivals[i - 1]! - t0 >= SETTLE_MS) d.push(arrivals[i]! - arrivals[i - 1]!);
     d.sort((a, b) => a - b);
     if ((d.at(-1) ?? 0) >= (worst.at(-1) ?? 0)) worst = d;
   }
@@ -79,27 +102,56 @@ async function main(): Promise<void> {
   try {
     const tcpPeer = await startPymodbus({ mode: 'tcp', holding: HOLDING, dead: [9], log: true });
     peers.push(tcpPeer);
-    const links: [string, ConnectionConfig, Map<number, number[]>][] = [['Modbus TCP gateway', { type: 'tcp', host: '127.0.0.1', port: Number(tcpPeer.where) }, listen(tcpPeer)]];
+    const links: [string, ConnectionConfig, Map<number, number[]>][] = [
+      ['Modbus TCP gateway', { type: 'tcp', host: '127.0.0.1', port: Number(tcpPeer.where) }, listen(tcpPeer)],
+    ];
     if (haveSocat) {
       const a = path.join(dir, 'A');
       const b = path.join(dir, 'B');
-      peers.push(await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr'));
+      peers.push(
+        await startProcess(
+          'socat',
+          ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+          /starting data transfer loop()/,
+          10_000,
+          'stderr',
+        ),
+      );
       for (let i = 0; i < 50 && !(existsSync(a) && existsSync(b)); i++) await sleep(50);
-      const rtuPeer = await startPymodbus({ mode: 'rtu', serial: b, baudrate: 38400, holding: HOLDING, dead: [9], log: true });
+      const rtuPeer = await startPymodbus({
+        mode: 'rtu',
+        serial: b,
+        baudrate: 38400,
+        holding: HOLDING,
+        dead: [9],
+        log: true,
+      });
       peers.push(rtuPeer);
-      links.push(['RS-485 bus (RTU, 38400 Bd)', { type: 'rtu', path: a, baudRate: 38400, dataBits: 8, parity: 'none', stopBits: 1 }, listen(rtuPeer)]);
+      links.push([
+        'RS-485 bus (RTU, 38400 Bd)',
+        { type: 'rtu', path: a, baudRate: 38400, dataBits: 8, parity: 'none', stopBits: 1 },
+        listen(rtuPeer),
+      ]);
     }
     for (const [name, connection, log] of links) {
       for (const withDead of [false, true]) {
         const g = await gaps(connection, log, withDead);
-        rows.push([name, withDead ? 'unit 9 dead' : 'alone', String(g.cycles), (g.p50 / 1000).toFixed(3), (g.max / 1000).toFixed(3)]);
+        rows.push([
+          name,
+          withDead ? 'unit 9 dead' : 'alone',
+          String(g.cycles),
+          (g.p50 / 1000).toFixed(3),
+          (g.max / 1000).toFixed(3),
+        ]);
       }
     }
   } finally {
     await Promise.all(peers.map((p) => p.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`live unit 1, interval 1 s, ${SECONDS} s per row; gaps between reads of one block at the device, after the first ${SETTLE_MS / 1000} s, worst block`);
+  console.log(
+    `live unit 1, interval 1 s, ${SECONDS} s per row; gaps between reads of one block at the device, after the first ${SETTLE_MS / 1000} s, worst block`,
+  );
   console.log('| link | neighbour | gaps | median gap (s) | max gap (s) |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);

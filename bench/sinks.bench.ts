@@ -39,7 +39,13 @@ async function withStore<T>(config: MqttSinkConfig, fn: (store: LevelStore) => P
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-bench-sink-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({ sync: 'interval', syncInterval: 100, memoryReadings: 200_000, diskBudget: 8 * 1024 ** 3, sinks: sinkCursors({ cloud: config }) }),
+    config: storeSchema.parse({
+      sync: 'interval',
+      syncInterval: 100,
+      memoryReadings: 200_000,
+      diskBudget: 8 * 1024 ** 3,
+      sinks: sinkCursors({ cloud: config }),
+    }),
     log: silentLogger(),
   });
   await store.open();
@@ -52,7 +58,13 @@ async function withStore<T>(config: MqttSinkConfig, fn: (store: LevelStore) => P
 }
 
 /** Commits `readings` readings as 50-point batches, `devices` devices polled once per `period` ms. */
-async function commitBacklog(store: LevelStore, readings: number, devices = 20, period = 1000, onChunk?: (done: number) => void): Promise<void> {
+async function commitBacklog(
+  store: LevelStore,
+  readings: number,
+  devices = 20,
+  period = 1000,
+  onChunk?: (done: number) => void,
+): Promise<void> {
   const devs = simDevices(devices);
   const r = rng(42);
   const batches = Math.ceil(readings / 50);
@@ -61,7 +73,10 @@ async function commitBacklog(store: LevelStore, readings: number, devices = 20, 
     await Promise.all(
       Array.from({ length: n }, (_, j) => {
         const k = i + j;
-        return store.commit({ type: 'readings', batch: simBatch(devs[k % devices]!, 1_767_225_600_000 + Math.floor(k / devices) * period, r, 0.01) });
+        return store.commit({
+          type: 'readings',
+          batch: simBatch(devs[k % devices]!, 1_767_225_600_000 + Math.floor(k / devices) * period, r, 0.01),
+        });
       }),
     );
     onChunk?.(i + n);
@@ -98,7 +113,10 @@ async function subscribe(url: string): Promise<Counter> {
   return c;
 }
 
-async function drainOnce(broker: Mosquitto, compression: 'deflate' | 'brotli'): Promise<{ rate: number; bytesPerReading: number; payloadPerReading: number }> {
+async function drainOnce(
+  broker: Mosquitto,
+  compression: 'deflate' | 'brotli',
+): Promise<{ rate: number; bytesPerReading: number; payloadPerReading: number }> {
   const config = mqttSinkSchema.parse({ url: broker.url, types: ['readings'], compression, heartbeat: 3_600_000 });
   return withStore(config, async (store) => {
     await commitBacklog(store, DRAIN_READINGS);
@@ -113,7 +131,11 @@ async function drainOnce(broker: Mosquitto, compression: 'deflate' | 'brotli'): 
     await sink.stop();
     await sub.stop();
     const readings = records * 50;
-    return { rate: readings / secs, bytesPerReading: sub.wireBytes / readings, payloadPerReading: sub.payloadBytes / readings };
+    return {
+      rate: readings / secs,
+      bytesPerReading: sub.wireBytes / readings,
+      payloadPerReading: sub.payloadBytes / readings,
+    };
   });
 }
 
@@ -127,7 +149,15 @@ function jsonPerReadingBytes(): number {
     for (const d of devs) {
       for (const x of simBatch(d, 1_767_225_600_000 + t * 1000, r, 0.01).readings) {
         const topic = `halfweg/${ids.site}/${ids.agent}/readings/${x.device}/${x.point}`;
-        const payload = JSON.stringify({ agent: ids.agent, seq: 1_234_567 + n, device: x.device, point: x.point, value: x.value, ts: x.ts, quality: x.quality });
+        const payload = JSON.stringify({
+          agent: ids.agent,
+          seq: 1_234_567 + n,
+          device: x.device,
+          point: x.point,
+          value: x.value,
+          ts: x.ts,
+          quality: x.quality,
+        });
         const remaining = 2 + topic.length + 2 + payload.length;
         bytes += 1 + (remaining < 128 ? 1 : 2) + remaining;
         n++;
@@ -137,8 +167,15 @@ function jsonPerReadingBytes(): number {
   return bytes / n;
 }
 
-async function outage(broker: Mosquitto): Promise<{ samples: { rss: number; heap: number }[]; drainRate: number; readings: number }> {
-  const config = mqttSinkSchema.parse({ url: broker.url, types: ['readings'], heartbeat: 3_600_000, reconnect: { initial: 200, max: 2000 } });
+async function outage(
+  broker: Mosquitto,
+): Promise<{ samples: { rss: number; heap: number }[]; drainRate: number; readings: number }> {
+  const config = mqttSinkSchema.parse({
+    url: broker.url,
+    types: ['readings'],
+    heartbeat: 3_600_000,
+    reconnect: { initial: 200, max: 2000 },
+  });
   return withStore(config, async (store) => {
     await broker.stop();
     const sink = new MqttSink({ name: 'cloud', config, store, log: silentLogger(), ids });
@@ -182,19 +219,37 @@ async function main(): Promise<void> {
     const rss = out.samples.map((s) => s.rss);
     const heap = out.samples.map((s) => s.heap);
     const rows: [string, string, string][] = [
-      ['drain rate, deflate batches, QoS 1 (median)', `${Math.round(median(deflate.map((d) => d.rate))).toLocaleString('en')} readings/s`, '≥ 100,000'],
+      [
+        'drain rate, deflate batches, QoS 1 (median)',
+        `${Math.round(median(deflate.map((d) => d.rate))).toLocaleString('en')} readings/s`,
+        '≥ 100,000',
+      ],
       ['drain rate, brotli batches', `${Math.round(brotli.rate).toLocaleString('en')} readings/s`, ''],
       ['wire bytes/reading, deflate batches', median(deflate.map((d) => d.bytesPerReading)).toFixed(2), '≤ 3'],
       ['wire bytes/reading, brotli batches', brotli.bytesPerReading.toFixed(2), '≤ 3'],
       ['wire bytes/reading, one JSON message per reading', json.toFixed(1), 'baseline'],
       [`outage ${OUTAGE_SECONDS} s at 1,000 points/s: readings committed`, out.readings.toLocaleString('en'), ''],
-      ['outage RSS MB: first / median / max / last', `${mb(rss[0]!)} / ${mb(median(rss))} / ${mb(Math.max(...rss))} / ${mb(rss.at(-1)!)}`, 'flat'],
-      ['outage heapUsed MB after gc: first / median / max / last', `${mb(heap[0]!)} / ${mb(median(heap))} / ${mb(Math.max(...heap))} / ${mb(heap.at(-1)!)}`, 'flat'],
-      ['backlog drain after the outage (from reconnect)', `${Math.round(out.drainRate).toLocaleString('en')} readings/s`, ''],
+      [
+        'outage RSS MB: first / median / max / last',
+        `${mb(rss[0]!)} / ${mb(median(rss))} / ${mb(Math.max(...rss))} / ${mb(rss.at(-1)!)}`,
+        'flat',
+      ],
+      [
+        'outage heapUsed MB after gc: first / median / max / last',
+        `${mb(heap[0]!)} / ${mb(median(heap))} / ${mb(Math.max(...heap))} / ${mb(heap.at(-1)!)}`,
+        'flat',
+      ],
+      [
+        'backlog drain after the outage (from reconnect)',
+        `${Math.round(out.drainRate).toLocaleString('en')} readings/s`,
+        '',
+      ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     const v = Math.max(...rows.map((r) => r[1].length));
-    process.stdout.write(`MQTT sinks (${quick ? 'quick' : 'full'}; drain backlog ${DRAIN_READINGS.toLocaleString('en')} readings, ${RUNS} run(s))\n`);
+    process.stdout.write(
+      `MQTT sinks (${quick ? 'quick' : 'full'}; drain backlog ${DRAIN_READINGS.toLocaleString('en')} readings, ${RUNS} run(s))\n`,
+    );
     for (const [k, val, goal] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${val.padStart(v)}  ${goal}\n`);
   } finally {
     await broker.destroy();

@@ -21,7 +21,13 @@ import { storeSchema } from '../src/settings/schema.js';
 import { silentLogger } from '../src/ops/log.js';
 import { rng, simBatch, simDevices } from '../test/store/sim-data.js';
 
-const { values } = parseArgs({ options: { hours: { type: 'string', default: '6' }, quick: { type: 'boolean', default: false }, mode: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    hours: { type: 'string', default: '6' },
+    quick: { type: 'boolean', default: false },
+    mode: { type: 'string' },
+  },
+});
 const hours = values.quick ? 2 : Number(values.hours);
 const mb = (b: number) => (b / 1048576).toFixed(1);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -29,7 +35,12 @@ const gc = (globalThis as { gc?: () => void }).gc;
 async function run(keep: boolean): Promise<string[]> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'halfweg-bench-mem-'));
   const sinks = { cloud: { types: ['readings'] }, ...(keep ? { audit: { types: ['readings'] } } : {}) };
-  const store = new LevelStore({ dir: path.join(root, 'store'), config: storeSchema.parse({ sinks }), log: silentLogger(), retentionInterval: 3_600_000 });
+  const store = new LevelStore({
+    dir: path.join(root, 'store'),
+    config: storeSchema.parse({ sinks }),
+    log: silentLogger(),
+    retentionInterval: 3_600_000,
+  });
   await store.open();
   const devs = simDevices(20);
   const r = rng(3);
@@ -37,7 +48,9 @@ async function run(keep: boolean): Promise<string[]> {
   const out: string[] = [];
   try {
     for (let sec = 0; sec < hours * 3600; sec++) {
-      await Promise.all(devs.map((d) => store.commit({ type: 'readings', batch: simBatch(d, 1.7e12 + sec * 1000, r) })));
+      await Promise.all(
+        devs.map((d) => store.commit({ type: 'readings', batch: simBatch(d, 1.7e12 + sec * 1000, r) })),
+      );
       if (sec % 4 === 3) {
         const page = await store.read('cloud', { maxRecords: 1000, after: pos });
         if (page.length) await store.ack('cloud', (pos = page[page.length - 1]!.seq));
@@ -57,11 +70,15 @@ async function run(keep: boolean): Promise<string[]> {
 
 if (values.mode) {
   const row = await run(values.mode === 'kept');
-  process.stdout.write(`${(values.mode === 'kept' ? 'kept (never acked)' : 'production (acked)').padEnd(20)} ${row.join('  ')}\n`);
+  process.stdout.write(
+    `${(values.mode === 'kept' ? 'kept (never acked)' : 'production (acked)').padEnd(20)} ${row.join('  ')}\n`,
+  );
 } else {
   // Each shape in its own process: memory the allocator kept from one would show in the other.
   process.stdout.write(`store memory: 1,000 readings/s, resident/heap MB after each hour of data (${hours} h)\n`);
   for (const mode of ['production', 'kept']) {
-    spawnSync(process.execPath, ['--expose-gc', process.argv[1]!, '--mode', mode, '--hours', String(hours)], { stdio: 'inherit' });
+    spawnSync(process.execPath, ['--expose-gc', process.argv[1]!, '--mode', mode, '--hours', String(hours)], {
+      stdio: 'inherit',
+    });
   }
 }

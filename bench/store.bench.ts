@@ -44,7 +44,12 @@ async function dirSize(dir: string): Promise<number> {
 }
 
 /** Commits `perDevice` batches from each of `devices` producers, all in flight; readings/s. */
-async function commitRun(store: LevelStore, devices: number, perDevice: number, t0s = 1_700_000_000_000): Promise<number> {
+async function commitRun(
+  store: LevelStore,
+  devices: number,
+  perDevice: number,
+  t0s = 1_700_000_000_000,
+): Promise<number> {
   const devs = simDevices(devices);
   const r = rng(11);
   const batches = devs.flatMap((d) => Array.from({ length: perDevice }, (_, i) => simBatch(d, t0s + i * 1000, r)));
@@ -81,8 +86,16 @@ async function readAll(store: LevelStore, cursor: string, ack: boolean): Promise
     await s.close();
     await t.done();
   }
-  rows.push(['commit, every-batch sync, 200 devices × 50 points', `${Math.round(median(commits)).toLocaleString('en')} readings/s`, '≥ 100,000']);
-  rows.push(['read from a cursor (1,000 records per read, ack each)', `${Math.round(median(reads)).toLocaleString('en')} readings/s`, '≥ 500,000']);
+  rows.push([
+    'commit, every-batch sync, 200 devices × 50 points',
+    `${Math.round(median(commits)).toLocaleString('en')} readings/s`,
+    '≥ 100,000',
+  ]);
+  rows.push([
+    'read from a cursor (1,000 records per read, ack each)',
+    `${Math.round(median(reads)).toLocaleString('en')} readings/s`,
+    '≥ 500,000',
+  ]);
 }
 
 // 2. bytes per reading on disk, simulator-like data
@@ -95,7 +108,9 @@ async function readAll(store: LevelStore, cursor: string, ack: boolean): Promise
   const devs = simDevices(devices, 50, 5);
   const r = rng(5);
   for (let sec = 0; sec < seconds; sec++) {
-    await Promise.all(devs.map((d) => s.commit({ type: 'readings', batch: simBatch(d, 1_700_000_000_000 + sec * 1000, r) })));
+    await Promise.all(
+      devs.map((d) => s.commit({ type: 'readings', batch: simBatch(d, 1_700_000_000_000 + sec * 1000, r) })),
+    );
   }
   await s.close();
   const { ClassicLevel } = await import('classic-level');
@@ -104,7 +119,11 @@ async function readAll(store: LevelStore, cursor: string, ack: boolean): Promise
   await db.compactRange('\x00', '\xff');
   await db.close();
   const readings = devices * seconds * 50;
-  rows.push([`bytes per reading on disk (${(readings / 1e6).toFixed(1)} M simulator-like readings, compacted)`, ((await dirSize(t.dir)) / readings).toFixed(2), '≤ 4']);
+  rows.push([
+    `bytes per reading on disk (${(readings / 1e6).toFixed(1)} M simulator-like readings, compacted)`,
+    ((await dirSize(t.dir)) / readings).toFixed(2),
+    '≤ 4',
+  ]);
   await t.done();
 }
 
@@ -112,12 +131,17 @@ async function readAll(store: LevelStore, cursor: string, ack: boolean): Promise
 {
   const total = quick ? 1_000_000 : 10_000_000;
   const t = await tmp();
-  const s = makeStore(t.dir, { sync: 'interval', sinks: { cloud: { types: ['readings'] }, audit: { types: ['readings'] } } });
+  const s = makeStore(t.dir, {
+    sync: 'interval',
+    sinks: { cloud: { types: ['readings'] }, audit: { types: ['readings'] } },
+  });
   await s.open();
   const devs = simDevices(100, 50, 9);
   const r = rng(9);
   for (let sec = 0; sec < total / 5000; sec++) {
-    await Promise.all(devs.map((d) => s.commit({ type: 'readings', batch: simBatch(d, 1_700_000_000_000 + sec * 1000, r) })));
+    await Promise.all(
+      devs.map((d) => s.commit({ type: 'readings', batch: simBatch(d, 1_700_000_000_000 + sec * 1000, r) })),
+    );
   }
   await new Promise((res) => setTimeout(res, 1100));
   const before = (await readAll(s, 'cloud', false)).rate;
@@ -130,12 +154,22 @@ async function readAll(store: LevelStore, cursor: string, ack: boolean): Promise
   const deleteMs = performance.now() - t0;
   const after = (await readAll(s, 'cloud', false)).rate;
   await s.close();
-  rows.push([`iterate ${(total / 1e6).toFixed(0)} M readings (before delete)`, `${Math.round(before).toLocaleString('en')} readings/s`, '']);
-  rows.push([`iterate the 10% left after deleting 90% (delete + compact ${Math.round(deleteMs)} ms)`, `${Math.round(after).toLocaleString('en')} readings/s (time per reading ×${(before / after).toFixed(2)})`, 'no worse than 2×']);
+  rows.push([
+    `iterate ${(total / 1e6).toFixed(0)} M readings (before delete)`,
+    `${Math.round(before).toLocaleString('en')} readings/s`,
+    '',
+  ]);
+  rows.push([
+    `iterate the 10% left after deleting 90% (delete + compact ${Math.round(deleteMs)} ms)`,
+    `${Math.round(after).toLocaleString('en')} readings/s (time per reading ×${(before / after).toFixed(2)})`,
+    'no worse than 2×',
+  ]);
   await t.done();
 }
 
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
-process.stdout.write(`${'measure'.padEnd(w0)} | ${'result (median)'.padEnd(w1)} | goal\n${'-'.repeat(w0)}-|-${'-'.repeat(w1)}-|------\n`);
+process.stdout.write(
+  `${'measure'.padEnd(w0)} | ${'result (median)'.padEnd(w1)} | goal\n${'-'.repeat(w0)}-|-${'-'.repeat(w1)}-|------\n`,
+);
 for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c}\n`);

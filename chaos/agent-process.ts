@@ -94,7 +94,15 @@ export interface StatusJson {
     readingsBuffered: number;
     readingsDropped: Record<string, number>;
     health: { state: string };
-    cursors: { name: string; types: string[]; position: number; readingsDelivered: number; readingsPending: number; readingsEvicted: number; readingsPendingAtOpen: number }[];
+    cursors: {
+      name: string;
+      types: string[];
+      position: number;
+      readingsDelivered: number;
+      readingsPending: number;
+      readingsEvicted: number;
+      readingsPendingAtOpen: number;
+    }[];
   } | null;
 }
 
@@ -194,7 +202,10 @@ export class AgentProcess {
     const identity: Record<string, number> = {};
     for (const c of st.cursors) {
       if (!c.types.includes('readings')) continue; // the identity counts readings
-      identity[c.name] = s.counters.readings + c.readingsPendingAtOpen - (c.readingsDelivered + c.readingsPending + st.readingsBuffered + lost + c.readingsEvicted);
+      identity[c.name] =
+        s.counters.readings +
+        c.readingsPendingAtOpen -
+        (c.readingsDelivered + c.readingsPending + st.readingsBuffered + lost + c.readingsEvicted);
     }
     const sample: StatusSample = {
       at: Date.now(),

@@ -23,7 +23,14 @@ const P24 = 2 ** 24;
 export function check8(unit: number, point: number, counter: number): number {
   // FNV-1a over unit, point and the counter's four bytes, folded to one byte.
   let h = 0x811c9dc5;
-  const bytes = [unit & 0xff, point & 0xff, counter & 0xff, (counter >>> 8) & 0xff, (counter >>> 16) & 0xff, (counter >>> 24) & 0xff];
+  const bytes = [
+    unit & 0xff,
+    point & 0xff,
+    counter & 0xff,
+    (counter >>> 8) & 0xff,
+    (counter >>> 16) & 0xff,
+    (counter >>> 24) & 0xff,
+  ];
   for (const b of bytes) {
     h ^= b;
     h = Math.imul(h, 0x01000193) >>> 0;
@@ -71,8 +78,13 @@ export function pointName(i: number): string {
 
 /** The device profile (YAML text) for `points` float64 points at addresses 0, 4, 8… */
 export function profileYaml(points: number): string {
-  const lines = ['model: Chaos counter device', 'description: registers encode unit, point, counter and a check byte (chaos/device-code.ts)', 'points:'];
-  for (let i = 0; i < points; i++) lines.push(`  ${pointName(i)}: { table: holding, address: ${i * 4}, type: float64, order: ABCD }`);
+  const lines = [
+    'model: Chaos counter device',
+    'description: registers encode unit, point, counter and a check byte (chaos/device-code.ts)',
+    'points:',
+  ];
+  for (let i = 0; i < points; i++)
+    lines.push(`  ${pointName(i)}: { table: holding, address: ${i * 4}, type: float64, order: ABCD }`);
   return lines.join('\n') + '\n';
 }
 

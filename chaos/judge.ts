@@ -61,14 +61,24 @@ interface StoreView {
 /** Every record the store holds (all committed ones with the audit cursor), from the live database and any moved aside as corrupt. */
 export async function readStore(dataDir: string): Promise<StoreView> {
   const live = storeDir(dataDir);
-  const dirs = [live, ...readdirSync(dataDir).filter((n) => n.startsWith('store.corrupt-')).map((n) => path.join(dataDir, n))];
+  const dirs = [
+    live,
+    ...readdirSync(dataDir)
+      .filter((n) => n.startsWith('store.corrupt-'))
+      .map((n) => path.join(dataDir, n)),
+  ];
   const records: StoredRecord[] = [];
   let cursors = new Map<string, number>();
   let head = 0;
   let dropped: Record<string, number> = {};
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
-    const store = new LevelStore({ dir, config: storeSchema.parse({ sinks: { audit: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger(), readOnlyTool: true });
+    const store = new LevelStore({
+      dir,
+      config: storeSchema.parse({ sinks: { audit: { types: ['readings', 'aggregate', 'alarm'] } } }),
+      log: silentLogger(),
+      readOnlyTool: true,
+    });
     try {
       await store.open();
     } catch {
@@ -136,7 +146,8 @@ export function accountSeqs(
   return a;
 }
 
-const median = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : null);
+const median = (xs: number[]): number | null =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : null;
 
 export interface JudgeOptions {
   readonly scenario: string;
@@ -184,7 +195,9 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
     'no-committed-loss',
     (missing.length === 0 || !!o.lossAllowed) && (audited || contiguous),
     `${missing.length} committed records at or below the cloud cursor never delivered${missing.length ? ` (seqs ${missing.slice(0, 5).join(', ')}…)` : ''}; ${pendingReadings} readings pending after the final stop (counted)` +
-      (audited ? '' : `; committed seqs 1..${store.head} (no audit cursor: ${contiguous ? 'one incarnation, no failed write' : `cannot account: ${agent.starts} starts, ${writeFailed} readings in failed writes`})`),
+      (audited
+        ? ''
+        : `; committed seqs 1..${store.head} (no audit cursor: ${contiguous ? 'one incarnation, no failed write' : `cannot account: ${agent.starts} starts, ${writeFailed} readings in failed writes`})`),
   );
   add(
     'payload-intact',
@@ -194,14 +207,22 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
 
   // 1b. The control room got every committed alarm event up to its cursor, and no alarm was raised twice.
   const crCursor = store.cursors.get('controlRoom.alarm') ?? 0;
-  const alarmSeqs = new Set([...store.records.filter((r) => r.type === 'alarm').map((r) => r.seq), ...[...oracle.bySeq].filter(([, a]) => a.type === 'alarm').map(([seq]) => seq)]);
+  const alarmSeqs = new Set([
+    ...store.records.filter((r) => r.type === 'alarm').map((r) => r.seq),
+    ...[...oracle.bySeq].filter(([, a]) => a.type === 'alarm').map(([seq]) => seq),
+  ]);
   const crMissing = [...alarmSeqs].filter((seq) => seq <= crCursor && !oracle.alarmEvents.has(seq)).length;
   const raisedBy = new Map<string, number>();
   // The p000 limit alarm is active from the first reading to the last (values ~1e14 over hh 1000):
   // raised exactly once, whatever restarts happen. Other detectors may legitimately clear and re-raise.
-  for (const e of oracle.alarmEvents.values()) if (e.event === 'raised' && e.id.endsWith('/limits')) raisedBy.set(e.id, (raisedBy.get(e.id) ?? 0) + 1);
+  for (const e of oracle.alarmEvents.values())
+    if (e.event === 'raised' && e.id.endsWith('/limits')) raisedBy.set(e.id, (raisedBy.get(e.id) ?? 0) + 1);
   const raisedTwice = [...raisedBy].filter(([, n]) => n > 1).map(([id]) => id);
-  add('alarms-delivered', crMissing === 0 && raisedTwice.length === 0 && (alarmSeqs.size > 0 || !!o.lossAllowed), `${alarmSeqs.size} alarm events committed, ${oracle.alarmEvents.size} received by the control room, ${crMissing} at or below its cursor missing; always-active limit alarms raised more than once: ${raisedTwice.length ? raisedTwice.join(', ') : 'none'}`);
+  add(
+    'alarms-delivered',
+    crMissing === 0 && raisedTwice.length === 0 && (alarmSeqs.size > 0 || !!o.lossAllowed),
+    `${alarmSeqs.size} alarm events committed, ${oracle.alarmEvents.size} received by the control room, ${crMissing} at or below its cursor missing; always-active limit alarms raised more than once: ${raisedTwice.length ? raisedTwice.join(', ') : 'none'}`,
+  );
 
   // 2. Nothing delivered that was never produced or never committed: every delivered reading (the
   // oracle's copies) and every held undelivered one verifies against the device encoding.
@@ -225,7 +246,11 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
     for (const x of r.batch.readings) if (x.quality === 'good') check(x.device, x.point, x.value, x.ts);
   }
   const phantomCount = [...phantoms.values()].reduce((a, b) => a + b, 0);
-  add('no-phantoms', phantomCount === 0 && (unknown === 0 || !!o.lossAllowed), `${goodChecked} good readings checked against the device encoding: ${phantomCount} invalid ${JSON.stringify(Object.fromEntries(phantoms))}; ${unknown} delivered seqs ${audited ? 'not in the store' : `outside 1..${store.head}`}${o.lossAllowed ? ' (database replaced: allowed)' : ''}`);
+  add(
+    'no-phantoms',
+    phantomCount === 0 && (unknown === 0 || !!o.lossAllowed),
+    `${goodChecked} good readings checked against the device encoding: ${phantomCount} invalid ${JSON.stringify(Object.fromEntries(phantoms))}; ${unknown} delivered seqs ${audited ? 'not in the store' : `outside 1..${store.head}`}${o.lossAllowed ? ' (database replaced: allowed)' : ''}`,
+  );
 
   // 3. Per point, no unexplained gaps among delivered readings (bad readings and excuse windows explain).
   const excused = (a: number, b: number) => world.excuses.some((e) => e.from <= b && e.to >= a);
@@ -246,12 +271,20 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
       }
     }
   }
-  add('no-gaps', gaps === 0, `${gaps} unexplained gaps over 3.5 s in ${oracle.series.size} point series${gapExamples.length ? ` (${gapExamples.join('; ')})` : ''}; ${excusedGaps} explained by a fault window or bad readings`);
+  add(
+    'no-gaps',
+    gaps === 0,
+    `${gaps} unexplained gaps over 3.5 s in ${oracle.series.size} point series${gapExamples.length ? ` (${gapExamples.join('; ')})` : ''}; ${excusedGaps} explained by a fault window or bad readings`,
+  );
 
   // 4. Duplicates bounded by one in-flight window per fault.
   const window = 32 * Math.max(1, oracle.maxRecordsPerMessage);
   const bound = Math.max(1, o.faults) * window;
-  add('duplicates-bounded', oracle.duplicateRecords <= bound, `${oracle.duplicateRecords} duplicate records (${oracle.duplicateReadings} readings) over ${o.faults} faults; bound ${bound} (maxInflight 32 × ${oracle.maxRecordsPerMessage} records/message per fault)`);
+  add(
+    'duplicates-bounded',
+    oracle.duplicateRecords <= bound,
+    `${oracle.duplicateRecords} duplicate records (${oracle.duplicateReadings} readings) over ${o.faults} faults; bound ${bound} (maxInflight 32 × ${oracle.maxRecordsPerMessage} records/message per fault)`,
+  );
 
   // 5. Fresh data after each fault within its target.
   const rec: number[] = [];
@@ -261,11 +294,19 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
     if (ms !== null) rec.push(ms);
     if (ms === null || ms > f.targetMs) late.push(`${f.name}: ${ms === null ? 'never' : `${ms} ms`}`);
   }
-  add('recovers', late.length === 0, `${world.faultEnds.length} fault ends, fresh reading delivered after each in max ${rec.length ? Math.max(...rec) : '-'} ms${late.length ? `; late: ${late.slice(0, 5).join(', ')}` : ''}`);
+  add(
+    'recovers',
+    late.length === 0,
+    `${world.faultEnds.length} fault ends, fresh reading delivered after each in max ${rec.length ? Math.max(...rec) : '-'} ms${late.length ? `; late: ${late.slice(0, 5).join(', ')}` : ''}`,
+  );
 
   // 6. The accounting identity in every /status sample, for every cursor.
   const broken = samples.filter((s) => Object.values(s.identity).some((d) => d !== 0));
-  add('identity', samples.length > 0 && broken.length === 0, `${samples.length} samples, ${broken.length} where produced + pendingAtOpen ≠ delivered + pending + buffered + dropped + evicted${broken.length ? ` (first: ${JSON.stringify(broken[0]!.identity)})` : ''}`);
+  add(
+    'identity',
+    samples.length > 0 && broken.length === 0,
+    `${samples.length} samples, ${broken.length} where produced + pendingAtOpen ≠ delivered + pending + buffered + dropped + evicted${broken.length ? ` (first: ${JSON.stringify(broken[0]!.identity)})` : ''}`,
+  );
 
   // 7. Memory and file descriptors.
   const rssSamples = samples.filter((s) => s.at >= (o.rssFrom ?? Infinity));
@@ -274,21 +315,35 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   const memorySeries: [number, number, number, number][] = [];
   if (rssSamples.length >= 20) {
     const tenth = Math.max(5, Math.floor(rssSamples.length / 10));
-    const grew = (kb: (s: StatusSample) => number) => ((median(rssSamples.slice(-tenth).map(kb)) ?? 0) - (median(rssSamples.slice(0, tenth).map(kb)) ?? 0)) / 1024;
+    const grew = (kb: (s: StatusSample) => number) =>
+      ((median(rssSamples.slice(-tenth).map(kb)) ?? 0) - (median(rssSamples.slice(0, tenth).map(kb)) ?? 0)) / 1024;
     growth = grew((s) => s.rssKb);
     heapGrowth = grew((s) => s.heapKb);
-    add('memory-flat', growth < (o.rssLimitMb ?? 10), `RSS growth ${growth.toFixed(1)} MB, JavaScript heap ${heapGrowth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples after a ${Math.round(((o.rssFrom ?? 0) - o.startedAt) / 1000)} s warm-up), limit ${o.rssLimitMb ?? 10} MB`);
+    add(
+      'memory-flat',
+      growth < (o.rssLimitMb ?? 10),
+      `RSS growth ${growth.toFixed(1)} MB, JavaScript heap ${heapGrowth.toFixed(1)} MB (median of last tenth − first tenth of ${rssSamples.length} samples after a ${Math.round(((o.rssFrom ?? 0) - o.startedAt) / 1000)} s warm-up), limit ${o.rssLimitMb ?? 10} MB`,
+    );
     let next = 0;
     for (const s of samples) {
       if (s.at < next) continue;
       next = s.at + 30_000;
-      memorySeries.push([Math.round((s.at - o.startedAt) / 1000), Math.round(s.rssKb / 102.4) / 10, Math.round(s.heapKb / 102.4) / 10, s.fds]);
+      memorySeries.push([
+        Math.round((s.at - o.startedAt) / 1000),
+        Math.round(s.rssKb / 102.4) / 10,
+        Math.round(s.heapKb / 102.4) / 10,
+        s.fds,
+      ]);
     }
     // LevelDB opens and closes table files as it compacts: compare the usual count, not one instant.
     const fdsFirst = median(rssSamples.slice(0, tenth).map((s) => s.fds)) ?? 0;
     const fdsLast = median(rssSamples.slice(-tenth).map((s) => s.fds)) ?? 0;
     const fdsMax = Math.max(...rssSamples.map((s) => s.fds));
-    add('fds-stable', fdsLast <= fdsFirst, `open fds (median of first and last tenth) ${fdsFirst} → ${fdsLast}, max ${fdsMax}`);
+    add(
+      'fds-stable',
+      fdsLast <= fdsFirst,
+      `open fds (median of first and last tenth) ${fdsFirst} → ${fdsLast}, max ${fdsMax}`,
+    );
   }
   for (const e of o.extra ?? []) inv.push(e);
 
@@ -296,7 +351,8 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   // Counters restart with each incarnation: sum each incarnation's last sample.
   const producedReadings = acrossRestarts(agent.samples, (x) => x.produced);
   const dropped: Record<string, number> = {};
-  for (const k of ['buffer-overflow', 'write-failed', 'evicted']) dropped[k] = acrossRestarts(agent.samples, (x) => x.dropped[k] ?? 0);
+  for (const k of ['buffer-overflow', 'write-failed', 'evicted'])
+    dropped[k] = acrossRestarts(agent.samples, (x) => x.dropped[k] ?? 0);
   return {
     scenario: o.scenario,
     invariants: inv,

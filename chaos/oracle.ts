@@ -22,8 +22,15 @@ export interface Arrival {
 }
 
 export function fingerprint(r: StoredRecord): string {
-  const body = r.type === 'readings' ? r.batch.readings.map((x) => [x.device, x.point, x.value, x.ts, x.quality]) : r.type === 'alarm' ? r.alarm : r.aggregate;
-  return createHash('sha1').update(JSON.stringify([r.type, body])).digest('base64');
+  const body =
+    r.type === 'readings'
+      ? r.batch.readings.map((x) => [x.device, x.point, x.value, x.ts, x.quality])
+      : r.type === 'alarm'
+        ? r.alarm
+        : r.aggregate;
+  return createHash('sha1')
+    .update(JSON.stringify([r.type, body]))
+    .digest('base64');
 }
 
 /** One point's delivered readings, in arrival order; `bad` holds the timestamps of non-good ones. */
@@ -59,13 +66,22 @@ export class Oracle {
   ) {}
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.url, { clientId: this.clientId, clean: false, reconnectPeriod: 200, keepalive: 10 });
+    const client = mqtt.connect(this.url, {
+      clientId: this.clientId,
+      clean: false,
+      reconnectPeriod: 200,
+      keepalive: 10,
+    });
     this.client = client;
     client.on('message', (topic, payload) => this.message(topic, payload));
     client.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () =>
-        client.subscribe([`${this.base.cloud}/batches/#`, `${this.base.controlRoom}/alarms/events`], { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+        client.subscribe(
+          [`${this.base.cloud}/batches/#`, `${this.base.controlRoom}/alarms/events`],
+          { qos: 1 },
+          (err) => (err ? reject(err) : resolve()),
+        ),
       );
     });
   }
@@ -103,7 +119,9 @@ export class Oracle {
     const now = Date.now();
     if (topic.endsWith('/alarms/events')) {
       try {
-        const b = JSON.parse(payload.toString()) as { records: { seq: number; alarm: { id: string; event: string } }[] };
+        const b = JSON.parse(payload.toString()) as {
+          records: { seq: number; alarm: { id: string; event: string } }[];
+        };
         for (const r of b.records) {
           const e = this.alarmEvents.get(r.seq);
           if (e) e.copies++;

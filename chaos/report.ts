@@ -3,7 +3,23 @@ import { writeFileSync } from 'node:fs';
 import type { Verdict } from './judge.js';
 
 export function table(verdicts: readonly Verdict[]): string {
-  const head = ['scenario', 'result', 'produced', 'committed', 'delivered', 'dup', 'dropped', 'pending', 'faults', 'recovery max/med ms', 'peak RSS MB', 'RSS growth MB', 'heap growth MB', 'fds before/after', 's'];
+  const head = [
+    'scenario',
+    'result',
+    'produced',
+    'committed',
+    'delivered',
+    'dup',
+    'dropped',
+    'pending',
+    'faults',
+    'recovery max/med ms',
+    'peak RSS MB',
+    'RSS growth MB',
+    'heap growth MB',
+    'fds before/after',
+    's',
+  ];
   const rows = verdicts.map((v) => {
     const f = v.figures;
     const dropped = Object.values(f.droppedReadings).reduce((a, b) => a + b, 0);
@@ -36,5 +52,8 @@ export function table(verdicts: readonly Verdict[]): string {
 }
 
 export function writeJson(file: string, verdicts: readonly Verdict[], meta: Record<string, unknown>): void {
-  writeFileSync(file, JSON.stringify({ ...meta, ok: verdicts.every((v) => v.ok), scenarios: verdicts }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ ...meta, ok: verdicts.every((v) => v.ok), scenarios: verdicts }, null, 2) + '\n',
+  );
 }

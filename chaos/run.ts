@@ -22,7 +22,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write(`npm run chaos -- [--scenario ${scenarios.map((s) => s.name).join('|')}[,…]] [--short] [--kills N] [--soak-minutes N] [--out FILE]\n`);
+    process.stdout.write(
+      `npm run chaos -- [--scenario ${scenarios.map((s) => s.name).join('|')}[,…]] [--short] [--kills N] [--soak-minutes N] [--out FILE]\n`,
+    );
     for (const s of scenarios) process.stdout.write(`  ${s.name.padEnd(11)} ${s.summary}\n`);
     return 0;
   }
@@ -51,13 +53,37 @@ async function main(): Promise<number> {
         scenario: name,
         ok: false,
         invariants: [{ name: 'ran', ok: false, detail: (err as Error).message }],
-        figures: { producedReadings: 0, committedReadings: 0, deliveredReadings: 0, duplicateReadings: 0, duplicateRecords: 0, droppedReadings: {}, pendingReadings: 0, faults: 0, recoveryMs: { max: null, median: null, count: 0 }, peakRssMb: 0, rssGrowthMb: null, heapGrowthMb: null, memorySeries: [], fdsBefore: 0, fdsAfter: 0, identitySamples: 0, agentStarts: 0, seconds: 0 },
+        figures: {
+          producedReadings: 0,
+          committedReadings: 0,
+          deliveredReadings: 0,
+          duplicateReadings: 0,
+          duplicateRecords: 0,
+          droppedReadings: {},
+          pendingReadings: 0,
+          faults: 0,
+          recoveryMs: { max: null, median: null, count: 0 },
+          peakRssMb: 0,
+          rssGrowthMb: null,
+          heapGrowthMb: null,
+          memorySeries: [],
+          fdsBefore: 0,
+          fdsAfter: 0,
+          identitySamples: 0,
+          agentStarts: 0,
+          seconds: 0,
+        },
       });
     }
     opts.log(`${name}: ${verdicts.at(-1)!.ok ? 'PASS' : 'FAIL'}`);
   }
   process.stdout.write(table(verdicts));
-  writeJson(values.out, verdicts, { started, finished: new Date().toISOString(), options: { ...opts, log: undefined }, host: { cpus: (await import('node:os')).cpus().length } });
+  writeJson(values.out, verdicts, {
+    started,
+    finished: new Date().toISOString(),
+    options: { ...opts, log: undefined },
+    host: { cpus: (await import('node:os')).cpus().length },
+  });
   process.stdout.write(`report: ${values.out}\n`);
   return verdicts.every((v) => v.ok) ? 0 : 1;
 }

@@ -3,7 +3,19 @@
  * the world to the judge. `short` runs are for `npm test` (seconds); full runs are `npm run chaos`.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { judge, type Invariant, type JudgeOptions, type Verdict } from './judge.js';
@@ -62,7 +74,14 @@ function faketimeLibrary(): string | null {
 const small: WorldOptions = { devices: 2, points: 50 };
 
 /** Runs the agent through `ms` of a fault, then clears it and records the fault's end. */
-async function during(w: World, name: string, ms: number, on: () => Promise<void> | void, off: () => Promise<void> | void, targetMs = 10_000): Promise<void> {
+async function during(
+  w: World,
+  name: string,
+  ms: number,
+  on: () => Promise<void> | void,
+  off: () => Promise<void> | void,
+  targetMs = 10_000,
+): Promise<void> {
   const from = Date.now();
   await on();
   await sleep(ms);
@@ -107,20 +126,48 @@ export const scenarios: Scenario[] = [
         const s = o.short ? 1 : 12;
         const gap = o.short ? 2000 : 5000;
         const p = w.brokerProxy;
-        await during(w, 'broker down', (o.short ? 4000 : 10_000) * s, () => w.broker.stop(), () => w.broker.start());
+        await during(
+          w,
+          'broker down',
+          (o.short ? 4000 : 10_000) * s,
+          () => w.broker.stop(),
+          () => w.broker.start(),
+        );
         await sleep(gap);
         // Up one second, down the next, for the whole period.
-        await during(w, 'broker flapping', 0, async () => {
-          for (let i = 0; i < (o.short ? 4 : 60); i++) {
-            p.set({ kind: i % 2 ? 'pass' : 'refuse' });
-            await sleep(1000);
-          }
-        }, () => p.set({ kind: 'pass' }));
+        await during(
+          w,
+          'broker flapping',
+          0,
+          async () => {
+            for (let i = 0; i < (o.short ? 4 : 60); i++) {
+              p.set({ kind: i % 2 ? 'pass' : 'refuse' });
+              await sleep(1000);
+            }
+          },
+          () => p.set({ kind: 'pass' }),
+        );
         await sleep(gap);
-        await during(w, 'broker black-holed', (o.short ? 6000 : 8000) * s, () => p.set({ kind: 'blackhole' }), () => { p.set({ kind: 'pass' }); p.resetAll(); });
+        await during(
+          w,
+          'broker black-holed',
+          (o.short ? 6000 : 8000) * s,
+          () => p.set({ kind: 'blackhole' }),
+          () => {
+            p.set({ kind: 'pass' });
+            p.resetAll();
+          },
+        );
         await sleep(gap);
         // The black hole leaves the old connection open and silent; the agent must notice by its keepalive.
-        await during(w, 'broker slow 1 KB/s', (o.short ? 4000 : 10_000) * s, () => p.set({ kind: 'throttle', bytesPerSecond: 1024 }), () => p.set({ kind: 'pass' }), 20_000);
+        await during(
+          w,
+          'broker slow 1 KB/s',
+          (o.short ? 4000 : 10_000) * s,
+          () => p.set({ kind: 'throttle', bytesPerSecond: 1024 }),
+          () => p.set({ kind: 'pass' }),
+          20_000,
+        );
         await sleep(gap);
         return { faults: 4 + 4 * s };
       }),
@@ -133,18 +180,42 @@ export const scenarios: Scenario[] = [
         const s = o.short ? 1 : 6;
         const gap = o.short ? 2000 : 5000;
         const proxy = w.deviceProxies.get(1)!;
-        await during(w, 'device dead', (o.short ? 4000 : 8000) * s, () => proxy.set({ kind: 'refuse' }), () => proxy.set({ kind: 'pass' }));
+        await during(
+          w,
+          'device dead',
+          (o.short ? 4000 : 8000) * s,
+          () => proxy.set({ kind: 'refuse' }),
+          () => proxy.set({ kind: 'pass' }),
+        );
         await sleep(gap);
-        await during(w, 'device slow', (o.short ? 3000 : 6000) * s, () => w.deviceFault(1, { kind: 'delay', ms: 1500 }), () => w.deviceFault(1, null));
+        await during(
+          w,
+          'device slow',
+          (o.short ? 3000 : 6000) * s,
+          () => w.deviceFault(1, { kind: 'delay', ms: 1500 }),
+          () => w.deviceFault(1, null),
+        );
         await sleep(gap);
-        await during(w, 'device flapping', 0, async () => {
-          for (let i = 0; i < (o.short ? 4 : 40); i++) {
-            await w.deviceFault(1, i % 2 ? null : { kind: 'close' });
-            await sleep(1000);
-          }
-        }, () => w.deviceFault(1, null));
+        await during(
+          w,
+          'device flapping',
+          0,
+          async () => {
+            for (let i = 0; i < (o.short ? 4 : 40); i++) {
+              await w.deviceFault(1, i % 2 ? null : { kind: 'close' });
+              await sleep(1000);
+            }
+          },
+          () => w.deviceFault(1, null),
+        );
         await sleep(gap);
-        await during(w, 'device garbage', (o.short ? 3000 : 6000) * s, () => w.deviceFault(1, { kind: 'garbage' }), () => w.deviceFault(1, null));
+        await during(
+          w,
+          'device garbage',
+          (o.short ? 3000 : 6000) * s,
+          () => w.deviceFault(1, { kind: 'garbage' }),
+          () => w.deviceFault(1, null),
+        );
         await sleep(gap);
         return { faults: 4 };
       }),
@@ -166,45 +237,62 @@ export const scenarios: Scenario[] = [
       const ballast = path.join(mnt, 'ballast');
       const extra: Invariant[] = [];
       try {
-        return await withWorld('disk-full', { ...small, dataDir: data, storeExtra: ['memoryReadings: 2000'] }, o, async (w) => {
-          // Fill what is left, leaving a little so the fill happens under the agent's writes.
-          const fd = openSync(ballast, 'w');
-          const chunk = Buffer.alloc(256 * 1024, 1);
-          try {
-            for (;;) writeSync(fd, chunk);
-          } catch {
-            /* ENOSPC: full */
-          }
-          closeSync(fd);
-          const from = Date.now();
-          o.log?.(`disk-full: tmpfs full (${Math.round(statSync(ballast).size / 1048576)} MB ballast)`);
-          // Held full long enough for the memory buffer (2,000 readings = 20 s at 100/s) to overflow.
-          const full = o.short ? 30_000 : 90_000;
-          let degraded = false;
-          const until = Date.now() + full;
-          while (Date.now() < until) {
-            await sleep(1000);
-            if (w.agent.last?.store?.health.state === 'degraded') degraded = true;
-          }
-          rmSync(ballast);
-          const freed = Date.now();
-          w.excuse('disk full', from, freed + 30_000);
-          w.faultEnded('disk freed', 30_000, freed);
-          let healthyAt = 0;
-          while (Date.now() - freed < 40_000) {
-            await sleep(500);
-            if ((await w.agent.fetchStatus())?.store?.health.state === 'ok') {
-              healthyAt = Date.now();
-              break;
+        return await withWorld(
+          'disk-full',
+          { ...small, dataDir: data, storeExtra: ['memoryReadings: 2000'] },
+          o,
+          async (w) => {
+            // Fill what is left, leaving a little so the fill happens under the agent's writes.
+            const fd = openSync(ballast, 'w');
+            const chunk = Buffer.alloc(256 * 1024, 1);
+            try {
+              for (;;) writeSync(fd, chunk);
+            } catch {
+              /* ENOSPC: full */
             }
-          }
-          const dropped = w.agent.last?.store?.readingsDropped ?? {};
-          extra.push({ name: 'store-degraded-seen', ok: degraded, detail: `store health turned degraded while full: ${degraded}` });
-          extra.push({ name: 'store-recovers-30s', ok: healthyAt > 0 && healthyAt - freed <= 30_000, detail: `store ok ${healthyAt ? healthyAt - freed : 'never'} ms after space returned` });
-          extra.push({ name: 'rejections-counted', ok: true, detail: `dropped ${JSON.stringify(dropped)} (the identity check proves every one is counted)` });
-          await sleep(5000);
-          return { faults: 1, extra };
-        });
+            closeSync(fd);
+            const from = Date.now();
+            o.log?.(`disk-full: tmpfs full (${Math.round(statSync(ballast).size / 1048576)} MB ballast)`);
+            // Held full long enough for the memory buffer (2,000 readings = 20 s at 100/s) to overflow.
+            const full = o.short ? 30_000 : 90_000;
+            let degraded = false;
+            const until = Date.now() + full;
+            while (Date.now() < until) {
+              await sleep(1000);
+              if (w.agent.last?.store?.health.state === 'degraded') degraded = true;
+            }
+            rmSync(ballast);
+            const freed = Date.now();
+            w.excuse('disk full', from, freed + 30_000);
+            w.faultEnded('disk freed', 30_000, freed);
+            let healthyAt = 0;
+            while (Date.now() - freed < 40_000) {
+              await sleep(500);
+              if ((await w.agent.fetchStatus())?.store?.health.state === 'ok') {
+                healthyAt = Date.now();
+                break;
+              }
+            }
+            const dropped = w.agent.last?.store?.readingsDropped ?? {};
+            extra.push({
+              name: 'store-degraded-seen',
+              ok: degraded,
+              detail: `store health turned degraded while full: ${degraded}`,
+            });
+            extra.push({
+              name: 'store-recovers-30s',
+              ok: healthyAt > 0 && healthyAt - freed <= 30_000,
+              detail: `store ok ${healthyAt ? healthyAt - freed : 'never'} ms after space returned`,
+            });
+            extra.push({
+              name: 'rejections-counted',
+              ok: true,
+              detail: `dropped ${JSON.stringify(dropped)} (the identity check proves every one is counted)`,
+            });
+            await sleep(5000);
+            return { faults: 1, extra };
+          },
+        );
       } finally {
         if (mounted) execFileSync('umount', ['-l', mnt]);
         rmSync(mnt, { recursive: true, force: true });
@@ -227,7 +315,8 @@ export const scenarios: Scenario[] = [
           const at = Date.now();
           await w.agent.signal('SIGKILL');
           const cloud = st?.store?.cursors.find((c) => c.name === 'cloud.readings');
-          if (st?.store && cloud) windows.push({ after: cloud.position, head: st.store.head, pending: cloud.readingsPending });
+          if (st?.store && cloud)
+            windows.push({ after: cloud.position, head: st.store.head, pending: cloud.readingsPending });
           const dir = path.join(w.dataDir, 'store');
           const files = readdirSync(dir);
           rmSync(path.join(dir, 'CURRENT'), { force: true });
@@ -263,8 +352,16 @@ export const scenarios: Scenario[] = [
           faults: rounds,
           lossAllowed: true,
           extra: [
-            { name: 'corruption-reported', ok: corruptLines >= rounds, detail: `${corruptLines} log lines about the corrupt database over ${rounds} damaged starts, ${said} of them with code HALFWEG_STORE_CORRUPT` },
-            { name: 'corruption-loss', ok: true, detail: `${lost} of ${pendingAtKills} readings committed but unsent at the kills (per /status up to 1 s before) never arrived (lost with the damaged files; informational: outside the promise, and not counted by the agent)` },
+            {
+              name: 'corruption-reported',
+              ok: corruptLines >= rounds,
+              detail: `${corruptLines} log lines about the corrupt database over ${rounds} damaged starts, ${said} of them with code HALFWEG_STORE_CORRUPT`,
+            },
+            {
+              name: 'corruption-loss',
+              ok: true,
+              detail: `${lost} of ${pendingAtKills} readings committed but unsent at the kills (per /status up to 1 s before) never arrived (lost with the damaged files; informational: outside the promise, and not counted by the agent)`,
+            },
           ],
         };
       }),
@@ -274,7 +371,8 @@ export const scenarios: Scenario[] = [
     summary: "the agent's wall clock (CLOCK_REALTIME, via libfaketime) jumps an hour back and an hour forward",
     run: async (o) => {
       const lib = faketimeLibrary();
-      if (!lib) throw new Error('libfaketime is not installed (apt-get install -y faketime); the clock scenario needs it');
+      if (!lib)
+        throw new Error('libfaketime is not installed (apt-get install -y faketime); the clock scenario needs it');
       const dir = mkdtempSync(path.join(os.tmpdir(), 'halfweg-clock-'));
       const clockFile = path.join(dir, 'faketime.rc');
       writeFileSync(clockFile, '+0\n');
@@ -282,16 +380,30 @@ export const scenarios: Scenario[] = [
       try {
         // The whole agent process sees the jump (Date, every native clock_gettime(CLOCK_REALTIME));
         // monotonic clocks stay true, as in an NTP step. Re-read at most once a second.
-        const agentEnv = { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+        const agentEnv = {
+          LD_PRELOAD: lib,
+          FAKETIME_TIMESTAMP_FILE: clockFile,
+          FAKETIME_CACHE_DURATION: '1',
+          FAKETIME_DONT_FAKE_MONOTONIC: '1',
+        };
         return await withWorld('clock', { ...small, agentEnv }, o, async (w) => {
           const hold = o.short ? 8000 : 30_000;
-          for (const [name, off] of [['clock -1h', -3_600_000], ['clock back to true', 0], ['clock +1h', 3_600_000], ['clock back to true', 0]] as const) {
+          for (const [name, off] of [
+            ['clock -1h', -3_600_000],
+            ['clock back to true', 0],
+            ['clock +1h', 3_600_000],
+            ['clock back to true', 0],
+          ] as const) {
             const at = Date.now();
             const produced = (await w.agent.sample())?.produced ?? 0;
             writeFileSync(clockFile, `${off < 0 ? '-' : '+'}${Math.abs(off) / 1000}\n`);
             await sleep(hold);
             const s2 = await w.agent.sample();
-            extra.push({ name: `polling-after-${name.replace(/ /g, '')}-${off}`, ok: (s2?.produced ?? 0) > produced, detail: `${name}: readings produced over the next ${hold / 1000} s: ${(s2?.produced ?? 0) - produced}; healthy: ${s2?.healthy}` });
+            extra.push({
+              name: `polling-after-${name.replace(/ /g, '')}-${off}`,
+              ok: (s2?.produced ?? 0) > produced,
+              detail: `${name}: readings produced over the next ${hold / 1000} s: ${(s2?.produced ?? 0) - produced}; healthy: ${s2?.healthy}`,
+            });
             w.excuse(name, at - 3_600_000, Date.now() + 3_600_000);
             w.faultEnded(name, 10_000, at, 3_600_000);
           }
@@ -324,12 +436,20 @@ export const scenarios: Scenario[] = [
           await sleep(2000);
           const alive = w.agent.alive;
           const afterHup = await pending();
-          extra.push({ name: `sighup-${i + 1}`, ok: alive && beforeHup > 0, detail: `SIGHUP with ${beforeHup} readings pending for the cloud: agent alive ${alive}, ${afterHup} pending 2 s later` });
+          extra.push({
+            name: `sighup-${i + 1}`,
+            ok: alive && beforeHup > 0,
+            detail: `SIGHUP with ${beforeHup} readings pending for the cloud: agent alive ${alive}, ${afterHup} pending 2 s later`,
+          });
           const beforeTerm = await pending();
           const t0 = Date.now();
           const code = await w.agent.signal('SIGTERM');
           const took = Date.now() - t0;
-          extra.push({ name: `sigterm-${i + 1}`, ok: code === 0 && took < 5000 && beforeTerm > 0, detail: `SIGTERM with ${beforeTerm} readings pending: exit ${code} in ${took} ms (README: well under 5 s)` });
+          extra.push({
+            name: `sigterm-${i + 1}`,
+            ok: code === 0 && took < 5000 && beforeTerm > 0,
+            detail: `SIGTERM with ${beforeTerm} readings pending: exit ${code} in ${took} ms (README: well under 5 s)`,
+          });
           w.brokerProxy.set({ kind: 'pass' });
           const restart = Date.now();
           await w.startAgent();
@@ -361,9 +481,17 @@ export const scenarios: Scenario[] = [
           await sleep(Math.min(20_000, Math.max(0, until - Date.now())));
           if (Date.now() >= until) break;
           const outage = Math.min(10_000, Math.max(2000, until - Date.now() - 5000));
-          await during(w, 'soak outage', outage, () => w.brokerProxy.set({ kind: 'refuse' }), () => w.brokerProxy.set({ kind: 'pass' }));
+          await during(
+            w,
+            'soak outage',
+            outage,
+            () => w.brokerProxy.set({ kind: 'refuse' }),
+            () => w.brokerProxy.set({ kind: 'pass' }),
+          );
           faults++;
-          o.log?.(`soak: ${Math.round((until - Date.now()) / 1000)} s left, rss ${w.agent.samples.at(-1)?.rssKb ?? 0} kB, heap ${w.agent.samples.at(-1)?.heapKb ?? 0} kB, fds ${w.agent.samples.at(-1)?.fds ?? 0}`);
+          o.log?.(
+            `soak: ${Math.round((until - Date.now()) / 1000)} s left, rss ${w.agent.samples.at(-1)?.rssKb ?? 0} kB, heap ${w.agent.samples.at(-1)?.heapKb ?? 0} kB, fds ${w.agent.samples.at(-1)?.fds ?? 0}`,
+          );
         }
         await sleep(5000);
         return { faults, rssFrom, rssLimitMb: 10 };

@@ -100,7 +100,11 @@ export class World {
   }
 
   private startFarm(): Promise<number[]> {
-    const farm = fork(path.join(here, 'device-farm.js'), [JSON.stringify({ units: this.units, points: this.opts.points })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const farm = fork(
+      path.join(here, 'device-farm.js'),
+      [JSON.stringify({ units: this.units, points: this.opts.points })],
+      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+    );
     this.farm = farm;
     return new Promise((resolve, reject) => {
       farm.once('error', reject);

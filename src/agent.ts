@@ -63,7 +63,17 @@ export interface AgentStatus {
   readonly health: Health;
   readonly counters: AgentCounters;
   readonly devices: readonly DeviceStats[];
-  readonly store: Pick<StoreStats, 'head' | 'health' | 'readingsBuffered' | 'readingsDropped' | 'records' | 'cursors' | 'oldestReadingAt' | 'historyReadingsEvicted'> | null;
+  readonly store: Pick<
+    StoreStats,
+    | 'head'
+    | 'health'
+    | 'readingsBuffered'
+    | 'readingsDropped'
+    | 'records'
+    | 'cursors'
+    | 'oldestReadingAt'
+    | 'historyReadingsEvicted'
+  > | null;
   readonly sinks: readonly SinkStats[];
   /** Alarms not in the normal state. */
   readonly alarms: readonly AlarmRecord[];
@@ -97,7 +107,8 @@ interface Part {
  */
 export function memoryReadingsFor(configured: number, settings: Pick<Settings, 'devices'>): number {
   let perSecond = 0;
-  for (const d of settings.devices) for (const g of d.groups) perSecond += (g.points.length * 1000) / Math.max(1, g.interval);
+  for (const d of settings.devices)
+    for (const g of d.groups) perSecond += (g.points.length * 1000) / Math.max(1, g.interval);
   return Math.max(configured, Math.ceil(3 * perSecond));
 }
 
@@ -105,9 +116,15 @@ function startFailure(part: string, err: unknown): HalfwegError {
   if (err instanceof HalfwegError) return err;
   if (isOsError(err)) {
     const where = err.path ?? (err as { address?: string }).address;
-    return new HalfwegError('HALFWEG_START_FAILED', `cannot start the ${part}: ${where ? `${where}: ` : ''}${osCause(err)}; ${osAdvice(err, where)}`);
+    return new HalfwegError(
+      'HALFWEG_START_FAILED',
+      `cannot start the ${part}: ${where ? `${where}: ` : ''}${osCause(err)}; ${osAdvice(err, where)}`,
+    );
   }
-  return new HalfwegError('HALFWEG_START_FAILED', `cannot start the ${part}: ${(err as Error)?.message ?? String(err)}`);
+  return new HalfwegError(
+    'HALFWEG_START_FAILED',
+    `cannot start the ${part}: ${(err as Error)?.message ?? String(err)}`,
+  );
 }
 
 export class Agent {
@@ -197,7 +214,12 @@ export class Agent {
     }
     this.phase = 'running';
     this.log.info(
-      { devices: this.settings.devices.length + this.settings.serialDevices.length, sources: this.sources.length, simulators: this.simulators.length, dataDir: this.dataDir },
+      {
+        devices: this.settings.devices.length + this.settings.serialDevices.length,
+        sources: this.sources.length,
+        simulators: this.simulators.length,
+        dataDir: this.dataDir,
+      },
       'agent started',
     );
   }
@@ -252,7 +274,11 @@ export class Agent {
             await store.open();
           } catch (err) {
             // LevelDB wraps the file system's error (EACCES on mkdir) in its own.
-            const os = isOsError(err) ? err : isOsError((err as Error)?.cause) ? ((err as Error).cause as NodeJS.ErrnoException) : null;
+            const os = isOsError(err)
+              ? err
+              : isOsError((err as Error)?.cause)
+                ? ((err as Error).cause as NodeJS.ErrnoException)
+                : null;
             if (!os) throw err;
             const where = os.path ?? dir;
             throw new HalfwegError(
@@ -283,17 +309,25 @@ export class Agent {
           // Loaded only when a sink is configured: the MQTT client alone is ~20 MB (issue 15).
           if (Object.keys(config.sinks).length === 0) return;
           const { createSinks } = await import('./sinks/create.js');
-          this.sinks = createSinks(config.sinks, store, this.root, { agent: config.agent.id, site: config.agent.site }, {
-            baseDir: path.dirname(this.current.file),
-            // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
-            policy: (name, c) =>
-              (c.cloudPolicy ?? name === 'cloud') ? cloudSinkPolicy(config.cloud, (now) => this.aggregation?.rawSyncOpen(now) ?? true) : undefined,
-            // Units and precisions for the JSON contract, datatypes and properties for Sparkplug births.
-            points: followingCatalogue(() => this.current),
-            alarms: () => (this.alerts?.manager?.alarms() ?? []).map((a) => ({ ...a, ts: a.since ?? 0 })),
-            state: (name) => new JsonFileState(path.join(this.dataDir, `sparkplug-${name}.json`)),
-            agentHealth: () => this.health(),
-          });
+          this.sinks = createSinks(
+            config.sinks,
+            store,
+            this.root,
+            { agent: config.agent.id, site: config.agent.site },
+            {
+              baseDir: path.dirname(this.current.file),
+              // The cloud's cost knob and raw sync window (src/aggregate/cloud-policy.ts).
+              policy: (name, c) =>
+                (c.cloudPolicy ?? name === 'cloud')
+                  ? cloudSinkPolicy(config.cloud, (now) => this.aggregation?.rawSyncOpen(now) ?? true)
+                  : undefined,
+              // Units and precisions for the JSON contract, datatypes and properties for Sparkplug births.
+              points: followingCatalogue(() => this.current),
+              alarms: () => (this.alerts?.manager?.alarms() ?? []).map((a) => ({ ...a, ts: a.since ?? 0 })),
+              state: (name) => new JsonFileState(path.join(this.dataDir, `sparkplug-${name}.json`)),
+              agentHealth: () => this.health(),
+            },
+          );
           const started: MqttBackedSink[] = [];
           try {
             for (const s of this.sinks) {
@@ -352,7 +386,9 @@ export class Agent {
               for (const l of this.alarmListeners) l(e);
             },
             channel,
-            topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
+            topicBase: controlRoom
+              ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base
+              : undefined,
           });
           await this.alerts.start();
         },
@@ -374,13 +410,16 @@ export class Agent {
             onEvent: () => this.wake('alarm'),
             agent: config.agent.id,
             channel: controlRoom ? this.sinks.find((x) => x.name === 'controlRoom') : undefined,
-            topicBase: controlRoom ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base : undefined,
+            topicBase: controlRoom
+              ? new Topics({ prefix: controlRoom.prefix, site: config.agent.site, agent: config.agent.id }).base
+              : undefined,
           }));
           await writes.start();
           if (this.sinks.length > 0) {
             const { SparkplugSink } = await import('./sinks/sparkplug/sparkplug-sink.js');
             for (const s of this.sinks) {
-              if (s instanceof SparkplugSink) s.onDeviceCommand((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
+              if (s instanceof SparkplugSink)
+                s.onDeviceCommand((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
             }
           }
         },
@@ -430,7 +469,10 @@ export class Agent {
             if ('problem' in where) throw new HalfwegError('HALFWEG_START_FAILED', `http: ${where.problem}`);
             return where.path;
           };
-          const tls = http.tls && { cert: await readFile(file(http.tls.cert)), key: await readFile(file(http.tls.key)) };
+          const tls = http.tls && {
+            cert: await readFile(file(http.tls.cert)),
+            key: await readFile(file(http.tls.key)),
+          };
           // The control-room page and its read API (src/control-room/README.md), on the same server.
           const page = new ControlRoom({
             view: {
@@ -468,7 +510,14 @@ export class Agent {
             { host: http.host, port: http.port, tls },
             this.root.child({ component: 'http' }),
             // `halfweg backlog` and `--export` while the agent holds the store (issue 18.4), then the page.
-            [recordsApi(() => (store instanceof LevelStore ? store : null), dir, this.root.child({ component: 'http' })), page],
+            [
+              recordsApi(
+                () => (store instanceof LevelStore ? store : null),
+                dir,
+                this.root.child({ component: 'http' }),
+              ),
+              page,
+            ],
           );
           try {
             this.httpPort = (await ops.start()).port;
@@ -478,7 +527,12 @@ export class Agent {
             await page.stop();
             // Polling and storing matter more than metrics: keep going, loudly.
             this.log.error(
-              { code: 'HALFWEG_HTTP_UNAVAILABLE', host: config.http.host, port: config.http.port, err: (err as Error).message },
+              {
+                code: 'HALFWEG_HTTP_UNAVAILABLE',
+                host: config.http.host,
+                port: config.http.port,
+                err: (err as Error).message,
+              },
               'cannot serve metrics/health/status; running without them (is another agent using the port?)',
             );
           }
@@ -534,11 +588,17 @@ export class Agent {
 
   /** The simulated equipment first, so that the first poll finds it listening; then the sources. */
   private async startInputs(settings: Settings): Promise<void> {
-    this.simulators = await startSimulators(settings.config.simulators, settings, this.root.child({ component: 'simulator' }));
+    this.simulators = await startSimulators(
+      settings.config.simulators,
+      settings,
+      this.root.child({ component: 'simulator' }),
+    );
     const sources = this.options.sources?.(settings) ?? [
       ...createModbusSources(settings.devices, this.root, new JsonFileState(path.join(this.dataDir, HOLES_FILE))),
       // serialport (a native addon) only when a serial instrument is configured (issue 15).
-      ...(settings.serialDevices.length > 0 ? (await import('./sources/serial/serial-source.js')).createSerialSources(settings.serialDevices, this.root) : []),
+      ...(settings.serialDevices.length > 0
+        ? (await import('./sources/serial/serial-source.js')).createSerialSources(settings.serialDevices, this.root)
+        : []),
     ];
     for (const s of sources) {
       await s.start(this.accept);
@@ -628,8 +688,15 @@ export class Agent {
   status(): AgentStatus {
     const store = this.storeStats();
     return {
-      agent: { id: this.current.config.agent.id, site: this.current.config.agent.site, pid: process.pid, uptimeS: Math.round(this.uptimeMs / 1000) },
-      memory: (({ rss, heapUsed, external, arrayBuffers }) => ({ rss, heapUsed, external, arrayBuffers }))(process.memoryUsage()),
+      agent: {
+        id: this.current.config.agent.id,
+        site: this.current.config.agent.site,
+        pid: process.pid,
+        uptimeS: Math.round(this.uptimeMs / 1000),
+      },
+      memory: (({ rss, heapUsed, external, arrayBuffers }) => ({ rss, heapUsed, external, arrayBuffers }))(
+        process.memoryUsage(),
+      ),
       health: this.health(),
       counters: { ...this.counters },
       devices: this.deviceStats(),
@@ -666,11 +733,23 @@ export class Agent {
     }
     const before = this.current.config as Record<string, unknown>;
     const after = next.config as Record<string, unknown>;
-    const restartOnly = Object.keys(after).filter((k) => !(RELOAD_APPLIES as readonly string[]).includes(k) && JSON.stringify(after[k]) !== JSON.stringify(before[k]));
-    if (restartOnly.length) this.log.warn({ keys: restartOnly }, `reload: ${restartOnly.join(', ')} changed and take(s) effect at the next restart`);
+    const restartOnly = Object.keys(after).filter(
+      (k) =>
+        !(RELOAD_APPLIES as readonly string[]).includes(k) && JSON.stringify(after[k]) !== JSON.stringify(before[k]),
+    );
+    if (restartOnly.length)
+      this.log.warn(
+        { keys: restartOnly },
+        `reload: ${restartOnly.join(', ')} changed and take(s) effect at the next restart`,
+      );
     const merged: Settings = {
       ...next,
-      config: { ...this.current.config, devices: next.config.devices, simulators: next.config.simulators, profileDirs: next.config.profileDirs },
+      config: {
+        ...this.current.config,
+        devices: next.config.devices,
+        simulators: next.config.simulators,
+        profileDirs: next.config.profileDirs,
+      },
     };
     await this.stopInputs();
     this.current = merged;

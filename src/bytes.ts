@@ -144,7 +144,8 @@ export class ByteReader {
   /** A count of items that each take at least `minBytes` bytes: refuses counts the input cannot hold. */
   count(what: string, minBytes = 1): number {
     const n = this.uvarint();
-    if (n * minBytes > this.remaining) throw this.fail(`${what} count ${n} exceeds the remaining ${this.remaining} bytes`);
+    if (n * minBytes > this.remaining)
+      throw this.fail(`${what} count ${n} exceeds the remaining ${this.remaining} bytes`);
     return n;
   }
 

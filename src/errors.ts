@@ -90,7 +90,11 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
 
 /** An error from the operating system (fs, net): a string `code` such as EACCES and usually a `syscall`. */
 export function isOsError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code!);
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code!)
+  );
 }
 
 /** `permission denied (EACCES)`: the cause of an OS error without Node's stack or syscall noise. */

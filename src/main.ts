@@ -123,7 +123,8 @@ function report(err: unknown, command: Command | undefined): number {
       const lines = err.details.length ? err.details : err.message.split('\n');
       out(lines.join('\n'));
       // check-config's output is the list itself; elsewhere say what it means, with the code.
-      if (command?.name !== 'check-config') out(`${who}: the configuration has ${lines.length} problem(s) (HALFWEG_CONFIG_INVALID)`);
+      if (command?.name !== 'check-config')
+        out(`${who}: the configuration has ${lines.length} problem(s) (HALFWEG_CONFIG_INVALID)`);
       return 2;
     }
     const message = err.message.replace(new RegExp(`^halfweg ${command?.name ?? ''}: `), '').replace(/\n/g, '; ');
@@ -132,11 +133,15 @@ function report(err: unknown, command: Command | undefined): number {
   }
   if (isOsError(err)) {
     const where = err.path ?? (err as { address?: string }).address;
-    out(`${who}: ${err.syscall ? `${err.syscall} ` : ''}${where ?? ''}${where || err.syscall ? ': ' : ''}${osCause(err)}; ${osAdvice(err, where)}`);
+    out(
+      `${who}: ${err.syscall ? `${err.syscall} ` : ''}${where ?? ''}${where || err.syscall ? ': ' : ''}${osCause(err)}; ${osAdvice(err, where)}`,
+    );
     return 1;
   }
   const e = err as Error;
-  out(`${who}: internal error: ${e?.message ?? String(err)} (please report it${process.env['HALFWEG_DEBUG'] ? '' : '; HALFWEG_DEBUG=1 shows where'})`);
+  out(
+    `${who}: internal error: ${e?.message ?? String(err)} (please report it${process.env['HALFWEG_DEBUG'] ? '' : '; HALFWEG_DEBUG=1 shows where'})`,
+  );
   if (process.env['HALFWEG_DEBUG'] && e?.stack) out(e.stack);
   return 1;
 }
@@ -156,7 +161,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    const hint = closest(name, commands.map((c) => c.name));
+    const hint = closest(
+      name,
+      commands.map((c) => c.name),
+    );
     process.stderr.write(`halfweg: unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}\n\n${usage()}`);
     return 2;
   }

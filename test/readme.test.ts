@@ -11,9 +11,14 @@ const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
 describe('issue 17.10: the README says what is true', () => {
   it('issue 17.10: the two setup commands need no sudo in a root shell (a container), and .ci/run calls sudo only when not root', () => {
     const block = /## Set up on a fresh machine: two commands[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
-    const commands = block.trim().split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+    const commands = block
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim());
     expect(commands).toEqual(['npm install && npm start', 'bash .ci/run']);
-    const ci = readFileSync(path.join(root, '.ci/run'), 'utf8').split('\n').filter((l) => !l.trim().startsWith('#'));
+    const ci = readFileSync(path.join(root, '.ci/run'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'));
     const sudo = ci.filter((l) => /\bsudo\b/.test(l));
     expect(sudo).toEqual(['  [ "$(id -u)" -eq 0 ] || as_root=(sudo)']);
   });

@@ -31,7 +31,12 @@ export interface RetentionOutcome {
 }
 
 export interface AggregationOptions {
-  readonly config: { readonly agent: { readonly id: string; readonly site: string }; readonly aggregate: AggregateConfig; readonly schedules: SchedulesConfig; readonly cloud: CloudConfig };
+  readonly config: {
+    readonly agent: { readonly id: string; readonly site: string };
+    readonly aggregate: AggregateConfig;
+    readonly schedules: SchedulesConfig;
+    readonly cloud: CloudConfig;
+  };
   /** Configured device names (the report lists every one, even silent ones). */
   readonly devices: readonly string[];
   readonly store: { commit(record: NewRecord): Promise<CommitResult>; stats?(): StoreStats };
@@ -87,14 +92,25 @@ export class Aggregation {
     const defs: ScheduleDef[] = [];
     const retention = this.opts.retention;
     if (config.schedules.retention && retention) {
-      defs.push({ name: 'retention', cron: config.schedules.retention, job: async () => {
-        const outcome = await retention();
-        log.info({ component: 'schedule', ...(outcome ?? {}) }, 'retention ran');
-      } });
+      defs.push({
+        name: 'retention',
+        cron: config.schedules.retention,
+        job: async () => {
+          const outcome = await retention();
+          log.info({ component: 'schedule', ...(outcome ?? {}) }, 'retention ran');
+        },
+      });
     }
-    if (config.schedules.dailyReport !== false) defs.push({ name: 'dailyReport', cron: config.schedules.dailyReport, job: (run) => this.dailyReport(run) });
+    if (config.schedules.dailyReport !== false)
+      defs.push({ name: 'dailyReport', cron: config.schedules.dailyReport, job: (run) => this.dailyReport(run) });
     if (defs.length) {
-      this.scheduler = new Scheduler({ timezone: tz, schedules: defs, state, log: log.child({ component: 'schedule' }), now: this.now });
+      this.scheduler = new Scheduler({
+        timezone: tz,
+        schedules: defs,
+        state,
+        log: log.child({ component: 'schedule' }),
+        now: this.now,
+      });
       await this.scheduler.start();
     }
   }

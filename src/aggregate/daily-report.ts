@@ -28,7 +28,11 @@ export interface EvictionMark {
 
 export function evictionMark(stats: Pick<StoreStats, 'recordsEvicted' | 'cursors'> | undefined): EvictionMark {
   return {
-    records: { readings: stats?.recordsEvicted.readings ?? 0, aggregate: stats?.recordsEvicted.aggregate ?? 0, alarm: stats?.recordsEvicted.alarm ?? 0 },
+    records: {
+      readings: stats?.recordsEvicted.readings ?? 0,
+      aggregate: stats?.recordsEvicted.aggregate ?? 0,
+      alarm: stats?.recordsEvicted.alarm ?? 0,
+    },
     readingsUnsent: (stats?.cursors ?? []).reduce((n, c: CursorStats) => n + c.readingsEvicted, 0),
   };
 }

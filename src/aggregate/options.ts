@@ -23,7 +23,8 @@ export const aggregateSchema = z
     /** Relative error bound of p50/p95/p99. */
     accuracy: finite()
       .superRefine((v, ctx) => {
-        if (!(v >= 0.001 && v <= 0.1)) ctx.addIssue({ code: 'custom', message: `expected a relative accuracy 0.001..0.1, got ${v}` });
+        if (!(v >= 0.001 && v <= 0.1))
+          ctx.addIssue({ code: 'custom', message: `expected a relative accuracy 0.001..0.1, got ${v}` });
       })
       .default(0.01),
     /** Points aggregated at most (memory bound); readings of further points are counted, not aggregated. */

@@ -179,7 +179,8 @@ export class StatsTable {
     if (b[p + MIN]! < a[o + MIN]!) a[o + MIN] = b[p + MIN]!;
     if (b[p + MAX]! > a[o + MAX]!) a[o + MAX] = b[p + MAX]!;
     // This window's last value held until its end (boundary) and on until next's first value.
-    a[o + INTEGRAL] = a[o + INTEGRAL]! + ((a[o + LAST]! / a[o + SCALE]!) * (b[p + FIRST_TS]! - a[o + LAST_TS]!) + b[p + INTEGRAL]! * r);
+    a[o + INTEGRAL] =
+      a[o + INTEGRAL]! + ((a[o + LAST]! / a[o + SCALE]!) * (b[p + FIRST_TS]! - a[o + LAST_TS]!) + b[p + INTEGRAL]! * r);
     a[o + LAST_TS] = b[p + LAST_TS]!;
     a[o + LAST] = b[p + LAST]!;
     const s = next.sketches[nextRow];
@@ -192,7 +193,20 @@ export class StatsTable {
     const g = a[o + GOOD]!;
     const bad = a[o + BAD]!;
     if (g === 0) {
-      return { count: bad, good: 0, bad, min: null, max: null, mean: null, twMean: null, last: null, stddev: null, p50: null, p95: null, p99: null };
+      return {
+        count: bad,
+        good: 0,
+        bad,
+        min: null,
+        max: null,
+        mean: null,
+        twMean: null,
+        last: null,
+        stddev: null,
+        p50: null,
+        p95: null,
+        p99: null,
+      };
     }
     const sc = a[o + SCALE]!;
     const min = a[o + MIN]!;
@@ -239,7 +253,8 @@ export class StatsTable {
     this.reset(row);
     const { good, bad, acc, sketch } = state;
     if (!Number.isSafeInteger(good) || !Number.isSafeInteger(bad) || good < 0 || bad < 0) return false;
-    if (good > 0 && !(Array.isArray(acc) && acc.length === 9 && acc.every(Number.isFinite) && isSketchState(sketch))) return false;
+    if (good > 0 && !(Array.isArray(acc) && acc.length === 9 && acc.every(Number.isFinite) && isSketchState(sketch)))
+      return false;
     const a = this.acc;
     const o = row * STRIDE;
     a[o + GOOD] = good;
@@ -326,7 +341,9 @@ export class PointStats {
 
 function isSketchState(s: SketchState | undefined): s is SketchState {
   const pairs = (a: unknown) =>
-    Array.isArray(a) && a.length % 2 === 0 && a.every((x, i) => Number.isSafeInteger(x) && (i % 2 === 0 ? Math.abs(x as number) < 1 << 20 : (x as number) > 0));
+    Array.isArray(a) &&
+    a.length % 2 === 0 &&
+    a.every((x, i) => Number.isSafeInteger(x) && (i % 2 === 0 ? Math.abs(x as number) < 1 << 20 : (x as number) > 0));
   return !!s && pairs(s.pos) && pairs(s.neg) && Number.isSafeInteger(s.zero) && s.zero >= 0;
 }
 

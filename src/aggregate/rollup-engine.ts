@@ -91,7 +91,12 @@ export interface OpenWindowsState {
     readonly points: readonly { readonly device: string; readonly point: string; readonly stats: PointStatsState }[];
   }[];
   /** Late readings counted and not yet reported, per window length. */
-  readonly late: readonly { readonly length: number; readonly device: string; readonly point: string; readonly count: number }[];
+  readonly late: readonly {
+    readonly length: number;
+    readonly device: string;
+    readonly point: string;
+    readonly count: number;
+  }[];
 }
 
 interface Slot {
@@ -112,7 +117,14 @@ interface OpenWindow {
 
 export class RollupEngine {
   readonly lengths: readonly number[];
-  readonly counters: RollupCounters = { readings: 0, late: 0, pointsRefused: 0, windowsClosed: 0, windowsDropped: 0, backwardJumps: 0 };
+  readonly counters: RollupCounters = {
+    readings: 0,
+    late: 0,
+    pointsRefused: 0,
+    windowsClosed: 0,
+    windowsDropped: 0,
+    backwardJumps: 0,
+  };
   private readonly grace: number;
   private readonly mapping: SketchMapping;
   private readonly maxBins: number | undefined;
@@ -243,12 +255,25 @@ export class RollupEngine {
           start: w.start,
           end: w.end,
           partial: w.partial,
-          points: w.ids.map((id) => ({ device: this.slots[id]!.device, point: this.slots[id]!.point, stats: w.stats.save(id) })),
+          points: w.ids.map((id) => ({
+            device: this.slots[id]!.device,
+            point: this.slots[id]!.point,
+            stats: w.stats.save(id),
+          })),
         });
       }
-      for (const [id, count] of this.late[i]!) late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count });
+      for (const [id, count] of this.late[i]!)
+        late.push({ length, device: this.slots[id]!.device, point: this.slots[id]!.point, count });
     });
-    return { v: 1, savedAt: now, since: this.startedAt, accuracy: this.accuracy, timezone: this.timezone, windows, late };
+    return {
+      v: 1,
+      savedAt: now,
+      since: this.startedAt,
+      accuracy: this.accuracy,
+      timezone: this.timezone,
+      windows,
+      late,
+    };
   }
 
   /**
@@ -261,12 +286,19 @@ export class RollupEngine {
    * restored then.
    */
   restore(state: OpenWindowsState, partial: boolean): number {
-    if (state?.v !== 1 || state.accuracy !== this.accuracy || state.timezone !== this.timezone || !Array.isArray(state.windows)) return -1;
+    if (
+      state?.v !== 1 ||
+      state.accuracy !== this.accuracy ||
+      state.timezone !== this.timezone ||
+      !Array.isArray(state.windows)
+    )
+      return -1;
     if (!partial && typeof state.since === 'number') this.startedAt = Math.min(this.startedAt, state.since);
     let restored = 0;
     for (const saved of state.windows) {
       const i = this.lengths.indexOf(saved.length);
-      if (i < 0 || saved.end <= this.closed[i]! || saved.start !== this.aligner.start(saved.start, saved.length)) continue;
+      if (i < 0 || saved.end <= this.closed[i]! || saved.start !== this.aligner.start(saved.start, saved.length))
+        continue;
       const w = this.window(i, saved.start, saved.length);
       w.partial = saved.partial || partial;
       for (const p of saved.points) {
@@ -295,10 +327,12 @@ export class RollupEngine {
   memory(): { points: number; openStats: number; sketchBytes: number } {
     let openStats = 0;
     let sketchBytes = 0;
-    for (const list of this.open) for (const w of list) for (const id of w.ids) {
-      openStats++;
-      sketchBytes += w.stats.sketchBytes(id);
-    }
+    for (const list of this.open)
+      for (const w of list)
+        for (const id of w.ids) {
+          openStats++;
+          sketchBytes += w.stats.sketchBytes(id);
+        }
     return { points: this.slots.length, openStats, sketchBytes };
   }
 
@@ -321,7 +355,14 @@ export class RollupEngine {
     const list = this.open[i]!;
     for (let j = list.length - 1; j >= 0; j--) if (list[j]!.start === start) return list[j]!;
     const rows = Math.max(16, this.slots.length);
-    const w: OpenWindow = { start, end: this.aligner.end(start, length), partial: start < this.startedAt, stats: new StatsTable(this.mapping, this.maxBins, rows), has: new Uint8Array(rows), ids: [] };
+    const w: OpenWindow = {
+      start,
+      end: this.aligner.end(start, length),
+      partial: start < this.startedAt,
+      stats: new StatsTable(this.mapping, this.maxBins, rows),
+      has: new Uint8Array(rows),
+      ids: [],
+    };
     list.push(w);
     return w;
   }
@@ -356,12 +397,26 @@ export class RollupEngine {
       }
       for (const [id, count] of late) {
         const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: count, ...new PointStats(this.mapping, 16).summary(w.end) });
+        rows.push({
+          device: slot.device,
+          point: slot.point,
+          late: count,
+          ...new PointStats(this.mapping, 16).summary(w.end),
+        });
       }
       late.clear();
-      rows.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.point < b.point ? -1 : a.point > b.point ? 1 : 0));
+      rows.sort((a, b) =>
+        a.device < b.device ? -1 : a.device > b.device ? 1 : a.point < b.point ? -1 : a.point > b.point ? 1 : 0,
+      );
       this.counters.windowsClosed++;
-      out.push({ window: windowLabel(this.lengths[i]!), length: this.lengths[i]!, start: w.start, end: w.end, partial: w.partial, rows });
+      out.push({
+        window: windowLabel(this.lengths[i]!),
+        length: this.lengths[i]!,
+        start: w.start,
+        end: w.end,
+        partial: w.partial,
+        rows,
+      });
     }
   }
 }

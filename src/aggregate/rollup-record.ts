@@ -17,7 +17,23 @@ import type { AggregatePayload, JsonValue } from '../store/records.js';
 import type { ClosedWindow, PointRollup } from './rollup-engine.js';
 
 export const ROLLUP_KIND = 'rollup';
-export const ROLLUP_COLUMNS = ['device', 'point', 'count', 'good', 'bad', 'late', 'min', 'max', 'mean', 'twMean', 'last', 'stddev', 'p50', 'p95', 'p99'] as const;
+export const ROLLUP_COLUMNS = [
+  'device',
+  'point',
+  'count',
+  'good',
+  'bad',
+  'late',
+  'min',
+  'max',
+  'mean',
+  'twMean',
+  'last',
+  'stddev',
+  'p50',
+  'p95',
+  'p99',
+] as const;
 
 export interface RollupPayload extends AggregatePayload {
   readonly kind: 'rollup';
@@ -89,7 +105,9 @@ export function isRollup(p: AggregatePayload): p is RollupPayload {
 
 /** Rows back as objects, by the payload's own header (consumers should do the same). */
 export function rollupRows(p: RollupPayload): PointRollup[] {
-  return p.rows.map((row) => Object.fromEntries(p.columns.map((c, i) => [c, row[i] ?? null])) as unknown as PointRollup);
+  return p.rows.map(
+    (row) => Object.fromEntries(p.columns.map((c, i) => [c, row[i] ?? null])) as unknown as PointRollup,
+  );
 }
 
 /**

@@ -69,7 +69,14 @@ export class RollupStage {
     if (this.engine) return;
     const o = this.opts;
     const startedAt = this.now();
-    const engine = new RollupEngine({ windows: o.windows, grace: o.grace, timezone: o.timezone, accuracy: o.accuracy, maxPoints: o.maxPoints, startedAt });
+    const engine = new RollupEngine({
+      windows: o.windows,
+      grace: o.grace,
+      timezone: o.timezone,
+      accuracy: o.accuracy,
+      maxPoints: o.maxPoints,
+      startedAt,
+    });
     for (const length of engine.lengths) {
       const v = Number(await o.state.get(closedKey(length)));
       if (Number.isFinite(v)) engine.setClosedUntil(length, v);
@@ -94,7 +101,9 @@ export class RollupStage {
     const dropped = engine.counters.windowsDropped - before;
     this.opts.log.info(
       { ...engine.counters, windowsDropped: dropped, windowsKept: kept },
-      kept ? 'rollups stopped (windows still running are kept for the next start)' : 'rollups stopped (windows still running are not emitted)',
+      kept
+        ? 'rollups stopped (windows still running are kept for the next start)'
+        : 'rollups stopped (windows still running are not emitted)',
     );
   }
 
@@ -109,11 +118,18 @@ export class RollupStage {
       const state = JSON.parse(raw) as OpenWindowsState;
       const down = startedAt - state.savedAt;
       const n = engine.restore(state, !(down >= 0 && down <= this.opts.grace));
-      if (n < 0) log.warn({ savedAt: state.savedAt }, 'open rollup windows from the last stop do not fit this configuration (accuracy or time zone changed); not restored');
+      if (n < 0)
+        log.warn(
+          { savedAt: state.savedAt },
+          'open rollup windows from the last stop do not fit this configuration (accuracy or time zone changed); not restored',
+        );
       else log.info({ windows: n, downMs: down }, 'open rollup windows restored from the last stop');
       await store.put(OPEN_KEY, '');
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'cannot restore the open rollup windows of the last stop; they are lost (their rollups will be missing)');
+      log.warn(
+        { err: (err as Error).message },
+        'cannot restore the open rollup windows of the last stop; they are lost (their rollups will be missing)',
+      );
     }
   }
 
@@ -154,7 +170,10 @@ export class RollupStage {
       const before = engine.counters.backwardJumps;
       const closed = engine.close(now);
       if (engine.counters.backwardJumps !== before) {
-        this.opts.log.warn({ now: new Date(now).toISOString(), windowsClosed: closed.length }, 'the clock went back by more than the grace: open windows closed; readings for closed windows count as late');
+        this.opts.log.warn(
+          { now: new Date(now).toISOString(), windowsClosed: closed.length },
+          'the clock went back by more than the grace: open windows closed; readings for closed windows count as late',
+        );
       }
       this.emit(closed);
     } catch (err) {
@@ -164,7 +183,19 @@ export class RollupStage {
 
   stats(): RollupStageStats {
     const m = this.engine?.memory();
-    return { ...(this.engine?.counters ?? { readings: 0, late: 0, pointsRefused: 0, windowsClosed: 0, windowsDropped: 0, backwardJumps: 0 }), commitsFailed: this.commitsFailed, points: m?.points ?? 0, openStats: m?.openStats ?? 0 };
+    return {
+      ...(this.engine?.counters ?? {
+        readings: 0,
+        late: 0,
+        pointsRefused: 0,
+        windowsClosed: 0,
+        windowsDropped: 0,
+        backwardJumps: 0,
+      }),
+      commitsFailed: this.commitsFailed,
+      points: m?.points ?? 0,
+      openStats: m?.openStats ?? 0,
+    };
   }
 
   /** Commits in order, one after another; the horizon is persisted first (at most once). */
@@ -184,7 +215,10 @@ export class RollupStage {
         const res = await o.commit({ type: 'aggregate', aggregate: payload });
         if (!res.ok) {
           this.commitsFailed++;
-          o.log.warn({ window: w.window, start: new Date(w.start).toISOString(), reason: res.reason }, 'rollup not stored');
+          o.log.warn(
+            { window: w.window, start: new Date(w.start).toISOString(), reason: res.reason },
+            'rollup not stored',
+          );
           continue;
         }
         try {

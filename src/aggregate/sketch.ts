@@ -220,7 +220,8 @@ export class QuantileSketch extends DenseStore {
   /** Adds the buckets of a saved sketch of the same accuracy (as `merge` does). */
   load(state: SketchState): void {
     for (let i = 0; i + 1 < state.pos.length; i += 2) this.addAt(state.pos[i]!, state.pos[i + 1]!);
-    for (let i = 0; i + 1 < state.neg.length; i += 2) (this.neg ??= new DenseStore(this.maxBins)).addAt(state.neg[i]!, state.neg[i + 1]!);
+    for (let i = 0; i + 1 < state.neg.length; i += 2)
+      (this.neg ??= new DenseStore(this.maxBins)).addAt(state.neg[i]!, state.neg[i + 1]!);
     this.zero += state.zero;
   }
 

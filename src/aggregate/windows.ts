@@ -18,7 +18,8 @@ export const DAY_MS = 86_400_000;
 export function checkWindowLength(ms: number): string | undefined {
   if (!Number.isInteger(ms) || ms < 1000) return `a window is at least 1s, got ${ms}ms`;
   if (ms === DAY_MS) return undefined;
-  if (ms > DAY_MS || DAY_MS % ms !== 0) return `a window must divide a day (1m, 5m, 15m, 1h, 6h…) or be exactly 1d, got ${formatDuration(ms)}`;
+  if (ms > DAY_MS || DAY_MS % ms !== 0)
+    return `a window must divide a day (1m, 5m, 15m, 1h, 6h…) or be exactly 1d, got ${formatDuration(ms)}`;
   return undefined;
 }
 

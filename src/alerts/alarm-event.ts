@@ -21,7 +21,15 @@ export const PAYLOAD_VERSION = 1;
  * out-of-service (G). `suppressed`: the alarm's device is not answering, so the alarm is a
  * consequence of that one cause (its `device-down` alarm), not news (issue 18.3).
  */
-export const ALARM_STATES = ['normal', 'unack', 'acked', 'rtn-unack', 'shelved', 'suppressed', 'out-of-service'] as const;
+export const ALARM_STATES = [
+  'normal',
+  'unack',
+  'acked',
+  'rtn-unack',
+  'shelved',
+  'suppressed',
+  'out-of-service',
+] as const;
 export type AlarmStateName = (typeof ALARM_STATES)[number];
 
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;

@@ -88,7 +88,15 @@ export class Alerts {
     if (!m) return null;
     const parsed = parseCommand(JSON.stringify(command), this.o.settings.config.agent.id);
     if (!parsed.ok) {
-      return { ok: false, action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null, reason: parsed.reason, state: null, at: (this.o.clock ?? Date.now)() };
+      return {
+        ok: false,
+        action: parsed.action ?? null,
+        id: parsed.id ?? null,
+        requestId: parsed.requestId ?? null,
+        reason: parsed.reason,
+        state: null,
+        at: (this.o.clock ?? Date.now)(),
+      };
     }
     return m.command(parsed.command);
   }

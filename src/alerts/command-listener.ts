@@ -80,14 +80,19 @@ export class AlarmCommandListener {
     let result: CommandResult;
     const parsed = parseCommand(payload, this.o.agent);
     const echo = parsed.ok
-      ? { action: parsed.command.action, id: 'id' in parsed.command ? parsed.command.id : null, requestId: parsed.command.requestId ?? null }
+      ? {
+          action: parsed.command.action,
+          id: 'id' in parsed.command ? parsed.command.id : null,
+          requestId: parsed.command.requestId ?? null,
+        }
       : { action: parsed.action ?? null, id: parsed.id ?? null, requestId: parsed.requestId ?? null };
     if (meta?.retain) {
       this.counts.retained++;
       result = {
         ok: false,
         ...echo,
-        reason: 'retained command ignored: a retained command would be applied again at every restart; publish commands with retain=false (and clear this one: an empty retained message on the topic)',
+        reason:
+          'retained command ignored: a retained command would be applied again at every restart; publish commands with retain=false (and clear this one: an empty retained message on the topic)',
         state: null,
         at,
       };
@@ -104,10 +109,19 @@ export class AlarmCommandListener {
     if (result.ok) this.counts.accepted++;
     else {
       this.counts.refused++;
-      this.logRefusal(at, { topic, reason: result.reason, requestId: result.requestId, action: result.action, alarm: result.id, by: parsed.ok ? parsed.command.by ?? null : null });
+      this.logRefusal(at, {
+        topic,
+        reason: result.reason,
+        requestId: result.requestId,
+        action: result.action,
+        alarm: result.id,
+        by: parsed.ok ? (parsed.command.by ?? null) : null,
+      });
     }
     if (this.o.results !== false && this.o.channel.publish) {
-      void this.o.channel.publish(this.topics.results, JSON.stringify(result)).catch((err: Error) => this.o.log.debug({ err: err.message }, 'could not publish an alarm command result'));
+      void this.o.channel
+        .publish(this.topics.results, JSON.stringify(result))
+        .catch((err: Error) => this.o.log.debug({ err: err.message }, 'could not publish an alarm command result'));
     }
     return result;
   }
@@ -116,7 +130,10 @@ export class AlarmCommandListener {
   private logRefusal(at: number, fields: Record<string, unknown>): void {
     if (at - this.windowStart >= REFUSAL_WINDOW_MS) {
       if (this.suppressed > 0) {
-        this.o.log.warn({ refused: this.suppressed, total: this.counts.refused }, `${this.suppressed} more alarm command(s) refused in the last minute, not logged one by one`);
+        this.o.log.warn(
+          { refused: this.suppressed, total: this.counts.refused },
+          `${this.suppressed} more alarm command(s) refused in the last minute, not logged one by one`,
+        );
       }
       this.windowStart = at;
       this.loggedInWindow = 0;

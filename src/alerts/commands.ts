@@ -34,7 +34,11 @@ const who = {
   at: z.union([z.string().max(64), z.number()]).optional(),
 };
 const common = {
-  id: z.string().min(3).max(300).regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, 'expected an alarm id "<device>/<point>/<kind>"'),
+  id: z
+    .string()
+    .min(3)
+    .max(300)
+    .regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, 'expected an alarm id "<device>/<point>/<kind>"'),
   ...who,
 };
 
@@ -44,7 +48,15 @@ const commandSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('unshelve'), ...common }),
   z.strictObject({ action: z.literal('out-of-service'), ...common }),
   z.strictObject({ action: z.literal('in-service'), ...common }),
-  z.strictObject({ action: z.literal('ack-device'), device: z.string().min(1).max(200).regex(/^[^/\s]+$/, 'expected a device name'), ...who }),
+  z.strictObject({
+    action: z.literal('ack-device'),
+    device: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^/\s]+$/, 'expected a device name'),
+    ...who,
+  }),
 ]);
 
 export type AlarmCommand = z.infer<typeof commandSchema>;
@@ -70,12 +82,19 @@ export function parseCommand(payload: Uint8Array | string, agent: string): Parse
     return { ok: false, reason: `not JSON: ${JSON.stringify(text.slice(0, 80))}` };
   }
   const echo = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
-  const requestId = typeof echo['requestId'] === 'string' || typeof echo['requestId'] === 'number' ? echo['requestId'] : undefined;
+  const requestId =
+    typeof echo['requestId'] === 'string' || typeof echo['requestId'] === 'number' ? echo['requestId'] : undefined;
   const action = typeof echo['action'] === 'string' ? echo['action'] : undefined;
   const id = typeof echo['id'] === 'string' ? echo['id'] : undefined;
   const device = typeof echo['device'] === 'string' ? echo['device'] : undefined;
   if (action !== undefined && !(COMMAND_ACTIONS as readonly string[]).includes(action)) {
-    return { ok: false, reason: `unknown action ${JSON.stringify(action)}; expected one of ${COMMAND_ACTIONS.join(', ')}`, requestId, action, id };
+    return {
+      ok: false,
+      reason: `unknown action ${JSON.stringify(action)}; expected one of ${COMMAND_ACTIONS.join(', ')}`,
+      requestId,
+      action,
+      id,
+    };
   }
   const r = commandSchema.safeParse(raw);
   if (!r.success) {
@@ -83,7 +102,13 @@ export function parseCommand(payload: Uint8Array | string, agent: string): Parse
     return { ok: false, reason, requestId, action, id, ...(device !== undefined ? { device } : {}) };
   }
   if (r.data.agent !== undefined && r.data.agent !== agent) {
-    return { ok: false, reason: `addressed to agent ${JSON.stringify(r.data.agent)}, this is ${JSON.stringify(agent)}`, requestId, action, id };
+    return {
+      ok: false,
+      reason: `addressed to agent ${JSON.stringify(r.data.agent)}, this is ${JSON.stringify(agent)}`,
+      requestId,
+      action,
+      id,
+    };
   }
   return { ok: true, command: r.data };
 }

@@ -29,7 +29,12 @@ export class FrameWatch {
 
   /** A watch for these readings' points; inert (it only remembers the points) when the relation detector is disabled. */
   static create(id: string, readings: readonly Reading[], options: PointDetectOptions): FrameWatch {
-    return new FrameWatch(id, readings.map((r) => r.point), createRelationDetector(options, readings.length), options);
+    return new FrameWatch(
+      id,
+      readings.map((r) => r.point),
+      createRelationDetector(options, readings.length),
+      options,
+    );
   }
 
   get enabled(): boolean {
@@ -43,7 +48,11 @@ export class FrameWatch {
   }
 
   /** One row; reports the finding and the policy's change (if any) through `out`. */
-  update(ts: number, readings: readonly Reading[], out: (ts: number, f: Finding, change: AlarmChange | null, active: boolean) => void): void {
+  update(
+    ts: number,
+    readings: readonly Reading[],
+    out: (ts: number, f: Finding, change: AlarmChange | null, active: boolean) => void,
+  ): void {
     if (this.detector === null) return;
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
@@ -58,6 +67,7 @@ export class FrameWatch {
   /** See PointWatch.prime: for a relation alarm restored active. */
   prime(ts: number, condition: string | null): void {
     const p = this.policy;
-    for (let n = 0; !p.active && n <= p.o.onCount + 1; n++) p.updateScore(n === 0 ? ts - p.o.onDelay : ts, 1, condition);
+    for (let n = 0; !p.active && n <= p.o.onCount + 1; n++)
+      p.updateScore(n === 0 ? ts - p.o.onDelay : ts, 1, condition);
   }
 }

@@ -16,17 +16,27 @@ export interface PointOwn {
 }
 
 /** Each point's own limits and detector options (Modbus and serial devices): profile, then device overrides. */
-export function pointSettings(settings: Pick<Settings, 'devices' | 'serialDevices'>): (device: string, point: string) => PointOwn | undefined {
+export function pointSettings(
+  settings: Pick<Settings, 'devices' | 'serialDevices'>,
+): (device: string, point: string) => PointOwn | undefined {
   const byDevice = new Map<string, Map<string, PointOwn>>();
-  for (const d of settings.devices) byDevice.set(d.name, new Map(d.groups.flatMap((g) => g.points.map((p) => [p.name, { limits: p.limits, detect: p.detect }] as const))));
-  for (const d of settings.serialDevices) byDevice.set(d.name, new Map(d.points.map((p) => [p.name, { limits: p.limits }] as const)));
+  for (const d of settings.devices)
+    byDevice.set(
+      d.name,
+      new Map(d.groups.flatMap((g) => g.points.map((p) => [p.name, { limits: p.limits, detect: p.detect }] as const))),
+    );
+  for (const d of settings.serialDevices)
+    byDevice.set(d.name, new Map(d.points.map((p) => [p.name, { limits: p.limits }] as const)));
   return (device, point) => byDevice.get(device)?.get(point);
 }
 
 /** The poll group of each Modbus point (names relation alarms); serial devices report one frame. */
-export function pointGroups(settings: Pick<Settings, 'devices'>): (device: string, point: string) => string | undefined {
+export function pointGroups(
+  settings: Pick<Settings, 'devices'>,
+): (device: string, point: string) => string | undefined {
   const byDevice = new Map<string, Map<string, string>>();
-  for (const d of settings.devices) byDevice.set(d.name, new Map(d.groups.flatMap((g) => g.points.map((p) => [p.name, g.name] as const))));
+  for (const d of settings.devices)
+    byDevice.set(d.name, new Map(d.groups.flatMap((g) => g.points.map((p) => [p.name, g.name] as const))));
   return (device, point) => byDevice.get(device)?.get(point);
 }
 

@@ -37,7 +37,16 @@
  * window after the first report (count 9). Last start 100 s (count 11), last off 105 s: at 160 s
  * it calms (`calmed`, count 11) and settles to rtn-unack.
  */
-import { alarmId, jsonNumber, PAYLOAD_VERSION, priorityRank, type AlarmEvent, type AlarmStateName, type EventName, type Priority } from './alarm-event.js';
+import {
+  alarmId,
+  jsonNumber,
+  PAYLOAD_VERSION,
+  priorityRank,
+  type AlarmEvent,
+  type AlarmStateName,
+  type EventName,
+  type Priority,
+} from './alarm-event.js';
 
 export interface LifecycleRules {
   /** Activations within `chatterWindow` that make an alarm chattering (≥ 2). */
@@ -141,7 +150,13 @@ interface EventExtras {
 }
 
 /** Appends the event for `r` (already in its new state) and bumps its counter. */
-function emit(r: AlarmRecord, name: EventName, ts: number, events: AlarmEvent[], extras: EventExtras = {}): AlarmRecord {
+function emit(
+  r: AlarmRecord,
+  name: EventName,
+  ts: number,
+  events: AlarmEvent[],
+  extras: EventExtras = {},
+): AlarmRecord {
   const next = { ...r, seq: r.seq + 1 };
   events.push({
     v: PAYLOAD_VERSION,
@@ -177,7 +192,13 @@ function settle(r: AlarmRecord, now: number, rules: LifecycleRules, events: Alar
   const count = r.chatter.count;
   let state = r.state;
   if (!r.conditionActive) state = state === 'acked' ? 'normal' : state === 'unack' ? 'rtn-unack' : state;
-  const calmed: AlarmRecord = { ...r, state, since: state === 'normal' ? null : r.since, ack: state === 'normal' ? null : r.ack, chatter: { ...QUIET, count } };
+  const calmed: AlarmRecord = {
+    ...r,
+    state,
+    since: state === 'normal' ? null : r.since,
+    ack: state === 'normal' ? null : r.ack,
+    chatter: { ...QUIET, count },
+  };
   const out = emit(calmed, 'calmed', now, events);
   return { ...out, chatter: QUIET };
 }
@@ -190,7 +211,9 @@ export function conditionOn(rec: AlarmRecord, input: ConditionInput, rules: Life
   r = { ...r, conditionActive: true, condition: input.condition, value: input.value, score: input.score };
   if (suppressed(r)) return { record: { ...r, priority: input.priority }, events };
 
-  const starts = [...r.chatter.starts.filter((t) => input.ts - t < rules.chatterWindow), input.ts].slice(-rules.chatterCount);
+  const starts = [...r.chatter.starts.filter((t) => input.ts - t < rules.chatterWindow), input.ts].slice(
+    -rules.chatterCount,
+  );
   if (r.chatter.active) {
     const c = { ...r.chatter, starts, count: r.chatter.count + 1 };
     r = { ...r, chatter: c };
@@ -210,7 +233,10 @@ export function conditionOn(rec: AlarmRecord, input: ConditionInput, rules: Life
     ack: null,
   };
   if (starts.length >= rules.chatterCount) {
-    r = { ...r, chatter: { starts, active: true, count: starts.length, reportedAt: input.ts, reportedCount: starts.length } };
+    r = {
+      ...r,
+      chatter: { starts, active: true, count: starts.length, reportedAt: input.ts, reportedCount: starts.length },
+    };
     return { record: emit(r, 'chattering', input.ts, events), events };
   }
   r = { ...r, chatter: { ...r.chatter, starts } };
@@ -233,32 +259,45 @@ export function conditionUpdate(rec: AlarmRecord, input: ConditionInput, events:
 }
 
 /** The condition cleared. */
-export function conditionOff(rec: AlarmRecord, input: Pick<ConditionInput, 'ts' | 'value' | 'score'>, rules: LifecycleRules): Step {
+export function conditionOff(
+  rec: AlarmRecord,
+  input: Pick<ConditionInput, 'ts' | 'value' | 'score'>,
+  rules: LifecycleRules,
+): Step {
   const events: AlarmEvent[] = [];
   let r = settle(rec, input.ts, rules, events);
   if (!r.conditionActive) return { record: r, events };
   r = { ...r, conditionActive: false, value: input.value, score: input.score };
   if (suppressed(r) || r.chatter.active) return { record: r, events };
   if (r.state === 'unack') return { record: emit({ ...r, state: 'rtn-unack' }, 'returned', input.ts, events), events };
-  if (r.state === 'acked') return { record: emit({ ...r, state: 'normal', since: null, ack: null }, 'cleared', input.ts, events), events };
+  if (r.state === 'acked')
+    return { record: emit({ ...r, state: 'normal', since: null, ack: null }, 'cleared', input.ts, events), events };
   return { record: r, events };
 }
 
 export function acknowledge(rec: AlarmRecord, note: Note): Step {
   const events: AlarmEvent[] = [];
   const extras = { by: note.by, comment: note.comment };
-  if (rec.state === 'unack') return { record: emit({ ...rec, state: 'acked', ack: note }, 'acknowledged', note.at, events, extras), events };
+  if (rec.state === 'unack')
+    return { record: emit({ ...rec, state: 'acked', ack: note }, 'acknowledged', note.at, events, extras), events };
   if (rec.state === 'rtn-unack') {
-    return { record: emit({ ...rec, state: 'normal', since: null, ack: null }, 'acknowledged', note.at, events, extras), events };
+    return {
+      record: emit({ ...rec, state: 'normal', since: null, ack: null }, 'acknowledged', note.at, events, extras),
+      events,
+    };
   }
-  const why = rec.state === 'acked' ? `already acknowledged${rec.ack?.by ? ` by ${rec.ack.by}` : ''}` : `nothing to acknowledge: the alarm is ${rec.state}`;
+  const why =
+    rec.state === 'acked'
+      ? `already acknowledged${rec.ack?.by ? ` by ${rec.ack.by}` : ''}`
+      : `nothing to acknowledge: the alarm is ${rec.state}`;
   return { record: rec, events, rejected: why };
 }
 
 /** Shelves for `shelf.until - shelf.at` ms; shelving a shelved alarm moves its expiry. */
 export function shelve(rec: AlarmRecord, shelf: Shelf): Step {
   const events: AlarmEvent[] = [];
-  if (rec.state === 'out-of-service') return { record: rec, events, rejected: 'the alarm is out of service; return it to service first' };
+  if (rec.state === 'out-of-service')
+    return { record: rec, events, rejected: 'the alarm is out of service; return it to service first' };
   if (!(shelf.until > shelf.at)) return { record: rec, events, rejected: 'the shelving period must be positive' };
   const r: AlarmRecord = { ...rec, state: 'shelved', shelf, ack: null, chatter: QUIET };
   return { record: emit(r, 'shelved', shelf.at, events, { by: shelf.by, comment: shelf.comment }), events };
@@ -272,9 +311,12 @@ export function shelve(rec: AlarmRecord, shelf: Shelf): Step {
  */
 export function suppress(rec: AlarmRecord, note: Note, on?: ConditionInput): Step {
   const events: AlarmEvent[] = [];
-  if (rec.state !== 'normal' && rec.state !== 'rtn-unack') return { record: rec, events, rejected: `the alarm is ${rec.state}` };
+  if (rec.state !== 'normal' && rec.state !== 'rtn-unack')
+    return { record: rec, events, rejected: `the alarm is ${rec.state}` };
   // The condition that made it worth suppressing is recorded with it, so the event shows it.
-  const cond = on ? { conditionActive: true, condition: on.condition, priority: on.priority, value: on.value, score: on.score } : {};
+  const cond = on
+    ? { conditionActive: true, condition: on.condition, priority: on.priority, value: on.value, score: on.score }
+    : {};
   const r: AlarmRecord = { ...rec, ...cond, state: 'suppressed', since: null, ack: null, chatter: QUIET };
   return { record: emit(r, 'suppressed', note.at, events, { by: note.by, comment: note.comment }), events };
 }
@@ -282,13 +324,27 @@ export function suppress(rec: AlarmRecord, note: Note, on?: ConditionInput): Ste
 /** The device answers again: through normal, then annunciated anew if the condition is still active. */
 export function unsuppress(rec: AlarmRecord, note: Note): Step {
   const events: AlarmEvent[] = [];
-  if (rec.state !== 'suppressed') return { record: rec, events, rejected: `the alarm is not suppressed (it is ${rec.state})` };
+  if (rec.state !== 'suppressed')
+    return { record: rec, events, rejected: `the alarm is not suppressed (it is ${rec.state})` };
   return { record: restore(rec, 'unsuppressed', note, events), events };
 }
 
 /** Back from shelved, suppressed or out of service: through normal, then annunciated anew if still active. */
-function restore(rec: AlarmRecord, name: 'unshelved' | 'unsuppressed' | 'in-service', note: Note, events: AlarmEvent[]): AlarmRecord {
-  let r: AlarmRecord = { ...rec, state: 'normal', shelf: null, outOfService: null, since: null, ack: null, chatter: QUIET };
+function restore(
+  rec: AlarmRecord,
+  name: 'unshelved' | 'unsuppressed' | 'in-service',
+  note: Note,
+  events: AlarmEvent[],
+): AlarmRecord {
+  let r: AlarmRecord = {
+    ...rec,
+    state: 'normal',
+    shelf: null,
+    outOfService: null,
+    since: null,
+    ack: null,
+    chatter: QUIET,
+  };
   r = emit(r, name, note.at, events, { by: note.by, comment: note.comment });
   if (r.conditionActive) r = emit({ ...r, state: 'unack', since: note.at }, 'raised', note.at, events);
   return r;
@@ -296,20 +352,29 @@ function restore(rec: AlarmRecord, name: 'unshelved' | 'unsuppressed' | 'in-serv
 
 export function unshelve(rec: AlarmRecord, note: Note): Step {
   const events: AlarmEvent[] = [];
-  if (rec.state !== 'shelved') return { record: rec, events, rejected: `the alarm is not shelved (it is ${rec.state})` };
+  if (rec.state !== 'shelved')
+    return { record: rec, events, rejected: `the alarm is not shelved (it is ${rec.state})` };
   return { record: restore(rec, 'unshelved', note, events), events };
 }
 
 export function removeFromService(rec: AlarmRecord, note: Note): Step {
   const events: AlarmEvent[] = [];
   if (rec.state === 'out-of-service') return { record: rec, events, rejected: 'already out of service' };
-  const r: AlarmRecord = { ...rec, state: 'out-of-service', outOfService: note, shelf: null, ack: null, chatter: QUIET };
+  const r: AlarmRecord = {
+    ...rec,
+    state: 'out-of-service',
+    outOfService: note,
+    shelf: null,
+    ack: null,
+    chatter: QUIET,
+  };
   return { record: emit(r, 'out-of-service', note.at, events, { by: note.by, comment: note.comment }), events };
 }
 
 export function returnToService(rec: AlarmRecord, note: Note): Step {
   const events: AlarmEvent[] = [];
-  if (rec.state !== 'out-of-service') return { record: rec, events, rejected: `the alarm is in service (it is ${rec.state})` };
+  if (rec.state !== 'out-of-service')
+    return { record: rec, events, rejected: `the alarm is in service (it is ${rec.state})` };
   return { record: restore(rec, 'in-service', note, events), events };
 }
 
@@ -317,7 +382,8 @@ export function returnToService(rec: AlarmRecord, note: Note): Step {
 export function tick(rec: AlarmRecord, now: number, rules: LifecycleRules): Step {
   const events: AlarmEvent[] = [];
   let r = settle(rec, now, rules, events);
-  if (r.state === 'shelved' && r.shelf && now >= r.shelf.until) r = restore(r, 'unshelved', { by: 'expiry', at: now, comment: null }, events);
+  if (r.state === 'shelved' && r.shelf && now >= r.shelf.until)
+    r = restore(r, 'unshelved', { by: 'expiry', at: now, comment: null }, events);
   return { record: r, events };
 }
 

@@ -60,7 +60,10 @@ export interface AlarmManagerOptions {
   readonly alarms: AlarmsConfig;
   /** The point's configured limits (profile merged with the device's overrides); see pointLimits(). */
   /** A point's own limits and detector options (profile, then device override). */
-  readonly pointOf?: (device: string, point: string) => { limits?: Limits | undefined; detect?: PointDetect | undefined } | undefined;
+  readonly pointOf?: (
+    device: string,
+    point: string,
+  ) => { limits?: Limits | undefined; detect?: PointDetect | undefined } | undefined;
   /** The poll group of a point: names the frame of the relation alarm (`<device>/<group>/relation`). */
   readonly groupOf?: (device: string, point: string) => string | undefined;
   /** Commits one event durably (the agent: `store.commit({ type: 'alarm', alarm: event })`). */
@@ -135,7 +138,13 @@ export class AlarmManager {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  readonly stats: AlarmManagerStats = { events: 0, commitFailures: 0, saveFailures: 0, commandsAccepted: 0, commandsRejected: 0 };
+  readonly stats: AlarmManagerStats = {
+    events: 0,
+    commitFailures: 0,
+    saveFailures: 0,
+    commandsAccepted: 0,
+    commandsRejected: 0,
+  };
 
   constructor(private readonly o: AlarmManagerOptions) {
     const c = o.alarms.chattering;
@@ -198,7 +207,9 @@ export class AlarmManager {
       }
       if (batch.readings.length >= 2) {
         const f = this.frame(batch);
-        f.update(batch.ts, batch.readings, (ts, finding, change, active) => this.judge(f.id, ts, null, finding, change, active));
+        f.update(batch.ts, batch.readings, (ts, finding, change, active) =>
+          this.judge(f.id, ts, null, finding, change, active),
+        );
       }
       const r = answered ? this.releasing.get(batch.device) : undefined;
       if (r && ++r.batches >= RELEASE_BATCHES) this.release(batch.device, batch.ts);
@@ -224,7 +235,13 @@ export class AlarmManager {
    * degraded, a disk nearly full, a sink lagging, the clock not synchronised). It takes the same
    * lifecycle, events, persistence and commands as any detector's alarm. `on` null clears it.
    */
-  setCondition(device: string, point: string, kind: string, on: { condition: string; value: number | null } | null, ts = this.clock()): void {
+  setCondition(
+    device: string,
+    point: string,
+    kind: string,
+    on: { condition: string; value: number | null } | null,
+    ts = this.clock(),
+  ): void {
     const id = alarmId(device, point, kind);
     // The configured rules decide, as for a detector's finding: per alarm id, then per condition.
     const priority = on ? this.priorities.of(id, kind, on.condition, 1) : null;
@@ -235,7 +252,9 @@ export class AlarmManager {
       this.records.set(id, rec);
     }
     if (on && priority && (!rec.conditionActive || rec.condition !== on.condition || rec.priority !== priority)) {
-      this.apply(life.conditionOn(rec, { ts, condition: on.condition, priority, value: on.value, score: 1 }, this.rules));
+      this.apply(
+        life.conditionOn(rec, { ts, condition: on.condition, priority, value: on.value, score: 1 }, this.rules),
+      );
     } else if (!on && rec.conditionActive) {
       this.apply(life.conditionOff(rec, { ts, value: null, score: 0 }, this.rules));
     }
@@ -244,7 +263,12 @@ export class AlarmManager {
   /** Applies an operator command (already parsed, see commands.ts). */
   command(cmd: AlarmCommand): CommandResult {
     if (cmd.action === 'ack-device') {
-      const { skipped: _skipped, ...result } = this.acknowledgeDevice(cmd.device, { by: cmd.by ?? null, comment: cmd.comment ?? null, at: cmd.at ?? null, requestId: cmd.requestId ?? null });
+      const { skipped: _skipped, ...result } = this.acknowledgeDevice(cmd.device, {
+        by: cmd.by ?? null,
+        comment: cmd.comment ?? null,
+        at: cmd.at ?? null,
+        requestId: cmd.requestId ?? null,
+      });
       return result;
     }
     const at = this.clock();
@@ -259,7 +283,10 @@ export class AlarmManager {
     };
     if (!rec) {
       const hint = closest(cmd.id, [...this.records.keys()]);
-      return refuse(`unknown alarm id ${JSON.stringify(cmd.id)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`, null);
+      return refuse(
+        `unknown alarm id ${JSON.stringify(cmd.id)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
+        null,
+      );
     }
     const note = { by: cmd.by ?? null, at, comment: cmd.comment ?? null };
     let step: Step;
@@ -270,7 +297,11 @@ export class AlarmManager {
       case 'shelve': {
         const span = cmd.for ?? this.o.alarms.shelve.default;
         const max = this.o.alarms.shelve.max;
-        if (span > max) return refuse(`shelving for ${formatDuration(span)} exceeds alarms.shelve.max (${formatDuration(max)})`, rec.state);
+        if (span > max)
+          return refuse(
+            `shelving for ${formatDuration(span)} exceeds alarms.shelve.max (${formatDuration(max)})`,
+            rec.state,
+          );
         step = life.shelve(rec, { ...note, until: at + span });
         break;
       }
@@ -287,7 +318,10 @@ export class AlarmManager {
     if (step.rejected !== undefined) return refuse(step.rejected, rec.state);
     this.apply(step);
     this.stats.commandsAccepted++;
-    this.o.log.info({ ...base, ...who, state: step.record.state }, `alarm command ${cmd.action} ${cmd.id} by ${cmd.by ?? 'unknown'}`);
+    this.o.log.info(
+      { ...base, ...who, state: step.record.state },
+      `alarm command ${cmd.action} ${cmd.id} by ${cmd.by ?? 'unknown'}`,
+    );
     return { ...base, ok: true, reason: null, state: step.record.state };
   }
 
@@ -298,7 +332,15 @@ export class AlarmManager {
    * same audit trail (each event is committed with `by` and `comment`). Suppressed, shelved and
    * acked alarms are left as they are. Called by the MQTT command `ack-device` and by the page.
    */
-  acknowledgeDevice(device: string, note: { by?: string | null; comment?: string | null; at?: string | number | null; requestId?: string | number | null }): DeviceAckResult & CommandResult {
+  acknowledgeDevice(
+    device: string,
+    note: {
+      by?: string | null;
+      comment?: string | null;
+      at?: string | number | null;
+      requestId?: string | number | null;
+    },
+  ): DeviceAckResult & CommandResult {
     const at = this.clock();
     const acknowledged: string[] = [];
     const skipped: { id: string; reason: string }[] = [];
@@ -311,7 +353,9 @@ export class AlarmManager {
       return { ...base, ok: false, reason, state: null, acknowledged, skipped };
     }
     const ack = { by: note.by ?? null, at, comment: note.comment ?? null };
-    for (const r of known.sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || a.id.localeCompare(b.id))) {
+    for (const r of known.sort(
+      (a, b) => priorityRank(b.priority) - priorityRank(a.priority) || a.id.localeCompare(b.id),
+    )) {
       if (r.state !== 'unack' && r.state !== 'rtn-unack') {
         if (r.state !== 'normal') skipped.push({ id: r.id, reason: `the alarm is ${r.state}` });
         continue;
@@ -325,7 +369,14 @@ export class AlarmManager {
     }
     this.stats.commandsAccepted++;
     this.o.log.info(
-      { device, by: ack.by, operatorAt: note.at ?? null, comment: ack.comment, acknowledged, requestId: base.requestId },
+      {
+        device,
+        by: ack.by,
+        operatorAt: note.at ?? null,
+        comment: ack.comment,
+        acknowledged,
+        requestId: base.requestId,
+      },
       `alarm command ack-device ${device} by ${ack.by ?? 'unknown'}: ${acknowledged.length} alarm(s) acknowledged`,
     );
     return { ...base, ok: true, reason: null, state: null, acknowledged, skipped };
@@ -346,7 +397,14 @@ export class AlarmManager {
   }
 
   /** For metrics and /status: alarms by what they need from an operator. */
-  counts(): { active: number; unacknowledged: number; shelved: number; suppressed: number; outOfService: number; chattering: number } {
+  counts(): {
+    active: number;
+    unacknowledged: number;
+    shelved: number;
+    suppressed: number;
+    outOfService: number;
+    chattering: number;
+  } {
     const c = { active: 0, unacknowledged: 0, shelved: 0, suppressed: 0, outOfService: 0, chattering: 0 };
     for (const r of this.records.values()) {
       if (r.state === 'unack' || r.state === 'acked') c.active++;
@@ -384,10 +442,15 @@ export class AlarmManager {
     const options = pointOptions(this.o.detect, device, point, this.o.pointOf?.(device, point));
     const watch = new PointWatch(device, point, options);
     const ids = watch.kinds.map((k) => alarmId(device, point, k));
-    const w: Watched = { watch, ids, sink: (slot, ts, f, change, active) => this.onFinding(w, slot, ts, f, change, active) };
+    const w: Watched = {
+      watch,
+      ids,
+      sink: (slot, ts, f, change, active) => this.onFinding(w, slot, ts, f, change, active),
+    };
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (!this.records.has(id)) this.records.set(id, life.newRecord(device, point, watch.kinds[i]!, this.seqOnly.get(id) ?? 0));
+      if (!this.records.has(id))
+        this.records.set(id, life.newRecord(device, point, watch.kinds[i]!, this.seqOnly.get(id) ?? 0));
     }
     // Alarms restored for this point: prime their policies, or end those no detector watches any more.
     const key = `${device}\u0000${point}`;
@@ -397,7 +460,10 @@ export class AlarmManager {
       const slot = ids.indexOf(r.id);
       if (slot >= 0 && r.conditionActive) watch.prime(slot, now, r.condition);
       else if (slot < 0 && r.conditionActive) {
-        this.o.log.warn({ device, point, alarm: r.id }, 'restored alarm has no detector any more (options changed); its condition is treated as cleared');
+        this.o.log.warn(
+          { device, point, alarm: r.id },
+          'restored alarm has no detector any more (options changed); its condition is treated as cleared',
+        );
         this.apply(life.conditionOff(r, { ts: now, value: null, score: 0 }, this.rules));
       }
     }
@@ -418,7 +484,8 @@ export class AlarmManager {
     list.push(f);
     const restored = this.records.get(id);
     if (!f.enabled) {
-      if (restored?.conditionActive) this.apply(life.conditionOff(restored, { ts: this.clock(), value: null, score: 0 }, this.rules));
+      if (restored?.conditionActive)
+        this.apply(life.conditionOff(restored, { ts: this.clock(), value: null, score: 0 }, this.rules));
       return f;
     }
     if (!restored) this.records.set(id, life.newRecord(device, name, 'relation', this.seqOnly.get(id) ?? 0));
@@ -426,7 +493,14 @@ export class AlarmManager {
     return f;
   }
 
-  private onFinding(w: Watched, slot: number, ts: number, f: Finding, change: AlarmChange | null, active: boolean): void {
+  private onFinding(
+    w: Watched,
+    slot: number,
+    ts: number,
+    f: Finding,
+    change: AlarmChange | null,
+    active: boolean,
+  ): void {
     // Most findings of most readings: no change and not in alarm, where judge() does nothing.
     // Returning here saves an alarm-id lookup per reading (issue 15: 5,000 points at 1 Hz).
     if (change === null && !active) return;
@@ -445,7 +519,14 @@ export class AlarmManager {
   }
 
   /** One finding of alarm `id` after its policy: drives the lifecycle. */
-  private judge(id: string, ts: number, value: number | null, f: Finding, change: AlarmChange | null, active: boolean): void {
+  private judge(
+    id: string,
+    ts: number,
+    value: number | null,
+    f: Finding,
+    change: AlarmChange | null,
+    active: boolean,
+  ): void {
     const rec = this.records.get(id)!;
     if (change !== null) {
       if (change.active) {
@@ -454,7 +535,11 @@ export class AlarmManager {
         const priority = this.priorities.of(id, rec.kind, condition, score);
         const why = this.down.get(rec.device);
         if (why !== undefined && rec.kind !== DEVICE_DOWN && (rec.state === 'normal' || rec.state === 'rtn-unack')) {
-          const note = { by: null, at: ts, comment: `${rec.device} is not answering (${why}); see ${alarmId(rec.device, 'connection', DEVICE_DOWN)}` };
+          const note = {
+            by: null,
+            at: ts,
+            comment: `${rec.device} is not answering (${why}); see ${alarmId(rec.device, 'connection', DEVICE_DOWN)}`,
+          };
           this.apply(life.suppress(rec, note, { ts, condition, priority, value, score }));
           return;
         }
@@ -463,7 +548,14 @@ export class AlarmManager {
         this.apply(life.conditionOff(rec, { ts, value, score: f.score }, this.rules));
         // Its device answers again and its condition has now cleared: released to normal.
         const back = this.releasing.get(rec.device);
-        if (rec.state === 'suppressed' && back) this.apply(life.unsuppress(this.records.get(id)!, { by: null, at: ts, comment: `${rec.device} answers again (was ${back.why})` }));
+        if (rec.state === 'suppressed' && back)
+          this.apply(
+            life.unsuppress(this.records.get(id)!, {
+              by: null,
+              at: ts,
+              comment: `${rec.device} answers again (was ${back.why})`,
+            }),
+          );
       }
       return;
     }
@@ -506,13 +598,20 @@ export class AlarmManager {
     }
   }
 
-  private async deliver(event: AlarmEvent, record: AlarmRecord | undefined, committed: Promise<unknown>): Promise<void> {
+  private async deliver(
+    event: AlarmEvent,
+    record: AlarmRecord | undefined,
+    committed: Promise<unknown>,
+  ): Promise<void> {
     this.stats.events++;
     try {
       const result = await committed;
       if (typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === false) {
         this.stats.commitFailures++;
-        this.o.log.error({ alarm: event.id, seq: event.seq, reason: (result as { reason?: unknown }).reason }, 'alarm event could not be stored; it will not be forwarded');
+        this.o.log.error(
+          { alarm: event.id, seq: event.seq, reason: (result as { reason?: unknown }).reason },
+          'alarm event could not be stored; it will not be forwarded',
+        );
       }
     } catch (err) {
       this.stats.commitFailures++;
@@ -525,10 +624,23 @@ export class AlarmManager {
   }
 
   private announce(e: AlarmEvent): void {
-    const fields = { device: e.device, point: e.point, alarm: e.id, event: e.event, state: e.state, priority: e.priority, condition: e.condition, value: e.value, seq: e.seq };
+    const fields = {
+      device: e.device,
+      point: e.point,
+      alarm: e.id,
+      event: e.event,
+      state: e.state,
+      priority: e.priority,
+      condition: e.condition,
+      value: e.value,
+      seq: e.seq,
+    };
     const who = e.by !== null ? ` by ${e.by}` : '';
     const extra = e.event === 'chattering' || e.event === 'calmed' ? ` (${e.count} activations)` : '';
-    this.o.log.info(e.by !== null || e.comment !== null ? { ...fields, by: e.by, comment: e.comment } : fields, `alarm ${e.event}${who}: ${e.id}${e.condition ? ` ${e.condition}` : ''} [${e.priority}, ${e.state}]${extra}`);
+    this.o.log.info(
+      e.by !== null || e.comment !== null ? { ...fields, by: e.by, comment: e.comment } : fields,
+      `alarm ${e.event}${who}: ${e.id}${e.condition ? ` ${e.condition}` : ''} [${e.priority}, ${e.state}]${extra}`,
+    );
     for (const l of this.listeners) {
       try {
         l(e);
@@ -541,7 +653,12 @@ export class AlarmManager {
   private snapshot(): AlarmSnapshot {
     const seqs: Record<string, number> = {};
     for (const r of this.committed.values()) if (r.seq > 0) seqs[r.id] = r.seq;
-    return { v: SNAPSHOT_VERSION, savedAt: this.clock(), alarms: [...this.committed.values()].filter((r) => !life.isQuiet(r)), seqs };
+    return {
+      v: SNAPSHOT_VERSION,
+      savedAt: this.clock(),
+      alarms: [...this.committed.values()].filter((r) => !life.isQuiet(r)),
+      seqs,
+    };
   }
 
   private async save(): Promise<void> {
@@ -581,6 +698,7 @@ export class AlarmManager {
     }
     // Normal alarms keep their counters: seeded when their point's detectors are created.
     for (const [id, seq] of seqs) if (!this.records.has(id)) this.seqOnly.set(id, seq);
-    if (alarms.length) this.o.log.info({ alarms: alarms.length }, `restored ${alarms.length} alarm state(s) from the last run`);
+    if (alarms.length)
+      this.o.log.info({ alarms: alarms.length }, `restored ${alarms.length} alarm state(s) from the last run`);
   }
 }

@@ -27,9 +27,13 @@ const DAY = 86_400_000;
 const priority = oneOf(PRIORITIES);
 
 function fraction() {
-  return z.unknown().superRefine((v, ctx) => {
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) ctx.addIssue({ code: 'custom', message: `expected a number 0..1, got ${show(v)}` });
-  }).transform((v) => v as number);
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+        ctx.addIssue({ code: 'custom', message: `expected a number 0..1, got ${show(v)}` });
+    })
+    .transform((v) => v as number);
 }
 
 export const alarmsSchema = z.strictObject({
@@ -40,9 +44,14 @@ export const alarmsSchema = z.strictObject({
   /** An alarm entering active `count` times within `window` is chattering: one alarm with a count until it has been quiet for `calm`. */
   chattering: z
     .strictObject({
-      count: z.unknown().superRefine((v, ctx) => {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 2 || v > 1000) ctx.addIssue({ code: 'custom', message: `expected an integer 2..1000, got ${show(v)}` });
-      }).transform((v) => v as number).default(3),
+      count: z
+        .unknown()
+        .superRefine((v, ctx) => {
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 2 || v > 1000)
+            ctx.addIssue({ code: 'custom', message: `expected an integer 2..1000, got ${show(v)}` });
+        })
+        .transform((v) => v as number)
+        .default(3),
       window: duration(1000, DAY).default(60_000),
       /** Quiet time before a chattering alarm calms down; default: the window. */
       calm: duration(1000, DAY).optional(),
@@ -112,12 +121,22 @@ export function parseAlarmsOptions(raw: unknown): AlarmsConfig {
  * `points.<device>/<point>`. Limits likewise: the point's own → `points.<point>.limits` →
  * `points.<device>/<point>.limits`.
  */
-export function pointOptions(detect: DetectOptions, device: string, point: string, own: { limits?: Limits | undefined; detect?: PointDetect | undefined } = {}): PointDetectOptions {
+export function pointOptions(
+  detect: DetectOptions,
+  device: string,
+  point: string,
+  own: { limits?: Limits | undefined; detect?: PointDetect | undefined } = {},
+): PointDetectOptions {
   const general = detect.points[point];
   const scoped = detect.points[`${device}/${point}`];
   const merged = {} as Record<string, unknown>;
   for (const s of ['baseline', 'relation', 'flatline', 'missing', 'rate', 'policy'] as const) {
-    merged[s] = { ...detect[s], ...definedOnly(own.detect?.[s]), ...definedOnly(general?.[s]), ...definedOnly(scoped?.[s]) };
+    merged[s] = {
+      ...detect[s],
+      ...definedOnly(own.detect?.[s]),
+      ...definedOnly(general?.[s]),
+      ...definedOnly(scoped?.[s]),
+    };
   }
   const all: Limits = { ...own.limits, ...definedOnly(general?.limits), ...definedOnly(scoped?.limits) };
   merged['limits'] = Object.keys(all).length ? all : undefined;

@@ -49,13 +49,18 @@ export function readSnapshot(doc: unknown): { alarms: AlarmRecord[]; seqs: Map<s
   const problems: string[] = [];
   const alarms: AlarmRecord[] = [];
   const seqs = new Map<string, number>();
-  const top = z.object({ v: z.literal(SNAPSHOT_VERSION), alarms: z.array(z.unknown()), seqs: z.record(z.string(), z.number()) }).safeParse(doc);
-  if (!top.success) return { alarms, seqs, problems: [`not an alarm state document of version ${SNAPSHOT_VERSION}; ignored`] };
+  const top = z
+    .object({ v: z.literal(SNAPSHOT_VERSION), alarms: z.array(z.unknown()), seqs: z.record(z.string(), z.number()) })
+    .safeParse(doc);
+  if (!top.success)
+    return { alarms, seqs, problems: [`not an alarm state document of version ${SNAPSHOT_VERSION}; ignored`] };
   for (const [id, n] of Object.entries(top.data.seqs)) if (Number.isInteger(n) && n >= 0) seqs.set(id, n);
   top.data.alarms.forEach((raw, i) => {
     const r = recordSchema.safeParse(raw);
     if (!r.success) {
-      problems.push(`alarms[${i}]: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}; skipped`);
+      problems.push(
+        `alarms[${i}]: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}; skipped`,
+      );
       return;
     }
     alarms.push(r.data);

@@ -41,7 +41,8 @@ export function renderBacklog(s: BacklogSummary, configured: StoreConfig['sinks'
     `evicted since created: ${RECORD_TYPES.map((t) => `${t} ${s.evicted[t].records}${t === 'readings' ? ` (${s.evicted[t].readings} readings)` : ''}`).join(', ')}`,
     '',
   ];
-  if (s.cursors.length === 0) out.push('no sinks configured or acknowledged yet (pass --config to list configured sinks)');
+  if (s.cursors.length === 0)
+    out.push('no sinks configured or acknowledged yet (pass --config to list configured sinks)');
   else {
     const rows = s.cursors.map((c) => [
       c.name,
@@ -54,7 +55,13 @@ export function renderBacklog(s: BacklogSummary, configured: StoreConfig['sinks'
     ]);
     const head = ['sink', 'types', 'position', 'records', 'readings', 'bytes', 'oldest pending'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) out.push(r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd());
+    for (const r of [head, ...rows])
+      out.push(
+        r
+          .map((x, i) => x.padEnd(w[i]!))
+          .join('  ')
+          .trimEnd(),
+      );
   }
   return `${out.join('\n')}\n`;
 }
@@ -68,7 +75,12 @@ function writer(io: CommandIo): (text: string | Uint8Array) => void | Promise<vo
 const isTty = (io: CommandIo): boolean => Boolean((io.stderr as NodeJS.WriteStream).isTTY);
 
 /** The export or summary from the running agent's ops endpoint. */
-async function viaAgent(io: CommandIo, base: string, run: { export: { from: string; to: string; format: string; bounds: [Bound, Bound] } | null }, configured: StoreConfig['sinks']): Promise<number> {
+async function viaAgent(
+  io: CommandIo,
+  base: string,
+  run: { export: { from: string; to: string; format: string; bounds: [Bound, Bound] } | null },
+  configured: StoreConfig['sinks'],
+): Promise<number> {
   const url = base.replace(/\/$/, '');
   const get = async (p: string): Promise<Response> => {
     let res: Response;
@@ -76,11 +88,17 @@ async function viaAgent(io: CommandIo, base: string, run: { export: { from: stri
       res = await fetch(`${url}${p}`, { signal: AbortSignal.timeout(30_000) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new HalfwegError('HALFWEG_AGENT_UNREACHABLE', `no agent answers at ${redactUrls(url)} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      throw new HalfwegError(
+        'HALFWEG_AGENT_UNREACHABLE',
+        `no agent answers at ${redactUrls(url)} (${cause?.code ?? cause?.message ?? (err as Error).message})`,
+      );
     }
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as { error?: string; code?: string } | null;
-      throw new HalfwegError(res.status === 400 ? 'HALFWEG_USAGE' : 'HALFWEG_AGENT_UNREACHABLE', `the agent at ${redactUrls(url)} answered ${res.status}${body?.error ? `: ${body.error}` : ''}`);
+      throw new HalfwegError(
+        res.status === 400 ? 'HALFWEG_USAGE' : 'HALFWEG_AGENT_UNREACHABLE',
+        `the agent at ${redactUrls(url)} answered ${res.status}${body?.error ? `: ${body.error}` : ''}`,
+      );
     }
     return res;
   };
@@ -91,7 +109,11 @@ async function viaAgent(io: CommandIo, base: string, run: { export: { from: stri
   }
   const { from, to, format, bounds } = run.export;
   const res = await get(`/api/records?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&format=${format}`);
-  const progress = new Progress(io.stderr, isTty(io), bounds[0].kind === 'seq' && bounds[1].kind === 'seq' ? { from: bounds[0].seq, to: bounds[1].seq } : null);
+  const progress = new Progress(
+    io.stderr,
+    isTty(io),
+    bounds[0].kind === 'seq' && bounds[1].kind === 'seq' ? { from: bounds[0].seq, to: bounds[1].seq } : null,
+  );
   const write = writer(io);
   const decoder = new TextDecoder();
   let partial = '';
@@ -134,7 +156,10 @@ export const backlogCommand: Command = {
     if (values.config) {
       const settings = await loadSettings(values.config);
       // The cursors the agent declares for its sinks (`<sink>.<type>`), as it opens the store.
-      config = { ...settings.config.store, sinks: { ...settings.config.store.sinks, ...sinkCursors(settings.config.sinks) } };
+      config = {
+        ...settings.config.store,
+        sinks: { ...settings.config.store.sinks, ...sinkCursors(settings.config.sinks) },
+      };
       dataDir ??= settings.config.agent.dataDir;
       const { http } = settings.config;
       if (!values.url) base = `http://${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
@@ -145,9 +170,15 @@ export const backlogCommand: Command = {
     if (values.export) {
       const from = parseBound(values.from ?? '');
       const to = parseBound(values.to ?? '');
-      const ordered = from && to && (from.kind !== to.kind || (from.kind === 'seq' ? from.seq <= (to as { seq: number }).seq : from.ms <= (to as { ms: number }).ms));
+      const ordered =
+        from &&
+        to &&
+        (from.kind !== to.kind ||
+          (from.kind === 'seq' ? from.seq <= (to as { seq: number }).seq : from.ms <= (to as { ms: number }).ms));
       if (!from || !to || !ordered || (format !== 'ndjson' && format !== 'csv')) {
-        io.stderr.write(`halfweg backlog: --export needs --from and --to, each ${BOUND_HELP}, FROM <= TO, and --format ndjson or csv\n`);
+        io.stderr.write(
+          `halfweg backlog: --export needs --from and --to, each ${BOUND_HELP}, FROM <= TO, and --format ndjson or csv\n`,
+        );
         return 2;
       }
       exportRun = { from: values.from!, to: values.to!, format, bounds: [from, to] };
@@ -188,10 +219,17 @@ export const backlogCommand: Command = {
         let lines = 0;
         const progress = new Progress(io.stderr, isTty(io), null);
         const out = writer(io);
-        await exportRange(store, from, to, format as ExportFormat, (text) => {
-          lines += text.split('\n').length - 1;
-          return out(text);
-        }, (seq, range) => progress.update(lines, seq, range));
+        await exportRange(
+          store,
+          from,
+          to,
+          format as ExportFormat,
+          (text) => {
+            lines += text.split('\n').length - 1;
+            return out(text);
+          },
+          (seq, range) => progress.update(lines, seq, range),
+        );
         progress.done();
         return 0;
       }

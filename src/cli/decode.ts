@@ -38,7 +38,11 @@ export const decodeCommand: Command = {
   async run(argv, io) {
     let parsed: { values: { header?: boolean | undefined; compact?: boolean | undefined }; positionals: string[] };
     try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { header: { type: 'boolean' }, compact: { type: 'boolean' } } });
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { header: { type: 'boolean' }, compact: { type: 'boolean' } },
+      });
     } catch (err) {
       throw new HalfwegError('HALFWEG_USAGE', `halfweg decode: ${(err as Error).message}; see halfweg decode --help`);
     }
@@ -49,7 +53,10 @@ export const decodeCommand: Command = {
     try {
       bytes = file === '-' ? await readAll(io.stdin) : await readFile(file);
     } catch (err) {
-      throw new HalfwegError('HALFWEG_USAGE', `halfweg decode: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new HalfwegError(
+        'HALFWEG_USAGE',
+        `halfweg decode: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const out = values.header ? { ...peekBatchHeader(u8), payloadBytes: u8.length } : decodeBatch(u8);

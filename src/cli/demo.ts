@@ -35,7 +35,11 @@ async function demoLogin(settings: Settings): Promise<{ file: string; login: Pag
   const file = path.join(dir, 'demo-operators');
   const password = randomBytes(12).toString('base64url');
   await mkdir(dir, { recursive: true });
-  await writeFile(file, `# halfweg demo: operator ${DEMO_OPERATOR}, a new password at each start (printed in the demo's view)\n${await passwordLine(DEMO_OPERATOR, password)}\n`, { mode: 0o600 });
+  await writeFile(
+    file,
+    `# halfweg demo: operator ${DEMO_OPERATOR}, a new password at each start (printed in the demo's view)\n${await passwordLine(DEMO_OPERATOR, password)}\n`,
+    { mode: 0o600 },
+  );
   return { file, login: { operator: DEMO_OPERATOR, password } };
 }
 
@@ -52,15 +56,26 @@ function withOperators(settings: Settings, file: string | undefined): Settings {
  */
 function attachKeys(agent: Agent, io: CommandIo): () => void {
   const stdin = io.stdin as NodeJS.ReadStream;
-  if (!stdin.isTTY || !(io.stdout as NodeJS.WriteStream).isTTY || typeof stdin.setRawMode !== 'function') return () => undefined;
+  if (!stdin.isTTY || !(io.stdout as NodeJS.WriteStream).isTTY || typeof stdin.setRawMode !== 'function')
+    return () => undefined;
   stdin.setRawMode(true);
   stdin.resume();
   const onKey = (key: Buffer) => {
     const k = key.toString();
     if (k === '\u0003' || k === 'q') io.requestStop?.();
     else if (k === 'a') {
-      const devices = new Set((agent.status().alarms ?? []).filter((x) => x.state === 'unack' || x.state === 'rtn-unack').map((x) => x.device));
-      for (const device of devices) agent.alarms?.submit({ action: 'ack-device', device, by: 'demo terminal', comment: 'acknowledged with the a key of halfweg demo' });
+      const devices = new Set(
+        (agent.status().alarms ?? [])
+          .filter((x) => x.state === 'unack' || x.state === 'rtn-unack')
+          .map((x) => x.device),
+      );
+      for (const device of devices)
+        agent.alarms?.submit({
+          action: 'ack-device',
+          device,
+          by: 'demo terminal',
+          comment: 'acknowledged with the a key of halfweg demo',
+        });
     }
   };
   stdin.on('data', onKey);
@@ -73,7 +88,8 @@ function attachKeys(agent: Agent, io: CommandIo): () => void {
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'the whole mission on loopback: simulated plant, a scheduled fault, alarms, an embedded broker, the page (what `npm start` does)',
+  summary:
+    'the whole mission on loopback: simulated plant, a scheduled fault, alarms, an embedded broker, the page (what `npm start` does)',
   help: `Usage: halfweg demo [--config FILE] [--data-dir DIR] [--timescale N]
 
 Starts, in this one process and on loopback only: the built-in simulators of a steam boiler and a
@@ -93,17 +109,23 @@ Options:
   --data-dir DIR   default: agent.dataDir of the config (./data/demo)
   --timescale N    multiply the fault schedule's times by N (0.2: the faults come five times sooner)`,
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, timescale: { type: 'string' } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, timescale: { type: 'string' } },
+    });
     const timescale = values.timescale === undefined ? 1 : Number(values.timescale);
     if (!(timescale > 0 && timescale <= 1000)) {
-      io.stderr.write(`halfweg demo: --timescale takes a number above 0 and at most 1000, e.g. 0.2; got ${JSON.stringify(values.timescale)}\n`);
+      io.stderr.write(
+        `halfweg demo: --timescale takes a number above 0 and at most 1000, e.g. 0.2; got ${JSON.stringify(values.timescale)}\n`,
+      );
       return 2;
     }
     const file = values.config ?? path.join(packageRoot(), 'config', 'demo.yaml');
     const first = withTimescale(await loadWithOverrides(file, values['data-dir']), timescale);
     const demoOperators = await demoLogin(first);
     // A reload (SIGHUP) keeps the same demo operator and password.
-    const load = async () => withOperators(withTimescale(await loadWithOverrides(file, values['data-dir']), timescale), demoOperators?.file);
+    const load = async () =>
+      withOperators(withTimescale(await loadWithOverrides(file, values['data-dir']), timescale), demoOperators?.file);
     return runAgent(withOperators(first, demoOperators?.file), io, load, (agent) => {
       const detachView = attachLiveView(agent, io.stdout as NodeJS.WriteStream, demoOperators?.login);
       const detachKeys = attachKeys(agent, io);

@@ -105,7 +105,15 @@ export function parseTimestamp(cell: string): number {
     const day = Number(d);
     const month = Number(mo);
     if (month < 1 || month > 12 || day < 1 || day > 31) return NaN;
-    return Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(se), frac ? Math.round(Number(`0.${frac}`) * 1000) : 0);
+    return Date.UTC(
+      Number(y),
+      month - 1,
+      day,
+      Number(h),
+      Number(mi),
+      Number(se),
+      frac ? Math.round(Number(`0.${frac}`) * 1000) : 0,
+    );
   }
   let iso = s;
   // "2020-03-09 10:14:33" → "2020-03-09T10:14:33Z"; keep explicit zones.

@@ -14,7 +14,14 @@ import { FrameDetector } from '../detect/frame.js';
 import type { DetectOptions } from '../detect/options.js';
 import { defaultDetectOptions } from '../detect/point-options.js';
 import type { Command } from './command.js';
-import { detectDecimal, detectSeparator, parseNumber, parseTimestamp, type DecimalMark, type Separator } from './detect-csv.js';
+import {
+  detectDecimal,
+  detectSeparator,
+  parseNumber,
+  parseTimestamp,
+  type DecimalMark,
+  type Separator,
+} from './detect-csv.js';
 
 const help = `Usage: halfweg detect [--config FILE] [--point NAME] [--separator S] [--decimal M] < in.csv > out.csv
 
@@ -60,21 +67,43 @@ export const detectCommand: Command = {
   summary: 'score a CSV of readings (stdin) for anomalies and print it with anomaly_score, alarm and cause',
   help,
   async run(argv, io) {
-    let values: { config?: string | undefined; point?: string | undefined; separator?: string | undefined; decimal?: string | undefined };
+    let values: {
+      config?: string | undefined;
+      point?: string | undefined;
+      separator?: string | undefined;
+      decimal?: string | undefined;
+    };
     try {
-      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, point: { type: 'string' }, separator: { type: 'string' }, decimal: { type: 'string' } } }));
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          config: { type: 'string' },
+          point: { type: 'string' },
+          separator: { type: 'string' },
+          decimal: { type: 'string' },
+        },
+      }));
     } catch (err) {
       throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: ${(err as Error).message}; see halfweg detect --help`);
     }
     const sepOption = values.separator === 'tab' ? '\t' : values.separator;
     if (sepOption !== undefined && sepOption !== ',' && sepOption !== ';' && sepOption !== '\t') {
-      throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: --separator must be , ; or tab, got "${values.separator}"`);
+      throw new HalfwegError(
+        'HALFWEG_USAGE',
+        `halfweg detect: --separator must be , ; or tab, got "${values.separator}"`,
+      );
     }
     if (values.decimal !== undefined && values.decimal !== '.' && values.decimal !== ',') {
       throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: --decimal must be . or , got "${values.decimal}"`);
     }
     const opts = values.config === undefined ? defaultDetectOptions() : await loadOptions(values.config);
-    const session = new DetectSession(io, opts, values.point, sepOption as Separator | undefined, values.decimal as DecimalMark | undefined);
+    const session = new DetectSession(
+      io,
+      opts,
+      values.point,
+      sepOption as Separator | undefined,
+      values.decimal as DecimalMark | undefined,
+    );
     return session.run();
   },
 };
@@ -112,10 +141,18 @@ class DetectSession {
       return 0;
     }
     this.sep = this.sepOption ?? detectSeparator(first.line);
-    const parser = parse({ delimiter: this.sep, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, raw: true, bom: true });
+    const parser = parse({
+      delimiter: this.sep,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      raw: true,
+      bom: true,
+    });
     const feed = (async () => {
       parser.write(first.rest);
-      for (let c = await input.next(); !c.done; c = await input.next()) if (!parser.write(c.value)) await new Promise((r) => parser.once('drain', r));
+      for (let c = await input.next(); !c.done; c = await input.next())
+        if (!parser.write(c.value)) await new Promise((r) => parser.once('drain', r));
       parser.end();
     })();
     feed.catch((err: unknown) => parser.destroy(err as Error));
@@ -138,7 +175,10 @@ class DetectSession {
       }
     } catch (err) {
       if (err instanceof HalfwegError) throw err;
-      throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: cannot read the CSV on stdin: ${(err as Error).message}`);
+      throw new HalfwegError(
+        'HALFWEG_INPUT_UNREADABLE',
+        `halfweg detect: cannot read the CSV on stdin: ${(err as Error).message}`,
+      );
     }
     await feed;
     if (this.header.length === 0) {
@@ -161,7 +201,15 @@ class DetectSession {
       chunks.push(typeof c.value === 'string' ? Buffer.from(c.value) : c.value);
       const all = Buffer.concat(chunks);
       const nl = all.indexOf(10);
-      if (nl >= 0) return { line: all.subarray(0, nl).toString('utf8').replace(/\r$/, '').replace(/^\uFEFF/, ''), rest: all };
+      if (nl >= 0)
+        return {
+          line: all
+            .subarray(0, nl)
+            .toString('utf8')
+            .replace(/\r$/, '')
+            .replace(/^\uFEFF/, ''),
+          rest: all,
+        };
     }
     const all = Buffer.concat(chunks);
     return all.length === 0 ? null : { line: all.toString('utf8'), rest: all };
@@ -176,8 +224,14 @@ class DetectSession {
       );
     }
     const h = this.header;
-    this.cols = h.map((_, i) => i).filter((i) => i > 0 && (this.point === undefined || h.length === 2 || h[i] === this.point));
-    if (this.cols.length === 0) throw new HalfwegError('HALFWEG_USAGE', `halfweg detect: no column named "${this.point}" in the header (${h.slice(1).join(', ')})`);
+    this.cols = h
+      .map((_, i) => i)
+      .filter((i) => i > 0 && (this.point === undefined || h.length === 2 || h[i] === this.point));
+    if (this.cols.length === 0)
+      throw new HalfwegError(
+        'HALFWEG_USAGE',
+        `halfweg detect: no column named "${this.point}" in the header (${h.slice(1).join(', ')})`,
+      );
     this.notNumbers = this.cols.map(() => 0);
     this.firstBad = this.cols.map(() => null);
     this.out.push(`${trimLine(raw)}${this.sep}anomaly_score${this.sep}alarm${this.sep}cause\n`);
@@ -190,7 +244,10 @@ class DetectSession {
     else {
       const verdict = detectDecimal(cells, this.sep);
       if (verdict.mark === null) {
-        throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: cannot tell the decimal mark: ${verdict.reason}; say which with --decimal , or --decimal .`);
+        throw new HalfwegError(
+          'HALFWEG_INPUT_UNREADABLE',
+          `halfweg detect: cannot tell the decimal mark: ${verdict.reason}; say which with --decimal , or --decimal .`,
+        );
       }
       this.mark = verdict.mark;
     }
@@ -200,22 +257,32 @@ class DetectSession {
     for (const c of this.cols) {
       const cellsOf = sample.map((p) => p.record[c] ?? '').filter((v) => v.trim() !== '');
       if (cellsOf.length > 0 && cellsOf.every((v) => Number.isNaN(parseNumber(v, this.mark)))) {
-        this.io.stderr.write(`halfweg detect: column "${this.header[c]}" has no numbers in its first ${sample.length} rows (e.g. "${cellsOf[0]}"); it is passed through, not analysed\n`);
+        this.io.stderr.write(
+          `halfweg detect: column "${this.header[c]}" has no numbers in its first ${sample.length} rows (e.g. "${cellsOf[0]}"); it is passed through, not analysed\n`,
+        );
         continue;
       }
       keep.push(c);
     }
     if (keep.length === 0) {
-      throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: no value column holds numbers (separator ${show(this.sep)}, decimal mark "${this.mark}"); see --separator and --decimal`);
+      throw new HalfwegError(
+        'HALFWEG_INPUT_UNREADABLE',
+        `halfweg detect: no value column holds numbers (separator ${show(this.sep)}, decimal mark "${this.mark}"); see --separator and --decimal`,
+      );
     }
     const times = sample.filter((p) => Number.isFinite(parseTimestamp(p.record[0] ?? ''))).length;
     if (sample.length > 0 && times === 0) {
-      throw new HalfwegError('HALFWEG_INPUT_UNREADABLE', `halfweg detect: the first column holds no readable timestamp (e.g. "${sample[0]!.record[0]}"); use ISO 8601, epoch seconds or milliseconds, or "31.12.2024 23:59:30"`);
+      throw new HalfwegError(
+        'HALFWEG_INPUT_UNREADABLE',
+        `halfweg detect: the first column holds no readable timestamp (e.g. "${sample[0]!.record[0]}"); use ISO 8601, epoch seconds or milliseconds, or "31.12.2024 23:59:30"`,
+      );
     }
     this.cols = keep;
     this.notNumbers = keep.map(() => 0);
     this.firstBad = keep.map(() => null);
-    const names = keep.map((i) => (this.header.length === 2 && this.point !== undefined ? this.point : this.header[i]!));
+    const names = keep.map((i) =>
+      this.header.length === 2 && this.point !== undefined ? this.point : this.header[i]!,
+    );
     this.det = new FrameDetector(names, this.opts);
     this.row = new Float64Array(keep.length);
   }
@@ -241,7 +308,9 @@ class DetectSession {
       alarm = r.alarm;
       cause = r.alarm ? r.alarmCause : null;
     } else this.badTime++;
-    this.out.push(`${trimLine(raw)}${this.sep}${formatScore(score)}${this.sep}${alarm ? 1 : 0}${this.sep}${cause ?? ''}\n`);
+    this.out.push(
+      `${trimLine(raw)}${this.sep}${formatScore(score)}${this.sep}${alarm ? 1 : 0}${this.sep}${cause ?? ''}\n`,
+    );
     this.rows++;
     if (this.out.length >= 512) await this.flush();
   }
@@ -250,21 +319,30 @@ class DetectSession {
     if (this.out.length === 0) return;
     const chunk = this.out.join('');
     this.out = [];
-    if (!this.io.stdout.write(chunk)) await new Promise<void>((resolve) => this.io.stdout.once('drain', () => resolve()));
+    if (!this.io.stdout.write(chunk))
+      await new Promise<void>((resolve) => this.io.stdout.once('drain', () => resolve()));
     const err = this.io.stderr as NodeJS.WritableStream & { isTTY?: boolean };
     const now = Date.now();
     if (err.isTTY && now - this.lastProgress >= 1000 && now - this.started >= 2000) {
       this.lastProgress = now;
-      err.write(`\rhalfweg detect: ${this.rows.toLocaleString('en')} rows, ${Math.round(this.rows / ((now - this.started) / 1000)).toLocaleString('en')} rows/s `);
+      err.write(
+        `\rhalfweg detect: ${this.rows.toLocaleString('en')} rows, ${Math.round(this.rows / ((now - this.started) / 1000)).toLocaleString('en')} rows/s `,
+      );
     }
   }
 
   private report(): void {
     const err = this.io.stderr as NodeJS.WritableStream & { isTTY?: boolean };
     if (err.isTTY && Date.now() - this.started >= 2000) err.write('\n');
-    if (this.badTime > 0) err.write(`halfweg detect: ${this.badTime} row(s) had no readable timestamp; they were passed through with score 0\n`);
+    if (this.badTime > 0)
+      err.write(
+        `halfweg detect: ${this.badTime} row(s) had no readable timestamp; they were passed through with score 0\n`,
+      );
     this.cols.forEach((c, k) => {
-      if (this.notNumbers[k]! > 0) err.write(`halfweg detect: column "${this.header[c]}": ${this.notNumbers[k]} cell(s) were not numbers (e.g. "${this.firstBad[k]}") and counted as missing\n`);
+      if (this.notNumbers[k]! > 0)
+        err.write(
+          `halfweg detect: column "${this.header[c]}": ${this.notNumbers[k]} cell(s) were not numbers (e.g. "${this.firstBad[k]}") and counted as missing\n`,
+        );
     });
   }
 }
@@ -283,12 +361,19 @@ function formatScore(s: number): string {
 }
 
 async function loadOptions(file: string): Promise<DetectOptions> {
-  const [{ default: YAML }, { ZodError }, { parseDetectOptions }] = await Promise.all([import('yaml'), import('zod'), import('../detect/options.js')]);
+  const [{ default: YAML }, { ZodError }, { parseDetectOptions }] = await Promise.all([
+    import('yaml'),
+    import('zod'),
+    import('../detect/options.js'),
+  ]);
   let doc: unknown;
   try {
     doc = YAML.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new HalfwegError('HALFWEG_CONFIG_UNREADABLE', `cannot read detection options from ${file}: ${(err as Error).message}`);
+    throw new HalfwegError(
+      'HALFWEG_CONFIG_UNREADABLE',
+      `cannot read detection options from ${file}: ${(err as Error).message}`,
+    );
   }
   const section = doc && typeof doc === 'object' && 'detect' in doc ? (doc as { detect: unknown }).detect : doc;
   try {
@@ -296,7 +381,11 @@ async function loadOptions(file: string): Promise<DetectOptions> {
   } catch (err) {
     if (err instanceof ZodError) {
       const details = err.issues.map((i) => `${file}: detect.${i.path.join('.')}: ${i.message}`);
-      throw new HalfwegError('HALFWEG_CONFIG_INVALID', `${file}: invalid detection options\n${details.join('\n')}`, details);
+      throw new HalfwegError(
+        'HALFWEG_CONFIG_INVALID',
+        `${file}: invalid detection options\n${details.join('\n')}`,
+        details,
+      );
     }
     throw err;
   }

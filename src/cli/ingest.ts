@@ -25,14 +25,19 @@ Exit codes: 0 stopped cleanly (or done), 1 failed at run time (or gaps found), 2
 
 export const ingestCommand: Command = {
   name: 'ingest',
-  summary: 'cloud side: write agents\' batches from the broker into PostgreSQL, exactly once',
+  summary: "cloud side: write agents' batches from the broker into PostgreSQL, exactly once",
   help: HELP,
   async run(argv, io) {
     let values;
     try {
       ({ values } = parseArgs({
         args: argv,
-        options: { config: { type: 'string' }, worker: { type: 'string' }, migrate: { type: 'boolean', default: false }, gaps: { type: 'boolean', default: false } },
+        options: {
+          config: { type: 'string' },
+          worker: { type: 'string' },
+          migrate: { type: 'boolean', default: false },
+          gaps: { type: 'boolean', default: false },
+        },
       }));
     } catch (err) {
       io.stderr.write(`halfweg ingest: ${(err as Error).message}\n\n${HELP}\n`);
@@ -43,7 +48,9 @@ export const ingestCommand: Command = {
       return 2;
     }
     if (values.worker !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(values.worker)) {
-      io.stderr.write(`halfweg ingest: --worker "${values.worker}" must be letters, digits, "_", "-" or "." (at most 64)\n`);
+      io.stderr.write(
+        `halfweg ingest: --worker "${values.worker}" must be letters, digits, "_", "-" or "." (at most 64)\n`,
+      );
       return 2;
     }
     // Loaded here, not at the top: only this command needs PostgreSQL.

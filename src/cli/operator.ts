@@ -18,7 +18,11 @@ export const operatorCommand: Command = {
   summary: 'print an operators-file line (password hash or new token) for the control-room page',
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { token: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { token: { type: 'boolean', default: false } },
+    });
     const name = positionals[0];
     if (positionals.length !== 1 || !name || !/^[\p{L}\p{N}_.@-]{1,64}$/u.test(name)) {
       io.stderr.write('halfweg operator: give one NAME of 1-64 letters, digits, "_", ".", "@" or "-"\n');

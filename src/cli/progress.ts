@@ -26,10 +26,18 @@ export class Progress {
     if (now - this.lastDraw < 250) return;
     this.lastDraw = now;
     const r = this.range;
-    const pct = r && seq !== null && r.to > r.from ? ` (${Math.min(100, Math.floor(((seq - r.from) / (r.to - r.from)) * 100))}%)` : '';
-    const at = seq !== null ? `, seq ${seq.toLocaleString('en')}${r ? ` of ${r.from.toLocaleString('en')}..${r.to.toLocaleString('en')}` : ''}${pct}` : '';
+    const pct =
+      r && seq !== null && r.to > r.from
+        ? ` (${Math.min(100, Math.floor(((seq - r.from) / (r.to - r.from)) * 100))}%)`
+        : '';
+    const at =
+      seq !== null
+        ? `, seq ${seq.toLocaleString('en')}${r ? ` of ${r.from.toLocaleString('en')}..${r.to.toLocaleString('en')}` : ''}${pct}`
+        : '';
     const rate = Math.round(this.lines / Math.max(0.001, (now - this.started) / 1000));
-    this.out.write(`\r\x1b[K${this.what} ${this.lines.toLocaleString('en')} lines${at}, ${rate.toLocaleString('en')} lines/s`);
+    this.out.write(
+      `\r\x1b[K${this.what} ${this.lines.toLocaleString('en')} lines${at}, ${rate.toLocaleString('en')} lines/s`,
+    );
     this.drawn = true;
   }
 

@@ -15,7 +15,10 @@ import type { Command, CommandIo } from './command.js';
 export async function loadWithOverrides(file: string, dataDir: string | undefined): Promise<Settings> {
   const settings = await loadSettings(file, { checkFiles: true, missingEnvIsProblem: true });
   if (!dataDir) return settings;
-  return { ...settings, config: { ...settings.config, agent: { ...settings.config.agent, dataDir: path.resolve(dataDir) } } };
+  return {
+    ...settings,
+    config: { ...settings.config, agent: { ...settings.config.agent, dataDir: path.resolve(dataDir) } },
+  };
 }
 
 /**
@@ -60,7 +63,10 @@ export async function runAgent(
         await agent.reload(next);
       } catch (err) {
         const lines = err instanceof HalfwegError && err.details.length ? err.details : [(err as Error).message];
-        log.error({ code: err instanceof HalfwegError ? err.code : 'HALFWEG_RELOAD_FAILED', problems: lines }, 'reload refused; still running with the previous configuration');
+        log.error(
+          { code: err instanceof HalfwegError ? err.code : 'HALFWEG_RELOAD_FAILED', problems: lines },
+          'reload refused; still running with the previous configuration',
+        );
       }
       await notifier.ready();
     });
@@ -96,7 +102,10 @@ Options:
 
 Exit codes: 0 stopped cleanly, 1 failed at run time, 2 invalid config or usage.`,
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string' }, 'data-dir': { type: 'string' } },
+    });
     if (!values.config) {
       io.stderr.write('halfweg run: --config FILE is required (try config/demo.yaml)\n');
       return 2;

@@ -2,7 +2,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HalfwegError } from '../errors.js';
 import { createLogger } from '../ops/log.js';
-import { checkFaults, loadFaultSchedule, parseFaultArg, type FaultSource } from '../sources/simulator/fault-schedule.js';
+import {
+  checkFaults,
+  loadFaultSchedule,
+  parseFaultArg,
+  type FaultSource,
+} from '../sources/simulator/fault-schedule.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { findAnyProfile, findProfile, profilePoints } from '../sources/simulator/profile-points.js';
@@ -62,7 +67,8 @@ function usage(message: string): HalfwegError {
 function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw usage(`--${name}: expected an integer ${min}..${max}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+    throw usage(`--${name}: expected an integer ${min}..${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -143,7 +149,9 @@ async function simulate(argv: string[], io: CommandIo): Promise<number> {
     address = await sim.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    io.stderr.write(`halfweg simulate: cannot listen on ${values.host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use; pick another with --port' : e.message}\n`);
+    io.stderr.write(
+      `halfweg simulate: cannot listen on ${values.host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use; pick another with --port' : e.message}\n`,
+    );
     return 1;
   }
   io.stdout.write(
@@ -158,13 +166,21 @@ async function simulate(argv: string[], io: CommandIo): Promise<number> {
  * A serial instrument on a pseudo-terminal: socat makes the pair (PATH for the agent, PATH.sim for
  * the instrument), the instrument streams or answers on its end until Ctrl-C.
  */
-async function simulateSerial(profileName: string, link: string, seedText: string | undefined, io: CommandIo): Promise<number> {
+async function simulateSerial(
+  profileName: string,
+  link: string,
+  seedText: string | undefined,
+  io: CommandIo,
+): Promise<number> {
   const { name, profile } = await findAnyProfile(profileName);
-  if (!isSerialProfile(profile)) throw usage(`--serial needs a serial profile (protocol: serial); "${name}" is a Modbus profile: use --port`);
+  if (!isSerialProfile(profile))
+    throw usage(`--serial needs a serial profile (protocol: serial); "${name}" is a Modbus profile: use --port`);
   const seed = intOption(seedText, 'seed', 0, 2 ** 31 - 1) ?? 1;
   const agentEnd = path.resolve(link);
   const instrumentEnd = `${agentEnd}.sim`;
-  const socat = spawn('socat', [`pty,raw,echo=0,link=${agentEnd}`, `pty,raw,echo=0,link=${instrumentEnd}`], { stdio: 'ignore' });
+  const socat = spawn('socat', [`pty,raw,echo=0,link=${agentEnd}`, `pty,raw,echo=0,link=${instrumentEnd}`], {
+    stdio: 'ignore',
+  });
   const failed = new Promise<Error>((resolve) => socat.once('error', resolve));
   for (let i = 0; i < 50 && !existsSync(instrumentEnd); i++) {
     const err = await Promise.race([failed, new Promise<null>((r) => setTimeout(() => r(null), 100))]);

@@ -55,7 +55,8 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   // Only the page's own files; uPlot sets styles through the CSSOM, which style-src does not limit.
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 const MAX_BODY = 16 * 1024;
 /** Failed logins per client address within LOGIN_WINDOW_MS before further tries are refused (429). */
@@ -104,7 +105,10 @@ export class ControlRoom implements HttpRoutes {
     this.files = await loadStatic(pageFiles());
     if (this.o.operatorsFile) {
       this.operators = await loadOperators(this.o.operatorsFile);
-      this.o.log.info({ operators: this.operators.size }, `operator actions enabled for ${this.operators.size} operator(s)`);
+      this.o.log.info(
+        { operators: this.operators.size },
+        `operator actions enabled for ${this.operators.size} operator(s)`,
+      );
     }
     const v = this.o.view;
     this.unsubscribe.push(v.onBatch((b) => this.latest.accept(b)));
@@ -129,14 +133,16 @@ export class ControlRoom implements HttpRoutes {
     const file = isGet ? this.files.get(p) : undefined;
     if (!file && p !== '/events' && !p.startsWith('/api/')) return false;
     if (!knownHost(req, this.hostnames)) {
-      json(res, 421, { error: `unknown host name ${JSON.stringify(req.headers.host ?? '')}: add it to http.hostnames to reach the page by that name` });
+      json(res, 421, {
+        error: `unknown host name ${JSON.stringify(req.headers.host ?? '')}: add it to http.hostnames to reach the page by that name`,
+      });
       return true;
     }
-    if (file) return this.serveFile(req, res, file), true;
+    if (file) return (this.serveFile(req, res, file), true);
     try {
-      if (p === '/events' && isGet) return this.openStream(req, res), true;
-      if (isGet) return json(res, 200, await this.read(req, p, url.searchParams)), true;
-      if (req.method === 'POST') return json(res, 200, await this.act(req, res, p)), true;
+      if (p === '/events' && isGet) return (this.openStream(req, res), true);
+      if (isGet) return (json(res, 200, await this.read(req, p, url.searchParams)), true);
+      if (req.method === 'POST') return (json(res, 200, await this.act(req, res, p)), true);
       throw new HttpError(405, 'GET or POST only');
     } catch (err) {
       if (err instanceof HttpError) json(res, err.status, { error: err.message });
@@ -155,7 +161,8 @@ export class ControlRoom implements HttpRoutes {
     const span = (defaultMs: number): { from: number; to: number } => {
       const to = parseTime(q.get('to')) ?? now;
       const from = parseTime(q.get('from')) ?? to - defaultMs;
-      if (!Number.isFinite(from) || !Number.isFinite(to)) throw new HttpError(400, 'from and to are ms since the epoch or ISO 8601 times');
+      if (!Number.isFinite(from) || !Number.isFinite(to))
+        throw new HttpError(400, 'from and to are ms since the epoch or ISO 8601 times');
       if (from > to) throw new HttpError(400, 'from is after to');
       return { from, to };
     };
@@ -176,12 +183,23 @@ export class ControlRoom implements HttpRoutes {
     if (p === '/api/aggregates') {
       const { from, to } = span(86_400_000);
       const f = (k: string) => q.get(k) ?? undefined;
-      return { from, to, ...(await aggregateRows(this.o.view.history, { device: f('device'), point: f('point'), window: f('window'), from, to })) };
+      return {
+        from,
+        to,
+        ...(await aggregateRows(this.o.view.history, {
+          device: f('device'),
+          point: f('point'),
+          window: f('window'),
+          from,
+          to,
+        })),
+      };
     }
     const m = /^\/api\/points\/([^/]+)\/([^/]+)\/history$/.exec(p);
     if (m) {
       const [device, point] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
-      if (!this.o.view.catalogue.get(device, point) && !this.latest.get(device, point)) throw new HttpError(404, `no point ${device}/${point}`);
+      if (!this.o.view.catalogue.get(device, point) && !this.latest.get(device, point))
+        throw new HttpError(404, `no point ${device}/${point}`);
       const { from, to } = span(3_600_000);
       const source = q.get('source') ?? (to - from <= RAW_SPAN_MS ? 'raw' : 'aggregate');
       if (source === 'raw') return rawHistory(this.o.view.history, device, point, from, to);
@@ -220,7 +238,17 @@ export class ControlRoom implements HttpRoutes {
     for (const device of this.o.view.catalogue.devices()) {
       for (const p of this.o.view.catalogue.points(device)) {
         const v = this.latest.get(device, p.point);
-        out.push({ device, point: p.point, description: p.description, unit: p.unit, precision: p.precision, range: p.range, value: v?.value ?? null, ts: v?.ts ?? null, quality: v?.quality ?? null });
+        out.push({
+          device,
+          point: p.point,
+          description: p.description,
+          unit: p.unit,
+          precision: p.precision,
+          range: p.range,
+          value: v?.value ?? null,
+          ts: v?.ts ?? null,
+          quality: v?.quality ?? null,
+        });
       }
     }
     return out;
@@ -231,7 +259,15 @@ export class ControlRoom implements HttpRoutes {
     return this.o.view.sinks().map((s) => {
       let pending = 0;
       for (const l of Object.values(s.lag)) pending += l?.records ?? 0;
-      return { name: s.name, connected: s.connected, lastError: s.lastError, inflight: s.inflight, lag: s.lag, pending, drain: s.drain ?? null };
+      return {
+        name: s.name,
+        connected: s.connected,
+        lastError: s.lastError,
+        inflight: s.inflight,
+        lag: s.lag,
+        pending,
+        drain: s.drain ?? null,
+      };
     });
   }
 
@@ -272,27 +308,38 @@ export class ControlRoom implements HttpRoutes {
   private async act(req: IncomingMessage, res: ServerResponse, p: string): Promise<unknown> {
     if (!this.operators) throw new HttpError(403, 'this page is read-only: no http.operators file is configured');
     // Every POST, the login too (login CSRF): this server's own page only, JSON only.
-    if (!sameOrigin(req, this.o.secure)) throw new HttpError(403, 'refused: the request does not come from this page (Origin)');
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send JSON (content-type: application/json)');
+    if (!sameOrigin(req, this.o.secure))
+      throw new HttpError(403, 'refused: the request does not come from this page (Origin)');
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+      throw new HttpError(415, 'send JSON (content-type: application/json)');
     const body = await readJson(req);
     if (p === '/api/login') return this.login(req, res, body);
     const session = this.sessions.of(req);
     if (!session) throw new HttpError(401, 'log in first (or the session ended)');
     const token = req.headers['x-csrf-token'];
-    if (typeof token !== 'string' || !sameSecret(token, session.csrf)) throw new HttpError(403, 'refused: missing or wrong CSRF token; reload the page');
+    if (typeof token !== 'string' || !sameSecret(token, session.csrf))
+      throw new HttpError(403, 'refused: missing or wrong CSRF token; reload the page');
     if (p === '/api/logout') {
       this.sessions.end(session);
       res.setHeader('set-cookie', this.sessions.cookie(null, this.o.secure));
       return this.sessionInfo(null);
     }
     if (p === '/api/alarms/command') {
-      const result = this.command(session, { action: body['action'], id: body['id'], ...pick(body, ['for', 'comment']) });
+      const result = this.command(session, {
+        action: body['action'],
+        id: body['id'],
+        ...pick(body, ['for', 'comment']),
+      });
       if (!result.ok) throw new HttpError(409, result.reason ?? 'refused');
       return result;
     }
     if (p === '/api/devices/ack') {
       // One command, as `ack-device` on MQTT: the same parser, manager call, log line and audit.
-      const result = this.command(session, { action: 'ack-device', device: body['device'], ...pick(body, ['comment', 'requestId']) });
+      const result = this.command(session, {
+        action: 'ack-device',
+        device: body['device'],
+        ...pick(body, ['comment', 'requestId']),
+      });
       if (!result.ok) throw new HttpError(409, result.reason ?? 'refused');
       return result;
     }
@@ -311,7 +358,8 @@ export class ControlRoom implements HttpRoutes {
     const who = req.socket.remoteAddress ?? '?';
     const now = Date.now();
     const recent = (this.loginFailures.get(who) ?? []).filter((t) => now - t < LOGIN_WINDOW_MS);
-    if (recent.length >= LOGIN_FAILURES) throw new HttpError(429, 'too many failed logins from this address; wait a few minutes');
+    if (recent.length >= LOGIN_FAILURES)
+      throw new HttpError(429, 'too many failed logins from this address; wait a few minutes');
     const name = typeof body['name'] === 'string' ? body['name'] : '';
     const secret = typeof body['secret'] === 'string' ? body['secret'] : '';
     const operator = await this.operators!.verify(name, secret);
@@ -337,7 +385,13 @@ export class ControlRoom implements HttpRoutes {
     // Compressed when the browser accepts it (the overview of 5,000 points is ~750 KB of JSON,
     // ~10x smaller gzipped), flushed after every event so nothing waits in the compressor.
     const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no', ...(gz ? { 'content-encoding': 'gzip' } : {}), ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      ...(gz ? { 'content-encoding': 'gzip' } : {}),
+      ...SECURITY_HEADERS,
+    });
     let out: Writable = res;
     if (gz) {
       const z = createGzip({ level: 1, flush: zlib.Z_SYNC_FLUSH });
@@ -380,7 +434,13 @@ export class ControlRoom implements HttpRoutes {
     // Disk use lists the store's files: only while someone looks (the API's overview reads it fresh enough).
     if (this.streams.size === 0) return;
     void this.refreshDisk();
-    this.broadcast('status', { now: Date.now(), health: this.o.view.health(), devices: this.devices(), sinks: this.sinks(), store: this.storeInfo() });
+    this.broadcast('status', {
+      now: Date.now(),
+      health: this.o.view.health(),
+      devices: this.devices(),
+      sinks: this.sinks(),
+      store: this.storeInfo(),
+    });
   }
 
   /** Alarm events come in bursts (a dead device): one list per 100 ms at most. */
@@ -401,7 +461,13 @@ export class ControlRoom implements HttpRoutes {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, f: StaticFile): void {
-    const headers: Record<string, string> = { 'content-type': f.type, etag: f.etag, 'cache-control': 'no-cache', vary: 'accept-encoding', ...SECURITY_HEADERS };
+    const headers: Record<string, string> = {
+      'content-type': f.type,
+      etag: f.etag,
+      'cache-control': 'no-cache',
+      vary: 'accept-encoding',
+      ...SECURITY_HEADERS,
+    };
     if (req.headers['if-none-match'] === f.etag) {
       res.writeHead(304, headers);
       res.end();
@@ -409,14 +475,22 @@ export class ControlRoom implements HttpRoutes {
     }
     const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     const body = gz ? f.gzip : f.body;
-    res.writeHead(200, { ...headers, 'content-length': String(body.length), ...(gz ? { 'content-encoding': 'gzip' } : {}) });
+    res.writeHead(200, {
+      ...headers,
+      'content-length': String(body.length),
+      ...(gz ? { 'content-encoding': 'gzip' } : {}),
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 }
 
 function json(res: ServerResponse, status: number, data: unknown): void {
   const body = JSON.stringify(data);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+  });
   res.end(body);
 }
 

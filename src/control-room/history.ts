@@ -42,7 +42,14 @@ export interface RawHistory {
   readonly truncated: boolean;
 }
 
-export async function rawHistory(store: HistoryStore, device: string, point: string, from: number, to: number, maxPoints = 2000): Promise<RawHistory> {
+export async function rawHistory(
+  store: HistoryStore,
+  device: string,
+  point: string,
+  from: number,
+  to: number,
+  maxPoints = 2000,
+): Promise<RawHistory> {
   const samples: [number, number | null][] = [];
   const bad: Partial<Record<Quality, number>> = {};
   let scanned = 0;
@@ -63,14 +70,29 @@ export async function rawHistory(store: HistoryStore, device: string, point: str
     }
   }
   samples.sort((a, b) => a[0] - b[0]);
-  return { source: 'raw', device, point, from, to, samples: thin(samples, from, to, maxPoints), readings: samples.length, bad, truncated };
+  return {
+    source: 'raw',
+    device,
+    point,
+    from,
+    to,
+    samples: thin(samples, from, to, maxPoints),
+    readings: samples.length,
+    bad,
+    truncated,
+  };
 }
 
 /**
  * At most `max` samples: beyond that, per time bucket the first gap (if any), the minimum and the
  * maximum, in time order. A chart of 2,000 pixels shows what a chart of the raw data would.
  */
-export function thin(samples: readonly [number, number | null][], from: number, to: number, max: number): [number, number | null][] {
+export function thin(
+  samples: readonly [number, number | null][],
+  from: number,
+  to: number,
+  max: number,
+): [number, number | null][] {
   if (samples.length <= max) return [...samples];
   const buckets = Math.max(1, Math.floor(max / 3));
   const width = Math.max(1, (to - from + 1) / buckets);
@@ -89,7 +111,9 @@ export function thin(samples: readonly [number, number | null][], from: number, 
         if (!hi || s[1] > hi[1]!) hi = s;
       }
     }
-    const picked = [gap, lo, hi !== lo ? hi : undefined].filter((s): s is [number, number | null] => s !== undefined).sort((a, c) => a[0] - c[0]);
+    const picked = [gap, lo, hi !== lo ? hi : undefined]
+      .filter((s): s is [number, number | null] => s !== undefined)
+      .sort((a, c) => a[0] - c[0]);
     out.push(...picked);
   }
   return out;
@@ -109,7 +133,11 @@ export interface AggregateRow {
 }
 
 /** Rollup rows whose window ended within [from, to], optionally of one device and point, in time order. */
-export async function aggregateRows(store: HistoryStore, q: { device?: string | undefined; point?: string | undefined; window?: string | undefined; from: number; to: number }, maxRows = 20_000): Promise<{ rows: AggregateRow[]; truncated: boolean }> {
+export async function aggregateRows(
+  store: HistoryStore,
+  q: { device?: string | undefined; point?: string | undefined; window?: string | undefined; from: number; to: number },
+  maxRows = 20_000,
+): Promise<{ rows: AggregateRow[]; truncated: boolean }> {
   const rows: AggregateRow[] = [];
   let truncated = false;
   for await (const rec of store.history('aggregate', q.from, q.to + COMMIT_SLACK_MS)) {
@@ -117,7 +145,15 @@ export async function aggregateRows(store: HistoryStore, q: { device?: string | 
     const p = rec.aggregate;
     if (p.end < q.from || p.end > q.to || (q.window !== undefined && p.window !== q.window)) continue;
     const col = (name: string) => p.columns.indexOf(name);
-    const [di, pi, ci, mi, xi, ai, li] = ['device', 'point', 'count', 'min', 'max', 'mean', 'last'].map(col) as [number, number, number, number, number, number, number];
+    const [di, pi, ci, mi, xi, ai, li] = ['device', 'point', 'count', 'min', 'max', 'mean', 'last'].map(col) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     for (const r of p.rows) {
       if (q.device !== undefined && r[di] !== q.device) continue;
       if (q.point !== undefined && r[pi] !== q.point) continue;
@@ -126,7 +162,18 @@ export async function aggregateRows(store: HistoryStore, q: { device?: string | 
         break;
       }
       const n = (i: number) => (typeof r[i] === 'number' ? (r[i] as number) : null);
-      rows.push({ device: String(r[di]), point: String(r[pi]), window: p.window, start: p.start, end: p.end, count: n(ci), min: n(mi), max: n(xi), mean: n(ai), last: n(li) });
+      rows.push({
+        device: String(r[di]),
+        point: String(r[pi]),
+        window: p.window,
+        start: p.start,
+        end: p.end,
+        count: n(ci),
+        min: n(mi),
+        max: n(xi),
+        mean: n(ai),
+        last: n(li),
+      });
     }
   }
   rows.sort((a, b) => a.end - b.end);
@@ -134,17 +181,27 @@ export async function aggregateRows(store: HistoryStore, q: { device?: string | 
 }
 
 /** One point's trend from aggregates: the finest window that fits in `maxPoints`, as [end, min, mean, max]. */
-export function aggregateTrend(rows: readonly AggregateRow[], maxPoints = 2000): { window: string | null; samples: [number, number | null, number | null, number | null][] } {
+export function aggregateTrend(
+  rows: readonly AggregateRow[],
+  maxPoints = 2000,
+): { window: string | null; samples: [number, number | null, number | null, number | null][] } {
   const byWindow = new Map<string, AggregateRow[]>();
   for (const r of rows) byWindow.set(r.window, [...(byWindow.get(r.window) ?? []), r]);
-  const ordered = [...byWindow.entries()].sort((a, b) => (a[1][0]!.end - a[1][0]!.start) - (b[1][0]!.end - b[1][0]!.start));
+  const ordered = [...byWindow.entries()].sort(
+    (a, b) => a[1][0]!.end - a[1][0]!.start - (b[1][0]!.end - b[1][0]!.start),
+  );
   const pick = ordered.find(([, list]) => list.length <= maxPoints) ?? ordered.at(-1);
   if (!pick) return { window: null, samples: [] };
   return { window: pick[0], samples: pick[1].map((r) => [r.end, r.min, r.mean, r.max]) };
 }
 
 /** Alarm events committed within [from, to] (store time), oldest first. */
-export async function alarmEvents(store: HistoryStore, from: number, to: number, max = 5000): Promise<{ events: AlarmEvent[]; truncated: boolean }> {
+export async function alarmEvents(
+  store: HistoryStore,
+  from: number,
+  to: number,
+  max = 5000,
+): Promise<{ events: AlarmEvent[]; truncated: boolean }> {
   const events: AlarmEvent[] = [];
   for await (const rec of store.history('alarm', from, to)) {
     if (rec.type !== 'alarm' || typeof rec.alarm['id'] !== 'string' || typeof rec.alarm['event'] !== 'string') continue; // writes' audit events share the type

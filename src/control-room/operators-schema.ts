@@ -25,14 +25,20 @@ export function parseOperators(text: string, file: string): OperatorCredential[]
     const m = /^(\S+)\s+(\S+)$/.exec(line);
     if (!m) return errors.push(`${where}: expected "NAME CREDENTIAL" (write lines with halfweg operator NAME)`);
     const [, name, cred] = m as unknown as [string, string, string];
-    if (!/^[\p{L}\p{N}_.@-]{1,64}$/u.test(name)) return errors.push(`${where}: operator name must be 1-64 letters, digits, "_", ".", "@" or "-"`);
+    if (!/^[\p{L}\p{N}_.@-]{1,64}$/u.test(name))
+      return errors.push(`${where}: operator name must be 1-64 letters, digits, "_", ".", "@" or "-"`);
     if (out.some((o) => o.name === name)) return errors.push(`${where}: operator ${name} appears twice`);
     const parts = cred.split('$');
     if (parts[0] === 'scrypt' && parts.length === 6) {
       const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
       const salt = Buffer.from(parts[4]!, 'base64');
       const hash = Buffer.from(parts[5]!, 'base64');
-      if (![N, r, p].every((x) => Number.isSafeInteger(x) && x > 0) || (N & (N - 1)) !== 0 || salt.length < 8 || hash.length < 16) {
+      if (
+        ![N, r, p].every((x) => Number.isSafeInteger(x) && x > 0) ||
+        (N & (N - 1)) !== 0 ||
+        salt.length < 8 ||
+        hash.length < 16
+      ) {
         return errors.push(`${where}: malformed scrypt credential`);
       }
       out.push({ name, kind: 'scrypt', params: { N, r, p }, salt, hash });

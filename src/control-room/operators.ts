@@ -19,7 +19,9 @@ export type { OperatorCredential };
 export { parseOperators };
 
 function scrypt(secret: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(secret, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scryptCb(secret, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 export async function loadOperators(file: string): Promise<Operators> {
@@ -27,7 +29,10 @@ export async function loadOperators(file: string): Promise<Operators> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new HalfwegError('HALFWEG_OPERATORS_INVALID', `cannot read the operators file ${file}: ${(err as Error).message}; http.operators names it`);
+    throw new HalfwegError(
+      'HALFWEG_OPERATORS_INVALID',
+      `cannot read the operators file ${file}: ${(err as Error).message}; http.operators names it`,
+    );
   }
   return new Operators(parseOperators(text, file));
 }
@@ -51,7 +56,13 @@ export function tokenLine(name: string): { token: string; line: string } {
 export class Operators {
   private readonly byName: Map<string, OperatorCredential>;
   /** A dummy scrypt credential: an unknown name costs the same time as a known one. */
-  private readonly decoy: OperatorCredential = { name: '', kind: 'scrypt', params: NEW_SCRYPT, salt: randomBytes(16), hash: randomBytes(32) };
+  private readonly decoy: OperatorCredential = {
+    name: '',
+    kind: 'scrypt',
+    params: NEW_SCRYPT,
+    salt: randomBytes(16),
+    hash: randomBytes(32),
+  };
 
   constructor(list: readonly OperatorCredential[]) {
     this.byName = new Map(list.map((o) => [o.name, o]));

@@ -77,7 +77,12 @@ export class Sessions {
       const oldest = [...this.byId.values()].sort((a, b) => a.lastSeen - b.lastSeen)[0]!;
       this.byId.delete(oldest.id);
     }
-    const s: Session = { id: randomBytes(32).toString('base64url'), operator, csrf: randomBytes(32).toString('base64url'), lastSeen: this.clock() };
+    const s: Session = {
+      id: randomBytes(32).toString('base64url'),
+      operator,
+      csrf: randomBytes(32).toString('base64url'),
+      lastSeen: this.clock(),
+    };
     this.byId.set(s.id, s);
     return s;
   }
@@ -103,7 +108,9 @@ export class Sessions {
 
   cookie(s: Session | null, secure: boolean): string {
     const attrs = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
-    return s ? `${COOKIE}=${s.id}; ${attrs}; Max-Age=${Math.floor(this.ttl / 1000)}` : `${COOKIE}=; ${attrs}; Max-Age=0`;
+    return s
+      ? `${COOKIE}=${s.id}; ${attrs}; Max-Age=${Math.floor(this.ttl / 1000)}`
+      : `${COOKIE}=; ${attrs}; Max-Age=0`;
   }
 
   get size(): number {

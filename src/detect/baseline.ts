@@ -52,7 +52,14 @@
  * step seen in the data (q²/12), which scales too.
  */
 import type { Quality } from '../shared/reading.js';
-import { CALIBRATOR_DOUBLES, CALIBRATOR_FLOATS, TailCalibrator, combineDecades, scoreOfDecades, type CalibratorOptions } from './calibrate.js';
+import {
+  CALIBRATOR_DOUBLES,
+  CALIBRATOR_FLOATS,
+  TailCalibrator,
+  combineDecades,
+  scoreOfDecades,
+  type CalibratorOptions,
+} from './calibrate.js';
 import type { Finding, PointDetector } from './detector.js';
 
 export interface BaselineOptions {
@@ -209,7 +216,14 @@ export class BaselineDetector implements PointDetector {
     this.regimes.fill(NaN, REGIMES_AT, MODEL_AT);
     this.shape = shapeOf(o);
     this.cal = this.shape.calibrators.map((opts, k) =>
-      SLOT[k]! < 0 ? null : new TailCalibrator(opts, { floats: this.floats, floatsAt: SLOT[k]! * CALIBRATOR_FLOATS, doubles: this.doubles, doublesAt: SLOT[k]! * CALIBRATOR_DOUBLES }),
+      SLOT[k]! < 0
+        ? null
+        : new TailCalibrator(opts, {
+            floats: this.floats,
+            floatsAt: SLOT[k]! * CALIBRATOR_FLOATS,
+            doubles: this.doubles,
+            doublesAt: SLOT[k]! * CALIBRATOR_DOUBLES,
+          }),
     );
   }
 
@@ -221,7 +235,10 @@ export class BaselineDetector implements PointDetector {
     if (quality !== 'good' || !Number.isFinite(x)) return null;
     const dt = ts - this.d[F.lastTs]!;
     // The typical interval learns from ordinary intervals, not from gaps.
-    if (dt > 0) this.d[F.interval] = Number.isNaN(this.d[F.interval]!) ? dt : this.d[F.interval]! + 0.01 * (Math.min(dt, 4 * this.d[F.interval]!) - this.d[F.interval]!);
+    if (dt > 0)
+      this.d[F.interval] = Number.isNaN(this.d[F.interval]!)
+        ? dt
+        : this.d[F.interval]! + 0.01 * (Math.min(dt, 4 * this.d[F.interval]!) - this.d[F.interval]!);
     this.d[F.lastTs] = ts;
     const step = Math.abs(x - this.d[F.lastRaw]!);
     if (step > 0 && step < this.d[F.quantum]!) this.d[F.quantum] = step;
@@ -268,7 +285,8 @@ export class BaselineDetector implements PointDetector {
     const stepNow = slope * this.d[F.interval]!;
     const limS = settled && this.d[F.varT]! > 0 ? CLIP * Math.sqrt(this.d[F.varT]!) : Infinity;
     const ds = stepNow - this.d[F.prevSlope]! * this.d[F.interval]!;
-    this.d[F.fastS]! += this.shape.aFast * (stepNow - ds + (ds > limS ? limS : ds < -limS ? -limS : ds) - this.d[F.fastS]!);
+    this.d[F.fastS]! +=
+      this.shape.aFast * (stepNow - ds + (ds > limS ? limS : ds < -limS ? -limS : ds) - this.d[F.fastS]!);
     const cap = settled && v > 0 ? CLIP * CLIP * v : Infinity;
     this.d[F.shortE]! += this.shape.aNoise * ((inno2 < cap ? inno2 : cap) - this.d[F.shortE]!);
 
@@ -283,8 +301,16 @@ export class BaselineDetector implements PointDetector {
     const nEff = Math.min(this.d[F.n]!, 2 * this.o.memory);
     const st = this.stat;
     st[SPIKE] = ratio(inno2, Math.max(v, floor));
-    st[LEVEL] = levelForHistory(ratio(d * d, Math.max(this.d[F.varD]!, floor * this.shape.aFast)), nEff, this.d[F.phi]!);
-    st[DRIFT] = levelForHistory(ratio(dd * dd, Math.max(this.d[F.varDS]!, floor * this.shape.aSlow)), nEff, this.d[F.phi]!);
+    st[LEVEL] = levelForHistory(
+      ratio(d * d, Math.max(this.d[F.varD]!, floor * this.shape.aFast)),
+      nEff,
+      this.d[F.phi]!,
+    );
+    st[DRIFT] = levelForHistory(
+      ratio(dd * dd, Math.max(this.d[F.varDS]!, floor * this.shape.aSlow)),
+      nEff,
+      this.d[F.phi]!,
+    );
     st[SLOPE] = this.trend ? ratio(dS * dS, Math.max(this.d[F.varSl]!, floor * this.shape.aFast)) : 0;
     st[NOISE] = ratio(this.d[F.shortE]!, Math.max(v, floor));
     const warm = this.d[F.n]! <= this.o.warmup;
@@ -329,7 +355,10 @@ export class BaselineDetector implements PointDetector {
         this.d[F.varSl]! += av * (dS * dS - this.d[F.varSl]!);
         // Switch predictors once the variances have settled, and only on a clear difference, so
         // the choice does not flap.
-        if (settled && (this.trend ? this.d[F.varE]! < 0.7 * this.d[F.varT]! : this.d[F.varT]! < 0.7 * this.d[F.varE]!)) {
+        if (
+          settled &&
+          (this.trend ? this.d[F.varE]! < 0.7 * this.d[F.varT]! : this.d[F.varT]! < 0.7 * this.d[F.varE]!)
+        ) {
           this.trend = !this.trend;
           this.d[F.shortE] = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
           if (this.trend) this.cal[SLOPE] ??= new TailCalibrator(this.shape.calibrators[SLOPE]!);
@@ -337,7 +366,8 @@ export class BaselineDetector implements PointDetector {
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny
       // variances would give huge statistics that make everything later look ordinary.
-      if (settled && !switched) for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal[k]?.learn(st[k]!, this.dec[k]!);
+      if (settled && !switched)
+        for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal[k]?.learn(st[k]!, this.dec[k]!);
       this.learnSeason(ts, x);
     } else {
       for (let k = 0; k < STATS; k++) this.cal[k]?.hold(st[k]!, this.dec[k]!);
@@ -359,7 +389,13 @@ export class BaselineDetector implements PointDetector {
     for (let k = 1; k < STATS; k++) if (this.dec[k]! > this.dec[which]!) which = k;
     const l = combineDecades(this.dec[which]!, STATS);
     const score = scoreOfDecades(l);
-    return { kind: 'baseline', score, p: Math.pow(10, -l), decades: l, condition: score > 0 ? CONDITIONS[which]! : null };
+    return {
+      kind: 'baseline',
+      score,
+      p: Math.pow(10, -l),
+      decades: l,
+      condition: score > 0 ? CONDITIONS[which]! : null,
+    };
   }
 
   /**
@@ -425,7 +461,12 @@ export class BaselineDetector implements PointDetector {
     if (n >= 3 * this.o.fastSpan && this.d[F.n]! > this.o.warmup) {
       const v = this.d[F.outM2]! / (n - 1);
       const shift = this.d[F.outMean]! - this.d[F.m]!;
-      if (4 * v < shift * shift) this.remember(this.d[F.outMean]!, Math.max(v, this.floor()) * (1 - this.d[F.phi]! * this.d[F.phi]!), this.d[F.phi]!);
+      if (4 * v < shift * shift)
+        this.remember(
+          this.d[F.outMean]!,
+          Math.max(v, this.floor()) * (1 - this.d[F.phi]! * this.d[F.phi]!),
+          this.d[F.phi]!,
+        );
     }
     this.clearStretch();
   }
@@ -441,9 +482,14 @@ export class BaselineDetector implements PointDetector {
    * wandering away) must not alarm for ever.
    */
   private settling(ts: number, xd: number): boolean {
-    if (this.d[F.outCount]! > 1) this.d[F.outDiff2]! += ((xd - this.d[F.prev]!) ** 2 - this.d[F.outDiff2]!) / (this.d[F.outCount]! - 1);
+    if (this.d[F.outCount]! > 1)
+      this.d[F.outDiff2]! += ((xd - this.d[F.prev]!) ** 2 - this.d[F.outDiff2]!) / (this.d[F.outCount]! - 1);
     const sd = Math.sqrt(this.d[F.outDiff2]! / 2);
-    if (Number.isNaN(this.d[F.calmSince]!) || this.d[F.fast]! < this.d[F.calmHi]! - 8 * sd || this.d[F.fast]! > this.d[F.calmLo]! + 8 * sd) {
+    if (
+      Number.isNaN(this.d[F.calmSince]!) ||
+      this.d[F.fast]! < this.d[F.calmHi]! - 8 * sd ||
+      this.d[F.fast]! > this.d[F.calmLo]! + 8 * sd
+    ) {
       this.d[F.calmSince] = ts;
       this.d[F.calmCount] = 0;
       this.d[F.calmLo] = this.d[F.calmHi] = this.d[F.fast]!;
@@ -556,7 +602,13 @@ function shapeOf(o: BaselineOptions): Shape {
       aFast: 2 / (o.fastSpan + 1),
       aSlow: 2 / (DRIFT_SPAN * o.fastSpan + 1),
       aNoise: 2 / (o.noiseSpan + 1),
-      calibrators: spans.map((span, k) => ({ memory, minCount, gate: o.gate, maxRun: Math.max(8, 3 * span), margin: k === DRIFT ? DRIFT_MARGIN : 1 })),
+      calibrators: spans.map((span, k) => ({
+        memory,
+        minCount,
+        gate: o.gate,
+        maxRun: Math.max(8, 3 * span),
+        margin: k === DRIFT ? DRIFT_MARGIN : 1,
+      })),
     };
     shapes.set(key, shape);
   }

@@ -246,7 +246,8 @@ export class TailCalibrator {
     const s = this.s;
     const o = this.so;
     if (s[o + HELD_LEN] === 0) return;
-    if (s[o + HELD_RARE]! > 0 && s[o + HELD_LEN]! <= (this.opts.maxRun ?? Infinity)) this.observe(s[o + HELD_PEAK]!, s[o + HELD_RARE]!);
+    if (s[o + HELD_RARE]! > 0 && s[o + HELD_LEN]! <= (this.opts.maxRun ?? Infinity))
+      this.observe(s[o + HELD_PEAK]!, s[o + HELD_RARE]!);
     s[o + HELD_PEAK] = s[o + HELD_RARE] = s[o + HELD_LEN] = 0;
   }
 

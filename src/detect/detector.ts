@@ -57,5 +57,11 @@ export interface PointDetector {
 
 /** The shared "nothing to report" and "rule broken" findings, so rule detectors do not allocate. */
 export function ruleFinding(kind: DetectorKind, condition: string | null): Finding {
-  return Object.freeze({ kind, score: condition === null ? 0 : 1, p: condition === null ? 1 : 0, decades: condition === null ? 0 : Infinity, condition });
+  return Object.freeze({
+    kind,
+    score: condition === null ? 0 : 1,
+    p: condition === null ? 1 : 0,
+    decades: condition === null ? 0 : Infinity,
+    condition,
+  });
 }

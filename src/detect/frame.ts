@@ -54,7 +54,8 @@ export class FrameDetector {
     const top = optionsFor(opts, '');
     this.relation = createRelationDetector(top, points.length);
     this.policy = new AlarmPolicy(top.policy);
-    this.learnt = this.sets.reduce((n, set) => n + set.filter((d) => d.kind === 'baseline').length, 0) + (this.relation ? 1 : 0);
+    this.learnt =
+      this.sets.reduce((n, set) => n + set.filter((d) => d.kind === 'baseline').length, 0) + (this.relation ? 1 : 0);
   }
 
   /** One row: `values[i]` belongs to `points[i]`; NaN is a missing value. */
@@ -87,7 +88,9 @@ export class FrameDetector {
     }
     if (this.relation) {
       const f = this.relation.update(ts, values);
-      if (f && f.decades > maxL) (maxL = f.decades), (cause = this.relation.worst >= 0 ? `${this.points[this.relation.worst]}:relation` : 'relation');
+      if (f && f.decades > maxL)
+        (maxL = f.decades),
+          (cause = this.relation.worst >= 0 ? `${this.points[this.relation.worst]}:relation` : 'relation');
     }
     const learntScore = scoreOfDecades(combineDecades(maxL, this.learnt));
     this.policy.updateScore(ts, learntScore);
@@ -95,7 +98,8 @@ export class FrameDetector {
     const alarm = ruleAlarm || this.policy.active;
     const now = rule ?? (learntScore > 0 ? cause : null);
     if (!alarm) (this.alarmCause = null), (this.alarmPeak = 0);
-    else if (now !== null && (this.alarmCause === null || score >= this.alarmPeak)) (this.alarmCause = now), (this.alarmPeak = score);
+    else if (now !== null && (this.alarmCause === null || score >= this.alarmPeak))
+      (this.alarmCause = now), (this.alarmPeak = score);
     return { score, alarm, cause: now, alarmCause: alarm ? this.alarmCause : null };
   }
 }

@@ -11,7 +11,12 @@ import type { Limits } from '../settings/limits-schema.js';
 import { ruleFinding, type Finding, type PointDetector } from './detector.js';
 
 const CLEAR = ruleFinding('limits', null);
-const FOUND = { HH: ruleFinding('limits', 'HH'), H: ruleFinding('limits', 'H'), L: ruleFinding('limits', 'L'), LL: ruleFinding('limits', 'LL') };
+const FOUND = {
+  HH: ruleFinding('limits', 'HH'),
+  H: ruleFinding('limits', 'H'),
+  L: ruleFinding('limits', 'L'),
+  LL: ruleFinding('limits', 'LL'),
+};
 type Level = keyof typeof FOUND;
 
 export class LimitsDetector implements PointDetector {
@@ -38,7 +43,15 @@ export class LimitsDetector implements PointDetector {
     this.high('H', this.limits.h, x);
     this.low('LL', this.limits.ll, x);
     this.low('L', this.limits.l, x);
-    const level: Level | null = this.inside.HH ? 'HH' : this.inside.LL ? 'LL' : this.inside.H ? 'H' : this.inside.L ? 'L' : null;
+    const level: Level | null = this.inside.HH
+      ? 'HH'
+      : this.inside.LL
+        ? 'LL'
+        : this.inside.H
+          ? 'H'
+          : this.inside.L
+            ? 'L'
+            : null;
     return level ? FOUND[level] : CLEAR;
   }
 

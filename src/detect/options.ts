@@ -20,15 +20,23 @@ import type { Limits } from '../settings/limits-schema.js';
 import { DETECT_DEFAULTS } from './defaults.js';
 
 function fraction() {
-  return z.unknown().superRefine((v, ctx) => {
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) ctx.addIssue({ code: 'custom', message: `expected a number 0..1, got ${show(v)}` });
-  }).transform((v) => v as number);
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+        ctx.addIssue({ code: 'custom', message: `expected a number 0..1, got ${show(v)}` });
+    })
+    .transform((v) => v as number);
 }
 
 function positive() {
-  return z.unknown().superRefine((v, ctx) => {
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) ctx.addIssue({ code: 'custom', message: `expected a positive number, got ${show(v)}` });
-  }).transform((v) => v as number);
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+        ctx.addIssue({ code: 'custom', message: `expected a positive number, got ${show(v)}` });
+    })
+    .transform((v) => v as number);
 }
 
 const DAY = 86_400_000;

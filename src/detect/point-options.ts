@@ -9,7 +9,15 @@ import type { DetectOptions, PointDetectOptions } from './options.js';
 export function defaultDetectOptions(): DetectOptions {
   const copy = <T extends object>(o: T): T => ({ ...o });
   const D = DETECT_DEFAULTS;
-  return { baseline: copy(D.baseline), relation: copy(D.relation), flatline: copy(D.flatline), missing: copy(D.missing), rate: copy(D.rate), policy: copy(D.policy), points: {} };
+  return {
+    baseline: copy(D.baseline),
+    relation: copy(D.relation),
+    flatline: copy(D.flatline),
+    missing: copy(D.missing),
+    rate: copy(D.rate),
+    policy: copy(D.policy),
+    points: {},
+  };
 }
 
 /** The options in force for one point: the sections, then that point's overrides. */

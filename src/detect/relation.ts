@@ -117,7 +117,12 @@ export class RelationDetector {
     this.trial = new Float32Array(size * (1 + 2 * (k + 1)));
     this.yPrev = new Float64Array(size);
     this.work = new Float64Array(k * k + k);
-    this.cal = new TailCalibrator({ memory: o.memory * 2, minCount: Math.max(10, Math.floor(o.warmup / 3)), gate: o.gate, maxRun: 3 * o.fastSpan });
+    this.cal = new TailCalibrator({
+      memory: o.memory * 2,
+      minCount: Math.max(10, Math.floor(o.warmup / 3)),
+      gate: o.gate,
+      maxRun: 3 * o.fastSpan,
+    });
     this.aFast = 2 / (o.fastSpan + 1);
     // Start from the neighbours in frame order: i+1, i-1, i+2, i-2… (wrapping).
     for (let i = 0; i < size; i++) {
@@ -204,7 +209,9 @@ export class RelationDetector {
    * still do not count: its fit learns fast once it starts moving).
    */
   private usable(i: number): boolean {
-    return this.partnersRead(i) && this.count[i]! >= 2 * this.o.fastSpan && this.cov[i * this.t]! > 0 && this.rVar[i]! > 0;
+    return (
+      this.partnersRead(i) && this.count[i]! >= 2 * this.o.fastSpan && this.cov[i * this.t]! > 0 && this.rVar[i]! > 0
+    );
   }
 
   private isPartner(i: number, q: number, upTo: number): boolean {

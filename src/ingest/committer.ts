@@ -62,7 +62,11 @@ export class Committer {
   /** Decodes and queues one message (decoding here keeps the database connection for SQL). */
   push(msg: IncomingMessage): void {
     const prepared = prepareMessage(msg.topic, msg.payload);
-    this.queue.push({ msg, delivery: { topic: msg.topic, payload: msg.payload, prepared }, readings: prepared.ok ? prepared.readings : 0 });
+    this.queue.push({
+      msg,
+      delivery: { topic: msg.topic, payload: msg.payload, prepared },
+      readings: prepared.ok ? prepared.readings : 0,
+    });
     this.kick();
   }
 
@@ -70,7 +74,10 @@ export class Committer {
     while (!this.stopping && this.active < this.o.parallel && this.queue.length > 0) {
       const group: Item[] = [];
       let readings = 0;
-      while (this.queue.length > 0 && (group.length === 0 || readings + this.queue[0]!.readings <= this.o.maxReadings)) {
+      while (
+        this.queue.length > 0 &&
+        (group.length === 0 || readings + this.queue[0]!.readings <= this.o.maxReadings)
+      ) {
         const it = this.queue.shift()!;
         readings += it.readings;
         group.push(it);
@@ -78,7 +85,8 @@ export class Committer {
       this.active++;
       void this.run(group).finally(() => {
         this.active--;
-        if (this.active === 0 && (this.queue.length === 0 || this.stopping)) for (const w of this.idleWaiters.splice(0)) w();
+        if (this.active === 0 && (this.queue.length === 0 || this.stopping))
+          for (const w of this.idleWaiters.splice(0)) w();
         this.kick();
       });
     }
@@ -93,7 +101,8 @@ export class Committer {
         const sum = await this.o.write(group.map((g) => g.delivery));
         this.started.delete(t);
         for (const g of group) g.msg.ack();
-        if (this.failingSince !== null) this.o.log.info({ afterMs: Date.now() - this.failingSince }, 'database writes work again');
+        if (this.failingSince !== null)
+          this.o.log.info({ afterMs: Date.now() - this.failingSince }, 'database writes work again');
         this.failingSince = null;
         this.lastError = null;
         this.lastCommitAt = Date.now();
@@ -106,8 +115,15 @@ export class Committer {
         this.failingSince ??= Date.now();
         this.lastError = e.message;
         const delay = backoffDelay(policy, attempt);
-        const fields = { code: 'HALFWEG_INGEST_DATABASE', err: e.message, attempt, retryInMs: delay, batches: group.length };
-        if (attempt === 1 || attempt % 20 === 0) this.o.log.warn(fields, 'cannot commit; keeping the batches unacknowledged and retrying');
+        const fields = {
+          code: 'HALFWEG_INGEST_DATABASE',
+          err: e.message,
+          attempt,
+          retryInMs: delay,
+          batches: group.length,
+        };
+        if (attempt === 1 || attempt % 20 === 0)
+          this.o.log.warn(fields, 'cannot commit; keeping the batches unacknowledged and retrying');
         else this.o.log.debug(fields, 'cannot commit; retrying');
         if (this.stopping) return; // not acknowledged: the broker sends them again to the next run
         await new Promise((r) => setTimeout(r, delay));

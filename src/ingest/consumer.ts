@@ -54,17 +54,27 @@ type MqttConfig = IngestConfig['mqtt'];
 /** Refuses plain MQTT to a non-loopback host unless allowed (HALFWEG_MQTT_INSECURE). */
 export function checkIngestTransport(config: MqttConfig): void {
   if (isTls(config.url) || config.allowInsecure || LOOPBACK.test(new URL(config.url).hostname)) return;
-  throw new HalfwegError('HALFWEG_MQTT_INSECURE', `mqtt: plain MQTT to ${safeUrl(config.url)} would carry plant data${config.auth ? ' and the password' : ''} unencrypted; use mqtts:// with tls, or set mqtt.allowInsecure: true`);
+  throw new HalfwegError(
+    'HALFWEG_MQTT_INSECURE',
+    `mqtt: plain MQTT to ${safeUrl(config.url)} would carry plant data${config.auth ? ' and the password' : ''} unencrypted; use mqtts:// with tls, or set mqtt.allowInsecure: true`,
+  );
 }
 
 /** Client options without the per-session parts: TLS files and the password read once. */
-export async function baseClientOptions(config: MqttConfig, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<IClientOptions> {
+export async function baseClientOptions(
+  config: MqttConfig,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<IClientOptions> {
   const read = async (what: string, f: string): Promise<string> => {
     const file = path.resolve(baseDir, f);
     try {
       return await readFile(file, 'utf8');
     } catch (err) {
-      throw new HalfwegError(what === 'password' ? 'HALFWEG_CONFIG_INVALID' : 'HALFWEG_MQTT_TLS', `mqtt: cannot read the ${what} file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new HalfwegError(
+        what === 'password' ? 'HALFWEG_CONFIG_INVALID' : 'HALFWEG_MQTT_TLS',
+        `mqtt: cannot read the ${what} file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   };
   const o: IClientOptions = {
@@ -83,7 +93,11 @@ export async function baseClientOptions(config: MqttConfig, baseDir: string, env
     if (a.passwordFile !== undefined) o.password = (await read('password', a.passwordFile)).split(/\r?\n/)[0];
     else if (a.passwordEnv !== undefined) {
       const p = env[a.passwordEnv];
-      if (p === undefined) throw new HalfwegError('HALFWEG_CONFIG_INVALID', `mqtt.auth.passwordEnv: the environment variable ${a.passwordEnv} is not set`);
+      if (p === undefined)
+        throw new HalfwegError(
+          'HALFWEG_CONFIG_INVALID',
+          `mqtt.auth.passwordEnv: the environment variable ${a.passwordEnv} is not set`,
+        );
       o.password = p;
     } else if (a.password !== undefined) o.password = a.password;
   }
@@ -143,13 +157,21 @@ export class Session {
   }
 
   stats(): SessionStats {
-    return { clientId: this.clientId, connected: this.up, connects: this.connects, lastError: this.lastError, downSince: this.downSince };
+    return {
+      clientId: this.clientId,
+      connected: this.up,
+      connects: this.connects,
+      lastError: this.lastError,
+      downSince: this.downSince,
+    };
   }
 
   private attempt(): void {
     if (this.stopped) return;
     const gen = ++this.generation;
-    const filters = this.shared ? this.config.topics.map((t) => sharedFilter(this.config.group, t)) : [...this.config.topics];
+    const filters = this.shared
+      ? this.config.topics.map((t) => sharedFilter(this.config.group, t))
+      : [...this.config.topics];
     const client = mqtt.connect(this.config.url, {
       ...this.base,
       clientId: this.clientId,
@@ -168,7 +190,8 @@ export class Session {
     this.client = client;
     client.on('message', (topic, payload, packet) => {
       // QoS 1 and 2 come through customHandleAcks; a QoS 0 message has nothing to acknowledge.
-      if (packet.qos === 0 && this.intake && gen === this.generation) this.deliver({ topic, payload, session: this.clientId, ack: () => undefined });
+      if (packet.qos === 0 && this.intake && gen === this.generation)
+        this.deliver({ topic, payload, session: this.clientId, ack: () => undefined });
     });
     client.on('connect', (connack) => {
       if (gen !== this.generation || this.stopped) return;
@@ -181,14 +204,31 @@ export class Session {
         if (gen !== this.generation) return;
         const refused = (granted ?? []).filter((g) => g.qos > 2);
         if (err || refused.length) {
-          const message = err ? err.message : `the broker refused ${refused.map((g) => `${g.topic} (reason ${g.qos})`).join(', ')}`;
-          this.lastError = { code: 'HALFWEG_MQTT_UNREACHABLE', message: `subscribe failed: ${message}`, at: Date.now() };
-          this.log.error({ session: this.clientId, err: message }, 'cannot subscribe to the shared batch topics (does the broker support MQTT 5 shared subscriptions, and does its ACL allow them?)');
+          const message = err
+            ? err.message
+            : `the broker refused ${refused.map((g) => `${g.topic} (reason ${g.qos})`).join(', ')}`;
+          this.lastError = {
+            code: 'HALFWEG_MQTT_UNREACHABLE',
+            message: `subscribe failed: ${message}`,
+            at: Date.now(),
+          };
+          this.log.error(
+            { session: this.clientId, err: message },
+            'cannot subscribe to the shared batch topics (does the broker support MQTT 5 shared subscriptions, and does its ACL allow them?)',
+          );
           client.end(true);
           return;
         }
-        if (this.lastError) this.log.info({ session: this.clientId, after: this.failures, sessionPresent: connack.sessionPresent }, 'connected to the broker again');
-        else this.log.info({ session: this.clientId, url: safeUrl(this.config.url), sessionPresent: connack.sessionPresent, filters }, 'subscribed');
+        if (this.lastError)
+          this.log.info(
+            { session: this.clientId, after: this.failures, sessionPresent: connack.sessionPresent },
+            'connected to the broker again',
+          );
+        else
+          this.log.info(
+            { session: this.clientId, url: safeUrl(this.config.url), sessionPresent: connack.sessionPresent, filters },
+            'subscribed',
+          );
         this.failures = 0;
         this.lastError = null;
       });
@@ -220,7 +260,8 @@ export class Session {
     const delay = backoffDelay(this.config.reconnect, this.failures);
     const p = this.lastError ?? { code: 'HALFWEG_MQTT_UNREACHABLE', message: 'connection lost' };
     const fields = { session: this.clientId, code: p.code, attempt: this.failures, retryInMs: delay };
-    if (this.failures === 1 || this.failures % 20 === 0) this.log.warn(fields, `broker connection failed: ${p.message}; retrying`);
+    if (this.failures === 1 || this.failures % 20 === 0)
+      this.log.warn(fields, `broker connection failed: ${p.message}; retrying`);
     else this.log.debug(fields, `broker connection failed: ${p.message}; retrying`);
     this.timer = setTimeout(() => {
       this.timer = undefined;

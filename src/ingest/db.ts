@@ -9,18 +9,30 @@ import pg from 'pg';
 import { HalfwegError } from '../errors.js';
 import type { IngestConfig } from './options.js';
 
-export async function createPool(db: IngestConfig['database'], worker: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<pg.Pool> {
+export async function createPool(
+  db: IngestConfig['database'],
+  worker: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<pg.Pool> {
   let password: string | undefined = db.password;
   if (db.passwordFile !== undefined) {
     const file = path.resolve(baseDir, db.passwordFile);
     try {
       password = (await readFile(file, 'utf8')).split(/\r?\n/)[0];
     } catch (err) {
-      throw new HalfwegError('HALFWEG_CONFIG_INVALID', `database.passwordFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new HalfwegError(
+        'HALFWEG_CONFIG_INVALID',
+        `database.passwordFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   } else if (db.passwordEnv !== undefined) {
     password = env[db.passwordEnv];
-    if (password === undefined) throw new HalfwegError('HALFWEG_CONFIG_INVALID', `database.passwordEnv: the environment variable ${db.passwordEnv} is not set`);
+    if (password === undefined)
+      throw new HalfwegError(
+        'HALFWEG_CONFIG_INVALID',
+        `database.passwordEnv: the environment variable ${db.passwordEnv} is not set`,
+      );
   }
   let ssl: pg.PoolConfig['ssl'] = false;
   if (db.ssl === 'require') ssl = { rejectUnauthorized: false };
@@ -31,7 +43,10 @@ export async function createPool(db: IngestConfig['database'], worker: string, b
       try {
         ssl.ca = await readFile(file, 'utf8');
       } catch (err) {
-        throw new HalfwegError('HALFWEG_CONFIG_INVALID', `database.ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        throw new HalfwegError(
+          'HALFWEG_CONFIG_INVALID',
+          `database.ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        );
       }
     }
   }
@@ -67,5 +82,13 @@ export function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return true; // socket errors, timeouts, "Connection terminated"
   if (/^(08|53|57|58)/.test(code)) return true; // connection, resources, operator intervention, system
-  return code === '40001' || code === '40P01' || code === '55P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE';
+  return (
+    code === '40001' ||
+    code === '40P01' ||
+    code === '55P03' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE'
+  );
 }

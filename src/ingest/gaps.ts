@@ -73,7 +73,8 @@ export function applySeqs(range: SeqRange | null, holes: readonly Gap[], seqs: r
   }
   if (!range) {
     // First seqs ever: holes only between them.
-    for (let i = 1; i < seqs.length; i++) if (seqs[i]! > seqs[i - 1]! + 1) added.push({ first: seqs[i - 1]! + 1, last: seqs[i]! - 1 });
+    for (let i = 1; i < seqs.length; i++)
+      if (seqs[i]! > seqs[i - 1]! + 1) added.push({ first: seqs[i - 1]! + 1, last: seqs[i]! - 1 });
     low = seqs[0]!;
     high = seqs[seqs.length - 1]!;
     return { range: { low, high }, removed, added };

@@ -29,11 +29,30 @@ export class IngestMetrics {
   constructor(view: IngestMetricsView) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'halfweg_ingest_' });
-    this.batches = new Counter({ name: 'halfweg_ingest_batches_total', help: 'Batch messages handled: committed (new or duplicate records) or quarantined', labelNames: ['result'], registers: [r] });
-    this.records = new Counter({ name: 'halfweg_ingest_records_total', help: 'Store records written for the first time, by type', labelNames: ['type'], registers: [r] });
+    this.batches = new Counter({
+      name: 'halfweg_ingest_batches_total',
+      help: 'Batch messages handled: committed (new or duplicate records) or quarantined',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.records = new Counter({
+      name: 'halfweg_ingest_records_total',
+      help: 'Store records written for the first time, by type',
+      labelNames: ['type'],
+      registers: [r],
+    });
     this.readings = new Counter({ name: 'halfweg_ingest_readings_total', help: 'Readings written', registers: [r] });
-    this.duplicates = new Counter({ name: 'halfweg_ingest_duplicates_removed_total', help: 'Records received again and dropped by the (agent, seq) key', registers: [r] });
-    this.quarantined = new Counter({ name: 'halfweg_ingest_quarantined_total', help: 'Batch messages put in the quarantine table, by reason code', labelNames: ['code'], registers: [r] });
+    this.duplicates = new Counter({
+      name: 'halfweg_ingest_duplicates_removed_total',
+      help: 'Records received again and dropped by the (agent, seq) key',
+      registers: [r],
+    });
+    this.quarantined = new Counter({
+      name: 'halfweg_ingest_quarantined_total',
+      help: 'Batch messages put in the quarantine table, by reason code',
+      labelNames: ['code'],
+      registers: [r],
+    });
     this.commitSeconds = new Histogram({
       name: 'halfweg_ingest_commit_duration_seconds',
       help: 'Duration of one transaction, BEGIN to COMMIT',
@@ -46,7 +65,12 @@ export class IngestMetrics {
       buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
       registers: [r],
     });
-    this.retries = new Counter({ name: 'halfweg_ingest_transaction_retries_total', help: 'Transactions retried after a transient failure (database down, deadlock)', labelNames: ['reason'], registers: [r] });
+    this.retries = new Counter({
+      name: 'halfweg_ingest_transaction_retries_total',
+      help: 'Transactions retried after a transient failure (database down, deadlock)',
+      labelNames: ['reason'],
+      registers: [r],
+    });
     new Gauge({
       name: 'halfweg_ingest_broker_connected',
       help: '1 while a broker session is connected and subscribed',
@@ -65,7 +89,11 @@ export class IngestMetrics {
         this.set(view.queued() + view.committing());
       },
     });
-    const fleet = (name: string, help: string, pick: (f: NonNullable<ReturnType<IngestMetricsView['fleet']>>) => number) =>
+    const fleet = (
+      name: string,
+      help: string,
+      pick: (f: NonNullable<ReturnType<IngestMetricsView['fleet']>>) => number,
+    ) =>
       new Gauge({
         name,
         help,
@@ -76,9 +104,13 @@ export class IngestMetrics {
         },
       });
     fleet('halfweg_ingest_agents', 'Agents known to the database', (f) => f.agents);
-    fleet('halfweg_ingest_gaps', 'Open holes in agents\' sequence numbers (gap_report rows)', (f) => f.gaps);
+    fleet('halfweg_ingest_gaps', "Open holes in agents' sequence numbers (gap_report rows)", (f) => f.gaps);
     fleet('halfweg_ingest_missing_records', 'Records inside those holes', (f) => f.missing);
-    fleet('halfweg_ingest_agent_lag_max_seconds', 'Largest age of an agent\'s newest ingested record (agent_lag.lag_seconds)', (f) => f.maxLagSeconds);
+    fleet(
+      'halfweg_ingest_agent_lag_max_seconds',
+      "Largest age of an agent's newest ingested record (agent_lag.lag_seconds)",
+      (f) => f.maxLagSeconds,
+    );
     new Gauge({
       name: 'halfweg_ingest_healthy',
       help: '1 when /healthz answers 200',

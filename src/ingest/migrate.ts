@@ -28,7 +28,9 @@ export interface SchemaState {
 export async function schemaState(db: pg.Pool | pg.PoolClient, schema: string): Promise<SchemaState> {
   const t = await db.query(`SELECT to_regclass($1) AS t`, [`${quoteIdent(schema)}.schema_migrations`]);
   if (!t.rows[0]?.t) return { version: 0, storage: null };
-  const r = await db.query(`SELECT coalesce(max(version), 0) AS version, max(storage) AS storage FROM ${quoteIdent(schema)}.schema_migrations`);
+  const r = await db.query(
+    `SELECT coalesce(max(version), 0) AS version, max(storage) AS storage FROM ${quoteIdent(schema)}.schema_migrations`,
+  );
   return { version: Number(r.rows[0].version), storage: (r.rows[0].storage as Storage | null) ?? null };
 }
 
@@ -49,7 +51,12 @@ async function timescaleUsable(client: pg.PoolClient): Promise<boolean> {
   }
 }
 
-export async function migrate(pool: pg.Pool, schema: string, choice: StorageChoice = 'auto', now = Date.now()): Promise<MigrateResult> {
+export async function migrate(
+  pool: pg.Pool,
+  schema: string,
+  choice: StorageChoice = 'auto',
+  now = Date.now(),
+): Promise<MigrateResult> {
   const s = quoteIdent(schema);
   const client = await pool.connect();
   const applied: string[] = [];
@@ -68,14 +75,20 @@ export async function migrate(pool: pg.Pool, schema: string, choice: StorageChoi
     else {
       const ts = await timescaleUsable(client);
       if (choice === 'timescaledb' && !ts) {
-        throw new HalfwegError('HALFWEG_INGEST_SCHEMA', 'database.storage is timescaledb but the extension is not available in this database (install it and add it to shared_preload_libraries, or use auto)');
+        throw new HalfwegError(
+          'HALFWEG_INGEST_SCHEMA',
+          'database.storage is timescaledb but the extension is not available in this database (install it and add it to shared_preload_libraries, or use auto)',
+        );
       }
       storage = ts ? 'timescaledb' : 'native';
     }
     for (const m of MIGRATIONS) {
       if (m.version <= state.version) continue;
       for (const sql of m.statements(s, storage)) await client.query(sql);
-      await client.query(`INSERT INTO ${s}.schema_migrations (version, name, storage) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [m.version, m.name, storage]);
+      await client.query(
+        `INSERT INTO ${s}.schema_migrations (version, name, storage) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [m.version, m.name, storage],
+      );
       applied.push(`${m.version}: ${m.name}`);
     }
     await client.query('COMMIT');
@@ -87,7 +100,8 @@ export async function migrate(pool: pg.Pool, schema: string, choice: StorageChoi
   }
   // Today's and tomorrow's partitions, so the first batches do not wait for them.
   const parts = new Partitions(pool, schema, storage === 'native');
-  for (const table of ['readings', 'aggregates', 'alarm_events'] as const) await parts.ensure(table, [now, now + 86_400_000]);
+  for (const table of ['readings', 'aggregates', 'alarm_events'] as const)
+    await parts.ensure(table, [now, now + 86_400_000]);
   return { storage, from, to: LATEST_VERSION, applied };
 }
 

@@ -40,7 +40,8 @@ export type PartitionedTable = keyof typeof PARTITIONED;
 
 function timeSeriesTable(s: string, table: PartitionedTable, columns: string, storage: Storage): string[] {
   const { column, width } = PARTITIONED[table];
-  if (storage === 'native') return [`CREATE TABLE IF NOT EXISTS ${s}.${table} (${columns}) PARTITION BY RANGE (${column})`];
+  if (storage === 'native')
+    return [`CREATE TABLE IF NOT EXISTS ${s}.${table} (${columns}) PARTITION BY RANGE (${column})`];
   return [
     `CREATE TABLE IF NOT EXISTS ${s}.${table} (${columns})`,
     `SELECT create_hypertable('${s}.${table}', '${column}', chunk_time_interval => interval '1 ${width}', if_not_exists => true, create_default_indexes => false)`,
@@ -99,7 +100,12 @@ export const MIGRATIONS: readonly Migration[] = [
         point text NOT NULL,
         UNIQUE (agent_id, device, point)
       )`,
-      ...timeSeriesTable(s, 'readings', 'time timestamptz NOT NULL, value double precision NOT NULL, seq bigint NOT NULL, series_id integer NOT NULL, quality smallint NOT NULL', storage),
+      ...timeSeriesTable(
+        s,
+        'readings',
+        'time timestamptz NOT NULL, value double precision NOT NULL, seq bigint NOT NULL, series_id integer NOT NULL, quality smallint NOT NULL',
+        storage,
+      ),
       // "One point over a time range" and, scanned backwards, "latest value per point".
       `CREATE INDEX IF NOT EXISTS readings_series_time ON ${s}.readings (series_id, time)`,
       ...timeSeriesTable(

@@ -21,45 +21,78 @@ function showUrl(v: unknown): string {
   }
 }
 
-const brokerUrl = z.unknown().superRefine((v, ctx) => {
-  let ok = false;
-  if (typeof v === 'string') {
-    try {
-      const u = new URL(v);
-      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '' && u.username === '' && u.password === '';
-    } catch {
-      ok = false;
+const brokerUrl = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    let ok = false;
+    if (typeof v === 'string') {
+      try {
+        const u = new URL(v);
+        ok =
+          ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) &&
+          u.hostname !== '' &&
+          u.username === '' &&
+          u.password === '';
+      } catch {
+        ok = false;
+      }
     }
-  }
-  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a broker URL such as "mqtts://broker.example.com:8883" (credentials go under auth), got ${showUrl(v)}` });
-}).transform((v) => v as string);
+    if (!ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a broker URL such as "mqtts://broker.example.com:8883" (credentials go under auth), got ${showUrl(v)}`,
+      });
+  })
+  .transform((v) => v as string);
 
-const databaseUrl = z.unknown().superRefine((v, ctx) => {
-  let ok = false;
-  if (typeof v === 'string') {
-    try {
-      const u = new URL(v);
-      ok = ['postgres:', 'postgresql:'].includes(u.protocol) && u.password === '';
-    } catch {
-      ok = false;
+const databaseUrl = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    let ok = false;
+    if (typeof v === 'string') {
+      try {
+        const u = new URL(v);
+        ok = ['postgres:', 'postgresql:'].includes(u.protocol) && u.password === '';
+      } catch {
+        ok = false;
+      }
     }
-  }
-  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a URL such as "postgres://halfweg@db.example.com:5432/halfweg" (the password goes under passwordFile or passwordEnv), got ${showUrl(v)}` });
-}).transform((v) => v as string);
+    if (!ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a URL such as "postgres://halfweg@db.example.com:5432/halfweg" (the password goes under passwordFile or passwordEnv), got ${showUrl(v)}`,
+      });
+  })
+  .transform((v) => v as string);
 
 /** A topic filter for the agents' batch topics: `<prefix>/+/+/batches/#` and the like, no `$share`. */
-const topicFilter = z.unknown().superRefine((v, ctx) => {
-  const ok = typeof v === 'string' && v.length > 0 && !v.startsWith('$') && /\/batches\/(#|\+|readings|aggregate|alarm)$/.test(v) && !/[^/]#|#./.test(v);
-  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a filter ending in "/batches/#" such as "halfweg/+/+/batches/#" (the $share/<group>/ part is added), got ${show(v)}` });
-}).transform((v) => v as string);
+const topicFilter = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    const ok =
+      typeof v === 'string' &&
+      v.length > 0 &&
+      !v.startsWith('$') &&
+      /\/batches\/(#|\+|readings|aggregate|alarm)$/.test(v) &&
+      !/[^/]#|#./.test(v);
+    if (!ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a filter ending in "/batches/#" such as "halfweg/+/+/batches/#" (the $share/<group>/ part is added), got ${show(v)}`,
+      });
+  })
+  .transform((v) => v as string);
 
 const secret = {
   passwordFile: text().optional(),
   passwordEnv: text().optional(),
   password: text().optional(),
 };
-const oneSecret = (a: { passwordFile?: string | undefined; passwordEnv?: string | undefined; password?: string | undefined }) =>
-  [a.passwordFile, a.passwordEnv, a.password].filter((x) => x !== undefined).length <= 1;
+const oneSecret = (a: {
+  passwordFile?: string | undefined;
+  passwordEnv?: string | undefined;
+  password?: string | undefined;
+}) => [a.passwordFile, a.passwordEnv, a.password].filter((x) => x !== undefined).length <= 1;
 
 export const ingestSchema = z.strictObject({
   /**
@@ -118,11 +151,17 @@ export const ingestSchema = z.strictObject({
           servername: text().optional(),
         })
         .optional(),
-      auth: z.strictObject({ username: text(), ...secret }).refine(oneSecret, { message: 'give at most one of passwordFile, passwordEnv, password' }).optional(),
+      auth: z
+        .strictObject({ username: text(), ...secret })
+        .refine(oneSecret, { message: 'give at most one of passwordFile, passwordEnv, password' })
+        .optional(),
       /** Allow plain MQTT to a host that is not loopback. */
       allowInsecure: bool().default(false),
     })
-    .refine((s) => (s.tls?.cert === undefined) === (s.tls?.key === undefined), { message: 'tls.cert and tls.key go together', path: ['tls'] }),
+    .refine((s) => (s.tls?.cert === undefined) === (s.tls?.key === undefined), {
+      message: 'tls.cert and tls.key go together',
+      path: ['tls'],
+    }),
   database: z
     .strictObject({
       url: databaseUrl,

@@ -69,8 +69,12 @@ export class Partitions {
       );
       if (exists.rowCount === 0) {
         const bound = (ms: number) => `'${new Date(ms).toISOString()}'`;
-        await client.query(`CREATE TABLE IF NOT EXISTS ${s}.${quoteIdent(name)} (LIKE ${s}.${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-        await client.query(`ALTER TABLE ${s}.${table} ATTACH PARTITION ${s}.${quoteIdent(name)} FOR VALUES FROM (${bound(from)}) TO (${bound(to)})`);
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.${quoteIdent(name)} (LIKE ${s}.${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
+        );
+        await client.query(
+          `ALTER TABLE ${s}.${table} ATTACH PARTITION ${s}.${quoteIdent(name)} FOR VALUES FROM (${bound(from)}) TO (${bound(to)})`,
+        );
         this.onCreate(table, name);
       }
       await client.query('COMMIT');

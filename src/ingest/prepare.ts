@@ -51,7 +51,8 @@ export interface Prepared {
 
 export function prepareMessage(topic: string, payload: Uint8Array): Prepared | Rejected {
   const t = parseBatchTopic(topic);
-  if (!t) return reject('topic', `"${topic}" is not a batch topic <prefix>/<site>/<agent>/batches/<type>`, null, null, null);
+  if (!t)
+    return reject('topic', `"${topic}" is not a batch topic <prefix>/<site>/<agent>/batches/<type>`, null, null, null);
   let batch: DecodedBatch;
   try {
     batch = decodeBatch(payload);
@@ -59,8 +60,19 @@ export function prepareMessage(topic: string, payload: Uint8Array): Prepared | R
     if (err instanceof BatchDecodeError) return reject('decode', err.message, null, null, null);
     throw err;
   }
-  const where = (code: QuarantineCode, reason: string) => reject(code, reason, batch.agent, batch.records.length ? batch.firstSeq : null, batch.records.length ? batch.lastSeq : null);
-  if (level(batch.agent) !== t.agent) return where('agent-mismatch', `the batch is from agent "${batch.agent}" but came on the topic of agent "${t.agent}"`);
+  const where = (code: QuarantineCode, reason: string) =>
+    reject(
+      code,
+      reason,
+      batch.agent,
+      batch.records.length ? batch.firstSeq : null,
+      batch.records.length ? batch.lastSeq : null,
+    );
+  if (level(batch.agent) !== t.agent)
+    return where(
+      'agent-mismatch',
+      `the batch is from agent "${batch.agent}" but came on the topic of agent "${t.agent}"`,
+    );
   let readings = 0;
   for (const r of batch.records) {
     const bad = badTime(r);
@@ -70,19 +82,27 @@ export function prepareMessage(topic: string, payload: Uint8Array): Prepared | R
   return { ok: true, site: t.site, agent: batch.agent, batch, readings };
 }
 
-function reject(code: QuarantineCode, reason: string, agent: string | null, firstSeq: number | null, lastSeq: number | null): Rejected {
+function reject(
+  code: QuarantineCode,
+  reason: string,
+  agent: string | null,
+  firstSeq: number | null,
+  lastSeq: number | null,
+): Rejected {
   return { ok: false, code, reason, agent, firstSeq, lastSeq };
 }
 
 function badTime(r: StoredRecord): string | null {
   if (!saneTime(r.at)) return `store time ${r.at} is outside 1900..2200`;
   if (r.type === 'readings') {
-    for (const x of r.batch.readings) if (!saneTime(x.ts)) return `reading ${x.device}/${x.point} has time ${x.ts}, outside 1900..2200`;
+    for (const x of r.batch.readings)
+      if (!saneTime(x.ts)) return `reading ${x.device}/${x.point} has time ${x.ts}, outside 1900..2200`;
     return null;
   }
   if (r.type === 'aggregate') {
     const p = r.aggregate;
-    if (isRollupPayload(p) && (!saneTime(p.start) || !saneTime(p.end))) return `rollup window ${p.start}..${p.end} is outside 1900..2200`;
+    if (isRollupPayload(p) && (!saneTime(p.start) || !saneTime(p.end)))
+      return `rollup window ${p.start}..${p.end} is outside 1900..2200`;
     return null;
   }
   const ts = r.alarm['ts'];
@@ -102,8 +122,17 @@ export interface RollupLike {
   readonly rows: readonly (readonly JsonValue[])[];
 }
 
-export function isRollupPayload(p: { readonly kind: string; readonly [k: string]: JsonValue }): p is RollupLike & typeof p {
-  return p.kind === 'rollup' && Array.isArray(p['rows']) && Array.isArray(p['columns']) && typeof p['start'] === 'number' && typeof p['end'] === 'number';
+export function isRollupPayload(p: {
+  readonly kind: string;
+  readonly [k: string]: JsonValue;
+}): p is RollupLike & typeof p {
+  return (
+    p.kind === 'rollup' &&
+    Array.isArray(p['rows']) &&
+    Array.isArray(p['columns']) &&
+    typeof p['start'] === 'number' &&
+    typeof p['end'] === 'number'
+  );
 }
 
 /** Statistic columns of a rollup row, by the payload's own header, as the aggregates table names them. */

@@ -102,11 +102,17 @@ export class Leases {
 
   /** Gives a rescued lease up (its sessions are closed), so another worker may take it. */
   async giveUp(name: string): Promise<void> {
-    await this.o.pool.query(`UPDATE ${this.s}.workers SET lease_until = now() WHERE grp = $1 AND name = $2 AND holder = $3`, [this.o.group, name, this.o.worker]);
+    await this.o.pool.query(
+      `UPDATE ${this.s}.workers SET lease_until = now() WHERE grp = $1 AND name = $2 AND holder = $3`,
+      [this.o.group, name, this.o.worker],
+    );
   }
 
   /** Ends the own lease (graceful stop): living workers rescue the sessions at once. */
   async release(): Promise<void> {
-    await this.o.pool.query(`UPDATE ${this.s}.workers SET lease_until = now() - interval '1 second' WHERE grp = $1 AND name = $2 AND holder = $2`, [this.o.group, this.o.worker]);
+    await this.o.pool.query(
+      `UPDATE ${this.s}.workers SET lease_until = now() - interval '1 second' WHERE grp = $1 AND name = $2 AND holder = $2`,
+      [this.o.group, this.o.worker],
+    );
   }
 }

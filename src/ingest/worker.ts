@@ -13,7 +13,13 @@ import { HalfwegError } from '../errors.js';
 import { OpsServer } from '../ops/http-server.js';
 import type { Logger } from '../ops/log.js';
 import { Committer } from './committer.js';
-import { Session, baseClientOptions, checkIngestTransport, type IncomingMessage, type SessionStats } from './consumer.js';
+import {
+  Session,
+  baseClientOptions,
+  checkIngestTransport,
+  type IncomingMessage,
+  type SessionStats,
+} from './consumer.js';
 import { createPool, safeDbUrl } from './db.js';
 import { IngestMetrics } from './metrics.js';
 import { quoteIdent } from './migrations.js';
@@ -84,11 +90,23 @@ export class IngestWorker {
       storage = await requireSchema(pool, config.database.schema);
     } catch (err) {
       if (err instanceof HalfwegError) throw err;
-      throw new HalfwegError('HALFWEG_INGEST_DATABASE', `cannot reach PostgreSQL at ${safeDbUrl(config.database.url)}: ${(err as Error).message}`);
+      throw new HalfwegError(
+        'HALFWEG_INGEST_DATABASE',
+        `cannot reach PostgreSQL at ${safeDbUrl(config.database.url)}: ${(err as Error).message}`,
+      );
     }
     const dbLog = this.root.child({ component: 'db' });
-    const partitions = new Partitions(pool, config.database.schema, storage === 'native', (table, name) => dbLog.info({ table, partition: name }, 'partition created'));
-    const writer = new Writer({ pool, schema: config.database.schema, worker: this.worker, partitions, log: dbLog, quarantineMaxBytes: config.quarantine.maxPayloadBytes });
+    const partitions = new Partitions(pool, config.database.schema, storage === 'native', (table, name) =>
+      dbLog.info({ table, partition: name }, 'partition created'),
+    );
+    const writer = new Writer({
+      pool,
+      schema: config.database.schema,
+      worker: this.worker,
+      partitions,
+      log: dbLog,
+      quarantineMaxBytes: config.quarantine.maxPayloadBytes,
+    });
     const metrics = (this.metrics = new IngestMetrics({
       sessions: () => this.sessions(),
       queued: () => this.committer?.queued ?? 0,
@@ -115,7 +133,10 @@ export class IngestWorker {
         }
         const now = Date.now();
         for (const q of sum.quarantined) {
-          this.log.warn({ code: 'HALFWEG_INGEST_QUARANTINE', reason: q.code, topic: q.topic, agent: q.agent, detail: q.reason }, 'batch quarantined');
+          this.log.warn(
+            { code: 'HALFWEG_INGEST_QUARANTINE', reason: q.code, topic: q.topic, agent: q.agent, detail: q.reason },
+            'batch quarantined',
+          );
           this.quarantinedRecently.push({ at: now, code: q.code, topic: q.topic });
         }
         this.quarantinedRecently = this.quarantinedRecently.filter((q) => now - q.at < 300_000).slice(-100);
@@ -124,7 +145,12 @@ export class IngestWorker {
     });
     if (config.http.enabled) {
       this.ops = new OpsServer(
-        { metrics: () => metrics.metrics(), metricsContentType: metrics.registry.contentType, health: () => this.health(), status: () => this.status() },
+        {
+          metrics: () => metrics.metrics(),
+          metricsContentType: metrics.registry.contentType,
+          health: () => this.health(),
+          status: () => this.status(),
+        },
         config.http,
         this.root.child({ component: 'http' }),
       );
@@ -132,28 +158,54 @@ export class IngestWorker {
         this.httpPort = (await this.ops.start()).port;
       } catch (err) {
         this.ops = null;
-        this.log.error({ code: 'HALFWEG_HTTP_UNAVAILABLE', port: config.http.port, err: (err as Error).message }, 'cannot serve metrics/health/status; running without them');
+        this.log.error(
+          { code: 'HALFWEG_HTTP_UNAVAILABLE', port: config.http.port, err: (err as Error).message },
+          'cannot serve metrics/health/status; running without them',
+        );
       }
     }
-    this.leases = new Leases({ pool, schema: config.database.schema, group: config.mqtt.group, worker: this.worker, connections: config.mqtt.connections, leaseMs: config.rescue.after, log: this.log });
+    this.leases = new Leases({
+      pool,
+      schema: config.database.schema,
+      group: config.mqtt.group,
+      worker: this.worker,
+      connections: config.mqtt.connections,
+      leaseMs: config.rescue.after,
+      log: this.log,
+    });
     await this.leases.claimOwn();
     if (config.mqtt.guard) await this.leases.ensureGuard();
     const mqttLog = this.root.child({ component: 'mqtt' });
     const deliver = (m: IncomingMessage) => this.committer?.push(m);
-    this.own = sessionIds(config.mqtt.group, this.worker, config.mqtt.connections).map((id) => new Session(id, config.mqtt, clientBase, mqttLog, deliver));
+    this.own = sessionIds(config.mqtt.group, this.worker, config.mqtt.connections).map(
+      (id) => new Session(id, config.mqtt, clientBase, mqttLog, deliver),
+    );
     for (const s of this.own) s.start();
     this.startedAt = Date.now();
 
     const every = (ms: number, fn: () => Promise<void>) => {
-      const t = setInterval(() => void fn().catch((err: Error) => this.log.debug({ err: err.message }, 'housekeeping failed; next time')), ms);
+      const t = setInterval(
+        () => void fn().catch((err: Error) => this.log.debug({ err: err.message }, 'housekeeping failed; next time')),
+        ms,
+      );
       t.unref();
       this.timers.push(t);
     };
     every(Math.max(300, config.rescue.after / 3), () => this.renewLeases());
-    if (config.rescue.enabled || config.mqtt.guard) every(Math.max(500, config.rescue.after / 2), () => this.rescueOne(clientBase, deliver, mqttLog));
+    if (config.rescue.enabled || config.mqtt.guard)
+      every(Math.max(500, config.rescue.after / 2), () => this.rescueOne(clientBase, deliver, mqttLog));
     every(FLEET_REFRESH_MS, () => this.refreshFleet());
     void this.refreshFleet().catch(() => undefined);
-    this.log.info({ worker: this.worker, group: config.mqtt.group, sessions: this.own.length, database: safeDbUrl(config.database.url), storage }, 'ingest worker started');
+    this.log.info(
+      {
+        worker: this.worker,
+        group: config.mqtt.group,
+        sessions: this.own.length,
+        database: safeDbUrl(config.database.url),
+        storage,
+      },
+      'ingest worker started',
+    );
   }
 
   private async renewLeases(): Promise<void> {
@@ -161,25 +213,43 @@ export class IngestWorker {
     // Only the rescues this renewal asked about: one taken meanwhile is not in its answer.
     const asked = [...this.rescued.keys()];
     const held = new Set(await this.leases.renew(asked));
-    for (const name of asked) if (!held.has(name)) await this.endRescue(name, name === GUARD ? 'another worker holds the guard' : 'its owner is back');
+    for (const name of asked)
+      if (!held.has(name))
+        await this.endRescue(name, name === GUARD ? 'another worker holds the guard' : 'its owner is back');
   }
 
-  private async rescueOne(clientBase: Awaited<ReturnType<typeof baseClientOptions>>, deliver: (m: IncomingMessage) => void, log: Logger): Promise<void> {
+  private async rescueOne(
+    clientBase: Awaited<ReturnType<typeof baseClientOptions>>,
+    deliver: (m: IncomingMessage) => void,
+    log: Logger,
+  ): Promise<void> {
     if (!this.leases || this.stopping) return;
     const { config } = this.settings;
     const dead = await this.leases.takeLapsed({ workers: config.rescue.enabled, guard: config.mqtt.guard });
     if (!dead) return;
-    const sessions = sessionIds(config.mqtt.group, dead.name, dead.connections).map((id) => new Session(id, config.mqtt, clientBase, log, deliver, dead.name !== GUARD));
+    const sessions = sessionIds(config.mqtt.group, dead.name, dead.connections).map(
+      (id) => new Session(id, config.mqtt, clientBase, log, deliver, dead.name !== GUARD),
+    );
     this.rescued.set(dead.name, sessions);
     for (const s of sessions) {
       // Closed for any reason (the owner connected, the broker restarted): end this rescue and
       // give the lease up; if the owner is still dead, a worker takes it again at the next look.
       s.onClosed = () =>
-        void this.endRescue(dead.name, 'its connection closed (the owner connected, or the broker went away)').then(() => this.leases?.giveUp(dead.name));
+        void this.endRescue(dead.name, 'its connection closed (the owner connected, or the broker went away)').then(
+          () => this.leases?.giveUp(dead.name),
+        );
       s.start();
     }
-    if (dead.name === GUARD) this.log.info({ session: sessions[0]!.clientId }, 'holding the guard session (a plain subscription that survives broker restarts)');
-    else this.log.warn({ dead: dead.name, sessions: sessions.length }, 'took over the broker sessions of a worker whose lease lapsed');
+    if (dead.name === GUARD)
+      this.log.info(
+        { session: sessions[0]!.clientId },
+        'holding the guard session (a plain subscription that survives broker restarts)',
+      );
+    else
+      this.log.warn(
+        { dead: dead.name, sessions: sessions.length },
+        'took over the broker sessions of a worker whose lease lapsed',
+      );
   }
 
   private async endRescue(name: string, why: string): Promise<void> {
@@ -199,7 +269,12 @@ export class IngestWorker {
               coalesce(max(extract(epoch FROM now() - last_at)), 0) AS lag FROM ${s}.agents`,
     );
     const row = r.rows[0];
-    this.fleet = { agents: Number(row.agents), gaps: Number(row.gaps), missing: Number(row.missing), maxLagSeconds: Math.max(0, Number(row.lag)) };
+    this.fleet = {
+      agents: Number(row.agents),
+      gaps: Number(row.gaps),
+      missing: Number(row.missing),
+      maxLagSeconds: Math.max(0, Number(row.lag)),
+    };
   }
 
   sessions(): SessionStats[] {
@@ -214,15 +289,21 @@ export class IngestWorker {
       problems.push(`database: commits failing for ${Math.round((now - c.failingSince) / 1000)} s (${c.lastError})`);
     }
     const oldest = c?.oldestCommitStart ?? null;
-    if (oldest !== null && now - oldest > 2 * UNHEALTHY_AFTER_MS) problems.push(`database: a transaction has been running for ${Math.round((now - oldest) / 1000)} s`);
+    if (oldest !== null && now - oldest > 2 * UNHEALTHY_AFTER_MS)
+      problems.push(`database: a transaction has been running for ${Math.round((now - oldest) / 1000)} s`);
     const own = this.own.map((s) => s.stats());
     if (own.length && own.every((s) => !s.connected)) {
       const since = Math.min(...own.map((s) => s.downSince ?? now));
-      if (now - since > UNHEALTHY_AFTER_MS) problems.push(`broker: no session connected for ${Math.round((now - since) / 1000)} s (${own[0]?.lastError?.message ?? 'connecting'})`);
+      if (now - since > UNHEALTHY_AFTER_MS)
+        problems.push(
+          `broker: no session connected for ${Math.round((now - since) / 1000)} s (${own[0]?.lastError?.message ?? 'connecting'})`,
+        );
       else warnings.push('broker: connecting');
     }
-    if (this.quarantinedRecently.length) warnings.push(`${this.quarantinedRecently.length} batch(es) quarantined in the last 5 minutes`);
-    if (this.fleet && this.fleet.gaps > 0) warnings.push(`${this.fleet.gaps} open gap(s), ${this.fleet.missing} record(s) missing (see gap_report)`);
+    if (this.quarantinedRecently.length)
+      warnings.push(`${this.quarantinedRecently.length} batch(es) quarantined in the last 5 minutes`);
+    if (this.fleet && this.fleet.gaps > 0)
+      warnings.push(`${this.fleet.gaps} open gap(s), ${this.fleet.missing} record(s) missing (see gap_report)`);
     return { healthy: problems.length === 0, problems, warnings };
   }
 
@@ -251,13 +332,18 @@ export class IngestWorker {
     const all = [...this.own, ...[...this.rescued.values()].flat()];
     for (const s of all) s.stopIntake();
     const drained = (await this.committer?.stop(STOP_COMMIT_MS)) ?? true;
-    if (!drained) this.log.warn({ afterMs: STOP_COMMIT_MS }, 'stopping with transactions still running; their batches will be delivered again');
+    if (!drained)
+      this.log.warn(
+        { afterMs: STOP_COMMIT_MS },
+        'stopping with transactions still running; their batches will be delivered again',
+      );
     await Promise.all(all.map((s) => s.stop(1500)));
     this.rescued.clear();
     await this.leases?.release().catch(() => undefined);
     await this.ops?.stop();
     // A transaction that did not finish holds its client; do not wait for it forever.
-    if (this.pool) await Promise.race([this.pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+    if (this.pool)
+      await Promise.race([this.pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
     if (this.committer) this.log.info(this.totals, 'ingest worker stopped');
   }
 }

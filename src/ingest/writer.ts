@@ -34,7 +34,16 @@ import { ReadingCopyWriter } from './copy-binary.js';
 import { applySeqs, type Gap } from './gaps.js';
 import { quoteIdent } from './migrations.js';
 import type { Partitions } from './partitions.js';
-import { QUALITY_CODE, RECORD_TYPE_CODE, alarmColumns, isRollupPayload, rollupRows, type Prepared, type QuarantineCode, type Rejected } from './prepare.js';
+import {
+  QUALITY_CODE,
+  RECORD_TYPE_CODE,
+  alarmColumns,
+  isRollupPayload,
+  rollupRows,
+  type Prepared,
+  type QuarantineCode,
+  type Rejected,
+} from './prepare.js';
 
 /** One MQTT message on its way in. */
 export interface Delivery {
@@ -68,7 +77,17 @@ export interface WriteSummary {
 }
 
 export function emptySummary(): WriteSummary {
-  return { batches: 0, records: 0, readings: 0, duplicates: 0, recordsByType: { readings: 0, aggregate: 0, alarm: 0 }, quarantined: [], commitMs: [], lagMs: [], splits: 0 };
+  return {
+    batches: 0,
+    records: 0,
+    readings: 0,
+    duplicates: 0,
+    recordsByType: { readings: 0, aggregate: 0, alarm: 0 },
+    quarantined: [],
+    commitMs: [],
+    lagMs: [],
+    splits: 0,
+  };
 }
 
 interface AgentRef {
@@ -118,16 +137,31 @@ export class Writer {
     const placed: { d: Delivery; p: Prepared; agent: AgentRef }[] = [];
     for (const x of ok) {
       const a = refs.get(x.p.agent)!;
-      if (a.site !== x.p.site) quarantine.push({ d: x.d, code: 'site-conflict', reason: `agent "${x.p.agent}" is registered under site "${a.site}", this batch came from site "${x.p.site}"` });
+      if (a.site !== x.p.site)
+        quarantine.push({
+          d: x.d,
+          code: 'site-conflict',
+          reason: `agent "${x.p.agent}" is registered under site "${a.site}", this batch came from site "${x.p.site}"`,
+        });
       else placed.push({ ...x, agent: a });
     }
     await this.commitOrSplit(placed, sum, quarantine);
     if (quarantine.length) await this.quarantine(quarantine);
-    for (const q of quarantine) sum.quarantined.push({ topic: q.d.topic, code: q.code, reason: q.reason, agent: q.d.prepared.ok ? q.d.prepared.agent : q.d.prepared.agent });
+    for (const q of quarantine)
+      sum.quarantined.push({
+        topic: q.d.topic,
+        code: q.code,
+        reason: q.reason,
+        agent: q.d.prepared.ok ? q.d.prepared.agent : q.d.prepared.agent,
+      });
     return sum;
   }
 
-  private async commitOrSplit(group: { d: Delivery; p: Prepared; agent: AgentRef }[], sum: WriteSummary, quarantine: { d: Delivery; code: QuarantineCode; reason: string }[]): Promise<void> {
+  private async commitOrSplit(
+    group: { d: Delivery; p: Prepared; agent: AgentRef }[],
+    sum: WriteSummary,
+    quarantine: { d: Delivery; code: QuarantineCode; reason: string }[],
+  ): Promise<void> {
     if (group.length === 0) return;
     try {
       await this.commit(group, sum);
@@ -135,11 +169,18 @@ export class Writer {
       if (isTransient(err)) throw err;
       if (group.length === 1) {
         const e = err as Error & { code?: string };
-        quarantine.push({ d: group[0]!.d, code: 'rejected', reason: `PostgreSQL refused it: ${e.message}${e.code ? ` (${e.code})` : ''}` });
+        quarantine.push({
+          d: group[0]!.d,
+          code: 'rejected',
+          reason: `PostgreSQL refused it: ${e.message}${e.code ? ` (${e.code})` : ''}`,
+        });
         return;
       }
       sum.splits++;
-      this.o.log.warn({ err: (err as Error).message, batches: group.length }, 'a group commit failed; committing its batches one by one to isolate the bad one');
+      this.o.log.warn(
+        { err: (err as Error).message, batches: group.length },
+        'a group commit failed; committing its batches one by one to isolate the bad one',
+      );
       for (const one of group) await this.commitOrSplit([one], sum, quarantine);
     }
   }
@@ -151,8 +192,13 @@ export class Writer {
     for (const b of batches) if (!this.agents.has(b.agent)) missing.set(b.agent, b.site);
     if (missing.size) {
       const names = [...missing.keys()].sort();
-      await this.o.pool.query(`INSERT INTO ${this.s}.agents (name, site) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (name) DO NOTHING`, [names, names.map((n) => missing.get(n)!)]);
-      const r = await this.o.pool.query(`SELECT id, name, site FROM ${this.s}.agents WHERE name = ANY($1::text[])`, [names]);
+      await this.o.pool.query(
+        `INSERT INTO ${this.s}.agents (name, site) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (name) DO NOTHING`,
+        [names, names.map((n) => missing.get(n)!)],
+      );
+      const r = await this.o.pool.query(`SELECT id, name, site FROM ${this.s}.agents WHERE name = ANY($1::text[])`, [
+        names,
+      ]);
       for (const row of r.rows) this.agents.set(row.name as string, { id: row.id as number, site: row.site as string });
     }
     const out = new Map<string, AgentRef>();
@@ -165,23 +211,35 @@ export class Writer {
   }
 
   private async resolveSeries(keys: Map<string, [number, string, string]>): Promise<void> {
-    const missing = [...keys.entries()].filter(([k]) => !this.series.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const missing = [...keys.entries()]
+      .filter(([k]) => !this.series.has(k))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (missing.length === 0) return;
     const a = missing.map(([, v]) => v[0]);
     const d = missing.map(([, v]) => v[1]);
     const p = missing.map(([, v]) => v[2]);
-    await this.o.pool.query(`INSERT INTO ${this.s}.series (agent_id, device, point) SELECT * FROM unnest($1::int[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`, [a, d, p]);
+    await this.o.pool.query(
+      `INSERT INTO ${this.s}.series (agent_id, device, point) SELECT * FROM unnest($1::int[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+      [a, d, p],
+    );
     const r = await this.o.pool.query(
       `SELECT s.id, s.agent_id, s.device, s.point FROM ${this.s}.series s
        JOIN unnest($1::int[], $2::text[], $3::text[]) AS k(a, d, p) ON s.agent_id = k.a AND s.device = k.d AND s.point = k.p`,
       [a, d, p],
     );
-    for (const row of r.rows) this.series.set(this.seriesKey(row.agent_id as number, row.device as string, row.point as string), row.id as number);
+    for (const row of r.rows)
+      this.series.set(
+        this.seriesKey(row.agent_id as number, row.device as string, row.point as string),
+        row.id as number,
+      );
   }
 
   // ------------------------------------------------------------------------- the transaction
 
-  private async commit(group: readonly { d: Delivery; p: Prepared; agent: AgentRef }[], sum: WriteSummary): Promise<void> {
+  private async commit(
+    group: readonly { d: Delivery; p: Prepared; agent: AgentRef }[],
+    sum: WriteSummary,
+  ): Promise<void> {
     // Distinct records in key order (the same batch twice in one group counts once).
     const byKey = new Map<string, Keyed>();
     let offered = 0;
@@ -208,7 +266,8 @@ export class Writer {
         }
       } else if (rec.type === 'aggregate' && isRollupPayload(rec.aggregate)) {
         aggregateTimes.push(rec.aggregate.start);
-        for (const row of rollupRows(rec.aggregate)) seriesKeys.set(this.seriesKey(agentId, row.device, row.point), [agentId, row.device, row.point]);
+        for (const row of rollupRows(rec.aggregate))
+          seriesKeys.set(this.seriesKey(agentId, row.device, row.point), [agentId, row.device, row.point]);
       } else if (rec.type === 'alarm') alarmTimes.push(alarmColumns(rec.alarm, rec.at)['time'] as number);
     }
     await this.resolveSeries(seriesKeys);
@@ -252,14 +311,28 @@ export class Writer {
         byType[rec.type]++;
         if (rec.type === 'readings') {
           for (const x of rec.batch.readings) {
-            copy.add(x.ts, x.value, rec.seq, this.series.get(this.seriesKey(agentId, x.device, x.point))!, QUALITY_CODE.get(x.quality)!);
+            copy.add(
+              x.ts,
+              x.value,
+              rec.seq,
+              this.series.get(this.seriesKey(agentId, x.device, x.point))!,
+              QUALITY_CODE.get(x.quality)!,
+            );
           }
           readings += rec.batch.readings.length;
         } else if (rec.type === 'aggregate') {
           const p = rec.aggregate;
           if (isRollupPayload(p)) {
             for (const row of rollupRows(p)) {
-              aggRows.push({ time: p.start, end_time: p.end, seq: rec.seq, series_id: this.series.get(this.seriesKey(agentId, row.device, row.point))!, period: p.window, partial: p.partial === true, ...row.stats });
+              aggRows.push({
+                time: p.start,
+                end_time: p.end,
+                seq: rec.seq,
+                series_id: this.series.get(this.seriesKey(agentId, row.device, row.point))!,
+                period: p.window,
+                partial: p.partial === true,
+                ...row.stats,
+              });
             }
           } else {
             const t = typeof p['to'] === 'number' ? p['to'] : typeof p['end'] === 'number' ? p['end'] : rec.at;
@@ -270,7 +343,9 @@ export class Writer {
         }
       }
       if (copy.rows > 0) {
-        const stream = client.query(copyFrom(`COPY ${s}.readings (time, value, seq, series_id, quality) FROM STDIN BINARY`));
+        const stream = client.query(
+          copyFrom(`COPY ${s}.readings (time, value, seq, series_id, quality) FROM STDIN BINARY`),
+        );
         await pipeline(Readable.from([copy.finish()]), stream);
       }
       if (aggRows.length) {
@@ -313,7 +388,8 @@ export class Writer {
         }
       }
       for (const { p, agent } of group) perAgent.get(agent.id)!.offered += p.batch.records.length;
-      for (const id of [...perAgent.keys()].sort((x, y) => x - y)) await this.updateAgent(client, id, perAgent.get(id)!);
+      for (const id of [...perAgent.keys()].sort((x, y) => x - y))
+        await this.updateAgent(client, id, perAgent.get(id)!);
 
       await client.query('COMMIT');
       sum.commitMs.push(performance.now() - t0);
@@ -340,24 +416,39 @@ export class Writer {
     }
   }
 
-  private async updateAgent(client: pg.PoolClient, id: number, a: { seqs: number[]; offered: number; readings: number; maxAt: number }): Promise<void> {
+  private async updateAgent(
+    client: pg.PoolClient,
+    id: number,
+    a: { seqs: number[]; offered: number; readings: number; maxAt: number },
+  ): Promise<void> {
     const s = this.s;
     const duplicates = a.offered - a.seqs.length;
     if (a.seqs.length === 0) {
-      await client.query(`UPDATE ${s}.agents SET duplicates = duplicates + $2, last_ingested = now() WHERE id = $1`, [id, duplicates]);
+      await client.query(`UPDATE ${s}.agents SET duplicates = duplicates + $2, last_ingested = now() WHERE id = $1`, [
+        id,
+        duplicates,
+      ]);
       return;
     }
-    const row = (await client.query(`SELECT low_seq, high_seq FROM ${s}.agents WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+    const row = (await client.query(`SELECT low_seq, high_seq FROM ${s}.agents WHERE id = $1 FOR UPDATE`, [id]))
+      .rows[0];
     const range = row.low_seq === null ? null : { low: Number(row.low_seq), high: Number(row.high_seq) };
     const min = a.seqs[0]!;
     const max = a.seqs[a.seqs.length - 1]!;
     let holes: Gap[] = [];
     if (range && min <= range.high && max >= range.low) {
-      const r = await client.query(`SELECT first_seq, last_seq, extract(epoch FROM opened_at) * 1000 AS opened FROM ${s}.gaps WHERE agent_id = $1 AND last_seq >= $2 AND first_seq <= $3`, [id, min, max]);
+      const r = await client.query(
+        `SELECT first_seq, last_seq, extract(epoch FROM opened_at) * 1000 AS opened FROM ${s}.gaps WHERE agent_id = $1 AND last_seq >= $2 AND first_seq <= $3`,
+        [id, min, max],
+      );
       holes = r.rows.map((x) => ({ first: Number(x.first_seq), last: Number(x.last_seq), openedAt: Number(x.opened) }));
     }
     const u = applySeqs(range, holes, a.seqs);
-    if (u.removed.length) await client.query(`DELETE FROM ${s}.gaps WHERE agent_id = $1 AND first_seq = ANY($2::bigint[])`, [id, u.removed.map((g) => g.first)]);
+    if (u.removed.length)
+      await client.query(`DELETE FROM ${s}.gaps WHERE agent_id = $1 AND first_seq = ANY($2::bigint[])`, [
+        id,
+        u.removed.map((g) => g.first),
+      ]);
     if (u.added.length) {
       await client.query(
         `INSERT INTO ${s}.gaps (agent_id, first_seq, last_seq, opened_at)

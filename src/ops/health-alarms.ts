@@ -55,23 +55,48 @@ export function healthConditions(s: HealthSnapshot, limits: HealthLimits): Healt
   for (const d of s.devices) {
     const since = s.downSince.get(d.device);
     const down = !d.up && since !== undefined && s.now - since >= limits.deviceDownMs;
-    out.push({ device: d.device, point: 'connection', kind: 'device-down', on: down ? { condition: 'DOWN', value: Math.round((s.now - since!) / 1000) } : null });
+    out.push({
+      device: d.device,
+      point: 'connection',
+      kind: 'device-down',
+      on: down ? { condition: 'DOWN', value: Math.round((s.now - since!) / 1000) } : null,
+    });
   }
   if (s.store) {
-    out.push({ device: 'agent', point: 'store', kind: 'store-degraded', on: s.store.health.state === 'degraded' ? { condition: 'DEGRADED', value: s.store.readingsBuffered } : null });
+    out.push({
+      device: 'agent',
+      point: 'store',
+      kind: 'store-degraded',
+      on: s.store.health.state === 'degraded' ? { condition: 'DEGRADED', value: s.store.readingsBuffered } : null,
+    });
   }
   for (const k of s.sinks) {
     const oldest = Math.min(...Object.values(k.lag).map((l) => l?.oldestPendingAt ?? Infinity));
     const lagMs = Number.isFinite(oldest) ? s.now - oldest : 0;
     const offSince = s.disconnectedSince.get(k.name);
     const lagging = lagMs >= limits.sinkLagMs || (offSince !== undefined && s.now - offSince >= limits.sinkLagMs);
-    out.push({ device: 'agent', point: k.name, kind: 'sink-lagging', on: lagging ? { condition: 'LAGGING', value: Math.round(lagMs / 1000) } : null });
+    out.push({
+      device: 'agent',
+      point: k.name,
+      kind: 'sink-lagging',
+      on: lagging ? { condition: 'LAGGING', value: Math.round(lagMs / 1000) } : null,
+    });
   }
   if (s.diskFree !== null) {
-    out.push({ device: 'agent', point: 'disk', kind: 'disk-low', on: s.diskFree < limits.diskMinFree ? { condition: 'LOW', value: Math.round(s.diskFree * 1000) / 10 } : null });
+    out.push({
+      device: 'agent',
+      point: 'disk',
+      kind: 'disk-low',
+      on: s.diskFree < limits.diskMinFree ? { condition: 'LOW', value: Math.round(s.diskFree * 1000) / 10 } : null,
+    });
   }
   if (s.clockSynced !== null) {
-    out.push({ device: 'agent', point: 'clock', kind: 'clock-unsynchronised', on: s.clockSynced ? null : { condition: 'UNSYNCED', value: null } });
+    out.push({
+      device: 'agent',
+      point: 'clock',
+      kind: 'clock-unsynchronised',
+      on: s.clockSynced ? null : { condition: 'UNSYNCED', value: null },
+    });
   }
   return out;
 }

@@ -22,7 +22,11 @@ export interface HealthInputs {
   readonly hasSources: boolean;
   readonly storeDegraded: string | null;
   /** Devices whose last cycle failed: name, the last error, and when they last answered (null: never). */
-  readonly devicesDown?: readonly { readonly device: string; readonly lastError: string | null; readonly lastPollTs: number | null }[];
+  readonly devicesDown?: readonly {
+    readonly device: string;
+    readonly lastError: string | null;
+    readonly lastPollTs: number | null;
+  }[];
   /** Sinks that cannot keep up with what is produced (issue 18.6), with why. */
   readonly sinksBehind?: readonly { readonly sink: string; readonly warning: string }[];
 }
@@ -48,7 +52,8 @@ export function evaluateHealth(i: HealthInputs, limits: HealthLimits): Health {
   const warnings: string[] = [];
   if (i.hasSources) {
     const since = i.lastBatchAt ?? i.startedAt;
-    if (i.now - since > limits.pollStallMs) problems.push(`polling stalled: no batch for ${Math.round((i.now - since) / 1000)} s`);
+    if (i.now - since > limits.pollStallMs)
+      problems.push(`polling stalled: no batch for ${Math.round((i.now - since) / 1000)} s`);
   }
   if (i.oldestCommitAt !== null && i.now - i.oldestCommitAt > limits.commitStallMs) {
     problems.push(`store stalled: a commit has been pending for ${Math.round((i.now - i.oldestCommitAt) / 1000)} s`);
@@ -56,7 +61,10 @@ export function evaluateHealth(i: HealthInputs, limits: HealthLimits): Health {
   if (i.storeDegraded) warnings.push(`store degraded: ${i.storeDegraded}`);
   const down = i.devicesDown ?? [];
   for (const d of down) {
-    const last = d.lastPollTs === null ? 'never answered' : `last answered ${Math.round(Math.max(0, i.now - d.lastPollTs) / 1000)} s ago`;
+    const last =
+      d.lastPollTs === null
+        ? 'never answered'
+        : `last answered ${Math.round(Math.max(0, i.now - d.lastPollTs) / 1000)} s ago`;
     warnings.push(`device ${d.device} not answering (${last}${d.lastError ? `: ${d.lastError}` : ''})`);
   }
   for (const s of i.sinksBehind ?? []) warnings.push(`sink ${s.sink}: ${s.warning}`);

@@ -58,7 +58,10 @@ export class OpsServer {
     // After a successful listen, a socket error must never take the agent down.
     server.on('error', (err) => this.log.error({ err: err.message }, 'ops endpoint error'));
     const addr = server.address() as AddressInfo;
-    this.log.info({ host: addr.address, port: addr.port, tls: !!tls }, `metrics, health, status${this.routes.length ? ' and the control-room page' : ''} on ${tls ? 'https' : 'http'}`);
+    this.log.info(
+      { host: addr.address, port: addr.port, tls: !!tls },
+      `metrics, health, status${this.routes.length ? ' and the control-room page' : ''} on ${tls ? 'https' : 'http'}`,
+    );
     return addr;
   }
 
@@ -81,7 +84,12 @@ export class OpsServer {
         return send(res, h.healthy ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
       }
       if (url === '/status') return send(res, 200, 'application/json', JSON.stringify(this.endpoints.status()) + '\n');
-      send(res, 404, 'text/plain', `try ${this.routes.length ? '/ (the control-room page), ' : ''}/metrics, /healthz or /status\n`);
+      send(
+        res,
+        404,
+        'text/plain',
+        `try ${this.routes.length ? '/ (the control-room page), ' : ''}/metrics, /healthz or /status\n`,
+      );
     } catch (err) {
       this.log.error({ err: (err as Error).message, path: (req.url ?? '').split('?')[0] }, 'http request failed');
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');

@@ -14,7 +14,14 @@ export interface LogOptions {
 /** Keys whose values never reach a log line, wherever they appear. */
 const REDACT = ['password', '*.password', '*.*.password', 'token', '*.token', 'secret', '*.secret', 'key', '*.key'];
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /**
  * A small human formatter instead of pino-pretty: one dependency fewer on a box that logs in JSON
@@ -29,7 +36,9 @@ function prettyStream(out: NodeJS.WritableStream): NodeJS.WritableStream {
         const t = new Date(time as number).toISOString().slice(11, 19);
         const where = [component, device, point].filter(Boolean).join(' ');
         const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-        out.write(`${t} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${where}${where ? ': ' : ''}${String(msg ?? '')}${extra}\n`);
+        out.write(
+          `${t} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${where}${where ? ': ' : ''}${String(msg ?? '')}${extra}\n`,
+        );
       } catch {
         out.write(line);
       }

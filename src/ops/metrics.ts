@@ -46,7 +46,12 @@ export class AgentMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [r],
     });
-    this.readings = new Counter({ name: 'halfweg_readings_total', help: 'Readings produced, by device and quality', labelNames: ['device', 'quality'], registers: [r] });
+    this.readings = new Counter({
+      name: 'halfweg_readings_total',
+      help: 'Readings produced, by device and quality',
+      labelNames: ['device', 'quality'],
+      registers: [r],
+    });
 
     const delta = (key: string, now: number): number => {
       const prev = this.last.get(key) ?? 0;
@@ -115,7 +120,7 @@ export class AgentMetrics {
     });
     new Gauge({
       name: 'halfweg_device_last_poll_timestamp_seconds',
-      help: 'Wall time of the device\'s last completed cycle',
+      help: "Wall time of the device's last completed cycle",
       labelNames: ['device'],
       registers: [r],
       collect() {
@@ -139,7 +144,8 @@ export class AgentMetrics {
       labelNames: ['device'],
       registers: [r],
       collect() {
-        for (const d of view.deviceStats()) if (d.frames !== undefined) this.inc({ device: d.device }, delta(`frames:${d.device}`, d.frames));
+        for (const d of view.deviceStats())
+          if (d.frames !== undefined) this.inc({ device: d.device }, delta(`frames:${d.device}`, d.frames));
       },
     });
     new Counter({
@@ -149,7 +155,8 @@ export class AgentMetrics {
       registers: [r],
       collect() {
         for (const d of view.deviceStats()) {
-          for (const [reason, n] of Object.entries(d.dropped ?? {})) this.inc({ device: d.device, reason }, delta(`fdrop:${d.device}:${reason}`, n));
+          for (const [reason, n] of Object.entries(d.dropped ?? {}))
+            this.inc({ device: d.device, reason }, delta(`fdrop:${d.device}:${reason}`, n));
         }
       },
     });
@@ -165,8 +172,16 @@ export class AgentMetrics {
         },
       });
     storeGauge('halfweg_store_head_seq', 'Last sequence number issued', (s) => s.head);
-    storeGauge('halfweg_store_readings_buffered', 'Readings held in memory while the disk cannot be written', (s) => s.readingsBuffered);
-    storeGauge('halfweg_store_healthy', '1 when the store writes normally, 0 when degraded (disk full, write errors)', (s) => (s.health.state === 'ok' ? 1 : 0));
+    storeGauge(
+      'halfweg_store_readings_buffered',
+      'Readings held in memory while the disk cannot be written',
+      (s) => s.readingsBuffered,
+    );
+    storeGauge(
+      'halfweg_store_healthy',
+      '1 when the store writes normally, 0 when degraded (disk full, write errors)',
+      (s) => (s.health.state === 'ok' ? 1 : 0),
+    );
     storeGauge('halfweg_store_clock_jumps', 'Wall-clock jumps detected since start', (s) => s.clockJumps);
     new Counter({
       name: 'halfweg_store_syncs_total',
@@ -194,7 +209,8 @@ export class AgentMetrics {
       registers: [r],
       collect() {
         const s = view.storeStats();
-        if (s) for (const [reason, n] of Object.entries(s.readingsDropped)) this.inc({ reason }, delta(`drop:${reason}`, n));
+        if (s)
+          for (const [reason, n] of Object.entries(s.readingsDropped)) this.inc({ reason }, delta(`drop:${reason}`, n));
       },
     });
     new Counter({
@@ -214,7 +230,9 @@ export class AgentMetrics {
       registers: [r],
       collect() {
         this.reset();
-        for (const s of view.sinkStats()) for (const [type, lag] of Object.entries(s.lag)) if (lag) this.set({ sink: s.name, type }, type === 'readings' ? lag.readings : lag.records);
+        for (const s of view.sinkStats())
+          for (const [type, lag] of Object.entries(s.lag))
+            if (lag) this.set({ sink: s.name, type }, type === 'readings' ? lag.readings : lag.records);
       },
     });
     new Gauge({
@@ -233,12 +251,13 @@ export class AgentMetrics {
     });
     new Gauge({
       name: 'halfweg_sink_backlog_empty_seconds',
-      help: 'Seconds until a sink\'s readings backlog is empty at the current rates (0: empty; absent while it is not shrinking)',
+      help: "Seconds until a sink's readings backlog is empty at the current rates (0: empty; absent while it is not shrinking)",
       labelNames: ['sink'],
       registers: [r],
       collect() {
         this.reset();
-        for (const s of view.sinkStats()) if (s.drain && s.drain.emptyInS !== null) this.set({ sink: s.name }, s.drain.emptyInS);
+        for (const s of view.sinkStats())
+          if (s.drain && s.drain.emptyInS !== null) this.set({ sink: s.name }, s.drain.emptyInS);
       },
     });
     new Gauge({
@@ -253,7 +272,7 @@ export class AgentMetrics {
     });
     new Gauge({
       name: 'halfweg_sink_connected',
-      help: '1 while the sink\'s broker connection is up',
+      help: "1 while the sink's broker connection is up",
       labelNames: ['sink'],
       registers: [r],
       collect() {
@@ -263,7 +282,7 @@ export class AgentMetrics {
     });
     new Counter({
       name: 'halfweg_sink_delivered_readings_total',
-      help: 'Readings confirmed by the sink\'s broker',
+      help: "Readings confirmed by the sink's broker",
       labelNames: ['sink'],
       registers: [r],
       collect() {
@@ -280,8 +299,22 @@ export class AgentMetrics {
         for (const s of view.sinkStats()) this.set({ sink: s.name }, s.inflight);
       },
     });
-    new Gauge({ name: 'halfweg_alarms_active', help: 'Alarms not in the normal state', registers: [r], collect() { this.set(view.activeAlarms()); } });
-    new Gauge({ name: 'halfweg_healthy', help: '1 when polling and the store make progress (what /healthz and the watchdog use)', registers: [r], collect() { this.set(view.healthy() ? 1 : 0); } });
+    new Gauge({
+      name: 'halfweg_alarms_active',
+      help: 'Alarms not in the normal state',
+      registers: [r],
+      collect() {
+        this.set(view.activeAlarms());
+      },
+    });
+    new Gauge({
+      name: 'halfweg_healthy',
+      help: '1 when polling and the store make progress (what /healthz and the watchdog use)',
+      registers: [r],
+      collect() {
+        this.set(view.healthy() ? 1 : 0);
+      },
+    });
   }
 
   observeBatch(batch: ReadingBatch): void {
@@ -290,7 +323,8 @@ export class AgentMetrics {
     for (const r of batch.readings) if (r.quality === 'good') good++;
     if (good) this.readings.inc({ device: batch.device, quality: 'good' }, good);
     if (good < batch.readings.length) {
-      for (const r of batch.readings) if (r.quality !== 'good') this.readings.inc({ device: batch.device, quality: r.quality });
+      for (const r of batch.readings)
+        if (r.quality !== 'good') this.readings.inc({ device: batch.device, quality: r.quality });
     }
   }
 

@@ -45,7 +45,10 @@ export function recordsApi(store: () => BacklogStore | null, dir: string, log: L
       json(res, 400, { code: 'HALFWEG_USAGE', error: `from and to must each be ${BOUND_HELP}; format ndjson or csv` });
       return true;
     }
-    res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+      'cache-control': 'no-store',
+    });
     let gone = false;
     res.on('close', () => (gone = true));
     const write = (text: string): void | Promise<void> => {

@@ -36,7 +36,10 @@ export class Watchdog {
       void this.notifier.watchdog();
     } else if (!this.failing) {
       this.failing = true;
-      this.log.error({ code: 'HALFWEG_AGENT_STUCK', problems: h.problems }, 'agent is stuck; withholding watchdog pings so systemd restarts it');
+      this.log.error(
+        { code: 'HALFWEG_AGENT_STUCK', problems: h.problems },
+        'agent is stuck; withholding watchdog pings so systemd restarts it',
+      );
     }
   }
 }

@@ -76,7 +76,13 @@ function slotAt(tz: string, d: { year: number; month: number; day: number }, h: 
  * The latest slot s with after < s ≤ now, or undefined. Looks back at most `maxDays` local days
  * (default 400: any expression without L/W/# matches at least once a year).
  */
-export function latestSlot(spec: CronSpec, tz: string, now: number, after = -Infinity, maxDays = 400): number | undefined {
+export function latestSlot(
+  spec: CronSpec,
+  tz: string,
+  now: number,
+  after = -Infinity,
+  maxDays = 400,
+): number | undefined {
   const p = localParts(now, tz);
   for (let i = 0; i <= maxDays; i++) {
     const d = addDays(p.year, p.month, p.day, -i);

@@ -12,7 +12,8 @@ import { checkCron } from './cron-slots.js';
 export const cronExpression = z
   .unknown()
   .superRefine((v, ctx) => {
-    const problem = typeof v === 'string' ? checkCron(v) : `expected a cron expression such as "5 0 * * *", got ${show(v)}`;
+    const problem =
+      typeof v === 'string' ? checkCron(v) : `expected a cron expression such as "5 0 * * *", got ${show(v)}`;
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .transform((v) => v as string);
@@ -22,7 +23,8 @@ const cronOrOff = z
   .unknown()
   .superRefine((v, ctx) => {
     if (v === false) return;
-    const problem = typeof v === 'string' ? checkCron(v) : `expected a cron expression such as "5 0 * * *" or false, got ${show(v)}`;
+    const problem =
+      typeof v === 'string' ? checkCron(v) : `expected a cron expression such as "5 0 * * *" or false, got ${show(v)}`;
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .transform((v) => v as string | false);
@@ -31,7 +33,10 @@ const timeZone = z
   .unknown()
   .superRefine((v, ctx) => {
     if (typeof v !== 'string' || !isValidTimeZone(v)) {
-      ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as "Europe/Amsterdam" or "UTC", got ${show(v)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an IANA time zone such as "Europe/Amsterdam" or "UTC", got ${show(v)}`,
+      });
     }
   })
   .transform((v) => v as string);

@@ -100,7 +100,13 @@ export class Scheduler {
       this.tasks.push(task);
       await task.start();
     }
-    log.info({ schedules: this.opts.schedules.map((d) => ({ name: d.name, cron: d.cron, next: this.nextRun(d.name) })), timezone }, 'schedules started');
+    log.info(
+      {
+        schedules: this.opts.schedules.map((d) => ({ name: d.name, cron: d.cron, next: this.nextRun(d.name) })),
+        timezone,
+      },
+      'schedules started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -121,7 +127,12 @@ export class Scheduler {
   }
 
   private catchUp(def: ScheduleDef): Promise<void> {
-    const slot = latestSlot(this.specs.get(def.name)!, this.opts.timezone, this.now(), this.last.get(def.name) ?? -Infinity);
+    const slot = latestSlot(
+      this.specs.get(def.name)!,
+      this.opts.timezone,
+      this.now(),
+      this.last.get(def.name) ?? -Infinity,
+    );
     return slot === undefined ? Promise.resolve() : this.enqueue(def, slot, true);
   }
 
@@ -142,7 +153,10 @@ export class Scheduler {
     try {
       await state.put(lastKey(def.name), String(slot));
     } catch (err) {
-      log.error({ err, schedule: def.name }, 'cannot persist the schedule state; running anyway (a restart may run this slot again)');
+      log.error(
+        { err, schedule: def.name },
+        'cannot persist the schedule state; running anyway (a restart may run this slot again)',
+      );
     }
     this.counters.runs++;
     if (catchUp) {

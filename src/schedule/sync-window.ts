@@ -15,7 +15,10 @@ export function isRawSyncOpen(now: number, window: string | undefined, timezone:
 }
 
 /** `isRawSyncOpen` bound to the configured window and zone, for the cloud sink: `(now) => boolean`. */
-export function rawSyncGate(schedules: { readonly timezone: string; readonly cloudRawSync?: { readonly window?: string | undefined } | undefined }): (now: number) => boolean {
+export function rawSyncGate(schedules: {
+  readonly timezone: string;
+  readonly cloudRawSync?: { readonly window?: string | undefined } | undefined;
+}): (now: number) => boolean {
   const window = schedules.cloudRawSync?.window;
   if (window !== undefined) compileCron(window);
   return (now) => isRawSyncOpen(now, window, schedules.timezone);

@@ -20,7 +20,11 @@ import { parseOperators } from '../control-room/operators-schema.js';
 const CREDENTIALS = /^\$(?:\{CREDENTIALS_DIRECTORY\}|CREDENTIALS_DIRECTORY)(?=\/|$)/;
 
 /** Where a file setting points: `$CREDENTIALS_DIRECTORY/x` from the environment, relative paths from the config's folder. */
-export function resolveConfigPath(file: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): { path: string } | { problem: string } {
+export function resolveConfigPath(
+  file: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string } | { problem: string } {
   if (CREDENTIALS.test(file)) {
     const dir = env['CREDENTIALS_DIRECTORY'];
     if (!dir) {
@@ -34,13 +38,21 @@ export function resolveConfigPath(file: string, baseDir: string, env: NodeJS.Pro
 }
 
 /** The file settings of one sink, with the code an unreadable one gets when the sink starts. */
-export function sinkFiles(config: MqttSinkConfig): { key: string; file: string; what: string; code: 'HALFWEG_MQTT_TLS' | 'HALFWEG_MQTT_AUTH' }[] {
+export function sinkFiles(
+  config: MqttSinkConfig,
+): { key: string; file: string; what: string; code: 'HALFWEG_MQTT_TLS' | 'HALFWEG_MQTT_AUTH' }[] {
   const out: ReturnType<typeof sinkFiles> = [];
   const t = config.tls;
   if (t?.ca) out.push({ key: 'tls.ca', file: t.ca, what: 'CA certificate', code: 'HALFWEG_MQTT_TLS' });
   if (t?.cert) out.push({ key: 'tls.cert', file: t.cert, what: 'client certificate', code: 'HALFWEG_MQTT_TLS' });
   if (t?.key) out.push({ key: 'tls.key', file: t.key, what: 'client key', code: 'HALFWEG_MQTT_TLS' });
-  if (config.auth?.passwordFile) out.push({ key: 'auth.passwordFile', file: config.auth.passwordFile, what: 'password file', code: 'HALFWEG_MQTT_AUTH' });
+  if (config.auth?.passwordFile)
+    out.push({
+      key: 'auth.passwordFile',
+      file: config.auth.passwordFile,
+      what: 'password file',
+      code: 'HALFWEG_MQTT_AUTH',
+    });
   return out;
 }
 
@@ -78,7 +90,9 @@ export async function checkSinkFiles(
   }
   const variable = config.auth?.passwordEnv;
   if (variable !== undefined && env[variable] === undefined) {
-    notes.push(`${at}.auth.passwordEnv: the environment variable ${variable} is not set here; the agent refuses to start without it`);
+    notes.push(
+      `${at}.auth.passwordEnv: the environment variable ${variable} is not set here; the agent refuses to start without it`,
+    );
   }
   return { problems, notes };
 }
@@ -95,8 +109,13 @@ export async function checkHttpFiles(
 ): Promise<string[]> {
   const problems: string[] = [];
   const files: { key: string; file: string; what: string; code: string }[] = [];
-  if (http.tls) files.push({ key: 'tls.cert', file: http.tls.cert, what: 'certificate', code: 'HALFWEG_START_FAILED' }, { key: 'tls.key', file: http.tls.key, what: 'key', code: 'HALFWEG_START_FAILED' });
-  if (http.operators) files.push({ key: 'operators', file: http.operators, what: 'operators file', code: 'HALFWEG_OPERATORS_INVALID' });
+  if (http.tls)
+    files.push(
+      { key: 'tls.cert', file: http.tls.cert, what: 'certificate', code: 'HALFWEG_START_FAILED' },
+      { key: 'tls.key', file: http.tls.key, what: 'key', code: 'HALFWEG_START_FAILED' },
+    );
+  if (http.operators)
+    files.push({ key: 'operators', file: http.operators, what: 'operators file', code: 'HALFWEG_OPERATORS_INVALID' });
   for (const f of files) {
     const where = resolveConfigPath(f.file, baseDir, env);
     if ('problem' in where) {
@@ -112,7 +131,12 @@ export async function checkHttpFiles(
       await access(where.path, constants.R_OK);
       if (f.key === 'operators') parseOperators(await readFile(where.path, 'utf8'), where.path);
     } catch (err) {
-      const cause = isOsError(err) ? `cannot read the ${f.what} ${where.path}: ${osCause(err)}` : (err as Error).message.split('\n').map((l) => l).join('; ');
+      const cause = isOsError(err)
+        ? `cannot read the ${f.what} ${where.path}: ${osCause(err)}`
+        : (err as Error).message
+            .split('\n')
+            .map((l) => l)
+            .join('; ');
       problems.push(`http.${f.key}: ${cause} (${f.code})`);
     }
   }

@@ -63,7 +63,10 @@ function describeExpected(expected: string): string {
  * One line per problem, `path: reason`. `shapeAt` gives the known keys of the object at a path so
  * unknown keys get a "did you mean" hint (a typo must not silently disable a sensor).
  */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], knownKeys: (path: readonly PropertyKey[]) => string[]): string[] {
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  knownKeys: (path: readonly PropertyKey[]) => string[],
+): string[] {
   const lines: string[] = [];
   for (const iss of issues) {
     if (iss.code === 'unrecognized_keys') {
@@ -82,8 +85,11 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], knownKeys: (
     } else if (iss.code === 'invalid_union' && 'note' in iss && iss.note === 'No matching discriminator') {
       const input = (iss as { input?: unknown }).input;
       const options = (iss as { options?: readonly unknown[] }).options ?? [];
-      const got = input && typeof input === 'object' ? (input as Record<string, unknown>)[iss.discriminator ?? 'type'] : input;
-      lines.push(`${formatPath(iss.path)}: expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${show(got)}`);
+      const got =
+        input && typeof input === 'object' ? (input as Record<string, unknown>)[iss.discriminator ?? 'type'] : input;
+      lines.push(
+        `${formatPath(iss.path)}: expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${show(got)}`,
+      );
     } else if (iss.code === 'too_small' && iss.origin === 'array') {
       lines.push(`${formatPath(iss.path)}: expected at least ${String(iss.minimum)} item(s)`);
     } else {

@@ -8,7 +8,16 @@ import { HalfwegError } from '../errors.js';
 import { closest, describeIssues } from './issues.js';
 import { checkCloudDevices } from '../aggregate/options.js';
 import type { PointDetect } from '../detect/options.js';
-import { configSchema, DEVICE_DEFAULTS, deviceSchema, simulatorSchema, type Config, type ConnectionConfig, type DeviceConfig, type SimulatorConfig } from './schema.js';
+import {
+  configSchema,
+  DEVICE_DEFAULTS,
+  deviceSchema,
+  simulatorSchema,
+  type Config,
+  type ConnectionConfig,
+  type DeviceConfig,
+  type SimulatorConfig,
+} from './schema.js';
 import { mqttSinkSchema, type MqttSinkConfig } from './sink-schema.js';
 import { checkHttpFiles, checkSinkFiles } from './files.js';
 import {
@@ -132,19 +141,27 @@ export async function readYaml(file: string, label: string): Promise<unknown> {
       Alias(_key, node) {
         if (node.resolve(doc) === undefined) {
           const pos = node.range ? lineCounter.linePos(node.range[0]) : undefined;
-          lines.push(`${label}${pos ? `:${pos.line}:${pos.col}` : ''}: alias *${node.source} has no anchor &${node.source} before it`);
+          lines.push(
+            `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: alias *${node.source} has no anchor &${node.source} before it`,
+          );
         }
       },
     });
     if (!lines.length) {
       const message = (err as Error).message;
-      lines.push(`${label}: ${/alias count/i.test(message) ? 'too many aliases (an alias expanding into a huge document is refused)' : message}`);
+      lines.push(
+        `${label}: ${/alias count/i.test(message) ? 'too many aliases (an alias expanding into a huge document is refused)' : message}`,
+      );
     }
     throw new HalfwegError('HALFWEG_CONFIG_INVALID', lines.join('\n'), lines);
   }
 }
 
-export function validate<S extends z.ZodType>(schema: S, data: unknown, label: string): { value?: z.infer<S>; errors: string[] } {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  label: string,
+): { value?: z.infer<S>; errors: string[] } {
   const result = schema.safeParse(data, { reportInput: true });
   if (result.success) return { value: result.data, errors: [] };
   return { errors: describeIssues(result.error.issues, (p) => keysAt(schema, p)).map((l) => `${label}: ${l}`) };
@@ -156,7 +173,10 @@ function displayPath(file: string): string {
 }
 
 /** A Modbus profile by name. A serial profile is an error here: Modbus devices and simulators use this. */
-export async function loadProfile(name: string, dirs: readonly string[]): Promise<{ profile: ProfileInput; file: string }> {
+export async function loadProfile(
+  name: string,
+  dirs: readonly string[],
+): Promise<{ profile: ProfileInput; file: string }> {
   const { profile, file } = await loadAnyProfile(name, dirs);
   if (isSerialProfile(profile)) {
     const line = `${displayPath(file)}: protocol: "${name}" is a serial profile; Modbus devices and simulators need a Modbus profile`;
@@ -166,7 +186,10 @@ export async function loadProfile(name: string, dirs: readonly string[]): Promis
 }
 
 /** A profile of either protocol by name, validated by the branch its `protocol` names. */
-export async function loadAnyProfile(name: string, dirs: readonly string[]): Promise<{ profile: AnyProfileInput; file: string }> {
+export async function loadAnyProfile(
+  name: string,
+  dirs: readonly string[],
+): Promise<{ profile: AnyProfileInput; file: string }> {
   for (const dir of dirs) {
     for (const ext of ['.yaml', '.yml']) {
       const file = path.join(dir, name + ext);
@@ -179,9 +202,11 @@ export async function loadAnyProfile(name: string, dirs: readonly string[]): Pro
       const doc = await readYaml(file, label);
       const { value, errors } = validate(profileSchemaFor(doc), doc, label);
       if (!value) throw new HalfwegError('HALFWEG_PROFILE_INVALID', errors.join('\n'), errors);
-      const checks = (isSerialProfile(value) ? checkSerialProfile(value) : checkPoints(value.points, Object.keys(value.groups ?? {}), 'points')).map(
-        (l) => `${label}: ${l}`,
-      );
+      const checks = (
+        isSerialProfile(value)
+          ? checkSerialProfile(value)
+          : checkPoints(value.points, Object.keys(value.groups ?? {}), 'points')
+      ).map((l) => `${label}: ${l}`);
       if (checks.length) throw new HalfwegError('HALFWEG_PROFILE_INVALID', checks.join('\n'), checks);
       return { profile: value, file };
     }
@@ -236,7 +261,8 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
   const errors: string[] = [];
   for (const [name, p] of Object.entries(points)) {
     const here = `${at}.${/^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name)}`;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) errors.push(`${here}: point names are letters, digits, "_", "-" or "."`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name))
+      errors.push(`${here}: point names are letters, digits, "_", "-" or "."`);
     if (p.table && p.type && isBitTable(p.table) && p.type !== 'bool') {
       errors.push(`${here}.type: a ${p.table} holds one bit; expected "bool", got ${JSON.stringify(p.type)}`);
     }
@@ -246,10 +272,14 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
     if (p.address !== undefined && p.type && p.address + widthOf(p.type) > 65536) {
       errors.push(`${here}.address: a ${p.type} at ${p.address} runs past register 65535`);
     }
-    if (p.range && !(p.range[0] < p.range[1])) errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
-    if (p.writeRange && !(p.writeRange[0] <= p.writeRange[1])) errors.push(`${here}.writeRange: expected [min, max] with min <= max, got [${p.writeRange.join(', ')}]`);
+    if (p.range && !(p.range[0] < p.range[1]))
+      errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
+    if (p.writeRange && !(p.writeRange[0] <= p.writeRange[1]))
+      errors.push(`${here}.writeRange: expected [min, max] with min <= max, got [${p.writeRange.join(', ')}]`);
     if (p.writable && p.table && (p.table === 'input' || p.table === 'discrete')) {
-      errors.push(`${here}.writable: ${p.table === 'input' ? 'an input register' : 'a discrete input'} cannot be written (Modbus writes coils and holding registers)`);
+      errors.push(
+        `${here}.writable: ${p.table === 'input' ? 'an input register' : 'a discrete input'} cannot be written (Modbus writes coils and holding registers)`,
+      );
     }
     if (p.writable && p.table !== 'coil' && !p.writeRange && !p.range) {
       errors.push(`${here}.writable: a writable register needs writeRange (or range): the values a write may set`);
@@ -258,10 +288,13 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
       const order = (['ll', 'l', 'h', 'hh'] as const).filter((k) => p.limits![k] !== undefined);
       for (let i = 1; i < order.length; i++) {
         if (p.limits[order[i - 1]!]! > p.limits[order[i]!]!) {
-          errors.push(`${here}.limits: expected ll <= l <= h <= hh, but ${order[i - 1]} (${p.limits[order[i - 1]!]}) > ${order[i]} (${p.limits[order[i]!]})`);
+          errors.push(
+            `${here}.limits: expected ll <= l <= h <= hh, but ${order[i - 1]} (${p.limits[order[i - 1]!]}) > ${order[i]} (${p.limits[order[i]!]})`,
+          );
         }
       }
-      if (p.limits.deadband !== undefined && p.limits.deadband < 0) errors.push(`${here}.limits.deadband: expected a number >= 0`);
+      if (p.limits.deadband !== undefined && p.limits.deadband < 0)
+        errors.push(`${here}.limits.deadband: expected a number >= 0`);
     }
     if (p.scale === 0) errors.push(`${here}.scale: a scale of 0 turns every value into the offset`);
     if (p.group !== undefined && p.group !== 'default' && !groups.includes(p.group)) {
@@ -271,7 +304,11 @@ function checkPoints(points: Record<string, AnyPoint>, groups: readonly string[]
   return errors;
 }
 
-function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionConfig }, profile: ProfileInput, at: string): { spec?: DeviceSpec; errors: string[] } {
+function resolveDevice(
+  device: DeviceConfig & { readonly connection: ConnectionConfig },
+  profile: ProfileInput,
+  at: string,
+): { spec?: DeviceSpec; errors: string[] } {
   const errors: string[] = [];
   const groupIntervals = new Map<string, number>([['default', device.pollInterval ?? DEVICE_DEFAULTS.pollInterval]]);
   for (const [g, v] of Object.entries(profile.groups ?? {})) groupIntervals.set(g, v.interval);
@@ -282,10 +319,17 @@ function resolveDevice(device: DeviceConfig & { readonly connection: ConnectionC
   for (const [name, o] of Object.entries(device.points)) {
     const base = merged[name];
     if (!base && (o.table === undefined || o.address === undefined) && o.enabled !== false) {
-      errors.push(`${at}.points.${name}: profile "${device.profile}" has no point "${name}"; a new point needs at least table and address`);
+      errors.push(
+        `${at}.points.${name}: profile "${device.profile}" has no point "${name}"; a new point needs at least table and address`,
+      );
       continue;
     }
-    merged[name] = { ...base, ...o, limits: o.limits ? { ...base?.limits, ...o.limits } : base?.limits, detect: mergeDetect(base?.detect, o.detect) };
+    merged[name] = {
+      ...base,
+      ...o,
+      limits: o.limits ? { ...base?.limits, ...o.limits } : base?.limits,
+      detect: mergeDetect(base?.detect, o.detect),
+    };
   }
   const resolved: Record<string, AnyPoint> = {};
   for (const [name, p] of Object.entries(merged)) {
@@ -356,13 +400,23 @@ function salvage(raw: unknown): Pick<Config, 'profileDirs' | 'cloud'> & {
   };
   const shape = configSchema.shape;
   const entries = <T>(list: unknown, schema: z.ZodType<T>): [number, T][] =>
-    Array.isArray(list) ? list.flatMap((v, i) => { const d = ok(schema, v); return d === undefined ? [] : [[i, d] as [number, T]]; }) : [];
+    Array.isArray(list)
+      ? list.flatMap((v, i) => {
+          const d = ok(schema, v);
+          return d === undefined ? [] : [[i, d] as [number, T]];
+        })
+      : [];
   const cloud = ok(shape.cloud, o['cloud']);
   return {
     profileDirs: ok(shape.profileDirs, o['profileDirs']) ?? [],
     devices: entries(o['devices'], deviceSchema),
     simulators: entries(o['simulators'], simulatorSchema),
-    sinks: isRecord(o['sinks']) ? Object.entries(o['sinks']).flatMap(([n, v]) => { const c = ok(mqttSinkSchema, v); return c ? [[n, c] as [string, MqttSinkConfig]] : []; }) : [],
+    sinks: isRecord(o['sinks'])
+      ? Object.entries(o['sinks']).flatMap(([n, v]) => {
+          const c = ok(mqttSinkSchema, v);
+          return c ? [[n, c] as [string, MqttSinkConfig]] : [];
+        })
+      : [],
     cloud: cloud ?? ok(shape.cloud, {})!,
     cloudValid: cloud !== undefined,
   };
@@ -387,7 +441,13 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
   const problems: string[] = [...errors];
   const notes: string[] = [];
   const parts = config
-    ? { ...config, devices: [...config.devices.entries()], simulators: [...config.simulators.entries()], sinks: Object.entries(config.sinks), cloudValid: true }
+    ? {
+        ...config,
+        devices: [...config.devices.entries()],
+        simulators: [...config.simulators.entries()],
+        sinks: Object.entries(config.sinks),
+        cloudValid: true,
+      }
     : salvage(raw);
 
   const configDir = path.dirname(abs);
@@ -403,7 +463,8 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
   rawDevices.forEach((d, i) => {
     const name = isRecord(d) ? d['name'] : undefined;
     if (typeof name !== 'string') return;
-    if (seen.has(name)) problems.push(`${label}: devices[${i}].name: "${name}" is used by an earlier device; names must be unique`);
+    if (seen.has(name))
+      problems.push(`${label}: devices[${i}].name: "${name}" is used by an earlier device; names must be unique`);
     seen.add(name);
   });
   const ports = new Set<number>();
@@ -431,7 +492,9 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
       throw err;
     }
     if (d.connection.type === 'serial' && !isSerialProfile(profile)) {
-      problems.push(`${label}: devices[${i}].profile: "${d.profile}" is a Modbus profile; a serial connection needs a profile with protocol: serial`);
+      problems.push(
+        `${label}: devices[${i}].profile: "${d.profile}" is a Modbus profile; a serial connection needs a profile with protocol: serial`,
+      );
       continue;
     }
     if (d.connection.type === 'serial' && isSerialProfile(profile)) {
@@ -441,7 +504,9 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
       continue;
     }
     if (d.connection.type === 'serial' || isSerialProfile(profile)) {
-      problems.push(`${label}: devices[${i}].connection.type: profile "${d.profile}" is a serial profile (protocol: serial); use connection type "serial"`);
+      problems.push(
+        `${label}: devices[${i}].connection.type: profile "${d.profile}" is a serial profile (protocol: serial); use connection type "serial"`,
+      );
       continue;
     }
     const { spec, errors: errs } = resolveDevice({ ...d, connection: d.connection }, profile, `devices[${i}]`);
@@ -452,7 +517,8 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
     try {
       await loadProfile(s.profile, profileDirs);
     } catch (err) {
-      if (err instanceof HalfwegError && err.code === 'HALFWEG_PROFILE_NOT_FOUND') problems.push(`${label}: simulators[${i}].profile: ${err.message}`);
+      if (err instanceof HalfwegError && err.code === 'HALFWEG_PROFILE_NOT_FOUND')
+        problems.push(`${label}: simulators[${i}].profile: ${err.message}`);
       else if (err instanceof HalfwegError) problems.push(...(err.details.length ? err.details : [err.message]));
       else throw err;
     }
@@ -468,7 +534,8 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
       problems.push(...found.problems.map((l) => `${label}: ${l}`));
       (options.missingEnvIsProblem ? problems : notes).push(...found.notes.map((l) => `${label}: ${l}`));
     }
-    if (config?.http.enabled) problems.push(...(await checkHttpFiles(config.http, configDir, env)).map((l) => `${label}: ${l}`));
+    if (config?.http.enabled)
+      problems.push(...(await checkHttpFiles(config.http, configDir, env)).map((l) => `${label}: ${l}`));
   }
   if (problems.length || !config) {
     const unique = [...new Set(problems)];

@@ -22,28 +22,35 @@ function checkPoint(profile: SerialProfileInput, name: string, p: SerialPointInp
   const errors: string[] = [];
   const parser = profile.parser;
   if (!NAME.test(name)) errors.push(`${here}: point names are letters, digits, "_", "-" or "."`);
-  if (p.column !== undefined && parser.type !== 'csv') errors.push(`${here}.column: only a csv parser has columns; use "field" with a ${parser.type} parser`);
+  if (p.column !== undefined && parser.type !== 'csv')
+    errors.push(`${here}.column: only a csv parser has columns; use "field" with a ${parser.type} parser`);
   if (p.column !== undefined && p.field !== undefined) errors.push(`${here}: give "field" or "column", not both`);
   const field = p.field ?? name;
   if (parser.type === 'regex' && p.column === undefined) {
     const groups = groupNames(parser.pattern);
     if (!groups.includes(field)) {
-      errors.push(`${here}.field: the pattern has no named group "${field}"${groups.length ? ` (groups: ${groups.join(', ')})` : ''}`);
+      errors.push(
+        `${here}.field: the pattern has no named group "${field}"${groups.length ? ` (groups: ${groups.join(', ')})` : ''}`,
+      );
     }
   }
   if (parser.type === 'csv' && p.column === undefined) {
     if (!parser.columns) errors.push(`${here}: a csv parser without "columns" needs "column: <index>" on every point`);
-    else if (!parser.columns.includes(field)) errors.push(`${here}.field: no csv column "${field}" (columns: ${parser.columns.join(', ')})`);
+    else if (!parser.columns.includes(field))
+      errors.push(`${here}.field: no csv column "${field}" (columns: ${parser.columns.join(', ')})`);
   }
-  if (p.range && !(p.range[0] < p.range[1])) errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
+  if (p.range && !(p.range[0] < p.range[1]))
+    errors.push(`${here}.range: expected [min, max] with min < max, got [${p.range.join(', ')}]`);
   if (p.limits) {
     const order = (['ll', 'l', 'h', 'hh'] as const).filter((k) => p.limits![k] !== undefined);
     for (let i = 1; i < order.length; i++) {
       const a = order[i - 1]!;
       const b = order[i]!;
-      if (p.limits[a]! > p.limits[b]!) errors.push(`${here}.limits: expected ll <= l <= h <= hh, but ${a} (${p.limits[a]}) > ${b} (${p.limits[b]})`);
+      if (p.limits[a]! > p.limits[b]!)
+        errors.push(`${here}.limits: expected ll <= l <= h <= hh, but ${a} (${p.limits[a]}) > ${b} (${p.limits[b]})`);
     }
-    if (p.limits.deadband !== undefined && p.limits.deadband < 0) errors.push(`${here}.limits.deadband: expected a number >= 0`);
+    if (p.limits.deadband !== undefined && p.limits.deadband < 0)
+      errors.push(`${here}.limits.deadband: expected a number >= 0`);
   }
   if (p.scale === 0) errors.push(`${here}.scale: a scale of 0 turns every value into the offset`);
   return errors;
@@ -58,7 +65,8 @@ export function checkSerialProfile(profile: SerialProfileInput): string[] {
   if (profile.parser.type === 'regex') {
     try {
       new RegExp(profile.parser.pattern, profile.parser.flags);
-      if (groupNames(profile.parser.pattern).length === 0) errors.push('parser.pattern: has no named groups; name each value, e.g. (?<o2>[0-9.]+)');
+      if (groupNames(profile.parser.pattern).length === 0)
+        errors.push('parser.pattern: has no named groups; name each value, e.g. (?<o2>[0-9.]+)');
     } catch (err) {
       errors.push(`parser.pattern: not a valid regular expression: ${(err as Error).message}`);
     }
@@ -66,12 +74,16 @@ export function checkSerialProfile(profile: SerialProfileInput): string[] {
   if (profile.checksum) {
     const c = resolveChecksum(profile.checksum);
     if (c.encoding === 'binary' && profile.framing.type === 'line') {
-      errors.push('checksum.encoding: a binary checksum can contain the line delimiter; use "hex", or stx-etx / fixed framing');
+      errors.push(
+        'checksum.encoding: a binary checksum can contain the line delimiter; use "hex", or stx-etx / fixed framing',
+      );
     }
   }
-  if (profile.framing.type === 'stx-etx' && profile.framing.stx === profile.framing.etx) errors.push('framing.etx: must differ from stx');
+  if (profile.framing.type === 'stx-etx' && profile.framing.stx === profile.framing.etx)
+    errors.push('framing.etx: must differ from stx');
   if (Object.keys(profile.points).length === 0) errors.push('points: a profile needs at least one point');
-  for (const [name, p] of Object.entries(profile.points)) errors.push(...checkPoint(profile, name, p, at('points', name)));
+  for (const [name, p] of Object.entries(profile.points))
+    errors.push(...checkPoint(profile, name, p, at('points', name)));
   return errors;
 }
 
@@ -94,10 +106,16 @@ export function resolveSerialDevice(
   for (const [name, o] of Object.entries(device.points) as [string, PointOverride][]) {
     const here = at(`${base}.points`, name);
     const foreign = MODBUS_ONLY.filter((k) => o[k] !== undefined);
-    if (foreign.length) errors.push(`${here}: ${foreign.map((k) => `"${k}"`).join(', ')} only apply to Modbus points; a serial point takes description, unit, scale, offset, range, precision, limits, enabled`);
+    if (foreign.length)
+      errors.push(
+        `${here}: ${foreign.map((k) => `"${k}"`).join(', ')} only apply to Modbus points; a serial point takes description, unit, scale, offset, range, precision, limits, enabled`,
+      );
     const basePoint = merged[name];
     if (!basePoint) {
-      if (o.enabled !== false) errors.push(`${here}: profile "${device.profile}" has no point "${name}"; add new serial points to the profile (they need a field)`);
+      if (o.enabled !== false)
+        errors.push(
+          `${here}: profile "${device.profile}" has no point "${name}"; add new serial points to the profile (they need a field)`,
+        );
       continue;
     }
     const { description, unit, scale, offset, range, precision, limits, enabled } = o;
@@ -109,13 +127,20 @@ export function resolveSerialDevice(
     if (range !== undefined) override.range = range;
     if (precision !== undefined) override.precision = precision;
     if (enabled !== undefined) override.enabled = enabled;
-    merged[name] = { ...basePoint, ...override, limits: limits ? { ...basePoint.limits, ...limits } : basePoint.limits };
+    merged[name] = {
+      ...basePoint,
+      ...override,
+      limits: limits ? { ...basePoint.limits, ...limits } : basePoint.limits,
+    };
   }
   for (const [name, p] of Object.entries(merged)) {
     if (p.enabled === false) continue;
     errors.push(...checkPoint(profile, name, p, at(`${base}.points`, name)));
   }
-  if (Object.keys(device.groups).length) errors.push(`${base}.groups: poll groups only apply to Modbus devices; a serial device has one poll (mode: polled) or none (streaming)`);
+  if (Object.keys(device.groups).length)
+    errors.push(
+      `${base}.groups: poll groups only apply to Modbus devices; a serial device has one poll (mode: polled) or none (streaming)`,
+    );
   if (errors.length) return { errors };
 
   const points: SerialPointSpec[] = [];
@@ -161,4 +186,3 @@ export function resolveSerialDevice(
     },
   };
 }
-

@@ -29,14 +29,17 @@ export type SerialConnectionConfig = z.infer<typeof serialConnectionSchema>;
 
 /** A non-empty string whose characters are all single bytes (U+0000..U+00FF). */
 export function bytes(maxLength = 64, minLength = 1) {
-  return z.unknown().superRefine((v, ctx) => {
-    if (typeof v !== 'string' || v.length < minLength || v.length > maxLength || /[^\x00-\xff]/.test(v)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a string of ${minLength}..${maxLength} bytes (characters \\x00-\\xff; use YAML double quotes for escapes such as "\\r\\n"), got ${show(v)}`,
-      });
-    }
-  }).transform((v) => v as string);
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (typeof v !== 'string' || v.length < minLength || v.length > maxLength || /[^\x00-\xff]/.test(v)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a string of ${minLength}..${maxLength} bytes (characters \\x00-\\xff; use YAML double quotes for escapes such as "\\r\\n"), got ${show(v)}`,
+        });
+      }
+    })
+    .transform((v) => v as string);
 }
 
 /**
@@ -48,7 +51,10 @@ function tagged<const B extends Record<string, z.ZodType>>(branches: B) {
   const expected = names.map((n) => JSON.stringify(n)).join(', ');
   return z.unknown().transform((input, ctx): z.output<B[keyof B]> => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      ctx.addIssue({ code: 'custom', message: `expected a mapping with "type" (one of ${expected}), got ${show(input)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a mapping with "type" (one of ${expected}), got ${show(input)}`,
+      });
       return z.NEVER;
     }
     const tag = (input as Record<string, unknown>)['type'];
@@ -59,12 +65,16 @@ function tagged<const B extends Record<string, z.ZodType>>(branches: B) {
     }
     const result = schema.safeParse(input, { reportInput: true });
     if (result.success) return result.data as z.output<B[keyof B]>;
-    const known = Object.keys(((schema as unknown as { _zod: { def: { shape?: object } } })._zod.def.shape ?? {}));
+    const known = Object.keys((schema as unknown as { _zod: { def: { shape?: object } } })._zod.def.shape ?? {});
     for (const iss of result.error.issues) {
       if (iss.code === 'unrecognized_keys') {
         for (const key of iss.keys) {
           const hint = iss.path.length === 0 ? closest(key, known) : undefined;
-          ctx.addIssue({ code: 'custom', path: [...iss.path, key], message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...iss.path, key],
+            message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`,
+          });
         }
       } else {
         ctx.addIssue({ ...(iss as object), code: iss.code } as never);
@@ -78,7 +88,11 @@ const maxLength = intIn(1, 65_536);
 
 export const framingSchema = tagged({
   /** Lines ending in a delimiter; a line longer than maxLength is discarded and counted. */
-  line: z.strictObject({ type: z.literal('line'), delimiter: bytes(8).default('\r\n'), maxLength: maxLength.default(1024) }),
+  line: z.strictObject({
+    type: z.literal('line'),
+    delimiter: bytes(8).default('\r\n'),
+    maxLength: maxLength.default(1024),
+  }),
   /** STX content ETX [trailer bytes], e.g. a binary block check after ETX. */
   'stx-etx': z.strictObject({
     type: z.literal('stx-etx'),
@@ -121,9 +135,14 @@ export const parserSchema = tagged({
   regex: z.strictObject({
     type: z.literal('regex'),
     pattern: text(),
-    flags: z.unknown().superRefine((v, ctx) => {
-      if (typeof v !== 'string' || !/^[imsu]*$/.test(v)) ctx.addIssue({ code: 'custom', message: `expected regular expression flags from "imsu", got ${show(v)}` });
-    }).transform((v) => v as string).default(''),
+    flags: z
+      .unknown()
+      .superRefine((v, ctx) => {
+        if (typeof v !== 'string' || !/^[imsu]*$/.test(v))
+          ctx.addIssue({ code: 'custom', message: `expected regular expression flags from "imsu", got ${show(v)}` });
+      })
+      .transform((v) => v as string)
+      .default(''),
   }),
   /** Comma-separated values; points name a column by `field` (from `columns`) or by `column` (0-based). */
   csv: z.strictObject({
@@ -207,15 +226,33 @@ export interface ChecksumSpec {
 
 export function resolveChecksum(c: ChecksumConfig): ChecksumSpec {
   if (c.type === 'nmea-xor') {
-    return { type: c.type, encoding: c.encoding ?? 'hex', separator: c.separator ?? '*', skip: c.skip, byteOrder: 'big' };
+    return {
+      type: c.type,
+      encoding: c.encoding ?? 'hex',
+      separator: c.separator ?? '*',
+      skip: c.skip,
+      byteOrder: 'big',
+    };
   }
   const encoding = c.encoding ?? 'binary';
-  return { type: c.type, encoding, separator: c.separator ?? '', skip: c.skip, byteOrder: c.byteOrder ?? (encoding === 'binary' ? 'little' : 'big') };
+  return {
+    type: c.type,
+    encoding,
+    separator: c.separator ?? '',
+    skip: c.skip,
+    byteOrder: c.byteOrder ?? (encoding === 'binary' ? 'little' : 'big'),
+  };
 }
 
 export type SerialMode =
   | { readonly type: 'streaming'; readonly staleAfter: number }
-  | { readonly type: 'polled'; readonly command: string; readonly interval: number; readonly timeout: number; readonly appendChecksum: boolean };
+  | {
+      readonly type: 'polled';
+      readonly command: string;
+      readonly interval: number;
+      readonly timeout: number;
+      readonly appendChecksum: boolean;
+    };
 
 /** A point as the serial source uses it: profile, then device overrides, then defaults. */
 export interface SerialPointSpec {

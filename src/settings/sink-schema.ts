@@ -10,31 +10,50 @@ import { sparkplugSchema } from '../sinks/sparkplug/options.js';
  */
 
 /** A topic prefix: one or more MQTT topic levels without wildcards or empty levels. */
-const topicPrefix = z.unknown().superRefine((v, ctx) => {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 200 || /[+#\u0000]/.test(v) || v.split('/').some((l) => l === '')) {
-    ctx.addIssue({ code: 'custom', message: `expected topic levels such as "halfweg" or "plant/halfweg" (no "+", "#" or empty levels), got ${show(v)}` });
-  }
-}).transform((v) => v as string);
-
-const brokerUrl = z.unknown().superRefine((v, ctx) => {
-  let ok = false;
-  if (typeof v === 'string' && hasUrlCredentials(v)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `credentials do not belong in the URL (${show(v)}): write it without them and put the username and a password source under auth (auth.username, auth.passwordFile)`,
-    });
-    return;
-  }
-  if (typeof v === 'string') {
-    try {
-      const u = new URL(v);
-      ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '';
-    } catch {
-      ok = false;
+const topicPrefix = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (
+      typeof v !== 'string' ||
+      v.length === 0 ||
+      v.length > 200 ||
+      /[+#\u0000]/.test(v) ||
+      v.split('/').some((l) => l === '')
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected topic levels such as "halfweg" or "plant/halfweg" (no "+", "#" or empty levels), got ${show(v)}`,
+      });
     }
-  }
-  if (!ok) ctx.addIssue({ code: 'custom', message: `expected a broker URL such as "mqtts://broker.example.com:8883" or "mqtt://127.0.0.1:1883" (credentials go under auth), got ${show(v)}` });
-}).transform((v) => v as string);
+  })
+  .transform((v) => v as string);
+
+const brokerUrl = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    let ok = false;
+    if (typeof v === 'string' && hasUrlCredentials(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `credentials do not belong in the URL (${show(v)}): write it without them and put the username and a password source under auth (auth.username, auth.passwordFile)`,
+      });
+      return;
+    }
+    if (typeof v === 'string') {
+      try {
+        const u = new URL(v);
+        ok = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) && u.hostname !== '';
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a broker URL such as "mqtts://broker.example.com:8883" or "mqtt://127.0.0.1:1883" (credentials go under auth), got ${show(v)}`,
+      });
+  })
+  .transform((v) => v as string);
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?|\[?::ffff:127(\.\d{1,3}){3}\]?)$/i;
 
@@ -176,11 +195,19 @@ export const mqttSinkSchema = z
   });
 
 /** The store record types a sink forwards: a Sparkplug edge node sends readings and alarms, not aggregates. */
-export function forwardedTypes(config: { readonly types: readonly (typeof SINK_RECORD_TYPES)[number][]; readonly format: string }): (typeof SINK_RECORD_TYPES)[number][] {
+export function forwardedTypes(config: {
+  readonly types: readonly (typeof SINK_RECORD_TYPES)[number][];
+  readonly format: string;
+}): (typeof SINK_RECORD_TYPES)[number][] {
   return config.format === 'sparkplug' ? config.types.filter((t) => t !== 'aggregate') : [...config.types];
 }
 
-export const sinksSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,40}$/, 'a sink name is letters, digits, "_" or "-"'), mqttSinkSchema).default({});
+export const sinksSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,40}$/, 'a sink name is letters, digits, "_" or "-"'),
+    mqttSinkSchema,
+  )
+  .default({});
 
 export type MqttSinkConfig = z.infer<typeof mqttSinkSchema>;
 export type SinksConfig = z.infer<typeof sinksSchema>;

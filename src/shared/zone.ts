@@ -52,17 +52,38 @@ export function isValidTimeZone(tz: string): boolean {
 
 /** Wall-clock fields of `ts` in `tz` (milliseconds dropped). */
 export function localParts(ts: number, tz: string): LocalParts {
-  let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, weekday = 0;
+  let year = 0,
+    month = 0,
+    day = 0,
+    hour = 0,
+    minute = 0,
+    second = 0,
+    weekday = 0;
   for (const p of formatter(tz).formatToParts(ts)) {
     switch (p.type) {
-      case 'year': year = Number(p.value); break;
-      case 'month': month = Number(p.value); break;
-      case 'day': day = Number(p.value); break;
-      case 'hour': hour = Number(p.value) % 24; break;
-      case 'minute': minute = Number(p.value); break;
-      case 'second': second = Number(p.value); break;
-      case 'weekday': weekday = WEEKDAYS[p.value] ?? 0; break;
-      default: break;
+      case 'year':
+        year = Number(p.value);
+        break;
+      case 'month':
+        month = Number(p.value);
+        break;
+      case 'day':
+        day = Number(p.value);
+        break;
+      case 'hour':
+        hour = Number(p.value) % 24;
+        break;
+      case 'minute':
+        minute = Number(p.value);
+        break;
+      case 'second':
+        second = Number(p.value);
+        break;
+      case 'weekday':
+        weekday = WEEKDAYS[p.value] ?? 0;
+        break;
+      default:
+        break;
     }
   }
   return { year, month, day, hour, minute, second, weekday };
@@ -74,7 +95,16 @@ export function offsetMs(ts: number, tz: string): number {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ts / 1000) * 1000;
 }
 
-export function readsBack(ts: number, tz: string, y: number, mo: number, d: number, h: number, mi: number, s = 0): boolean {
+export function readsBack(
+  ts: number,
+  tz: string,
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s = 0,
+): boolean {
   const p = localParts(ts, tz);
   return p.year === y && p.month === mo && p.day === d && p.hour === h && p.minute === mi && p.second === s;
 }
@@ -93,7 +123,12 @@ export function localToUtc(tz: string, y: number, mo: number, d: number, h = 0, 
 }
 
 /** The calendar date `days` after y-mo-d (negative: before). */
-export function addDays(y: number, mo: number, d: number, days: number): { year: number; month: number; day: number; weekday: number } {
+export function addDays(
+  y: number,
+  mo: number,
+  d: number,
+  days: number,
+): { year: number; month: number; day: number; weekday: number } {
   const t = new Date(Date.UTC(y, mo - 1, d + days));
   return { year: t.getUTCFullYear(), month: t.getUTCMonth() + 1, day: t.getUTCDate(), weekday: t.getUTCDay() };
 }

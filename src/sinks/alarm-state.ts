@@ -19,7 +19,10 @@ export interface AlarmStateMessage {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-export function alarmStateMessage(alarm: AlarmPayload, meta: { seq: number; at: number; agent: string }): AlarmStateMessage {
+export function alarmStateMessage(
+  alarm: AlarmPayload,
+  meta: { seq: number; at: number; agent: string },
+): AlarmStateMessage {
   const ended = alarm['state'] === 'normal';
   return {
     device: text(alarm['device']) ?? '_',

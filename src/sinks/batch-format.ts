@@ -67,10 +67,14 @@ const fitsDelta = (a: number, b: number): boolean => isSmallInt(a) && isSmallInt
 
 // ------------------------------------------------------------------------------------ encode
 
-export function encodeBatch(input: BatchInput, options: { compression?: Compression; level?: number } = {}): Uint8Array {
+export function encodeBatch(
+  input: BatchInput,
+  options: { compression?: Compression; level?: number } = {},
+): Uint8Array {
   const { records } = input;
   for (let i = 1; i < records.length; i++) {
-    if (!(records[i]!.seq > records[i - 1]!.seq)) throw new TypeError(`batch records must have increasing seqs (${records[i - 1]!.seq} then ${records[i]!.seq})`);
+    if (!(records[i]!.seq > records[i - 1]!.seq))
+      throw new TypeError(`batch records must have increasing seqs (${records[i - 1]!.seq} then ${records[i]!.seq})`);
   }
   const body = encodeBody(records);
   const compression = options.compression ?? 'deflate';
@@ -79,7 +83,9 @@ export function encodeBatch(input: BatchInput, options: { compression?: Compress
       ? body
       : compression === 'deflate'
         ? deflateRawSync(body, { level: options.level ?? 6 })
-        : brotliCompressSync(body, { params: { [zc.BROTLI_PARAM_QUALITY]: options.level ?? 5, [zc.BROTLI_PARAM_SIZE_HINT]: body.length } });
+        : brotliCompressSync(body, {
+            params: { [zc.BROTLI_PARAM_QUALITY]: options.level ?? 5, [zc.BROTLI_PARAM_SIZE_HINT]: body.length },
+          });
   const w = new Writer(64 + packed.length);
   w.bytes(BATCH_MAGIC);
   w.u8(BATCH_VERSION);
@@ -240,9 +246,13 @@ function asBytes(payload: Uint8Array | ArrayBuffer): Uint8Array {
 function readHeader(r: Reader): BatchHeader {
   if (r.remaining < 4) throw new BatchDecodeError('too short for a header');
   const magic = r.bytes(3);
-  if (magic[0] !== BATCH_MAGIC[0] || magic[1] !== BATCH_MAGIC[1] || magic[2] !== BATCH_MAGIC[2]) throw new BatchDecodeError('no "HWB" magic at the start');
+  if (magic[0] !== BATCH_MAGIC[0] || magic[1] !== BATCH_MAGIC[1] || magic[2] !== BATCH_MAGIC[2])
+    throw new BatchDecodeError('no "HWB" magic at the start');
   const version = r.u8();
-  if (version !== BATCH_VERSION) throw new BatchDecodeError(`format version ${version} is not supported (this decoder reads version ${BATCH_VERSION})`);
+  if (version !== BATCH_VERSION)
+    throw new BatchDecodeError(
+      `format version ${version} is not supported (this decoder reads version ${BATCH_VERSION})`,
+    );
   const c = r.u8();
   const compression = COMPRESSIONS[c];
   if (!compression) throw new BatchDecodeError(`unknown compression ${c}`);
@@ -278,17 +288,22 @@ export function decodeBatch(payload: Uint8Array | ArrayBuffer, options: DecodeOp
       body = packed.subarray(0, used);
     } else {
       const opts = { maxOutputLength: Math.max(1, h.bodyLength), info: true as const };
-      const out = (h.compression === 'deflate' ? inflateRawSync(packed, opts) : brotliDecompressSync(packed, opts)) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      const out = (h.compression === 'deflate'
+        ? inflateRawSync(packed, opts)
+        : brotliDecompressSync(packed, opts)) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       body = out.buffer;
       used = out.engine.bytesWritten;
     }
   } catch (err) {
     throw new BatchDecodeError(`body does not decompress (${(err as Error).message})`);
   }
-  if (body.length !== h.bodyLength) throw new BatchDecodeError(`body is ${body.length} bytes, header says ${h.bodyLength}`);
+  if (body.length !== h.bodyLength)
+    throw new BatchDecodeError(`body is ${body.length} bytes, header says ${h.bodyLength}`);
   // One payload is one batch: bytes after it (two messages captured into one file) are refused, not ignored (issue 17.13).
   if (used < packed.length) {
-    throw new BatchDecodeError(`${packed.length - used} byte(s) follow the batch; a payload holds exactly one batch (capture one message per file, e.g. mosquitto_sub -C 1)`);
+    throw new BatchDecodeError(
+      `${packed.length - used} byte(s) follow the batch; a payload holds exactly one batch (capture one message per file, e.g. mosquitto_sub -C 1)`,
+    );
   }
   const records = decodeBody(new Reader(body), h);
   return { version: h.version, agent: h.agent, firstSeq: h.firstSeq, lastSeq: h.lastSeq, records };
@@ -324,7 +339,8 @@ function decodeBody(r: Reader, h: BatchHeader): StoredRecord[] {
     if (d < 1) throw new BatchDecodeError('seqs must increase');
     seqs.push(seqs[i - 1]! + d);
   }
-  if (n > 0 && seqs[n - 1] !== h.lastSeq) throw new BatchDecodeError(`last seq ${seqs[n - 1]} does not match the header's ${h.lastSeq}`);
+  if (n > 0 && seqs[n - 1] !== h.lastSeq)
+    throw new BatchDecodeError(`last seq ${seqs[n - 1]} does not match the header's ${h.lastSeq}`);
   const atMode = r.u8();
   if (atMode > 1) throw new BatchDecodeError(`unknown store-time mode ${atMode}`);
   const ats: number[] = [];
@@ -445,7 +461,12 @@ function decodeBody(r: Reader, h: BatchHeader): StoredRecord[] {
       if (err instanceof BatchDecodeError) throw err;
       throw new BatchDecodeError(`${type} record ${seqs[i]} is not JSON`);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { kind?: unknown }).kind !== 'string') {
+    if (
+      parsed === null ||
+      typeof parsed !== 'object' ||
+      Array.isArray(parsed) ||
+      typeof (parsed as { kind?: unknown }).kind !== 'string'
+    ) {
       throw new BatchDecodeError(`${type} record ${seqs[i]} is not an object with a kind`);
     }
     if (type === 'aggregate') out.push({ type, aggregate: parsed as AggregatePayload, seq: seqs[i]!, at: ats[i]! });

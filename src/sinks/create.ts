@@ -64,16 +64,16 @@ export function createSinks(
           state: options.state?.(name),
         })
       : new MqttSink({
-        name,
-        config: c,
-        store,
-        log: log.child({ component: 'sink', sink: name }),
-        ids,
-        baseDir: options.baseDir,
-        env: options.env,
-        policy: options.policy?.(name, c),
-        points: options.points,
-        agentHealth: options.agentHealth,
-      }),
+          name,
+          config: c,
+          store,
+          log: log.child({ component: 'sink', sink: name }),
+          ids,
+          baseDir: options.baseDir,
+          env: options.env,
+          policy: options.policy?.(name, c),
+          points: options.points,
+          agentHealth: options.agentHealth,
+        }),
   );
 }

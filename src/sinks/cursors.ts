@@ -14,6 +14,7 @@ export function cursorName(sink: string, type: RecordType): string {
 /** The cursors every configured sink needs, for the store's `sinks` option. */
 export function sinkCursors(config: SinksConfig): Record<string, { types: RecordType[] }> {
   const out: Record<string, { types: RecordType[] }> = {};
-  for (const [name, s] of Object.entries(config)) for (const t of forwardedTypes(s)) out[cursorName(name, t)] = { types: [t] };
+  for (const [name, s] of Object.entries(config))
+    for (const t of forwardedTypes(s)) out[cursorName(name, t)] = { types: [t] };
   return out;
 }

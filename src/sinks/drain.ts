@@ -44,7 +44,14 @@ export class DrainEstimator {
     const first = this.samples[0];
     const pending = last?.pending ?? 0;
     if (!last || !first || last.t - first.t < Math.min(5000, this.windowMs / 2)) {
-      return { pendingReadings: pending, deliveredPerS: null, producedPerS: null, emptyInS: pending === 0 ? 0 : null, fallingBehind: false, warning: null };
+      return {
+        pendingReadings: pending,
+        deliveredPerS: null,
+        producedPerS: null,
+        emptyInS: pending === 0 ? 0 : null,
+        fallingBehind: false,
+        warning: null,
+      };
     }
     const dt = (last.t - first.t) / 1000;
     const delivered = (last.delivered - first.delivered) / dt;
@@ -59,11 +66,19 @@ export class DrainEstimator {
     let warning: string | null = null;
     if (fallingBehind) {
       const need = Math.round(produced * bytesPerReading);
-      warning = this.bandwidth !== undefined
-        ? `bandwidth cap ${this.bandwidth} B/s cannot keep up: ${round(produced)} readings/s are produced (about ${need} B/s at ${round(bytesPerReading)} B per reading), ${round(delivered)}/s delivered; the backlog grows by ${round(-net)} readings/s (raise bandwidth, or send aggregates rather than raw readings)`
-        : `delivery cannot keep up: ${round(produced)} readings/s are produced, ${round(delivered)}/s delivered; the backlog grows by ${round(-net)} readings/s`;
+      warning =
+        this.bandwidth !== undefined
+          ? `bandwidth cap ${this.bandwidth} B/s cannot keep up: ${round(produced)} readings/s are produced (about ${need} B/s at ${round(bytesPerReading)} B per reading), ${round(delivered)}/s delivered; the backlog grows by ${round(-net)} readings/s (raise bandwidth, or send aggregates rather than raw readings)`
+          : `delivery cannot keep up: ${round(produced)} readings/s are produced, ${round(delivered)}/s delivered; the backlog grows by ${round(-net)} readings/s`;
     }
-    return { pendingReadings: pending, deliveredPerS: round(delivered), producedPerS: round(produced), emptyInS, fallingBehind, warning };
+    return {
+      pendingReadings: pending,
+      deliveredPerS: round(delivered),
+      producedPerS: round(produced),
+      emptyInS,
+      fallingBehind,
+      warning,
+    };
   }
 }
 

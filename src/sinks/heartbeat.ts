@@ -45,13 +45,16 @@ export function heartbeatPayload(o: {
   }
   const oldestAge = oldest === null ? null : Math.max(0, o.now - oldest);
   if (o.store.health.state !== 'ok') problems.push(`store degraded: ${o.store.health.reason}`);
-  if (oldestAge !== null && oldestAge > STALE_BACKLOG_MS) problems.push(`backlog ${Math.round(oldestAge / 1000)} s old`);
+  if (oldestAge !== null && oldestAge > STALE_BACKLOG_MS)
+    problems.push(`backlog ${Math.round(oldestAge / 1000)} s old`);
   if (o.droppedSinceLast > 0) problems.push(`${o.droppedSinceLast} readings dropped since the last heartbeat`);
   const drain = o.sink.drain;
   if (drain?.warning) problems.push(`sink ${o.sink.name}: ${drain.warning}`);
   const agent = o.agentHealth;
   // The agent's own words, but not twice what this heartbeat already says (store, this sink's drain).
-  if (agent) for (const p of [...agent.problems, ...agent.warnings]) if (!p.startsWith('store degraded') && !p.startsWith(`sink ${o.sink.name}:`)) problems.push(p);
+  if (agent)
+    for (const p of [...agent.problems, ...agent.warnings])
+      if (!p.startsWith('store degraded') && !p.startsWith(`sink ${o.sink.name}:`)) problems.push(p);
   const dropped = o.store.readingsDropped;
   return JSON.stringify({
     agent: o.agent,
@@ -65,7 +68,12 @@ export function heartbeatPayload(o: {
     backlog: { records, readings, oldestAgeS: oldestAge === null ? null : Math.round(oldestAge / 100) / 10 },
     // Readings left and time to empty after an outage; fallingBehind: it is not emptying (issue 18.6).
     drain: drain
-      ? { deliveredPerS: drain.deliveredPerS, producedPerS: drain.producedPerS, emptyInS: drain.emptyInS, fallingBehind: drain.fallingBehind }
+      ? {
+          deliveredPerS: drain.deliveredPerS,
+          producedPerS: drain.producedPerS,
+          emptyInS: drain.emptyInS,
+          fallingBehind: drain.fallingBehind,
+        }
       : null,
     delivered: { records: o.sink.delivered.records, readings: o.sink.delivered.readings },
     inflight: o.sink.inflight,

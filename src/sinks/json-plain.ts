@@ -27,7 +27,12 @@ const VALUE_COLUMNS = new Set(['min', 'max', 'mean', 'twMean', 'last', 'stddev',
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-export function plainMessages(record: StoredRecord, agent: string, topics: Topics, catalogue: PointCatalogue): PlainMessage[] {
+export function plainMessages(
+  record: StoredRecord,
+  agent: string,
+  topics: Topics,
+  catalogue: PointCatalogue,
+): PlainMessage[] {
   const head = { agent, seq: record.seq, at: record.at };
   switch (record.type) {
     case 'alarm':
@@ -40,18 +45,35 @@ export function plainMessages(record: StoredRecord, agent: string, topics: Topic
         quality: r.quality,
         ts: r.ts,
       }));
-      return [{ topic: topics.readings(b.device), payload: JSON.stringify({ ...head, device: b.device, ts: b.ts, readings }) }];
+      return [
+        {
+          topic: topics.readings(b.device),
+          payload: JSON.stringify({ ...head, device: b.device, ts: b.ts, readings }),
+        },
+      ];
     }
     case 'aggregate': {
       const a = record.aggregate;
-      if (!isRollup(a)) return [{ topic: topics.aggregateKind(a.kind), payload: JSON.stringify({ ...head, aggregate: a }) }];
+      if (!isRollup(a))
+        return [{ topic: topics.aggregateKind(a.kind), payload: JSON.stringify({ ...head, aggregate: a }) }];
       const di = a.columns.indexOf('device');
       const pi = a.columns.indexOf('point');
       return a.rows.map((row) => {
         const device = String(row[di]);
         const point = String(row[pi]);
         const info = catalogue.get(device, point);
-        const o: Record<string, unknown> = { agent, seq: record.seq, window: a.window, start: a.start, end: a.end, tz: a.tz, partial: a.partial, device, point, unit: info?.unit ?? '' };
+        const o: Record<string, unknown> = {
+          agent,
+          seq: record.seq,
+          window: a.window,
+          start: a.start,
+          end: a.end,
+          tz: a.tz,
+          partial: a.partial,
+          device,
+          point,
+          unit: info?.unit ?? '',
+        };
         a.columns.forEach((c, i) => {
           if (c === 'device' || c === 'point') return;
           const v = row[i] ?? null;

@@ -49,7 +49,13 @@ export class LiveValues {
       const p = points.get(r.point);
       const value = publishedValue(r.value, this.catalogue.get(r.device, r.point));
       if (!p) {
-        points.set(r.point, { value, quality: r.quality, ts: r.ts, dirty: true, head: `${JSON.stringify(r.point)}:{"value":` });
+        points.set(r.point, {
+          value,
+          quality: r.quality,
+          ts: r.ts,
+          dirty: true,
+          head: `${JSON.stringify(r.point)}:{"value":`,
+        });
         changed = true;
       } else {
         if (!Object.is(p.value, value) || p.quality !== r.quality) {
@@ -93,12 +99,26 @@ export class LiveValues {
       body += `${body === '' ? '' : ','}${p.head}${value},"quality":"${p.quality}","ts":${p.ts}}`;
       if (perPoint) {
         const unit = this.catalogue.get(device, name)?.unit ?? '';
-        single.push({ point: name, payload: JSON.stringify({ agent: this.agent, device, point: name, value, unit, quality: p.quality, ts: p.ts }) });
+        single.push({
+          point: name,
+          payload: JSON.stringify({
+            agent: this.agent,
+            device,
+            point: name,
+            value,
+            unit,
+            quality: p.quality,
+            ts: p.ts,
+          }),
+        });
       }
       p.dirty = false;
     }
     if (body === '') return { device: undefined, points: single };
-    return { device: `{"agent":${JSON.stringify(this.agent)},"device":${JSON.stringify(device)},"ts":${now},"full":${full},"points":{${body}}}`, points: single };
+    return {
+      device: `{"agent":${JSON.stringify(this.agent)},"device":${JSON.stringify(device)},"ts":${now},"full":${full},"points":{${body}}}`,
+      points: single,
+    };
   }
 
   /** Marks everything changed (after a reconnect nothing is known to be on the broker). */

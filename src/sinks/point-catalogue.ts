@@ -34,14 +34,37 @@ interface DeviceLike {
   readonly name: string;
 }
 interface ModbusDeviceLike extends DeviceLike {
-  readonly groups: readonly { readonly points: readonly { name: string; description: string; unit: string; type: DataType; scale: number; offset: number; precision: number | null; range: readonly [number, number] | null; writable: boolean }[] }[];
+  readonly groups: readonly {
+    readonly points: readonly {
+      name: string;
+      description: string;
+      unit: string;
+      type: DataType;
+      scale: number;
+      offset: number;
+      precision: number | null;
+      range: readonly [number, number] | null;
+      writable: boolean;
+    }[];
+  }[];
 }
 interface SerialDeviceLike extends DeviceLike {
-  readonly points: readonly { name: string; description: string; unit: string; scale: number; offset: number; precision: number | null; range: readonly [number, number] | null }[];
+  readonly points: readonly {
+    name: string;
+    description: string;
+    unit: string;
+    scale: number;
+    offset: number;
+    precision: number | null;
+    range: readonly [number, number] | null;
+  }[];
 }
 
 /** A catalogue of the devices in `settings` (the resolved DeviceSpec and SerialDeviceSpec lists). */
-export function pointCatalogue(settings: { readonly devices: readonly ModbusDeviceLike[]; readonly serialDevices: readonly SerialDeviceLike[] }): PointCatalogue {
+export function pointCatalogue(settings: {
+  readonly devices: readonly ModbusDeviceLike[];
+  readonly serialDevices: readonly SerialDeviceLike[];
+}): PointCatalogue {
   const byDevice = new Map<string, PointInfo[]>();
   for (const d of settings.devices) {
     byDevice.set(

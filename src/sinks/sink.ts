@@ -33,9 +33,21 @@ export interface SinkStats {
   readonly inflight: number;
   readonly inflightBytes: number;
   /** Since start: records and readings confirmed by the destination. */
-  readonly delivered: { readonly records: number; readonly readings: number; readonly messages: number; readonly bytes: number };
+  readonly delivered: {
+    readonly records: number;
+    readonly readings: number;
+    readonly messages: number;
+    readonly bytes: number;
+  };
   /** Still to send, per record type, from the store's cursors. */
-  readonly lag: Readonly<Partial<Record<RecordType, { readonly records: number; readonly readings: number; readonly oldestPendingAt: number | null }>>>;
+  readonly lag: Readonly<
+    Partial<
+      Record<
+        RecordType,
+        { readonly records: number; readonly readings: number; readonly oldestPendingAt: number | null }
+      >
+    >
+  >;
   readonly connects: number;
   readonly disconnects: number;
   /** Code and message of the last connection problem, null while connected. */

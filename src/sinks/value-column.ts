@@ -20,7 +20,10 @@ const SCALE_DIV = 8;
 const SCALE_DELTA = 16;
 
 /** Candidate scales: op 0 is "n × 10^-k" (how sources compute raw × scale), op 1 is "n / 10^k" (parsed decimals). */
-const CANDIDATES: readonly (readonly [number, number])[] = [[0, 0], ...[1, 2, 3, 4, 5, 6, 7].flatMap((k) => [[k, 0] as const, [k, 1] as const])];
+const CANDIDATES: readonly (readonly [number, number])[] = [
+  [0, 0],
+  ...[1, 2, 3, 4, 5, 6, 7].flatMap((k) => [[k, 0] as const, [k, 1] as const]),
+];
 
 /** The (k, op) that turns the most values into integers, and how many it misses. */
 function bestScale(values: ArrayLike<number>): { k: number; op: number; misses: number } {
@@ -109,7 +112,16 @@ function writeXor(w: Writer, values: readonly number[]): void {
       w.u8(0x80);
       continue;
     }
-    const bytes = [xh >>> 24, (xh >>> 16) & 255, (xh >>> 8) & 255, xh & 255, xl >>> 24, (xl >>> 16) & 255, (xl >>> 8) & 255, xl & 255];
+    const bytes = [
+      xh >>> 24,
+      (xh >>> 16) & 255,
+      (xh >>> 8) & 255,
+      xh & 255,
+      xl >>> 24,
+      (xl >>> 16) & 255,
+      (xl >>> 8) & 255,
+      xl & 255,
+    ];
     let lz = 0;
     while (bytes[lz] === 0) lz++;
     let tz = 0;

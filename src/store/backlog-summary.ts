@@ -37,7 +37,10 @@ export async function backlogSummary(store: BacklogStore, dir: string): Promise<
     diskBytes: await store.diskBytes(),
     recovery: store.recoveryAtOpen.kind,
     records: { ...s.records },
-    evicted: Object.fromEntries(RECORD_TYPES.map((t) => [t, { ...evicted[t] }])) as Record<RecordType, { records: number; readings: number }>,
+    evicted: Object.fromEntries(RECORD_TYPES.map((t) => [t, { ...evicted[t] }])) as Record<
+      RecordType,
+      { records: number; readings: number }
+    >,
     historyReadingsEvicted: s.historyReadingsEvicted,
     oldestReadingAt: s.oldestReadingAt,
     cursors: s.cursors,

@@ -40,7 +40,6 @@ const F_TS_FLOAT = 16;
 const F_EXCEPTIONS = 32;
 const KNOWN_FLAGS = 63;
 
-
 const QUALITY_INDEX = new Map<Quality, number>(QUALITIES.map((q, i) => [q, i]));
 
 function isSafeTs(v: number): boolean {
@@ -111,7 +110,8 @@ export class BatchEncoder {
     if (!allGood) {
       for (const r of rs) {
         const q = QUALITY_INDEX.get(r.quality);
-        if (q === undefined) throw new HalfwegError('HALFWEG_STORE_WRITE_FAILED', `unknown quality ${JSON.stringify(r.quality)}`);
+        if (q === undefined)
+          throw new HalfwegError('HALFWEG_STORE_WRITE_FAILED', `unknown quality ${JSON.stringify(r.quality)}`);
         w.u8(q);
       }
     }

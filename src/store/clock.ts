@@ -27,7 +27,11 @@ export const JUMP_THRESHOLD_MS = 120_000;
 export class JumpDetector {
   private offset: number;
 
-  constructor(wall: number, mono: number, private readonly threshold = JUMP_THRESHOLD_MS) {
+  constructor(
+    wall: number,
+    mono: number,
+    private readonly threshold = JUMP_THRESHOLD_MS,
+  ) {
     this.offset = wall - mono;
   }
 

@@ -48,13 +48,28 @@ export function exportLines(rec: StoredRecord, format: ExportFormat): string[] {
   if (rec.type === 'readings') {
     return rec.batch.readings.map((r) =>
       format === 'ndjson'
-        ? JSON.stringify({ seq: rec.seq, type: rec.type, device: r.device, point: r.point, ts: r.ts, time: new Date(r.ts).toISOString(), value: Number.isFinite(r.value) ? r.value : String(r.value), quality: r.quality })
-        : [rec.seq, rec.type, new Date(r.ts).toISOString(), r.device, r.point, r.value, r.quality, ''].map(csvField).join(','),
+        ? JSON.stringify({
+            seq: rec.seq,
+            type: rec.type,
+            device: r.device,
+            point: r.point,
+            ts: r.ts,
+            time: new Date(r.ts).toISOString(),
+            value: Number.isFinite(r.value) ? r.value : String(r.value),
+            quality: r.quality,
+          })
+        : [rec.seq, rec.type, new Date(r.ts).toISOString(), r.device, r.point, r.value, r.quality, '']
+            .map(csvField)
+            .join(','),
     );
   }
   const payload = rec.type === 'aggregate' ? rec.aggregate : rec.alarm;
   // Nested, never spread: an alarm's own `seq` (its event counter) must not overwrite the store's (issue 17.7).
-  return [format === 'ndjson' ? JSON.stringify({ seq: rec.seq, type: rec.type, time, [rec.type]: payload }) : [rec.seq, rec.type, time, '', '', '', '', JSON.stringify(payload)].map(csvField).join(',')];
+  return [
+    format === 'ndjson'
+      ? JSON.stringify({ seq: rec.seq, type: rec.type, time, [rec.type]: payload })
+      : [rec.seq, rec.type, time, '', '', '', '', JSON.stringify(payload)].map(csvField).join(','),
+  ];
 }
 
 /** What a store must offer to export from (LevelStore does). */
@@ -67,11 +82,20 @@ export interface RangeSource {
 }
 
 /** The seq range two bounds select, and the time filter when a bound is a time. Null: nothing. */
-export function resolveRange(store: RangeSource, from: Bound, to: Bound): { from: number; to: number; fromMs: number; toMs: number } | null {
+export function resolveRange(
+  store: RangeSource,
+  from: Bound,
+  to: Bound,
+): { from: number; to: number; fromMs: number; toMs: number } | null {
   const lo = from.kind === 'seq' ? from.seq : store.seqAtOrAfter(from.ms);
   const hi = to.kind === 'seq' ? to.seq : store.seqAtOrBefore(to.ms);
   if (lo === undefined || hi === undefined || hi < lo) return null;
-  return { from: lo, to: hi, fromMs: from.kind === 'time' ? from.ms : -Infinity, toMs: to.kind === 'time' ? to.ms : Infinity };
+  return {
+    from: lo,
+    to: hi,
+    fromMs: from.kind === 'time' ? from.ms : -Infinity,
+    toMs: to.kind === 'time' ? to.ms : Infinity,
+  };
 }
 
 /**

@@ -23,7 +23,12 @@ export interface HistorySource {
   corrupt(): void;
 }
 
-export async function readPoints(src: HistorySource, device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>> {
+export async function readPoints(
+  src: HistorySource,
+  device: string,
+  points: readonly string[] | null,
+  options: PointReadOptions,
+): Promise<Map<string, PointReading[]>> {
   const limit = Math.max(0, Math.floor(options.limit ?? 100_000));
   const db = src.db();
   const wanted = points ? new Set(points) : null;
@@ -37,7 +42,9 @@ export async function readPoints(src: HistorySource, device: string, points: rea
   const last = Math.min(span.last, src.durableHead());
   let after = span.first - 1;
   while (after < last && count < limit) {
-    const page = await db.iterator({ gt: recordKey('readings', after), lte: recordKey('readings', last), limit: 1000 }).all();
+    const page = await db
+      .iterator({ gt: recordKey('readings', after), lte: recordKey('readings', last), limit: 1000 })
+      .all();
     if (page.length === 0) break;
     for (const [k, v] of page) {
       const seq = seqOfKey(k);
@@ -51,7 +58,8 @@ export async function readPoints(src: HistorySource, device: string, points: rea
       }
       if (rec.type !== 'readings') continue;
       for (const r of rec.batch.readings) {
-        if (r.device !== device || (wanted && !wanted.has(r.point)) || r.ts < options.from || r.ts > options.to) continue;
+        if (r.device !== device || (wanted && !wanted.has(r.point)) || r.ts < options.from || r.ts > options.to)
+          continue;
         let list = found.get(r.point);
         if (!list) found.set(r.point, (list = []));
         list.push({ ts: r.ts, value: r.value, quality: r.quality, seq });
@@ -63,13 +71,23 @@ export async function readPoints(src: HistorySource, device: string, points: rea
   return found;
 }
 
-export async function* history(src: HistorySource, type: RecordType, fromAt: number, toAt: number, filter: { readonly device?: string }, pageSize: number): AsyncGenerator<StoredRecord> {
+export async function* history(
+  src: HistorySource,
+  type: RecordType,
+  fromAt: number,
+  toAt: number,
+  filter: { readonly device?: string },
+  pageSize: number,
+): AsyncGenerator<StoredRecord> {
   const span = src.index[type].seqRangeAt(fromAt, toAt);
   if (!span) return;
   let after = span.first - 1;
   const last = Math.min(span.last, src.durableHead());
   while (after < last) {
-    const entries = await src.db().iterator({ gt: recordKey(type, after), lte: recordKey(type, last), limit: pageSize }).all();
+    const entries = await src
+      .db()
+      .iterator({ gt: recordKey(type, after), lte: recordKey(type, last), limit: pageSize })
+      .all();
     if (entries.length === 0) return;
     for (const [k, v] of entries) {
       after = seqOfKey(k);

@@ -18,7 +18,8 @@ export class JsonFileState implements StateStore {
     if (this.values) return this.values;
     try {
       const parsed: unknown = JSON.parse(await readFile(this.file, 'utf8'));
-      this.values = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+      this.values =
+        parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
     } catch (err) {
       // Missing: first start. Unparsable: start afresh (worst case one schedule catches up once more).
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;

@@ -59,7 +59,8 @@ function withId(prefix: number, id: number): Uint8Array {
 
 export const nameKey = (id: number): Uint8Array => withId(NAME_PREFIX, id);
 export const layoutKey = (id: number): Uint8Array => withId(LAYOUT_PREFIX, id);
-export const idOfKey = (key: Uint8Array): number => new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(1);
+export const idOfKey = (key: Uint8Array): number =>
+  new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(1);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -52,7 +52,17 @@ import { SeqIndex } from './seq-index.js';
 import { Retention } from './retention.js';
 import { history, readPoints, type HistorySource } from './history-read.js';
 import type { BatchOp, WriteFn } from './write-op.js';
-import type { CommitResult, CursorStats, DropReason, PointReadOptions, PointReading, ReadOptions, Store, StoreHealth, StoreStats } from './store.js';
+import type {
+  CommitResult,
+  CursorStats,
+  DropReason,
+  PointReadOptions,
+  PointReading,
+  ReadOptions,
+  Store,
+  StoreHealth,
+  StoreStats,
+} from './store.js';
 
 export type { BatchOp, WriteFn } from './write-op.js';
 
@@ -120,7 +130,11 @@ export class LevelStore implements Store {
   private db: Db | undefined;
   private names = new NameTable();
   private encoder = new RecordEncoder(this.names);
-  private readonly index: Record<RecordType, SeqIndex> = { readings: new SeqIndex(), aggregate: new SeqIndex(), alarm: new SeqIndex() };
+  private readonly index: Record<RecordType, SeqIndex> = {
+    readings: new SeqIndex(),
+    aggregate: new SeqIndex(),
+    alarm: new SeqIndex(),
+  };
   private readonly cursors = new Map<string, CursorState>();
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -231,7 +245,8 @@ export class LevelStore implements Store {
     if (this.recovery.kind !== 'none') {
       // A sink may have seen seqs the damaged database lost: continue above anything issued.
       const floor = reserve ?? this.clock.now();
-      if (reserve === undefined) this.log.error({ dir }, `sequence file ${dir}.seq is missing; continuing seqs from the wall clock (${floor})`);
+      if (reserve === undefined)
+        this.log.error({ dir }, `sequence file ${dir}.seq is missing; continuing seqs from the wall clock (${floor})`);
       next = Math.max(next, floor);
     }
     this.nextSeq = next;
@@ -246,7 +261,15 @@ export class LevelStore implements Store {
     }
     for (const [name, sink] of Object.entries(config.sinks)) {
       const position = Math.min(state.cursorPositions.get(name) ?? 0, this.head);
-      const c: CursorState = { name, types: sink.types, position, delivered: 0, evicted: 0, pendingAtOpen: 0, chain: Promise.resolve() };
+      const c: CursorState = {
+        name,
+        types: sink.types,
+        position,
+        delivered: 0,
+        evicted: 0,
+        pendingAtOpen: 0,
+        chain: Promise.resolve(),
+      };
       c.pendingAtOpen = this.pendingFor(c).readings;
       this.cursors.set(name, c);
     }
@@ -259,14 +282,25 @@ export class LevelStore implements Store {
       const lost = Math.max(0, state.head - floor - present);
       if (lost > 0) {
         this.recordsCorrupt += lost;
-        this.log.error({ code: 'HALFWEG_STORE_CORRUPT', records: lost, from: floor + 1, to: state.head }, `repair lost ${lost} undelivered record(s) in seqs ${floor + 1}..${state.head}`);
+        this.log.error(
+          { code: 'HALFWEG_STORE_CORRUPT', records: lost, from: floor + 1, to: state.head },
+          `repair lost ${lost} undelivered record(s) in seqs ${floor + 1}..${state.head}`,
+        );
       }
     }
     if (tool) {
       for (const [name, position] of state.cursorPositions) {
         if (!this.cursors.has(name)) {
           const types = [...(this.opts.toolCursorTypes?.(name) ?? RECORD_TYPES)];
-          this.cursors.set(name, { name, types, position, delivered: 0, evicted: 0, pendingAtOpen: 0, chain: Promise.resolve() });
+          this.cursors.set(name, {
+            name,
+            types,
+            position,
+            delivered: 0,
+            evicted: 0,
+            pendingAtOpen: 0,
+            chain: Promise.resolve(),
+          });
         }
       }
     }
@@ -317,7 +351,11 @@ export class LevelStore implements Store {
     const loaded: Loaded = {
       head: 0,
       cursorPositions: new Map(),
-      evictedTotals: { readings: { records: 0, readings: 0 }, aggregate: { records: 0, readings: 0 }, alarm: { records: 0, readings: 0 } },
+      evictedTotals: {
+        readings: { records: 0, readings: 0 },
+        aggregate: { records: 0, readings: 0 },
+        alarm: { records: 0, readings: 0 },
+      },
       corrupt: [],
     };
     const it = db.iterator();
@@ -369,7 +407,10 @@ export class LevelStore implements Store {
       }
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.log.error({ key: Buffer.from(key).toString('hex'), err: err.message }, 'store metadata does not decode; ignoring it');
+      this.log.error(
+        { key: Buffer.from(key).toString('hex'), err: err.message },
+        'store metadata does not decode; ignoring it',
+      );
     }
   }
 
@@ -517,7 +558,8 @@ export class LevelStore implements Store {
     const last = written[written.length - 1]!.seq;
     const dict = this.names.unpersisted();
     const counts = this.names.counts;
-    for (const [id, name] of dict.names) ops.push({ type: 'put', key: nameKey(id), value: new TextEncoder().encode(name) });
+    for (const [id, name] of dict.names)
+      ops.push({ type: 'put', key: nameKey(id), value: new TextEncoder().encode(name) });
     for (const [id, l] of dict.layouts) {
       const w = new ByteWriter(16 + l.points.length * 2);
       w.uvarint(l.device);
@@ -535,13 +577,17 @@ export class LevelStore implements Store {
       this.consecutiveFailures++;
       const reason = `write failed: ${(err as Error).message}`;
       if (this.healthState.state === 'ok') {
-        this.log.error({ err: (err as Error).message, code: 'HALFWEG_STORE_WRITE_FAILED', buffered: this.bufferedReadings }, 'store cannot write; buffering in memory and retrying');
+        this.log.error(
+          { err: (err as Error).message, code: 'HALFWEG_STORE_WRITE_FAILED', buffered: this.bufferedReadings },
+          'store cannot write; buffering in memory and retrying',
+        );
       }
       this.setHealth({ state: 'degraded', reason, since: this.clock.now() });
       return false;
     }
     this.names.markPersisted(counts);
-    if (this.consecutiveFailures > 0) this.log.warn({ failures: this.consecutiveFailures }, 'store writes again; resumed');
+    if (this.consecutiveFailures > 0)
+      this.log.warn({ failures: this.consecutiveFailures }, 'store writes again; resumed');
     this.consecutiveFailures = 0;
     this.head = last;
     let bytes = 0;
@@ -559,7 +605,8 @@ export class LevelStore implements Store {
     this.retention.wrote(bytes);
     if (this.healthState.state !== 'ok') this.setHealth({ state: 'ok' });
     // Types no configured sink needs are not kept (when sinks are configured at all).
-    if (this.cursors.size > 0 && written.some((w) => !this.retention.neededBy(w.type).length)) this.retention.schedule();
+    if (this.cursors.size > 0 && written.some((w) => !this.retention.neededBy(w.type).length))
+      this.retention.schedule();
     return true;
   }
 
@@ -617,7 +664,8 @@ export class LevelStore implements Store {
 
   private cursor(name: string): CursorState {
     const c = this.cursors.get(name);
-    if (!c) throw new HalfwegError('HALFWEG_STORE_USAGE', `unknown sink cursor "${name}"; configure it under store.sinks`);
+    if (!c)
+      throw new HalfwegError('HALFWEG_STORE_USAGE', `unknown sink cursor "${name}"; configure it under store.sinks`);
     return c;
   }
 
@@ -654,9 +702,13 @@ export class LevelStore implements Store {
   ack(cursorName: string, seq: number): Promise<number> {
     const c = this.cursor(cursorName);
     const run = async (): Promise<number> => {
-      if (!Number.isSafeInteger(seq) || seq < 0) throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" with invalid seq ${seq}`);
+      if (!Number.isSafeInteger(seq) || seq < 0)
+        throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" with invalid seq ${seq}`);
       if (seq > this.durableHead) {
-        throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" at seq ${seq} is past the head ${this.durableHead}`);
+        throw new HalfwegError(
+          'HALFWEG_STORE_USAGE',
+          `ack of "${cursorName}" at seq ${seq} is past the head ${this.durableHead}`,
+        );
       }
       if (seq <= c.position) return c.position;
       // Not synced (issue 15): durable with the next synced write, within one syncInterval.
@@ -695,12 +747,17 @@ export class LevelStore implements Store {
     const jump = this.jumps.check(this.clock.now(), this.clock.monotonic());
     if (jump !== 0) {
       this.clockJumps++;
-      this.log.warn({ jumpMs: jump }, `wall clock jumped ${jump > 0 ? 'forward' : 'backward'} by ${Math.round(Math.abs(jump) / 1000)} s; record order is unaffected (sequence numbers)`);
+      this.log.warn(
+        { jumpMs: jump },
+        `wall clock jumped ${jump > 0 ? 'forward' : 'backward'} by ${Math.round(Math.abs(jump) / 1000)} s; record order is unaffected (sequence numbers)`,
+      );
     }
   }
 
   private setHealth(h: StoreHealth): void {
-    const changed = h.state !== this.healthState.state || (h.state === 'degraded' && this.healthState.state === 'degraded' && h.reason !== this.healthState.reason);
+    const changed =
+      h.state !== this.healthState.state ||
+      (h.state === 'degraded' && this.healthState.state === 'degraded' && h.reason !== this.healthState.reason);
     if (h.state === 'degraded' && this.healthState.state === 'degraded') h = { ...h, since: this.healthState.since };
     this.healthState = h;
     if (!changed) return;
@@ -780,7 +837,11 @@ export class LevelStore implements Store {
     return (await this.readPoints(device, [point], options)).get(point) ?? [];
   }
 
-  readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>> {
+  readPoints(
+    device: string,
+    points: readonly string[] | null,
+    options: PointReadOptions,
+  ): Promise<Map<string, PointReading[]>> {
     return readPoints(this.historySource, device, points, options);
   }
 
@@ -798,13 +859,17 @@ export class LevelStore implements Store {
 
   /** First seq of any type committed at or after `ms` (store time), for exports by time. */
   seqAtOrAfter(ms: number): number | undefined {
-    const found = RECORD_TYPES.map((t) => this.index[t].firstSeqAtOrAfter(ms)).filter((s): s is number => s !== undefined);
+    const found = RECORD_TYPES.map((t) => this.index[t].firstSeqAtOrAfter(ms)).filter(
+      (s): s is number => s !== undefined,
+    );
     return found.length ? Math.min(...found) : undefined;
   }
 
   /** Last seq of any type committed at or before `ms` (store time). */
   seqAtOrBefore(ms: number): number | undefined {
-    const found = RECORD_TYPES.map((t) => this.index[t].lastSeqAtOrBefore(ms)).filter((s): s is number => s !== undefined);
+    const found = RECORD_TYPES.map((t) => this.index[t].lastSeqAtOrBefore(ms)).filter(
+      (s): s is number => s !== undefined,
+    );
     return found.length ? Math.max(...found) : undefined;
   }
 
@@ -819,7 +884,9 @@ export class LevelStore implements Store {
     for (;;) {
       const found: [RecordType, number, Uint8Array][] = [];
       for (const type of RECORD_TYPES) {
-        const entries = await db.iterator({ gt: recordKey(type, after), lte: recordKey(type, to), limit: pageSize }).all();
+        const entries = await db
+          .iterator({ gt: recordKey(type, after), lte: recordKey(type, to), limit: pageSize })
+          .all();
         for (const [k, v] of entries) found.push([type, seqOfKey(k), v]);
       }
       if (found.length === 0) return;
@@ -831,7 +898,13 @@ export class LevelStore implements Store {
     }
   }
 
-  history(type: RecordType, fromAt: number, toAt: number, filter: { readonly device?: string } = {}, pageSize = 1000): AsyncGenerator<StoredRecord> {
+  history(
+    type: RecordType,
+    fromAt: number,
+    toAt: number,
+    filter: { readonly device?: string } = {},
+    pageSize = 1000,
+  ): AsyncGenerator<StoredRecord> {
     return history(this.historySource, type, fromAt, toAt, filter, pageSize);
   }
 

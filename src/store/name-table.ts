@@ -32,7 +32,11 @@ export class NameTable {
   nameId(name: string): number {
     const id = this.nameIds.get(name);
     if (id !== undefined) return id;
-    if (LONE_SURROGATE.test(name)) throw new HalfwegError('HALFWEG_STORE_WRITE_FAILED', `name ${JSON.stringify(name)} is not valid Unicode (lone surrogate)`);
+    if (LONE_SURROGATE.test(name))
+      throw new HalfwegError(
+        'HALFWEG_STORE_WRITE_FAILED',
+        `name ${JSON.stringify(name)} is not valid Unicode (lone surrogate)`,
+      );
     return this.addName(name);
   }
 

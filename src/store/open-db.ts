@@ -29,7 +29,10 @@ export type Db = ClassicLevel<Uint8Array, Uint8Array>;
  */
 const NodeLevel = Level as unknown as typeof ClassicLevel;
 
-export type Recovery = { readonly kind: 'none' } | { readonly kind: 'repaired' } | { readonly kind: 'moved'; readonly movedTo: string };
+export type Recovery =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'repaired' }
+  | { readonly kind: 'moved'; readonly movedTo: string };
 
 export interface OpenOptions {
   /** false for tools (`halfweg backlog`): report corruption instead of repairing or moving. */
@@ -68,7 +71,9 @@ export function isCorruption(err: unknown): boolean {
   if (err instanceof DecodeError) return false; // single records are handled by the scan itself
   const code = codeOf(err);
   const msg = String((err as Error)?.message ?? '') + String((err as { cause?: Error })?.cause?.message ?? '');
-  return code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg) || (code === 'LEVEL_IO_ERROR' && /No such file/i.test(msg));
+  return (
+    code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg) || (code === 'LEVEL_IO_ERROR' && /No such file/i.test(msg))
+  );
 }
 
 function lockedError(dir: string): HalfwegError {
@@ -85,7 +90,8 @@ function looksHeadless(dir: string): boolean {
 }
 
 async function tryOpen<T>(dir: string, opts: OpenOptions, load: (db: Db) => Promise<T>): Promise<{ db: Db; state: T }> {
-  if (looksHeadless(dir)) throw Object.assign(new Error(`${dir} has data files but no CURRENT file`), { code: 'LEVEL_CORRUPTION' });
+  if (looksHeadless(dir))
+    throw Object.assign(new Error(`${dir} has data files but no CURRENT file`), { code: 'LEVEL_CORRUPTION' });
   const db = newDb(dir, opts.writeBufferSize);
   try {
     await db.open({ createIfMissing: opts.create });
@@ -118,14 +124,23 @@ export async function openWithRecovery<T>(
     if (err instanceof HalfwegError && err.code === 'HALFWEG_STORE_LOCKED') throw err;
     if (!isCorruption(err)) throw err;
     if (!opts.recover) {
-      throw new HalfwegError('HALFWEG_STORE_CORRUPT', `store at ${dir} is corrupt (${(err as Error).message}); start the agent to repair it or move it aside`);
+      throw new HalfwegError(
+        'HALFWEG_STORE_CORRUPT',
+        `store at ${dir} is corrupt (${(err as Error).message}); start the agent to repair it or move it aside`,
+      );
     }
-    log.error({ code: 'HALFWEG_STORE_CORRUPT', dir, err: (err as Error).message }, 'store database is corrupt; attempting LevelDB repair');
+    log.error(
+      { code: 'HALFWEG_STORE_CORRUPT', dir, err: (err as Error).message },
+      'store database is corrupt; attempting LevelDB repair',
+    );
   }
   try {
     await NodeLevel.repair(dir);
     const opened = await tryOpen(dir, opts, load);
-    log.error({ code: 'HALFWEG_STORE_CORRUPT', dir }, `store database at ${dir} was corrupt and has been repaired; records in damaged files may be lost`);
+    log.error(
+      { code: 'HALFWEG_STORE_CORRUPT', dir },
+      `store database at ${dir} was corrupt and has been repaired; records in damaged files may be lost`,
+    );
     return { ...opened, recovery: { kind: 'repaired' } };
   } catch (err) {
     if (err instanceof HalfwegError && err.code === 'HALFWEG_STORE_LOCKED') throw err;

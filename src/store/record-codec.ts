@@ -67,7 +67,8 @@ export function decodeRecord(type: RecordType, seq: number, value: Uint8Array, n
   if (type === 'readings') {
     const batch = decodeBatch(r, names);
     r.end();
-    if (batch.readings.length !== readings) throw new DecodeError(`header says ${readings} readings, batch has ${batch.readings.length}`);
+    if (batch.readings.length !== readings)
+      throw new DecodeError(`header says ${readings} readings, batch has ${batch.readings.length}`);
     return { seq, at, type, batch };
   }
   let payload: unknown;

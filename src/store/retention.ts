@@ -194,7 +194,10 @@ export class Retention {
     for (let i = 0; i < seqs.length; i += EVICT_CHUNK) {
       const chunk = seqs.slice(i, i + EVICT_CHUNK);
       const chunkTotals = idx.between(chunk[0]! - 1, chunk[chunk.length - 1]!);
-      const next = { records: persisted.records + chunkTotals.records, readings: persisted.readings + chunkTotals.readings };
+      const next = {
+        records: persisted.records + chunkTotals.records,
+        readings: persisted.readings + chunkTotals.readings,
+      };
       const w = new ByteWriter(16);
       w.uvarint(next.records);
       w.uvarint(next.readings);
@@ -209,13 +212,18 @@ export class Retention {
     // Accounting and the index change together, synchronously, after the deletes are on disk, so
     // an ack that completed meanwhile is counted as delivered or as evicted, never as both.
     const needing = this.neededBy(type);
-    const minPos = needing.length ? Math.min(...needing.map((c) => c.position)) : this.host.cursors.size ? Number.MAX_SAFE_INTEGER : 0;
+    const minPos = needing.length
+      ? Math.min(...needing.map((c) => c.position))
+      : this.host.cursors.size
+        ? Number.MAX_SAFE_INTEGER
+        : 0;
     const totals = idx.between(0, through);
     // Readings some sink had not received: the loss. (No sinks configured: all of them; sinks
     // configured but none taking readings: none, they were local history only.)
     const lost = type === 'readings' ? idx.between(minPos, through).readings : 0;
     // Readings every sink had, evicted before their local-history time was up: counted apart.
-    const history = type === 'readings' ? idx.between(Math.max(this.historyFloor(), 0), Math.min(minPos, through)).readings : 0;
+    const history =
+      type === 'readings' ? idx.between(Math.max(this.historyFloor(), 0), Math.min(minPos, through)).readings : 0;
     this.historyEvicted += history;
     if (type === 'readings') for (const c of needing) c.evicted += idx.between(c.position, through).readings;
     idx.dropThrough(through);
@@ -223,7 +231,16 @@ export class Retention {
     this.host.dropped.evicted += lost;
     this.deletedSinceCompact[type] += totals.records;
     this.host.log.warn(
-      { type, fromSeq: seqs[0], toSeq: through, records: totals.records, readings: totals.readings, readingsUndelivered: lost, historyReadings: history, reason },
+      {
+        type,
+        fromSeq: seqs[0],
+        toSeq: through,
+        records: totals.records,
+        readings: totals.readings,
+        readingsUndelivered: lost,
+        historyReadings: history,
+        reason,
+      },
       `evicted ${totals.records} ${type} records (seq ${seqs[0]}..${through}) for ${reason}`,
     );
     return totals.bytes;

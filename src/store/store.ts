@@ -38,7 +38,9 @@ import type { Quality } from '../shared/reading.js';
 
 export type DropReason = 'evicted' | 'write-failed' | 'buffer-overflow';
 
-export type CommitResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: Exclude<DropReason, 'evicted'> | 'closed' };
+export type CommitResult =
+  | { readonly ok: true; readonly seq: number }
+  | { readonly ok: false; readonly reason: Exclude<DropReason, 'evicted'> | 'closed' };
 
 export interface ReadOptions {
   /** At most this many records (each reading batch is one record). */
@@ -141,14 +143,23 @@ export interface Store {
    * counts readings of all points together. A page's trends read a device at once: one pass over
    * the range instead of one per point.
    */
-  readPoints(device: string, points: readonly string[] | null, options: PointReadOptions): Promise<Map<string, PointReading[]>>;
+  readPoints(
+    device: string,
+    points: readonly string[] | null,
+    options: PointReadOptions,
+  ): Promise<Map<string, PointReading[]>>;
   /**
    * The records of one type the store still holds that were committed between two store times
    * (ms, inclusive), in seq order, read in pages; no cursor, nothing acknowledged. For the
    * control-room page and the read API: history is whatever retention has kept. With `device`,
    * readings records of other devices are skipped before their values are decoded.
    */
-  history(type: RecordType, fromAt: number, toAt: number, filter?: { readonly device?: string }): AsyncGenerator<StoredRecord>;
+  history(
+    type: RecordType,
+    fromAt: number,
+    toAt: number,
+    filter?: { readonly device?: string },
+  ): AsyncGenerator<StoredRecord>;
   /** Bytes the database takes on disk now. */
   diskBytes(): Promise<number>;
   health(): StoreHealth;

@@ -23,7 +23,12 @@ export interface Executed {
   readonly new: number | null;
 }
 
-async function readPoint(bus: Bus, unit: number, p: PointSpec, timeout: number): Promise<{ value: number; raw: Uint8Array }> {
+async function readPoint(
+  bus: Bus,
+  unit: number,
+  p: PointSpec,
+  timeout: number,
+): Promise<{ value: number; raw: Uint8Array }> {
   if (p.table === 'coil') {
     const data = await bus.read(unit, 1, p.address, 1, timeout);
     return { value: decodeBit(data, 0), raw: Uint8Array.of(decodeBit(data, 0)) };
@@ -55,7 +60,12 @@ export async function executeWrite(bus: Bus, unit: number, plan: WritePlan, time
   try {
     old = (await readPoint(bus, unit, plan.point, timeout)).value;
   } catch (err) {
-    return { result: 'failed', reason: `could not read the current value, so nothing was written (${why(err)})`, old: null, new: null };
+    return {
+      result: 'failed',
+      reason: `could not read the current value, so nothing was written (${why(err)})`,
+      old: null,
+      new: null,
+    };
   }
   let writeError: unknown = null;
   try {
@@ -72,7 +82,9 @@ export async function executeWrite(bus: Bus, unit: number, plan: WritePlan, time
   } catch (err) {
     return {
       result: 'unconfirmed',
-      reason: writeError ? `no answer to the write (${why(writeError)}) and none to the read-back (${why(err)}); not retried` : `written, but the read-back failed (${why(err)})`,
+      reason: writeError
+        ? `no answer to the write (${why(writeError)}) and none to the read-back (${why(err)}); not retried`
+        : `written, but the read-back failed (${why(err)})`,
       old: finite(old),
       new: null,
     };
@@ -80,10 +92,25 @@ export async function executeWrite(bus: Bus, unit: number, plan: WritePlan, time
   const ok = same(back.raw, expectedBytes(plan));
   if (writeError) {
     return ok
-      ? { result: 'written', reason: `no answer to the write (${why(writeError)}), but the read-back shows the value`, old: finite(old), new: finite(back.value) }
-      : { result: 'unconfirmed', reason: `no answer to the write (${why(writeError)}) and the read-back shows ${back.value}; not retried`, old: finite(old), new: finite(back.value) };
+      ? {
+          result: 'written',
+          reason: `no answer to the write (${why(writeError)}), but the read-back shows the value`,
+          old: finite(old),
+          new: finite(back.value),
+        }
+      : {
+          result: 'unconfirmed',
+          reason: `no answer to the write (${why(writeError)}) and the read-back shows ${back.value}; not retried`,
+          old: finite(old),
+          new: finite(back.value),
+        };
   }
   return ok
     ? { result: 'written', reason: null, old: finite(old), new: finite(back.value) }
-    : { result: 'mismatch', reason: `the device answered the write but reads back ${back.value}`, old: finite(old), new: finite(back.value) };
+    : {
+        result: 'mismatch',
+        reason: `the device answered the write but reads back ${back.value}`,
+        old: finite(old),
+        new: finite(back.value),
+      };
 }

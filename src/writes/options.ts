@@ -21,6 +21,9 @@ export const writesSchema = z
     /** Answer every JSON command on `…/cmd/write/result`. */
     results: bool().default(true),
   })
-  .refine((w) => !w.enabled || w.operators.length > 0, { message: 'writes.enabled needs at least one name in writes.operators (who may write)', path: ['operators'] });
+  .refine((w) => !w.enabled || w.operators.length > 0, {
+    message: 'writes.enabled needs at least one name in writes.operators (who may write)',
+    path: ['operators'],
+  });
 
 export type WritesConfig = z.infer<typeof writesSchema>;

@@ -42,7 +42,9 @@ export interface WritePlan {
   readonly op: WriteOp;
 }
 
-export type PlanResult = { readonly ok: true; readonly plan: WritePlan } | { readonly ok: false; readonly reason: string };
+export type PlanResult =
+  | { readonly ok: true; readonly plan: WritePlan }
+  | { readonly ok: false; readonly reason: string };
 
 const INT_BOUNDS: Partial<Record<PointSpec['type'], readonly [number, number]>> = {
   int16: [-32768, 32767],
@@ -58,7 +60,8 @@ export function planWrite(
 ): PlanResult {
   const no = (reason: string): PlanResult => ({ ok: false, reason });
   if (!policy.enabled) return no('writes are off on this agent (writes.enabled: false)');
-  if (req.by === null || !policy.operators.includes(req.by)) return no(`${req.by === null ? 'no sender given' : `"${req.by}" is not an allowed operator`} (writes.operators)`);
+  if (req.by === null || !policy.operators.includes(req.by))
+    return no(`${req.by === null ? 'no sender given' : `"${req.by}" is not an allowed operator`} (writes.operators)`);
   const p = findPoint(req.device, req.point);
   if (p === 'no-device') return no(`no device "${req.device}"`);
   if (p === 'not-modbus') return no(`"${req.device}" is not a Modbus device; only Modbus points can be written`);
@@ -73,7 +76,8 @@ export function planWrite(
   }
   if (p.table !== 'holding') return no(`a ${p.table} point cannot be written`);
   const v = req.value;
-  if (typeof v !== 'number' || !Number.isFinite(v)) return no(`expected a number, got ${JSON.stringify(v) ?? String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    return no(`expected a number, got ${JSON.stringify(v) ?? String(v)}`);
   const range = p.writeRange;
   if (!range) return no('the point declares no write range');
   if (v < range[0] || v > range[1]) return no(`${v} is outside the write range [${range[0]}, ${range[1]}]`);
@@ -81,11 +85,17 @@ export function planWrite(
   const bounds = INT_BOUNDS[p.type];
   if (bounds) {
     const r = Math.round(raw);
-    if (Math.abs(raw - r) > 1e-9 * Math.max(1, Math.abs(raw))) return no(`${v} is not a multiple of the scale ${p.scale}${p.offset ? ` from ${p.offset}` : ''}: the ${p.type} register cannot hold it`);
+    if (Math.abs(raw - r) > 1e-9 * Math.max(1, Math.abs(raw)))
+      return no(
+        `${v} is not a multiple of the scale ${p.scale}${p.offset ? ` from ${p.offset}` : ''}: the ${p.type} register cannot hold it`,
+      );
     if (r < bounds[0] || r > bounds[1]) return no(`${v} does not fit a ${p.type} register`);
   }
   if (p.type === 'float32' && Math.abs(raw) > 3.4028234663852886e38) return no(`${v} does not fit a float32 register`);
   const registers = encodeRegisters(p, v);
-  const op: WriteOp = widthOf(p.type) === 1 && p.writeFunction === 'single' ? { fc: 6, value: registers[0]! } : { fc: 16, value: registers };
+  const op: WriteOp =
+    widthOf(p.type) === 1 && p.writeFunction === 'single'
+      ? { fc: 6, value: registers[0]! }
+      : { fc: 16, value: registers };
   return { ok: true, plan: { point: p, value: v, address: p.address, op } };
 }

@@ -79,20 +79,29 @@ export class Writes {
   readonly topics: { readonly commands: string; readonly results: string } | null;
 
   constructor(private readonly o: WritesOptions) {
-    this.topics = o.topicBase ? { commands: `${o.topicBase}/cmd/write`, results: `${o.topicBase}/cmd/write/result` } : null;
+    this.topics = o.topicBase
+      ? { commands: `${o.topicBase}/cmd/write`, results: `${o.topicBase}/cmd/write/result` }
+      : null;
   }
 
   async start(): Promise<void> {
     this.running = true;
     if (this.o.config.enabled && this.o.channel && this.topics) {
-      await this.o.channel.subscribe(this.topics.commands, (topic, payload, meta) => void this.onCommand(topic, payload, meta));
-      this.o.log.info({ topic: this.topics.commands, operators: this.o.config.operators.length }, 'listening for write commands');
+      await this.o.channel.subscribe(
+        this.topics.commands,
+        (topic, payload, meta) => void this.onCommand(topic, payload, meta),
+      );
+      this.o.log.info(
+        { topic: this.topics.commands, operators: this.o.config.operators.length },
+        'listening for write commands',
+      );
     }
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.o.config.enabled && this.o.channel && this.topics) await this.o.channel.unsubscribe?.(this.topics.commands).catch(() => undefined);
+    if (this.o.config.enabled && this.o.channel && this.topics)
+      await this.o.channel.unsubscribe?.(this.topics.commands).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -116,19 +125,28 @@ export class Writes {
       value: o['value'],
       by: str('by'),
       via: 'json' as const,
-      requestId: typeof o['requestId'] === 'string' || typeof o['requestId'] === 'number' ? (o['requestId'] as string | number) : null,
+      requestId:
+        typeof o['requestId'] === 'string' || typeof o['requestId'] === 'number'
+          ? (o['requestId'] as string | number)
+          : null,
     };
     let refusal: string | null = null;
     if (raw === undefined) refusal = `not JSON: ${JSON.stringify(payload.toString('utf8').slice(0, 80))}`;
-    else if (meta?.retain) refusal = 'retained command ignored: a retained write would be applied again at every restart; publish with retain=false (and clear this one)';
+    else if (meta?.retain)
+      refusal =
+        'retained command ignored: a retained write would be applied again at every restart; publish with retain=false (and clear this one)';
     else {
       const r = commandSchema.safeParse(raw);
-      if (!r.success) refusal = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
-      else if (r.data.agent !== undefined && r.data.agent !== this.o.agent) refusal = `addressed to agent ${JSON.stringify(r.data.agent)}, this is ${JSON.stringify(this.o.agent)}`;
+      if (!r.success)
+        refusal = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
+      else if (r.data.agent !== undefined && r.data.agent !== this.o.agent)
+        refusal = `addressed to agent ${JSON.stringify(r.data.agent)}, this is ${JSON.stringify(this.o.agent)}`;
     }
     const result = await this.submit(base, refusal);
     if (this.o.config.results && this.o.channel?.publish && this.topics) {
-      await this.o.channel.publish(this.topics.results, JSON.stringify(result)).catch((err: Error) => this.o.log.debug({ err: err.message }, 'could not publish a write result'));
+      await this.o.channel
+        .publish(this.topics.results, JSON.stringify(result))
+        .catch((err: Error) => this.o.log.debug({ err: err.message }, 'could not publish a write result'));
     }
     return result;
   }
@@ -164,7 +182,13 @@ export class Writes {
             if (target === 'not-modbus') return 'not-modbus';
             return findPoint(target.spec, point);
           });
-    let outcome: { result: WriteResult; reason: string | null; old: number | null; new: number | null; fc: number | null };
+    let outcome: {
+      result: WriteResult;
+      reason: string | null;
+      old: number | null;
+      new: number | null;
+      fc: number | null;
+    };
     if (!plan.ok) outcome = { result: 'refused', reason: plan.reason, old: null, new: null, fc: null };
     else {
       const t = target as { spec: DeviceSpec; bus: Bus };
@@ -174,20 +198,61 @@ export class Writes {
     const at = clock();
     const requested = toJson(req.value);
     const event = {
-      v: 1, kind: 'write', id: `${req.device}/${req.point}/write`, device: req.device, point: req.point, alarm: 'write', event: 'write',
-      via: req.via, by: req.by, requestId: req.requestId ?? null, requested, old: outcome.old, new: outcome.new,
-      result: outcome.result, reason: outcome.reason, fc: outcome.fc, ts: at,
+      v: 1,
+      kind: 'write',
+      id: `${req.device}/${req.point}/write`,
+      device: req.device,
+      point: req.point,
+      alarm: 'write',
+      event: 'write',
+      via: req.via,
+      by: req.by,
+      requestId: req.requestId ?? null,
+      requested,
+      old: outcome.old,
+      new: outcome.new,
+      result: outcome.result,
+      reason: outcome.reason,
+      fc: outcome.fc,
+      ts: at,
     };
     const committed = await this.o.store.commit({ type: 'alarm', alarm: event });
     if (committed.ok) this.o.onEvent?.();
-    else this.o.log.error({ code: 'HALFWEG_STORE_WRITE_FAILED', device: req.device, point: req.point, reason: committed.reason }, 'a write attempt could not be committed to the audit log');
+    else
+      this.o.log.error(
+        { code: 'HALFWEG_STORE_WRITE_FAILED', device: req.device, point: req.point, reason: committed.reason },
+        'a write attempt could not be committed to the audit log',
+      );
     if (outcome.result === 'written') this.counts.written++;
     else if (outcome.result === 'refused') this.counts.refused++;
     else this.counts.failed++;
-    const fields = { device: req.device, point: req.point, by: req.by, via: req.via, requested, old: outcome.old, new: outcome.new, result: outcome.result, fc: outcome.fc };
+    const fields = {
+      device: req.device,
+      point: req.point,
+      by: req.by,
+      via: req.via,
+      requested,
+      old: outcome.old,
+      new: outcome.new,
+      result: outcome.result,
+      fc: outcome.fc,
+    };
     if (outcome.result === 'written') this.o.log.info(fields, 'write done and read back');
     else this.o.log.warn({ ...fields, reason: outcome.reason }, `write ${outcome.result}: ${outcome.reason}`);
-    return { ok: outcome.result === 'written', device: req.device, point: req.point, requestId: req.requestId ?? null, by: req.by, requested, old: outcome.old, new: outcome.new, result: outcome.result, reason: outcome.reason, fc: outcome.fc, at };
+    return {
+      ok: outcome.result === 'written',
+      device: req.device,
+      point: req.point,
+      requestId: req.requestId ?? null,
+      by: req.by,
+      requested,
+      old: outcome.old,
+      new: outcome.new,
+      result: outcome.result,
+      reason: outcome.reason,
+      fc: outcome.fc,
+      at,
+    };
   }
 }
 

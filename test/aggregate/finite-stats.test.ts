@@ -73,7 +73,7 @@ describe('issue 16.5: rollup statistics are finite and within [min, max] for any
     expect(summarise(pts).stddev! / Number.MAX_VALUE).toBeCloseTo(1, 12);
   });
 
-  it('issue 16.5: quantiles rounded for sending never pass the maximum (the demo\'s burner_hours and drum_pressure)', () => {
+  it("issue 16.5: quantiles rounded for sending never pass the maximum (the demo's burner_hours and drum_pressure)", () => {
     const hours = sent(Array.from({ length: 60 }, (_, i) => [i * 1000, 15409] as const));
     expect(hours).toMatchObject({ min: 15409, max: 15409, p50: 15409, p95: 15409, p99: 15409 });
     const drum = sent(Array.from({ length: 60 }, (_, i) => [i * 1000, 10.0566 - (i % 3) * 1e-4] as const));
@@ -100,7 +100,10 @@ describe('issue 16.5: rollup statistics are finite and within [min, max] for any
         for (const [t, v] of [...a].sort((x, y) => x[0] - y[0])) first.addGood(v, T0 + t);
         for (const [t, v] of [...b].sort((x, y) => x[0] - y[0])) second.addGood(v, T0 + W + t);
         first.mergeNext(second, T0 + W);
-        expectTrue(first.summary(T0 + 2 * W), [...a, ...b].map((p) => p[1]));
+        expectTrue(
+          first.summary(T0 + 2 * W),
+          [...a, ...b].map((p) => p[1]),
+        );
       }),
       { numRuns: 300 },
     );
@@ -108,11 +111,15 @@ describe('issue 16.5: rollup statistics are finite and within [min, max] for any
 
   it('issue 16.5: property: the sketch never answers NaN for finite input (at most ±Infinity past 1.8e308, which the summary clamps)', () => {
     fc.assert(
-      fc.property(fc.array(finite, { minLength: 1, maxLength: 300 }), fc.double({ min: 0, max: 1, noNaN: true }), (values, q) => {
-        const s = new QuantileSketch(mapping);
-        for (const v of values) s.add(v);
-        expect(Number.isNaN(s.quantile(q))).toBe(false);
-      }),
+      fc.property(
+        fc.array(finite, { minLength: 1, maxLength: 300 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (values, q) => {
+          const s = new QuantileSketch(mapping);
+          for (const v of values) s.add(v);
+          expect(Number.isNaN(s.quantile(q))).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -17,7 +17,10 @@ import { describe, expect, it } from 'vitest';
 import { RollupEngine, type ClosedWindow } from '../../src/aggregate/rollup-engine.js';
 import type { Quality } from '../../src/shared/reading.js';
 
-const EXPECTED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cases/aggregate/fixed-series/expected.json');
+const EXPECTED = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../cases/aggregate/fixed-series/expected.json',
+);
 const T0 = Date.parse('2025-03-30T00:20:00Z'); // 01:20 CET: the run crosses 02:00, where CET becomes CEST
 const SECONDS = 130 * 60;
 const RESTART_AT = 47 * 60 + 13;
@@ -27,12 +30,18 @@ const OPTS = { windows: [60_000, 900_000, 3_600_000], grace: 10_000, timezone: '
 function value(i: number, s: number): number {
   const noise = (((i * 7919 + s * 104729) % 1000) / 1000 - 0.5) * 0.2;
   switch (i % 6) {
-    case 0: return Math.round(20_000 + 10_000 * Math.sin(s / 60 + i)); // wide swing, integer registers
-    case 1: return 50 + i + Math.sin(s / 7 + i) * 3 + noise; // narrow level
-    case 2: return Math.sin(s / 300 + i) * 2 + noise; // crosses zero
-    case 3: return 0; // zero bucket
-    case 4: return s < 3000 ? 1e-3 * (i + 1) : 1e6 * (i + 1); // a step over 9 decades
-    default: return -1e3 * (1 + (s % 17)) - i; // negative only
+    case 0:
+      return Math.round(20_000 + 10_000 * Math.sin(s / 60 + i)); // wide swing, integer registers
+    case 1:
+      return 50 + i + Math.sin(s / 7 + i) * 3 + noise; // narrow level
+    case 2:
+      return Math.sin(s / 300 + i) * 2 + noise; // crosses zero
+    case 3:
+      return 0; // zero bucket
+    case 4:
+      return s < 3000 ? 1e-3 * (i + 1) : 1e6 * (i + 1); // a step over 9 decades
+    default:
+      return -1e3 * (1 + (s % 17)) - i; // negative only
   }
 }
 
@@ -50,7 +59,10 @@ function run(): ClosedWindow[] {
       // Every 11th second a point's reading arrives 3 s late (out of order within the window),
       // every 601st second one 20 s late (past the grace when its minute has closed).
       const lag = s % 11 === i % 11 ? 3000 : s % 601 === i ? 20_000 : 0;
-      engine.add({ device: `dev-${i % 3}`, point: `p${i}`, value: value(i, s), ts: t - lag + 100, quality: quality(i, s) }, now);
+      engine.add(
+        { device: `dev-${i % 3}`, point: `p${i}`, value: value(i, s), ts: t - lag + 100, quality: quality(i, s) },
+        now,
+      );
     }
     out.push(...engine.close(now));
     if (s === RESTART_AT) {
@@ -73,7 +85,11 @@ describe('rollups of a fixed series (frozen results)', () => {
   it('emit exactly the recorded windows and rows', () => {
     const all = run();
     const json = JSON.stringify(all);
-    const got = { windows: all.length, sha256: createHash('sha256').update(json).digest('hex'), long: JSON.parse(JSON.stringify(all.filter((w) => w.window !== '1m'))) as ClosedWindow[] };
+    const got = {
+      windows: all.length,
+      sha256: createHash('sha256').update(json).digest('hex'),
+      long: JSON.parse(JSON.stringify(all.filter((w) => w.window !== '1m'))) as ClosedWindow[],
+    };
     if (process.env.UPDATE_FIXED_SERIES) writeFileSync(EXPECTED, JSON.stringify(got, null, 0) + '\n');
     const expected = JSON.parse(readFileSync(EXPECTED, 'utf8')) as typeof got;
     expect(got.windows).toBe(expected.windows);

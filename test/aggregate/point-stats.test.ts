@@ -37,13 +37,24 @@ describe('point statistics', () => {
     const s = new PointStats(m);
     s.addBad();
     s.addBad();
-    expect(s.summary(60_000)).toMatchObject({ count: 2, good: 0, bad: 2, min: null, mean: null, twMean: null, p50: null });
+    expect(s.summary(60_000)).toMatchObject({
+      count: 2,
+      good: 0,
+      bad: 2,
+      min: null,
+      mean: null,
+      twMean: null,
+      p50: null,
+    });
   });
 
   it('mergeNext of two adjacent windows equals one accumulator over both (Welford/Chan, tw-mean, sketch)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 119_999 }), fc.double({ min: -100, max: 100, noNaN: true })), { minLength: 1, maxLength: 200 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 119_999 }), fc.double({ min: -100, max: 100, noNaN: true })), {
+          minLength: 1,
+          maxLength: 200,
+        }),
         (pts) => {
           const sorted = [...pts].sort((a, b) => a[0] - b[0]);
           const whole = new PointStats(m);
@@ -56,7 +67,8 @@ describe('point statistics', () => {
           a.mergeNext(b, 60_000);
           const x = a.summary(120_000);
           const y = whole.summary(120_000);
-          for (const k of ['count', 'good', 'min', 'max', 'last', 'p50', 'p95', 'p99'] as const) expect(x[k]).toBe(y[k]);
+          for (const k of ['count', 'good', 'min', 'max', 'last', 'p50', 'p95', 'p99'] as const)
+            expect(x[k]).toBe(y[k]);
           for (const k of ['mean', 'twMean', 'stddev'] as const) expect(x[k]!).toBeCloseTo(y[k]!, 6);
         },
       ),

@@ -19,18 +19,42 @@ const T0 = Date.parse('2026-03-02T10:00:00Z');
 
 function fakeStore() {
   const records: NewRecord[] = [];
-  return { records, commit: async (r: NewRecord): Promise<CommitResult> => (records.push(r), { ok: true, seq: records.length }) };
+  return {
+    records,
+    commit: async (r: NewRecord): Promise<CommitResult> => (records.push(r), { ok: true, seq: records.length }),
+  };
 }
 const rollups = (records: NewRecord[]) =>
-  records.flatMap((r) => (r.type === 'aggregate' && r.aggregate.kind === 'rollup' ? [r.aggregate as RollupPayload] : []));
-const batch = (ts: number, value: number): ReadingBatch => ({ device: 'boiler', ts, readings: [{ device: 'boiler', point: 'p', value, ts, quality: 'good' }] });
+  records.flatMap((r) =>
+    r.type === 'aggregate' && r.aggregate.kind === 'rollup' ? [r.aggregate as RollupPayload] : [],
+  );
+const batch = (ts: number, value: number): ReadingBatch => ({
+  device: 'boiler',
+  ts,
+  readings: [{ device: 'boiler', point: 'p', value, ts, quality: 'good' }],
+});
 
 describe('issue 16.4: open rollup windows survive a restart', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  const stageOn = (store: ReturnType<typeof fakeStore>, state: MemoryState, openWindows: MemoryState | undefined, windows = [M]) =>
-    new RollupStage({ windows, grace: 5000, accuracy: 0.01, maxPoints: 100, timezone: 'UTC', commit: store.commit, state, ...(openWindows ? { openWindows } : {}), log: silentLogger() });
+  const stageOn = (
+    store: ReturnType<typeof fakeStore>,
+    state: MemoryState,
+    openWindows: MemoryState | undefined,
+    windows = [M],
+  ) =>
+    new RollupStage({
+      windows,
+      grace: 5000,
+      accuracy: 0.01,
+      maxPoints: 100,
+      timezone: 'UTC',
+      commit: store.commit,
+      state,
+      ...(openWindows ? { openWindows } : {}),
+      log: silentLogger(),
+    });
 
   it('issue 16.4: 29 restarts in 6 minutes: every minute and the 15-minute window are emitted once, whole, with every reading', async () => {
     vi.setSystemTime(T0);
@@ -119,7 +143,13 @@ describe('issue 16.4: open rollup windows survive a restart', () => {
   });
 
   it('issue 16.4: saved and restored through JSON, a window gives the statistics of one uninterrupted run', () => {
-    const readings: Reading[] = Array.from({ length: 60 }, (_, i) => ({ device: 'd', point: 'p', value: Math.sin(i) * 100 + (i === 7 ? 1e300 : 0), ts: T0 + i * 1000, quality: i % 13 ? 'good' : 'timeout' }));
+    const readings: Reading[] = Array.from({ length: 60 }, (_, i) => ({
+      device: 'd',
+      point: 'p',
+      value: Math.sin(i) * 100 + (i === 7 ? 1e300 : 0),
+      ts: T0 + i * 1000,
+      quality: i % 13 ? 'good' : 'timeout',
+    }));
     const mk = () => new RollupEngine({ windows: [M, 15 * M], grace: 5000, timezone: 'Europe/Amsterdam' });
     const whole = mk();
     for (const r of readings) whole.add(r, r.ts);

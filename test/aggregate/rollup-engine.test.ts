@@ -5,7 +5,13 @@ import type { Quality, Reading } from '../../src/shared/reading.js';
 const M = 60_000;
 const H = 3_600_000;
 const T0 = Date.parse('2025-01-01T10:00:00Z');
-const r = (ts: number, value: number, point = 'p', quality: Quality = 'good', device = 'd'): Reading => ({ device, point, value, ts, quality });
+const r = (ts: number, value: number, point = 'p', quality: Quality = 'good', device = 'd'): Reading => ({
+  device,
+  point,
+  value,
+  ts,
+  quality,
+});
 
 function engine(windows = [M], grace = 10_000, tz = 'UTC', startedAt = -Infinity): RollupEngine {
   return new RollupEngine({ windows, grace, timezone: tz, startedAt });
@@ -64,7 +70,10 @@ describe('rollup engine', () => {
     const e = engine([M, H]);
     e.add(r(T0 + 1000, 1), T0 + 1000);
     const out = e.close(T0 + 3 * H);
-    expect(out.map((w) => [w.window, w.start])).toEqual([['1m', T0], ['1h', T0]]);
+    expect(out.map((w) => [w.window, w.start])).toEqual([
+      ['1m', T0],
+      ['1h', T0],
+    ]);
     e.add(r(T0 + 3 * H, 7), T0 + 3 * H);
     expect(e.close(T0 + 3 * H + M + 10_000)[0]).toMatchObject({ start: T0 + 3 * H });
   });
@@ -127,7 +136,10 @@ describe('rollup engine', () => {
   });
 
   it('1 h windows across Amsterdam DST: one window per real hour (23 and 25 of them), each closed once', () => {
-    for (const [from, hours] of [['2025-03-29T23:00:00Z', 23], ['2025-10-25T22:00:00Z', 25]] as const) {
+    for (const [from, hours] of [
+      ['2025-03-29T23:00:00Z', 23],
+      ['2025-10-25T22:00:00Z', 25],
+    ] as const) {
       const e = engine([H, 86_400_000], 10_000, 'Europe/Amsterdam');
       const start = Date.parse(from);
       const closed: ClosedWindow[] = [];

@@ -42,7 +42,17 @@ describe('rollup stage and aggregation', () => {
     vi.setSystemTime(T0);
     const store = fakeStore();
     const seen: RollupPayload[] = [];
-    const stage = new RollupStage({ windows: [M, 15 * M], grace: 5000, accuracy: 0.01, maxPoints: 100, timezone: 'UTC', commit: store.commit, state: new MemoryState(), log: silentLogger(), onRollup: (p) => seen.push(p) });
+    const stage = new RollupStage({
+      windows: [M, 15 * M],
+      grace: 5000,
+      accuracy: 0.01,
+      maxPoints: 100,
+      timezone: 'UTC',
+      commit: store.commit,
+      state: new MemoryState(),
+      log: silentLogger(),
+      onRollup: (p) => seen.push(p),
+    });
     await stage.start();
     for (let s = 0; s < 60; s++) {
       stage.accept(batch('boiler-1', T0 + s * 1000, { pressure: 10 + (s % 3), temp: 80 }));
@@ -65,7 +75,17 @@ describe('rollup stage and aggregation', () => {
     vi.setSystemTime(T0);
     const state = new MemoryState();
     const store = fakeStore();
-    const mk = () => new RollupStage({ windows: [M], grace: 5000, accuracy: 0.01, maxPoints: 100, timezone: 'UTC', commit: store.commit, state, log: silentLogger() });
+    const mk = () =>
+      new RollupStage({
+        windows: [M],
+        grace: 5000,
+        accuracy: 0.01,
+        maxPoints: 100,
+        timezone: 'UTC',
+        commit: store.commit,
+        state,
+        log: silentLogger(),
+      });
     let stage = mk();
     await stage.start();
     stage.accept(batch('d', T0 + 1000, { p: 1 }));
@@ -88,7 +108,14 @@ describe('rollup stage and aggregation', () => {
     const state = new MemoryState();
     const config = configSchema.parse({ schedules: { timezone: 'Europe/Amsterdam', dailyReport: '5 0 * * *' } });
     const onRecord: AggregatePayload[] = [];
-    const agg = new Aggregation({ config, devices: ['boiler-1', 'genset-1'], store, state, log: silentLogger(), onRecord: (p) => onRecord.push(p) });
+    const agg = new Aggregation({
+      config,
+      devices: ['boiler-1', 'genset-1'],
+      store,
+      state,
+      log: silentLogger(),
+      onRecord: (p) => onRecord.push(p),
+    });
     await agg.start();
     for (let s = 0; s < 120; s++) {
       agg.accept(batch('boiler-1', Date.now(), { pressure: 10 }));
@@ -112,7 +139,13 @@ describe('rollup stage and aggregation', () => {
 describe('config and cost knob', () => {
   it('defaults: 1m/15m/1h windows, 10 s grace, UTC, daily report at 00:05, cloud gets both', () => {
     const c = configSchema.parse({});
-    expect(c.aggregate).toEqual({ enabled: true, windows: [60_000, 900_000, 3_600_000], grace: 10_000, accuracy: 0.01, maxPoints: 10_000 });
+    expect(c.aggregate).toEqual({
+      enabled: true,
+      windows: [60_000, 900_000, 3_600_000],
+      grace: 10_000,
+      accuracy: 0.01,
+      maxPoints: 10_000,
+    });
     expect(c.schedules).toEqual({ timezone: 'UTC', dailyReport: '5 0 * * *' });
     expect(c.cloud).toEqual({ default: 'both', devices: {} });
   });
@@ -131,7 +164,14 @@ describe('config and cost knob', () => {
     expect(cloudWants(cloud, 'genset-1', 'aggregate')).toBe(false);
     expect(cloudWants(cloud, 'genset-1', 'alarm')).toBe(true);
     expect(cloudWants(cloud, 'boiler-1', 'readings')).toBe(true);
-    const p = { kind: 'rollup', columns: ['device', 'point'], rows: [['genset-1', 'rpm'], ['boiler-1', 'p']] } as unknown as AggregatePayload;
+    const p = {
+      kind: 'rollup',
+      columns: ['device', 'point'],
+      rows: [
+        ['genset-1', 'rpm'],
+        ['boiler-1', 'p'],
+      ],
+    } as unknown as AggregatePayload;
     expect((cloudAggregate(cloud, p) as RollupPayload).rows).toEqual([['boiler-1', 'p']]);
     const only = { ...p, rows: [['genset-1', 'rpm']] } as unknown as AggregatePayload;
     expect(cloudAggregate(cloud, only)).toBeNull();

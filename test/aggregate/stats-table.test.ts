@@ -12,7 +12,11 @@ import { SketchMapping, keyOf } from '../../src/aggregate/sketch.js';
 const m = new SketchMapping(0.01);
 const reading = fc.record({
   row: fc.integer({ min: 0, max: 40 }),
-  v: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ min: -1000, max: 1000, noNaN: true }), fc.constant(0)),
+  v: fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.double({ min: -1000, max: 1000, noNaN: true }),
+    fc.constant(0),
+  ),
   dt: fc.integer({ min: -5000, max: 60_000 }),
   good: fc.boolean(),
 });

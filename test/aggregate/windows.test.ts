@@ -27,7 +27,11 @@ describe('window alignment', () => {
 
   it('1 h windows are real hours on local clock hours across both DST changes', () => {
     const a = new WindowAligner(AMS);
-    for (const [day, hours] of [['2025-03-30', 23], ['2025-10-26', 25], ['2025-06-01', 24]] as const) {
+    for (const [day, hours] of [
+      ['2025-03-30', 23],
+      ['2025-10-26', 25],
+      ['2025-06-01', 24],
+    ] as const) {
       const { start, end } = localDay(iso(`${day}T12:00:00Z`), AMS);
       const starts = new Set<number>();
       for (let t = start; t < end; t += 60_000) starts.add(a.start(t, H));

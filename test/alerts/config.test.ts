@@ -37,14 +37,22 @@ describe('the detect and alarms config sections', () => {
     const file = path.join(dir, 'bad.yaml');
     await writeFile(
       file,
-      ['alarms:', '  chattering: { count: 1, window: soon }', '  priorities: { conditions: { HH: urgent } }', 'detect:', '  policy: { minScore: 2 }'].join('\n'),
+      [
+        'alarms:',
+        '  chattering: { count: 1, window: soon }',
+        '  priorities: { conditions: { HH: urgent } }',
+        'detect:',
+        '  policy: { minScore: 2 }',
+      ].join('\n'),
     );
     const err = await loadSettings(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HalfwegError);
     const details = (err as HalfwegError).details.join('\n');
     expect(details).toMatch(/alarms\.chattering\.count: expected an integer 2\.\.1000, got 1/);
     expect(details).toMatch(/alarms\.chattering\.window: expected a duration/);
-    expect(details).toMatch(/alarms\.priorities\.conditions\.HH: expected one of "low", "medium", "high", "critical", got "urgent"/);
+    expect(details).toMatch(
+      /alarms\.priorities\.conditions\.HH: expected one of "low", "medium", "high", "critical", got "urgent"/,
+    );
     expect(details).toMatch(/detect\.policy\.minScore: expected a number 0\.\.1, got 2/);
   });
 
@@ -67,7 +75,7 @@ describe('the detect and alarms config sections', () => {
     expect(pointOptions(detect, 'boiler-2', 'steam_flow', {}).limits).toBeUndefined();
   });
 
-  it('takes a point\'s own detector options from its profile, under the config\'s overrides', () => {
+  it("takes a point's own detector options from its profile, under the config's overrides", () => {
     const detect = parseDetectOptions({ points: { 'boiler-1/drum_level': { flatline: { span: '20m' } } } });
     const own = { detect: { flatline: { span: 300_000, tolerance: 2 }, rate: { maxRise: 50 } } };
     const o = pointOptions(detect, 'boiler-1', 'drum_level', own);
@@ -78,7 +86,13 @@ describe('the detect and alarms config sections', () => {
 
   it('priorities: per condition, per alarm, and by score for learned detectors', () => {
     const c = configSchema.parse({
-      alarms: { priorities: { conditions: { LL: 'critical' }, learned: { high: 0.99 }, alarms: { 'boiler-1/drum_level/limits': { L: 'high' }, 'genset-1/rpm/missing': 'low' } } },
+      alarms: {
+        priorities: {
+          conditions: { LL: 'critical' },
+          learned: { high: 0.99 },
+          alarms: { 'boiler-1/drum_level/limits': { L: 'high' }, 'genset-1/rpm/missing': 'low' },
+        },
+      },
     });
     const p = new PriorityRules(c.alarms.priorities);
     expect(p.of('boiler-1/drum_level/limits', 'limits', 'LL', 1)).toBe('critical');
@@ -105,10 +119,19 @@ describe('the detect and alarms config sections', () => {
       ].join('\n'),
     );
     const settings = await loadSettings(file);
-    expect(pointSettings(settings)('boiler-1', 'drum_pressure')?.limits).toEqual({ hh: 14, h: 12.5, l: 6, ll: 4, deadband: 0.2 });
+    expect(pointSettings(settings)('boiler-1', 'drum_pressure')?.limits).toEqual({
+      hh: 14,
+      h: 12.5,
+      l: 6,
+      ll: 4,
+      deadband: 0.2,
+    });
     const m = createAlarmManager(settings, { commit: async () => undefined, log: captureLog('debug').log });
     expect(m).not.toBeNull();
-    const off = createAlarmManager({ ...settings, config: { ...settings.config, alarms: { ...settings.config.alarms, enabled: false } } }, { commit: async () => undefined, log: captureLog('debug').log });
+    const off = createAlarmManager(
+      { ...settings, config: { ...settings.config, alarms: { ...settings.config.alarms, enabled: false } } },
+      { commit: async () => undefined, log: captureLog('debug').log },
+    );
     expect(off).toBeNull();
   });
 });

@@ -15,11 +15,24 @@ import type { Quality, ReadingBatch } from '../../src/shared/reading.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { harness, T0, type Harness } from './helpers.js';
 
-const POINTS = ['drum_level', 'drum_pressure', 'steam_flow', 'feedwater_flow', 'flue_gas_o2', 'flue_gas_temp', 'burner_load', 'stack_temp'];
+const POINTS = [
+  'drum_level',
+  'drum_pressure',
+  'steam_flow',
+  'feedwater_flow',
+  'flue_gas_o2',
+  'flue_gas_temp',
+  'burner_load',
+  'stack_temp',
+];
 const DEVICE = 'boiler-1';
 
 function cycle(ts: number, quality: Quality, device = DEVICE): ReadingBatch {
-  return { device, ts, readings: POINTS.map((point, i) => ({ device, point, value: quality === 'good' ? 10 + i : NaN, ts, quality })) };
+  return {
+    device,
+    ts,
+    readings: POINTS.map((point, i) => ({ device, point, value: quality === 'good' ? 10 + i : NaN, ts, quality })),
+  };
 }
 
 /** Polls every second from `from` for `n` cycles, ticking the manager each time; returns the next time. */
@@ -66,11 +79,16 @@ describe('a dead device is one alarm, not nine', () => {
       expect(e.comment).toBe(`${DEVICE} is not answering (timeout); see ${DEVICE}/connection/device-down`);
     }
     // Nothing was raised but device-down.
-    expect(h.committed.filter((e) => e.event === 'raised').map((e) => e.id)).toEqual([`${DEVICE}/connection/device-down`]);
+    expect(h.committed.filter((e) => e.event === 'raised').map((e) => e.id)).toEqual([
+      `${DEVICE}/connection/device-down`,
+    ]);
     expect(h.manager.devicesDown().get(DEVICE)).toBe('timeout');
 
     // A suppressed alarm needs no acknowledgement, and says why.
-    expect(h.manager.command({ action: 'ack', id: `${DEVICE}/drum_level/missing` })).toMatchObject({ ok: false, reason: 'nothing to acknowledge: the alarm is suppressed' });
+    expect(h.manager.command({ action: 'ack', id: `${DEVICE}/drum_level/missing` })).toMatchObject({
+      ok: false,
+      reason: 'nothing to acknowledge: the alarm is suppressed',
+    });
 
     // Recovery: the device answers; its missing alarms go back to normal without annunciating,
     // each as soon as its condition clears (the policy's offCount good readings).
@@ -95,7 +113,10 @@ describe('a dead device is one alarm, not nine', () => {
     for (let i = 0; i < RELEASE_BATCHES; i++, t += 1000) {
       h.now.t = t;
       const b = cycle(t, 'good');
-      h.manager.accept({ ...b, readings: b.readings.map((r, i) => (i === 0 ? { ...r, value: NaN, quality: 'timeout' as const } : r)) });
+      h.manager.accept({
+        ...b,
+        readings: b.readings.map((r, i) => (i === 0 ? { ...r, value: NaN, quality: 'timeout' as const } : r)),
+      });
       h.manager.tick(t);
       if (i === RELEASE_BATCHES - 2) {
         await h.manager.idle();
@@ -104,12 +125,19 @@ describe('a dead device is one alarm, not nine', () => {
     }
     await h.manager.idle();
     expect(h.manager.get(`${DEVICE}/drum_level/missing`)?.state).toBe('unack');
-    expect(h.events(`${DEVICE}/drum_level/missing`)).toEqual(['suppressed:suppressed', 'unsuppressed:normal', 'raised:unack']);
+    expect(h.events(`${DEVICE}/drum_level/missing`)).toEqual([
+      'suppressed:suppressed',
+      'unsuppressed:normal',
+      'raised:unack',
+    ]);
     expect(h.manager.get(`${DEVICE}/drum_pressure/missing`)?.state).toBe('normal');
   });
 
   it('another device is not suppressed, and an alarm raised before the device died keeps its state', async () => {
-    const h = await harness({ detect: { baseline: { enabled: false }, flatline: { enabled: false } }, limits: { [`${DEVICE}/drum_level`]: { h: 5, deadband: 0.1 } } });
+    const h = await harness({
+      detect: { baseline: { enabled: false }, flatline: { enabled: false } },
+      limits: { [`${DEVICE}/drum_level`]: { h: 5, deadband: 0.1 } },
+    });
     let t = run(h, T0, 30, 'good'); // drum_level is 10 > h 5: a real alarm
     await h.manager.idle();
     expect(h.manager.get(`${DEVICE}/drum_level/limits`)?.state).toBe('unack');
@@ -117,10 +145,18 @@ describe('a dead device is one alarm, not nine', () => {
     await h.manager.idle();
     expect(h.manager.get(`${DEVICE}/drum_level/limits`)?.state).toBe('unack');
     // The same silence on a device that does answer (a point whose register is gone: exceptions) is news.
-    h.manager.accept({ device: 'pump-1', ts: t, readings: [{ device: 'pump-1', point: 'flow', value: 1, ts: t, quality: 'good' }] });
+    h.manager.accept({
+      device: 'pump-1',
+      ts: t,
+      readings: [{ device: 'pump-1', point: 'flow', value: 1, ts: t, quality: 'good' }],
+    });
     for (let i = 1; i <= 120; i++) {
       h.now.t = t + i * 1000;
-      h.manager.accept({ device: 'pump-1', ts: h.now.t, readings: [{ device: 'pump-1', point: 'flow', value: NaN, ts: h.now.t, quality: 'exception' }] });
+      h.manager.accept({
+        device: 'pump-1',
+        ts: h.now.t,
+        readings: [{ device: 'pump-1', point: 'flow', value: NaN, ts: h.now.t, quality: 'exception' }],
+      });
       h.manager.tick(h.now.t);
     }
     await h.manager.idle();
@@ -147,28 +183,47 @@ describe('acknowledge-all of a device', () => {
   it('acknowledges every alarm of the device that awaits it, one audited event each, and nothing else', async () => {
     const h = await harness({
       detect: { baseline: { enabled: false }, flatline: { enabled: false } },
-      limits: { [`${DEVICE}/drum_level`]: { h: 5, deadband: 0.1 }, [`${DEVICE}/steam_flow`]: { h: 5, deadband: 0.1 }, 'pump-1/flow': { h: 0.5, deadband: 0.1 } },
+      limits: {
+        [`${DEVICE}/drum_level`]: { h: 5, deadband: 0.1 },
+        [`${DEVICE}/steam_flow`]: { h: 5, deadband: 0.1 },
+        'pump-1/flow': { h: 0.5, deadband: 0.1 },
+      },
     });
     run(h, T0, 10, 'good');
     h.feed('pump-1', 'flow', [1, 1, 1, 1, 1], T0);
     await h.manager.idle();
-    const before = h.manager.alarms().filter((a) => a.state === 'unack').map((a) => a.id).sort();
+    const before = h.manager
+      .alarms()
+      .filter((a) => a.state === 'unack')
+      .map((a) => a.id)
+      .sort();
     expect(before).toEqual([`${DEVICE}/drum_level/limits`, `${DEVICE}/steam_flow/limits`, 'pump-1/flow/limits']);
 
     const r = h.manager.acknowledgeDevice(DEVICE, { by: 'J. de Vries', comment: 'boiler tripped' });
     await h.manager.idle();
-    expect(r).toMatchObject({ ok: true, action: 'ack-device', device: DEVICE, acknowledged: [`${DEVICE}/drum_level/limits`, `${DEVICE}/steam_flow/limits`] });
+    expect(r).toMatchObject({
+      ok: true,
+      action: 'ack-device',
+      device: DEVICE,
+      acknowledged: [`${DEVICE}/drum_level/limits`, `${DEVICE}/steam_flow/limits`],
+    });
     const acks = h.committed.filter((e) => e.event === 'acknowledged');
     expect(acks.map((e) => [e.id, e.by, e.comment])).toEqual([
       [`${DEVICE}/drum_level/limits`, 'J. de Vries', 'boiler tripped'],
       [`${DEVICE}/steam_flow/limits`, 'J. de Vries', 'boiler tripped'],
     ]);
     expect(h.manager.get('pump-1/flow/limits')?.state).toBe('unack');
-    expect(h.manager.acknowledgeDevice('boiler-2', { by: 'x' })).toMatchObject({ ok: false, reason: 'no alarms known for device "boiler-2" (did you mean "boiler-1"?)' });
+    expect(h.manager.acknowledgeDevice('boiler-2', { by: 'x' })).toMatchObject({
+      ok: false,
+      reason: 'no alarms known for device "boiler-2" (did you mean "boiler-1"?)',
+    });
   });
 
   it('parses ack-device and refuses it without a device', () => {
-    expect(parseCommand('{"action":"ack-device","device":"boiler-1","by":"op"}', 'a')).toEqual({ ok: true, command: { action: 'ack-device', device: 'boiler-1', by: 'op' } });
+    expect(parseCommand('{"action":"ack-device","device":"boiler-1","by":"op"}', 'a')).toEqual({
+      ok: true,
+      command: { action: 'ack-device', device: 'boiler-1', by: 'op' },
+    });
     const bad = parseCommand('{"action":"ack-device","id":"boiler-1/x/y"}', 'a');
     expect(bad.ok).toBe(false);
   });
@@ -195,16 +250,34 @@ describe('ack-device over MQTT (a real Mosquitto on a free port)', () => {
     await h.manager.idle();
     const channel = new MqttClientChannel(agentClient);
     const base = 'halfweg/plant/agent-a';
-    const listener = new AlarmCommandListener({ channel, base, agent: 'agent-a', manager: h.manager, log: h.log, results: true });
+    const listener = new AlarmCommandListener({
+      channel,
+      base,
+      agent: 'agent-a',
+      manager: h.manager,
+      log: h.log,
+      results: true,
+    });
     await listener.start();
     const results: CommandResult[] = [];
     await operator.subscribeAsync(`${base}/cmd/alarms/result`, { qos: 1 });
     operator.on('message', (_t, p) => results.push(JSON.parse(p.toString()) as CommandResult));
-    await operator.publishAsync(`${base}/cmd/alarms`, JSON.stringify({ action: 'ack-device', device: DEVICE, by: 'J. de Vries', requestId: 7 }), { qos: 1 });
+    await operator.publishAsync(
+      `${base}/cmd/alarms`,
+      JSON.stringify({ action: 'ack-device', device: DEVICE, by: 'J. de Vries', requestId: 7 }),
+      { qos: 1 },
+    );
     const end = Date.now() + 5000;
     while (results.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     await h.manager.idle();
-    expect(results[0]).toMatchObject({ ok: true, action: 'ack-device', id: null, requestId: 7, device: DEVICE, acknowledged: [`${DEVICE}/connection/device-down`] });
+    expect(results[0]).toMatchObject({
+      ok: true,
+      action: 'ack-device',
+      id: null,
+      requestId: 7,
+      device: DEVICE,
+      acknowledged: [`${DEVICE}/connection/device-down`],
+    });
     expect(h.manager.get(`${DEVICE}/connection/device-down`)?.state).toBe('acked');
     expect(h.manager.counts()).toMatchObject({ unacknowledged: 0, suppressed: 8 });
     expect(h.committed.filter((e) => e.event === 'acknowledged').map((e) => e.by)).toEqual(['J. de Vries']);

@@ -11,8 +11,17 @@ import type { Quality, ReadingBatch } from '../../src/shared/reading.js';
 
 export const T0 = Date.UTC(2024, 0, 1, 8);
 
-export function batch(device: string, ts: number, values: Record<string, number>, quality: Quality = 'good'): ReadingBatch {
-  return { device, ts, readings: Object.entries(values).map(([point, value]) => ({ device, point, value, ts, quality })) };
+export function batch(
+  device: string,
+  ts: number,
+  values: Record<string, number>,
+  quality: Quality = 'good',
+): ReadingBatch {
+  return {
+    device,
+    ts,
+    readings: Object.entries(values).map(([point, value]) => ({ device, point, value, ts, quality })),
+  };
 }
 
 export interface Harness {
@@ -23,7 +32,14 @@ export interface Harness {
   log: Logger;
   now: { t: number };
   /** Feeds one reading per step of `stepMs` from `from`, advancing the clock. */
-  feed(device: string, point: string, values: readonly number[], from: number, stepMs?: number, quality?: Quality): number;
+  feed(
+    device: string,
+    point: string,
+    values: readonly number[],
+    from: number,
+    stepMs?: number,
+    quality?: Quality,
+  ): number;
   events(id?: string): string[];
 }
 

@@ -56,7 +56,13 @@ describe('ISA-18.2 transitions', () => {
     const a = new Alarm().on(0).ack(5, 'J. de Vries', 'burner tripped').off(10);
     expect(a.names).toEqual(['raised:unack', 'acknowledged:acked', 'cleared:normal']);
     const ack = a.events[1]!;
-    expect(ack).toMatchObject({ by: 'J. de Vries', comment: 'burner tripped', ts: s(5), conditionActive: true, since: s(0) });
+    expect(ack).toMatchObject({
+      by: 'J. de Vries',
+      comment: 'burner tripped',
+      ts: s(5),
+      conditionActive: true,
+      since: s(0),
+    });
     expect(a.events.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(life.isQuiet(a.r)).toBe(true);
   });
@@ -107,7 +113,13 @@ describe('ISA-18.2 transitions', () => {
 describe('shelving', () => {
   it('suppresses annunciation; expiry with the condition still active raises it anew', () => {
     const a = new Alarm().on(0).shelve(5, 60);
-    expect(a.events.at(-1)).toMatchObject({ event: 'shelved', state: 'shelved', until: s(65), by: 'J. de Vries', comment: 'calibration' });
+    expect(a.events.at(-1)).toMatchObject({
+      event: 'shelved',
+      state: 'shelved',
+      until: s(65),
+      by: 'J. de Vries',
+      comment: 'calibration',
+    });
     a.off(10).on(20).off(30).on(40); // nothing annunciates, nothing counts as chattering
     expect(a.events).toHaveLength(2);
     a.tick(64);
@@ -142,7 +154,13 @@ describe('shelving', () => {
 describe('chattering', () => {
   it('the third activation within the window marks it chattering; it stays annunciated with a count, rate-limited, until it calms', () => {
     const a = new Alarm().on(0).off(5).on(10).off(15).on(20);
-    expect(a.names).toEqual(['raised:unack', 'returned:rtn-unack', 'raised:unack', 'returned:rtn-unack', 'chattering:unack']);
+    expect(a.names).toEqual([
+      'raised:unack',
+      'returned:rtn-unack',
+      'raised:unack',
+      'returned:rtn-unack',
+      'chattering:unack',
+    ]);
     expect(a.events.at(-1)).toMatchObject({ chattering: true, count: 3 });
     // Off/on every 5 s until 100 s: no per-activation events, one update a window after the first report.
     for (let t = 25; t <= 100; t += 10) a.off(t).on(t + 5);
@@ -162,7 +180,15 @@ describe('chattering', () => {
 
   it('acknowledged while chattering, calming with the condition gone settles to normal', () => {
     const a = new Alarm().on(0).off(1).on(2).off(3).on(4).ack(5).off(6).on(7).off(8).tick(70);
-    expect(a.names).toEqual(['raised:unack', 'returned:rtn-unack', 'raised:unack', 'returned:rtn-unack', 'chattering:unack', 'acknowledged:acked', 'calmed:normal']);
+    expect(a.names).toEqual([
+      'raised:unack',
+      'returned:rtn-unack',
+      'raised:unack',
+      'returned:rtn-unack',
+      'chattering:unack',
+      'acknowledged:acked',
+      'calmed:normal',
+    ]);
   });
 
   it('calming while the condition is active keeps it active', () => {

@@ -14,13 +14,38 @@ describe('AlarmManager on synthetic batches', () => {
   it('a limit breach raises exactly one alarm and returns once', async () => {
     const h = await harness({ limits: DRUM });
     const n = noise(1, 0.1);
-    let t = h.feed('boiler-1', 'drum_pressure', series(60, () => 10 + n()), T0);
-    t = h.feed('boiler-1', 'drum_pressure', series(30, () => 13 + n() * 0.5), t);
-    h.feed('boiler-1', 'drum_pressure', series(30, () => 10 + n()), t);
+    let t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(60, () => 10 + n()),
+      T0,
+    );
+    t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(30, () => 13 + n() * 0.5),
+      t,
+    );
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(30, () => 10 + n()),
+      t,
+    );
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack', 'returned:rtn-unack']);
     const raised = h.committed[0]!;
-    expect(raised).toMatchObject({ id: ID, device: 'boiler-1', point: 'drum_pressure', kind: 'limits', alarm: 'limits', condition: 'H', priority: 'medium', seq: 1, conditionActive: true });
+    expect(raised).toMatchObject({
+      id: ID,
+      device: 'boiler-1',
+      point: 'drum_pressure',
+      kind: 'limits',
+      alarm: 'limits',
+      condition: 'H',
+      priority: 'medium',
+      seq: 1,
+      conditionActive: true,
+    });
     // Policy onCount 3: raised on the third reading above the limit.
     expect(raised.ts).toBe(T0 + 62_000);
     expect(raised.value).toBeGreaterThan(12.5);
@@ -29,9 +54,24 @@ describe('AlarmManager on synthetic batches', () => {
 
   it('a breach past HH escalates the active alarm', async () => {
     const h = await harness({ limits: DRUM });
-    let t = h.feed('boiler-1', 'drum_pressure', series(10, () => 10), T0);
-    t = h.feed('boiler-1', 'drum_pressure', series(5, () => 12.8), t);
-    h.feed('boiler-1', 'drum_pressure', series(5, () => 14), t);
+    let t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 10),
+      T0,
+    );
+    t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 12.8),
+      t,
+    );
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 14),
+      t,
+    );
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack', 'escalated:unack']);
     expect(h.committed[1]).toMatchObject({ condition: 'HH', priority: 'high' });
@@ -40,7 +80,12 @@ describe('AlarmManager on synthetic batches', () => {
   it('a value sitting on the limit does not chatter (deadband and policy delays)', async () => {
     const h = await harness({ limits: DRUM, detect: { baseline: { enabled: false } } });
     const n = noise(7, 0.1);
-    h.feed('boiler-1', 'drum_pressure', series(1200, () => 12.5 + n()), T0);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(1200, () => 12.5 + n()),
+      T0,
+    );
     await h.manager.idle();
     const names = h.events(ID);
     expect(names.filter((e) => e.startsWith('raised')).length).toBeLessThanOrEqual(2);
@@ -53,7 +98,12 @@ describe('AlarmManager on synthetic batches', () => {
       detect: { baseline: { enabled: false }, policy: { onCount: 1, offCount: 1 } },
     });
     const n = noise(7, 0.1);
-    h.feed('boiler-1', 'drum_pressure', series(600, () => 12.5 + n()), T0);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(600, () => 12.5 + n()),
+      T0,
+    );
     await h.manager.idle();
     const names = h.events(ID);
     const raised = names.filter((e) => e.startsWith('raised')).length;
@@ -64,7 +114,12 @@ describe('AlarmManager on synthetic batches', () => {
     expect(chattering.length).toBeLessThanOrEqual(600 / 60 + 1);
     expect(chattering.at(-1)!.count).toBeGreaterThan(50);
     // Calms down after a quiet window.
-    h.feed('boiler-1', 'drum_pressure', series(10, () => 10), T0 + 600_000);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 10),
+      T0 + 600_000,
+    );
     h.manager.tick(T0 + 680_000);
     await h.manager.idle();
     expect(h.committed.at(-1)).toMatchObject({ event: 'calmed', state: 'rtn-unack', chattering: false });
@@ -73,22 +128,50 @@ describe('AlarmManager on synthetic batches', () => {
   it('a stuck sensor raises a flatline alarm and returns when it moves again', async () => {
     const h = await harness({ detect: { baseline: { enabled: false }, flatline: { span: '1m' } } });
     const n = noise(3, 0.5);
-    let t = h.feed('genset-1', 'oil_pressure', series(120, () => 4 + n()), T0);
-    t = h.feed('genset-1', 'oil_pressure', series(90, () => 4.2), t);
+    let t = h.feed(
+      'genset-1',
+      'oil_pressure',
+      series(120, () => 4 + n()),
+      T0,
+    );
+    t = h.feed(
+      'genset-1',
+      'oil_pressure',
+      series(90, () => 4.2),
+      t,
+    );
     await h.manager.idle();
     expect(h.events('genset-1/oil_pressure/flatline')).toEqual(['raised:unack']);
     expect(h.committed[0]).toMatchObject({ condition: 'stuck', priority: 'medium', value: 4.2 });
-    h.feed('genset-1', 'oil_pressure', series(10, () => 4 + n()), t);
+    h.feed(
+      'genset-1',
+      'oil_pressure',
+      series(10, () => 4 + n()),
+      t,
+    );
     await h.manager.idle();
     expect(h.events('genset-1/oil_pressure/flatline')).toEqual(['raised:unack', 'returned:rtn-unack']);
   });
 
   it('missing data raises on tick (a point answered with exceptions is silent) and returns when readings come back', async () => {
     const h = await harness({ detect: { baseline: { enabled: false } } });
-    const last = h.feed('genset-1', 'rpm', series(30, () => 1500), T0) - 1000;
+    const last =
+      h.feed(
+        'genset-1',
+        'rpm',
+        series(30, () => 1500),
+        T0,
+      ) - 1000;
     // The device answers, but not for this point: exceptions with no value. (A device that answers
     // nothing at all is one device-down alarm, its points' missing suppressed: floods.test.ts.)
-    h.feed('genset-1', 'rpm', series(30, () => NaN), last + 1000, 1000, 'exception');
+    h.feed(
+      'genset-1',
+      'rpm',
+      series(30, () => NaN),
+      last + 1000,
+      1000,
+      'exception',
+    );
     for (let t = last + 31_000; t <= last + 90_000; t += 1000) {
       h.now.t = t;
       h.manager.tick(t);
@@ -96,8 +179,18 @@ describe('AlarmManager on synthetic batches', () => {
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack']);
     // Learnt span: max(minSpan 60 s, 10 × 1 s); policy onCount 3 → third tick past 60 s.
-    expect(h.committed[0]).toMatchObject({ id: 'genset-1/rpm/missing', condition: 'missing', value: null, ts: last + 62_000 });
-    h.feed('genset-1', 'rpm', series(10, () => 1500), last + 91_000);
+    expect(h.committed[0]).toMatchObject({
+      id: 'genset-1/rpm/missing',
+      condition: 'missing',
+      value: null,
+      ts: last + 62_000,
+    });
+    h.feed(
+      'genset-1',
+      'rpm',
+      series(10, () => 1500),
+      last + 91_000,
+    );
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack', 'returned:rtn-unack']);
   });
@@ -105,8 +198,18 @@ describe('AlarmManager on synthetic batches', () => {
   it('learned-baseline alarms get a priority from their score', async () => {
     const h = await harness({ detect: { baseline: { warmup: 50 }, flatline: { enabled: false } } });
     const n = noise(11, 1);
-    const t = h.feed('boiler-1', 'feedwater_flow', series(400, () => 8 + n()), T0);
-    h.feed('boiler-1', 'feedwater_flow', series(20, () => 30), t);
+    const t = h.feed(
+      'boiler-1',
+      'feedwater_flow',
+      series(400, () => 8 + n()),
+      T0,
+    );
+    h.feed(
+      'boiler-1',
+      'feedwater_flow',
+      series(20, () => 30),
+      t,
+    );
     await h.manager.idle();
     const raised = h.committed.find((e) => e.kind === 'baseline' && e.event === 'raised');
     expect(raised).toBeDefined();
@@ -115,7 +218,9 @@ describe('AlarmManager on synthetic batches', () => {
   });
 
   it('a broken relation between points read together raises one relation alarm for the frame', async () => {
-    const h = await harness({ detect: { relation: { warmup: 100 }, baseline: { enabled: false }, flatline: { enabled: false } } });
+    const h = await harness({
+      detect: { relation: { warmup: 100 }, baseline: { enabled: false }, flatline: { enabled: false } },
+    });
     const n = noise(5, 1);
     const m = noise(6, 0.05);
     const row = (t: number, a: number, b: number) => h.manager.accept(batch('pump-1', t, { current: a, flow: b }));
@@ -156,8 +261,18 @@ describe('AlarmManager on synthetic batches', () => {
       },
     });
     h.manager.onEvent((e) => order.push(`announce ${e.event}`));
-    const t = h.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
-    h.feed('boiler-1', 'drum_pressure', series(6, () => 10), t);
+    const t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(6, () => 10),
+      t,
+    );
     await new Promise((r) => setImmediate(r));
     expect(order).toEqual(['commit-start raised', 'commit-start returned']);
     // The later commit finishes first: it still waits for the earlier event's announcement.
@@ -166,12 +281,24 @@ describe('AlarmManager on synthetic batches', () => {
     expect(order).toEqual(['commit-start raised', 'commit-start returned', 'commit-done returned']);
     release.get('raised')!();
     await h.manager.idle();
-    expect(order).toEqual(['commit-start raised', 'commit-start returned', 'commit-done returned', 'commit-done raised', 'announce raised', 'announce returned']);
+    expect(order).toEqual([
+      'commit-start raised',
+      'commit-start returned',
+      'commit-done returned',
+      'commit-done raised',
+      'announce raised',
+      'announce returned',
+    ]);
   });
 
   it('a failed commit is logged and counted; the alarm still works', async () => {
     const h = await harness({ limits: DRUM, commit: async () => ({ ok: false, reason: 'closed' }) });
-    h.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     await h.manager.idle();
     expect(h.manager.stats.commitFailures).toBe(1);
     expect(h.lines.some((l) => l['level'] === 50 && String(l['msg']).includes('could not be stored'))).toBe(true);
@@ -182,8 +309,14 @@ describe('AlarmManager on synthetic batches', () => {
     const h = await harness({ limits: DRUM, alarms: { shelve: { max: '1h' } } });
     h.feed('boiler-1', 'drum_pressure', [10], T0);
     const r = h.manager.command({ action: 'ack', id: 'boiler-1/drum_presure/limits', by: 'op' });
-    expect(r).toMatchObject({ ok: false, reason: 'unknown alarm id "boiler-1/drum_presure/limits" (did you mean "boiler-1/drum_pressure/limits"?)' });
-    expect(h.manager.command({ action: 'shelve', id: ID, for: 7_200_000, by: 'op' })).toMatchObject({ ok: false, reason: expect.stringMatching(/exceeds alarms.shelve.max/) });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: 'unknown alarm id "boiler-1/drum_presure/limits" (did you mean "boiler-1/drum_pressure/limits"?)',
+    });
+    expect(h.manager.command({ action: 'shelve', id: ID, for: 7_200_000, by: 'op' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/exceeds alarms.shelve.max/),
+    });
     expect(h.manager.command({ action: 'shelve', id: ID, by: 'op' })).toMatchObject({ ok: true, state: 'shelved' });
     await h.manager.idle();
     expect(h.committed.at(-1)).toMatchObject({ event: 'shelved', until: T0 + 3_600_000, by: 'op' });
@@ -192,10 +325,20 @@ describe('AlarmManager on synthetic batches', () => {
 
   it('shelve expiry through the manager tick re-raises an alarm whose condition is still active', async () => {
     const h = await harness({ limits: DRUM });
-    h.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     h.now.t = T0 + 10_000;
     h.manager.command({ action: 'shelve', id: ID, for: 60_000, by: 'op' });
-    h.feed('boiler-1', 'drum_pressure', series(30, () => 13), T0 + 11_000);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(30, () => 13),
+      T0 + 11_000,
+    );
     h.manager.tick(T0 + 69_000);
     h.manager.tick(T0 + 70_000);
     await h.manager.idle();
@@ -236,14 +379,35 @@ describe('the manager timer (fake timers, default clock)', () => {
 describe('alignment with the sinks retained alarm state (src/sinks/alarm-state.ts)', () => {
   it('keeps one retained topic per alarm, on screen until normal', async () => {
     const h = await harness({ limits: DRUM });
-    let t = h.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
-    t = h.feed('boiler-1', 'drum_pressure', series(3, () => 14), t);
-    t = h.feed('boiler-1', 'drum_pressure', series(10, () => 10), t);
+    let t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
+    t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(3, () => 14),
+      t,
+    );
+    t = h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 10),
+      t,
+    );
     h.now.t = t;
     h.manager.command({ action: 'shelve', id: ID, for: 60_000, by: 'op' });
     h.manager.command({ action: 'unshelve', id: ID, by: 'op' });
     await h.manager.idle();
-    expect(h.events()).toEqual(['raised:unack', 'escalated:unack', 'returned:rtn-unack', 'shelved:shelved', 'unshelved:normal']);
+    expect(h.events()).toEqual([
+      'raised:unack',
+      'escalated:unack',
+      'returned:rtn-unack',
+      'shelved:shelved',
+      'unshelved:normal',
+    ]);
     const msgs = h.committed.map((e) => alarmStateMessage(e, { seq: 1, at: 0, agent: 'a' }));
     expect(new Set(msgs.map((m) => `${m.device}/${m.point}/${m.alarm}`))).toEqual(new Set([ID]));
     expect(msgs.map((m) => m.payload !== '')).toEqual([true, true, true, true, false]);
@@ -252,7 +416,12 @@ describe('alignment with the sinks retained alarm state (src/sinks/alarm-state.t
   it('an event is plain JSON that the store accepts as an AlarmPayload', async () => {
     const h = await harness({ limits: DRUM });
     h.manager.accept(batch('boiler-1', T0, { drum_pressure: 13 }));
-    h.feed('boiler-1', 'drum_pressure', series(3, () => 13), T0 + 1000);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(3, () => 13),
+      T0 + 1000,
+    );
     await h.manager.idle();
     const e = h.committed[0]!;
     expect(JSON.parse(JSON.stringify(e))).toEqual(e);
@@ -262,7 +431,11 @@ describe('alignment with the sinks retained alarm state (src/sinks/alarm-state.t
 
 describe('conditions from outside the detectors (agent health)', () => {
   it('issue 17.11: agent-health alarms take the configured priorities, per condition and per alarm id', async () => {
-    const h = await harness({ alarms: { priorities: { conditions: { DOWN: 'critical', UNSYNCED: 'medium' }, alarms: { 'agent/disk/disk-low': 'low' } } } });
+    const h = await harness({
+      alarms: {
+        priorities: { conditions: { DOWN: 'critical', UNSYNCED: 'medium' }, alarms: { 'agent/disk/disk-low': 'low' } },
+      },
+    });
     h.manager.setCondition('boiler-1', 'connection', 'device-down', { condition: 'DOWN', value: 61 }, T0);
     h.manager.setCondition('agent', 'disk', 'disk-low', { condition: 'LOW', value: 4 }, T0);
     h.manager.setCondition('agent', 'clock', 'clock-unsynchronised', { condition: 'UNSYNCED', value: null }, T0);
@@ -276,7 +449,6 @@ describe('conditions from outside the detectors (agent health)', () => {
     expect(priority('agent/cloud/sink-lagging')).toBe('medium');
   });
 
-
   it('raise, update and clear through the same lifecycle, and are acknowledged like any alarm', async () => {
     const h = await harness({});
     const id = 'agent/store/store-degraded';
@@ -289,6 +461,13 @@ describe('conditions from outside the detectors (agent health)', () => {
     h.manager.setCondition('agent', 'disk', 'disk-low', null, T0 + 20_000);
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack', 'acknowledged:acked', 'cleared:normal']);
-    expect(h.committed[0]).toMatchObject({ id, device: 'agent', point: 'store', kind: 'store-degraded', priority: 'critical', condition: 'DEGRADED' });
+    expect(h.committed[0]).toMatchObject({
+      id,
+      device: 'agent',
+      point: 'store',
+      kind: 'store-degraded',
+      priority: 'critical',
+      condition: 'DEGRADED',
+    });
   });
 });

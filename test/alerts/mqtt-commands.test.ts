@@ -27,7 +27,11 @@ afterAll(() => broker.destroy());
 const ID = 'boiler-1/drum_pressure/limits';
 
 function connect(name: string): Promise<MqttClient> {
-  const c = mqtt.connect(broker.url, { clientId: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, clean: true, reconnectPeriod: 200 });
+  const c = mqtt.connect(broker.url, {
+    clientId: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    clean: true,
+    reconnectPeriod: 200,
+  });
   return new Promise((resolve, reject) => {
     c.once('connect', () => resolve(c));
     c.once('error', reject);
@@ -48,14 +52,28 @@ describe('alarm commands over MQTT (real broker)', () => {
   beforeEach(async () => {
     results.length = 0;
     h = await harness({ limits: { 'boiler-1/drum_pressure': { h: 12.5, deadband: 0.2 } } });
-    h.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     await h.manager.idle();
     agentClient = await connect('agent');
     operator = await connect('operator');
     channel = new MqttClientChannel(agentClient);
-    listener = new AlarmCommandListener({ channel, base, agent: 'agent-a', manager: h.manager, log: h.log, results: true });
+    listener = new AlarmCommandListener({
+      channel,
+      base,
+      agent: 'agent-a',
+      manager: h.manager,
+      log: h.log,
+      results: true,
+    });
     await listener.start();
-    await new Promise<void>((resolve, reject) => operator.subscribe(`${base}/cmd/alarms/result`, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      operator.subscribe(`${base}/cmd/alarms/result`, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+    );
     operator.on('message', (_t, p) => results.push(JSON.parse(p.toString()) as CommandResult));
   });
 
@@ -72,13 +90,36 @@ describe('alarm commands over MQTT (real broker)', () => {
   it('an acknowledgement makes the alarm acked and commits an event with who and why', async () => {
     expect(listener.topics.commands).toBe(`${prefix}/plant/agent-a/cmd/alarms`);
     expect(h.manager.get(ID)?.state).toBe('unack');
-    await send(listener.topics.commands, { action: 'ack', id: ID, by: 'operator J. de Vries', comment: 'burner tripped', requestId: 'r-1' });
+    await send(listener.topics.commands, {
+      action: 'ack',
+      id: ID,
+      by: 'operator J. de Vries',
+      comment: 'burner tripped',
+      requestId: 'r-1',
+    });
     await until('the acknowledgement', () => h.manager.get(ID)?.state === 'acked');
     await h.manager.idle();
-    expect(h.committed.at(-1)).toMatchObject({ event: 'acknowledged', state: 'acked', by: 'operator J. de Vries', comment: 'burner tripped', seq: 2 });
+    expect(h.committed.at(-1)).toMatchObject({
+      event: 'acknowledged',
+      state: 'acked',
+      by: 'operator J. de Vries',
+      comment: 'burner tripped',
+      seq: 2,
+    });
     await until('the result', () => results.length === 1);
-    expect(results[0]).toMatchObject({ ok: true, action: 'ack', id: ID, requestId: 'r-1', state: 'acked', reason: null });
-    expect(h.lines.some((l) => l['msg'] === `alarm command ack ${ID} by operator J. de Vries` && l['by'] === 'operator J. de Vries')).toBe(true);
+    expect(results[0]).toMatchObject({
+      ok: true,
+      action: 'ack',
+      id: ID,
+      requestId: 'r-1',
+      state: 'acked',
+      reason: null,
+    });
+    expect(
+      h.lines.some(
+        (l) => l['msg'] === `alarm command ack ${ID} by operator J. de Vries` && l['by'] === 'operator J. de Vries',
+      ),
+    ).toBe(true);
   });
 
   it('shelving over MQTT', async () => {
@@ -112,10 +153,17 @@ describe('alarm commands over MQTT (real broker)', () => {
 
   it('issue 17.3: a retained command is not applied again when the agent subscribes anew (a restart), and the result says so', async () => {
     // The operator takes the alarm out of service with a retained message, then puts it back.
-    await operator.publishAsync(listener.topics.commands, JSON.stringify({ action: 'out-of-service', id: ID, by: 'maintenance' }), { qos: 1, retain: true });
+    await operator.publishAsync(
+      listener.topics.commands,
+      JSON.stringify({ action: 'out-of-service', id: ID, by: 'maintenance' }),
+      { qos: 1, retain: true },
+    );
     await until('out of service', () => h.manager.get(ID)?.state === 'out-of-service');
     await send(listener.topics.commands, { action: 'in-service', id: ID, by: 'maintenance' });
-    await until('back in service, answered', () => h.manager.get(ID)?.state !== 'out-of-service' && results.some((r) => r.action === 'in-service'));
+    await until(
+      'back in service, answered',
+      () => h.manager.get(ID)?.state !== 'out-of-service' && results.some((r) => r.action === 'in-service'),
+    );
     const inService = h.manager.get(ID)?.state;
     try {
       // The agent restarts: a new connection subscribes, and the broker replays the retained message.
@@ -125,12 +173,24 @@ describe('alarm commands over MQTT (real broker)', () => {
       results.length = 0;
       agentClient = await connect('agent-restarted');
       channel = new MqttClientChannel(agentClient);
-      listener = new AlarmCommandListener({ channel, base, agent: 'agent-a', manager: h.manager, log: h.log, results: true });
+      listener = new AlarmCommandListener({
+        channel,
+        base,
+        agent: 'agent-a',
+        manager: h.manager,
+        log: h.log,
+        results: true,
+      });
       await listener.start();
       await until('the retained command to be answered', () => results.length === 1);
       await new Promise((r) => setTimeout(r, 200));
       expect(results).toHaveLength(1);
-      expect(results[0]).toMatchObject({ ok: false, action: 'out-of-service', id: ID, reason: expect.stringMatching(/^retained command ignored/) });
+      expect(results[0]).toMatchObject({
+        ok: false,
+        action: 'out-of-service',
+        id: ID,
+        reason: expect.stringMatching(/^retained command ignored/),
+      });
       expect(listener.counts).toMatchObject({ received: 1, retained: 1, accepted: 0 });
       expect(h.manager.get(ID)?.state).toBe(inService);
       // Clearing it (an empty retained message, as the answer says) is not a command: no answer, not counted.
@@ -161,14 +221,21 @@ describe('refused commands do not flood the log', () => {
     await listener.start();
     const topic = listener.topics.commands;
     for (let i = 0; i < 3000; i++) {
-      listener.handle(topic, Buffer.from(i % 3 === 0 ? 'junk' : JSON.stringify({ action: i % 3 === 1 ? 'nope' : 'ack', id: `d/p${i}/limits` })));
+      listener.handle(
+        topic,
+        Buffer.from(
+          i % 3 === 0 ? 'junk' : JSON.stringify({ action: i % 3 === 1 ? 'nope' : 'ack', id: `d/p${i}/limits` }),
+        ),
+      );
       now += 10; // 3,000 messages over 30 s
     }
     now += 60_000;
     listener.handle(topic, Buffer.from('junk'));
     const warns = h.lines.filter((l) => l['level'] === 40);
     expect(warns.length).toBeLessThanOrEqual(REFUSALS_LOGGED + 2);
-    expect(warns.some((l) => /^2995 more alarm command\(s\) refused in the last minute/.test(String(l['msg'])))).toBe(true);
+    expect(warns.some((l) => /^2995 more alarm command\(s\) refused in the last minute/.test(String(l['msg'])))).toBe(
+      true,
+    );
     expect(listener.counts).toMatchObject({ received: 3001, refused: 3001 });
     expect(published).toHaveLength(3001);
     await listener.stop();
@@ -208,11 +275,19 @@ describe('the Alerts stage as the agent builds it (settings, store commit, MQTT 
     try {
       await alerts.start();
       // drum_level limits in the profile: hh 150, h 100, l -100, ll -150.
-      for (let i = 0; i < 5; i++) alerts.accept(batch('boiler-1', T0 + i * 1000, { drum_level: -160, drum_pressure: 10 }));
+      for (let i = 0; i < 5; i++)
+        alerts.accept(batch('boiler-1', T0 + i * 1000, { drum_level: -160, drum_pressure: 10 }));
       await alerts.manager!.idle();
       expect(woken).toEqual(['boiler-1/drum_level/limits raised']);
-      expect(records[0]).toMatchObject({ type: 'alarm', alarm: { id: 'boiler-1/drum_level/limits', condition: 'LL', priority: 'high' } });
-      await operator.publishAsync(`${topicBase}/cmd/alarms`, JSON.stringify({ action: 'ack', id: 'boiler-1/drum_level/limits', by: 'op' }), { qos: 1 });
+      expect(records[0]).toMatchObject({
+        type: 'alarm',
+        alarm: { id: 'boiler-1/drum_level/limits', condition: 'LL', priority: 'high' },
+      });
+      await operator.publishAsync(
+        `${topicBase}/cmd/alarms`,
+        JSON.stringify({ action: 'ack', id: 'boiler-1/drum_level/limits', by: 'op' }),
+        { qos: 1 },
+      );
       await until('the acknowledgement', () => woken.length === 2);
       expect(woken[1]).toBe('boiler-1/drum_level/limits acknowledged');
     } finally {

@@ -21,7 +21,12 @@ describe('a restart in the middle of an active alarm', () => {
   it('is not raised again, stays unacknowledged, and clears normally later (JSON file state)', async () => {
     const file = path.join(dir, 'state.json');
     const a = await harness({ limits: DRUM, state: new JsonFileState(file) });
-    const t = a.feed('boiler-1', 'drum_pressure', series(20, () => 13), T0);
+    const t = a.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(20, () => 13),
+      T0,
+    );
     await a.manager.stop();
     expect(a.events()).toEqual(['raised:unack']);
     const saved = JSON.parse(JSON.parse(await readFile(file, 'utf8'))['alarms.state']);
@@ -31,13 +36,30 @@ describe('a restart in the middle of an active alarm', () => {
     // A new process: a fresh state store on the same file, new detectors, new policies.
     const b = await harness({ limits: DRUM, state: new JsonFileState(file) });
     expect(b.manager.get(ID)).toMatchObject({ state: 'unack', conditionActive: true, condition: 'H' });
-    expect(b.manager.counts()).toEqual({ active: 1, unacknowledged: 1, suppressed: 0, shelved: 0, outOfService: 0, chattering: 0 });
+    expect(b.manager.counts()).toEqual({
+      active: 1,
+      unacknowledged: 1,
+      suppressed: 0,
+      shelved: 0,
+      outOfService: 0,
+      chattering: 0,
+    });
     b.now.t = t + 60_000;
-    let t2 = b.feed('boiler-1', 'drum_pressure', series(30, () => 13), t + 60_000);
+    let t2 = b.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(30, () => 13),
+      t + 60_000,
+    );
     await b.manager.idle();
     expect(b.committed).toEqual([]); // still in breach: nothing new to say
     expect(b.manager.get(ID)?.state).toBe('unack');
-    t2 = b.feed('boiler-1', 'drum_pressure', series(10, () => 10), t2);
+    t2 = b.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 10),
+      t2,
+    );
     await b.manager.idle();
     expect(b.events()).toEqual(['returned:rtn-unack']);
     expect(b.committed[0]!.seq).toBe(2); // the counter continues
@@ -54,14 +76,24 @@ describe('a restart in the middle of an active alarm', () => {
   it('an acknowledged alarm stays acknowledged and clears to normal', async () => {
     const state = new MemoryState();
     const a = await harness({ limits: DRUM, state });
-    const t = a.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    const t = a.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     a.manager.command({ action: 'ack', id: ID, by: 'op', comment: 'known' });
     await a.manager.stop();
 
     const b = await harness({ limits: DRUM, state });
     expect(b.manager.get(ID)).toMatchObject({ state: 'acked', ack: { by: 'op', comment: 'known' } });
     b.now.t = t + 10_000;
-    b.feed('boiler-1', 'drum_pressure', series(10, () => 10), t + 10_000);
+    b.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 10),
+      t + 10_000,
+    );
     await b.manager.stop();
     expect(b.events()).toEqual(['cleared:normal']);
   });
@@ -69,11 +101,21 @@ describe('a restart in the middle of an active alarm', () => {
   it('a condition gone during the downtime returns through the normal off-delay', async () => {
     const state = new MemoryState();
     const a = await harness({ limits: DRUM, state });
-    const t = a.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    const t = a.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     await a.manager.stop();
     const b = await harness({ limits: DRUM, state });
     b.now.t = t + 3_600_000;
-    b.feed('boiler-1', 'drum_pressure', series(4, () => 10), t + 3_600_000);
+    b.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(4, () => 10),
+      t + 3_600_000,
+    );
     await b.manager.idle();
     expect(b.committed).toEqual([]); // offCount 5: not yet
     b.feed('boiler-1', 'drum_pressure', [10], t + 3_604_000);
@@ -84,11 +126,21 @@ describe('a restart in the middle of an active alarm', () => {
   it('a shelved alarm stays shelved and still expires', async () => {
     const state = new MemoryState();
     const a = await harness({ limits: DRUM, state });
-    a.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    a.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     a.manager.command({ action: 'shelve', id: ID, for: 600_000, by: 'op' });
     await a.manager.stop();
     const b = await harness({ limits: DRUM, state });
-    b.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0 + 60_000);
+    b.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0 + 60_000,
+    );
     b.manager.tick(T0 + 700_000);
     await b.manager.idle();
     expect(b.events()).toEqual(['unshelved:normal', 'raised:unack']);
@@ -98,7 +150,12 @@ describe('a restart in the middle of an active alarm', () => {
   it('a restored alarm whose detector is no longer configured is cleared with a warning', async () => {
     const state = new MemoryState();
     const a = await harness({ limits: DRUM, state });
-    a.feed('boiler-1', 'drum_pressure', series(5, () => 13), T0);
+    a.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(5, () => 13),
+      T0,
+    );
     await a.manager.stop();
     const b = await harness({ state }); // limits removed from the config
     b.feed('boiler-1', 'drum_pressure', [13], T0 + 60_000);

@@ -17,7 +17,11 @@ describe('alarm events in the store', () => {
   let store: LevelStore;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'halfweg-alerts-store-'));
-    store = new LevelStore({ dir: path.join(dir, 'store'), config: storeSchema.parse({ sinks: { controlRoom: { types: ['alarm'] } } }), log: silentLogger() });
+    store = new LevelStore({
+      dir: path.join(dir, 'store'),
+      config: storeSchema.parse({ sinks: { controlRoom: { types: ['alarm'] } } }),
+      log: silentLogger(),
+    });
     await store.open();
   });
   afterEach(async () => {
@@ -39,14 +43,24 @@ describe('alarm events in the store', () => {
     const announced = () => durableWhenAnnounced.push(store.stats().durableHead >= Math.max(...seen));
     const a = await harness({ limits: DRUM, state: new JsonFileState(state), commit });
     a.manager.onEvent(announced);
-    const t = a.feed('boiler-1', 'drum_pressure', series(10, () => 13), T0);
+    const t = a.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 13),
+      T0,
+    );
     a.now.t = t;
     a.manager.command({ action: 'ack', id: 'boiler-1/drum_pressure/limits', by: 'op', comment: 'seen' });
     await a.manager.stop();
 
     const b = await harness({ limits: DRUM, state: new JsonFileState(state), commit });
     b.manager.onEvent(announced);
-    b.feed('boiler-1', 'drum_pressure', series(10, () => 10), t + 5000);
+    b.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 10),
+      t + 5000,
+    );
     await b.manager.stop();
 
     const records = await store.read('controlRoom', { maxRecords: 100 });

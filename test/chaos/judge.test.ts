@@ -12,11 +12,32 @@ const readings = (seq: number, n = 2, value = 1): StoredRecord => ({
   type: 'readings',
   seq,
   at: seq,
-  batch: { device: 'dev1', ts: seq * 1000, readings: Array.from({ length: n }, (_, i) => ({ device: 'dev1', point: `p00${i}`, value, ts: seq * 1000, quality: 'good' as const })) },
+  batch: {
+    device: 'dev1',
+    ts: seq * 1000,
+    readings: Array.from({ length: n }, (_, i) => ({
+      device: 'dev1',
+      point: `p00${i}`,
+      value,
+      ts: seq * 1000,
+      quality: 'good' as const,
+    })),
+  },
 });
-const alarm = (seq: number): StoredRecord => ({ type: 'alarm', seq, at: seq, alarm: { kind: 'event', id: 'dev1/p000/limits', event: 'raised' } });
+const alarm = (seq: number): StoredRecord => ({
+  type: 'alarm',
+  seq,
+  at: seq,
+  alarm: { kind: 'event', id: 'dev1/p000/limits', event: 'raised' },
+});
 const aggregate = (seq: number): StoredRecord => ({ type: 'aggregate', seq, at: seq, aggregate: { kind: 'rollup' } });
-const arrived = (...rs: StoredRecord[]) => new Map(rs.map((r) => [r.seq, { fingerprint: fingerprint(r), readings: r.type === 'readings' ? r.batch.readings.length : 0 }]));
+const arrived = (...rs: StoredRecord[]) =>
+  new Map(
+    rs.map((r) => [
+      r.seq,
+      { fingerprint: fingerprint(r), readings: r.type === 'readings' ? r.batch.readings.length : 0 },
+    ]),
+  );
 const heldOf = (...rs: StoredRecord[]) => new Map(rs.map((r) => [r.seq, r]));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -40,7 +61,12 @@ describe('accounting for committed seqs', () => {
   });
 
   it('a delivered record that differs from the held copy is damaged', () => {
-    const a = accountSeqs([1, 2], arrived(readings(1), readings(2, 2, 7)), heldOf(readings(1), readings(2, 2, 8)), () => 2);
+    const a = accountSeqs(
+      [1, 2],
+      arrived(readings(1), readings(2, 2, 7)),
+      heldOf(readings(1), readings(2, 2, 8)),
+      () => 2,
+    );
     expect(a.damaged).toEqual([2]);
     expect(a.compared).toBe(2);
   });

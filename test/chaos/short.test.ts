@@ -21,9 +21,24 @@ interface Report {
 describe('chaos, short', () => {
   it('kill -9, broker and device faults: nothing committed lost, every loss counted, recovery on its own', () => {
     const out = path.join(work, 'report.json');
-    const r = spawnSync(process.execPath, [path.join(root, 'dist/chaos/run.js'), '--short', '--kills', '3', '--scenario', 'kill9,broker,device', '--out', out], { encoding: 'utf8', timeout: 150_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'dist/chaos/run.js'),
+        '--short',
+        '--kills',
+        '3',
+        '--scenario',
+        'kill9,broker,device',
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8', timeout: 150_000 },
+    );
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
-    const failed = report.scenarios.flatMap((s) => s.invariants.filter((i) => !i.ok).map((i) => `${s.scenario}: ${i.name}: ${i.detail}`));
+    const failed = report.scenarios.flatMap((s) =>
+      s.invariants.filter((i) => !i.ok).map((i) => `${s.scenario}: ${i.name}: ${i.detail}`),
+    );
     expect(failed, r.stdout + r.stderr).toEqual([]);
     expect(report.scenarios.map((s) => s.scenario)).toEqual(['kill9', 'broker', 'device']);
     expect(r.status).toBe(0);
@@ -31,11 +46,20 @@ describe('chaos, short', () => {
 
   it('a short soak with the store as deployed (acknowledged records deleted): every seq up to the head delivered', () => {
     const out = path.join(work, 'soak.json');
-    const r = spawnSync(process.execPath, [path.join(root, 'dist/chaos/run.js'), '--short', '--scenario', 'soak', '--soak-minutes', '0.5', '--out', out], { encoding: 'utf8', timeout: 110_000 });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, 'dist/chaos/run.js'), '--short', '--scenario', 'soak', '--soak-minutes', '0.5', '--out', out],
+      { encoding: 'utf8', timeout: 110_000 },
+    );
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
     const soak = report.scenarios[0]!;
-    expect(soak.invariants.filter((i) => !i.ok), r.stdout + r.stderr).toEqual([]);
-    expect(soak.invariants.find((i) => i.name === 'no-committed-loss')?.detail).toMatch(/committed seqs 1\.\.\d+ \(no audit cursor: one incarnation, no failed write\)/);
+    expect(
+      soak.invariants.filter((i) => !i.ok),
+      r.stdout + r.stderr,
+    ).toEqual([]);
+    expect(soak.invariants.find((i) => i.name === 'no-committed-loss')?.detail).toMatch(
+      /committed seqs 1\.\.\d+ \(no audit cursor: one incarnation, no failed write\)/,
+    );
     expect(r.status).toBe(0);
   }, 120_000);
 });

@@ -16,17 +16,26 @@ import { freePort } from '../support/port.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const main = path.join(root, 'dist/src/main.js');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'halfweg-backlog-'));
-const halfweg = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 20_000 });
+const halfweg = (...args: string[]) =>
+  spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 beforeAll(async () => {
-  const config = configSchema.parse({ store: { keepReadings: 0, sinks: { cloud: { types: ['readings', 'alarm'] } } } }).store;
+  const config = configSchema.parse({
+    store: { keepReadings: 0, sinks: { cloud: { types: ['readings', 'alarm'] } } },
+  }).store;
   const store = new LevelStore({ dir: storeDir(dataDir), config, log: silentLogger() });
   await store.open();
   for (let i = 0; i < 3; i++) {
     const ts = Date.UTC(2026, 10, 26, 12, 0, i);
     await store.commit({
       type: 'readings',
-      batch: { device: 'boiler-1', ts, readings: [{ device: 'boiler-1', point: 'drum_pressure', value: 10 + i / 10, ts, quality: i === 2 ? 'timeout' : 'good' }] },
+      batch: {
+        device: 'boiler-1',
+        ts,
+        readings: [
+          { device: 'boiler-1', point: 'drum_pressure', value: 10 + i / 10, ts, quality: i === 2 ? 'timeout' : 'good' },
+        ],
+      },
     });
   }
   await store.commit({ type: 'alarm', alarm: { kind: 'raised', point: 'drum_pressure' } });
@@ -36,7 +45,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('halfweg backlog', () => {
-  it('shows each sink\'s lag and what the store holds', () => {
+  it("shows each sink's lag and what the store holds", () => {
     const r = halfweg('backlog', '--data-dir', dataDir);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/head seq 4/);
@@ -55,7 +64,14 @@ describe('halfweg backlog', () => {
     expect(rows[3]).toMatch(/^4,alarm,/);
     const nd = halfweg('backlog', '--data-dir', dataDir, '--export', '--from', '1', '--to', '2', '--format', 'ndjson');
     // seq 1 is gone: the only sink that needed it acknowledged it.
-    expect(nd.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ seq: 2, device: 'boiler-1', point: 'drum_pressure', value: 10.1, quality: 'good' })]);
+    expect(
+      nd.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      expect.objectContaining({ seq: 2, device: 'boiler-1', point: 'drum_pressure', value: 10.1, quality: 'good' }),
+    ]);
   });
 });
 
@@ -65,7 +81,14 @@ describe('halfweg backlog on a store as the agent writes it', () => {
   afterAll(() => rmSync(agentData, { recursive: true, force: true }));
 
   beforeAll(async () => {
-    writeFileSync(configFile, [`agent: { id: a, dataDir: ${agentData} }`, 'sinks:', '  cloud: { url: "mqtt://127.0.0.1:1883", types: [alarm, readings] }'].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        `agent: { id: a, dataDir: ${agentData} }`,
+        'sinks:',
+        '  cloud: { url: "mqtt://127.0.0.1:1883", types: [alarm, readings] }',
+      ].join('\n'),
+    );
     const settings = await loadSettings(configFile);
     const config = { ...settings.config.store, sinks: sinkCursors(settings.config.sinks) };
     const store = new LevelStore({ dir: storeDir(agentData), config, log: silentLogger() });
@@ -75,18 +98,46 @@ describe('halfweg backlog on a store as the agent writes it', () => {
     await Promise.all(
       Array.from({ length: 400 }, (_, i) => {
         // 20 readings a record: the export (8,000 lines) is far more than a pipe holds.
-        const readings = Array.from({ length: 20 }, (_, j) => ({ device: 'boiler-1', point: `p${j}`, value: i, ts: ts + i, quality: 'good' as const }));
+        const readings = Array.from({ length: 20 }, (_, j) => ({
+          device: 'boiler-1',
+          point: `p${j}`,
+          value: i,
+          ts: ts + i,
+          quality: 'good' as const,
+        }));
         return store.commit({ type: 'readings', batch: { device: 'boiler-1', ts: ts + i, readings } });
       }),
     );
     // The alarm's own event counter is 1; its store seq is 401.
-    await store.commit({ type: 'alarm', alarm: { v: 1, seq: 1, id: 'boiler-1/drum_pressure/limits', device: 'boiler-1', point: 'drum_pressure', kind: 'limits', event: 'raised' } });
+    await store.commit({
+      type: 'alarm',
+      alarm: {
+        v: 1,
+        seq: 1,
+        id: 'boiler-1/drum_pressure/limits',
+        device: 'boiler-1',
+        point: 'drum_pressure',
+        kind: 'limits',
+        event: 'raised',
+      },
+    });
     await store.ack('cloud.readings', 100);
     await store.close();
   });
 
   it('issue 17.7: the export keeps the store seq of an alarm record, its own counter nested under "alarm"', () => {
-    const r = halfweg('backlog', '--data-dir', agentData, '--export', '--from', '401', '--to', '401', '--format', 'ndjson');
+    const r = halfweg(
+      'backlog',
+      '--data-dir',
+      agentData,
+      '--export',
+      '--from',
+      '401',
+      '--to',
+      '401',
+      '--format',
+      'ndjson',
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
@@ -94,12 +145,19 @@ describe('halfweg backlog on a store as the agent writes it', () => {
   });
 
   it('issue 17.10: each sink cursor shows its record type and counts only that type (with --config, and from the cursor names without)', () => {
-    for (const args of [['--config', configFile], ['--data-dir', agentData]]) {
+    for (const args of [
+      ['--config', configFile],
+      ['--data-dir', agentData],
+    ]) {
       const r = halfweg('backlog', ...args);
       expect(r.stderr).toBe('');
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stdout).not.toContain('not in config');
-      const row = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(`${name} `))!.split(/\s{2,}/);
+      const row = (name: string) =>
+        r.stdout
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))!
+          .split(/\s{2,}/);
       // cloud.readings acknowledged 100 of the 400 reading records; cloud.alarm has the one alarm.
       expect(row('cloud.readings').slice(0, 4)).toEqual(['cloud.readings', 'readings', '100', '300']);
       // A cursor never acknowledged is not on disk: only the config names it.
@@ -108,7 +166,11 @@ describe('halfweg backlog on a store as the agent writes it', () => {
   });
 
   it('issue 17.13: `backlog --export | head -1` ends quietly when the reader goes away', async () => {
-    const child = spawn(process.execPath, [main, 'backlog', '--data-dir', agentData, '--export', '--from', '0', '--to', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [main, 'backlog', '--data-dir', agentData, '--export', '--from', '0', '--to', '1000000'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
@@ -138,14 +200,21 @@ describe('issue 18.4: halfweg backlog and --export while the agent runs (through
 
   beforeAll(async () => {
     port = await freePort();
-    writeFileSync(file, `agent: { id: live, dataDir: ${path.join(sub, 'data')} }\nhttp: { port: ${port} }\nalarms: { enabled: false }\nstore: { sinks: { tool: { types: [alarm] } } }\n`);
+    writeFileSync(
+      file,
+      `agent: { id: live, dataDir: ${path.join(sub, 'data')} }\nhttp: { port: ${port} }\nalarms: { enabled: false }\nstore: { sinks: { tool: { types: [alarm] } } }\n`,
+    );
     const source: Source = {
       name: 'fixed',
       async start(emit) {
         // 30 batches "read" a minute apart, as history.
         for (let i = 0; i < 30; i++) {
           const ts = T + i * 60_000;
-          emit({ device: 'boiler-1', ts, readings: [{ device: 'boiler-1', point: 'drum_level', value: i, ts, quality: 'good' }] });
+          emit({
+            device: 'boiler-1',
+            ts,
+            readings: [{ device: 'boiler-1', point: 'drum_level', value: i, ts, quality: 'good' }],
+          });
         }
       },
       async stop() {},
@@ -155,7 +224,8 @@ describe('issue 18.4: halfweg backlog and --export while the agent runs (through
     agent = new Agent(await loadSettings(file), silentLogger(), { sources: () => [source] });
     await agent.start();
     // Let the commits settle.
-    for (let i = 0; i < 100 && (agent.storeStats()?.records.readings ?? 0) < 30; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (agent.storeStats()?.records.readings ?? 0) < 30; i++)
+      await new Promise((r) => setTimeout(r, 20));
   });
   afterAll(async () => {
     await agent?.stop();
@@ -173,15 +243,38 @@ describe('issue 18.4: halfweg backlog and --export while the agent runs (through
   it('exports by seq and by time (ISO and ms), ndjson and csv, the same as from the store', async () => {
     const bySeq = await run('backlog', '--config', file, '--export', '--from', '1', '--to', '30');
     expect(bySeq.status).toBe(0);
-    const lines = bySeq.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; value: number });
+    const lines = bySeq.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; value: number });
     expect(lines.map((l) => l.value)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     // All 30 were committed within the last moments: a time range around now has them all, one in the past none.
     const now = Date.now();
-    const byIso = await run('backlog', '--config', file, '--export', '--from', new Date(now - 600_000).toISOString(), '--to', new Date(now + 600_000).toISOString(), '--format', 'csv');
+    const byIso = await run(
+      'backlog',
+      '--config',
+      file,
+      '--export',
+      '--from',
+      new Date(now - 600_000).toISOString(),
+      '--to',
+      new Date(now + 600_000).toISOString(),
+      '--format',
+      'csv',
+    );
     expect(byIso.status).toBe(0);
     expect(byIso.stdout.trim().split('\n')).toHaveLength(31);
     expect(byIso.stdout.split('\n')[1]).toBe('1,readings,2026-12-03T06:00:00.000Z,boiler-1,drum_level,0,good,');
-    const byMs = await run('backlog', '--config', file, '--export', '--from', String(now - 86_400_000), '--to', String(now - 3_600_000));
+    const byMs = await run(
+      'backlog',
+      '--config',
+      file,
+      '--export',
+      '--from',
+      String(now - 86_400_000),
+      '--to',
+      String(now - 3_600_000),
+    );
     expect(byMs.status).toBe(0);
     expect(byMs.stdout).toBe('');
   });
@@ -191,15 +284,30 @@ describe('issue 18.4: halfweg backlog and --export while the agent runs (through
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'HALFWEG_USAGE' });
     const closed = await freePort();
-    const r = await run('backlog', '--data-dir', path.join(sub, 'data'), '--export', '--from', '1', '--to', '2', '--url', `http://127.0.0.1:${closed}`);
+    const r = await run(
+      'backlog',
+      '--data-dir',
+      path.join(sub, 'data'),
+      '--export',
+      '--from',
+      '1',
+      '--to',
+      '2',
+      '--url',
+      `http://127.0.0.1:${closed}`,
+    );
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`halfweg backlog: no agent answers at http://127.0.0.1:${closed} (ECONNREFUSED) (HALFWEG_AGENT_UNREACHABLE)\n`);
+    expect(r.stderr).toBe(
+      `halfweg backlog: no agent answers at http://127.0.0.1:${closed} (ECONNREFUSED) (HALFWEG_AGENT_UNREACHABLE)\n`,
+    );
     // The config names another address than the agent's: the store is locked and nobody answers there.
     const wrong = path.join(sub, 'wrong.yaml');
     writeFileSync(wrong, `agent: { id: live, dataDir: ${path.join(sub, 'data')} }\nhttp: { port: ${closed} }\n`);
     const locked = await run('backlog', '--config', wrong);
     expect(locked.status).toBe(1);
-    expect(locked.stderr).toMatch(/^halfweg backlog: the store at .* is held by another process and no agent answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); pass the running agent's address \(--config FILE or --url URL\), or stop the process that holds the store \(HALFWEG_STORE_LOCKED\)\n$/);
+    expect(locked.stderr).toMatch(
+      /^halfweg backlog: the store at .* is held by another process and no agent answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); pass the running agent's address \(--config FILE or --url URL\), or stop the process that holds the store \(HALFWEG_STORE_LOCKED\)\n$/,
+    );
   });
 
   it('bounds: seqs below 10^11, ms from there, ISO 8601; nothing else', () => {
@@ -216,13 +324,20 @@ describe('progress of a long export', () => {
   it('is drawn on a terminal (stderr), at most 4 times a second, and cleared; nothing on a pipe', async () => {
     const { Progress } = await import('../../src/cli/progress.js');
     let tty = '';
-    const p = new Progress({ write: (s: string) => ((tty += s), true) } as unknown as NodeJS.WritableStream, true, { from: 1, to: 101 });
+    const p = new Progress({ write: (s: string) => ((tty += s), true) } as unknown as NodeJS.WritableStream, true, {
+      from: 1,
+      to: 101,
+    });
     p.update(1000, 51);
     p.update(2000, 61); // within 250 ms: not drawn
     p.done();
     expect(tty).toMatch(/^\r\x1b\[Kexported 1,000 lines, seq 51 of 1..101 \(50%\), [\d,]+ lines\/s\r\x1b\[K$/);
     let pipe = '';
-    const q = new Progress({ write: (s: string) => ((pipe += s), true) } as unknown as NodeJS.WritableStream, false, null);
+    const q = new Progress(
+      { write: (s: string) => ((pipe += s), true) } as unknown as NodeJS.WritableStream,
+      false,
+      null,
+    );
     q.update(1000, 51);
     q.done();
     expect(pipe).toBe('');

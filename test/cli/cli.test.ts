@@ -36,7 +36,9 @@ describe('halfweg CLI', () => {
     expect(r.stdout).toContain('boiler-1');
     expect(r.stdout).toMatch(/drum_pressure\s+holding\s+0 float32 ABCD \[bar\]/);
     // The boiler's fast group: holding 0..11 in one read, the two discrete inputs, the coil.
-    expect(r.stdout).toMatch(/-> FC3 holding 0\.\.11 \(12 regs\) -> drum_pressure, feedwater_flow, drum_level, fuel_valve_position, steam_flow/);
+    expect(r.stdout).toMatch(
+      /-> FC3 holding 0\.\.11 \(12 regs\) -> drum_pressure, feedwater_flow, drum_level, fuel_valve_position, steam_flow/,
+    );
     expect(r.stdout).toMatch(/request\(s\) per cycle over all devices/);
   });
 

@@ -18,7 +18,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const SECRET = 'Tr0ub4dor-SECRET-4711';
 const withCredentials = (name: string) =>
-  [`agent: { id: ${name}, site: test, dataDir: ${path.join(work, name)} }`, 'http: { enabled: false }', 'sinks:', `  cloud: { url: "mqtts://plant-7:${SECRET}@broker.example.com:8883" }`].join('\n');
+  [
+    `agent: { id: ${name}, site: test, dataDir: ${path.join(work, name)} }`,
+    'http: { enabled: false }',
+    'sinks:',
+    `  cloud: { url: "mqtts://plant-7:${SECRET}@broker.example.com:8883" }`,
+  ].join('\n');
 
 describe('issue 17.4: credentials in a URL are refused, with a pointer to auth, and never echoed', () => {
   it('issue 17.4: check-config refuses them, points to auth, and does not print the password', () => {
@@ -28,7 +33,9 @@ describe('issue 17.4: credentials in a URL are refused, with a pointer to auth, 
     expect(r.status).toBe(2);
     expect(r.stderr + r.stdout).not.toContain(SECRET);
     expect(r.stderr + r.stdout).not.toContain('plant-7');
-    expect(r.stderr).toMatch(/sinks\.cloud\.url: credentials do not belong in the URL \("mqtts:\/\/\*\*\*@broker\.example\.com:8883"\).*auth\.username/);
+    expect(r.stderr).toMatch(
+      /sinks\.cloud\.url: credentials do not belong in the URL \("mqtts:\/\/\*\*\*@broker\.example\.com:8883"\).*auth\.username/,
+    );
   });
 
   it('issue 17.4: run refuses them without printing the password', () => {
@@ -43,7 +50,9 @@ describe('issue 17.4: credentials in a URL are refused, with a pointer to auth, 
   it('issue 17.4: the SIGHUP reload error in the log does not carry them', async () => {
     const file = path.join(work, 'reload.yaml');
     writeFileSync(file, ['agent: { id: reload, site: test }', 'http: { enabled: false }'].join('\n'));
-    const child = spawn(process.execPath, [main, 'run', '--config', file, '--data-dir', path.join(work, 'reload')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'run', '--config', file, '--data-dir', path.join(work, 'reload')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (out += String(d)));
@@ -70,7 +79,10 @@ describe('issue 17.4: credentials in a URL are refused, with a pointer to auth, 
     let text = '';
     const sink = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) });
     const log = createLogger({ level: 'info', format: 'json', destination: sink });
-    log.warn({ url: `mqtt://u:${SECRET}@h:1883`, nested: { list: [`amqp://${SECRET}@x`] } }, `cannot reach mqtt://u:${SECRET}@h:1883`);
+    log.warn(
+      { url: `mqtt://u:${SECRET}@h:1883`, nested: { list: [`amqp://${SECRET}@x`] } },
+      `cannot reach mqtt://u:${SECRET}@h:1883`,
+    );
     log.error({ err: new Error(`connect to mqtts://a:${SECRET}@b failed`) }, 'failed');
     expect(text).not.toContain(SECRET);
     expect(text).toContain('mqtt://***@h:1883');

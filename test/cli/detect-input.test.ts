@@ -13,7 +13,8 @@ import { detectDecimal, detectSeparator, parseNumber, parseTimestamp } from '../
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = path.join(root, 'dist', 'src', 'main.js');
-const detect = (input: string, args: string[] = []) => spawnSync(process.execPath, [main, 'detect', ...args], { input, encoding: 'utf8', maxBuffer: 1 << 26 });
+const detect = (input: string, args: string[] = []) =>
+  spawnSync(process.execPath, [main, 'detect', ...args], { input, encoding: 'utf8', maxBuffer: 1 << 26 });
 
 describe('the CSV dialect (pure)', () => {
   it('takes the most frequent separator of the header, outside quotes', () => {
@@ -62,7 +63,9 @@ describe.skipIf(!existsSync(main))('halfweg detect on real-world CSV files (buil
   for (let i = 0; i < 1500; i++) {
     x = 0.8 * x + Math.sin(i * 12.9898) * 0.5; // deterministic noise
     const v = 20 + x + (i >= 1000 ? 3 : 0);
-    rows.push(`${new Date(Date.UTC(2026, 0, 5) + i * 1000).toISOString().replace('.000Z', 'Z')};${v.toFixed(3)};${(v * 2).toFixed(3)}`);
+    rows.push(
+      `${new Date(Date.UTC(2026, 0, 5) + i * 1000).toISOString().replace('.000Z', 'Z')};${v.toFixed(3)};${(v * 2).toFixed(3)}`,
+    );
   }
   const dot = ['timestamp,druk,temp', ...rows.map((r) => r.replace(/;/g, ','))].join('\n');
   const comma = ['tijd;druk;temp', ...rows.map((r) => r.replace(/\./g, ','))].join('\r\n');
@@ -72,7 +75,12 @@ describe.skipIf(!existsSync(main))('halfweg detect on real-world CSV files (buil
     const b = detect(comma);
     expect(a.status, a.stderr).toBe(0);
     expect(b.status, b.stderr).toBe(0);
-    const tail = (out: string, sep: string) => out.trimEnd().split('\n').slice(1).map((l) => l.split(sep).slice(3).join('|'));
+    const tail = (out: string, sep: string) =>
+      out
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(sep).slice(3).join('|'));
     const alarmsA = tail(a.stdout, ',').filter((c) => c.split('|')[1] === '1').length;
     expect(alarmsA).toBeGreaterThan(0);
     expect(tail(b.stdout, ';')).toEqual(tail(a.stdout, ','));
@@ -83,11 +91,16 @@ describe.skipIf(!existsSync(main))('halfweg detect on real-world CSV files (buil
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cannot tell the decimal mark.*"1,5".*"2\.5".*--decimal.*HALFWEG_INPUT_UNREADABLE/);
     expect(r.stdout).toBe('');
-    expect(detect(['ts;a', '2026-01-05 00:00:00;1,5', '2026-01-05 00:00:01;2.5'].join('\n'), ['--decimal', ',']).status).toBe(0);
+    expect(
+      detect(['ts;a', '2026-01-05 00:00:00;1,5', '2026-01-05 00:00:01;2.5'].join('\n'), ['--decimal', ',']).status,
+    ).toBe(0);
   });
 
   it('issue 14.6: follows RFC 4180 quotes (a separator inside a quoted header or cell is not a column)', () => {
-    const csv = ['"time, UTC","flow ""main""",note', ...Array.from({ length: 20 }, (_, i) => `"2026-01-05 00:00:${String(i).padStart(2, '0')}","${i % 3}","a, b"`)].join('\n');
+    const csv = [
+      '"time, UTC","flow ""main""",note',
+      ...Array.from({ length: 20 }, (_, i) => `"2026-01-05 00:00:${String(i).padStart(2, '0')}","${i % 3}","a, b"`),
+    ].join('\n');
     const r = detect(csv);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -98,9 +111,14 @@ describe.skipIf(!existsSync(main))('halfweg detect on real-world CSV files (buil
 
   it('issue 14.6: names the column and the detector on every alarmed row', () => {
     const r = detect(dot);
-    const alarmed = r.stdout.trimEnd().split('\n').slice(1).filter((l) => l.split(',')[4] === '1');
+    const alarmed = r.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.split(',')[4] === '1');
     expect(alarmed.length).toBeGreaterThan(0);
-    for (const l of alarmed) expect(l.split(',')[5]).toMatch(/^(druk|temp):(spike|level|drift|slope|noise|relation|stuck|missing)$/);
+    for (const l of alarmed)
+      expect(l.split(',')[5]).toMatch(/^(druk|temp):(spike|level|drift|slope|noise|relation|stuck|missing)$/);
   });
 
   it('issue 14.6: loads only what it needs: nothing of the agent (MQTT, LevelDB, serial, Modbus, logging, zod)', () => {

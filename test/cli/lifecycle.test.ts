@@ -30,7 +30,10 @@ interface Exit {
 /** Starts the CLI; `exited` resolves when it ends, or with code null after `limitMs` (then it is killed). */
 function start(args: string[], limitMs = 20_000, wrap: string[] = []) {
   const [cmd, ...pre] = wrap.length ? wrap : [process.execPath];
-  const child = spawn(cmd!, [...pre, ...(wrap.length ? [process.execPath] : []), main, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd!, [...pre, ...(wrap.length ? [process.execPath] : []), main, ...args], {
+    cwd: work,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += String(d)));
@@ -59,7 +62,14 @@ async function takenPort(): Promise<number> {
 
 function config(name: string, lines: string[]): string {
   const file = path.join(work, `${name}.yaml`);
-  writeFileSync(file, [`agent: { id: ${name}, site: test, dataDir: ${path.join(work, name)} }`, 'http: { enabled: false }', ...lines].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `agent: { id: ${name}, site: test, dataDir: ${path.join(work, name)} }`,
+      'http: { enabled: false }',
+      ...lines,
+    ].join('\n'),
+  );
   chmodSync(file, 0o644);
   return file;
 }
@@ -96,7 +106,10 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
     const file = config('demo-taken', [`simulators: [ { profile: generator-set, port: ${port} } ]`]);
     const r = await start(['demo', '--config', file]).exited;
     expect(r.code).toBe(1);
-    expectOneLine(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: address already in use.*\(HALFWEG_SIMULATOR_UNAVAILABLE\)$/);
+    expectOneLine(
+      r.stderr,
+      /cannot listen on 127\.0\.0\.1:\d+: address already in use.*\(HALFWEG_SIMULATOR_UNAVAILABLE\)$/,
+    );
   });
 
   it('issue 17.1: a missing tls.ca file refuses to start with its path and code, and exits', async () => {
@@ -167,7 +180,11 @@ describe('issue 17.1: a failed start unwinds and exits, and signals always end t
 describe('issue 17.8: the command line fails like a product', () => {
   const commands = ['run', 'demo', 'check-config', 'simulate', 'detect', 'backlog', 'status', 'decode'];
   it.each(commands)('issue 17.8: `halfweg %s --confg x` prints the reason and the usage, exit 2, no stack', (name) => {
-    const r = spawnSync(process.execPath, [main, name, '--confg', 'x.yaml'], { cwd: work, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [main, name, '--confg', 'x.yaml'], {
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.stderr).not.toContain('ERR_PARSE_ARGS');
@@ -181,18 +198,26 @@ describe('issue 17.8: the command line fails like a product', () => {
   });
 
   const uid = 61_717;
-  it.runIf(process.getuid?.() === 0)('issue 17.8: a data directory the user cannot create is one line with the path, the cause and what to do', async () => {
-    const parent = path.join(work, 'root-only');
-    mkdirSync(parent, { mode: 0o755 });
-    chownSync(parent, 0, 0);
-    const file = config('eacces', []);
-    const dataDir = path.join(parent, 'data');
-    const r = await start(['run', '--config', file, '--data-dir', dataDir], 20_000, ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups']).exited;
-    expect(r.code).toBe(1);
-    const line = expectOneLine(r.stderr, /\(HALFWEG_DATA_DIR_UNAVAILABLE\)$/);
-    expect(line).toContain(dataDir);
-    expect(line).toContain('permission denied (EACCES)');
-    expect(line).toMatch(/give the user running halfweg access to .*or choose another location/);
-    expect(existsSync(path.join(work, 'eacces'))).toBe(false);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'issue 17.8: a data directory the user cannot create is one line with the path, the cause and what to do',
+    async () => {
+      const parent = path.join(work, 'root-only');
+      mkdirSync(parent, { mode: 0o755 });
+      chownSync(parent, 0, 0);
+      const file = config('eacces', []);
+      const dataDir = path.join(parent, 'data');
+      const r = await start(['run', '--config', file, '--data-dir', dataDir], 20_000, [
+        'setpriv',
+        `--reuid=${uid}`,
+        `--regid=${uid}`,
+        '--clear-groups',
+      ]).exited;
+      expect(r.code).toBe(1);
+      const line = expectOneLine(r.stderr, /\(HALFWEG_DATA_DIR_UNAVAILABLE\)$/);
+      expect(line).toContain(dataDir);
+      expect(line).toContain('permission denied (EACCES)');
+      expect(line).toMatch(/give the user running halfweg access to .*or choose another location/);
+      expect(existsSync(path.join(work, 'eacces'))).toBe(false);
+    },
+  );
 });

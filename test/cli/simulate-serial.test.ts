@@ -13,7 +13,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('halfweg simulate --serial', () => {
   it('plays a streaming serial instrument on a pseudo-terminal an agent can open', async () => {
     const link = path.join(dir, 'fga');
-    const sim = spawn(process.execPath, [main, 'simulate', '--profile', 'flue-gas-analyser', '--serial', link, '--seed', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sim = spawn(
+      process.execPath,
+      [main, 'simulate', '--profile', 'flue-gas-analyser', '--serial', link, '--seed', '5'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     sim.stdout!.on('data', (d) => (out += String(d)));
     for (let i = 0; i < 100 && !out.includes('simulating'); i++) await new Promise((r) => setTimeout(r, 100));
@@ -37,7 +41,9 @@ describe('halfweg simulate --serial', () => {
   });
 
   it('refuses a Modbus profile for --serial', async () => {
-    const r = spawn(process.execPath, [main, 'simulate', '--profile', 'boiler', '--serial', path.join(dir, 'x')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = spawn(process.execPath, [main, 'simulate', '--profile', 'boiler', '--serial', path.join(dir, 'x')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     r.stderr!.on('data', (d) => (err += String(d)));
     expect(await new Promise((res) => r.once('exit', res))).toBe(2);

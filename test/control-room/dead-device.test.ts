@@ -28,21 +28,51 @@ import { LevelStore } from '../../src/store/level-store.js';
 import { launchChromium } from './browser.js';
 
 const DEVICE = 'boiler-1';
-const POINTS = ['drum_level', 'drum_pressure', 'steam_flow', 'feedwater_flow', 'flue_gas_o2', 'flue_gas_temp', 'burner_load', 'stack_temp'];
+const POINTS = [
+  'drum_level',
+  'drum_pressure',
+  'steam_flow',
+  'feedwater_flow',
+  'flue_gas_o2',
+  'flue_gas_temp',
+  'burner_load',
+  'stack_temp',
+];
 const DOWN_ID = `${DEVICE}/connection/device-down`;
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-page-dead-'));
 
 function cycle(ts: number, quality: Quality): ReadingBatch {
-  return { device: DEVICE, ts, readings: POINTS.map((point, i) => ({ device: DEVICE, point, value: quality === 'good' ? 10 + i : NaN, ts, quality })) };
+  return {
+    device: DEVICE,
+    ts,
+    readings: POINTS.map((point, i) => ({
+      device: DEVICE,
+      point,
+      value: quality === 'good' ? 10 + i : NaN,
+      ts,
+      quality,
+    })),
+  };
 }
 
 const catalogue = {
-  get: (device: string, point: string): PointInfo | undefined => (device === DEVICE && POINTS.includes(point) ? info(point) : undefined),
+  get: (device: string, point: string): PointInfo | undefined =>
+    device === DEVICE && POINTS.includes(point) ? info(point) : undefined,
   points: (device: string): readonly PointInfo[] => (device === DEVICE ? POINTS.map(info) : []),
   devices: (): readonly string[] => [DEVICE],
 };
 function info(point: string): PointInfo {
-  return { device: DEVICE, point, description: point, unit: '', type: 'uint16', scaled: false, precision: null, range: null, writable: false };
+  return {
+    device: DEVICE,
+    point,
+    description: point,
+    unit: '',
+    type: 'uint16',
+    scaled: false,
+    precision: null,
+    range: null,
+    writable: false,
+  };
 }
 
 describe('a dead device on the control-room page', () => {
@@ -54,18 +84,40 @@ describe('a dead device on the control-room page', () => {
     clock: () => now.t,
     log: silentLogger(),
   });
-  const store = new LevelStore({ dir: path.join(dir, 'store'), config: configSchema.parse({}).store, log: silentLogger() });
+  const store = new LevelStore({
+    dir: path.join(dir, 'store'),
+    config: configSchema.parse({}).store,
+    log: silentLogger(),
+  });
   // A cloud sink with a 300 B/s cap that cannot keep up: 160 readings/s produced, 120/s delivered.
   const drain = new DrainEstimator(60_000, 300);
   drain.sample(0, 0, 0, true);
   drain.sample(60_000, 120 * 60, 40 * 60, true);
   const cloud: SinkStats = {
-    name: 'cloud', connected: true, inflight: 0, inflightBytes: 0, connects: 1, disconnects: 0, lastError: null, liveMessages: 0,
+    name: 'cloud',
+    connected: true,
+    inflight: 0,
+    inflightBytes: 0,
+    connects: 1,
+    disconnects: 0,
+    lastError: null,
+    liveMessages: 0,
     delivered: { records: 7200, readings: 7200, messages: 72, bytes: 18_000 },
     lag: { readings: { records: 24, readings: 2400, oldestPendingAt: null } },
     drain: drain.stats(2.5),
   };
-  const deviceStats: DeviceStats = { device: DEVICE, up: false, lastPollTs: Date.now() - 120_000, lastCycleMs: null, cycles: 180, requests: 300, errors: 120, readingsGood: 480, readingsBad: 960, lastError: 'timeout after 1000 ms' };
+  const deviceStats: DeviceStats = {
+    device: DEVICE,
+    up: false,
+    lastPollTs: Date.now() - 120_000,
+    lastCycleMs: null,
+    cycles: 180,
+    requests: 300,
+    errors: 120,
+    readingsGood: 480,
+    readingsBad: 960,
+    lastError: 'timeout after 1000 ms',
+  };
   const listeners = new Set<(e: AlarmEvent) => void>();
   let room: ControlRoom;
   let server: Server;
@@ -94,7 +146,13 @@ describe('a dead device on the control-room page', () => {
         sinks: () => [cloud],
         store: () => store.stats(),
         diskBudget: 1e9,
-        health: () => ({ healthy: true, state: 'degraded', devicesDown: [DEVICE], problems: [], warnings: [`device ${DEVICE} not answering`] }),
+        health: () => ({
+          healthy: true,
+          state: 'degraded',
+          devicesDown: [DEVICE],
+          problems: [],
+          warnings: [`device ${DEVICE} not answering`],
+        }),
         history: store,
         command: () => null,
         onBatch: () => () => undefined,
@@ -129,12 +187,25 @@ describe('a dead device on the control-room page', () => {
     const o = (await (await fetch(`${base}/api/overview`)).json()) as {
       devices: Record<string, unknown>[];
       alarms: { id: string; state: string }[];
-      sinks: { name: string; pending: number; drain: { fallingBehind: boolean; warning: string | null; deliveredPerS: number; emptyInS: number | null } }[];
+      sinks: {
+        name: string;
+        pending: number;
+        drain: { fallingBehind: boolean; warning: string | null; deliveredPerS: number; emptyInS: number | null };
+      }[];
     };
-    expect(o.devices).toMatchObject([{ device: DEVICE, health: 'down', alarms: 1, unacknowledged: 1, suppressed: POINTS.length }]);
+    expect(o.devices).toMatchObject([
+      { device: DEVICE, health: 'down', alarms: 1, unacknowledged: 1, suppressed: POINTS.length },
+    ]);
     expect(o.alarms.filter((a) => a.state !== 'suppressed').map((a) => [a.id, a.state])).toEqual([[DOWN_ID, 'unack']]);
-    expect(o.alarms.filter((a) => a.state === 'suppressed').map((a) => a.id).sort()).toEqual(POINTS.map((p) => `${DEVICE}/${p}/missing`).sort());
-    expect(o.sinks).toMatchObject([{ name: 'cloud', pending: 24, drain: { fallingBehind: true, deliveredPerS: 120, emptyInS: null } }]);
+    expect(
+      o.alarms
+        .filter((a) => a.state === 'suppressed')
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(POINTS.map((p) => `${DEVICE}/${p}/missing`).sort());
+    expect(o.sinks).toMatchObject([
+      { name: 'cloud', pending: 24, drain: { fallingBehind: true, deliveredPerS: 120, emptyInS: null } },
+    ]);
     expect(o.sinks[0]!.drain.warning).toMatch(/^bandwidth cap 300 B\/s cannot keep up: 160 readings\/s are produced/);
   });
 
@@ -145,7 +216,9 @@ describe('a dead device on the control-room page', () => {
     await page.goto(`${base}/`);
     await page.waitForSelector('body[data-ready]', { timeout: 20_000 });
     const device = page.locator(`#devices tr[data-device="${DEVICE}"]`);
-    expect(await device.innerText()).toMatch(new RegExp(`${DEVICE}\\s+DOWN[\\s\\S]*\\b1 \\+ ${POINTS.length} suppressed`));
+    expect(await device.innerText()).toMatch(
+      new RegExp(`${DEVICE}\\s+DOWN[\\s\\S]*\\b1 \\+ ${POINTS.length} suppressed`),
+    );
     expect(await page.locator('#alarm-count').textContent()).toBe(`1 (1 unacknowledged), ${POINTS.length} suppressed`);
 
     const rows = page.locator('#alarms tbody tr');
@@ -159,14 +232,19 @@ describe('a dead device on the control-room page', () => {
     // Calm: the page's muted grey, not a priority colour, and not the bold of an unacknowledged row.
     const style = await suppressed.first().evaluate((tr) => {
       // No DOM types in the tests' tsconfig: the browser's getComputedStyle, typed by hand.
-      const css = (globalThis as unknown as { getComputedStyle(e: unknown): { color: string; fontWeight: string } }).getComputedStyle;
+      const css = (globalThis as unknown as { getComputedStyle(e: unknown): { color: string; fontWeight: string } })
+        .getComputedStyle;
       const s = css(tr);
       return { color: s.color, weight: s.fontWeight, prio: css(tr.querySelector('.prio')).color };
     });
     expect(style).toEqual({ color: 'rgb(90, 90, 90)', weight: '400', prio: 'rgb(90, 90, 90)' });
 
-    expect(await page.locator('#sinks tr.warning').innerText()).toMatch(/^FALLING BEHIND: bandwidth cap 300 B\/s cannot keep up/);
-    expect(await page.locator('#sinks tr[data-sink="cloud"]').innerText()).toMatch(/24 records \(2400 readings\)\s+120 readings\/s\s+not draining/);
+    expect(await page.locator('#sinks tr.warning').innerText()).toMatch(
+      /^FALLING BEHIND: bandwidth cap 300 B\/s cannot keep up/,
+    );
+    expect(await page.locator('#sinks tr[data-sink="cloud"]').innerText()).toMatch(
+      /24 records \(2400 readings\)\s+120 readings\/s\s+not draining/,
+    );
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

@@ -25,12 +25,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PASSWORD = 'correct horse battery';
 const ALARM = 'boiler-1/drum_pressure/limits';
 
-async function startAgent(name: string, http: string, scheme = 'http'): Promise<{ agent: Agent; base: string; log: () => string }> {
+async function startAgent(
+  name: string,
+  http: string,
+  scheme = 'http',
+): Promise<{ agent: Agent; base: string; log: () => string }> {
   const sub = mkdtempSync(path.join(dir, `${name}-`));
   const simPort = await freePort();
   const token = tokenLine('scada-1');
   writeFileSync(path.join(sub, 'operators'), `${await passwordLine('alice', PASSWORD)}\n${token.line}\n`);
-  writeFileSync(path.join(sub, 'faults.yaml'), 'faults:\n  - { kind: spike, point: drum_pressure, at: 1s, duration: 10m, magnitude: 6 }\n');
+  writeFileSync(
+    path.join(sub, 'faults.yaml'),
+    'faults:\n  - { kind: spike, point: drum_pressure, at: 1s, duration: 10m, magnitude: 6 }\n',
+  );
   const file = path.join(sub, 'agent.yaml');
   writeFileSync(
     file,
@@ -78,9 +85,11 @@ describe('the read API (read-only agent)', () => {
     expect(typeof drum!['value']).toBe('number');
   });
 
-  it('serves a point\'s raw history from the store, by ms or ISO times, and refuses nonsense', async () => {
+  it("serves a point's raw history from the store, by ms or ISO times, and refuses nonsense", async () => {
     const to = Date.now();
-    const { status, body } = await getJson(`${a.base}/api/points/boiler-1/drum_pressure/history?from=${new Date(to - 600_000).toISOString()}&to=${to}`);
+    const { status, body } = await getJson(
+      `${a.base}/api/points/boiler-1/drum_pressure/history?from=${new Date(to - 600_000).toISOString()}&to=${to}`,
+    );
     expect(status).toBe(200);
     expect(body['source']).toBe('raw');
     const samples = body['samples'] as [number, number | null][];
@@ -90,7 +99,9 @@ describe('the read API (read-only agent)', () => {
     expect(samples.every((s) => s[0] >= to - 600_000 && s[0] <= to)).toBe(true);
     expect(Math.max(...samples.map((s) => s[1] ?? 0))).toBeGreaterThan(13.5);
     expect((await getJson(`${a.base}/api/points/boiler-1/drum_pressure/history?from=yesterday`)).status).toBe(400);
-    expect((await getJson(`${a.base}/api/points/boiler-1/drum_pressure/history?from=${to}&to=${to - 1}`)).status).toBe(400);
+    expect((await getJson(`${a.base}/api/points/boiler-1/drum_pressure/history?from=${to}&to=${to - 1}`)).status).toBe(
+      400,
+    );
     expect((await getJson(`${a.base}/api/points/boiler-1/no_such_point/history`)).status).toBe(404);
     // Longer than an hour: from the stored aggregates (none closed yet in a few seconds).
     const day = await getJson(`${a.base}/api/points/boiler-1/drum_pressure/history?from=${to - 86_400_000}&to=${to}`);
@@ -118,7 +129,12 @@ describe('the read API (read-only agent)', () => {
   it('answers only to IP addresses, localhost and known names: a re-pointed foreign name (DNS rebinding) reads nothing', async () => {
     const viaName = (host: string) =>
       new Promise<number>((resolve, reject) => {
-        void import('node:http').then(({ get }) => get(`${a.base}/api/points`, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+        void import('node:http').then(({ get }) =>
+          get(`${a.base}/api/points`, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on(
+            'error',
+            reject,
+          ),
+        );
       });
     expect(await viaName('evil.example:80')).toBe(421);
     expect(await viaName(`localhost:${new URL(a.base).port}`)).toBe(200);
@@ -127,9 +143,17 @@ describe('the read API (read-only agent)', () => {
   });
 
   it('refuses every action: no operators file means a read-only page', async () => {
-    const r = await fetch(`${a.base}/api/alarms/command`, { method: 'POST', headers: { origin: a.base, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'ack', id: ALARM }) });
+    const r = await fetch(`${a.base}/api/alarms/command`, {
+      method: 'POST',
+      headers: { origin: a.base, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'ack', id: ALARM }),
+    });
     expect(r.status).toBe(403);
-    const login = await fetch(`${a.base}/api/login`, { method: 'POST', headers: { origin: a.base, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'alice', secret: PASSWORD }) });
+    const login = await fetch(`${a.base}/api/login`, {
+      method: 'POST',
+      headers: { origin: a.base, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'alice', secret: PASSWORD }),
+    });
     expect(login.status).toBe(403);
     expect((await getJson(`${a.base}/api/session`)).body).toEqual({ actions: false, operator: null, csrf: null });
     expect(a.agent.status().alarms.find((x) => x.id === ALARM)?.state).toBe('unack');
@@ -155,7 +179,11 @@ describe('operator actions', () => {
   afterAll(() => a?.agent.stop());
 
   const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${a.base}${p}`, { method: 'POST', headers: { origin: a.base, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${a.base}${p}`, {
+      method: 'POST',
+      headers: { origin: a.base, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   async function login(name = 'alice', secret = PASSWORD): Promise<{ cookie: string; csrf: string }> {
     const r = await post('/api/login', { name, secret });
@@ -172,19 +200,44 @@ describe('operator actions', () => {
     expect((await post('/api/alarms/command', cmd)).status).toBe(401);
     const s = await login();
     expect((await post('/api/alarms/command', cmd, { cookie: s.cookie })).status).toBe(403);
-    expect((await post('/api/alarms/command', cmd, { cookie: s.cookie, 'x-csrf-token': s.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) })).status).toBe(403);
-    expect((await post('/api/alarms/command', cmd, { cookie: s.cookie, 'x-csrf-token': s.csrf, origin: 'http://evil.example' })).status).toBe(403);
-    const noOrigin = await fetch(`${a.base}/api/alarms/command`, { method: 'POST', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' }, body: JSON.stringify(cmd) });
+    expect(
+      (
+        await post('/api/alarms/command', cmd, {
+          cookie: s.cookie,
+          'x-csrf-token': s.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await post('/api/alarms/command', cmd, {
+          cookie: s.cookie,
+          'x-csrf-token': s.csrf,
+          origin: 'http://evil.example',
+        })
+      ).status,
+    ).toBe(403);
+    const noOrigin = await fetch(`${a.base}/api/alarms/command`, {
+      method: 'POST',
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
+      body: JSON.stringify(cmd),
+    });
     expect(noOrigin.status).toBe(403);
     // A cross-site HTML form can only send text/plain or form encodings: refused.
-    const form = await fetch(`${a.base}/api/alarms/command`, { method: 'POST', headers: { origin: a.base, cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/plain' }, body: JSON.stringify(cmd) });
+    const form = await fetch(`${a.base}/api/alarms/command`, {
+      method: 'POST',
+      headers: { origin: a.base, cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/plain' },
+      body: JSON.stringify(cmd),
+    });
     expect(form.status).toBe(415);
     // A session of another agent's page (a made-up cookie) is no session.
-    expect((await post('/api/alarms/command', cmd, { cookie: 'halfweg_session=forged', 'x-csrf-token': s.csrf })).status).toBe(401);
+    expect(
+      (await post('/api/alarms/command', cmd, { cookie: 'halfweg_session=forged', 'x-csrf-token': s.csrf })).status,
+    ).toBe(401);
     expect(a.agent.status().alarms.find((x) => x.id === ALARM)?.state).toBe('unack');
   });
 
-  it('acknowledges all of a device\'s alarms through the command path, as the logged-in operator whatever the body says', async () => {
+  it("acknowledges all of a device's alarms through the command path, as the logged-in operator whatever the body says", async () => {
     const s = await login();
     const h = { cookie: s.cookie, 'x-csrf-token': s.csrf };
     const r = await post('/api/devices/ack', { device: 'boiler-1', by: 'mallory' }, h);
@@ -197,16 +250,25 @@ describe('operator actions', () => {
     // An unknown device is refused with the manager's reason, not an empty success.
     const unknown = await post('/api/devices/ack', { device: 'boiler-9' }, h);
     expect(unknown.status).toBe(409);
-    expect(((await unknown.json()) as { error: string }).error).toMatch(/no alarms known for device "boiler-9" \(did you mean "boiler-1"\?\)/);
+    expect(((await unknown.json()) as { error: string }).error).toMatch(
+      /no alarms known for device "boiler-9" \(did you mean "boiler-1"\?\)/,
+    );
     // A second acknowledgement is refused with the manager's reason.
     const again = await post('/api/alarms/command', { action: 'ack', id: ALARM }, h);
     expect(again.status).toBe(409);
     expect(((await again.json()) as { error: string }).error).toMatch(/already acknowledged by alice/);
     // Shelve, with the same duration rules as MQTT.
     expect((await post('/api/alarms/command', { action: 'shelve', id: ALARM, for: '30d' }, h)).status).toBe(409);
-    const shelved = await post('/api/alarms/command', { action: 'shelve', id: ALARM, for: '15m', comment: 'crew on site' }, h);
+    const shelved = await post(
+      '/api/alarms/command',
+      { action: 'shelve', id: ALARM, for: '15m', comment: 'crew on site' },
+      h,
+    );
     expect(shelved.status).toBe(200);
-    expect(a.agent.status().alarms.find((x) => x.id === ALARM)).toMatchObject({ state: 'shelved', shelf: { by: 'alice', comment: 'crew on site' } });
+    expect(a.agent.status().alarms.find((x) => x.id === ALARM)).toMatchObject({
+      state: 'shelved',
+      shelf: { by: 'alice', comment: 'crew on site' },
+    });
     // A token login works the same way; logging out ends the session.
     await post('/api/logout', {}, h);
     expect((await post('/api/alarms/command', { action: 'unshelve', id: ALARM }, h)).status).toBe(401);
@@ -235,27 +297,39 @@ describe('operator actions', () => {
 describe('HTTPS', () => {
   it('serves the page and the API over TLS when http.tls is set, with a Secure session cookie; plain HTTP gets nothing', async () => {
     const certs = makeCerts(mkdtempSync(path.join(dir, 'certs-')));
-    const a = await startAgent('tls', `, operators: operators, tls: { cert: ${certs.serverCert}, key: ${certs.serverKey} }`, 'https');
+    const a = await startAgent(
+      'tls',
+      `, operators: operators, tls: { cert: ${certs.serverCert}, key: ${certs.serverKey} }`,
+      'https',
+    );
     try {
       const ca = readFileSync(certs.ca);
       const request = (p: string, method: string, body?: string, headers: Record<string, string> = {}) =>
-        new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-          const req = https.request(`${a.base}${p}`, { method, ca, headers }, (res) => {
-            let text = '';
-            res.on('data', (d) => (text += String(d)));
-            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-          });
-          req.on('error', reject);
-          req.end(body);
-        });
+        new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>(
+          (resolve, reject) => {
+            const req = https.request(`${a.base}${p}`, { method, ca, headers }, (res) => {
+              let text = '';
+              res.on('data', (d) => (text += String(d)));
+              res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+            });
+            req.on('error', reject);
+            req.end(body);
+          },
+        );
       const session = await request('/api/session', 'GET');
       expect(session.status).toBe(200);
       expect(JSON.parse(session.body)).toMatchObject({ actions: true, operator: null });
       // The Origin of a page served over TLS is https://…
-      const login = await request('/api/login', 'POST', JSON.stringify({ name: 'alice', secret: PASSWORD }), { origin: a.base, 'content-type': 'application/json' });
+      const login = await request('/api/login', 'POST', JSON.stringify({ name: 'alice', secret: PASSWORD }), {
+        origin: a.base,
+        'content-type': 'application/json',
+      });
       expect(login.status).toBe(200);
       expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict; Secure/);
-      const plainOrigin = await request('/api/login', 'POST', JSON.stringify({ name: 'alice', secret: PASSWORD }), { origin: a.base.replace('https:', 'http:'), 'content-type': 'application/json' });
+      const plainOrigin = await request('/api/login', 'POST', JSON.stringify({ name: 'alice', secret: PASSWORD }), {
+        origin: a.base.replace('https:', 'http:'),
+        'content-type': 'application/json',
+      });
       expect(plainOrigin.status).toBe(403);
       await expect(fetch(a.base.replace('https:', 'http:') + '/api/session')).rejects.toThrow();
     } finally {

@@ -59,10 +59,16 @@ describe('the control-room page with an operator', () => {
     const cell = page.locator('tr[data-point="boiler-1/drum_pressure"] td').nth(5);
     const first = await cell.innerText();
     // Polled every 500 ms and pushed once a second: the "updated" time moves without navigation.
-    await page.waitForFunction((before) => {
-      const td = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('tr[data-point="boiler-1/drum_pressure"] td:nth-child(6)');
-      return td !== null && td.textContent !== before;
-    }, first, { timeout: 15_000 });
+    await page.waitForFunction(
+      (before) => {
+        const td = (
+          globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }
+        ).document.querySelector('tr[data-point="boiler-1/drum_pressure"] td:nth-child(6)');
+        return td !== null && td.textContent !== before;
+      },
+      first,
+      { timeout: 15_000 },
+    );
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -93,9 +99,21 @@ describe('the control-room page with an operator', () => {
     expect(errors).toEqual([]);
 
     // On the control-room broker: the acknowledged event, by the page's operator.
-    await plant.until(() => seen.some((m) => m.topic.endsWith('/alarms/events') && /"event":"acknowledged"/.test(m.payload) && m.payload.includes(`"by":"${OPERATOR.name}"`)), 20_000, 'the acknowledgement on MQTT');
+    await plant.until(
+      () =>
+        seen.some(
+          (m) =>
+            m.topic.endsWith('/alarms/events') &&
+            /"event":"acknowledged"/.test(m.payload) &&
+            m.payload.includes(`"by":"${OPERATOR.name}"`),
+        ),
+      20_000,
+      'the acknowledgement on MQTT',
+    );
     // And through the read API, from the store.
-    const all = (await (await fetch(`${plant.base}/api/alarms?state=all`)).json()) as { events: { event: string; by: string | null; id: string }[] };
+    const all = (await (await fetch(`${plant.base}/api/alarms?state=all`)).json()) as {
+      events: { event: string; by: string | null; id: string }[];
+    };
     expect(all.events.filter((e) => e.id === 'boiler-1/drum_pressure/limits').map((e) => [e.event, e.by])).toEqual([
       ['raised', null],
       ['acknowledged', OPERATOR.name],
@@ -104,10 +122,16 @@ describe('the control-room page with an operator', () => {
 
     // In the store itself, once the agent has stopped and released it.
     expect(await plant.stopAgent()).toBe(0);
-    const store = new LevelStore({ dir: storeDir(plant.dataDir), config: configSchema.parse({}).store, log: silentLogger(), readOnlyTool: true });
+    const store = new LevelStore({
+      dir: storeDir(plant.dataDir),
+      config: configSchema.parse({}).store,
+      log: silentLogger(),
+      readOnlyTool: true,
+    });
     await store.open();
     const acks = [];
-    for await (const r of store.range(0, Number.MAX_SAFE_INTEGER)) if (r.type === 'alarm' && r.alarm['event'] === 'acknowledged') acks.push(r.alarm);
+    for await (const r of store.range(0, Number.MAX_SAFE_INTEGER))
+      if (r.type === 'alarm' && r.alarm['event'] === 'acknowledged') acks.push(r.alarm);
     await store.close();
     expect(acks).toMatchObject([{ id: 'boiler-1/drum_pressure/limits', by: OPERATOR.name, state: 'acked' }]);
     // The password never reached the log.
@@ -131,11 +155,17 @@ describe('the control-room page without operators (read-only)', () => {
     expect(await page.locator('#alarms select, #devices select').count()).toBe(0);
     expect(errors).toEqual([]);
     const status = await page.evaluate(async () => {
-      const r = await fetch('/api/alarms/command', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'ack', id: 'boiler-1/drum_pressure/limits' }) });
+      const r = await fetch('/api/alarms/command', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'ack', id: 'boiler-1/drum_pressure/limits' }),
+      });
       return r.status;
     });
     expect(status).toBe(403);
-    const active = (await (await fetch(`${plant.base}/api/alarms`)).json()) as { alarms: { id: string; state: string }[] };
+    const active = (await (await fetch(`${plant.base}/api/alarms`)).json()) as {
+      alarms: { id: string; state: string }[];
+    };
     expect(active.alarms.find((a) => a.id === 'boiler-1/drum_pressure/limits')?.state).toBe('unack');
     await page.close();
   }, 60_000);

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aggregateRows, aggregateTrend, alarmEvents, parseTime, rawHistory, thin } from '../../src/control-room/history.js';
+import {
+  aggregateRows,
+  aggregateTrend,
+  alarmEvents,
+  parseTime,
+  rawHistory,
+  thin,
+} from '../../src/control-room/history.js';
 import { ROLLUP_COLUMNS } from '../../src/aggregate/rollup-record.js';
 import { Operators, parseOperators, passwordLine, tokenLine } from '../../src/control-room/operators.js';
 import { Sessions } from '../../src/control-room/sessions.js';
@@ -22,31 +29,55 @@ const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-page-parts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('thinning a trend', () => {
-  it('keeps every sample up to the limit, and beyond it never more than the limit, with each bucket\'s minimum, maximum and first gap', () => {
+  it("keeps every sample up to the limit, and beyond it never more than the limit, with each bucket's minimum, maximum and first gap", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.option(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { nil: null })), { maxLength: 3000 }), fc.integer({ min: 3, max: 600 }), (raw, max) => {
-        const samples = [...raw].sort((a, b) => a[0] - b[0]) as [number, number | null][];
-        const out = thin(samples, 0, 100_000, max);
-        if (samples.length <= max) {
-          expect(out).toEqual(samples);
-          return;
-        }
-        expect(out.length).toBeLessThanOrEqual(max);
-        const values = samples.map((s) => s[1]).filter((v): v is number => v !== null);
-        const kept = out.map((s) => s[1]).filter((v): v is number => v !== null);
-        if (values.length) {
-          expect(Math.max(...kept)).toBe(Math.max(...values));
-          expect(Math.min(...kept)).toBe(Math.min(...values));
-        }
-        expect(out.some((s) => s[1] === null)).toBe(samples.some((s) => s[1] === null));
-        expect(out.every((s, i) => i === 0 || s[0] >= out[i - 1]![0])).toBe(true);
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 100_000 }),
+            fc.option(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { nil: null }),
+          ),
+          { maxLength: 3000 },
+        ),
+        fc.integer({ min: 3, max: 600 }),
+        (raw, max) => {
+          const samples = [...raw].sort((a, b) => a[0] - b[0]) as [number, number | null][];
+          const out = thin(samples, 0, 100_000, max);
+          if (samples.length <= max) {
+            expect(out).toEqual(samples);
+            return;
+          }
+          expect(out.length).toBeLessThanOrEqual(max);
+          const values = samples.map((s) => s[1]).filter((v): v is number => v !== null);
+          const kept = out.map((s) => s[1]).filter((v): v is number => v !== null);
+          if (values.length) {
+            expect(Math.max(...kept)).toBe(Math.max(...values));
+            expect(Math.min(...kept)).toBe(Math.min(...values));
+          }
+          expect(out.some((s) => s[1] === null)).toBe(samples.some((s) => s[1] === null));
+          expect(out.every((s, i) => i === 0 || s[0] >= out[i - 1]![0])).toBe(true);
+        },
+      ),
     );
   });
 
   it('picks the finest aggregate window that fits', () => {
-    const row = (window: string, start: number, end: number) => ({ device: 'd', point: 'p', window, start, end, count: 1, min: 1, max: 3, mean: 2, last: 2 });
-    const rows = [...Array.from({ length: 10 }, (_, i) => row('1m', i * 60_000, (i + 1) * 60_000)), row('1h', 0, 3_600_000)];
+    const row = (window: string, start: number, end: number) => ({
+      device: 'd',
+      point: 'p',
+      window,
+      start,
+      end,
+      count: 1,
+      min: 1,
+      max: 3,
+      mean: 2,
+      last: 2,
+    });
+    const rows = [
+      ...Array.from({ length: 10 }, (_, i) => row('1m', i * 60_000, (i + 1) * 60_000)),
+      row('1h', 0, 3_600_000),
+    ];
     expect(aggregateTrend(rows, 20).window).toBe('1m');
     expect(aggregateTrend(rows, 5)).toEqual({ window: '1h', samples: [[3_600_000, 1, 2, 3]] });
   });
@@ -62,7 +93,9 @@ describe('thinning a trend', () => {
 describe('the operators file', () => {
   it('accepts the password and the token it was made for, and nothing else', async () => {
     const { token, line } = tokenLine('scada-1');
-    const ops = new Operators(parseOperators(`# comment\n${await passwordLine('alice', 'hunter22-long')}\n\n${line}\n`, 'ops'));
+    const ops = new Operators(
+      parseOperators(`# comment\n${await passwordLine('alice', 'hunter22-long')}\n\n${line}\n`, 'ops'),
+    );
     expect(await ops.verify('alice', 'hunter22-long')).toBe('alice');
     expect(await ops.verify('alice', 'hunter22-lonG')).toBeNull();
     expect(await ops.verify('scada-1', token)).toBe('scada-1');
@@ -74,7 +107,10 @@ describe('the operators file', () => {
 
   it('gets its lines from `halfweg operator`: a password from stdin, or a token shown once', async () => {
     const main = path.resolve(import.meta.dirname, '../../dist/src/main.js');
-    const pw = spawnSync(process.execPath, [main, 'operator', 'J.de.Vries'], { input: 'long enough secret\n', encoding: 'utf8' });
+    const pw = spawnSync(process.execPath, [main, 'operator', 'J.de.Vries'], {
+      input: 'long enough secret\n',
+      encoding: 'utf8',
+    });
     expect(pw.status).toBe(0);
     expect(pw.stdout).not.toContain('long enough secret');
     const tok = spawnSync(process.execPath, [main, 'operator', 'scada-1', '--token'], { encoding: 'utf8' });
@@ -87,7 +123,13 @@ describe('the operators file', () => {
   });
 
   it('reports every bad line with its place and never echoes a credential', () => {
-    const text = ['alice', 'bob plain-password-here', 'carol sha256$abc', 'alice sha256$' + 'a'.repeat(64), 'alice sha256$' + 'b'.repeat(64)].join('\n');
+    const text = [
+      'alice',
+      'bob plain-password-here',
+      'carol sha256$abc',
+      'alice sha256$' + 'a'.repeat(64),
+      'alice sha256$' + 'b'.repeat(64),
+    ].join('\n');
     let message = '';
     try {
       parseOperators(text, 'ops');
@@ -132,9 +174,15 @@ describe('the http settings', () => {
     expect(r.error!.issues[0]).toMatchObject({ path: ['http', 'host'] });
     expect(r.error!.issues[0]!.message).toMatch(/http\.tls .* or http\.allowInsecure/);
     expect(configSchema.safeParse({ http: { host: '0.0.0.0', allowInsecure: true } }).success).toBe(true);
-    expect(configSchema.safeParse({ http: { host: '10.0.0.5', tls: { cert: 'c.pem', key: 'k.pem' } } }).success).toBe(true);
+    expect(configSchema.safeParse({ http: { host: '10.0.0.5', tls: { cert: 'c.pem', key: 'k.pem' } } }).success).toBe(
+      true,
+    );
     expect(configSchema.safeParse({ http: { host: '127.0.0.1' } }).success).toBe(true);
-    expect(configSchema.parse({}).http).toMatchObject({ host: '127.0.0.1', allowInsecure: false, session: 8 * 3_600_000 });
+    expect(configSchema.parse({}).http).toMatchObject({
+      host: '127.0.0.1',
+      allowInsecure: false,
+      session: 8 * 3_600_000,
+    });
   });
 });
 
@@ -146,12 +194,16 @@ describe('check-config and run check the http files first', () => {
     writeFileSync(path.join(sub, 'operators'), 'alice not-a-hash\n');
     writeFileSync(path.join(sub, 'cert.pem'), 'x');
     writeFileSync(path.join(sub, 'a.yaml'), 'http: { operators: operators, tls: { cert: cert.pem, key: nope.pem } }\n');
-    const err = await loadSettings(path.join(sub, 'a.yaml'), { checkFiles: true }).catch((e: Error & { details: string[] }) => e);
+    const err = await loadSettings(path.join(sub, 'a.yaml'), { checkFiles: true }).catch(
+      (e: Error & { details: string[] }) => e,
+    );
     expect((err as { code?: string }).code).toBe('HALFWEG_CONFIG_INVALID');
     const lines = (err as { details: string[] }).details.map((l) => l.replace(/^[^:]*a\.yaml: /, ''));
     expect(lines).toEqual([
       expect.stringMatching(/^http\.tls\.key: cannot read the key .*nope\.pem: .* \(HALFWEG_START_FAILED\)$/),
-      expect.stringMatching(/^http\.operators: .*operators:1: credential must be scrypt.* \(HALFWEG_OPERATORS_INVALID\)$/),
+      expect.stringMatching(
+        /^http\.operators: .*operators:1: credential must be scrypt.* \(HALFWEG_OPERATORS_INVALID\)$/,
+      ),
     ]);
     expect(lines.join('\n')).not.toContain('not-a-hash');
   });
@@ -168,15 +220,35 @@ describe('history by store time', () => {
     expect(idx.seqRangeAt(0, 99)).toEqual({ first: 1, last: 5 });
   });
 
-  it('reads one point\'s readings of a span from a real LevelDB, bad ones as gaps', async () => {
+  it("reads one point's readings of a span from a real LevelDB, bad ones as gaps", async () => {
     let now = 1_000_000;
-    const store = new LevelStore({ dir: path.join(dir, 'store'), config: configSchema.parse({}).store, log: silentLogger(), clock: { now: () => now, monotonic: () => now } });
+    const store = new LevelStore({
+      dir: path.join(dir, 'store'),
+      config: configSchema.parse({}).store,
+      log: silentLogger(),
+      clock: { now: () => now, monotonic: () => now },
+    });
     await store.open();
     try {
       for (let i = 0; i < 50; i++) {
         now = 1_000_000 + i * 1000;
         const ts = now - 5;
-        await store.commit({ type: 'readings', batch: { device: i % 2 ? 'b' : 'a', ts, readings: [{ device: i % 2 ? 'b' : 'a', point: 'p', ts, value: i === 10 ? NaN : i, quality: i === 10 ? 'timeout' : 'good' }] } });
+        await store.commit({
+          type: 'readings',
+          batch: {
+            device: i % 2 ? 'b' : 'a',
+            ts,
+            readings: [
+              {
+                device: i % 2 ? 'b' : 'a',
+                point: 'p',
+                ts,
+                value: i === 10 ? NaN : i,
+                quality: i === 10 ? 'timeout' : 'good',
+              },
+            ],
+          },
+        });
       }
       const h = await rawHistory(store, 'a', 'p', 1_005_000, 1_020_000);
       expect(h.samples.map((s) => s[1])).toEqual([6, 8, null, 12, 14, 16, 18, 20]);
@@ -184,19 +256,58 @@ describe('history by store time', () => {
       expect((await rawHistory(store, 'a', 'p', 2_000_000, 3_000_000)).samples).toEqual([]);
 
       // Rollups (one record per window close, every point as a row) and alarm events, by time.
-      const rollup = (window: string, start: number, end: number, rows: (string | number | null)[][]) =>
-        ({ kind: 'rollup', v: 1, window, start, end, tz: 'UTC', partial: false, columns: [...ROLLUP_COLUMNS], rows });
-      const row = (device: string, point: string, min: number, max: number) => [device, point, 60, 60, 0, 0, min, max, (min + max) / 2, (min + max) / 2, max, 1, min, max, max];
+      const rollup = (window: string, start: number, end: number, rows: (string | number | null)[][]) => ({
+        kind: 'rollup',
+        v: 1,
+        window,
+        start,
+        end,
+        tz: 'UTC',
+        partial: false,
+        columns: [...ROLLUP_COLUMNS],
+        rows,
+      });
+      const row = (device: string, point: string, min: number, max: number) => [
+        device,
+        point,
+        60,
+        60,
+        0,
+        0,
+        min,
+        max,
+        (min + max) / 2,
+        (min + max) / 2,
+        max,
+        1,
+        min,
+        max,
+        max,
+      ];
       now = 1_060_000;
-      await store.commit({ type: 'aggregate', aggregate: rollup('1m', 1_000_000, 1_060_000, [row('a', 'p', 1, 3), row('b', 'p', 5, 9)]) });
-      await store.commit({ type: 'alarm', alarm: { kind: 'alarm', v: 1, id: 'a/p/limits', event: 'raised', by: null } });
+      await store.commit({
+        type: 'aggregate',
+        aggregate: rollup('1m', 1_000_000, 1_060_000, [row('a', 'p', 1, 3), row('b', 'p', 5, 9)]),
+      });
+      await store.commit({
+        type: 'alarm',
+        alarm: { kind: 'alarm', v: 1, id: 'a/p/limits', event: 'raised', by: null },
+      });
       now = 1_120_000;
       await store.commit({ type: 'aggregate', aggregate: rollup('1m', 1_060_000, 1_120_000, [row('a', 'p', 2, 4)]) });
       const { rows } = await aggregateRows(store, { device: 'a', point: 'p', from: 1_000_000, to: 1_200_000 });
-      expect(rows.map((r) => [r.window, r.end, r.min, r.mean, r.max])).toEqual([['1m', 1_060_000, 1, 2, 3], ['1m', 1_120_000, 2, 3, 4]]);
-      expect((await aggregateRows(store, { device: 'b', from: 1_000_000, to: 1_200_000 })).rows.map((r) => r.max)).toEqual([9]);
+      expect(rows.map((r) => [r.window, r.end, r.min, r.mean, r.max])).toEqual([
+        ['1m', 1_060_000, 1, 2, 3],
+        ['1m', 1_120_000, 2, 3, 4],
+      ]);
+      expect(
+        (await aggregateRows(store, { device: 'b', from: 1_000_000, to: 1_200_000 })).rows.map((r) => r.max),
+      ).toEqual([9]);
       expect((await aggregateRows(store, { from: 1_100_000, to: 1_200_000 })).rows).toHaveLength(1);
-      expect(aggregateTrend(rows).samples).toEqual([[1_060_000, 1, 2, 3], [1_120_000, 2, 3, 4]]);
+      expect(aggregateTrend(rows).samples).toEqual([
+        [1_060_000, 1, 2, 3],
+        [1_120_000, 2, 3, 4],
+      ]);
       expect((await alarmEvents(store, 1_050_000, 1_070_000)).events.map((e) => e.id)).toEqual(['a/p/limits']);
       expect((await alarmEvents(store, 1_070_000, 1_200_000)).events).toEqual([]);
     } finally {

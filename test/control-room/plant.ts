@@ -55,8 +55,17 @@ export class Plant {
     for (let i = 0; i < (o.extraBoilers ?? 0); i++) ports.push(await freePort());
     this.base = `http://127.0.0.1:${httpPort}`;
     const faultAt = o.faultAt === undefined ? '8s' : o.faultAt;
-    writeFileSync(path.join(this.dir, 'faults.yaml'), faultAt === null ? 'faults: []\n' : `faults:\n  - { kind: spike, point: drum_pressure, at: ${faultAt}, duration: 10m, magnitude: 6 }\n`);
-    if (o.operators) writeFileSync(path.join(this.dir, 'operators'), `# test operators\n${await passwordLine(OPERATOR.name, OPERATOR.password)}\n`);
+    writeFileSync(
+      path.join(this.dir, 'faults.yaml'),
+      faultAt === null
+        ? 'faults: []\n'
+        : `faults:\n  - { kind: spike, point: drum_pressure, at: ${faultAt}, duration: 10m, magnitude: 6 }\n`,
+    );
+    if (o.operators)
+      writeFileSync(
+        path.join(this.dir, 'operators'),
+        `# test operators\n${await passwordLine(OPERATOR.name, OPERATOR.password)}\n`,
+      );
     const poll = o.pollInterval ?? '500ms';
     const lines = [
       'agent: { id: cr-test, site: plant }',
@@ -65,34 +74,52 @@ export class Plant {
       // An audit cursor nobody reads: alarm events stay in the store for the test to find.
       'store: { sync: interval, sinks: { audit: { types: [alarm] } } }',
       'simulators:',
-      ...ports.map((p, i) => `  - { profile: steam-boiler, port: ${p}, seed: ${i + 1}${i === 0 ? ', faults: faults.yaml' : ''} }`),
+      ...ports.map(
+        (p, i) => `  - { profile: steam-boiler, port: ${p}, seed: ${i + 1}${i === 0 ? ', faults: faults.yaml' : ''} }`,
+      ),
       'devices:',
-      ...ports.map((p, i) => `  - { name: boiler-${i + 1}, profile: steam-boiler, pollInterval: ${poll}, connection: { type: tcp, host: 127.0.0.1, port: ${p} } }`),
+      ...ports.map(
+        (p, i) =>
+          `  - { name: boiler-${i + 1}, profile: steam-boiler, pollInterval: ${poll}, connection: { type: tcp, host: 127.0.0.1, port: ${p} } }`,
+      ),
     ];
     if (this.broker) {
-      lines.push('sinks:', `  controlRoom: { url: ${this.broker.url}, types: [alarm], format: json, jsonStyle: plain, live: { interval: 10s } }`);
+      lines.push(
+        'sinks:',
+        `  controlRoom: { url: ${this.broker.url}, types: [alarm], format: json, jsonStyle: plain, live: { interval: 10s } }`,
+      );
     }
     const config = path.join(this.dir, 'plant.yaml');
     writeFileSync(config, lines.join('\n') + '\n');
     this.spawnedAt = Date.now();
-    const child = (this.child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', this.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = (this.child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', this.dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }));
     child.stdout!.on('data', (d) => (this.stdout += String(d)));
     child.stderr!.on('data', (d) => (this.stderr += String(d)));
-    await this.until(async () => {
-      const r = await fetch(`${this.base}/api/devices`).catch(() => null);
-      if (!r?.ok) return false;
-      const { devices } = (await r.json()) as { devices: { health: string }[] };
-      return devices.length > 0 && devices.every((d) => d.health === 'up');
-    }, 30_000, 'the agent serving its page with every device up');
+    await this.until(
+      async () => {
+        const r = await fetch(`${this.base}/api/devices`).catch(() => null);
+        if (!r?.ok) return false;
+        const { devices } = (await r.json()) as { devices: { health: string }[] };
+        return devices.length > 0 && devices.every((d) => d.health === 'up');
+      },
+      30_000,
+      'the agent serving its page with every device up',
+    );
   }
 
   /** Polls `check` every 100 ms until it holds; rejects with `what` and the agent's output after `ms`. */
   async until(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
-      if (this.child && this.child.exitCode !== null) throw new Error(`agent exited (${this.child.exitCode}) waiting for ${what}:\n${this.stderr}\n${this.stdout.slice(-3000)}`);
+      if (this.child && this.child.exitCode !== null)
+        throw new Error(
+          `agent exited (${this.child.exitCode}) waiting for ${what}:\n${this.stderr}\n${this.stdout.slice(-3000)}`,
+        );
       if (await check()) return;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${this.stderr}\n${this.stdout.slice(-3000)}`);
+      if (Date.now() > end)
+        throw new Error(`timed out waiting for ${what}:\n${this.stderr}\n${this.stdout.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -25,7 +25,12 @@ export function emptyTally(): Tally {
 }
 
 /** Counts the rows from `from` on ('burnIn', the promise; 'young', the rows between warm-up and burn-in). */
-export function tallySeries(s: Series, into: Tally = emptyTally(), opts: unknown = {}, part: 'mature' | 'young' = 'mature'): Tally {
+export function tallySeries(
+  s: Series,
+  into: Tally = emptyTally(),
+  opts: unknown = {},
+  part: 'mature' | 'young' = 'mature',
+): Tally {
   const det = new FrameDetector(['x'], parseDetectOptions(opts));
   const row = new Float64Array(1);
   for (let i = 0; i < s.values.length; i++) {

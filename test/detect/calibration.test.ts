@@ -25,11 +25,16 @@ const ROWS = 500_000;
 
 describe('issue 14.1: calibrated scores on normal behaviour of every shape', () => {
   for (const g of GENERATORS) {
-    it(`${g.name} (${g.about}): rows ≥ 0.5 and ≥ 0.67 within 3× of the promise, no pile-up at the top`, { timeout: 120_000 }, () => {
+    it(`${g.name} (${g.about}): rows ≥ 0.5 and ≥ 0.67 within 3× of the promise, no pile-up at the top`, {
+      timeout: 120_000,
+    }, () => {
       // Seeds and lengths from fast-check; series are pooled until 500,000 rows are judged, so
       // that at the 0.67 level (one row in 10,000) about 50 rows are expected and a single long
       // excursion of a clustered series cannot decide the verdict alone.
-      const runs = fc.array(fc.record({ seed: fc.integer({ min: 1, max: 1_000_000 }), size: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 80, maxLength: 80 });
+      const runs = fc.array(
+        fc.record({ seed: fc.integer({ min: 1, max: 1_000_000 }), size: fc.double({ min: 0, max: 1, noNaN: true }) }),
+        { minLength: 80, maxLength: 80 },
+      );
       fc.assert(
         fc.property(runs, (series) => {
           const t = emptyTally();

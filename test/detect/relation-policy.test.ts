@@ -97,7 +97,10 @@ describe('detect options', () => {
   });
 
   it('applies per-point overrides over the sections', () => {
-    const o = parseDetectOptions({ flatline: { span: '5m' }, points: { p1: { flatline: { tolerance: 0.1 }, limits: { h: 3 } } } });
+    const o = parseDetectOptions({
+      flatline: { span: '5m' },
+      points: { p1: { flatline: { tolerance: 0.1 }, limits: { h: 3 } } },
+    });
     const p1 = optionsFor(o, 'p1');
     expect(p1.flatline).toMatchObject({ span: 300_000, tolerance: 0.1 });
     expect(p1.limits).toEqual({ h: 3 });

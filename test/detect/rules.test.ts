@@ -49,7 +49,8 @@ describe('rate of change', () => {
   it('stays quiet on noise and slow ramps within the limit', () => {
     const d = new RateDetector({ span: 60_000, maxRise: 5, maxFall: 5 });
     const x = processSignal(3600, 2, { sd: 0.5 });
-    for (let i = 0; i < x.length; i++) expect(d.update(T0 + i * 1000, x[i]! + i / 60, 'good')?.condition ?? null).toBeNull();
+    for (let i = 0; i < x.length; i++)
+      expect(d.update(T0 + i * 1000, x[i]! + i / 60, 'good')?.condition ?? null).toBeNull();
   });
 
   it('fires on a fall', () => {
@@ -75,7 +76,8 @@ describe('flatline (stuck sensor)', () => {
     const d = new FlatlineDetector({ ...FLATLINE_DEFAULTS, span: 60_000 });
     // A level that steps every 5 minutes: normal runs of 300 s, longer than the span.
     let stuck = 0;
-    for (let i = 0; i < 6 * 3600; i++) if (d.update(T0 + i * 1000, Math.floor(i / 300) % 7, 'good')?.condition === 'stuck') stuck++;
+    for (let i = 0; i < 6 * 3600; i++)
+      if (d.update(T0 + i * 1000, Math.floor(i / 300) % 7, 'good')?.condition === 'stuck') stuck++;
     // Only the first runs, before a long normal run has been seen, may look stuck.
     expect(stuck).toBeLessThan(2 * 300);
   });

@@ -20,7 +20,10 @@ function stateSize(o: unknown, seen = new Set<unknown>()): number {
 
 describe('bounded state', () => {
   it('a million readings leave the state size where a thousand left it', () => {
-    const det = new FrameDetector(['a', 'b', 'c'], parseDetectOptions({ rate: { maxRise: 100 }, points: { a: { limits: { h: 5 } } } }));
+    const det = new FrameDetector(
+      ['a', 'b', 'c'],
+      parseDetectOptions({ rate: { maxRise: 100 }, points: { a: { limits: { h: 5 } } } }),
+    );
     const g = gaussian(prng(12));
     const row = new Float64Array(3);
     let after1k = 0;

@@ -24,7 +24,11 @@ export function gaussian(rand: () => number): () => number {
 export const T0 = Date.UTC(2024, 0, 1);
 
 /** Runs one column through the default detector stack; returns score and alarm per row. */
-export function runSeries(values: ArrayLike<number>, opts: unknown = {}, stepMs = 1000): { score: Float64Array; alarm: Uint8Array } {
+export function runSeries(
+  values: ArrayLike<number>,
+  opts: unknown = {},
+  stepMs = 1000,
+): { score: Float64Array; alarm: Uint8Array } {
   const det = new FrameDetector(['x'], parseDetectOptions(opts));
   const score = new Float64Array(values.length);
   const alarm = new Uint8Array(values.length);
@@ -50,7 +54,11 @@ export function countAlarms(alarm: Uint8Array, from = 0, to = alarm.length): num
 }
 
 /** AR(1) process noise around a level: a realistic, slightly wandering process value. */
-export function processSignal(n: number, seed: number, opts: { level?: number; sd?: number; phi?: number; daily?: number; stepMs?: number } = {}): Float64Array {
+export function processSignal(
+  n: number,
+  seed: number,
+  opts: { level?: number; sd?: number; phi?: number; daily?: number; stepMs?: number } = {},
+): Float64Array {
   const g = gaussian(prng(seed));
   const { level = 10, sd = 0.1, phi = 0.5, daily = 0, stepMs = 1000 } = opts;
   const out = new Float64Array(n);

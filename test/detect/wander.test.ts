@@ -12,7 +12,9 @@ const RATES = [
 
 describe('wandering process (random walk + AR(1) noise), 1 s, 10 s and 1 min sampling', () => {
   for (const { stepMs, days } of RATES) {
-    it(`${stepMs / 1000} s: no false alarm in ${days} days; a 15 σ shift within 8 readings; a freeze within span + 2 readings`, { timeout: 60_000 }, () => {
+    it(`${stepMs / 1000} s: no false alarm in ${days} days; a 15 σ shift within 8 readings; a freeze within span + 2 readings`, {
+      timeout: 60_000,
+    }, () => {
       const x = wanderSignal({ stepMs, days, seed: 1 });
       const n = x.length;
       expect(countAlarms(runSeries(x, {}, stepMs).alarm)).toBe(0);

@@ -22,7 +22,12 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number 
 }
 
 async function readAll(dataDir: string): Promise<StoredRecord[]> {
-  const store = new LevelStore({ dir: storeDir(dataDir), config: configSchema.parse({}).store, log: silentLogger(), readOnlyTool: true });
+  const store = new LevelStore({
+    dir: storeDir(dataDir),
+    config: configSchema.parse({}).store,
+    log: silentLogger(),
+    readOnlyTool: true,
+  });
   await store.open();
   const out: StoredRecord[] = [];
   for await (const r of store.range(0, Number.MAX_SAFE_INTEGER)) out.push(r);
@@ -49,7 +54,9 @@ describe('the agent, end to end', () => {
         `  - { name: boiler-dead, profile: steam-boiler, timeout: 200ms, retries: 0, backoff: { initial: 200ms, max: 1s }, connection: { type: tcp, host: 127.0.0.1, port: ${deadPort} } }`,
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout!.on('data', (d) => (stdout += String(d)));
     let stderr = '';
@@ -64,7 +71,10 @@ describe('the agent, end to end', () => {
     expect(ms).toBeLessThan(5000);
 
     // Logs are JSON lines with a component; the dead device is reported once, not per cycle.
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => l['msg'] === 'agent started')).toBe(true);
     expect(lines.at(-1)!['msg']).toBe('agent stopped');
     const deadWarnings = lines.filter((l) => l['device'] === 'boiler-dead' && l['severity'] === 'warn');
@@ -79,7 +89,9 @@ describe('the agent, end to end', () => {
     const dead = batches.filter((b) => b.device === 'boiler-dead');
     // The live boiler kept its 1 s fast group and 0.5 s slow group going beside the dead one.
     expect(live.filter((b) => b.readings.some((r) => r.point === 'drum_pressure')).length).toBeGreaterThanOrEqual(3);
-    expect(live.filter((b) => b.readings.some((r) => r.point === 'steam_temperature')).length).toBeGreaterThanOrEqual(5);
+    expect(live.filter((b) => b.readings.some((r) => r.point === 'steam_temperature')).length).toBeGreaterThanOrEqual(
+      5,
+    );
     expect(live.flatMap((b) => b.readings).every((r) => r.quality === 'good')).toBe(true);
     // The dead one's readings are kept, marked bad with the reason.
     expect(dead.length).toBeGreaterThan(0);

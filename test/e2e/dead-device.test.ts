@@ -38,12 +38,20 @@ describe('a dead device in a running agent', () => {
     const agent = new Agent(await loadSettings(file), silentLogger());
     await agent.start();
     try {
-      const points = (await loadSettings(file)).devices.find((d) => d.name === 'genset-2')!.groups.flatMap((g) => g.points.map((p) => p.name));
+      const points = (await loadSettings(file)).devices
+        .find((d) => d.name === 'genset-2')!
+        .groups.flatMap((g) => g.points.map((p) => p.name));
       const end = Date.now() + 30_000;
       const of = (device: string) => agent.status().alarms.filter((a) => a.device === device);
-      while (of('genset-2').filter((a) => a.kind === 'missing').length < points.length && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+      while (of('genset-2').filter((a) => a.kind === 'missing').length < points.length && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 250));
       const alarms = of('genset-2');
-      expect(alarms.filter((a) => a.kind === 'missing').map((a) => a.point).sort()).toEqual([...points].sort());
+      expect(
+        alarms
+          .filter((a) => a.kind === 'missing')
+          .map((a) => a.point)
+          .sort(),
+      ).toEqual([...points].sort());
       expect(alarms.every((a) => a.state === 'suppressed')).toBe(true);
       // The device that answers is not suppressed: with a 3 s span its 10 s "slow" points are
       // missing too, and those alarms annunciate as they always did.

@@ -20,7 +20,8 @@ function waitOn(child: ChildProcess, printed: () => string) {
     waitUntil(
       what,
       async () => {
-        if (child.exitCode !== null) throw new Error(`the demo exited (${child.exitCode}) while waiting for ${what}; ${printed()}`);
+        if (child.exitCode !== null)
+          throw new Error(`the demo exited (${child.exitCode}) while waiting for ${what}; ${printed()}`);
         return ok();
       },
       ms,
@@ -52,7 +53,11 @@ async function demoConfig(name: string): Promise<{ file: string; broker: number;
 describe('halfweg demo', () => {
   it('a scheduled fault becomes an alarm on the embedded broker, acknowledged there; the view says where to look', async () => {
     const { file, broker, http } = await demoConfig('piped');
-    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', path.join(dir, 'piped'), '--timescale', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [main, 'demo', '--config', file, '--data-dir', path.join(dir, 'piped'), '--timescale', '0.2'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -71,16 +76,32 @@ describe('halfweg demo', () => {
         if (topic.endsWith('/cmd/alarms/result')) results.push(JSON.parse(payload.toString()) as { ok: boolean });
         else {
           // Batch style: an envelope with the events under "records".
-          const doc = JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; state: string; by: string | null } }[] };
+          const doc = JSON.parse(payload.toString()) as {
+            records?: { alarm?: { id: string; event: string; state: string; by: string | null } }[];
+          };
           for (const r of doc.records ?? []) if (r.alarm) events.push(r.alarm);
         }
       });
-      await client.subscribeAsync(['halfweg/halfweg/demo/alarms/events', 'halfweg/halfweg/demo/cmd/alarms/result'], { qos: 1 });
+      await client.subscribeAsync(['halfweg/halfweg/demo/alarms/events', 'halfweg/halfweg/demo/cmd/alarms/result'], {
+        qos: 1,
+      });
       // The drum level falls from 6 s (30 s × 0.2): a rate or low-level alarm within seconds of that.
-      await until('the drum-level alarm on the broker', () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'), 60_000);
+      await until(
+        'the drum-level alarm on the broker',
+        () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'),
+        60_000,
+      );
 
-      await client.publishAsync('halfweg/halfweg/demo/cmd/alarms', JSON.stringify({ action: 'ack-device', device: 'boiler-1', by: 'demo test' }), { qos: 1 });
-      await until('the acknowledgement', () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo test'), 20_000);
+      await client.publishAsync(
+        'halfweg/halfweg/demo/cmd/alarms',
+        JSON.stringify({ action: 'ack-device', device: 'boiler-1', by: 'demo test' }),
+        { qos: 1 },
+      );
+      await until(
+        'the acknowledgement',
+        () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo test'),
+        20_000,
+      );
       expect(results[0]).toMatchObject({ ok: true });
       expect(results[0]!.acknowledged!.some((id) => id.startsWith('boiler-1/drum_level/'))).toBe(true);
       await until('the piped view to show the alarm', () => /alarm raised: boiler-1\/drum_level\//.test(out), 10_000);
@@ -97,7 +118,9 @@ describe('halfweg demo from the page', () => {
   it('serves the page; a newcomer logs in with the printed demo login and acknowledges a device; the acknowledgement reaches the embedded broker', async () => {
     const { file, broker, http } = await demoConfig('page');
     const data = path.join(dir, 'page');
-    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', data, '--timescale', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'demo', '--config', file, '--data-dir', data, '--timescale', '0.2'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -128,25 +151,49 @@ describe('halfweg demo from the page', () => {
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker}`, { clientId: `demo-page-${process.pid}` });
       const events: { id: string; event: string; by: string | null }[] = [];
       client.on('message', (_t, payload) => {
-        for (const r of (JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; by: string | null } }[] }).records ?? []) if (r.alarm) events.push(r.alarm);
+        for (const r of (
+          JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; by: string | null } }[] }
+        ).records ?? [])
+          if (r.alarm) events.push(r.alarm);
       });
       await client.subscribeAsync('halfweg/halfweg/demo/alarms/events', { qos: 1 });
-      await until('the drum-level alarm', () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'), 60_000);
+      await until(
+        'the drum-level alarm',
+        () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'),
+        60_000,
+      );
 
       // As the page's script does: log in (this server's Origin, JSON), then POST with the CSRF token.
       const headers = { origin: base, 'content-type': 'application/json' };
-      const wrong = await fetch(`${base}/api/login`, { method: 'POST', headers, body: JSON.stringify({ name, secret: `${password}x` }) });
+      const wrong = await fetch(`${base}/api/login`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name, secret: `${password}x` }),
+      });
       expect(wrong.status).toBe(401);
-      const ok = await fetch(`${base}/api/login`, { method: 'POST', headers, body: JSON.stringify({ name, secret: password }) });
+      const ok = await fetch(`${base}/api/login`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name, secret: password }),
+      });
       expect(ok.status).toBe(200);
       const { csrf } = (await ok.json()) as { csrf: string };
       const cookie = ok.headers.get('set-cookie')!.split(';')[0]!;
-      const ack = await fetch(`${base}/api/devices/ack`, { method: 'POST', headers: { ...headers, cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ device: 'boiler-1', comment: 'feedwater pump checked' }) });
+      const ack = await fetch(`${base}/api/devices/ack`, {
+        method: 'POST',
+        headers: { ...headers, cookie, 'x-csrf-token': csrf },
+        body: JSON.stringify({ device: 'boiler-1', comment: 'feedwater pump checked' }),
+      });
       expect(ack.status).toBe(200);
       const result = (await ack.json()) as { ok: boolean; action: string; acknowledged: string[] };
       expect(result).toMatchObject({ ok: true, action: 'ack-device' });
       expect(result.acknowledged.some((id) => id.startsWith('boiler-1/drum_level/'))).toBe(true);
-      await until('the acknowledgement on the embedded broker', () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo' && e.id.startsWith('boiler-1/drum_level/')), 20_000);
+      await until(
+        'the acknowledgement on the embedded broker',
+        () =>
+          events.some((e) => e.event === 'acknowledged' && e.by === 'demo' && e.id.startsWith('boiler-1/drum_level/')),
+        20_000,
+      );
       await client.endAsync();
     } finally {
       child.kill('SIGTERM');
@@ -163,8 +210,23 @@ describe('halfweg demo on a terminal', () => {
   it('the key a acknowledges the alarms through the command path (seen on the broker), q stops it', async () => {
     const { file, broker } = await demoConfig('tty');
     // A real pseudo-terminal: script(1) from util-linux (Debian's essential bsdutils).
-    const cmd = [process.execPath, main, 'demo', '--config', file, '--data-dir', path.join(dir, 'tty'), '--timescale', '0.2'].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '120' } });
+    const cmd = [
+      process.execPath,
+      main,
+      'demo',
+      '--config',
+      file,
+      '--data-dir',
+      path.join(dir, 'tty'),
+      '--timescale',
+      '0.2',
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: 'xterm', COLUMNS: '120' },
+    });
     let screen = '';
     child.stdout.on('data', (d) => (screen += String(d)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
@@ -174,12 +236,23 @@ describe('halfweg demo on a terminal', () => {
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker}`, { clientId: `demo-tty-${process.pid}` });
       const events: { id: string; event: string; by: string | null }[] = [];
       client.on('message', (_t, payload) => {
-        for (const r of (JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; by: string | null } }[] }).records ?? []) if (r.alarm) events.push(r.alarm);
+        for (const r of (
+          JSON.parse(payload.toString()) as { records?: { alarm?: { id: string; event: string; by: string | null } }[] }
+        ).records ?? [])
+          if (r.alarm) events.push(r.alarm);
       });
       await client.subscribeAsync('halfweg/halfweg/demo/alarms/events', { qos: 1 });
-      await until('the drum-level alarm', () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'), 60_000);
+      await until(
+        'the drum-level alarm',
+        () => events.some((e) => e.id.startsWith('boiler-1/drum_level/') && e.event === 'raised'),
+        60_000,
+      );
       child.stdin.write('a');
-      await until('the acknowledgement', () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo terminal'), 20_000);
+      await until(
+        'the acknowledgement',
+        () => events.some((e) => e.event === 'acknowledged' && e.by === 'demo terminal'),
+        20_000,
+      );
       await client.endAsync();
       child.stdin.write('q');
       expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))])).toBe(0);

@@ -30,11 +30,16 @@ afterAll(async () => {
 });
 
 function startAgent(config: string, dataDir: string): ChildProcess {
-  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   return child;
 }
-const exit = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
+const exit = (c: ChildProcess) =>
+  new Promise<number | null>((resolve) =>
+    c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code)),
+  );
 
 describe('from the boiler to the control room and the cloud', () => {
   it('forwards readings and alarms, takes an acknowledgement, and survives kill -9 without loss or a repeated alarm', async () => {
@@ -65,7 +70,13 @@ describe('from the boiler to the control room and the cloud', () => {
     const events = () =>
       sub.messages
         .filter((m) => m.topic === 'halfweg/plant/e2e/alarms/events')
-        .map((m) => JSON.parse(m.payload.toString()) as { v: number; records: { alarm: { id: string; event: string; seq: number; by: string | null } }[] })
+        .map(
+          (m) =>
+            JSON.parse(m.payload.toString()) as {
+              v: number;
+              records: { alarm: { id: string; event: string; seq: number; by: string | null } }[];
+            },
+        )
         .flatMap((b) => b.records.map((r) => r.alarm));
     const alarmId = 'boiler-1/drum_pressure/limits';
 
@@ -74,14 +85,26 @@ describe('from the boiler to the control room and the cloud', () => {
     expect(await sub.waitFor(() => events().some((e) => e.id === alarmId && e.event === 'raised'), 15_000)).toBe(true);
     // The retained state an operator screen sees when it connects later.
     const retained = sub.messages.filter((m) => m.topic === `halfweg/plant/e2e/alarms/${alarmId}`);
-    expect(JSON.parse(retained.at(-1)!.payload.toString())).toMatchObject({ agent: 'e2e', alarm: { id: alarmId, state: 'unack', priority: expect.any(String) } });
+    expect(JSON.parse(retained.at(-1)!.payload.toString())).toMatchObject({
+      agent: 'e2e',
+      alarm: { id: alarmId, state: 'unack', priority: expect.any(String) },
+    });
     // Live values on the control room.
     expect(sub.messages.some((m) => m.topic === 'halfweg/plant/e2e/values/boiler-1')).toBe(true);
 
     // An operator acknowledges on the control-room broker.
     const operator = await mqtt.connectAsync(broker.url);
-    await operator.publishAsync('halfweg/plant/e2e/cmd/alarms', JSON.stringify({ action: 'ack', id: alarmId, by: 'J. de Vries', comment: 'test' }), { qos: 1 });
-    expect(await sub.waitFor(() => events().some((e) => e.id === alarmId && e.event === 'acknowledged' && e.by === 'J. de Vries'), 10_000)).toBe(true);
+    await operator.publishAsync(
+      'halfweg/plant/e2e/cmd/alarms',
+      JSON.stringify({ action: 'ack', id: alarmId, by: 'J. de Vries', comment: 'test' }),
+      { qos: 1 },
+    );
+    expect(
+      await sub.waitFor(
+        () => events().some((e) => e.id === alarmId && e.event === 'acknowledged' && e.by === 'J. de Vries'),
+        10_000,
+      ),
+    ).toBe(true);
     await operator.endAsync();
 
     // kill -9 mid-stream, then start again.
@@ -94,11 +117,21 @@ describe('from the boiler to the control room and the cloud', () => {
     agent.kill('SIGTERM');
     expect(await exit(agent)).toBe(0);
     await sleep(300);
-    expect(sub.messages.filter((m) => m.topic === 'halfweg/plant/e2e/status').at(-1)!.payload.toString()).toBe('offline');
+    expect(
+      sub.messages
+        .filter((m) => m.topic === 'halfweg/plant/e2e/status')
+        .at(-1)!
+        .payload.toString(),
+    ).toBe('offline');
     await sub.stop();
 
     // No loss: everything the store holds as delivered to the cloud was received, with no gap.
-    const store = new LevelStore({ dir: storeDir(dataDir), config: configSchema.parse({}).store, log: silentLogger(), readOnlyTool: true });
+    const store = new LevelStore({
+      dir: storeDir(dataDir),
+      config: configSchema.parse({}).store,
+      log: silentLogger(),
+      readOnlyTool: true,
+    });
     await store.open();
     const cursors = store.stats().cursors.filter((c) => c.name.startsWith('cloud.'));
     await store.close();
@@ -117,7 +150,11 @@ describe('from the boiler to the control room and the cloud', () => {
     for (let s = first; s <= upTo; s++) if (!sub.bySeq.has(s)) missing.push(s);
     expect(missing).toEqual([]);
     // The alarm was raised once, across the kill and the restart.
-    const raised = new Set(events().filter((e) => e.id === alarmId && e.event === 'raised').map((e) => e.seq));
+    const raised = new Set(
+      events()
+        .filter((e) => e.id === alarmId && e.event === 'raised')
+        .map((e) => e.seq),
+    );
     expect(raised.size).toBe(1);
   }, 90_000);
 });

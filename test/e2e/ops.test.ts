@@ -40,7 +40,10 @@ function configText(simPort: number, httpPort: number, devices: string[]): strin
     `http: { port: ${httpPort} }`,
     `simulators: [ { profile: generator-set, port: ${simPort}, seed: 3 } ]`,
     'devices:',
-    ...devices.map((name) => `  - { name: ${name}, profile: generator-set, connection: { type: tcp, host: 127.0.0.1, port: ${simPort} } }`),
+    ...devices.map(
+      (name) =>
+        `  - { name: ${name}, profile: generator-set, connection: { type: tcp, host: 127.0.0.1, port: ${simPort} } }`,
+    ),
   ].join('\n');
 }
 
@@ -100,12 +103,19 @@ describe('operating the agent', () => {
     expect(notified()).toContain('RELOADING=1');
 
     // An invalid one: refused with the reasons, the agent keeps polling both devices.
-    writeFileSync(config, configText(simPort, httpPort, ['genset-1']).replace('port: ' + simPort + ' } }', 'port: "x" } }'));
+    writeFileSync(
+      config,
+      configText(simPort, httpPort, ['genset-1']).replace('port: ' + simPort + ' } }', 'port: "x" } }'),
+    );
     agent.kill('SIGHUP');
     await until('reload refused', () => logs.includes('reload refused'));
     const refused = logs.split('\n').find((l) => l.includes('reload refused'))!;
-    expect(JSON.parse(refused)).toMatchObject({ code: 'HALFWEG_CONFIG_INVALID', problems: [expect.stringContaining('devices[0].connection.port: expected an integer 1..65535, got "x"')] });
-    const cycles = async () => ((await (await fetch(`${base}/status`)).json()) as { devices: { device: string; cycles: number }[] }).devices;
+    expect(JSON.parse(refused)).toMatchObject({
+      code: 'HALFWEG_CONFIG_INVALID',
+      problems: [expect.stringContaining('devices[0].connection.port: expected an integer 1..65535, got "x"')],
+    });
+    const cycles = async () =>
+      ((await (await fetch(`${base}/status`)).json()) as { devices: { device: string; cycles: number }[] }).devices;
     const before = await cycles();
     await sleep(1500);
     const after = await cycles();
@@ -118,7 +128,9 @@ describe('operating the agent', () => {
     expect(status.stdout).toMatch(/^memory: resident [\d.]+ MB, JavaScript heap [\d.]+ MB/m);
     expect(status.stdout).toMatch(/^ {2}genset-1 +up /m);
     expect(status.stdout).toMatch(/^ {2}genset-2 +up /m);
-    const asJson = JSON.parse((await promisify(execFile)(process.execPath, [main, 'status', '--url', base, '--json'])).stdout) as { devices: unknown[] };
+    const asJson = JSON.parse(
+      (await promisify(execFile)(process.execPath, [main, 'status', '--url', base, '--json'])).stdout,
+    ) as { devices: unknown[] };
     expect(asJson.devices).toHaveLength(2);
 
     // SIGTERM: STOPPING=1, a clean exit well within 5 s.

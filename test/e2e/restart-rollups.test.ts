@@ -22,9 +22,10 @@ const main = path.join(root, 'dist/src/main.js');
 const work = mkdtempSync(path.join(tmpdir(), 'halfweg-restarts-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-
 async function runFor(ms: number, config: string, dataDir: string): Promise<void> {
-  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -35,7 +36,12 @@ async function runFor(ms: number, config: string, dataDir: string): Promise<void
 }
 
 async function readAll(dataDir: string): Promise<StoredRecord[]> {
-  const store = new LevelStore({ dir: storeDir(dataDir), config: configSchema.parse({}).store, log: silentLogger(), readOnlyTool: true });
+  const store = new LevelStore({
+    dir: storeDir(dataDir),
+    config: configSchema.parse({}).store,
+    log: silentLogger(),
+    readOnlyTool: true,
+  });
   await store.open();
   const out: StoredRecord[] = [];
   for await (const r of store.range(0, Number.MAX_SAFE_INTEGER)) out.push(r);
@@ -44,7 +50,9 @@ async function readAll(dataDir: string): Promise<StoredRecord[]> {
 }
 
 describe('issue 16.4: an agent restarted more often than its rollup window', () => {
-  it('issue 16.4: restarted every 3 s, it still emits whole 10 s windows holding every reading', { timeout: 90_000 }, async () => {
+  it('issue 16.4: restarted every 3 s, it still emits whole 10 s windows holding every reading', {
+    timeout: 90_000,
+  }, async () => {
     const port = await freePort();
     const dataDir = path.join(work, 'data');
     const config = path.join(work, 'plant.yaml');
@@ -68,7 +76,9 @@ describe('issue 16.4: an agent restarted more often than its rollup window', () 
 
     const records = await readAll(dataDir);
     const raw = records.flatMap((r) => (r.type === 'readings' ? r.batch.readings : []));
-    const rollups = records.flatMap((r) => (r.type === 'aggregate' && r.aggregate.kind === 'rollup' ? [r.aggregate as RollupPayload] : []));
+    const rollups = records.flatMap((r) =>
+      r.type === 'aggregate' && r.aggregate.kind === 'rollup' ? [r.aggregate as RollupPayload] : [],
+    );
     // Whole windows that began before the last start: they lived through restarts.
     const spanning = rollups.filter((p) => !p.partial && p.start < lastStart);
     expect(spanning.length).toBeGreaterThanOrEqual(1);

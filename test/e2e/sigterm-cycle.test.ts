@@ -35,7 +35,12 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number 
 }
 
 async function batchesIn(dataDir: string): Promise<ReadingBatch[]> {
-  const store = new LevelStore({ dir: storeDir(dataDir), config: configSchema.parse({}).store, log: silentLogger(), readOnlyTool: true });
+  const store = new LevelStore({
+    dir: storeDir(dataDir),
+    config: configSchema.parse({}).store,
+    log: silentLogger(),
+    readOnlyTool: true,
+  });
   await store.open();
   const out: ReadingBatch[] = [];
   for await (const r of store.range(0, Number.MAX_SAFE_INTEGER)) if (r.type === 'readings') out.push(r.batch);
@@ -53,7 +58,11 @@ async function runAndTerm(name: string, s: RawServer, onSecondRequest?: () => vo
   mkdirSync(profiles, { recursive: true });
   writeFileSync(
     path.join(profiles, 'five-reads.yaml'),
-    ['model: five reads', 'points:', ...ADDRESSES.map((a, i) => `  p${i}: { table: holding, address: ${a}, type: uint16 }`)].join('\n'),
+    [
+      'model: five reads',
+      'points:',
+      ...ADDRESSES.map((a, i) => `  p${i}: { table: holding, address: ${a}, type: uint16 }`),
+    ].join('\n'),
   );
   writeFileSync(
     config,
@@ -66,7 +75,9 @@ async function runAndTerm(name: string, s: RawServer, onSecondRequest?: () => vo
       `  - { name: slow, profile: five-reads, maxGap: 0, pollInterval: 60s, timeout: 500ms, retries: 2, connection: { type: tcp, host: 127.0.0.1, port: ${s.port} } }`,
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout!.on('data', (d) => (stdout += String(d)));
   let stderr = '';
@@ -82,13 +93,16 @@ async function runAndTerm(name: string, s: RawServer, onSecondRequest?: () => vo
   s.onRequest = null;
   expect(stderr).toBe('');
   expect(code).toBe(0);
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const stopped = lines.find((l) => l['msg'] === 'agent stopped')!;
   return { batches: await batchesIn(dataDir), stopped, ms, requests: seen };
 }
 
 describe('issue 16.2: SIGTERM finishes the poll cycle in flight', () => {
-  it('issue 16.2: SIGTERM 5 ms after a cycle\'s first request: the cycle is finished, committed and counted', async () => {
+  it("issue 16.2: SIGTERM 5 ms after a cycle's first request: the cycle is finished, committed and counted", async () => {
     const s = await startRawServer({ holding });
     servers.push(s);
     s.delayMs = 80;
@@ -98,7 +112,9 @@ describe('issue 16.2: SIGTERM finishes the poll cycle in flight', () => {
     expect(batches).toHaveLength(1);
     const b = batches[0]!;
     expect(b.device).toBe('slow');
-    expect(b.readings.map((r) => [r.point, r.quality, r.value])).toEqual(ADDRESSES.map((_, i) => [`p${i}`, 'good', 100 + i]));
+    expect(b.readings.map((r) => [r.point, r.quality, r.value])).toEqual(
+      ADDRESSES.map((_, i) => [`p${i}`, 'good', 100 + i]),
+    );
     // Each block carries the time of its own answer (issue 16.3): 80 ms apart here, not the cycle's start.
     const times = b.readings.map((r) => r.ts);
     for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);

@@ -27,15 +27,20 @@ afterAll(async () => {
 });
 
 function startAgent(config: string, dataDir: string): ChildProcess {
-  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [main, 'run', '--config', config, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   return child;
 }
-const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
+const exited = (c: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()),
+  );
 const bdSeq = (m: HostMessage) => m.metrics.find((x) => x.name === 'bdSeq')?.value;
 
 describe('issue 21.1: the agent as a Sparkplug edge node', () => {
-  it('births with the profile\'s metrics, sends data, dies by its will on kill -9 with the matching bdSeq, births again with the next one; takes an audited JSON write', async () => {
+  it("births with the profile's metrics, sends data, dies by its will on kill -9 with the matching bdSeq, births again with the next one; takes an audited JSON write", async () => {
     await broker.start();
     const simPort = await freePort();
     const dataDir = path.join(work, 'data');
@@ -68,20 +73,48 @@ describe('issue 21.1: the agent as a Sparkplug edge node', () => {
     const nbirth = host.of('NBIRTH')[0]!;
     const dbirth = host.of('DBIRTH', 'boiler-1')[0]!;
     const drum = dbirth.metrics.find((m) => m.name === 'drum_pressure')!;
-    expect(drum).toMatchObject({ datatype: 'Double', properties: { engUnit: 'bar', engLow: 0, engHigh: 20, Documentation: 'Steam drum pressure', readOnly: true } });
+    expect(drum).toMatchObject({
+      datatype: 'Double',
+      properties: { engUnit: 'bar', engLow: 0, engHigh: 20, Documentation: 'Steam drum pressure', readOnly: true },
+    });
     expect(dbirth.metrics.find((m) => m.name === 'burner_on')).toMatchObject({ datatype: 'Boolean' });
-    expect(dbirth.metrics.find((m) => m.name === 'fuel_valve_position')).toMatchObject({ properties: { readOnly: false, engUnit: '%' } });
+    expect(dbirth.metrics.find((m) => m.name === 'fuel_valve_position')).toMatchObject({
+      properties: { readOnly: false, engUnit: '%' },
+    });
 
     // An operator writes the fuel valve through the control-room broker; the result says it landed.
     const ops = await mqtt.connectAsync(broker.url);
     await ops.subscribeAsync(['halfweg/plant/e2e/cmd/write/result', 'halfweg/plant/e2e/alarms/events'], { qos: 1 });
     const got: Record<string, Record<string, unknown>> = {};
-    ops.on('message', (t, p) => (got[t.endsWith('/result') ? 'result' : 'audit'] = JSON.parse(p.toString()) as Record<string, unknown>));
-    await ops.publishAsync('halfweg/plant/e2e/cmd/write', JSON.stringify({ device: 'boiler-1', point: 'fuel_valve_position', value: 33.3, by: 'J. de Vries', requestId: 'e2e-1' }), { qos: 1 });
+    ops.on(
+      'message',
+      (t, p) => (got[t.endsWith('/result') ? 'result' : 'audit'] = JSON.parse(p.toString()) as Record<string, unknown>),
+    );
+    await ops.publishAsync(
+      'halfweg/plant/e2e/cmd/write',
+      JSON.stringify({
+        device: 'boiler-1',
+        point: 'fuel_valve_position',
+        value: 33.3,
+        by: 'J. de Vries',
+        requestId: 'e2e-1',
+      }),
+      { qos: 1 },
+    );
     expect(await host.waitFor(() => got['result'] !== undefined && got['audit'] !== undefined, 10_000)).toBe(true);
     expect(got['result']).toMatchObject({ ok: true, result: 'written', fc: 6, new: 33.3, requestId: 'e2e-1' });
     // The audit event, forwarded by the control-room sink like an alarm event.
-    expect(got['audit']).toMatchObject({ agent: 'e2e', alarm: { kind: 'write', device: 'boiler-1', point: 'fuel_valve_position', by: 'J. de Vries', result: 'written', new: 33.3 } });
+    expect(got['audit']).toMatchObject({
+      agent: 'e2e',
+      alarm: {
+        kind: 'write',
+        device: 'boiler-1',
+        point: 'fuel_valve_position',
+        by: 'J. de Vries',
+        result: 'written',
+        new: 33.3,
+      },
+    });
     await ops.endAsync();
 
     // kill -9: no DISCONNECT, so the broker publishes the will, an NDEATH with this session's bdSeq.
@@ -91,7 +124,14 @@ describe('issue 21.1: the agent as a Sparkplug edge node', () => {
     expect(bdSeq(host.of('NDEATH')[0]!)).toBe(bdSeq(nbirth));
 
     agent = startAgent(config, dataDir);
-    expect(await host.waitFor(() => host.of('NBIRTH').length === 2 && host.of('DDATA').length > host.of('DDATA').filter((m) => m.at < host.of('NBIRTH')[1]!.at).length, 20_000)).toBe(true);
+    expect(
+      await host.waitFor(
+        () =>
+          host.of('NBIRTH').length === 2 &&
+          host.of('DDATA').length > host.of('DDATA').filter((m) => m.at < host.of('NBIRTH')[1]!.at).length,
+        20_000,
+      ),
+    ).toBe(true);
     expect(bdSeq(host.of('NBIRTH')[1]!)).toBe(((bdSeq(nbirth) as number) + 1) % 256);
     expect(host.violations).toEqual([]);
     agent.kill('SIGTERM');

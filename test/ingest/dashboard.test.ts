@@ -20,7 +20,12 @@ import { createTestDatabase, type TestDatabase } from './pg.js';
 const FILE = path.resolve(import.meta.dirname, '../../src/ingest/grafana/halfweg-fleet.json');
 
 interface Dashboard {
-  panels: { id: number; title: string; datasource: { type: string; uid: string }; targets: { rawSql: string; format: string }[] }[];
+  panels: {
+    id: number;
+    title: string;
+    datasource: { type: string; uid: string };
+    targets: { rawSql: string; format: string }[];
+  }[];
   templating: { list: { name: string; query: string; multi: boolean }[] };
   __inputs: { name: string; pluginId: string }[];
 }
@@ -30,7 +35,10 @@ function expand(sql: string, range: { from: Date; to: Date }, vars: Record<strin
   const from = `'${range.from.toISOString()}'`;
   const to = `'${range.to.toISOString()}'`;
   let out = sql
-    .replace(/\$__timeGroupAlias\(([^,]+),\s*\$__interval\)/g, (_m, col: string) => `to_timestamp(floor(extract(epoch FROM ${col}) / 60) * 60) AS "time"`)
+    .replace(
+      /\$__timeGroupAlias\(([^,]+),\s*\$__interval\)/g,
+      (_m, col: string) => `to_timestamp(floor(extract(epoch FROM ${col}) / 60) * 60) AS "time"`,
+    )
     .replace(/\$__timeFilter\(([^)]+)\)/g, (_m, col: string) => `${col} BETWEEN ${from} AND ${to}`)
     .replace(/\$__timeFrom\(\)/g, from)
     .replace(/\$__timeTo\(\)/g, to);
@@ -51,7 +59,14 @@ beforeAll(async () => {
   db = await createTestDatabase('dashboard');
   pool = await createPool(ingestSchema.shape.database.parse({ url: db.url }), 'test', process.cwd());
   await migrate(pool, 'halfweg');
-  const w = new Writer({ pool, schema: 'halfweg', worker: 't', partitions: new Partitions(pool, 'halfweg', true), log: silentLogger(), quarantineMaxBytes: 1024 });
+  const w = new Writer({
+    pool,
+    schema: 'halfweg',
+    worker: 't',
+    partitions: new Partitions(pool, 'halfweg', true),
+    log: silentLogger(),
+    quarantineMaxBytes: 1024,
+  });
   const t0 = now - 30 * 60_000;
   const d = (t: string, p: Buffer) => ({ topic: t, payload: p, prepared: prepareMessage(t, p) });
   await w.write([
@@ -68,9 +83,13 @@ afterAll(async () => {
 
 describe('issue 19: Grafana dashboard', () => {
   it('issue 19: is an importable dashboard for a PostgreSQL data source, with the panels the issue names', () => {
-    expect(dash.__inputs).toEqual([expect.objectContaining({ name: 'DS_HALFWEG', pluginId: 'grafana-postgresql-datasource' })]);
+    expect(dash.__inputs).toEqual([
+      expect.objectContaining({ name: 'DS_HALFWEG', pluginId: 'grafana-postgresql-datasource' }),
+    ]);
     const titles = dash.panels.map((p) => p.title);
-    expect(titles).toEqual(expect.arrayContaining(['Points over time', 'Active alarms', 'Alarm events', 'Per-agent lag']));
+    expect(titles).toEqual(
+      expect.arrayContaining(['Points over time', 'Active alarms', 'Alarm events', 'Per-agent lag']),
+    );
     for (const p of dash.panels) {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax, literally
       expect(p.datasource.uid).toBe('${DS_HALFWEG}');

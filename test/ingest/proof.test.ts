@@ -52,7 +52,9 @@ afterAll(async () => {
 });
 
 function startWorker(config: string, name: string): WorkerProc {
-  const proc = spawn(process.execPath, [MAIN, 'ingest', '--config', config, '--worker', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN, 'ingest', '--config', config, '--worker', name], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const w: WorkerProc = { proc, log: '' };
   allWorkers.push(w);
   proc.stdout!.on('data', (d: Buffer) => (w.log += d.toString()));
@@ -90,13 +92,34 @@ async function startAgent(n: number, brokerUrl: string): Promise<AgentSim> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   // requireSubscribers: a message the broker had no subscription for (before the workers first
   // subscribe; on Mosquitto 2.0 after its restart until they subscribe again) is not delivered.
-  const config = mqttSinkSchema.parse({ url: brokerUrl, format: 'binary', batchReadings: 300, batchRecords: 5, reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000, requireSubscribers: true });
+  const config = mqttSinkSchema.parse({
+    url: brokerUrl,
+    format: 'binary',
+    batchReadings: 300,
+    batchRecords: 5,
+    reconnect: { initial: 100, max: 1000 },
+    heartbeat: 60_000,
+    requireSubscribers: true,
+  });
   const sinks = { cloud: config };
   // The `audit` cursor is never acknowledged, so the store keeps every record for the export.
-  const store = new LevelStore({ dir: path.join(dir, 'store'), config: storeSchema.parse({ syncInterval: 20, sinks: { ...sinkCursors(sinks), audit: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger() });
+  const store = new LevelStore({
+    dir: path.join(dir, 'store'),
+    config: storeSchema.parse({
+      syncInterval: 20,
+      sinks: { ...sinkCursors(sinks), audit: { types: ['readings', 'aggregate', 'alarm'] } },
+    }),
+    log: silentLogger(),
+  });
   await store.open();
   const id = `agent-${n}`;
-  const sink = new MqttSink({ name: 'cloud', config, store, log: silentLogger(), ids: { agent: id, site: `plant-${(n % 2) + 1}` } });
+  const sink = new MqttSink({
+    name: 'cloud',
+    config,
+    store,
+    log: silentLogger(),
+    ids: { agent: id, site: `plant-${(n % 2) + 1}` },
+  });
   await sink.start();
   return { id, dir, store, sink };
 }
@@ -115,9 +138,47 @@ async function produce(a: AgentSim, n: number, until: number): Promise<void> {
       await a.store.commit({
         type: 'aggregate',
         aggregate: {
-          kind: 'rollup', v: 1, window: '1m', start, end: start + 60_000, tz: 'UTC', partial: true,
-          columns: ['device', 'point', 'count', 'good', 'bad', 'late', 'min', 'max', 'mean', 'twMean', 'last', 'stddev', 'p50', 'p95', 'p99'],
-          rows: devs[0]!.points.map((p, k) => [devs[0]!.name, p, 60, 59, 1, 0, k, k + 1.5, k + 0.75, k + 0.7, k + 1, 0.1, k + 0.7, k + 1.4, k + 1.5]),
+          kind: 'rollup',
+          v: 1,
+          window: '1m',
+          start,
+          end: start + 60_000,
+          tz: 'UTC',
+          partial: true,
+          columns: [
+            'device',
+            'point',
+            'count',
+            'good',
+            'bad',
+            'late',
+            'min',
+            'max',
+            'mean',
+            'twMean',
+            'last',
+            'stddev',
+            'p50',
+            'p95',
+            'p99',
+          ],
+          rows: devs[0]!.points.map((p, k) => [
+            devs[0]!.name,
+            p,
+            60,
+            59,
+            1,
+            0,
+            k,
+            k + 1.5,
+            k + 0.75,
+            k + 0.7,
+            k + 1,
+            0.1,
+            k + 0.7,
+            k + 1.4,
+            k + 1.5,
+          ]),
         },
       });
       a.sink.wake('aggregate');
@@ -126,9 +187,27 @@ async function produce(a: AgentSim, n: number, until: number): Promise<void> {
       await a.store.commit({
         type: 'alarm',
         alarm: {
-          v: 1, id: `${devs[1]!.name}/point_1/limits`, device: devs[1]!.name, point: 'point_1', kind: 'limits', alarm: 'limits', event: i % 50 === 3 ? 'raised' : 'cleared',
-          state: i % 50 === 3 ? 'unack' : 'normal', conditionActive: i % 50 === 3, priority: 'high', condition: 'HH', value: 1000 + i, score: 1, ts: now, since: now, seq: i,
-          by: null, comment: null, until: null, chattering: false, count: 0,
+          v: 1,
+          id: `${devs[1]!.name}/point_1/limits`,
+          device: devs[1]!.name,
+          point: 'point_1',
+          kind: 'limits',
+          alarm: 'limits',
+          event: i % 50 === 3 ? 'raised' : 'cleared',
+          state: i % 50 === 3 ? 'unack' : 'normal',
+          conditionActive: i % 50 === 3,
+          priority: 'high',
+          condition: 'HH',
+          value: 1000 + i,
+          score: 1,
+          ts: now,
+          since: now,
+          seq: i,
+          by: null,
+          comment: null,
+          until: null,
+          chattering: false,
+          count: 0,
         },
       });
       a.sink.wake('alarm');
@@ -138,7 +217,9 @@ async function produce(a: AgentSim, n: number, until: number): Promise<void> {
 }
 
 describe('issue 19: proof', () => {
-  it('issue 19: 3 workers, 5 agents, kill -9, broker restart, duplicates: every committed (agent, seq) exactly once, equal to the agents\' stores, no gaps', { timeout: 240_000 }, async () => {
+  it("issue 19: 3 workers, 5 agents, kill -9, broker restart, duplicates: every committed (agent, seq) exactly once, equal to the agents' stores, no gaps", {
+    timeout: 240_000,
+  }, async () => {
     const db: TestDatabase = await createTestDatabase('proof');
     cleanups.push(() => db.drop());
     const broker = new Mosquitto();
@@ -163,19 +244,29 @@ describe('issue 19: proof', () => {
     expect(mig.status, mig.stderr).toBe(0);
     expect(mig.stdout).toContain('migrated from version 0 to 1');
 
-    const workers = new Map<string, WorkerProc>([['w1', startWorker(config, 'w1')], ['w2', startWorker(config, 'w2')], ['w3', startWorker(config, 'w3')]]);
+    const workers = new Map<string, WorkerProc>([
+      ['w1', startWorker(config, 'w1')],
+      ['w2', startWorker(config, 'w2')],
+      ['w3', startWorker(config, 'w3')],
+    ]);
     // Workers first, as deployed (src/ingest/README.md, "Install"): a broker drops what no
     // subscription matches, and the replayer below is a subscriber too, so the agents'
     // requireSubscribers would not see "no subscribers" for the ingest group alone.
     for (const until0 = Date.now() + 60_000; Date.now() < until0; await sleep(100)) {
       const own = [...workers.values()].every((w) => (w.log.match(/"msg":"subscribed"/g) ?? []).length >= 2);
-      const guard = [...workers.values()].some((w) => /"session":"halfweg-ingest-guard"[^\n]*"msg":"subscribed"/.test(w.log));
+      const guard = [...workers.values()].some((w) =>
+        /"session":"halfweg-ingest-guard"[^\n]*"msg":"subscribed"/.test(w.log),
+      );
       if (own && guard) break;
     }
     const agents = await Promise.all([1, 2, 3, 4, 5].map((n) => startAgent(n, broker.url)));
 
     // The replayer: a plain subscriber that publishes every third batch it sees once more.
-    const replayer = mqtt.connect(broker.url, { clientId: `replayer-${process.pid}`, reconnectPeriod: 200, protocolVersion: 5 });
+    const replayer = mqtt.connect(broker.url, {
+      clientId: `replayer-${process.pid}`,
+      reconnectPeriod: 200,
+      protocolVersion: 5,
+    });
     cleanups.push(() => replayer.end(true));
     let seen = 0;
     let replayed = 0;
@@ -200,13 +291,16 @@ describe('issue 19: proof', () => {
     await sleep(2500);
     workers.set('w2', startWorker(config, 'w2')); // systemd's Restart=always; it takes its sessions back
     replayer.publish('halfweg/plant-1/agent-1/batches/readings', Buffer.from('not a batch'), { qos: 1 });
-    replayer.publish('halfweg/plant-1/agent-9/batches/readings', Buffer.from([0x48, 0x57, 0x42, 1, 1, 3, 0x61]), { qos: 1 });
+    replayer.publish('halfweg/plant-1/agent-9/batches/readings', Buffer.from([0x48, 0x57, 0x42, 1, 1, 3, 0x61]), {
+      qos: 1,
+    });
     await producing;
 
     // Everything committed on the agents reaches the broker…
     for (const a of agents) {
       const until2 = Date.now() + 30_000;
-      while (Object.values(a.sink.stats().lag).some((l) => (l?.records ?? 0) > 0) && Date.now() < until2) await sleep(100);
+      while (Object.values(a.sink.stats().lag).some((l) => (l?.records ?? 0) > 0) && Date.now() < until2)
+        await sleep(100);
     }
     const heads = new Map(agents.map((a) => [a.id, a.store.stats().head]));
     // …and the database, complete and without holes.
@@ -217,11 +311,15 @@ describe('issue 19: proof', () => {
     let state: { name: string; contiguous_seq: string | null; gap_count: number }[] = [];
     for (;;) {
       state = (await client.query(`SELECT name, contiguous_seq, gap_count FROM halfweg.agents ORDER BY name`)).rows;
-      const done = agents.every((a) => state.some((s) => s.name === a.id && Number(s.contiguous_seq) === heads.get(a.id) && s.gap_count === 0));
+      const done = agents.every((a) =>
+        state.some((s) => s.name === a.id && Number(s.contiguous_seq) === heads.get(a.id) && s.gap_count === 0),
+      );
       if (done || Date.now() > deadline) break;
       await sleep(250);
     }
-    const quarantined = (await client.query(`SELECT code FROM halfweg.quarantine ORDER BY code`)).rows.map((r) => r.code); // one row per distinct bad message
+    const quarantined = (await client.query(`SELECT code FROM halfweg.quarantine ORDER BY code`)).rows.map(
+      (r) => r.code,
+    ); // one row per distinct bad message
     const stopCodes = await Promise.all(
       [...workers.values()].map(async (w) => {
         w.proc.kill('SIGTERM');
@@ -229,17 +327,25 @@ describe('issue 19: proof', () => {
       }),
     );
     const logs = [...allWorkers].map((w) => w.log).join('\n');
-    if (!agents.every((a) => state.some((s) => s.name === a.id && Number(s.contiguous_seq) === heads.get(a.id) && s.gap_count === 0))) {
+    if (
+      !agents.every((a) =>
+        state.some((s) => s.name === a.id && Number(s.contiguous_seq) === heads.get(a.id) && s.gap_count === 0),
+      )
+    ) {
       // For the post-mortem: the worker logs, the holes, and what the stores hold there.
       const gapRows = (await client.query(`SELECT agent, first_seq, last_seq FROM halfweg.gap_report`)).rows;
       const lines = [JSON.stringify({ t0: started, gaps: gapRows, state })];
       for (const g of gapRows) {
         const a = agents.find((x) => x.id === g.agent)!;
-        for await (const r of a.store.range(Number(g.first_seq), Number(g.last_seq))) lines.push(JSON.stringify({ agent: a.id, seq: r.seq, type: r.type, at: r.at }));
+        for await (const r of a.store.range(Number(g.first_seq), Number(g.last_seq)))
+          lines.push(JSON.stringify({ agent: a.id, seq: r.seq, type: r.type, at: r.at }));
       }
       writeFileSync(path.join(os.tmpdir(), `halfweg-ingest-proof-${process.pid}.log`), `${lines.join('\n')}\n${logs}`);
     }
-    expect(state.map((s) => [s.name, Number(s.contiguous_seq), s.gap_count]), `worker logs in ${os.tmpdir()}/halfweg-ingest-proof-${process.pid}.log`).toEqual(agents.map((a) => [a.id, heads.get(a.id), 0]));
+    expect(
+      state.map((s) => [s.name, Number(s.contiguous_seq), s.gap_count]),
+      `worker logs in ${os.tmpdir()}/halfweg-ingest-proof-${process.pid}.log`,
+    ).toEqual(agents.map((a) => [a.id, heads.get(a.id), 0]));
     expect(stopCodes).toEqual([0, 0, 0]);
     expect(logs).toContain('took over the broker sessions of a worker whose lease lapsed');
     expect(replayed).toBeGreaterThan(20);
@@ -250,45 +356,95 @@ describe('issue 19: proof', () => {
       await a.sink.stop();
       await a.store.close();
     }
-    const dup = await client.query(`SELECT count(*) AS n FROM (SELECT series_id, seq FROM halfweg.readings GROUP BY 1, 2 HAVING count(*) > 1) d`);
+    const dup = await client.query(
+      `SELECT count(*) AS n FROM (SELECT series_id, seq FROM halfweg.readings GROUP BY 1, 2 HAVING count(*) > 1) d`,
+    );
     expect(Number(dup.rows[0].n)).toBe(0);
     const duplicatesRemoved = await client.query(`SELECT sum(duplicates) AS n FROM halfweg.agents`);
     expect(Number(duplicatesRemoved.rows[0].n)).toBeGreaterThan(0);
     let totalReadings = 0;
     for (const a of agents) {
       const head = heads.get(a.id)!;
-      const exp = spawnSync(process.execPath, [MAIN, 'backlog', '--export', '--from', '1', '--to', String(head), '--format', 'csv', '--data-dir', a.dir], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const exp = spawnSync(
+        process.execPath,
+        [MAIN, 'backlog', '--export', '--from', '1', '--to', String(head), '--format', 'csv', '--data-dir', a.dir],
+        { encoding: 'utf8', maxBuffer: 1 << 28 },
+      );
       expect(exp.status, exp.stderr).toBe(0);
       const rows = parseCsv(exp.stdout).slice(1); // seq,type,time,device,point,value,quality,payload
       expect(Number(rows[0]![0]), `first seq of ${a.id}`).toBe(firstSeqs.get(a.id));
       const seqs = [...new Set(rows.map((r) => Number(r[0])))].sort((x, y) => x - y);
-      const inDb = (await client.query(`SELECT r.seq, r.type FROM halfweg.records r JOIN halfweg.agents g ON g.id = r.agent_id WHERE g.name = $1 ORDER BY r.seq`, [a.id])).rows.map((r) => Number(r.seq));
+      const inDb = (
+        await client.query(
+          `SELECT r.seq, r.type FROM halfweg.records r JOIN halfweg.agents g ON g.id = r.agent_id WHERE g.name = $1 ORDER BY r.seq`,
+          [a.id],
+        )
+      ).rows.map((r) => Number(r.seq));
       expect(inDb).toEqual(seqs);
       expect(seqs).toEqual(Array.from({ length: head - seqs[0]! + 1 }, (_, i) => seqs[0]! + i));
 
-      const readings = rows.filter((r) => r[1] === 'readings').map((r) => ({ seq: Number(r[0]), time: r[2]!, device: r[3]!, point: r[4]!, value: Number(r[5]), quality: r[6]! }));
+      const readings = rows
+        .filter((r) => r[1] === 'readings')
+        .map((r) => ({
+          seq: Number(r[0]),
+          time: r[2]!,
+          device: r[3]!,
+          point: r[4]!,
+          value: Number(r[5]),
+          quality: r[6]!,
+        }));
       const dbReadings = (
         await client.query(
           `SELECT seq, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time, device, point, value, quality FROM halfweg.readings_named WHERE agent = $1 ORDER BY seq, device COLLATE "C", point COLLATE "C"`,
           [a.id],
         )
-      ).rows.map((r) => ({ seq: Number(r.seq), time: r.time as string, device: r.device as string, point: r.point as string, value: r.value as number, quality: r.quality as string }));
+      ).rows.map((r) => ({
+        seq: Number(r.seq),
+        time: r.time as string,
+        device: r.device as string,
+        point: r.point as string,
+        value: r.value as number,
+        quality: r.quality as string,
+      }));
       readings.sort((x, y) => x.seq - y.seq || byName(x.device, y.device) || byName(x.point, y.point));
       expect(dbReadings).toEqual(readings);
       totalReadings += readings.length;
 
-      const alarms = rows.filter((r) => r[1] === 'alarm').map((r) => ({ seq: Number(r[0]), payload: JSON.parse(r[7]!) }));
-      const dbAlarms = (await client.query(`SELECT seq, payload FROM halfweg.alarm_events_named WHERE agent = $1 ORDER BY seq`, [a.id])).rows.map((r) => ({ seq: Number(r.seq), payload: r.payload }));
+      const alarms = rows
+        .filter((r) => r[1] === 'alarm')
+        .map((r) => ({ seq: Number(r[0]), payload: JSON.parse(r[7]!) }));
+      const dbAlarms = (
+        await client.query(`SELECT seq, payload FROM halfweg.alarm_events_named WHERE agent = $1 ORDER BY seq`, [a.id])
+      ).rows.map((r) => ({ seq: Number(r.seq), payload: r.payload }));
       expect(dbAlarms).toEqual(alarms);
 
-      const rollups = rows.filter((r) => r[1] === 'aggregate').flatMap((r) => {
-        const p = JSON.parse(r[7]!) as { window: string; rows: unknown[][] };
-        return p.rows.map((row) => ({ seq: Number(r[0]), period: p.window, device: row[0], point: row[1], count: row[2], min: row[6], max: row[7], mean: row[8], tw_mean: row[9], p99: row[14] }));
-      });
+      const rollups = rows
+        .filter((r) => r[1] === 'aggregate')
+        .flatMap((r) => {
+          const p = JSON.parse(r[7]!) as { window: string; rows: unknown[][] };
+          return p.rows.map((row) => ({
+            seq: Number(r[0]),
+            period: p.window,
+            device: row[0],
+            point: row[1],
+            count: row[2],
+            min: row[6],
+            max: row[7],
+            mean: row[8],
+            tw_mean: row[9],
+            p99: row[14],
+          }));
+        });
       const dbRollups = (
-        await client.query(`SELECT seq, period, device, point, count, min, max, mean, tw_mean, p99 FROM halfweg.aggregates_named WHERE agent = $1 ORDER BY seq, device COLLATE "C", point COLLATE "C"`, [a.id])
+        await client.query(
+          `SELECT seq, period, device, point, count, min, max, mean, tw_mean, p99 FROM halfweg.aggregates_named WHERE agent = $1 ORDER BY seq, device COLLATE "C", point COLLATE "C"`,
+          [a.id],
+        )
       ).rows.map((r) => ({ ...r, seq: Number(r.seq) }));
-      rollups.sort((x, y) => x.seq - y.seq || byName(String(x.device), String(y.device)) || byName(String(x.point), String(y.point)));
+      rollups.sort(
+        (x, y) =>
+          x.seq - y.seq || byName(String(x.device), String(y.device)) || byName(String(x.point), String(y.point)),
+      );
       expect(dbRollups).toEqual(rollups);
     }
     expect(totalReadings).toBeGreaterThan(10_000);

@@ -28,7 +28,7 @@ function hangingSource(): Source {
   };
 }
 
-describe('the agent\'s own health', () => {
+describe("the agent's own health", () => {
   it('turns unhealthy when the poll loop stops producing, which withholds the watchdog', async () => {
     const config = configSchema.parse({ agent: { dataDir: dir }, http: { enabled: false } });
     const settings: Settings = { file: 'test', config, devices: [], serialDevices: [], profileDirs: [] };
@@ -50,13 +50,18 @@ describe('issue 17.6: each source says how long its silence is normal', () => {
   async function agentWith(yaml: string): Promise<Agent> {
     const sub = mkdtempSync(path.join(dir, 'quiet-'));
     const file = path.join(sub, 'agent.yaml');
-    writeFileSync(file, `agent: { dataDir: ${path.join(sub, 'data')} }\nhttp: { enabled: false }\nalarms: { enabled: false }\n${yaml}`);
+    writeFileSync(
+      file,
+      `agent: { dataDir: ${path.join(sub, 'data')} }\nhttp: { enabled: false }\nalarms: { enabled: false }\n${yaml}`,
+    );
     return new Agent(await loadSettings(file), silentLogger());
   }
 
   it('issue 17.6: a serial device polled every 60 s is not "polling stalled" at 35 s, and is after three silent cycles', async () => {
     // The adapter is missing: the source emits 'disconnected' once, then once per poll interval.
-    const agent = await agentWith('devices: [ { name: fc-1, profile: flow-computer, pollInterval: 60s, timeout: 2s, connection: { type: serial, path: /dev/halfweg-no-such-tty } } ]');
+    const agent = await agentWith(
+      'devices: [ { name: fc-1, profile: flow-computer, pollInterval: 60s, timeout: 2s, connection: { type: serial, path: /dev/halfweg-no-such-tty } } ]',
+    );
     await agent.start();
     try {
       await new Promise((r) => setTimeout(r, 300));
@@ -91,7 +96,9 @@ describe('issue 17.6: each source says how long its silence is normal', () => {
     const [modbus] = createModbusSources(settings.devices, silentLogger());
     const stream = settings.serialDevices[0]!.mode;
     expect(stream.type).toBe('streaming');
-    expect(serial!.quietMs()).toBe((stream as { staleAfter: number }).staleAfter + Math.min(1000, (stream as { staleAfter: number }).staleAfter / 4));
+    expect(serial!.quietMs()).toBe(
+      (stream as { staleAfter: number }).staleAfter + Math.min(1000, (stream as { staleAfter: number }).staleAfter / 4),
+    );
     expect(modbus!.quietMs()).toBe(120_000);
   });
 });

@@ -5,11 +5,24 @@ import { silentLogger } from '../../src/ops/log.js';
 import type { Notifier } from '../../src/ops/sd-notify.js';
 
 const limits = { pollStallMs: 30_000, commitStallMs: 60_000 };
-const base = { now: 100_000, startedAt: 0, lastBatchAt: 95_000, oldestCommitAt: null, hasSources: true, storeDegraded: null };
+const base = {
+  now: 100_000,
+  startedAt: 0,
+  lastBatchAt: 95_000,
+  oldestCommitAt: null,
+  hasSources: true,
+  storeDegraded: null,
+};
 
 describe('agent health', () => {
   it('is healthy while batches arrive and commits settle', () => {
-    expect(evaluateHealth(base, limits)).toEqual({ healthy: true, state: 'ok', devicesDown: [], problems: [], warnings: [] });
+    expect(evaluateHealth(base, limits)).toEqual({
+      healthy: true,
+      state: 'ok',
+      devicesDown: [],
+      problems: [],
+      warnings: [],
+    });
   });
   it('is unhealthy when no source produced a batch within the allowance', () => {
     const h = evaluateHealth({ ...base, lastBatchAt: 60_000 }, limits);
@@ -21,7 +34,9 @@ describe('agent health', () => {
     expect(evaluateHealth({ ...base, lastBatchAt: null, startedAt: 10_000 }, limits).healthy).toBe(false);
   });
   it('is unhealthy when a commit hangs', () => {
-    expect(evaluateHealth({ ...base, oldestCommitAt: 30_000 }, limits).problems).toEqual(['store stalled: a commit has been pending for 70 s']);
+    expect(evaluateHealth({ ...base, oldestCommitAt: 30_000 }, limits).problems).toEqual([
+      'store stalled: a commit has been pending for 70 s',
+    ]);
   });
   it('reports a full disk as a warning, not a reason to restart (a restart frees no space and loses the buffer)', () => {
     const h = evaluateHealth({ ...base, storeDegraded: 'disk full' }, limits);
@@ -29,12 +44,18 @@ describe('agent health', () => {
     expect(h.warnings).toEqual(['store degraded: disk full']);
   });
   it('issue 18.3: a device not answering makes the agent degraded, naming it, without failing the watchdog', () => {
-    const h = evaluateHealth({ ...base, devicesDown: [{ device: 'boiler-1', lastError: 'timeout after 1000 ms', lastPollTs: 25_000 }] }, limits);
+    const h = evaluateHealth(
+      { ...base, devicesDown: [{ device: 'boiler-1', lastError: 'timeout after 1000 ms', lastPollTs: 25_000 }] },
+      limits,
+    );
     expect(h.healthy).toBe(true);
     expect(h.state).toBe('degraded');
     expect(h.devicesDown).toEqual(['boiler-1']);
     expect(h.warnings).toEqual(['device boiler-1 not answering (last answered 75 s ago: timeout after 1000 ms)']);
-    expect(evaluateHealth({ ...base, devicesDown: [{ device: 'pump-2', lastError: null, lastPollTs: null }] }, limits).warnings).toEqual(['device pump-2 not answering (never answered)']);
+    expect(
+      evaluateHealth({ ...base, devicesDown: [{ device: 'pump-2', lastError: null, lastPollTs: null }] }, limits)
+        .warnings,
+    ).toEqual(['device pump-2 not answering (never answered)']);
   });
   it('does not need batches when there is nothing to poll', () => {
     expect(evaluateHealth({ ...base, hasSources: false, lastBatchAt: null }, limits).healthy).toBe(true);

@@ -23,8 +23,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function modulesLoaded(name: string, config: string): Promise<string> {
   const file = path.join(dir, `${name}.yaml`);
   const log = path.join(dir, `${name}.loads`);
-  writeFileSync(file, `agent: { id: lazy, site: test, dataDir: ${path.join(dir, name)} }\nhttp: { enabled: false }\n${config}`);
-  const child = spawn(process.execPath, ['--import', hook, main, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HALFWEG_LOAD_LOG: log } });
+  writeFileSync(
+    file,
+    `agent: { id: lazy, site: test, dataDir: ${path.join(dir, name)} }\nhttp: { enabled: false }\n${config}`,
+  );
+  const child = spawn(process.execPath, ['--import', hook, main, 'run', '--config', file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, HALFWEG_LOAD_LOG: log },
+  });
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
@@ -68,7 +74,10 @@ describe('the agent loads what its config uses', () => {
   }, 30_000);
 
   it('with a serial instrument: the serial source and serialport are loaded', async () => {
-    const loads = await modulesLoaded('serial', `devices:\n  - { name: fga-1, profile: flue-gas-analyser, connection: { type: serial, path: ${path.join(dir, 'no-such-tty')} } }\n`);
+    const loads = await modulesLoaded(
+      'serial',
+      `devices:\n  - { name: fga-1, profile: flue-gas-analyser, connection: { type: serial, path: ${path.join(dir, 'no-such-tty')} } }\n`,
+    );
     expect(loads).toContain('/dist/src/sources/serial/serial-source.js');
     expect(pkg(loads, 'serialport')).toBe(true);
     expect(pkg(loads, 'mqtt')).toBe(false);

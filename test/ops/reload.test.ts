@@ -12,10 +12,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('issue 17.10: what SIGHUP applies', () => {
   it('issue 17.10: devices apply at once; any other changed key (log, agent id, detection) waits for a restart, named in one warning', async () => {
     const file = path.join(dir, 'agent.yaml');
-    const write = (lines: string[]) => writeFileSync(file, [`agent: { id: one, dataDir: ${path.join(dir, 'data')} }`, 'http: { enabled: false }', ...lines].join('\n'));
+    const write = (lines: string[]) =>
+      writeFileSync(
+        file,
+        [`agent: { id: one, dataDir: ${path.join(dir, 'data')} }`, 'http: { enabled: false }', ...lines].join('\n'),
+      );
     write(['log: { level: info }']);
     const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: 'debug', base: undefined }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } as never);
+    const log = pino({ level: 'debug', base: undefined }, {
+      write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>),
+    } as never);
     const agent = new Agent(await loadSettings(file), log);
     await agent.start();
     try {

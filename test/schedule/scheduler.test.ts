@@ -9,7 +9,12 @@ const H = 3_600_000;
 const iso = (s: string): number => Date.parse(s);
 
 function scheduler(state: MemoryState, cron: string, runs: ScheduleRun[], name = 'job'): Scheduler {
-  return new Scheduler({ timezone: AMS, state, log: silentLogger(), schedules: [{ name, cron, job: (r) => void runs.push(r) }] });
+  return new Scheduler({
+    timezone: AMS,
+    state,
+    log: silentLogger(),
+    schedules: [{ name, cron, job: (r) => void runs.push(r) }],
+  });
 }
 
 describe('scheduler (node-cron, fake timers)', () => {

@@ -9,7 +9,9 @@ import { HalfwegError } from '../../src/errors.js';
  * report: `# error: <file>: <path>: <reason>`. A trailing "…" means "starts with".
  */
 const dir = path.join(import.meta.dirname, 'invalid');
-const cases = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 async function errorsOf(file: string): Promise<HalfwegError> {
   try {
@@ -27,7 +29,9 @@ describe('an invalid config is refused with the file, the path and the reason', 
   for (const name of cases) {
     it(name, async () => {
       const file = path.join(dir, name);
-      const expected = readFileSync(file, 'utf8').split('\n')[0]!.replace(/^# error: /, '');
+      const expected = readFileSync(file, 'utf8')
+        .split('\n')[0]!
+        .replace(/^# error: /, '');
       const err = await errorsOf(file);
       expect(err.code).toBe('HALFWEG_CONFIG_INVALID');
       const lines = err.details.map((l) => l.replace(/^.*test\/settings\/invalid\//, ''));

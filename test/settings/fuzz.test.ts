@@ -16,24 +16,75 @@ const root = path.resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'halfweg-fuzz-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const seeds = ['config/demo.yaml', 'config/example.yaml'].map((f) => readFileSync(path.join(root, f), 'utf8').split('\n'));
+const seeds = ['config/demo.yaml', 'config/example.yaml'].map((f) =>
+  readFileSync(path.join(root, f), 'utf8').split('\n'),
+);
 
 const tokens = [
-  '*a', '&a', '&a x', '<<: *a', '<<: { a: 1 }', '!!set', '!!omap', '!!binary', '!!timestamp 2001-12-14', '!!str', '!!int x', '!custom',
-  '? [a, b]', '? { a: 1 }', '{', '}', '[', ']', '~', 'null', '.nan', '-.inf', '0x1F', '1e400', '-0', '"\\u0000"', '__proto__: 1',
-  'constructor: { prototype: 1 }', '- -', ': :', "'", '"', '|', '>-', '%YAML 1.1', '---', '...', '#', 'x: &b [*b]', 'y: *b',
-  '1: 2', 'true: false', '[]: x', 'dataDir: *a', 'agent: { id: x, dataDir: *a }', 'url: "mqtt://user:pw@host"',
+  '*a',
+  '&a',
+  '&a x',
+  '<<: *a',
+  '<<: { a: 1 }',
+  '!!set',
+  '!!omap',
+  '!!binary',
+  '!!timestamp 2001-12-14',
+  '!!str',
+  '!!int x',
+  '!custom',
+  '? [a, b]',
+  '? { a: 1 }',
+  '{',
+  '}',
+  '[',
+  ']',
+  '~',
+  'null',
+  '.nan',
+  '-.inf',
+  '0x1F',
+  '1e400',
+  '-0',
+  '"\\u0000"',
+  '__proto__: 1',
+  'constructor: { prototype: 1 }',
+  '- -',
+  ': :',
+  "'",
+  '"',
+  '|',
+  '>-',
+  '%YAML 1.1',
+  '---',
+  '...',
+  '#',
+  'x: &b [*b]',
+  'y: *b',
+  '1: 2',
+  'true: false',
+  '[]: x',
+  'dataDir: *a',
+  'agent: { id: x, dataDir: *a }',
+  'url: "mqtt://user:pw@host"',
 ];
 
 const mutation = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(...tokens), indent: fc.nat(6) }),
   fc.record({ op: fc.constant('append' as const), at: fc.nat(), text: fc.constantFrom(...tokens) }),
-  fc.record({ op: fc.constant('replace' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 12 })) }),
+  fc.record({
+    op: fc.constant('replace' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 12 })),
+  }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat() }),
 );
 
-function mutate(lines: readonly string[], ops: readonly (typeof mutation extends fc.Arbitrary<infer T> ? T : never)[]): string {
+function mutate(
+  lines: readonly string[],
+  ops: readonly (typeof mutation extends fc.Arbitrary<infer T> ? T : never)[],
+): string {
   const out = [...lines];
   for (const m of ops) {
     const i = out.length ? m.at % out.length : 0;
@@ -69,7 +120,10 @@ describe('issue 17.5: any config is loaded or refused as a config error, never a
   });
 
   it('issue 17.5: an alias bomb is refused, not expanded', async () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+    ].join('\n');
     const r = await outcome(bomb);
     expect(r).not.toBe('ok');
   });

@@ -23,7 +23,9 @@ describe('loading a config', () => {
   });
 
   it('fills defaults from the one schema', async () => {
-    const s = await loadSettings(tempConfig('devices:\n  - { name: b1, profile: steam-boiler, connection: { type: tcp, host: 10.1.1.1 } }\n'));
+    const s = await loadSettings(
+      tempConfig('devices:\n  - { name: b1, profile: steam-boiler, connection: { type: tcp, host: 10.1.1.1 } }\n'),
+    );
     const d = s.devices[0]!;
     expect(d.connection).toEqual({ type: 'tcp', host: '10.1.1.1', port: 502 });
     expect(d).toMatchObject({ unitId: 1, timeout: 1000, retries: 1, maxGap: 8, maxRegisters: 125, maxBits: 2000 });
@@ -72,10 +74,17 @@ describe('loading a config', () => {
     // Overriding one limit keeps the profile's others.
     expect(points.get('drum_pressure')!.limits).toMatchObject({ hh: 15, h: 12.5, l: 6, ll: 4 });
     expect(points.has('burner_hours')).toBe(false);
-    expect(points.get('stack_damper')).toMatchObject({ table: 'holding', address: 200, type: 'int16', scale: 0.1, group: 'default', writable: false });
+    expect(points.get('stack_damper')).toMatchObject({
+      table: 'holding',
+      address: 200,
+      type: 'int16',
+      scale: 0.1,
+      group: 'default',
+      writable: false,
+    });
   });
 
-  it('carries a profile point\'s detector options, refined section by section by the device', async () => {
+  it("carries a profile point's detector options, refined section by section by the device", async () => {
     const s = await loadSettings(
       tempConfig(
         [
@@ -97,11 +106,20 @@ describe('loading a config', () => {
     });
     const s = await loadSettings(file);
     expect(s.devices[0]!.model).toBe('Feed pump');
-    expect(s.devices[0]!.groups[0]!.points[0]).toMatchObject({ name: 'speed', type: 'uint16', order: 'ABCD', scale: 1 });
+    expect(s.devices[0]!.groups[0]!.points[0]).toMatchObject({
+      name: 'speed',
+      type: 'uint16',
+      order: 'ABCD',
+      scale: 1,
+    });
   });
 
   it('skips disabled devices', async () => {
-    const s = await loadSettings(tempConfig('devices:\n  - { name: b1, profile: steam-boiler, enabled: false, connection: { type: tcp, host: 10.1.1.1 } }\n'));
+    const s = await loadSettings(
+      tempConfig(
+        'devices:\n  - { name: b1, profile: steam-boiler, enabled: false, connection: { type: tcp, host: 10.1.1.1 } }\n',
+      ),
+    );
     expect(s.devices).toHaveLength(0);
   });
 });

@@ -24,7 +24,13 @@ describe('control-room sink', () => {
     const broker = new Mosquitto({ persistence: false });
     await broker.start();
     cleanups.push(() => broker.destroy());
-    const config = sinkConfig({ url: broker.url, types: ['alarm', 'aggregate'], format: 'json', heartbeat: '1s', live: { interval: '600ms' } });
+    const config = sinkConfig({
+      url: broker.url,
+      types: ['alarm', 'aggregate'],
+      format: 'json',
+      heartbeat: '1s',
+      live: { interval: '600ms' },
+    });
     const { store, cleanup } = await openStore({ controlRoom: config });
     cleanups.push(cleanup);
     const sub = new Subscriber(broker.url, 'halfweg/sugar/bh-1/#', { clean: true });
@@ -35,14 +41,18 @@ describe('control-room sink', () => {
     let stopped = false;
     cleanups.push(() => (stopped ? Promise.resolve() : sink.stop()));
 
-    const status = () => sub.messages.filter((m) => m.topic === 'halfweg/sugar/bh-1/status').map((m) => m.payload.toString());
+    const status = () =>
+      sub.messages.filter((m) => m.topic === 'halfweg/sugar/bh-1/status').map((m) => m.payload.toString());
     expect(await sub.waitFor(() => status().includes('online'), 5000)).toBe(true);
 
     const dev = simDevices(1)[0]!;
     const r = rng(2);
     const t0 = Date.now();
     sink.publishLive(simBatch(dev, 1000, r));
-    const values = () => sub.messages.filter((m) => m.topic === 'halfweg/sugar/bh-1/values/boiler-1').map((m) => ({ ...JSON.parse(m.payload.toString()), at: m.at }));
+    const values = () =>
+      sub.messages
+        .filter((m) => m.topic === 'halfweg/sugar/bh-1/values/boiler-1')
+        .map((m) => ({ ...JSON.parse(m.payload.toString()), at: m.at }));
     expect(await sub.waitFor(() => values().length > 0, 2000)).toBe(true);
     expect(values()[0]!.at - t0).toBeLessThan(500);
     expect(Object.keys(values()[0]!.points)).toHaveLength(50);
@@ -50,9 +60,16 @@ describe('control-room sink', () => {
     expect(await sub.waitFor(() => values().some((v) => v.full), 2000)).toBe(true);
 
     // Heartbeat: explicit ok and zero problems when all is well.
-    const beats = () => sub.messages.filter((m) => m.topic.endsWith('/status/heartbeat')).map((m) => JSON.parse(m.payload.toString()));
+    const beats = () =>
+      sub.messages.filter((m) => m.topic.endsWith('/status/heartbeat')).map((m) => JSON.parse(m.payload.toString()));
     expect(await sub.waitFor(() => beats().length >= 2, 3000)).toBe(true);
-    expect(beats().at(-1)).toMatchObject({ agent: 'bh-1', sink: 'controlRoom', ok: true, problemCount: 0, problems: [] });
+    expect(beats().at(-1)).toMatchObject({
+      agent: 'bh-1',
+      sink: 'controlRoom',
+      ok: true,
+      problemCount: 0,
+      problems: [],
+    });
 
     // The connection dies without DISCONNECT: the broker publishes the will, the sink comes back.
     const client = (sink as unknown as { conn: { client: MqttClient } }).conn.client;
@@ -75,7 +92,12 @@ describe('control-room sink', () => {
     const broker = new Mosquitto({ persistence: false });
     await broker.start();
     cleanups.push(() => broker.destroy());
-    const config = sinkConfig({ url: broker.url, types: ['alarm'], format: 'json', live: { interval: '500ms', onChange: false, full: true, qos: 0 } });
+    const config = sinkConfig({
+      url: broker.url,
+      types: ['alarm'],
+      format: 'json',
+      live: { interval: '500ms', onChange: false, full: true, qos: 0 },
+    });
     const { store, cleanup } = await openStore({ controlRoom: config });
     cleanups.push(cleanup);
     const sub = new Subscriber(broker.url, 'halfweg/sugar/bh-1/values/#', { clean: true });
@@ -111,7 +133,11 @@ describe('control-room sink', () => {
     cleanups.push(cleanup);
     const devs = simDevices(10);
     const r = rng(4);
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.commit({ type: 'readings', batch: simBatch(devs[i % 10]!, 1000 * i, r) })));
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        store.commit({ type: 'readings', batch: simBatch(devs[i % 10]!, 1000 * i, r) }),
+      ),
+    );
     const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids });
     await sink.start();
     cleanups.push(() => sink.stop());

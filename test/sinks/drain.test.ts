@@ -21,7 +21,14 @@ describe('the drain estimator (pure)', () => {
     // 30,000 pending; 100 readings/s produced, 120/s delivered: 20/s net.
     for (let s = 0; s <= 60; s += 2) d.sample(s * 1000, 120 * s, 30_000 - 20 * s, true);
     const st = d.stats(2.5);
-    expect(st).toMatchObject({ pendingReadings: 28_800, deliveredPerS: 120, producedPerS: 100, emptyInS: 1440, fallingBehind: false, warning: null });
+    expect(st).toMatchObject({
+      pendingReadings: 28_800,
+      deliveredPerS: 120,
+      producedPerS: 100,
+      emptyInS: 1440,
+      fallingBehind: false,
+      warning: null,
+    });
     expect(drainText(st)).toBe('; draining: 28800 readings left, empty in 24 min (120 delivered, 100 produced per s)');
   });
 
@@ -62,14 +69,34 @@ describe('a sink whose bandwidth cap cannot keep up (real Mosquitto, real LevelD
     const { store, cleanup } = await openStore({ cloud: config });
     cleanups.push(cleanup);
     const { log, lines } = captureLog();
-    const sink = new MqttSink({ name: 'cloud', config, store, log, ids: { agent: 'a', site: 's' }, drain: { sampleMs: 200, windowMs: 3000 } });
+    const sink = new MqttSink({
+      name: 'cloud',
+      config,
+      store,
+      log,
+      ids: { agent: 'a', site: 's' },
+      drain: { sampleMs: 200, windowMs: 3000 },
+    });
     await sink.start();
     cleanups.push(() => sink.stop());
     // 20 points every 50 ms with noisy values: 400 readings/s, far more than 300 B/s carries.
     let i = 0;
     const producer = setInterval(() => {
       const ts = Date.now();
-      void store.commit({ type: 'readings', batch: { device: 'boiler-1', ts, readings: Array.from({ length: 20 }, (_, j) => ({ device: 'boiler-1', point: `p${j}`, value: Math.sin(i++ * 7.3) * 1000, ts, quality: 'good' as const })) } });
+      void store.commit({
+        type: 'readings',
+        batch: {
+          device: 'boiler-1',
+          ts,
+          readings: Array.from({ length: 20 }, (_, j) => ({
+            device: 'boiler-1',
+            point: `p${j}`,
+            value: Math.sin(i++ * 7.3) * 1000,
+            ts,
+            quality: 'good' as const,
+          })),
+        },
+      });
       sink.wake('readings');
     }, 50);
     cleanups.push(async () => clearInterval(producer));
@@ -83,11 +110,27 @@ describe('a sink whose bandwidth cap cannot keep up (real Mosquitto, real LevelD
     const warns = lines.filter((l) => l['code'] === 'HALFWEG_SINK_FALLING_BEHIND');
     expect(warns).toHaveLength(1);
     expect(warns[0]!['bandwidth']).toBe(300);
-    const beat = JSON.parse(heartbeatPayload({ agent: 'a', site: 's', sink: st, store: store.stats(), now: Date.now(), startedAt: Date.now() - 1000, droppedSinceLast: 0 })) as { ok: boolean; problems: string[]; drain: { fallingBehind: boolean } };
+    const beat = JSON.parse(
+      heartbeatPayload({
+        agent: 'a',
+        site: 's',
+        sink: st,
+        store: store.stats(),
+        now: Date.now(),
+        startedAt: Date.now() - 1000,
+        droppedSinceLast: 0,
+      }),
+    ) as { ok: boolean; problems: string[]; drain: { fallingBehind: boolean } };
     expect(beat.ok).toBe(false);
     expect(beat.drain.fallingBehind).toBe(true);
     expect(beat.problems.some((p) => p.startsWith('sink cloud: bandwidth cap 300 B/s cannot keep up'))).toBe(true);
-    const metrics = await new AgentMetrics({ deviceStats: () => [], storeStats: () => store.stats(), sinkStats: () => [st], activeAlarms: () => 0, healthy: () => true }).metrics();
+    const metrics = await new AgentMetrics({
+      deviceStats: () => [],
+      storeStats: () => store.stats(),
+      sinkStats: () => [st],
+      activeAlarms: () => 0,
+      healthy: () => true,
+    }).metrics();
     expect(metrics).toContain('halfweg_sink_falling_behind{sink="cloud"} 1');
     expect(metrics).not.toContain('halfweg_sink_backlog_empty_seconds{sink="cloud"}');
   }, 30_000);

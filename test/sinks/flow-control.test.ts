@@ -7,8 +7,14 @@ import { FlowControl, RAW_LINK_SECONDS } from '../../src/sinks/mqtt/flow-control
 import type { StoredRecord } from '../../src/store/records.js';
 
 const limits = { maxInflight: 32, batchRecords: 200, batchReadings: 2000, bandwidth: undefined as number | undefined };
-const lane = (type: 'alarm' | 'aggregate' | 'readings', inflightMessages = 0, inflightBytes = 0) => ({ type, inflightMessages, inflightBytes });
-const readingsAt = (at: number): StoredRecord[] => [{ type: 'readings', seq: 1, at, batch: { device: 'd', ts: at, readings: [] } }];
+const lane = (type: 'alarm' | 'aggregate' | 'readings', inflightMessages = 0, inflightBytes = 0) => ({
+  type,
+  inflightMessages,
+  inflightBytes,
+});
+const readingsAt = (at: number): StoredRecord[] => [
+  { type: 'readings', seq: 1, at, batch: { device: 'd', ts: at, readings: [] } },
+];
 
 describe('FlowControl', () => {
   it('keeps the last slots for alarms: aggregates not the last two, raw readings not the last quarter', () => {

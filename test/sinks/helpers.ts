@@ -16,9 +16,16 @@ export function sinkConfig(over: Record<string, unknown>): MqttSinkConfig {
 }
 
 /** Sink tests commit one record after another: a 10 ms sync pacing keeps them quick (pacing itself: test/store). */
-export async function openStore(sinks: Record<string, MqttSinkConfig>, over: Record<string, unknown> = {}): Promise<{ store: LevelStore; cleanup: () => Promise<void> }> {
+export async function openStore(
+  sinks: Record<string, MqttSinkConfig>,
+  over: Record<string, unknown> = {},
+): Promise<{ store: LevelStore; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-sink-'));
-  const store = new LevelStore({ dir: path.join(root, 'store'), config: storeSchema.parse({ syncInterval: 10, sinks: sinkCursors(sinks), ...over }), log: silentLogger() });
+  const store = new LevelStore({
+    dir: path.join(root, 'store'),
+    config: storeSchema.parse({ syncInterval: 10, sinks: sinkCursors(sinks), ...over }),
+    log: silentLogger(),
+  });
   await store.open();
   return {
     store,
@@ -53,7 +60,12 @@ export class Subscriber {
   ) {}
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.url, { clientId: `sub-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, clean: false, reconnectPeriod: 200, ...this.opts });
+    const client = mqtt.connect(this.url, {
+      clientId: `sub-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      clean: false,
+      reconnectPeriod: 200,
+      ...this.opts,
+    });
     this.client = client;
     client.on('message', (topic, payload) => {
       this.messages.push({ topic, payload, at: Date.now() });
@@ -94,4 +106,3 @@ export class Subscriber {
     await new Promise<void>((r) => this.client?.end(true, {}, () => r()) ?? r());
   }
 }
-

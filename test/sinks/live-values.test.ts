@@ -8,8 +8,6 @@ import { LiveValues } from '../../src/sinks/live-values.js';
 import { publishedValue } from '../../src/sinks/precision.js';
 import { QUALITIES, type Quality, type Reading } from '../../src/shared/reading.js';
 
-
-
 describe('live values', () => {
   it('writes exactly the JSON of {agent, device, ts, full, points: {name: {value, quality, ts}}}', () => {
     const reading = fc.record({
@@ -19,26 +17,32 @@ describe('live values', () => {
       ts: fc.integer({ min: 0, max: 2 ** 45 }),
     });
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), fc.array(reading, { minLength: 1, maxLength: 30 }), fc.boolean(), (agent, device, rs, full) => {
-        const live = new LiveValues(agent);
-        const readings: Reading[] = rs.map((r) => ({ device, ...r }));
-        live.update({ device, ts: 1, readings });
-        const payload = live.take(device, full, 1767225600000);
-        // The oracle: the last reading of each point, in first-seen order, through JSON.stringify.
-        const points: Record<string, { value: number | null; quality: Quality; ts: number }> = {};
-        const order: string[] = [];
-        const last = new Map<string, (typeof rs)[number]>();
-        for (const r of rs) {
-          if (!last.has(r.point)) order.push(r.point);
-          last.set(r.point, r);
-        }
-        for (const name of order) {
-          const r = last.get(name)!;
-          const v = publishedValue(r.value);
-          points[name] = { value: Number.isFinite(v) ? v : null, quality: r.quality, ts: r.ts };
-        }
-        expect(payload).toBe(JSON.stringify({ agent, device, ts: 1767225600000, full, points }));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.string({ unit: 'binary' }),
+        fc.array(reading, { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        (agent, device, rs, full) => {
+          const live = new LiveValues(agent);
+          const readings: Reading[] = rs.map((r) => ({ device, ...r }));
+          live.update({ device, ts: 1, readings });
+          const payload = live.take(device, full, 1767225600000);
+          // The oracle: the last reading of each point, in first-seen order, through JSON.stringify.
+          const points: Record<string, { value: number | null; quality: Quality; ts: number }> = {};
+          const order: string[] = [];
+          const last = new Map<string, (typeof rs)[number]>();
+          for (const r of rs) {
+            if (!last.has(r.point)) order.push(r.point);
+            last.set(r.point, r);
+          }
+          for (const name of order) {
+            const r = last.get(name)!;
+            const v = publishedValue(r.value);
+            points[name] = { value: Number.isFinite(v) ? v : null, quality: r.quality, ts: r.ts };
+          }
+          expect(payload).toBe(JSON.stringify({ agent, device, ts: 1767225600000, full, points }));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -27,7 +27,10 @@ async function commitFor(store: LevelStore, sink: MqttSink, ms: number, every = 
   const until = Date.now() + ms;
   let t = 0;
   while (Date.now() < until) {
-    const res = await store.commit({ type: 'readings', batch: simBatch(devs[t % 3]!, 1_767_225_600_000 + t * 1000, r, 0.02) });
+    const res = await store.commit({
+      type: 'readings',
+      batch: simBatch(devs[t % 3]!, 1_767_225_600_000 + t * 1000, r, 0.02),
+    });
     if (res.ok) seqs.push(res.seq);
     sink.wake('readings');
     t++;
@@ -58,7 +61,7 @@ function expectAllInOrder(sub: Subscriber, seqs: number[]): void {
   // First arrivals come in seq order (a repeat of an older seq is a duplicate, dropped).
   const seen = new Set<number>();
   const firsts: number[] = [];
-  for (const s of sub.arrivals) if (!seen.has(s)) (seen.add(s), firsts.push(s));
+  for (const s of sub.arrivals) if (!seen.has(s)) seen.add(s), firsts.push(s);
   expect(firsts).toEqual(seqs);
   expect(sub.readings()).toBe(seqs.length * 50);
 }

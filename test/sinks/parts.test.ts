@@ -55,7 +55,14 @@ describe('TokenBucket', () => {
 describe('alarm state', () => {
   const meta = { seq: 7, at: 1000, agent: 'a1' };
   it('retains an active alarm under device/point/alarm and clears it when it ends', () => {
-    const event = { kind: 'limits', alarm: 'limits', device: 'boiler-1', point: 'drum_pressure', event: 'raised', state: 'unack' };
+    const event = {
+      kind: 'limits',
+      alarm: 'limits',
+      device: 'boiler-1',
+      point: 'drum_pressure',
+      event: 'raised',
+      state: 'unack',
+    };
     const raised = alarmStateMessage(event, meta);
     expect([raised.device, raised.point, raised.alarm]).toEqual(['boiler-1', 'drum_pressure', 'limits']);
     expect(JSON.parse(raised.payload)).toMatchObject({ seq: 7, alarm: { event: 'raised', state: 'unack' } });
@@ -64,16 +71,30 @@ describe('alarm state', () => {
     expect(alarmStateMessage({ ...event, event: 'shelved', state: 'shelved' }, meta).payload).not.toBe('');
     // Back to normal: the retained message is cleared.
     expect(alarmStateMessage({ ...event, event: 'cleared', state: 'normal' }, meta).payload).toBe('');
-    expect(alarmStateMessage({ kind: 'agent-health' }, meta)).toMatchObject({ device: '_', point: '_', alarm: 'agent-health' });
+    expect(alarmStateMessage({ kind: 'agent-health' }, meta)).toMatchObject({
+      device: '_',
+      point: '_',
+      alarm: 'agent-health',
+    });
   });
 });
 
 describe('live values', () => {
   it('publishes changed points at once and everything in a snapshot', () => {
     const l = new LiveValues('a1');
-    const batch = (v: number) => ({ device: 'b1', ts: 1, readings: [{ device: 'b1', point: 'p', value: v, ts: 1, quality: 'good' as const }, { device: 'b1', point: 'q', value: NaN, ts: 1, quality: 'timeout' as const }] });
+    const batch = (v: number) => ({
+      device: 'b1',
+      ts: 1,
+      readings: [
+        { device: 'b1', point: 'p', value: v, ts: 1, quality: 'good' as const },
+        { device: 'b1', point: 'q', value: NaN, ts: 1, quality: 'timeout' as const },
+      ],
+    });
     expect(l.update(batch(1))).toBe(true);
-    expect(JSON.parse(l.take('b1', false, 5)!).points).toEqual({ p: { value: 1, quality: 'good', ts: 1 }, q: { value: null, quality: 'timeout', ts: 1 } });
+    expect(JSON.parse(l.take('b1', false, 5)!).points).toEqual({
+      p: { value: 1, quality: 'good', ts: 1 },
+      q: { value: null, quality: 'timeout', ts: 1 },
+    });
     expect(l.update(batch(1))).toBe(false);
     expect(l.take('b1', false, 6)).toBeUndefined();
     expect(l.update(batch(2))).toBe(true);
@@ -97,10 +118,20 @@ describe('topics', () => {
 
 describe('connection errors', () => {
   it('classifies CONNACK refusals as credentials and TLS failures as TLS', () => {
-    expect(classify(Object.assign(new Error('Connection refused: Not authorized'), { code: 5 }))).toBe('HALFWEG_MQTT_AUTH');
-    expect(classify(Object.assign(new Error('Connection refused: Bad username or password'), { code: 134 }))).toBe('HALFWEG_MQTT_AUTH');
-    expect(classify(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }))).toBe('HALFWEG_MQTT_TLS');
-    expect(classify(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('HALFWEG_MQTT_UNREACHABLE');
+    expect(classify(Object.assign(new Error('Connection refused: Not authorized'), { code: 5 }))).toBe(
+      'HALFWEG_MQTT_AUTH',
+    );
+    expect(classify(Object.assign(new Error('Connection refused: Bad username or password'), { code: 134 }))).toBe(
+      'HALFWEG_MQTT_AUTH',
+    );
+    expect(
+      classify(
+        Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+      ),
+    ).toBe('HALFWEG_MQTT_TLS');
+    expect(classify(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(
+      'HALFWEG_MQTT_UNREACHABLE',
+    );
   });
 });
 
@@ -108,8 +139,19 @@ describe('sinks config', () => {
   it('parses the documented example and declares one store cursor per sink and type', () => {
     const c = configSchema.parse({
       sinks: {
-        controlRoom: { url: 'mqtt://10.0.0.5:1883', allowInsecure: true, types: ['alarm', 'aggregate'], format: 'json', live: { interval: '5s' } },
-        cloud: { url: 'mqtts://broker.example.com:8883', tls: { ca: 'ca.pem', cert: 'agent.pem', key: 'agent.key' }, auth: { username: 'u', passwordEnv: 'HW_PW' }, bandwidth: 4096 },
+        controlRoom: {
+          url: 'mqtt://10.0.0.5:1883',
+          allowInsecure: true,
+          types: ['alarm', 'aggregate'],
+          format: 'json',
+          live: { interval: '5s' },
+        },
+        cloud: {
+          url: 'mqtts://broker.example.com:8883',
+          tls: { ca: 'ca.pem', cert: 'agent.pem', key: 'agent.key' },
+          auth: { username: 'u', passwordEnv: 'HW_PW' },
+          bandwidth: 4096,
+        },
       },
     });
     expect(c.sinks.cloud!.qos).toBe(1);
@@ -124,22 +166,54 @@ describe('sinks config', () => {
   });
 
   it('reports bad sink options with their path', () => {
-    const r = configSchema.safeParse({ sinks: { cloud: { url: 'mqtt://u:p@host', qos: 0, prefix: 'a/#', auth: { username: 'u', password: 'x', passwordEnv: 'Y' }, tls: { cert: 'c.pem' } } } });
+    const r = configSchema.safeParse({
+      sinks: {
+        cloud: {
+          url: 'mqtt://u:p@host',
+          qos: 0,
+          prefix: 'a/#',
+          auth: { username: 'u', password: 'x', passwordEnv: 'Y' },
+          tls: { cert: 'c.pem' },
+        },
+      },
+    });
     expect(r.success).toBe(false);
     const paths = r.error!.issues.map((i) => i.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['sinks.cloud.url', 'sinks.cloud.qos', 'sinks.cloud.prefix', 'sinks.cloud.auth']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['sinks.cloud.url', 'sinks.cloud.qos', 'sinks.cloud.prefix', 'sinks.cloud.auth']),
+    );
   });
 });
 
 describe('halfweg decode', () => {
   it('prints a batch from stdin as JSON, non-finite numbers as strings', async () => {
-    const bytes = encodeBatch({ agent: 'a1', records: [{ type: 'readings', seq: 3, at: 9, batch: { device: 'd', ts: 1, readings: [{ device: 'd', point: 'p', value: -Infinity, ts: 1, quality: 'decode' }] } }] });
+    const bytes = encodeBatch({
+      agent: 'a1',
+      records: [
+        {
+          type: 'readings',
+          seq: 3,
+          at: 9,
+          batch: {
+            device: 'd',
+            ts: 1,
+            readings: [{ device: 'd', point: 'p', value: -Infinity, ts: 1, quality: 'decode' }],
+          },
+        },
+      ],
+    });
     const stdin = new PassThrough();
     stdin.end(Buffer.from(bytes));
     let out = '';
     const stdout = new PassThrough();
     stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await decodeCommand.run(['-'], { stdin, stdout, stderr: new PassThrough(), stopSignal: new Promise(() => {}), onReload: () => () => undefined });
+    const code = await decodeCommand.run(['-'], {
+      stdin,
+      stdout,
+      stderr: new PassThrough(),
+      stopSignal: new Promise(() => {}),
+      onReload: () => () => undefined,
+    });
     expect(code).toBe(0);
     const j = JSON.parse(out);
     expect(j).toMatchObject({ agent: 'a1', firstSeq: 3, lastSeq: 3 });

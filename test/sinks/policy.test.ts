@@ -36,7 +36,14 @@ describe('the cloud sink policy', () => {
 
     let open = false;
     const policy = cloudSinkPolicy({ default: 'both', devices: { 'genset-1': 'aggregates' } }, () => open);
-    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids: { agent: 'a1', site: 's1' }, policy });
+    const sink = new MqttSink({
+      name: 'cloud',
+      config,
+      store,
+      log: captureLog().log,
+      ids: { agent: 'a1', site: 's1' },
+      policy,
+    });
     await sink.start();
     cleanups.push(() => sink.stop());
 
@@ -44,7 +51,10 @@ describe('the cloud sink policy', () => {
       await store.commit({ type: 'readings', batch: batch('boiler-1', i) });
       await store.commit({ type: 'readings', batch: batch('genset-1', i) });
     }
-    const alarm = await store.commit({ type: 'alarm', alarm: { kind: 'limits', device: 'genset-1', point: 'p', alarm: 'limits', state: 'unack' } });
+    const alarm = await store.commit({
+      type: 'alarm',
+      alarm: { kind: 'limits', device: 'genset-1', point: 'p', alarm: 'limits', state: 'unack' },
+    });
     sink.wake();
     // The window is closed: the alarm goes, no raw reading does.
     expect(await sub.waitFor(() => sub.bySeq.size === 1, 5000)).toBe(true);

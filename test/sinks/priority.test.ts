@@ -25,15 +25,27 @@ describe('alarm priority over a draining backlog', () => {
     cleanups.push(() => broker.destroy());
     const ids = { agent: 'boilerhouse-1', site: 'halfweg-sugar' };
     const cloudConfig = sinkConfig({ url: broker.url, types: ['alarm', 'aggregate', 'readings'] });
-    const controlConfig = sinkConfig({ url: broker.url, types: ['alarm', 'aggregate'], format: 'json', live: { interval: '10s' } });
-    const { store, cleanup } = await openStore({ cloud: cloudConfig, controlRoom: controlConfig }, { sync: 'interval', syncInterval: 20, memoryReadings: 200_000, diskBudget: 4 * 1024 ** 3 });
+    const controlConfig = sinkConfig({
+      url: broker.url,
+      types: ['alarm', 'aggregate'],
+      format: 'json',
+      live: { interval: '10s' },
+    });
+    const { store, cleanup } = await openStore(
+      { cloud: cloudConfig, controlRoom: controlConfig },
+      { sync: 'interval', syncInterval: 20, memoryReadings: 200_000, diskBudget: 4 * 1024 ** 3 },
+    );
     cleanups.push(cleanup);
 
     // The backlog: 20,000 batches of 50 readings, committed before the sinks start.
     const devs = simDevices(20);
     const r = rng(11);
     for (let i = 0; i < 20_000; i += 1000) {
-      await Promise.all(Array.from({ length: 1000 }, (_, j) => store.commit({ type: 'readings', batch: simBatch(devs[(i + j) % 20]!, 1_767_225_600_000 + (i + j) * 50, r) })));
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, j) =>
+          store.commit({ type: 'readings', batch: simBatch(devs[(i + j) % 20]!, 1_767_225_600_000 + (i + j) * 50, r) }),
+        ),
+      );
     }
     await sleep(100);
 
@@ -41,24 +53,39 @@ describe('alarm priority over a draining backlog', () => {
     const controlSub = new Subscriber(broker.url, 'halfweg/+/+/alarms/#');
     await cloudSub.start();
     await controlSub.start();
-    cleanups.push(() => cloudSub.stop(), () => controlSub.stop());
+    cleanups.push(
+      () => cloudSub.stop(),
+      () => controlSub.stop(),
+    );
     const log = captureLog().log;
     const cloud = new MqttSink({ name: 'cloud', config: cloudConfig, store, log, ids });
     const control = new MqttSink({ name: 'controlRoom', config: controlConfig, store, log, ids });
     await control.start();
     await cloud.start();
-    cleanups.push(() => cloud.stop(), () => control.stop());
+    cleanups.push(
+      () => cloud.stop(),
+      () => control.stop(),
+    );
 
     const latencies: { control: number; cloud: number; backlogAt: number }[] = [];
     for (let k = 0; k < 3; k++) {
       expect(await cloudSub.waitFor(() => cloudSub.readings() >= 150_000 * (k + 1), 30_000)).toBe(true);
       const t0 = Date.now();
-      const res = await store.commit({ type: 'alarm', alarm: { kind: 'raised', device: 'boiler-3', point: 'drum_pressure', alarm: 'hh', value: 14.2 + k } });
+      const res = await store.commit({
+        type: 'alarm',
+        alarm: { kind: 'raised', device: 'boiler-3', point: 'drum_pressure', alarm: 'hh', value: 14.2 + k },
+      });
       expect(res.ok).toBe(true);
       const seq = res.ok ? res.seq : -1;
       cloud.wake('alarm');
       control.wake('alarm');
-      const controlSeen = await controlSub.waitFor(() => controlSub.messages.some((m) => m.topic.endsWith('/alarms/events') && JSON.parse(m.payload.toString()).lastSeq === seq), 5000);
+      const controlSeen = await controlSub.waitFor(
+        () =>
+          controlSub.messages.some(
+            (m) => m.topic.endsWith('/alarms/events') && JSON.parse(m.payload.toString()).lastSeq === seq,
+          ),
+        5000,
+      );
       const tControl = Date.now() - t0;
       const cloudSeen = await cloudSub.waitFor(() => cloudSub.bySeq.has(seq), 5000);
       const tCloud = Date.now() - t0;

@@ -24,7 +24,12 @@ async function setup(requireSubscribers: boolean) {
   const broker = new Mosquitto();
   await broker.start();
   cleanups.push(() => broker.destroy());
-  const config = sinkConfig({ url: broker.url, types: ['readings'], requireSubscribers, reconnect: { initial: 100, max: 300 } });
+  const config = sinkConfig({
+    url: broker.url,
+    types: ['readings'],
+    requireSubscribers,
+    reconnect: { initial: 100, max: 300 },
+  });
   const { store, cleanup } = await openStore({ cloud: config });
   cleanups.push(cleanup);
   const { log, lines } = captureLog('debug');
@@ -33,7 +38,8 @@ async function setup(requireSubscribers: boolean) {
   cleanups.push(() => sink.stop());
   const devs = simDevices(1);
   const r = rng(1);
-  for (let i = 0; i < 5; i++) await store.commit({ type: 'readings', batch: simBatch(devs[0]!, 1_767_225_600_000 + i * 1000, r) });
+  for (let i = 0; i < 5; i++)
+    await store.commit({ type: 'readings', batch: simBatch(devs[0]!, 1_767_225_600_000 + i * 1000, r) });
   sink.wake('readings');
   return { broker, sink, lines };
 }
@@ -63,14 +69,32 @@ describe('issue 19: sinks with requireSubscribers', () => {
     const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     cleanups.push(() => sub.endAsync());
     await sub.subscribeAsync('$share/halfweg-ingest/halfweg/+/+/batches/#', { qos: 1 });
-    const config = sinkConfig({ url: broker.url, types: ['alarm'], alarmState: true, requireSubscribers: true, reconnect: { initial: 100, max: 300 } });
+    const config = sinkConfig({
+      url: broker.url,
+      types: ['alarm'],
+      alarmState: true,
+      requireSubscribers: true,
+      reconnect: { initial: 100, max: 300 },
+    });
     const { store, cleanup } = await openStore({ cloud: config });
     cleanups.push(cleanup);
     const { log, lines } = captureLog('debug');
     const sink = new MqttSink({ name: 'cloud', config, store, log, ids });
     await sink.start();
     cleanups.push(() => sink.stop());
-    await store.commit({ type: 'alarm', alarm: { kind: 'limits', id: 'b/p/limits', device: 'b', point: 'p', alarm: 'limits', state: 'unack', event: 'raised', seq: 1 } });
+    await store.commit({
+      type: 'alarm',
+      alarm: {
+        kind: 'limits',
+        id: 'b/p/limits',
+        device: 'b',
+        point: 'p',
+        alarm: 'limits',
+        state: 'unack',
+        event: 'raised',
+        seq: 1,
+      },
+    });
     sink.wake('alarm');
     await until('the alarm state delivered', () => sink.stats().lag.alarm?.records === 0, 5000);
     expect(sink.stats().lag.alarm?.records).toBe(0);

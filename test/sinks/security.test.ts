@@ -15,7 +15,11 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function runSink(config: ReturnType<typeof sinkConfig>, env: NodeJS.ProcessEnv = {}, level: 'debug' | 'info' = 'info') {
+async function runSink(
+  config: ReturnType<typeof sinkConfig>,
+  env: NodeJS.ProcessEnv = {},
+  level: 'debug' | 'info' = 'info',
+) {
   const { store, cleanup } = await openStore({ control: config });
   cleanups.push(cleanup);
   const rec = captureLog(level);
@@ -27,11 +31,17 @@ async function runSink(config: ReturnType<typeof sinkConfig>, env: NodeJS.Proces
 
 describe('MQTT sink security', () => {
   it('wrong credentials: a clear error with a code, no secret in the logs, capped backoff', async () => {
-    const broker = new Mosquitto({ extra: (dir) => ['allow_anonymous false', `password_file ${passwordFile(dir, 'agent', 'right-horse-battery')}`] });
+    const broker = new Mosquitto({
+      extra: (dir) => ['allow_anonymous false', `password_file ${passwordFile(dir, 'agent', 'right-horse-battery')}`],
+    });
     await broker.start();
     cleanups.push(() => broker.destroy());
     const secret = 'wrong-staple-SECRET-4711';
-    const config = sinkConfig({ url: broker.url, auth: { username: 'agent', passwordEnv: 'HW_PW' }, reconnect: { initial: 100, max: 400 } });
+    const config = sinkConfig({
+      url: broker.url,
+      auth: { username: 'agent', passwordEnv: 'HW_PW' },
+      reconnect: { initial: 100, max: 400 },
+    });
     const { sink, lines, text } = await runSink(config, { HW_PW: secret }, 'debug');
     await sleep(3000);
     const s = sink.stats();
@@ -47,16 +57,25 @@ describe('MQTT sink security', () => {
   });
 
   it('right credentials from a file connect and deliver', async () => {
-    const broker = new Mosquitto({ extra: (dir) => ['allow_anonymous false', `password_file ${passwordFile(dir, 'agent', 'right-horse-battery')}`] });
+    const broker = new Mosquitto({
+      extra: (dir) => ['allow_anonymous false', `password_file ${passwordFile(dir, 'agent', 'right-horse-battery')}`],
+    });
     await broker.start();
     cleanups.push(() => broker.destroy());
     writeFileSync(`${broker.dir}/agent.pw`, 'right-horse-battery\n');
     const sub = new Subscriber(broker.url, 'halfweg/#', { username: 'agent', password: 'right-horse-battery' });
     await sub.start();
     cleanups.push(() => sub.stop());
-    const config = sinkConfig({ url: broker.url, auth: { username: 'agent', passwordFile: `${broker.dir}/agent.pw` }, format: 'json' });
+    const config = sinkConfig({
+      url: broker.url,
+      auth: { username: 'agent', passwordFile: `${broker.dir}/agent.pw` },
+      format: 'json',
+    });
     const { sink, store } = await runSink(config);
-    await store.commit({ type: 'alarm', alarm: { kind: 'raised', device: 'boiler-1', point: 'drum_pressure', alarm: 'hh' } });
+    await store.commit({
+      type: 'alarm',
+      alarm: { kind: 'raised', device: 'boiler-1', point: 'drum_pressure', alarm: 'hh' },
+    });
     sink.wake('alarm');
     expect(await sub.waitFor(() => sub.messages.some((m) => m.topic.endsWith('/alarms/events')), 5000)).toBe(true);
   });
@@ -66,24 +85,42 @@ describe('MQTT sink security', () => {
     const broker = new Mosquitto({
       extra: (dir) => {
         certs = makeCerts(dir);
-        return ['allow_anonymous true', `cafile ${certs.ca}`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`, 'require_certificate true'];
+        return [
+          'allow_anonymous true',
+          `cafile ${certs.ca}`,
+          `certfile ${certs.serverCert}`,
+          `keyfile ${certs.serverKey}`,
+          'require_certificate true',
+        ];
       },
     });
     await broker.start();
     cleanups.push(() => broker.destroy());
     const url = `mqtts://127.0.0.1:${broker.port}`;
-    const sub = new Subscriber(url, 'halfweg/#', { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) });
+    const sub = new Subscriber(url, 'halfweg/#', {
+      ca: readFileSync(certs.ca),
+      cert: readFileSync(certs.clientCert),
+      key: readFileSync(certs.clientKey),
+    });
     await sub.start();
     cleanups.push(() => sub.stop());
 
-    const good = await runSink(sinkConfig({ url, tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }, format: 'json' }));
+    const good = await runSink(
+      sinkConfig({ url, tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }, format: 'json' }),
+    );
     await good.store.commit({ type: 'alarm', alarm: { kind: 'raised', device: 'boiler-1', point: 'p', alarm: 'hh' } });
     good.sink.wake('alarm');
     expect(await sub.waitFor(() => sub.messages.some((m) => m.topic.endsWith('/alarms/events')), 5000)).toBe(true);
     expect(good.sink.stats().connected).toBe(true);
 
     const noCert = await runSink(sinkConfig({ url, tls: { ca: certs.ca }, clientId: 'no-cert' }));
-    const wrongCa = await runSink(sinkConfig({ url, tls: { ca: certs.otherCa, cert: certs.clientCert, key: certs.clientKey }, clientId: 'wrong-ca' }));
+    const wrongCa = await runSink(
+      sinkConfig({
+        url,
+        tls: { ca: certs.otherCa, cert: certs.clientCert, key: certs.clientKey },
+        clientId: 'wrong-ca',
+      }),
+    );
     await sleep(1500);
     expect(noCert.sink.stats().connected).toBe(false);
     expect(noCert.sink.stats().lastError?.code).toBe('HALFWEG_MQTT_TLS');
@@ -94,13 +131,22 @@ describe('MQTT sink security', () => {
   it('refuses plain MQTT to a non-loopback host unless allowInsecure', async () => {
     const { store, cleanup } = await openStore({});
     cleanups.push(cleanup);
-    const make = (over: Record<string, unknown>) => new MqttSink({ name: 'cloud', config: sinkConfig(over), store, log: captureLog().log, ids });
+    const make = (over: Record<string, unknown>) =>
+      new MqttSink({ name: 'cloud', config: sinkConfig(over), store, log: captureLog().log, ids });
     // The schema refuses it with the code (issue 17.12: run and check-config say HALFWEG_MQTT_INSECURE) ...
-    expect(() => sinkConfig({ url: 'mqtt://192.0.2.10:1883', auth: { username: 'u', password: 'p' } })).toThrow(/HALFWEG_MQTT_INSECURE[\s\S]*"url"/);
+    expect(() => sinkConfig({ url: 'mqtt://192.0.2.10:1883', auth: { username: 'u', password: 'p' } })).toThrow(
+      /HALFWEG_MQTT_INSECURE[\s\S]*"url"/,
+    );
     // ... and a sink built from a config that bypassed the schema refuses it too.
     let err: unknown;
     try {
-      new MqttSink({ name: 'cloud', config: { ...sinkConfig({ url: 'mqtt://192.0.2.10:1883', allowInsecure: true }), allowInsecure: false }, store, log: captureLog().log, ids });
+      new MqttSink({
+        name: 'cloud',
+        config: { ...sinkConfig({ url: 'mqtt://192.0.2.10:1883', allowInsecure: true }), allowInsecure: false },
+        store,
+        log: captureLog().log,
+        ids,
+      });
     } catch (e) {
       err = e;
     }

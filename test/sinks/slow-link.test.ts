@@ -31,7 +31,11 @@ async function slowSink(bandwidth: number, seconds: number): Promise<{ sink: Mqt
   const devs = simDevices(2, 30);
   const r = rng(9);
   const t0 = Date.now() - seconds * 1000;
-  await Promise.all(Array.from({ length: seconds * 2 }, (_, i) => store.commit({ type: 'readings', batch: simBatch(devs[i % 2]!, t0 + Math.floor(i / 2) * 1000, r, 0.01) })));
+  await Promise.all(
+    Array.from({ length: seconds * 2 }, (_, i) =>
+      store.commit({ type: 'readings', batch: simBatch(devs[i % 2]!, t0 + Math.floor(i / 2) * 1000, r, 0.01) }),
+    ),
+  );
   const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids });
   cleanups.push(() => sink.stop());
   return { sink, store };
@@ -70,9 +74,13 @@ describe('cloud sink on a slow link', () => {
     await sink.start();
     await until('a message delivered', () => sink.stats().delivered.messages >= 1, 30_000);
     const rawBefore = sink.stats().delivered.messages;
-    const alarm = await store.commit({ type: 'alarm', alarm: { kind: 'limits', device: 'dev-0', point: 'p', alarm: 'hh', event: 'raised' } });
+    const alarm = await store.commit({
+      type: 'alarm',
+      alarm: { kind: 'limits', device: 'dev-0', point: 'p', alarm: 'hh', event: 'raised' },
+    });
     sink.wake('alarm');
-    const alarmAcked = () => (store.stats().cursors.find((c) => c.name === 'cloud.alarm')?.position ?? 0) >= (alarm.ok ? alarm.seq : Infinity);
+    const alarmAcked = () =>
+      (store.stats().cursors.find((c) => c.name === 'cloud.alarm')?.position ?? 0) >= (alarm.ok ? alarm.seq : Infinity);
     await until('the alarm acknowledged by the broker', alarmAcked, 30_000);
     // At most the raw message that was already waiting for its tokens went first (plus the alarm itself).
     expect(sink.stats().delivered.messages - rawBefore).toBeLessThanOrEqual(2);

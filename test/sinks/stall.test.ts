@@ -27,7 +27,13 @@ describe('MQTT sink against a broker that stops acknowledging', () => {
     const sub = new Subscriber(broker.url, 'halfweg/+/+/batches/#');
     await sub.start();
     cleanups.push(() => sub.stop());
-    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids: { agent: 'a1', site: 's1' } });
+    const sink = new MqttSink({
+      name: 'cloud',
+      config,
+      store,
+      log: captureLog().log,
+      ids: { agent: 'a1', site: 's1' },
+    });
     await sink.start();
     cleanups.push(() => sink.stop());
 
@@ -37,7 +43,9 @@ describe('MQTT sink against a broker that stops acknowledging', () => {
     let stop = false;
     const committing = (async () => {
       for (let t = 0; !stop; t++) {
-        const batch = await Promise.all(devs.map((d) => store.commit({ type: 'readings', batch: simBatch(d, 1_767_225_600_000 + t * 1000, r) })));
+        const batch = await Promise.all(
+          devs.map((d) => store.commit({ type: 'readings', batch: simBatch(d, 1_767_225_600_000 + t * 1000, r) })),
+        );
         for (const b of batch) if (b.ok) seqs.push(b.seq);
         sink.wake('readings');
         await sleep(10);
@@ -73,11 +81,18 @@ describe('MQTT sink against a broker that stops acknowledging', () => {
     const config = sinkConfig({ url: broker.url, types: ['readings'], stopTimeout: '1s' });
     const { store, cleanup } = await openStore({ cloud: config });
     cleanups.push(cleanup);
-    const sink = new MqttSink({ name: 'cloud', config, store, log: captureLog().log, ids: { agent: 'a1', site: 's1' } });
+    const sink = new MqttSink({
+      name: 'cloud',
+      config,
+      store,
+      log: captureLog().log,
+      ids: { agent: 'a1', site: 's1' },
+    });
     await sink.start();
     await sleep(300);
     expect(sink.stats().connected).toBe(true);
-    for (let i = 0; i < 20; i++) await store.commit({ type: 'readings', batch: simBatch(simDevices(1)[0]!, i * 1000, rng(1)) });
+    for (let i = 0; i < 20; i++)
+      await store.commit({ type: 'readings', batch: simBatch(simDevices(1)[0]!, i * 1000, rng(1)) });
     broker.pause();
     sink.wake();
     await sleep(200);

@@ -21,13 +21,31 @@ const batchArb: fc.Arbitrary<ReadingBatch> = fc
   .chain(({ device, ts, n, sameTs, otherDevice }) =>
     fc
       .array(
-        fc.record({ point: name, value, ts: sameTs ? fc.constant(ts) : fc.oneof(fc.constant(ts), fc.integer({ min: -1e6, max: 1e6 }).map((d) => ts + d), fc.double()), quality: fc.constantFrom(...QUALITIES), foreign: fc.boolean() }),
+        fc.record({
+          point: name,
+          value,
+          ts: sameTs
+            ? fc.constant(ts)
+            : fc.oneof(
+                fc.constant(ts),
+                fc.integer({ min: -1e6, max: 1e6 }).map((d) => ts + d),
+                fc.double(),
+              ),
+          quality: fc.constantFrom(...QUALITIES),
+          foreign: fc.boolean(),
+        }),
         { minLength: n, maxLength: n },
       )
       .map((rs) => ({
         device,
         ts,
-        readings: rs.map((r) => ({ device: r.foreign && otherDevice !== null ? otherDevice : device, point: r.point, value: r.value, ts: r.ts, quality: r.quality })),
+        readings: rs.map((r) => ({
+          device: r.foreign && otherDevice !== null ? otherDevice : device,
+          point: r.point,
+          value: r.value,
+          ts: r.ts,
+          quality: r.quality,
+        })),
       })),
   );
 
@@ -64,21 +82,27 @@ describe('batch encoding', () => {
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 300 }),
       // mutations of a valid record reach deeper into the decoder than random bytes
-      fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.nat({ max: valid.length })).map(([i, b, cut]) => {
-        const m = valid.slice(0, Math.max(cut, i + 1));
-        m[i] = b;
-        return m;
-      }),
+      fc
+        .tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.nat({ max: valid.length }))
+        .map(([i, b, cut]) => {
+          const m = valid.slice(0, Math.max(cut, i + 1));
+          m[i] = b;
+          return m;
+        }),
     );
     fc.assert(
-      fc.property(bytes, fc.constantFrom('readings', 'aggregate', 'alarm') as fc.Arbitrary<'readings' | 'aggregate' | 'alarm'>, (b, type) => {
-        try {
-          decodeRecord(type, 1, b, table);
-        } catch (err) {
-          expect(err).toBeInstanceOf(DecodeError);
-          expect(err).toBeInstanceOf(HalfwegError);
-        }
-      }),
+      fc.property(
+        bytes,
+        fc.constantFrom('readings', 'aggregate', 'alarm') as fc.Arbitrary<'readings' | 'aggregate' | 'alarm'>,
+        (b, type) => {
+          try {
+            decodeRecord(type, 1, b, table);
+          } catch (err) {
+            expect(err).toBeInstanceOf(DecodeError);
+            expect(err).toBeInstanceOf(HalfwegError);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -24,7 +24,13 @@ export function batch(device: string, ts: number, n = 3, base = 0): ReadingBatch
   return {
     device,
     ts,
-    readings: Array.from({ length: n }, (_, i) => ({ device, point: `p${i}`, value: base + i * 0.1, ts, quality: 'good' as const })),
+    readings: Array.from({ length: n }, (_, i) => ({
+      device,
+      point: `p${i}`,
+      value: base + i * 0.1,
+      ts,
+      quality: 'good' as const,
+    })),
   };
 }
 
@@ -33,7 +39,12 @@ export function expectIdentity(store: Store, cursor: string): void {
   const s = store.stats();
   const c = s.cursors.find((x) => x.name === cursor)!;
   expect(s.readingsProduced + c.readingsPendingAtOpen).toBe(
-    c.readingsDelivered + c.readingsPending + s.readingsBuffered + s.readingsDropped['buffer-overflow'] + s.readingsDropped['write-failed'] + c.readingsEvicted,
+    c.readingsDelivered +
+      c.readingsPending +
+      s.readingsBuffered +
+      s.readingsDropped['buffer-overflow'] +
+      s.readingsDropped['write-failed'] +
+      c.readingsEvicted,
   );
 }
 
@@ -56,7 +67,9 @@ export function storeContract(name: string, harness: () => Promise<StoreHarness>
     it('commits with increasing seqs and reads back what was committed', async () => {
       h = await harness();
       const s = await start(config({ sinks }));
-      const results = await Promise.all([0, 1, 2].map((i) => s.commit({ type: 'readings', batch: batch('b1', 1000 + i, 3, i) })));
+      const results = await Promise.all(
+        [0, 1, 2].map((i) => s.commit({ type: 'readings', batch: batch('b1', 1000 + i, 3, i) })),
+      );
       const seqs = results.map((r) => (r.ok ? r.seq : -1));
       expect(seqs.every((x, i) => i === 0 || x > seqs[i - 1]!)).toBe(true);
       const alarm = await s.commit({ type: 'alarm', alarm: { kind: 'raised', point: 'p1', level: 2 } });

@@ -34,7 +34,11 @@ interface Committed {
   ts: number;
 }
 
-async function runOnce(dir: string, sync: string, killAfterMs: number): Promise<{ committed: Committed[]; acks: number[] }> {
+async function runOnce(
+  dir: string,
+  sync: string,
+  killAfterMs: number,
+): Promise<{ committed: Committed[]; acks: number[] }> {
   const child = spawn(process.execPath, [writerPath(), dir, sync], { stdio: ['ignore', 'pipe', 'inherit'] });
   let buf = '';
   const committed: Committed[] = [];
@@ -61,7 +65,11 @@ async function runOnce(dir: string, sync: string, killAfterMs: number): Promise<
   return { committed, acks };
 }
 
-export async function crashTest(dir: string, kills: number, opts: { sync?: string; maxDelayMs?: number; onProgress?: (i: number) => void } = {}): Promise<CrashReport> {
+export async function crashTest(
+  dir: string,
+  kills: number,
+  opts: { sync?: string; maxDelayMs?: number; onProgress?: (i: number) => void } = {},
+): Promise<CrashReport> {
   const sync = opts.sync ?? 'every-batch';
   const report: CrashReport = { kills: 0, committed: 0, acks: 0, head: 0, failures: [] };
   let cursorFloor = 0;
@@ -73,7 +81,9 @@ export async function crashTest(dir: string, kills: number, opts: { sync?: strin
     report.acks += acks.length;
     const store = new LevelStore({
       dir,
-      config: storeSchema.parse({ sinks: { consumer: { types: ['readings', 'alarm'] }, audit: { types: ['readings', 'alarm'] } } }),
+      config: storeSchema.parse({
+        sinks: { consumer: { types: ['readings', 'alarm'] }, audit: { types: ['readings', 'alarm'] } },
+      }),
       log: silentLogger(),
       readOnlyTool: true,
     });
@@ -86,16 +96,27 @@ export async function crashTest(dir: string, kills: number, opts: { sync?: strin
       for await (const r of store.range(verifiedHead + 1, st.head)) {
         if (r.seq !== prev + 1) report.failures.push(`kill ${i}: seq gap or duplicate: ${prev} then ${r.seq}`);
         prev = r.seq;
-        bySeq.set(r.seq, r.type === 'readings' ? { device: r.batch.device, ts: r.batch.ts } : r.type === 'alarm' ? { device: String(r.alarm['device']), ts: Number(r.alarm['ts']) } : { device: '', ts: NaN });
+        bySeq.set(
+          r.seq,
+          r.type === 'readings'
+            ? { device: r.batch.device, ts: r.batch.ts }
+            : r.type === 'alarm'
+              ? { device: String(r.alarm['device']), ts: Number(r.alarm['ts']) }
+              : { device: '', ts: NaN },
+        );
       }
       if (prev !== st.head) report.failures.push(`kill ${i}: records end at ${prev}, head is ${st.head}`);
       for (const c of committed) {
         const found = bySeq.get(c.seq);
-        if (!found || found.device !== c.device || found.ts !== c.ts) report.failures.push(`kill ${i}: committed seq ${c.seq} (${c.device} ${c.ts}) missing or different: ${JSON.stringify(found)}`);
+        if (!found || found.device !== c.device || found.ts !== c.ts)
+          report.failures.push(
+            `kill ${i}: committed seq ${c.seq} (${c.device} ${c.ts}) missing or different: ${JSON.stringify(found)}`,
+          );
       }
       const position = st.cursors.find((c) => c.name === 'consumer')!.position;
       const lastAck = acks.length ? Math.max(...acks) : 0;
-      if (position < cursorFloor || position < lastAck) report.failures.push(`kill ${i}: cursor moved backwards: ${position} < ${Math.max(cursorFloor, lastAck)}`);
+      if (position < cursorFloor || position < lastAck)
+        report.failures.push(`kill ${i}: cursor moved backwards: ${position} < ${Math.max(cursorFloor, lastAck)}`);
       cursorFloor = Math.max(cursorFloor, position);
       verifiedHead = st.head;
     } finally {

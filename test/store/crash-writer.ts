@@ -13,7 +13,11 @@ import { silentLogger } from '../../src/ops/log.js';
 const [dir, sync = 'every-batch'] = process.argv.slice(2);
 const store = new LevelStore({
   dir: dir!,
-  config: storeSchema.parse({ sync, syncInterval: 50, sinks: { consumer: { types: ['readings', 'alarm'] }, audit: { types: ['readings', 'alarm'] } } }),
+  config: storeSchema.parse({
+    sync,
+    syncInterval: 50,
+    sinks: { consumer: { types: ['readings', 'alarm'] }, audit: { types: ['readings', 'alarm'] } },
+  }),
   log: silentLogger(),
 });
 await store.open();
@@ -27,8 +31,20 @@ out('READY');
 async function producer(): Promise<never> {
   for (;;) {
     const ts = ++n;
-    const batch = { device, ts, readings: Array.from({ length: 10 }, (_, i) => ({ device, point: `p${i}`, value: ts + i / 10, ts, quality: 'good' as const })) };
-    const r = await store.commit(n % 50 === 0 ? { type: 'alarm', alarm: { kind: 'raised', device, ts } } : { type: 'readings', batch });
+    const batch = {
+      device,
+      ts,
+      readings: Array.from({ length: 10 }, (_, i) => ({
+        device,
+        point: `p${i}`,
+        value: ts + i / 10,
+        ts,
+        quality: 'good' as const,
+      })),
+    };
+    const r = await store.commit(
+      n % 50 === 0 ? { type: 'alarm', alarm: { kind: 'raised', device, ts } } : { type: 'readings', batch },
+    );
     if (r.ok) out(`C ${r.seq} ${device} ${ts}`);
   }
 }

@@ -30,14 +30,30 @@ const T0 = 1_767_225_600_000;
 /** A store whose clock the test moves: wall stays, monotonic advances (store time follows it). */
 async function open(over: Record<string, unknown>, clock: { mono: number }, sub = 'store'): Promise<LevelStore> {
   const c: Clock = { now: () => T0, monotonic: () => clock.mono };
-  const s = new LevelStore({ dir: path.join(root, sub), config: config(over), clock: c, log: silentLogger(), retentionInterval: 3_600_000 });
+  const s = new LevelStore({
+    dir: path.join(root, sub),
+    config: config(over),
+    clock: c,
+    log: silentLogger(),
+    retentionInterval: 3_600_000,
+  });
   await s.open();
   stores.push(s);
   return s;
 }
 
 function cycle(ts: number, n = 4, device = 'boiler-1'): ReadingBatch {
-  return { device, ts, readings: Array.from({ length: n }, (_, i) => ({ device, point: `p${i}`, value: Math.sin(ts / 1000 + i) * 100, ts, quality: 'good' as const })) };
+  return {
+    device,
+    ts,
+    readings: Array.from({ length: n }, (_, i) => ({
+      device,
+      point: `p${i}`,
+      value: Math.sin(ts / 1000 + i) * 100,
+      ts,
+      quality: 'good' as const,
+    })),
+  };
 }
 
 /** Delivers everything pending on `cursor` (as a sink would after its broker's ack). */
@@ -76,7 +92,10 @@ describe('local history (store.keepReadings)', () => {
     expect([...all.keys()].sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
     expect(all.get('p1')).toEqual(p1);
     const two = await s.readPoints('boiler-1', ['p0', 'nope'], { from: T0 + 40 * MIN, to: T0 + 41 * MIN });
-    expect([...two.entries()].map(([k, v]) => [k, v.length])).toEqual([['p0', 2], ['nope', 0]]);
+    expect([...two.entries()].map(([k, v]) => [k, v.length])).toEqual([
+      ['p0', 2],
+      ['nope', 0],
+    ]);
     expect(s.stats().historyReadingsEvicted).toBe(0);
     expect(s.stats().readingsDropped.evicted).toBe(0);
   });
@@ -103,7 +122,14 @@ describe('local history (store.keepReadings)', () => {
 
   it('the disk budget wins over keepReadings; what it takes early is counted, and the identity holds', async () => {
     const clock = { mono: 0 };
-    const s = await open({ keepReadings: '24h', diskBudget: 1_048_576, sinks: { cloud: { types: ['readings'] }, control: { types: ['alarm'] } } }, clock);
+    const s = await open(
+      {
+        keepReadings: '24h',
+        diskBudget: 1_048_576,
+        sinks: { cloud: { types: ['readings'] }, control: { types: ['alarm'] } },
+      },
+      clock,
+    );
     const big = (i: number): ReadingBatch => cycle(T0 + i * 1000, 200);
     for (let i = 0; i < 1500; i++) {
       clock.mono = i * 1000;

@@ -22,7 +22,12 @@ afterEach(async () => {
 });
 
 async function open(opts: Partial<ConstructorParameters<typeof LevelStore>[0]> = {}): Promise<LevelStore> {
-  const s = new LevelStore({ dir, config: config({ sinks: { cloud: { types: ['readings', 'aggregate', 'alarm'] } } }), log: silentLogger(), ...opts });
+  const s = new LevelStore({
+    dir,
+    config: config({ sinks: { cloud: { types: ['readings', 'aggregate', 'alarm'] } } }),
+    log: silentLogger(),
+    ...opts,
+  });
   await s.open();
   stores.push(s);
   return s;
@@ -32,8 +37,17 @@ const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 describe('LevelStore faults', () => {
   it('keeps going on a full disk: buffers within the bound, counts drops, reports health, resumes', async () => {
     let full = false;
-    const wrapWrite = (w: WriteFn): WriteFn => (ops, o) => (full ? Promise.reject(Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' })) : w(ops, o));
-    const s = await open({ wrapWrite, retry: { initial: 10, max: 40 }, config: config({ memoryReadings: 100, sinks: { cloud: { types: ['readings'] } } }) });
+    const wrapWrite =
+      (w: WriteFn): WriteFn =>
+      (ops, o) =>
+        full
+          ? Promise.reject(Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' }))
+          : w(ops, o);
+    const s = await open({
+      wrapWrite,
+      retry: { initial: 10, max: 40 },
+      config: config({ memoryReadings: 100, sinks: { cloud: { types: ['readings'] } } }),
+    });
     const health: StoreHealth[] = [];
     s.onHealth((h) => health.push(h));
     expect((await s.commit({ type: 'readings', batch: batch('b1', 0, 10) })).ok).toBe(true);
@@ -52,18 +66,30 @@ describe('LevelStore faults', () => {
     expect(health.map((h) => h.state)).toEqual(['degraded', 'ok']);
     // the survivors are the newest batches, in order
     const recs = await s.read('cloud', { maxRecords: 100 });
-    expect(recs.map((r) => (r.type === 'readings' ? r.batch.ts : -1))).toEqual([0, ...Array.from({ length: 10 }, (_, i) => 21 + i)]);
+    expect(recs.map((r) => (r.type === 'readings' ? r.batch.ts : -1))).toEqual([
+      0,
+      ...Array.from({ length: 10 }, (_, i) => 21 + i),
+    ]);
     expect(s.stats().readingsCommitted).toBe(110);
     expectIdentity(s, 'cloud');
   });
 
   it('evicts readings first, then aggregates, alarms last; logs and counts the loss', async () => {
     const { log, lines } = captureLog();
-    const s = await open({ log, retentionInterval: 60_000, config: config({ diskBudget: 1_048_576, sinks: { cloud: { types: ['readings', 'aggregate', 'alarm'] } } }) });
-    const big = (i: number) => ({ ...batch('b1', i, 200), readings: batch('b1', i, 200).readings.map((r, j) => ({ ...r, value: Math.sin(i * 1000 + j) })) });
+    const s = await open({
+      log,
+      retentionInterval: 60_000,
+      config: config({ diskBudget: 1_048_576, sinks: { cloud: { types: ['readings', 'aggregate', 'alarm'] } } }),
+    });
+    const big = (i: number) => ({
+      ...batch('b1', i, 200),
+      readings: batch('b1', i, 200).readings.map((r, j) => ({ ...r, value: Math.sin(i * 1000 + j) })),
+    });
     for (let i = 0; i < 20; i++) await s.commit({ type: 'alarm', alarm: { kind: 'raised', i } });
-    for (let i = 0; i < 20; i++) await s.commit({ type: 'aggregate', aggregate: { kind: 'mean', i, pad: 'x'.repeat(100) } });
-    for (let i = 0; i < 1200; i += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => s.commit({ type: 'readings', batch: big(i + k) })));
+    for (let i = 0; i < 20; i++)
+      await s.commit({ type: 'aggregate', aggregate: { kind: 'mean', i, pad: 'x'.repeat(100) } });
+    for (let i = 0; i < 1200; i += 10)
+      await Promise.all(Array.from({ length: 10 }, (_, k) => s.commit({ type: 'readings', batch: big(i + k) })));
     await (s as unknown as { enforceRetention(): Promise<void> }).enforceRetention();
     const st = s.stats();
     expect(st.recordsEvicted.readings).toBeGreaterThan(0);
@@ -72,7 +98,11 @@ describe('LevelStore faults', () => {
     expect(st.readingsDropped.evicted).toBe(st.recordsEvicted.readings * 200);
     expect(await s.diskBytes()).toBeLessThanOrEqual(1_048_576);
     const warns = lines.filter((l) => l['level'] === 40 && l['type'] === 'readings');
-    expect(warns.every((w) => w['reason'] === 'disk budget' && typeof w['fromSeq'] === 'number' && typeof w['toSeq'] === 'number')).toBe(true);
+    expect(
+      warns.every(
+        (w) => w['reason'] === 'disk budget' && typeof w['fromSeq'] === 'number' && typeof w['toSeq'] === 'number',
+      ),
+    ).toBe(true);
     expect(warns.reduce((n, w) => n + (w['records'] as number), 0)).toBe(st.recordsEvicted.readings);
     // what remains of the readings is the newest
     const recs = await s.read('cloud', { maxRecords: 50, types: ['readings'] });
@@ -85,7 +115,11 @@ describe('LevelStore faults', () => {
     const wall = 1_000_000_000;
     let mono = 0;
     const clock: Clock = { now: () => wall, monotonic: () => mono };
-    const s = await open({ clock, retentionInterval: 60_000, config: config({ maxAge: '1h', sinks: { cloud: { types: ['readings'] } } }) });
+    const s = await open({
+      clock,
+      retentionInterval: 60_000,
+      config: config({ maxAge: '1h', sinks: { cloud: { types: ['readings'] } } }),
+    });
     await s.commit({ type: 'readings', batch: batch('b1', 1) });
     mono += 30 * 60_000;
     await s.commit({ type: 'readings', batch: batch('b1', 2) });
@@ -143,7 +177,12 @@ describe('LevelStore corruption', () => {
       await db.compactRange('\x00', '\xff');
       await db.close();
       const files = await readdir(dir);
-      const victims = target === 'CURRENT' ? ['CURRENT'] : target === 'MANIFEST' ? files.filter((f) => f.startsWith('MANIFEST-')) : files.filter((f) => /\.(ldb|log)$/.test(f));
+      const victims =
+        target === 'CURRENT'
+          ? ['CURRENT']
+          : target === 'MANIFEST'
+            ? files.filter((f) => f.startsWith('MANIFEST-'))
+            : files.filter((f) => /\.(ldb|log)$/.test(f));
       expect(victims.length).toBeGreaterThan(0);
       for (const f of victims) await garble(path.join(dir, f));
       const { log, lines } = captureLog();

@@ -23,7 +23,8 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const recordSeqs = (ops: BatchOp[]): number[] => ops.filter((o) => o.type === 'put' && PREFIX_TYPE.has(o.key[0]!)).map((o) => seqOfKey(o.key));
+const recordSeqs = (ops: BatchOp[]): number[] =>
+  ops.filter((o) => o.type === 'put' && PREFIX_TYPE.has(o.key[0]!)).map((o) => seqOfKey(o.key));
 
 /**
  * Watches the writes: `durable` is the highest record seq made durable so far: a synced write
@@ -34,23 +35,30 @@ function watch() {
   const completed: number[] = [];
   const log: { sync: boolean; cursor: boolean; records: number }[] = [];
   const state = { durable: 0, synced: 0, writes: 0 };
-  const wrap = (w: WriteFn): WriteFn => async (ops, o) => {
-    const before = o.sync ? Math.max(0, ...completed) : 0;
-    const mine = recordSeqs(ops);
-    await w(ops, o);
-    state.writes++;
-    completed.push(...mine);
-    log.push({ sync: o.sync, cursor: ops.some((op) => op.key[0] === CURSOR_PREFIX), records: mine.length });
-    if (o.sync) {
-      state.synced++;
-      state.durable = Math.max(state.durable, before, ...mine);
-    }
-  };
+  const wrap =
+    (w: WriteFn): WriteFn =>
+    async (ops, o) => {
+      const before = o.sync ? Math.max(0, ...completed) : 0;
+      const mine = recordSeqs(ops);
+      await w(ops, o);
+      state.writes++;
+      completed.push(...mine);
+      log.push({ sync: o.sync, cursor: ops.some((op) => op.key[0] === CURSOR_PREFIX), records: mine.length });
+      if (o.sync) {
+        state.synced++;
+        state.durable = Math.max(state.durable, before, ...mine);
+      }
+    };
   return { wrap, state, log };
 }
 
 it('at default settings: 30 devices and 4 sinks for 3 s make at most 2 synced writes a second, and every commit resolves after its synced write', async () => {
-  const sinks = Object.fromEntries(['control', 'cloud', 'sparkplug', 'audit'].map((n) => [n, { types: ['readings', 'alarm'] as ('readings' | 'alarm')[] }]));
+  const sinks = Object.fromEntries(
+    ['control', 'cloud', 'sparkplug', 'audit'].map((n) => [
+      n,
+      { types: ['readings', 'alarm'] as ('readings' | 'alarm')[] },
+    ]),
+  );
   const config = storeSchema.parse({ sinks }); // default sync: every-batch, syncInterval: 500 ms
   expect(config.syncInterval).toBe(500);
   const w = watch();
@@ -65,7 +73,15 @@ it('at default settings: 30 devices and 4 sinks for 3 s make at most 2 synced wr
   const device = async (d: number): Promise<void> => {
     for (let ts = 0; performance.now() < until; ts++) {
       // Ten commits in flight per device (as sources do: they never wait for the fsync).
-      const rs = await Promise.all(Array.from({ length: 10 }, (_, k) => store.commit(k === 9 && d === 0 ? { type: 'alarm', alarm: { kind: 'raised', d, ts } } : { type: 'readings', batch: batch(`dev${d}`, ts * 10 + k, 5) })));
+      const rs = await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          store.commit(
+            k === 9 && d === 0
+              ? { type: 'alarm', alarm: { kind: 'raised', d, ts } }
+              : { type: 'readings', batch: batch(`dev${d}`, ts * 10 + k, 5) },
+          ),
+        ),
+      );
       for (const r of rs) {
         expect(r.ok).toBe(true);
         if (r.ok && r.seq > w.state.durable) resolvedBeforeDurable++;
@@ -77,7 +93,8 @@ it('at default settings: 30 devices and 4 sinks for 3 s make at most 2 synced wr
     while (performance.now() < until) {
       const recs = await store.read(name, { maxRecords: 7 });
       const last = recs[recs.length - 1];
-      if (last) await store.ack(name, last.seq); // one ack per "message", as the sinks do
+      if (last)
+        await store.ack(name, last.seq); // one ack per "message", as the sinks do
       else await new Promise((r) => setTimeout(r, 5));
     }
   };
@@ -124,7 +141,11 @@ it('a cursor acknowledged while nothing is committed becomes durable by a synced
 });
 
 it('a group larger than one write goes out as several writes, only the last synced, and resolves after it', async () => {
-  const config = storeSchema.parse({ syncInterval: 50, memoryReadings: 100_000, sinks: { cloud: { types: ['readings'] } } });
+  const config = storeSchema.parse({
+    syncInterval: 50,
+    memoryReadings: 100_000,
+    sinks: { cloud: { types: ['readings'] } },
+  });
   const w = watch();
   const store = new LevelStore({ dir: path.join(root, 'store'), config, log: silentLogger(), wrapWrite: w.wrap });
   await store.open();
@@ -166,16 +187,24 @@ it('commits waiting for their sync turn are written at once, so they do not fill
 });
 
 it('ten devices of 5,000 points arriving at once: the agent sizes the buffer to three seconds of polling, so none is dropped', async () => {
-  const plant = { devices: Array.from({ length: 10 }, () => ({ groups: [{ interval: 1000, points: Array.from({ length: 5000 }) }] })) };
+  const plant = {
+    devices: Array.from({ length: 10 }, () => ({ groups: [{ interval: 1000, points: Array.from({ length: 5000 }) }] })),
+  };
   const bound = memoryReadingsFor(10_000, plant as never);
   expect(bound).toBe(150_000);
-  expect(memoryReadingsFor(10_000, { devices: [{ groups: [{ interval: 1000, points: Array.from({ length: 200 }) }] }] } as never)).toBe(10_000);
+  expect(
+    memoryReadingsFor(10_000, {
+      devices: [{ groups: [{ interval: 1000, points: Array.from({ length: 200 }) }] }],
+    } as never),
+  ).toBe(10_000);
   expect(memoryReadingsFor(200_000, plant as never)).toBe(200_000);
   const burst = async (memoryReadings: number) => {
     const config = storeSchema.parse({ memoryReadings, sinks: { cloud: { types: ['readings'] } } });
     const store = new LevelStore({ dir: path.join(root, `store-${memoryReadings}`), config, log: silentLogger() });
     await store.open();
-    const results = await Promise.all(Array.from({ length: 10 }, (_, d) => store.commit({ type: 'readings', batch: batch(`d${d}`, 0, 5000) })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, d) => store.commit({ type: 'readings', batch: batch(`d${d}`, 0, 5000) })),
+    );
     const dropped = store.stats().readingsDropped['buffer-overflow'];
     await store.close();
     return { ok: results.filter((r) => r.ok).length, dropped };

@@ -10,7 +10,8 @@ import type { CommandChannel, MessageMeta } from '../../src/sinks/sink.js';
 
 export class MqttClientChannel implements CommandChannel {
   private readonly handlers = new Map<string, (topic: string, payload: Buffer, meta?: MessageMeta) => void>();
-  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => this.handlers.get(topic)?.(topic, payload, { retain: packet.retain });
+  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) =>
+    this.handlers.get(topic)?.(topic, payload, { retain: packet.retain });
   private readonly onConnect = () => {
     for (const t of this.handlers.keys()) this.client.subscribe(t, { qos: 1 });
   };
@@ -23,7 +24,9 @@ export class MqttClientChannel implements CommandChannel {
   async subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: MessageMeta) => void): Promise<void> {
     this.handlers.set(topic, handler);
     if (!this.client.connected) return; // onConnect subscribes
-    await new Promise<void>((resolve, reject) => this.client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   async unsubscribe(topic: string): Promise<void> {
@@ -33,7 +36,9 @@ export class MqttClientChannel implements CommandChannel {
   }
 
   async publish(topic: string, payload: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   /** Detaches from the client (does not end it). */

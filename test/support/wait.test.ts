@@ -13,7 +13,9 @@ describe('until: waiting for a condition instead of for a time', () => {
   });
 
   it('fails after the timeout, saying what it waited for', async () => {
-    await expect(until('a broker that never answers', () => false, 50, 10)).rejects.toThrow(/timed out after 50 ms waiting for a broker that never answers/);
+    await expect(until('a broker that never answers', () => false, 50, 10)).rejects.toThrow(
+      /timed out after 50 ms waiting for a broker that never answers/,
+    );
   });
 
   it('fails at once with the error of a condition that throws', async () => {

@@ -43,13 +43,22 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
   cleanups.push(() => broker.destroy());
   const controlRoom = sinkConfig({ url: broker.url, format: 'json', jsonStyle: 'plain', types: ['alarm'] });
   // An extra cursor nobody acknowledges keeps the audit events readable after the sink sent them.
-  const { store, cleanup } = await openStore({ controlRoom }, { sinks: { ...sinkCursors({ controlRoom }), audit: { types: ['alarm'] } } });
+  const { store, cleanup } = await openStore(
+    { controlRoom },
+    { sinks: { ...sinkCursors({ controlRoom }), audit: { types: ['alarm'] } } },
+  );
   cleanups.push(cleanup);
   const bus = new Bus(connection, silentLogger());
   cleanups.push(() => bus.stop());
   const spec = dev('boiler-1', connection, POINTS);
   // The control-room sink forwards the audit events; the operator's tool is a plain MQTT client.
-  const sink = new MqttSink({ name: 'controlRoom', config: controlRoom, store, log: silentLogger(), ids: { agent: 'bh-1', site: 'sugar' } });
+  const sink = new MqttSink({
+    name: 'controlRoom',
+    config: controlRoom,
+    store,
+    log: silentLogger(),
+    ids: { agent: 'bh-1', site: 'sugar' },
+  });
   await sink.start();
   cleanups.push(() => sink.stop());
   const client = await mqtt.connectAsync(broker.url, { clientId: `ops-${Math.random().toString(36).slice(2, 8)}` });
@@ -76,13 +85,20 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
   const results = () => seen.filter((m) => m.topic.endsWith('/result')).map((m) => m.payload as WriteResultMessage);
   const audits = () => seen.filter((m) => m.topic.endsWith('/alarms/events')).map((m) => m.payload);
   /** Retained alarm states: an audit event must not leave one (it has no lifecycle). */
-  const retainedStates = () => seen.filter((m) => m.topic.startsWith(`${base}/alarms/`) && !m.topic.endsWith('/alarms/events'));
+  const retainedStates = () =>
+    seen.filter((m) => m.topic.startsWith(`${base}/alarms/`) && !m.topic.endsWith('/alarms/events'));
   /** Sends one command and waits for its result. */
-  const command = async (cmd: Record<string, unknown>, opts: { retain?: boolean } = {}): Promise<WriteResultMessage> => {
+  const command = async (
+    cmd: Record<string, unknown>,
+    opts: { retain?: boolean } = {},
+  ): Promise<WriteResultMessage> => {
     const requestId = `r-${results().length + 1}-${Math.random().toString(36).slice(2, 6)}`;
     // A retained command is the danger at a restart: the broker replays it to the new subscription.
     if (opts.retain) await writes.stop();
-    await client.publishAsync(`${base}/cmd/write`, JSON.stringify({ requestId, ...cmd }), { qos: 1, retain: opts.retain ?? false });
+    await client.publishAsync(`${base}/cmd/write`, JSON.stringify({ requestId, ...cmd }), {
+      qos: 1,
+      retain: opts.retain ?? false,
+    });
     if (opts.retain) await writes.start();
     const until = Date.now() + 10_000;
     for (;;) {
@@ -92,11 +108,15 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
       await sleep(20);
     }
   };
-  const storedAudits = async () => (await store.read('audit', { maxRecords: 1000, after: 0 })).flatMap((r) => (r.type === 'alarm' && r.alarm.kind === 'write' ? [r.alarm] : []));
+  const storedAudits = async () =>
+    (await store.read('audit', { maxRecords: 1000, after: 0 })).flatMap((r) =>
+      r.type === 'alarm' && r.alarm.kind === 'write' ? [r.alarm] : [],
+    );
   return { broker, store, bus, writes, command, results, audits, retainedStates, storedAudits, client };
 }
 
-const writeCodes = (reqs: [number, number, number][]) => reqs.filter(([fc]) => fc === 5 || fc === 6 || fc === 15 || fc === 16);
+const writeCodes = (reqs: [number, number, number][]) =>
+  reqs.filter(([fc]) => fc === 5 || fc === 6 || fc === 15 || fc === 16);
 
 describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymodbus)', () => {
   it('writes permitted values with function 5, 6, 15 and 16 in the device byte order and reads them back; refuses the rest with nothing reaching the device; audits every attempt in the store and on the broker', async () => {
@@ -108,7 +128,16 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
 
     // float32 in CDAB order: 12.5 is 0x41480000, so the device holds [0x0000, 0x4148].
     const setpoint = await r.command({ device: 'boiler-1', point: 'setpoint', value: 12.5, by });
-    expect(setpoint).toMatchObject({ ok: true, result: 'written', fc: 16, old: 0, new: 12.5, requested: 12.5, by, reason: null });
+    expect(setpoint).toMatchObject({
+      ok: true,
+      result: 'written',
+      fc: 16,
+      old: 0,
+      new: 12.5,
+      requested: 12.5,
+      by,
+      reason: null,
+    });
     const valve = await r.command({ device: 'boiler-1', point: 'valve', value: 45.5, by });
     expect(valve).toMatchObject({ result: 'written', fc: 6, old: 40, new: 45.5 });
     const level = await r.command({ device: 'boiler-1', point: 'level_sp', value: -120, by });
@@ -119,11 +148,21 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     expect(fan).toMatchObject({ result: 'written', fc: 15, old: 0, new: 1 });
     // Each permitted write: one read (old value), one write with its function code, one read back.
     expect(device.requests.map(([fc, a]) => [fc, a])).toEqual([
-      [3, 0], [16, 0], [3, 0],
-      [3, 2], [6, 2], [3, 2],
-      [3, 3], [16, 3], [3, 3],
-      [1, 0], [5, 0], [1, 0],
-      [1, 1], [15, 1], [1, 1],
+      [3, 0],
+      [16, 0],
+      [3, 0],
+      [3, 2],
+      [6, 2],
+      [3, 2],
+      [3, 3],
+      [16, 3],
+      [3, 3],
+      [1, 0],
+      [5, 0],
+      [1, 0],
+      [1, 1],
+      [15, 1],
+      [1, 1],
     ]);
     // What landed, as an independent client (mbpoll) reads it.
     expect(mbpollRead(port, 0, 4)).toEqual([0x0000, 0x4148, 455, 0xff88]);
@@ -176,12 +215,29 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     const stored = await r.storedAudits();
     expect(stored).toHaveLength(attempts);
     expect(stored.filter((a) => a['result'] === 'written')).toHaveLength(5);
-    expect(stored[0]).toMatchObject({ kind: 'write', id: 'boiler-1/setpoint/write', via: 'json', by, requested: 12.5, old: 0, new: 12.5, result: 'written', fc: 16 });
-    expect(stored.find((a) => a['by'] === 'mallory')).toMatchObject({ result: 'refused', old: null, new: null, requested: true });
+    expect(stored[0]).toMatchObject({
+      kind: 'write',
+      id: 'boiler-1/setpoint/write',
+      via: 'json',
+      by,
+      requested: 12.5,
+      old: 0,
+      new: 12.5,
+      result: 'written',
+      fc: 16,
+    });
+    expect(stored.find((a) => a['by'] === 'mallory')).toMatchObject({
+      result: 'refused',
+      old: null,
+      new: null,
+      requested: true,
+    });
     const schemas = loadSchemas();
     expect(await waitUntil(() => r.audits().length === attempts, 5000)).toBe(true);
-    for (const a of r.audits()) expect(schemas.get('alarms-event')!(a) ? null : schemas.get('alarms-event')!.errors).toBeNull();
-    for (const x of r.results()) expect(schemas.get('cmd-write-result')!(x) ? null : schemas.get('cmd-write-result')!.errors).toBeNull();
+    for (const a of r.audits())
+      expect(schemas.get('alarms-event')!(a) ? null : schemas.get('alarms-event')!.errors).toBeNull();
+    for (const x of r.results())
+      expect(schemas.get('cmd-write-result')!(x) ? null : schemas.get('cmd-write-result')!.errors).toBeNull();
     expect(r.writes.counts).toMatchObject({ written: 5, refused: 12, failed: 0 });
     expect(r.retainedStates()).toEqual([]);
   });
@@ -191,7 +247,13 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     cleanups.push(() => device.peer.stop());
     const r = await rig({ type: 'tcp', host: '127.0.0.1', port: Number(device.peer.where) }, {});
     // Off: the agent does not even listen on cmd/write; a write through the stage (a DCMD) is refused.
-    const res = await r.writes.submit({ device: 'boiler-1', point: 'pump', value: true, by: 'J. de Vries', via: 'sparkplug' });
+    const res = await r.writes.submit({
+      device: 'boiler-1',
+      point: 'pump',
+      value: true,
+      by: 'J. de Vries',
+      via: 'sparkplug',
+    });
     expect(res).toMatchObject({ result: 'refused', reason: expect.stringContaining('writes are off') });
     expect(await r.storedAudits()).toHaveLength(1);
     await sleep(200);
@@ -207,7 +269,10 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     (spec as { address: number }).address = 40;
     try {
       const res = await r.command({ device: 'boiler-1', point: 'pump', value: true, by: 'J. de Vries' });
-      expect(res).toMatchObject({ result: 'failed', reason: expect.stringContaining('could not read the current value') });
+      expect(res).toMatchObject({
+        result: 'failed',
+        reason: expect.stringContaining('could not read the current value'),
+      });
       expect(writeCodes(device.requests)).toEqual([]);
       expect(device.requests).toHaveLength(1);
     } finally {
@@ -223,8 +288,18 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     const config = sinkConfig({ url: r.broker.url, format: 'sparkplug', sparkplug: { primaryHost: 'scada-1' } });
     const { store, cleanup } = await openStore({ scada: config });
     cleanups.push(cleanup);
-    const catalogue = pointCatalogue({ devices: [dev('boiler-1', { type: 'tcp', host: '127.0.0.1', port }, POINTS)], serialDevices: [] });
-    const sink = new SparkplugSink({ name: 'scada', config, store, log: silentLogger(), ids: { agent: 'bh-1', site: 'sugar' }, points: catalogue });
+    const catalogue = pointCatalogue({
+      devices: [dev('boiler-1', { type: 'tcp', host: '127.0.0.1', port }, POINTS)],
+      serialDevices: [],
+    });
+    const sink = new SparkplugSink({
+      name: 'scada',
+      config,
+      store,
+      log: silentLogger(),
+      ids: { agent: 'bh-1', site: 'sugar' },
+      points: catalogue,
+    });
     sink.onDeviceCommand((c) => void r.writes.submit({ ...c, via: 'sparkplug' }));
     const host = new HostApplication(r.broker.url, 'scada-1');
     await host.start();
@@ -234,7 +309,10 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
     expect(await host.waitFor(() => host.of('DBIRTH').length === 1, 5000)).toBe(true);
     const valveAlias = host.of('DBIRTH')[0]!.metrics.find((m) => m.name === 'valve')!.alias!;
     // By name (Boolean coil) and by alias (Double register), as hosts do.
-    await host.command('spBv1.0/sugar/DCMD/bh-1/boiler-1', [{ name: 'pump', datatype: 11, booleanValue: true }, { alias: valveAlias, datatype: 10, doubleValue: 62 }]);
+    await host.command('spBv1.0/sugar/DCMD/bh-1/boiler-1', [
+      { name: 'pump', datatype: 11, booleanValue: true },
+      { alias: valveAlias, datatype: 10, doubleValue: 62 },
+    ]);
     await host.command('spBv1.0/sugar/DCMD/bh-1/boiler-1', [{ name: 'counter', datatype: 6, intValue: 9 }]);
     expect(await waitUntil(async () => (await r.storedAudits()).length === 3, 10_000)).toBe(true);
     const audits = await r.storedAudits();
@@ -248,30 +326,61 @@ describe.skipIf(!havePymodbus)('issue 21.3: audited writes over Modbus TCP (pymo
   });
 });
 
-describe.skipIf(!havePymodbus || !haveSocat)('issue 21.3: audited writes over Modbus RTU (pymodbus on a socat pty pair)', () => {
-  it('writes and reads back over RTU; refuses without a byte on the line', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-rtu-'));
-    const a = path.join(dir, 'A');
-    const b = path.join(dir, 'B');
-    const socat: Peer = await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr');
-    cleanups.push(() => socat.stop());
-    await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
-    const device = await countingDevice({ mode: 'rtu', serial: b, baudrate: 19200, ...DEVICE_SPEC });
-    cleanups.push(() => device.peer.stop());
-    const r = await rig({ type: 'rtu', path: a, baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1 });
-    const by = 'J. de Vries';
-    expect(await r.command({ device: 'boiler-1', point: 'setpoint', value: 7.25, by })).toMatchObject({ result: 'written', fc: 16, new: 7.25 });
-    expect(await r.command({ device: 'boiler-1', point: 'pump', value: true, by })).toMatchObject({ result: 'written', fc: 5, new: 1 });
-    expect(await r.command({ device: 'boiler-1', point: 'valve', value: 12.3, by })).toMatchObject({ result: 'written', fc: 6, new: 12.3 });
-    const count = device.requests.length;
-    expect(count).toBe(9);
-    expect(await r.command({ device: 'boiler-1', point: 'counter', value: 3, by })).toMatchObject({ result: 'refused' });
-    expect(await r.command({ device: 'boiler-1', point: 'valve', value: 101, by })).toMatchObject({ result: 'refused' });
-    await sleep(300);
-    expect(device.requests.length).toBe(count);
-    expect((await r.storedAudits()).map((x) => x['result'])).toEqual(['written', 'written', 'written', 'refused', 'refused']);
-  });
-});
+describe.skipIf(!havePymodbus || !haveSocat)(
+  'issue 21.3: audited writes over Modbus RTU (pymodbus on a socat pty pair)',
+  () => {
+    it('writes and reads back over RTU; refuses without a byte on the line', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-rtu-'));
+      const a = path.join(dir, 'A');
+      const b = path.join(dir, 'B');
+      const socat: Peer = await startProcess(
+        'socat',
+        ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+        /starting data transfer loop()/,
+        10_000,
+        'stderr',
+      );
+      cleanups.push(() => socat.stop());
+      await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
+      const device = await countingDevice({ mode: 'rtu', serial: b, baudrate: 19200, ...DEVICE_SPEC });
+      cleanups.push(() => device.peer.stop());
+      const r = await rig({ type: 'rtu', path: a, baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1 });
+      const by = 'J. de Vries';
+      expect(await r.command({ device: 'boiler-1', point: 'setpoint', value: 7.25, by })).toMatchObject({
+        result: 'written',
+        fc: 16,
+        new: 7.25,
+      });
+      expect(await r.command({ device: 'boiler-1', point: 'pump', value: true, by })).toMatchObject({
+        result: 'written',
+        fc: 5,
+        new: 1,
+      });
+      expect(await r.command({ device: 'boiler-1', point: 'valve', value: 12.3, by })).toMatchObject({
+        result: 'written',
+        fc: 6,
+        new: 12.3,
+      });
+      const count = device.requests.length;
+      expect(count).toBe(9);
+      expect(await r.command({ device: 'boiler-1', point: 'counter', value: 3, by })).toMatchObject({
+        result: 'refused',
+      });
+      expect(await r.command({ device: 'boiler-1', point: 'valve', value: 101, by })).toMatchObject({
+        result: 'refused',
+      });
+      await sleep(300);
+      expect(device.requests.length).toBe(count);
+      expect((await r.storedAudits()).map((x) => x['result'])).toEqual([
+        'written',
+        'written',
+        'written',
+        'refused',
+        'refused',
+      ]);
+    });
+  },
+);
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;

@@ -28,7 +28,27 @@ export async function countingDevice(spec: object): Promise<CountingDevice> {
 
 /** Holding registers (or coils with `coils`) as mbpoll reads them: an independent Modbus client. */
 export function mbpollRead(port: number, address: number, count: number, coils = false): number[] {
-  const out = execFileSync('mbpoll', ['-m', 'tcp', '-a', '1', '-p', String(port), '-r', String(address + 1), '-c', String(count), '-t', coils ? '0' : '4:hex', '-1', '-q', '127.0.0.1'], { encoding: 'utf8', timeout: 10_000 });
+  const out = execFileSync(
+    'mbpoll',
+    [
+      '-m',
+      'tcp',
+      '-a',
+      '1',
+      '-p',
+      String(port),
+      '-r',
+      String(address + 1),
+      '-c',
+      String(count),
+      '-t',
+      coils ? '0' : '4:hex',
+      '-1',
+      '-q',
+      '127.0.0.1',
+    ],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
   return [...out.matchAll(/^\[\d+\]:\s+(\S+)/gm)].map((m) => Number(m[1]));
 }
 
@@ -42,4 +62,7 @@ export const POINTS: PointSpec[] = [
   pt('fan', 'coil', 1, 'bool', { writable: true, writeFunction: 'multiple' }),
 ];
 
-export const DEVICE_SPEC = { holding: { 0: 0, 1: 0, 2: 400, 3: 0, 4: 7, 5: 0 }, coil: { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0 } };
+export const DEVICE_SPEC = {
+  holding: { 0: 0, 1: 0, 2: 400, 3: 0, 4: 7, 5: 0 },
+  coil: { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0 },
+};

@@ -110,7 +110,8 @@ export class MqttConnection {
     const unheard = this.unheard;
     // mqtt.js reports reason 0x10 as success; the acknowledgement packet itself says it.
     client.on('packetreceive', (p) => {
-      if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.reasonCode === 0x10 && p.messageId !== undefined) unheard.add(p.messageId);
+      if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.reasonCode === 0x10 && p.messageId !== undefined)
+        unheard.add(p.messageId);
     });
     let closed = false;
     client.on('connect', () => {
@@ -136,7 +137,8 @@ export class MqttConnection {
       if (current && this.isUp) {
         this.isUp = false;
         this.disconnects++;
-        if (!this.problem) this.problem = { code: 'HALFWEG_MQTT_UNREACHABLE', message: 'connection lost', at: Date.now() };
+        if (!this.problem)
+          this.problem = { code: 'HALFWEG_MQTT_UNREACHABLE', message: 'connection lost', at: Date.now() };
         // Before end(): its flush fails every unconfirmed publish, which belongs to a gone connection.
         this.events.down(gen);
       }
@@ -149,7 +151,11 @@ export class MqttConnection {
     if (this.stopped || this.timer) return;
     this.failures++;
     const delay = backoffDelay(this.backoff, this.failures);
-    const p = this.problem ?? { code: 'HALFWEG_MQTT_UNREACHABLE' as const, message: 'connection closed', at: Date.now() };
+    const p = this.problem ?? {
+      code: 'HALFWEG_MQTT_UNREACHABLE' as const,
+      message: 'connection closed',
+      at: Date.now(),
+    };
     // One line per kind of problem, then one every 20 repeats: an outage is not a log flood.
     const key = `${p.code} ${p.message}`;
     const fields = { code: p.code, url: this.displayUrl, attempt: this.failures, retryInMs: delay };

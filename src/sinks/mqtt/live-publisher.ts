@@ -86,8 +86,13 @@ export class LivePublisher {
     if (!this.channel.canSend(gen)) return;
     if (checkSocket && this.socketBusy()) return;
     const out = this.values.takeAll(device, full, Date.now(), live.perPoint);
-    const messages = out.points.map((p) => ({ topic: this.topics.values(device, p.point), payload: p.payload, retain: live.retain }));
-    if (out.device !== undefined) messages.unshift({ topic: this.topics.values(device), payload: out.device, retain: false });
+    const messages = out.points.map((p) => ({
+      topic: this.topics.values(device, p.point),
+      payload: p.payload,
+      retain: live.retain,
+    }));
+    if (out.device !== undefined)
+      messages.unshift({ topic: this.topics.values(device), payload: out.device, retain: false });
     for (const m of messages) {
       this.messages++;
       if (live.qos === 0) {

@@ -130,7 +130,10 @@ export class MqttSink implements MqttBackedSink {
   private unheardWarned = false;
   private readonly delivered = { records: 0, readings: 0, messages: 0, bytes: 0 };
   private idleWaiters: (() => void)[] = [];
-  private readonly subscriptions = new Map<string, (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void>();
+  private readonly subscriptions = new Map<
+    string,
+    (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void
+  >();
 
   constructor(private readonly opts: MqttSinkOptions) {
     this.name = opts.name;
@@ -138,16 +141,22 @@ export class MqttSink implements MqttBackedSink {
     this.store = opts.store;
     this.log = opts.log;
     this.topics = new Topics({ prefix: opts.config.prefix, site: opts.ids.site, agent: opts.ids.agent });
-    this.bucket = opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
+    this.bucket =
+      opts.config.bandwidth !== undefined ? new TokenBucket(opts.config.bandwidth, performance.now()) : undefined;
     this.drain = new DrainEstimator(opts.drain?.windowMs ?? DRAIN_WINDOW_MS, opts.config.bandwidth);
     this.flow = new FlowControl(opts.config);
     this.live = opts.config.live
-      ? new LivePublisher(opts.config.live, new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE), this.topics, {
-          generation: () => this.generation,
-          queuedBytes: () => this.conn?.clientFor(this.generation)?.stream?.writableLength ?? 0,
-          canSend: (gen) => this.conn?.clientFor(gen) !== undefined && this.totalInflight() < this.config.maxInflight,
-          publish: (gen, topic, payload, o) => this.conn!.publish(gen, topic, payload, o),
-        })
+      ? new LivePublisher(
+          opts.config.live,
+          new LiveValues(opts.ids.agent, opts.points ?? EMPTY_CATALOGUE),
+          this.topics,
+          {
+            generation: () => this.generation,
+            queuedBytes: () => this.conn?.clientFor(this.generation)?.stream?.writableLength ?? 0,
+            canSend: (gen) => this.conn?.clientFor(gen) !== undefined && this.totalInflight() < this.config.maxInflight,
+            publish: (gen, topic, payload, o) => this.conn!.publish(gen, topic, payload, o),
+          },
+        )
       : undefined;
     checkTransport(opts.name, opts.config);
   }
@@ -167,9 +176,25 @@ export class MqttSink implements MqttBackedSink {
           `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`,
         );
       }
-      return { type, cursor, tracker: new AckTracker(c.position), idle: false, staged: [], inflightMessages: 0, inflightBytes: 0, acking: Promise.resolve() };
+      return {
+        type,
+        cursor,
+        tracker: new AckTracker(c.position),
+        idle: false,
+        staged: [],
+        inflightMessages: 0,
+        inflightBytes: 0,
+        acking: Promise.resolve(),
+      };
     });
-    const options = await clientOptions(name, config, this.opts.ids, this.opts.baseDir ?? process.cwd(), { topic: this.topics.status, payload: 'offline' }, this.opts.env);
+    const options = await clientOptions(
+      name,
+      config,
+      this.opts.ids,
+      this.opts.baseDir ?? process.cwd(),
+      { topic: this.topics.status, payload: 'offline' },
+      this.opts.env,
+    );
     this.conn = new MqttConnection(config.url, safeUrl(config.url), options, config.reconnect, this.log, {
       up: (gen) => this.onUp(gen),
       down: (gen) => this.onDown(gen),
@@ -186,7 +211,10 @@ export class MqttSink implements MqttBackedSink {
     this.drainTimer = setInterval(() => this.sampleDrain(), this.opts.drain?.sampleMs ?? DRAIN_SAMPLE_MS);
     this.drainTimer.unref();
     this.live?.start();
-    this.log.info({ url: safeUrl(config.url), types: this.lanes.map((l) => l.type), format: config.format }, 'sink started');
+    this.log.info(
+      { url: safeUrl(config.url), types: this.lanes.map((l) => l.type), format: config.format },
+      'sink started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -232,7 +260,10 @@ export class MqttSink implements MqttBackedSink {
    * Listen on an exact topic over this sink's connection (operator commands come in on the
    * control-room broker: one connection per broker). Kept across reconnects.
    */
-  async subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void): Promise<void> {
+  async subscribe(
+    topic: string,
+    handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void,
+  ): Promise<void> {
     this.subscriptions.set(topic, handler);
     if (this.generation >= 0) this.subscribeOn(this.generation, topic);
   }
@@ -250,7 +281,11 @@ export class MqttSink implements MqttBackedSink {
 
   private subscribeOn(gen: number, topic: string): void {
     this.conn?.clientFor(gen)?.subscribe(topic, { qos: 1 }, (err) => {
-      if (err) this.log.warn({ topic, err: err.message }, 'cannot subscribe; operator commands on this topic will not arrive until the next reconnect');
+      if (err)
+        this.log.warn(
+          { topic, err: err.message },
+          'cannot subscribe; operator commands on this topic will not arrive until the next reconnect',
+        );
     });
   }
 
@@ -261,7 +296,9 @@ export class MqttSink implements MqttBackedSink {
     const client = this.conn!.clientFor(gen);
     if (client) {
       // Clean sessions and a fresh client per connection: subscribe again every time.
-      client.on('message', (topic, payload, packet) => this.subscriptions.get(topic)?.(topic, payload, { retain: packet.retain }));
+      client.on('message', (topic, payload, packet) =>
+        this.subscriptions.get(topic)?.(topic, payload, { retain: packet.retain }),
+      );
       for (const topic of this.subscriptions.keys()) this.subscribeOn(gen, topic);
     }
     for (const l of this.lanes) l.idle = false;
@@ -325,7 +362,11 @@ export class MqttSink implements MqttBackedSink {
         if (lane.idle || !this.hasRoom(lane, 0)) continue;
         if (this.opts.policy?.laneOpen && !this.opts.policy.laneOpen(lane.type, Date.now())) continue;
         const maxRecords = this.flow.readSize(lane.type);
-        const records = await this.store.read(lane.cursor, { maxRecords, types: [lane.type], after: lane.tracker.readAfter });
+        const records = await this.store.read(lane.cursor, {
+          maxRecords,
+          types: [lane.type],
+          after: lane.tracker.readAfter,
+        });
         if (gen !== this.generation || this.stopping) return gen !== this.generation && this.conn.connected;
         if (records.length === 0 || this.flow.holdBack(lane.type, records, maxRecords, Date.now())) {
           lane.idle = true;
@@ -375,12 +416,19 @@ export class MqttSink implements MqttBackedSink {
     const payloads: { topic: string; payload: Buffer | string; retain: boolean }[] = [];
     const batchTopic = this.topics.batch(lane.type, config.format);
     if (config.format === 'json' && config.jsonStyle === 'plain') {
-      for (const r of records) for (const m of plainMessages(r, agent, this.topics, this.opts.points ?? EMPTY_CATALOGUE)) payloads.push({ ...m, retain: false });
+      for (const r of records)
+        for (const m of plainMessages(r, agent, this.topics, this.opts.points ?? EMPTY_CATALOGUE))
+          payloads.push({ ...m, retain: false });
     } else if (config.format === 'binary') {
       const bytes = encodeBatch({ agent, records }, { compression: config.compression });
-      payloads.push({ topic: batchTopic, payload: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), retain: false });
+      payloads.push({
+        topic: batchTopic,
+        payload: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        retain: false,
+      });
     } else if (lane.type === 'alarm') {
-      for (const r of records) payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, [r]), retain: false });
+      for (const r of records)
+        payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, [r]), retain: false });
     } else payloads.push({ topic: batchTopic, payload: encodeJsonBatch(agent, records), retain: false });
     if (lane.type === 'alarm' && config.alarmState) {
       for (const r of records) {
@@ -451,7 +499,9 @@ export class MqttSink implements MqttBackedSink {
     const seq = lane.tracker.position;
     lane.acking = lane.acking
       .then(() => this.store.ack(lane.cursor, seq))
-      .catch((e: Error) => this.log.warn({ cursor: lane.cursor, seq, err: e.message }, 'store ack failed; the records will be sent again'));
+      .catch((e: Error) =>
+        this.log.warn({ cursor: lane.cursor, seq, err: e.message }, 'store ack failed; the records will be sent again'),
+      );
   }
 
   private flushIdleWaiters(): void {
@@ -479,10 +529,22 @@ export class MqttSink implements MqttBackedSink {
     const d = this.drain.stats(this.flow.bytesPerReading);
     if (d.fallingBehind && !this.behindWarned) {
       this.behindWarned = true;
-      this.log.warn({ code: 'HALFWEG_SINK_FALLING_BEHIND', pendingReadings: d.pendingReadings, producedPerS: d.producedPerS, deliveredPerS: d.deliveredPerS, bandwidth: this.config.bandwidth ?? null }, d.warning!);
+      this.log.warn(
+        {
+          code: 'HALFWEG_SINK_FALLING_BEHIND',
+          pendingReadings: d.pendingReadings,
+          producedPerS: d.producedPerS,
+          deliveredPerS: d.deliveredPerS,
+          bandwidth: this.config.bandwidth ?? null,
+        },
+        d.warning!,
+      );
     } else if (!d.fallingBehind && this.behindWarned && d.emptyInS !== null) {
       this.behindWarned = false;
-      this.log.info({ pendingReadings: d.pendingReadings, emptyInS: d.emptyInS }, 'sink keeps up again; the backlog shrinks');
+      this.log.info(
+        { pendingReadings: d.pendingReadings, emptyInS: d.emptyInS },
+        'sink keeps up again; the backlog shrinks',
+      );
     }
   }
 
@@ -510,7 +572,8 @@ export class MqttSink implements MqttBackedSink {
     let inflightBytes = 0;
     for (const l of this.lanes) {
       const c = cursors.get(l.cursor);
-      if (c) lag[l.type] = { records: c.recordsPending, readings: c.readingsPending, oldestPendingAt: c.oldestPendingAt };
+      if (c)
+        lag[l.type] = { records: c.recordsPending, readings: c.readingsPending, oldestPendingAt: c.oldestPendingAt };
       inflightBytes += l.inflightBytes;
     }
     const p = this.conn?.problem ?? null;

@@ -27,7 +27,11 @@ export function safeUrl(url: string): string {
  */
 export function checkTransport(sink: string, config: MqttSinkConfig): void {
   const insecure = insecureTransport(config);
-  if (insecure) throw new HalfwegError('HALFWEG_MQTT_INSECURE', `sinks.${sink}: ${insecure.replace(/ \(HALFWEG_MQTT_INSECURE\)$/, '')}`);
+  if (insecure)
+    throw new HalfwegError(
+      'HALFWEG_MQTT_INSECURE',
+      `sinks.${sink}: ${insecure.replace(/ \(HALFWEG_MQTT_INSECURE\)$/, '')}`,
+    );
 }
 
 async function readSecretFile(sink: string, what: string, file: string): Promise<string> {
@@ -72,11 +76,15 @@ export async function clientOptions(
     o.username = config.auth.username;
     const a = config.auth;
     let password: string | undefined;
-    if (a.passwordFile !== undefined) password = (await readSecretFile(sink, 'password', resolve(a.passwordFile))).split(/\r?\n/)[0];
+    if (a.passwordFile !== undefined)
+      password = (await readSecretFile(sink, 'password', resolve(a.passwordFile))).split(/\r?\n/)[0];
     else if (a.passwordEnv !== undefined) {
       password = env[a.passwordEnv];
       if (password === undefined) {
-        throw new HalfwegError('HALFWEG_CONFIG_INVALID', `sinks.${sink}.auth.passwordEnv: the environment variable ${a.passwordEnv} is not set`);
+        throw new HalfwegError(
+          'HALFWEG_CONFIG_INVALID',
+          `sinks.${sink}.auth.passwordEnv: the environment variable ${a.passwordEnv} is not set`,
+        );
       }
     } else password = a.password;
     if (password !== undefined) o.password = password;

@@ -36,7 +36,9 @@ export class Topics {
 
   /** Current values of one device (JSON), or of one point of it (`live.perPoint`). */
   values(device: string, point?: string): string {
-    return point === undefined ? `${this.base}/values/${level(device)}` : `${this.base}/values/${level(device)}/${level(point)}`;
+    return point === undefined
+      ? `${this.base}/values/${level(device)}`
+      : `${this.base}/values/${level(device)}/${level(point)}`;
   }
 
   /** `jsonStyle: plain`: one rollup of one point and window, or a whole aggregate of another kind (`daily-report`). */
@@ -70,6 +72,10 @@ export class Topics {
   /** A record batch: JSON on `alarms/events`, `aggregates`, `readings`; binary on `batches/<type>`. */
   batch(type: RecordType, format: 'json' | 'binary' | 'sparkplug'): string {
     if (format === 'binary') return `${this.base}/batches/${type}`;
-    return type === 'alarm' ? `${this.base}/alarms/events` : type === 'aggregate' ? `${this.base}/aggregates` : `${this.base}/readings`;
+    return type === 'alarm'
+      ? `${this.base}/alarms/events`
+      : type === 'aggregate'
+        ? `${this.base}/aggregates`
+        : `${this.base}/readings`;
   }
 }

@@ -60,7 +60,11 @@ export function datatypeOf(p: Pick<PointInfo, 'type' | 'scaled' | 'precision'> |
 }
 
 /** The value of a metric of `type` for a reading value (null for no value). */
-export function metricValue(type: TypeStr, value: number, point: Pick<PointInfo, 'precision' | 'type'> | undefined): number | boolean | null {
+export function metricValue(
+  type: TypeStr,
+  value: number,
+  point: Pick<PointInfo, 'precision' | 'type'> | undefined,
+): number | boolean | null {
   if (!Number.isFinite(value)) return null;
   if (type === 'Boolean') return value !== 0;
   return publishedValue(value, point);
@@ -138,9 +142,7 @@ export class NodeModel {
   /** What the host last saw per alias (live data only; historical data does not change it). */
   private sent = new Map<number, Sent>();
 
-  constructor(
-    private readonly point: (device: string, point: string) => PointInfo | undefined,
-  ) {}
+  constructor(private readonly point: (device: string, point: string) => PointInfo | undefined) {}
 
   alias(device: string | null, metric: string): number {
     const key = `${device ?? ''}\u0000${metric}`;
@@ -195,11 +197,17 @@ export class NodeModel {
 
   /** Declares the points of readings (those not in the catalogue become Double metrics). */
   declareReadings(device: string, readings: readonly Reading[]): boolean {
-    return this.declare(device, readings.map((r) => ({ name: r.point, type: datatypeOf(this.point(device, r.point)) })));
+    return this.declare(
+      device,
+      readings.map((r) => ({ name: r.point, type: datatypeOf(this.point(device, r.point)) })),
+    );
   }
 
   declareAlarm(f: AlarmFacts): boolean {
-    return this.declare(f.device, alarmValues(f).map(({ name, type }) => ({ name, type })));
+    return this.declare(
+      f.device,
+      alarmValues(f).map(({ name, type }) => ({ name, type })),
+    );
   }
 
   /**
@@ -210,8 +218,20 @@ export class NodeModel {
     return [
       { name: BD_SEQ, alias: this.alias(null, BD_SEQ), timestamp: now, type: 'Int64', value: bdSeq },
       { name: REBIRTH, alias: this.alias(null, REBIRTH), timestamp: now, type: 'Boolean', value: false },
-      { name: 'Node Info/Agent', alias: this.alias(null, 'Node Info/Agent'), timestamp: now, type: 'String', value: ids.agent },
-      { name: 'Node Info/Site', alias: this.alias(null, 'Node Info/Site'), timestamp: now, type: 'String', value: ids.site },
+      {
+        name: 'Node Info/Agent',
+        alias: this.alias(null, 'Node Info/Agent'),
+        timestamp: now,
+        type: 'String',
+        value: ids.agent,
+      },
+      {
+        name: 'Node Info/Site',
+        alias: this.alias(null, 'Node Info/Site'),
+        timestamp: now,
+        type: 'String',
+        value: ids.site,
+      },
     ];
   }
 
@@ -220,7 +240,12 @@ export class NodeModel {
    * value (null when none is known yet) and, for points, their properties. Marks it born and
    * remembers the values as what the host has.
    */
-  deviceBirth(device: string, current: (point: string) => CurrentValue | undefined, alarms: readonly AlarmFacts[], now: number): Metric[] {
+  deviceBirth(
+    device: string,
+    current: (point: string) => CurrentValue | undefined,
+    alarms: readonly AlarmFacts[],
+    now: number,
+  ): Metric[] {
     const d = this.devices.get(device);
     if (!d) return [];
     const alarmValue = new Map<string, string | boolean | null>();
@@ -229,7 +254,8 @@ export class NodeModel {
     for (const [name, type] of d.metrics) {
       const alias = this.alias(device, name);
       if (name.startsWith('Alarms/')) {
-        const value = alarmValue.get(name) ?? (name.endsWith('/State') ? 'normal' : name.endsWith('/Active') ? false : null);
+        const value =
+          alarmValue.get(name) ?? (name.endsWith('/State') ? 'normal' : name.endsWith('/Active') ? false : null);
         out.push({ name, alias, timestamp: now, type, value });
         this.sent.set(alias, { value, quality: QUALITY_GOOD });
         continue;
@@ -238,7 +264,9 @@ export class NodeModel {
       const c = current(name);
       const quality = c && c.quality === 'good' ? QUALITY_GOOD : QUALITY_BAD;
       const value = c && c.quality === 'good' ? metricValue(type, c.value, info) : null;
-      const properties: Record<string, { type: TypeStr; value: string | number | boolean }> = { Quality: { type: 'Int32', value: quality } };
+      const properties: Record<string, { type: TypeStr; value: string | number | boolean }> = {
+        Quality: { type: 'Int32', value: quality },
+      };
       if (info) {
         if (info.unit) properties['engUnit'] = { type: 'String', value: info.unit };
         if (info.range) {
@@ -271,13 +299,26 @@ export class NodeModel {
       const quality = good ? QUALITY_GOOD : QUALITY_BAD;
       const value = good ? metricValue(type, r.value, this.point(device, r.point)) : null;
       if (historical) {
-        out.push({ alias, timestamp: r.ts, type, value, isHistorical: true, ...(good ? {} : { properties: { Quality: { type: 'Int32', value: quality } } }) });
+        out.push({
+          alias,
+          timestamp: r.ts,
+          type,
+          value,
+          isHistorical: true,
+          ...(good ? {} : { properties: { Quality: { type: 'Int32', value: quality } } }),
+        });
         continue;
       }
       const last = this.sent.get(alias);
       if (last && Object.is(last.value, value) && last.quality === quality) continue;
       const qualityChanged = !last || last.quality !== quality;
-      out.push({ alias, timestamp: r.ts, type, value, ...(qualityChanged || !good ? { properties: { Quality: { type: 'Int32', value: quality } } } : {}) });
+      out.push({
+        alias,
+        timestamp: r.ts,
+        type,
+        value,
+        ...(qualityChanged || !good ? { properties: { Quality: { type: 'Int32', value: quality } } } : {}),
+      });
       this.sent.set(alias, { value, quality });
     }
     return out;
@@ -288,7 +329,13 @@ export class NodeModel {
     return alarmValues(f).map((m) => {
       const alias = this.alias(f.device, m.name);
       if (!historical) this.sent.set(alias, { value: m.value, quality: QUALITY_GOOD });
-      return { alias, timestamp: f.ts, type: this.devices.get(f.device)?.metrics.get(m.name) ?? m.type, value: m.value, ...(historical ? { isHistorical: true } : {}) };
+      return {
+        alias,
+        timestamp: f.ts,
+        type: this.devices.get(f.device)?.metrics.get(m.name) ?? m.type,
+        value: m.value,
+        ...(historical ? { isHistorical: true } : {}),
+      };
     });
   }
 }

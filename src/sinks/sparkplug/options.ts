@@ -7,11 +7,14 @@ import { show, text } from '../../settings/schema-helpers.js';
  */
 
 /** A Sparkplug id (group, edge node, host application): UTF-8 without "+", "/" or "#" (specification 3.0, 4.1.1). */
-const sparkplugId = z.unknown().superRefine((v, ctx) => {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 200 || /[+/#\u0000]/.test(v)) {
-    ctx.addIssue({ code: 'custom', message: `expected a Sparkplug id (no "+", "/" or "#"), got ${show(v)}` });
-  }
-}).transform((v) => v as string);
+const sparkplugId = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 200 || /[+/#\u0000]/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: `expected a Sparkplug id (no "+", "/" or "#"), got ${show(v)}` });
+    }
+  })
+  .transform((v) => v as string);
 
 export const sparkplugSchema = z
   .strictObject({

@@ -19,7 +19,9 @@ export interface Metric {
   readonly type: TypeStr;
   readonly value: number | boolean | string | null;
   readonly isHistorical?: boolean;
-  readonly properties?: Readonly<Record<string, { readonly type: TypeStr; readonly value: number | boolean | string | null }>>;
+  readonly properties?: Readonly<
+    Record<string, { readonly type: TypeStr; readonly value: number | boolean | string | null }>
+  >;
 }
 
 export interface Payload {
@@ -54,12 +56,16 @@ export function decodeCommand(bytes: Uint8Array): { readonly metrics: readonly D
 
 function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
-  if (v && typeof (v as { toNumber?: unknown }).toNumber === 'function') return (v as { toNumber(): number }).toNumber();
+  if (v && typeof (v as { toNumber?: unknown }).toNumber === 'function')
+    return (v as { toNumber(): number }).toNumber();
   return Number(v);
 }
 
-function plain(v: UMetric['value'] | UPropertyValue['value'] | undefined): number | boolean | string | null | undefined {
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return v;
+function plain(
+  v: UMetric['value'] | UPropertyValue['value'] | undefined,
+): number | boolean | string | null | undefined {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string')
+    return v;
   if (typeof (v as { toNumber?: unknown }).toNumber === 'function') return toNumber(v);
   return undefined; // datasets, templates, bytes: not a value a point can take
 }

@@ -104,7 +104,10 @@ export class SparkplugSink implements MqttBackedSink {
   private readonly delivered = { records: 0, readings: 0, messages: 0, bytes: 0 };
   private liveMessages = 0;
   private commandHandler: ((c: DeviceCommand) => void) | undefined;
-  private readonly subscriptions = new Map<string, (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void>();
+  private readonly subscriptions = new Map<
+    string,
+    (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void
+  >();
   private idleWaiters: (() => void)[] = [];
   readonly counters = { births: 0, rebirths: 0, commands: 0, commandsRefused: 0 };
 
@@ -140,34 +143,75 @@ export class SparkplugSink implements MqttBackedSink {
         const cursor = cursorName(name, type);
         const c = cursors.get(cursor);
         if (!c?.types.includes(type)) {
-          throw new HalfwegError('HALFWEG_STORE_USAGE', `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`);
+          throw new HalfwegError(
+            'HALFWEG_STORE_USAGE',
+            `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`,
+          );
         }
-        return { type, cursor, tracker: new AckTracker(c.position), idle: false, inflight: 0, acking: Promise.resolve() };
+        return {
+          type,
+          cursor,
+          tracker: new AckTracker(c.position),
+          idle: false,
+          inflight: 0,
+          acking: Promise.resolve(),
+        };
       });
     const saved = Number(await this.o.state?.get(BD_SEQ_KEY).catch(() => undefined));
     this.bdSeq = Number.isInteger(saved) && saved >= 0 && saved <= 255 ? saved : -1;
-    const base = await clientOptions(name, config, this.o.ids, this.o.baseDir ?? process.cwd(), { topic: this.topics.node_('NDEATH'), payload: '' }, this.o.env);
+    const base = await clientOptions(
+      name,
+      config,
+      this.o.ids,
+      this.o.baseDir ?? process.cwd(),
+      { topic: this.topics.node_('NDEATH'), payload: '' },
+      this.o.env,
+    );
     // Sparkplug 3.0 edge nodes use clean sessions on MQTT 3.1.1 (or clean start, no expiry on 5).
     base.protocolVersion = 4;
-    this.conn = new MqttConnection(config.url, safeUrl(config.url), () => this.sessionOptions(base), config.reconnect, this.o.log, {
-      up: (gen) => this.onUp(gen),
-      down: (gen) => this.onDown(gen),
-    });
+    this.conn = new MqttConnection(
+      config.url,
+      safeUrl(config.url),
+      () => this.sessionOptions(base),
+      config.reconnect,
+      this.o.log,
+      {
+        up: (gen) => this.onUp(gen),
+        down: (gen) => this.onDown(gen),
+      },
+    );
     this.running = true;
     this.conn.start();
     this.pollTimer = setInterval(() => {
       for (const l of this.lanes) l.idle = false;
       void this.pump();
     }, POLL_MS);
-    this.o.log.info({ url: safeUrl(config.url), group: this.topics.group, node: this.topics.node, primaryHost: config.sparkplug.primaryHost ?? null, types: this.lanes.map((l) => l.type) }, 'sparkplug edge node started');
+    this.o.log.info(
+      {
+        url: safeUrl(config.url),
+        group: this.topics.group,
+        node: this.topics.node,
+        primaryHost: config.sparkplug.primaryHost ?? null,
+        types: this.lanes.map((l) => l.type),
+      },
+      'sparkplug edge node started',
+    );
   }
 
   /** The options of one connection attempt: a new bdSeq, and the NDEATH carrying it as the will. */
   private sessionOptions(base: IClientOptions): IClientOptions {
     this.bdSeq = (this.bdSeq + 1) % 256;
-    void this.o.state?.put(BD_SEQ_KEY, String(this.bdSeq)).catch((e: Error) => this.o.log.warn({ err: e.message }, 'cannot keep bdSeq; a restart may repeat it'));
-    const death = encodePayload({ timestamp: Date.now(), metrics: [{ name: BD_SEQ, type: 'Int64', value: this.bdSeq }] });
-    return { ...base, will: { topic: this.topics.node_('NDEATH'), payload: Buffer.from(death), qos: 1, retain: false } };
+    void this.o.state
+      ?.put(BD_SEQ_KEY, String(this.bdSeq))
+      .catch((e: Error) => this.o.log.warn({ err: e.message }, 'cannot keep bdSeq; a restart may repeat it'));
+    const death = encodePayload({
+      timestamp: Date.now(),
+      metrics: [{ name: BD_SEQ, type: 'Int64', value: this.bdSeq }],
+    });
+    return {
+      ...base,
+      will: { topic: this.topics.node_('NDEATH'), payload: Buffer.from(death), qos: 1, retain: false },
+    };
   }
 
   async stop(): Promise<void> {
@@ -185,9 +229,14 @@ export class SparkplugSink implements MqttBackedSink {
     const conn = this.conn!;
     if (conn.connected) {
       // An intentional disconnect publishes the NDEATH itself (the broker does not send the will after DISCONNECT).
-      const death = encodePayload({ timestamp: Date.now(), metrics: [{ name: BD_SEQ, type: 'Int64', value: this.bdSeq }] });
+      const death = encodePayload({
+        timestamp: Date.now(),
+        metrics: [{ name: BD_SEQ, type: 'Int64', value: this.bdSeq }],
+      });
       await Promise.race([
-        conn.publish(this.generation, this.topics.node_('NDEATH'), Buffer.from(death), { qos: 1 }).catch(() => undefined),
+        conn
+          .publish(this.generation, this.topics.node_('NDEATH'), Buffer.from(death), { qos: 1 })
+          .catch(() => undefined),
         new Promise((r) => setTimeout(r, Math.max(100, deadline - performance.now()))),
       ]);
     }
@@ -212,7 +261,12 @@ export class SparkplugSink implements MqttBackedSink {
     const client = this.conn!.clientFor(gen)!;
     client.on('message', (topic, payload, packet) => this.onMessage(gen, topic, payload, packet.retain));
     const primary = this.o.config.sparkplug.primaryHost;
-    const topics = [this.topics.node_('NCMD'), this.topics.deviceCommands, ...(primary ? [SparkplugTopics.state(primary)] : []), ...this.subscriptions.keys()];
+    const topics = [
+      this.topics.node_('NCMD'),
+      this.topics.deviceCommands,
+      ...(primary ? [SparkplugTopics.state(primary)] : []),
+      ...this.subscriptions.keys(),
+    ];
     // Commands and STATE are subscribed before the birth (specification 3.0, 5.8): the SUBACK
     // comes before any retained STATE the broker sends for it.
     client.subscribe(topics, { qos: 1 }, (err) => {
@@ -250,7 +304,10 @@ export class SparkplugSink implements MqttBackedSink {
   private onState(gen: number, payload: Buffer): void {
     const s = parseState(payload);
     if (!s) {
-      this.o.log.warn({ payload: payload.toString().slice(0, 80) }, 'ignoring a STATE message that is not {"online":…,"timestamp":…}');
+      this.o.log.warn(
+        { payload: payload.toString().slice(0, 80) },
+        'ignoring a STATE message that is not {"online":…,"timestamp":…}',
+      );
       return;
     }
     // An older STATE (a late retained copy) must not undo a newer one (3.0, 7.2.2).
@@ -262,7 +319,10 @@ export class SparkplugSink implements MqttBackedSink {
       this.birth(gen);
     } else if (!s.online && this.hostOnline) {
       this.hostOnline = false;
-      this.o.log.warn({ host: this.o.config.sparkplug.primaryHost }, 'primary host offline: ending the session (the broker publishes NDEATH); records wait in the store');
+      this.o.log.warn(
+        { host: this.o.config.sparkplug.primaryHost },
+        'primary host offline: ending the session (the broker publishes NDEATH); records wait in the store',
+      );
       this.conn?.drop(gen);
     }
   }
@@ -317,14 +377,28 @@ export class SparkplugSink implements MqttBackedSink {
     this.model.unbornAll();
     this.birthSeq = this.o.store.stats().head;
     this.seq = 0;
-    this.publishMessage(gen, this.topics.node_('NBIRTH'), { timestamp: now, seq: this.nextSeq(), metrics: this.model.nodeBirth(this.bdSeq, this.o.ids, now) });
+    this.publishMessage(gen, this.topics.node_('NBIRTH'), {
+      timestamp: now,
+      seq: this.nextSeq(),
+      metrics: this.model.nodeBirth(this.bdSeq, this.o.ids, now),
+    });
     this.born = true;
     this.counters.births++;
     const alarms = this.o.alarms?.() ?? [];
     for (const d of this.catalogue.devices()) this.model.declare(d, []);
     for (const f of alarms) this.model.declareAlarm(f);
-    for (const d of this.catalogue.devices()) this.model.declareReadings(d, this.catalogue.points(d).map((p) => ({ device: d, point: p.point, value: NaN, ts: now, quality: 'good' as const })));
-    for (const [d, points] of this.current) this.model.declareReadings(d, [...points.keys()].map((p) => ({ device: d, point: p, value: NaN, ts: now, quality: 'good' as const })));
+    for (const d of this.catalogue.devices())
+      this.model.declareReadings(
+        d,
+        this.catalogue
+          .points(d)
+          .map((p) => ({ device: d, point: p.point, value: NaN, ts: now, quality: 'good' as const })),
+      );
+    for (const [d, points] of this.current)
+      this.model.declareReadings(
+        d,
+        [...points.keys()].map((p) => ({ device: d, point: p, value: NaN, ts: now, quality: 'good' as const })),
+      );
     for (const d of this.model.knownDevices()) this.deviceBirth(gen, d, alarms, now);
     // Everything in flight on this connection is still confirmed by its UNSUBACK; reading goes on
     // after it, now against the new birth.
@@ -334,7 +408,12 @@ export class SparkplugSink implements MqttBackedSink {
 
   private deviceBirth(gen: number, device: string, alarms: readonly AlarmFacts[], now: number): void {
     const current = this.current.get(device);
-    const metrics = this.model.deviceBirth(device, (p) => current?.get(p), alarms.filter((a) => a.device === device), now);
+    const metrics = this.model.deviceBirth(
+      device,
+      (p) => current?.get(p),
+      alarms.filter((a) => a.device === device),
+      now,
+    );
     this.publishMessage(gen, this.topics.device('DBIRTH', device), { timestamp: now, seq: this.nextSeq(), metrics });
   }
 
@@ -386,7 +465,11 @@ export class SparkplugSink implements MqttBackedSink {
     const gen = this.generation;
     for (const lane of this.lanes) {
       if (lane.idle || lane.inflight >= READS_IN_FLIGHT) continue;
-      const records = await this.o.store.read(lane.cursor, { maxRecords: RECORDS_PER_READ, types: [lane.type], after: lane.tracker.readAfter });
+      const records = await this.o.store.read(lane.cursor, {
+        maxRecords: RECORDS_PER_READ,
+        types: [lane.type],
+        after: lane.tracker.readAfter,
+      });
       if (gen !== this.generation || this.stopping || !this.born) return false;
       if (records.length === 0) {
         lane.idle = true;
@@ -406,11 +489,23 @@ export class SparkplugSink implements MqttBackedSink {
       const historical = r.seq <= this.birthSeq;
       if (r.type === 'readings') {
         readings += r.batch.readings.length;
-        this.dataMessage(gen, r.batch.device, historical, (rebirth) => (rebirth ? [] : this.model.readingsData(r.batch.device, r.batch.readings, historical)), () => this.model.declareReadings(r.batch.device, r.batch.readings));
+        this.dataMessage(
+          gen,
+          r.batch.device,
+          historical,
+          (rebirth) => (rebirth ? [] : this.model.readingsData(r.batch.device, r.batch.readings, historical)),
+          () => this.model.declareReadings(r.batch.device, r.batch.readings),
+        );
       } else if (r.type === 'alarm') {
         const f = alarmFacts(r.alarm);
         if (!f) continue; // a write's audit event: the written value arrives with the next poll
-        this.dataMessage(gen, f.device, historical, () => this.model.alarmData(f, historical), () => this.model.declareAlarm(f));
+        this.dataMessage(
+          gen,
+          f.device,
+          historical,
+          () => this.model.alarmData(f, historical),
+          () => this.model.declareAlarm(f),
+        );
       }
     }
     const unit = lane.tracker.add(records[records.length - 1]!.seq, 1, records.length, readings);
@@ -428,7 +523,13 @@ export class SparkplugSink implements MqttBackedSink {
    * One DDATA for a device: born first when it is new or gained a metric (then a live record's
    * values are already in its DBIRTH, so `metrics(true)` may return none).
    */
-  private dataMessage(gen: number, device: string, historical: boolean, metrics: (rebornNow: boolean) => Metric[], declare: () => boolean): void {
+  private dataMessage(
+    gen: number,
+    device: string,
+    historical: boolean,
+    metrics: (rebornNow: boolean) => Metric[],
+    declare: () => boolean,
+  ): void {
     declare();
     let reborn = false;
     if (!this.model.isBorn(device)) {
@@ -437,7 +538,11 @@ export class SparkplugSink implements MqttBackedSink {
     }
     const m = metrics(reborn);
     if (m.length === 0) return;
-    this.publishMessage(gen, this.topics.device('DDATA', device), { timestamp: Date.now(), seq: this.nextSeq(), metrics: m });
+    this.publishMessage(gen, this.topics.device('DDATA', device), {
+      timestamp: Date.now(),
+      seq: this.nextSeq(),
+      metrics: m,
+    });
     if (!historical) this.liveMessages++;
   }
 
@@ -450,12 +555,20 @@ export class SparkplugSink implements MqttBackedSink {
     const seq = lane.tracker.position;
     lane.acking = lane.acking
       .then(() => this.o.store.ack(lane.cursor, seq))
-      .catch((e: Error) => this.o.log.warn({ cursor: lane.cursor, seq, err: e.message }, 'store ack failed; the records will be sent again'));
+      .catch((e: Error) =>
+        this.o.log.warn(
+          { cursor: lane.cursor, seq, err: e.message },
+          'store ack failed; the records will be sent again',
+        ),
+      );
   }
 
   // ------------------------------------------------------------------------------ Sink's command channel
 
-  async subscribe(topic: string, handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void): Promise<void> {
+  async subscribe(
+    topic: string,
+    handler: (topic: string, payload: Buffer, meta?: { readonly retain: boolean }) => void,
+  ): Promise<void> {
     this.subscriptions.set(topic, handler);
     this.conn?.clientFor(this.generation)?.subscribe(topic, { qos: 1 });
   }
@@ -475,7 +588,8 @@ export class SparkplugSink implements MqttBackedSink {
     const lag: Record<string, { records: number; readings: number; oldestPendingAt: number | null }> = {};
     for (const l of this.lanes) {
       const c = cursors.get(l.cursor);
-      if (c) lag[l.type] = { records: c.recordsPending, readings: c.readingsPending, oldestPendingAt: c.oldestPendingAt };
+      if (c)
+        lag[l.type] = { records: c.recordsPending, readings: c.readingsPending, oldestPendingAt: c.oldestPendingAt };
     }
     const p = this.conn?.problem ?? null;
     return {

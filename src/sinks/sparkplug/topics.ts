@@ -33,7 +33,9 @@ export class SparkplugTopics {
   /** The device a DCMD topic names, or undefined for any other topic. */
   commandDevice(topic: string): string | undefined {
     const prefix = `${NAMESPACE}/${this.group}/DCMD/${this.node}/`;
-    return topic.startsWith(prefix) && !topic.slice(prefix.length).includes('/') ? topic.slice(prefix.length) : undefined;
+    return topic.startsWith(prefix) && !topic.slice(prefix.length).includes('/')
+      ? topic.slice(prefix.length)
+      : undefined;
   }
 }
 

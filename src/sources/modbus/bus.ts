@@ -53,7 +53,11 @@ interface Client {
   connectRTUBuffered(path: string, opts: object): Promise<void>;
   destroy(cb: () => void): void;
   close(cb: (err?: unknown) => void): void;
-  _port?: { _buffer?: Buffer; _transactionIdWrite?: number; _client?: { prependListener(event: 'data', fn: (chunk: Buffer) => void): unknown } };
+  _port?: {
+    _buffer?: Buffer;
+    _transactionIdWrite?: number;
+    _client?: { prependListener(event: 'data', fn: (chunk: Buffer) => void): unknown };
+  };
 }
 type Write = (unit: number, addr: number, len: number, next: (err: unknown, res?: { buffer: Buffer }) => void) => void;
 type WriteAnswer = (err: unknown, res?: { address?: number; value?: number; state?: boolean; length?: number }) => void;
@@ -138,7 +142,14 @@ export class Bus {
    * Read `count` registers or bits; resolves to the response's data bytes (a view, valid until
    * the next read). Rejects only with ModbusFailure. Opens the connection first when it is down.
    */
-  read(unit: number, fc: ReadFunction, start: number, count: number, timeout: number, opts: ReadOptions = {}): Promise<Uint8Array> {
+  read(
+    unit: number,
+    fc: ReadFunction,
+    start: number,
+    count: number,
+    timeout: number,
+    opts: ReadOptions = {},
+  ): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
       if (this.stopped) return reject(new ModbusFailure('disconnected', 'source stopped'));
       (opts.probe ? this.probes : this.queue).push({ unit, fc, start, count, timeout, resolve, reject });
@@ -206,7 +217,8 @@ export class Bus {
     if (this.stopped) throw new ModbusFailure('disconnected', 'source stopped');
     const client = this.client?.isOpen ? this.client : await this.connect(timeout);
     if (this.stopped || !client.isOpen) throw new ModbusFailure('disconnected', 'connection closed');
-    const write = fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
+    const write =
+      fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
     const expected = job.write ? 0 : fc <= 2 ? (count + 7) >> 3 : count * 2;
     const tcp = this.connection.type === 'tcp';
     try {
@@ -224,13 +236,26 @@ export class Bus {
         this.abortInFlight = (f) => settle(f);
         try {
           const op = job.write;
-          if (tcp) this.guard.expect({ tid: client._port?._transactionIdWrite ?? -1, unit, fc: op ? op.fc : fc, dataBytes: expected, write: op !== undefined });
+          if (tcp)
+            this.guard.expect({
+              tid: client._port?._transactionIdWrite ?? -1,
+              unit,
+              fc: op ? op.fc : fc,
+              dataBytes: expected,
+              write: op !== undefined,
+            });
           if (op) {
             // The echo must name the address (and quantity) written: anything else is another answer.
             const echoed: WriteAnswer = (err, res) => {
               if (err) return settle(classify(err));
-              if (res?.address !== start) return settle(new ModbusFailure('decode', `write answer names address ${String(res?.address)}, expected ${start}`));
-              if ((op.fc === 15 || op.fc === 16) && res.length !== count) return settle(new ModbusFailure('decode', `write answer names ${String(res.length)} values, expected ${count}`));
+              if (res?.address !== start)
+                return settle(
+                  new ModbusFailure('decode', `write answer names address ${String(res?.address)}, expected ${start}`),
+                );
+              if ((op.fc === 15 || op.fc === 16) && res.length !== count)
+                return settle(
+                  new ModbusFailure('decode', `write answer names ${String(res.length)} values, expected ${count}`),
+                );
               settle(null, new Uint8Array(0));
             };
             if (op.fc === 5) client.writeFC5(unit, start, op.value, echoed);
@@ -242,7 +267,10 @@ export class Bus {
           write.call(client, unit, start, count, (err, res) => {
             if (err) return settle(classify(err));
             const buf = res?.buffer;
-            if (!buf || buf.length !== expected) return settle(new ModbusFailure('decode', `expected ${expected} data bytes, got ${buf ? buf.length : 'none'}`));
+            if (!buf || buf.length !== expected)
+              return settle(
+                new ModbusFailure('decode', `expected ${expected} data bytes, got ${buf ? buf.length : 'none'}`),
+              );
             settle(null, buf);
           });
         } catch (err) {
@@ -276,7 +304,8 @@ export class Bus {
     this.suspect = true;
     this.log.debug({ reason: verdict.reason }, 'malformed Modbus TCP answer; dropping the connection');
     // The answer in flight is not trusted, unless it had all arrived intact before the extra bytes.
-    if (this.abortInFlight && !this.guard.complete) this.abortInFlight(new ModbusFailure('decode', `malformed answer: ${verdict.reason}`));
+    if (this.abortInFlight && !this.guard.complete)
+      this.abortInFlight(new ModbusFailure('decode', `malformed answer: ${verdict.reason}`));
     if (!this.busy) void this.dropSuspect(client);
   }
 
@@ -301,20 +330,30 @@ export class Bus {
         ? client.connectTCP(c.host, { port: c.port })
         : c.type === 'rtu-over-tcp'
           ? client.connectTelnet(c.host, { port: c.port })
-          : client.connectRTUBuffered(c.path, { baudRate: c.baudRate, dataBits: c.dataBits, parity: c.parity, stopBits: c.stopBits });
+          : client.connectRTUBuffered(c.path, {
+              baudRate: c.baudRate,
+              dataBits: c.dataBits,
+              parity: c.parity,
+              stopBits: c.stopBits,
+            });
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         connecting,
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new ModbusFailure('disconnected', `connect timed out after ${timeout} ms`)), timeout);
+          timer = setTimeout(
+            () => reject(new ModbusFailure('disconnected', `connect timed out after ${timeout} ms`)),
+            timeout,
+          );
         }),
       ]);
     } catch (err) {
       connecting.catch(() => undefined);
       await this.release(client);
       const e = err as { message?: string; code?: string };
-      throw err instanceof ModbusFailure ? err : new ModbusFailure('disconnected', `cannot connect to ${this.key}: ${e.code ?? e.message ?? String(err)}`);
+      throw err instanceof ModbusFailure
+        ? err
+        : new ModbusFailure('disconnected', `cannot connect to ${this.key}: ${e.code ?? e.message ?? String(err)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -324,7 +363,8 @@ export class Bus {
     }
     if (c.type === 'tcp') {
       const socket = client._port?._client;
-      if (!socket) throw new ModbusFailure('disconnected', 'modbus-serial changed: no TCP socket to guard (see bus.ts)');
+      if (!socket)
+        throw new ModbusFailure('disconnected', 'modbus-serial changed: no TCP socket to guard (see bus.ts)');
       socket.prependListener('data', (chunk) => this.onTcpData(client, chunk));
       this.guard.clear();
       this.suspect = false;

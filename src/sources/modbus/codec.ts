@@ -81,7 +81,10 @@ export function decodeBit(src: Uint8Array, index: number): number {
  * decoding, for the simulator, tests and (explicitly writable) set-points. Integers are rounded
  * and clamped to their type's range.
  */
-export function encodeRegisters(point: Pick<PointSpec, 'type' | 'order' | 'scale' | 'offset'>, value: number): number[] {
+export function encodeRegisters(
+  point: Pick<PointSpec, 'type' | 'order' | 'scale' | 'offset'>,
+  value: number,
+): number[] {
   const raw = (value - point.offset) / point.scale;
   const words = widthOf(point.type);
   const v = new DataView(new ArrayBuffer(8));

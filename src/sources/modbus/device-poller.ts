@@ -65,7 +65,12 @@ export type OnLearnt = (forbidden: Forbidden) => void;
 export class DevicePoller {
   private readonly log: Logger;
   private readonly groups: GroupState[];
-  private readonly forbidden: Record<Table, Set<number>> = { coil: new Set(), discrete: new Set(), holding: new Set(), input: new Set() };
+  private readonly forbidden: Record<Table, Set<number>> = {
+    coil: new Set(),
+    discrete: new Set(),
+    holding: new Set(),
+    input: new Set(),
+  };
   private readonly warned = new Set<string>();
   private emit: Emit | null = null;
   private onLearnt: OnLearnt | null = null;
@@ -104,7 +109,11 @@ export class DevicePoller {
 
   /** The current plan per group (changes when narrowing learns forbidden addresses). */
   plan(): { group: string; interval: number; requests: readonly ReadRequest[] }[] {
-    return this.groups.map((g) => ({ group: g.group.name, interval: g.group.interval, requests: g.requests.map((c) => c.req) }));
+    return this.groups.map((g) => ({
+      group: g.group.name,
+      interval: g.group.interval,
+      requests: g.requests.map((c) => c.req),
+    }));
   }
 
   /**
@@ -174,7 +183,9 @@ export class DevicePoller {
       g.timer = null;
       // cycle() contains its own failures; this catch is the last line against a bug escaping a timer.
       g.running = this.cycle(g)
-        .catch((err: unknown) => this.log.error({ err: String(err), group: g.group.name }, 'poll cycle failed unexpectedly'))
+        .catch((err: unknown) =>
+          this.log.error({ err: String(err), group: g.group.name }, 'poll cycle failed unexpectedly'),
+        )
         .then(() => {
           g.running = null;
           this.schedule(g, this.nextDelay(g));
@@ -294,7 +305,10 @@ export class DevicePoller {
       this.lastError = `${failure.kind}: ${failure.message}`;
       if (this.state !== failure.kind) {
         this.state = failure.kind;
-        this.log.warn({ code: FAILURE_CODE[failure.kind], reason: failure.kind, error: failure.message, connection: this.bus.key }, `device not answering (${failure.kind}); retrying with backoff`);
+        this.log.warn(
+          { code: FAILURE_CODE[failure.kind], reason: failure.kind, error: failure.message, connection: this.bus.key },
+          `device not answering (${failure.kind}); retrying with backoff`,
+        );
       }
       return;
     }
@@ -309,7 +323,12 @@ export class DevicePoller {
   }
 
   /** Once stopping, no retry: the cycle in flight finishes with what one attempt per read gives. */
-  private async readWithRetries(table: Table, fc: ReadRequest['fc'], start: number, count: number): Promise<Uint8Array> {
+  private async readWithRetries(
+    table: Table,
+    fc: ReadRequest['fc'],
+    start: number,
+    count: number,
+  ): Promise<Uint8Array> {
     let last: ModbusFailure | null = null;
     for (let attempt = 0; attempt <= this.spec.retries; attempt++) {
       if (attempt > 0 && this.stopped) break;
@@ -329,7 +348,10 @@ export class DevicePoller {
    * addresses forbidden (the planner then reads them alone, so they no longer take neighbours
    * down); if every point reads fine alone, the unused addresses the read spanned were the hole.
    */
-  private async narrow(cr: CompiledRequest, readings: Reading[]): Promise<{ learnt: boolean; failure: ModbusFailure | null }> {
+  private async narrow(
+    cr: CompiledRequest,
+    readings: Reading[],
+  ): Promise<{ learnt: boolean; failure: ModbusFailure | null }> {
     const { req } = cr;
     const bits = isBitTable(req.table);
     const bad = this.forbidden[req.table];
@@ -347,7 +369,8 @@ export class DevicePoller {
         const ts = Date.now();
         readings[slot] = this.bad(p, ts, f.kind);
         if (f.kind !== 'exception') {
-          for (let j = i + 1; j < req.points.length; j++) readings[cr.slots[j]!] = this.bad(req.points[j]!.point, ts, f.kind);
+          for (let j = i + 1; j < req.points.length; j++)
+            readings[cr.slots[j]!] = this.bad(req.points[j]!.point, ts, f.kind);
           return { learnt, failure: f };
         }
         anyBad = true;
@@ -356,7 +379,10 @@ export class DevicePoller {
           learnt = true;
           if (!this.warned.has(p.name)) {
             this.warned.add(p.name);
-            this.log.warn({ code: 'HALFWEG_DEVICE_EXCEPTION', point: p.name, table: req.table, address: p.address }, 'device has no such address (Modbus exception 02); reading this point alone from now on — check the profile');
+            this.log.warn(
+              { code: 'HALFWEG_DEVICE_EXCEPTION', point: p.name, table: req.table, address: p.address },
+              'device has no such address (Modbus exception 02); reading this point alone from now on — check the profile',
+            );
           }
         }
       }
@@ -372,7 +398,9 @@ export class DevicePoller {
       learnt = true;
       this.log.warn(
         { code: 'HALFWEG_DEVICE_EXCEPTION', table: req.table, from: req.start, count: req.count, holes: r.holes },
-        r.holes ? 'device has holes between configured points (exception 02); reads now split around them' : 'device refuses this read as a whole (exception 02); reading its points one by one — lower maxRegisters?',
+        r.holes
+          ? 'device has holes between configured points (exception 02); reads now split around them'
+          : 'device refuses this read as a whole (exception 02); reading its points one by one — lower maxRegisters?',
       );
     }
     return { learnt, failure: null };

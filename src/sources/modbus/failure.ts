@@ -38,6 +38,7 @@ export function classify(err: unknown): ModbusFailure {
   const message = typeof e.message === 'string' ? e.message : String(err);
   if (typeof e.modbusCode === 'number') return new ModbusFailure('exception', message, e.modbusCode);
   if (e.errno === 'ETIMEDOUT') return new ModbusFailure('timeout', message);
-  if (message === 'Port Not Open' || e.code === 'ECONNRESET' || e.code === 'EPIPE') return new ModbusFailure('disconnected', message);
+  if (message === 'Port Not Open' || e.code === 'ECONNRESET' || e.code === 'EPIPE')
+    return new ModbusFailure('disconnected', message);
   return new ModbusFailure('decode', message);
 }

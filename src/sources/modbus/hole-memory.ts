@@ -35,10 +35,14 @@ export const holesKey = (device: string): string => `modbus.${device}.holes`;
 
 /** Everything that decides which registers a device is asked for, hashed. */
 export function deviceFingerprint(spec: DeviceSpec): string {
-  const points = spec.groups
-    .flatMap((g) => g.points.map((p) => `${p.table}:${p.address}:${p.type}`))
-    .sort();
-  const shape = { connection: spec.connection, unitId: spec.unitId, maxRegisters: spec.maxRegisters, maxBits: spec.maxBits, points };
+  const points = spec.groups.flatMap((g) => g.points.map((p) => `${p.table}:${p.address}:${p.type}`)).sort();
+  const shape = {
+    connection: spec.connection,
+    unitId: spec.unitId,
+    maxRegisters: spec.maxRegisters,
+    maxBits: spec.maxBits,
+    points,
+  };
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 16);
 }
 
@@ -59,7 +63,11 @@ export function holesFor(spec: DeviceSpec, stored: string | undefined): LearntHo
     if (h?.fingerprint !== deviceFingerprint(spec) || typeof h.holes !== 'object' || h.holes === null) return null;
     for (const t of TABLES) {
       const list = h.holes[t];
-      if (list !== undefined && !(Array.isArray(list) && list.every((a) => Number.isInteger(a) && a >= 0 && a <= 65535))) return null;
+      if (
+        list !== undefined &&
+        !(Array.isArray(list) && list.every((a) => Number.isInteger(a) && a >= 0 && a <= 65535))
+      )
+        return null;
     }
     return h;
   } catch {

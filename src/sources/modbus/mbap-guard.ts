@@ -35,8 +35,7 @@ export interface AwaitedAnswer {
 
 export type GuardVerdict =
   /** Every byte so far fits the awaited answer; `complete` once all of it arrived. */
-  | { readonly ok: true; readonly complete: boolean }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly complete: boolean } | { readonly ok: false; readonly reason: string };
 
 const HEADER = 9;
 

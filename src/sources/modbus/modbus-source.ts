@@ -50,12 +50,22 @@ export class ModbusSource implements Source {
     try {
       known = holesFor(p.spec, await state.get(key));
     } catch (err) {
-      this.log.warn({ device: p.spec.name, err: (err as Error).message }, 'cannot read the learnt exception holes; learning them again');
+      this.log.warn(
+        { device: p.spec.name, err: (err as Error).message },
+        'cannot read the learnt exception holes; learning them again',
+      );
     }
-    if (known) this.log.info({ device: p.spec.name, holes: holeCount(known), learntAt: new Date(known.learntAt).toISOString() }, 'reads split around exception holes learnt by an earlier run');
+    if (known)
+      this.log.info(
+        { device: p.spec.name, holes: holeCount(known), learntAt: new Date(known.learntAt).toISOString() },
+        'reads split around exception holes learnt by an earlier run',
+      );
     p.remember(known && toForbidden(known), (forbidden) => {
       state.put(key, JSON.stringify(learntHoles(p.spec, forbidden, Date.now()))).catch((err: unknown) => {
-        this.log.warn({ device: p.spec.name, err: (err as Error).message }, 'cannot keep the learnt exception holes; the next start learns them again');
+        this.log.warn(
+          { device: p.spec.name, err: (err as Error).message },
+          'cannot keep the learnt exception holes; the next start learns them again',
+        );
       });
     });
   }
@@ -69,7 +79,10 @@ export class ModbusSource implements Source {
    */
   async stop(): Promise<void> {
     const halted = Promise.all(this.pollers.map((p) => p.halt()));
-    const grace = Math.min(STOP_GRACE_CAP_MS, Math.max(0, ...this.pollers.map((p) => p.spec.timeout)) + STOP_GRACE_SLACK_MS);
+    const grace = Math.min(
+      STOP_GRACE_CAP_MS,
+      Math.max(0, ...this.pollers.map((p) => p.spec.timeout)) + STOP_GRACE_SLACK_MS,
+    );
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([halted, new Promise((r) => (timer = setTimeout(r, grace)))]);
     clearTimeout(timer);
@@ -83,7 +96,12 @@ export class ModbusSource implements Source {
 
   /** A live device emits every group interval; a dead one at each backoff attempt, after its timeouts. */
   quietMs(): number {
-    return Math.max(0, ...this.pollers.map(({ spec: d }) => Math.max(...d.groups.map((g) => g.interval), d.backoff.max + d.timeout * (d.retries + 1))));
+    return Math.max(
+      0,
+      ...this.pollers.map(({ spec: d }) =>
+        Math.max(...d.groups.map((g) => g.interval), d.backoff.max + d.timeout * (d.retries + 1)),
+      ),
+    );
   }
 
   /**
@@ -105,7 +123,11 @@ export class ModbusSource implements Source {
  * Group devices by connection and build one ModbusSource per connection. `holes`: where learnt
  * exception holes are kept across restarts (the agent passes `<dataDir>/modbus-holes.json`).
  */
-export function createModbusSources(devices: readonly DeviceSpec[], log: Logger, holes: KeyValueState | null = null): ModbusSource[] {
+export function createModbusSources(
+  devices: readonly DeviceSpec[],
+  log: Logger,
+  holes: KeyValueState | null = null,
+): ModbusSource[] {
   const byBus = new Map<string, DeviceSpec[]>();
   for (const d of devices) {
     const key = busKey(d.connection);
@@ -121,12 +143,22 @@ export function createModbusSources(devices: readonly DeviceSpec[], log: Logger,
       const settings = JSON.stringify(first.connection);
       for (const d of list.slice(1)) {
         if (JSON.stringify(d.connection) !== settings) {
-          busLog.warn({ device: d.name, uses: first.name }, 'devices on one serial port disagree on its settings; using the first device\'s');
+          busLog.warn(
+            { device: d.name, uses: first.name },
+            "devices on one serial port disagree on its settings; using the first device's",
+          );
         }
       }
     }
     const bus = new Bus(first.connection, busLog);
-    sources.push(new ModbusSource(bus, list.map((d) => new DevicePoller(d, bus, log)), busLog, holes));
+    sources.push(
+      new ModbusSource(
+        bus,
+        list.map((d) => new DevicePoller(d, bus, log)),
+        busLog,
+        holes,
+      ),
+    );
   }
   return sources;
 }

@@ -78,7 +78,11 @@ function span(p: PointSpec): number {
 
 function sorted(points: readonly PointSpec[]): PointSpec[] {
   return [...points].sort(
-    (a, b) => TABLE_ORDER[a.table] - TABLE_ORDER[b.table] || a.address - b.address || span(b) - span(a) || (a.name < b.name ? -1 : 1),
+    (a, b) =>
+      TABLE_ORDER[a.table] - TABLE_ORDER[b.table] ||
+      a.address - b.address ||
+      span(b) - span(a) ||
+      (a.name < b.name ? -1 : 1),
   );
 }
 
@@ -97,16 +101,24 @@ interface Open {
 }
 
 /** Merge points into read requests (see the worked example at the top of this file). */
-export function planRequests(points: readonly PointSpec[], limits: PlanLimits, forbidden: Forbidden = {}): ReadRequest[] {
+export function planRequests(
+  points: readonly PointSpec[],
+  limits: PlanLimits,
+  forbidden: Forbidden = {},
+): ReadRequest[] {
   const out: ReadRequest[] = [];
   const emit = (o: Open | null) => {
-    if (o) out.push({ table: o.table, fc: FUNCTION_OF[o.table], start: o.start, count: o.end - o.start, points: o.points });
+    if (o)
+      out.push({ table: o.table, fc: FUNCTION_OF[o.table], start: o.start, count: o.end - o.start, points: o.points });
   };
   let open: Open | null = null;
   const maxGap = Math.max(0, limits.maxGap);
   for (const p of sorted(points)) {
     const bits = isBitTable(p.table);
-    const max = Math.min(bits ? PROTOCOL_MAX_BITS : PROTOCOL_MAX_REGISTERS, bits ? limits.maxBits : limits.maxRegisters);
+    const max = Math.min(
+      bits ? PROTOCOL_MAX_BITS : PROTOCOL_MAX_REGISTERS,
+      bits ? limits.maxBits : limits.maxRegisters,
+    );
     const from = p.address;
     const to = p.address + span(p);
     const bad = forbidden[p.table];
@@ -143,7 +155,10 @@ export function planRequests(points: readonly PointSpec[], limits: PlanLimits, f
  * The fewest reads any planner could use for these points under the size limits alone (no gap
  * limit, no forbidden addresses): the benchmark's yardstick.
  */
-export function minimumRequests(points: readonly PointSpec[], limits: Pick<PlanLimits, 'maxRegisters' | 'maxBits'>): number {
+export function minimumRequests(
+  points: readonly PointSpec[],
+  limits: Pick<PlanLimits, 'maxRegisters' | 'maxBits'>,
+): number {
   return planRequests(points, { ...limits, maxGap: Number.MAX_SAFE_INTEGER }).length;
 }
 

@@ -95,7 +95,11 @@ export function appendChecksum(payload: Buffer, spec: ChecksumSpec): Buffer {
   const value = compute(spec, payload, coverageStart(payload, spec), payload.length);
   const n = spec.type === 'nmea-xor' ? 1 : 2;
   const raw: number[] = [];
-  for (let i = 0; i < n; i++) raw.push(spec.byteOrder === 'little' && n === 2 ? (value >> (8 * i)) & 0xff : (value >> (8 * (n - 1 - i))) & 0xff);
-  const sum = spec.encoding === 'hex' ? Buffer.from(raw.map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(''), 'latin1') : Buffer.from(raw);
+  for (let i = 0; i < n; i++)
+    raw.push(spec.byteOrder === 'little' && n === 2 ? (value >> (8 * i)) & 0xff : (value >> (8 * (n - 1 - i))) & 0xff);
+  const sum =
+    spec.encoding === 'hex'
+      ? Buffer.from(raw.map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(''), 'latin1')
+      : Buffer.from(raw);
   return Buffer.concat([payload, Buffer.from(spec.separator, 'latin1'), sum]);
 }

@@ -98,6 +98,11 @@ export class FrameDecoder {
 }
 
 /** One bad reading per point, e.g. every point 'disconnected' while the port is gone. */
-export function badReadings(device: string, points: readonly SerialPointSpec[], ts: number, quality: Quality): Reading[] {
+export function badReadings(
+  device: string,
+  points: readonly SerialPointSpec[],
+  ts: number,
+  quality: Quality,
+): Reading[] {
   return points.map((p) => ({ device, point: p.name, value: NaN, ts, quality }));
 }

@@ -23,6 +23,7 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: Fields, dept
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix + k;
     if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out.set(key, v);
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v) && depth < MAX_DEPTH) flatten(v as Record<string, unknown>, `${key}.`, out, depth + 1);
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v) && depth < MAX_DEPTH)
+      flatten(v as Record<string, unknown>, `${key}.`, out, depth + 1);
   }
 }

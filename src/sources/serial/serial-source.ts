@@ -114,7 +114,10 @@ export class SerialSource implements Source {
     for (const p of this.spec.points) this.lastFresh.set(p.name, t);
     const mode = this.spec.mode;
     if (mode.type === 'streaming') {
-      this.tickTimer = setInterval(this.guard('stale check', () => this.tick()), Math.max(10, Math.min(1000, mode.staleAfter / 4)));
+      this.tickTimer = setInterval(
+        this.guard('stale check', () => this.tick()),
+        Math.max(10, Math.min(1000, mode.staleAfter / 4)),
+      );
     } else {
       this.schedulePoll(0);
     }
@@ -154,7 +157,14 @@ export class SerialSource implements Source {
       lastError: this.lastError,
       frames: c.frames,
       lastFrameTs: this.lastFrameTs,
-      dropped: { oversize: f.oversize, checksum: c.checksum, noise: c.noise, parse: c.parse, unmatched: c.unmatched, unsolicited: c.unsolicited },
+      dropped: {
+        oversize: f.oversize,
+        checksum: c.checksum,
+        noise: c.noise,
+        parse: c.parse,
+        unmatched: c.unmatched,
+        unsolicited: c.unsolicited,
+      },
       bufferedBytes: this.framer.buffered,
       reopens: c.reopens,
     };
@@ -168,7 +178,9 @@ export class SerialSource implements Source {
    */
   quietMs(): number {
     const mode = this.spec.mode;
-    return mode.type === 'streaming' ? mode.staleAfter + Math.min(1000, mode.staleAfter / 4) : mode.interval + mode.timeout;
+    return mode.type === 'streaming'
+      ? mode.staleAfter + Math.min(1000, mode.staleAfter / 4)
+      : mode.interval + mode.timeout;
   }
 
   // --- port lifecycle -------------------------------------------------------------------------
@@ -191,9 +203,18 @@ export class SerialSource implements Source {
       return;
     }
     this.port = port;
-    port.on('data', this.guard('data', (chunk: Buffer) => port === this.port && this.onData(chunk)));
-    port.on('error', this.guard('port error', (err: Error) => this.onPortError(port, err)));
-    port.on('close', this.guard('close', (err: Error | null) => this.onClose(port, err)));
+    port.on(
+      'data',
+      this.guard('data', (chunk: Buffer) => port === this.port && this.onData(chunk)),
+    );
+    port.on(
+      'error',
+      this.guard('port error', (err: Error) => this.onPortError(port, err)),
+    );
+    port.on(
+      'close',
+      this.guard('close', (err: Error | null) => this.onClose(port, err)),
+    );
     this.opening = new Promise<void>((resolve) => {
       port.open(
         this.guard('open', (err: Error | null) => {
@@ -222,7 +243,10 @@ export class SerialSource implements Source {
     this.lastStale.clear();
     if (this.everOpened) {
       this.counters.reopens++;
-      this.log.info({ path: this.spec.connection.path, downMs: this.downSince === null ? 0 : t - this.downSince }, 'serial port back');
+      this.log.info(
+        { path: this.spec.connection.path, downMs: this.downSince === null ? 0 : t - this.downSince },
+        'serial port back',
+      );
     } else this.log.debug({ path: this.spec.connection.path }, 'serial port open');
     this.everOpened = true;
     this.downSince = null;
@@ -335,7 +359,10 @@ export class SerialSource implements Source {
 
   private schedulePoll(delay: number): void {
     if (!this.running) return;
-    this.pollTimer = setTimeout(this.guard('poll', () => this.poll()), delay);
+    this.pollTimer = setTimeout(
+      this.guard('poll', () => this.poll()),
+      delay,
+    );
   }
 
   private poll(): void {
@@ -359,7 +386,10 @@ export class SerialSource implements Source {
     this.pending = {
       started,
       bad: null,
-      timer: setTimeout(this.guard('poll timeout', () => this.finishPoll(null, null)), mode.timeout),
+      timer: setTimeout(
+        this.guard('poll timeout', () => this.finishPoll(null, null)),
+        mode.timeout,
+      ),
     };
     port.write(command, (err) => {
       if (err) this.log.debug({ err: err.message }, 'serial write failed');
@@ -415,7 +445,10 @@ export class SerialSource implements Source {
       } catch (err) {
         this.counters.errors++;
         this.lastError = `${what}: ${(err as Error)?.message ?? String(err)}`;
-        this.log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, `serial ${what} handler failed; continuing`);
+        this.log.error(
+          { err: (err as Error)?.message, stack: (err as Error)?.stack },
+          `serial ${what} handler failed; continuing`,
+        );
       }
     };
   }
@@ -423,7 +456,9 @@ export class SerialSource implements Source {
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 /** One source per serial device; the agent starts and stops them like every other source. */

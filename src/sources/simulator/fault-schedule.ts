@@ -30,7 +30,10 @@ const magnitude = z
   .unknown()
   .superRefine((v, ctx) => {
     if (parseMagnitude(v) === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a number in the point's units or a percentage of its range such as "10%", got ${show(v)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a number in the point's units or a percentage of its range such as "10%", got ${show(v)}`,
+      });
     }
   })
   .transform((v) => parseMagnitude(v)!);
@@ -80,7 +83,9 @@ export function parseFaultArg(spec: string): { fault?: FaultSource; errors: stri
   const where = `--fault ${JSON.stringify(spec)}`;
   const m = SYNTAX.exec(spec.trim());
   if (!m) {
-    return { errors: [`${where}: expected KIND[:POINT][@START][+DURATION][*MAGNITUDE], e.g. spike:drum_pressure@30s+5s*3`] };
+    return {
+      errors: [`${where}: expected KIND[:POINT][@START][+DURATION][*MAGNITUDE], e.g. spike:drum_pressure@30s+5s*3`],
+    };
   }
   const raw: Record<string, unknown> = { kind: m[1] };
   if (m[2] !== undefined) raw['point'] = m[2];
@@ -90,7 +95,13 @@ export function parseFaultArg(spec: string): { fault?: FaultSource; errors: stri
   const parsed = faultEntrySchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     // Name the part of the syntax, not the schema key: `@START`, not `at`.
-    const names: Record<string, string> = { kind: 'KIND', point: ':POINT', at: '@START', duration: '+DURATION', magnitude: '*MAGNITUDE' };
+    const names: Record<string, string> = {
+      kind: 'KIND',
+      point: ':POINT',
+      at: '@START',
+      duration: '+DURATION',
+      magnitude: '*MAGNITUDE',
+    };
     return {
       errors: describeIssues(parsed.error.issues, () => ENTRY_KEYS).map((line) => {
         const [key, ...rest] = line.split(': ');
@@ -105,9 +116,17 @@ export function parseFaultArg(spec: string): { fault?: FaultSource; errors: stri
 export function parseFaultSchedule(data: unknown, label: string): { faults: FaultSource[]; errors: string[] } {
   const parsed = faultScheduleSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    return { faults: [], errors: describeIssues(parsed.error.issues, (p) => (p.length === 0 ? ['faults'] : ENTRY_KEYS)).map((l) => `${label}: ${l}`) };
+    return {
+      faults: [],
+      errors: describeIssues(parsed.error.issues, (p) => (p.length === 0 ? ['faults'] : ENTRY_KEYS)).map(
+        (l) => `${label}: ${l}`,
+      ),
+    };
   }
-  return { faults: parsed.data.faults.map((e, i) => ({ fault: toFault(e), where: `${label}: faults[${i}]` })), errors: [] };
+  return {
+    faults: parsed.data.faults.map((e, i) => ({ fault: toFault(e), where: `${label}: faults[${i}]` })),
+    errors: [],
+  };
 }
 
 /** Read and validate a schedule file; throws HALFWEG_CONFIG_INVALID listing every problem. */
@@ -131,9 +150,13 @@ export function checkFaults(faults: readonly FaultSource[], points: readonly Poi
     const point = byName.get(fault.point);
     if (!point) {
       const hint = closest(fault.point, [...byName.keys()]);
-      errors.push(`${where}${sep}: no point "${fault.point}" in the profile${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      errors.push(
+        `${where}${sep}: no point "${fault.point}" in the profile${hint ? ` (did you mean "${hint}"?)` : ''}`,
+      );
     } else if (point.type === 'bool' && fault.kind === 'drift') {
-      errors.push(`${where}${sep}: "${fault.point}" is a bit; a drift means nothing for it (use spike, stuck or noise)`);
+      errors.push(
+        `${where}${sep}: "${fault.point}" is a bit; a drift means nothing for it (use spike, stuck or noise)`,
+      );
     }
   }
   return errors;

@@ -30,7 +30,13 @@ export interface Fault {
 }
 
 /** Defaults when a fault leaves them out. */
-export const DEFAULT_DURATION: Record<FaultKind, number> = { spike: 1000, drift: 60_000, stuck: 30_000, noise: 10_000, dropout: 10_000 };
+export const DEFAULT_DURATION: Record<FaultKind, number> = {
+  spike: 1000,
+  drift: 60_000,
+  stuck: 30_000,
+  noise: 10_000,
+  dropout: 10_000,
+};
 export const DEFAULT_MAGNITUDE: Record<FaultKind, Magnitude> = {
   spike: { value: 0.2, relative: true },
   drift: { value: 0.1, relative: true },
@@ -52,7 +58,15 @@ export function appliesTo(fault: Fault, point: string): boolean {
  * relative magnitude into units; `isBit` makes spike invert and noise chatter. `rng` is a stream
  * used for nothing else, so faults never shift the physics' random sequence.
  */
-export function disturb(faults: readonly Fault[], point: string, isBit: boolean, span: number, t: number, value: number, rng: Random): number {
+export function disturb(
+  faults: readonly Fault[],
+  point: string,
+  isBit: boolean,
+  span: number,
+  t: number,
+  value: number,
+  rng: Random,
+): number {
   let v = value;
   for (const f of faults) {
     if (f.kind === 'stuck' || f.kind === 'dropout' || !appliesTo(f, point) || !isActive(f, t)) continue;
@@ -71,6 +85,9 @@ export function disturb(faults: readonly Fault[], point: string, isBit: boolean,
 
 /** One line per fault for logs and the startup line: `spike drum_pressure @30s +5s *3`. */
 export function describeFault(f: Fault): string {
-  const mag = f.kind === 'stuck' || f.kind === 'dropout' ? '' : ` *${f.magnitude.relative ? `${+(f.magnitude.value * 100).toFixed(6)}%` : f.magnitude.value}`;
+  const mag =
+    f.kind === 'stuck' || f.kind === 'dropout'
+      ? ''
+      : ` *${f.magnitude.relative ? `${+(f.magnitude.value * 100).toFixed(6)}%` : f.magnitude.value}`;
   return `${f.kind} ${f.point ?? 'all'} @${f.start / 1000}s +${f.duration / 1000}s${mag}`;
 }

@@ -19,7 +19,11 @@ export interface RunningSimulator {
  * is relative to the config file. If one fails to start, those already started are stopped and
  * the error is rethrown: the agent must not run half its simulated plant.
  */
-export async function startSimulators(configs: readonly SimulatorConfig[], settings: Settings, log: Logger): Promise<RunningSimulator[]> {
+export async function startSimulators(
+  configs: readonly SimulatorConfig[],
+  settings: Settings,
+  log: Logger,
+): Promise<RunningSimulator[]> {
   const running: RunningSimulator[] = [];
   try {
     for (const [i, c] of configs.entries()) {
@@ -41,7 +45,11 @@ export async function startSimulators(configs: readonly SimulatorConfig[], setti
         port: c.port,
         unitId: c.unitId,
         seed,
-        faults: faults.map((f) => (c.timescale === 1 ? f.fault : { ...f.fault, start: f.fault.start * c.timescale, duration: f.fault.duration * c.timescale })),
+        faults: faults.map((f) =>
+          c.timescale === 1
+            ? f.fault
+            : { ...f.fault, start: f.fault.start * c.timescale, duration: f.fault.duration * c.timescale },
+        ),
         log: log.child({ device: c.profile }),
       });
       let listening: { host: string; port: number };
@@ -55,7 +63,10 @@ export async function startSimulators(configs: readonly SimulatorConfig[], setti
         );
       }
       const { host, port } = listening;
-      log.info({ profile: c.profile, host, port, unitId: c.unitId, seed, faults: faults.length }, 'simulator listening');
+      log.info(
+        { profile: c.profile, host, port, unitId: c.unitId, seed, faults: faults.length },
+        'simulator listening',
+      );
       running.push({ profile: c.profile, host, port, stop: () => sim.stop() });
     }
   } catch (err) {

@@ -50,17 +50,25 @@ export function generatorSet({ rng: r }: ModelContext): PhysicsModel {
     for (let i = 0; i < 3; i++) {
       const v = volts[i]!;
       values[`voltage_l${i + 1}`] = Math.max(0, v);
-      values[`current_l${i + 1}`] = pf > 0 && v > 50 ? Math.max(0, ((power * 1000) / (3 * v * pf)) * (1 + currentImbalance[i]!) + 0.5 * r.gauss()) : 0;
+      values[`current_l${i + 1}`] =
+        pf > 0 && v > 50
+          ? Math.max(0, ((power * 1000) / (3 * v * pf)) * (1 + currentImbalance[i]!) + 0.5 * r.gauss())
+          : 0;
     }
     values['winding_temperature'] = winding + 0.2 * r.gauss();
     values['coolant_temperature'] = coolant + 0.2 * r.gauss();
-    values['bearing_vibration'] = speed > 10 ? Math.max(0.05, (1.8 + 1.2 * load) * (speed / NOMINAL_RPM) + 0.25 * r.gauss()) : 0.05 + 0.02 * Math.abs(r.gauss());
+    values['bearing_vibration'] =
+      speed > 10
+        ? Math.max(0.05, (1.8 + 1.2 * load) * (speed / NOMINAL_RPM) + 0.25 * r.gauss())
+        : 0.05 + 0.02 * Math.abs(r.gauss());
     values['running_hours'] = Math.floor(hours);
     values['energy_total'] = energy;
     values['breaker_closed'] = breaker ? 1 : 0;
     values['remote_start'] = run ? 1 : 0;
     values['common_alarm'] =
-      coolant > 98 || winding > 140 || (values['bearing_vibration'] ?? 0) > 7.1 || (run && runningFor > 60 && !breaker) ? 1 : 0;
+      coolant > 98 || winding > 140 || (values['bearing_vibration'] ?? 0) > 7.1 || (run && runningFor > 60 && !breaker)
+        ? 1
+        : 0;
   };
   publish(true);
 

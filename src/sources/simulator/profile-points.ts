@@ -14,7 +14,10 @@ export const PROFILE_ALIASES: Readonly<Record<string, string>> = {
  * (`steam-boiler`), or a path to a YAML file (anything with a `/` or a .yaml/.yml ending).
  * Throws HALFWEG_PROFILE_NOT_FOUND or HALFWEG_PROFILE_INVALID like the agent's loader.
  */
-export async function findProfile(nameOrPath: string, cwd = process.cwd()): Promise<{ name: string; profile: ProfileInput; file: string }> {
+export async function findProfile(
+  nameOrPath: string,
+  cwd = process.cwd(),
+): Promise<{ name: string; profile: ProfileInput; file: string }> {
   if (/[\\/]/.test(nameOrPath) || /\.ya?ml$/i.test(nameOrPath)) {
     const abs = path.resolve(cwd, nameOrPath);
     const name = path.basename(abs).replace(/\.ya?ml$/i, '');
@@ -27,11 +30,16 @@ export async function findProfile(nameOrPath: string, cwd = process.cwd()): Prom
 }
 
 /** Like findProfile, for any protocol (the serial instrument simulator needs serial profiles). */
-export async function findAnyProfile(nameOrPath: string, cwd = process.cwd()): Promise<{ name: string; profile: AnyProfileInput; file: string }> {
+export async function findAnyProfile(
+  nameOrPath: string,
+  cwd = process.cwd(),
+): Promise<{ name: string; profile: AnyProfileInput; file: string }> {
   const byPath = /[\\/]/.test(nameOrPath) || /\.ya?ml$/i.test(nameOrPath);
   const abs = path.resolve(cwd, nameOrPath);
   const name = byPath ? path.basename(abs).replace(/\.ya?ml$/i, '') : (PROFILE_ALIASES[nameOrPath] ?? nameOrPath);
-  const { profile, file } = await loadAnyProfile(name, [byPath ? path.dirname(abs) : path.join(packageRoot(), 'devices')]);
+  const { profile, file } = await loadAnyProfile(name, [
+    byPath ? path.dirname(abs) : path.join(packageRoot(), 'devices'),
+  ]);
   return { name, profile, file };
 }
 

@@ -28,7 +28,8 @@ export class RegisterImage {
   }
 
   setSize(table: Table, size: number): void {
-    if (!Number.isInteger(size) || size < 0 || size > SPACE) throw new RangeError(`size of ${table} must be 0..${SPACE}, got ${size}`);
+    if (!Number.isInteger(size) || size < 0 || size > SPACE)
+      throw new RangeError(`size of ${table} must be 0..${SPACE}, got ${size}`);
     this.sizes[table] = size;
   }
 

@@ -33,7 +33,6 @@ export interface SerialInstrumentOptions {
   readonly render?: (fields: Readonly<Record<string, string>>) => string;
 }
 
-
 /** Field texts of one frame from engineering values (inverting each point's scale and offset). */
 export function fieldTexts(profile: SerialProfileInput, value: (point: string) => number): Record<string, string> {
   const out: Record<string, string> = {};
@@ -47,7 +46,11 @@ export function fieldTexts(profile: SerialProfileInput, value: (point: string) =
 }
 
 /** Frame text (before checksum and framing) the way the profile's parser reads it. */
-export function payloadText(profile: SerialProfileInput, fields: Readonly<Record<string, string>>, opts: Pick<SerialInstrumentOptions, 'fixedFields' | 'render'> = {}): string {
+export function payloadText(
+  profile: SerialProfileInput,
+  fields: Readonly<Record<string, string>>,
+  opts: Pick<SerialInstrumentOptions, 'fixedFields' | 'render'> = {},
+): string {
   const parser = profile.parser;
   switch (parser.type) {
     case 'key-value':
@@ -56,7 +59,9 @@ export function payloadText(profile: SerialProfileInput, fields: Readonly<Record
         .join(parser.pairSeparator);
     case 'csv': {
       const columns = parser.columns ?? [];
-      const indexed = Object.keys(fields).filter((k) => k.startsWith('#')).map((k) => Number(k.slice(1)));
+      const indexed = Object.keys(fields)
+        .filter((k) => k.startsWith('#'))
+        .map((k) => Number(k.slice(1)));
       const count = Math.max(columns.length, ...indexed.map((i) => i + 1));
       const cells: string[] = [];
       for (let i = 0; i < count; i++) {
@@ -76,7 +81,10 @@ export function payloadText(profile: SerialProfileInput, fields: Readonly<Record
       return JSON.stringify(doc);
     }
     case 'regex':
-      if (!opts.render) throw new Error('a regex profile needs a render function: a regular expression cannot be turned back into text');
+      if (!opts.render)
+        throw new Error(
+          'a regex profile needs a render function: a regular expression cannot be turned back into text',
+        );
       return opts.render(fields);
   }
 }
@@ -84,7 +92,9 @@ export function payloadText(profile: SerialProfileInput, fields: Readonly<Record
 /** A complete frame on the wire: payload, checksum (correct, or deliberately wrong) and framing. */
 export function buildFrame(profile: SerialProfileInput, payload: string, corrupt = false): Buffer {
   const checksum = profile.checksum ? resolveChecksum(profile.checksum) : null;
-  const sumWidth = checksum ? checksum.separator.length + (checksum.type === 'nmea-xor' ? 1 : 2) * (checksum.encoding === 'hex' ? 2 : 1) : 0;
+  const sumWidth = checksum
+    ? checksum.separator.length + (checksum.type === 'nmea-xor' ? 1 : 2) * (checksum.encoding === 'hex' ? 2 : 1)
+    : 0;
   const framing = profile.framing;
   let text = payload;
   if (framing.type === 'fixed') {
@@ -96,7 +106,9 @@ export function buildFrame(profile: SerialProfileInput, payload: string, corrupt
   if (checksum) {
     body = appendChecksum(body, checksum);
     // Flip the last bit of the checksum: still well-formed, but wrong.
-    if (corrupt) body[body.length - 1] = checksum.encoding === 'hex' ? (body[body.length - 1] === 0x30 ? 0x31 : 0x30) : body[body.length - 1]! ^ 1;
+    if (corrupt)
+      body[body.length - 1] =
+        checksum.encoding === 'hex' ? (body[body.length - 1] === 0x30 ? 0x31 : 0x30) : body[body.length - 1]! ^ 1;
   }
   switch (framing.type) {
     case 'line':

@@ -80,13 +80,18 @@ export class SimulatedDevice {
     const known = new Set(specific ? Object.keys(specific.values) : []);
     const rest = this.points.filter((p) => !known.has(p.name));
     if (specific) this.models.push({ model: specific, names: [...known] });
-    if (rest.length) this.models.push({ model: genericModel({ points: rest, rng: rng.fork('generic') }), names: rest.map((p) => p.name) });
+    if (rest.length)
+      this.models.push({
+        model: genericModel({ points: rest, rng: rng.fork('generic') }),
+        names: rest.map((p) => p.name),
+      });
 
     this.points.forEach((p, i) => {
       this.index.set(p.name, i);
       this.owned[i] = p.table === 'coil' || (p.table === 'holding' && p.writable) ? 1 : 0;
       this.spans[i] = p.type === 'bool' ? 1 : p.range ? p.range[1] - p.range[0] : 100;
-      this.source[i] = (specific && known.has(p.name) ? specific : this.models[this.models.length - 1]!.model).values as Record<string, number>;
+      this.source[i] = (specific && known.has(p.name) ? specific : this.models[this.models.length - 1]!.model)
+        .values as Record<string, number>;
       // Declare every table the profile uses, so gaps between points read as 0, not exception 02.
       this.image.setSize(p.table, Math.max(this.image.size(p.table), p.address + widthOf(p.type)));
     });

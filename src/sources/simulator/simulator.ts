@@ -120,8 +120,10 @@ export class Simulator {
     if (!device) throw new Error('Simulator not started');
     if (device.advanceTo(this.now()) > 0) {
       const now = new Set(device.activeFaults());
-      for (const f of now) if (!this.active.has(f)) this.log.info({ device: this.options.name, fault: describeFault(f) }, 'fault started');
-      for (const f of this.active) if (!now.has(f)) this.log.info({ device: this.options.name, fault: describeFault(f) }, 'fault ended');
+      for (const f of now)
+        if (!this.active.has(f)) this.log.info({ device: this.options.name, fault: describeFault(f) }, 'fault started');
+      for (const f of this.active)
+        if (!now.has(f)) this.log.info({ device: this.options.name, fault: describeFault(f) }, 'fault ended');
       this.active = now;
     }
     return device;

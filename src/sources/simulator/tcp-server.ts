@@ -189,7 +189,12 @@ export class ModbusTcpServer {
     // Protocol id other than 0 is not Modbus: the spec says to discard the frame.
     if (frame.protocolId !== 0) return;
     this.counts.requests++;
-    const info: RequestInfo = { connection: id, transactionId: frame.transactionId, unitId: frame.unitId, functionCode: frame.pdu[0] ?? 0 };
+    const info: RequestInfo = {
+      connection: id,
+      transactionId: frame.transactionId,
+      unitId: frame.unitId,
+      functionCode: frame.pdu[0] ?? 0,
+    };
     this.options.beforeRequest?.(info);
     let action: FaultAction | undefined;
     for (const hook of this.hooks) {
@@ -206,7 +211,8 @@ export class ModbusTcpServer {
     const out = Buffer.allocUnsafe(7 + MAX_RESPONSE_PDU);
     let len: number;
     if (action?.kind === 'exception') len = exception(out, 7, info.functionCode, action.code);
-    else if (this.unitIds && !this.unitIds.has(frame.unitId)) len = exception(out, 7, info.functionCode, EXCEPTION.GATEWAY_TARGET_FAILED);
+    else if (this.unitIds && !this.unitIds.has(frame.unitId))
+      len = exception(out, 7, info.functionCode, EXCEPTION.GATEWAY_TARGET_FAILED);
     else len = answerPdu(this.image, frame.pdu, out, 7);
     if (action?.kind === 'garbage') len = garble(out, info.functionCode);
     if (out[7]! & 0x80) this.counts.exceptions++;

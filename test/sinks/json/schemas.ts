@@ -10,7 +10,10 @@ export function loadSchemas(): Map<string, ValidateFunction> {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   const out = new Map<string, ValidateFunction>();
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.schema.json'))) {
-    out.set(f.replace(/\.schema\.json$/, ''), ajv.compile(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as object));
+    out.set(
+      f.replace(/\.schema\.json$/, ''),
+      ajv.compile(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as object),
+    );
   }
   return out;
 }

@@ -23,29 +23,68 @@ afterEach(async () => {
 });
 
 const pt = (name: string, more: Record<string, unknown> = {}) => ({
-  name, description: '', unit: '', type: 'float32' as const, scale: 1, offset: 0, precision: null, range: null, writable: false, ...more,
+  name,
+  description: '',
+  unit: '',
+  type: 'float32' as const,
+  scale: 1,
+  offset: 0,
+  precision: null,
+  range: null,
+  writable: false,
+  ...more,
 });
 const catalogue = pointCatalogue({
   devices: [
     {
       name: 'boiler-1',
-      groups: [{ points: [
-        pt('drum_pressure', { unit: 'bar', range: [0, 20], precision: 1, description: 'Steam drum pressure' }),
-        pt('drum_level', { unit: 'mm', type: 'int16', range: [-300, 300] }),
-        pt('flue_temp', { unit: 'degC', type: 'int16', scale: 0.1 }),
-        pt('burner_on', { type: 'bool', writable: true }),
-      ] }],
+      groups: [
+        {
+          points: [
+            pt('drum_pressure', { unit: 'bar', range: [0, 20], precision: 1, description: 'Steam drum pressure' }),
+            pt('drum_level', { unit: 'mm', type: 'int16', range: [-300, 300] }),
+            pt('flue_temp', { unit: 'degC', type: 'int16', scale: 0.1 }),
+            pt('burner_on', { type: 'bool', writable: true }),
+          ],
+        },
+      ],
     },
   ],
   serialDevices: [],
 });
 
-function batch(ts: number, drum: number, level: number, flue = 52.9, burner = 1, quality: 'good' | 'timeout' = 'good'): ReadingBatch {
-  const r = (point: string, value: number) => ({ device: 'boiler-1', point, value: quality === 'good' ? value : NaN, ts, quality });
-  return { device: 'boiler-1', ts, readings: [r('drum_pressure', drum), r('drum_level', level), r('flue_temp', flue), r('burner_on', burner)] };
+function batch(
+  ts: number,
+  drum: number,
+  level: number,
+  flue = 52.9,
+  burner = 1,
+  quality: 'good' | 'timeout' = 'good',
+): ReadingBatch {
+  const r = (point: string, value: number) => ({
+    device: 'boiler-1',
+    point,
+    value: quality === 'good' ? value : NaN,
+    ts,
+    quality,
+  });
+  return {
+    device: 'boiler-1',
+    ts,
+    readings: [r('drum_pressure', drum), r('drum_level', level), r('flue_temp', flue), r('burner_on', burner)],
+  };
 }
 
-const activeAlarm: AlarmFacts = { device: 'boiler-1', point: 'drum_level', kind: 'limits', state: 'acked', conditionActive: true, priority: 'high', condition: 'LL', ts: 1000 };
+const activeAlarm: AlarmFacts = {
+  device: 'boiler-1',
+  point: 'drum_level',
+  kind: 'limits',
+  state: 'acked',
+  conditionActive: true,
+  priority: 'high',
+  condition: 'LL',
+  ts: 1000,
+};
 
 async function setup(opts: { hostOnline?: boolean; primary?: boolean } = {}) {
   const broker = new Mosquitto({ persistence: false });
@@ -54,11 +93,25 @@ async function setup(opts: { hostOnline?: boolean; primary?: boolean } = {}) {
   const host = new HostApplication(broker.url, 'scada-1');
   await host.start(opts.hostOnline ?? true);
   cleanups.push(() => host.stop());
-  const config = sinkConfig({ url: broker.url, format: 'sparkplug', sparkplug: opts.primary === false ? {} : { primaryHost: 'scada-1' }, keepalive: '2s' });
+  const config = sinkConfig({
+    url: broker.url,
+    format: 'sparkplug',
+    sparkplug: opts.primary === false ? {} : { primaryHost: 'scada-1' },
+    keepalive: '2s',
+  });
   const { store, cleanup } = await openStore({ scada: config });
   cleanups.push(cleanup);
   const state = new MemoryState();
-  const sink = new SparkplugSink({ name: 'scada', config, store, log: captureLog().log, ids, points: catalogue, alarms: () => [activeAlarm], state });
+  const sink = new SparkplugSink({
+    name: 'scada',
+    config,
+    store,
+    log: captureLog().log,
+    ids,
+    points: catalogue,
+    alarms: () => [activeAlarm],
+    state,
+  });
   return { broker, host, store, sink, state, config };
 }
 
@@ -79,11 +132,30 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     expect(metric(nbirth, 'Node Control/Rebirth')).toMatchObject({ datatype: 'Boolean', value: false });
     const dbirth = host.of('DBIRTH')[0]!;
     expect(dbirth.topic).toBe('spBv1.0/sugar/DBIRTH/bh-1/boiler-1');
-    expect(metric(dbirth, 'drum_pressure')).toMatchObject({ datatype: 'Double', value: 12.3, timestamp: 1000,
-      properties: { engUnit: 'bar', engLow: 0, engHigh: 20, Documentation: 'Steam drum pressure', readOnly: true, Quality: 192 } });
-    expect(metric(dbirth, 'drum_level')).toMatchObject({ datatype: 'Int16', value: -20, properties: { engUnit: 'mm', Quality: 192 } });
+    expect(metric(dbirth, 'drum_pressure')).toMatchObject({
+      datatype: 'Double',
+      value: 12.3,
+      timestamp: 1000,
+      properties: {
+        engUnit: 'bar',
+        engLow: 0,
+        engHigh: 20,
+        Documentation: 'Steam drum pressure',
+        readOnly: true,
+        Quality: 192,
+      },
+    });
+    expect(metric(dbirth, 'drum_level')).toMatchObject({
+      datatype: 'Int16',
+      value: -20,
+      properties: { engUnit: 'mm', Quality: 192 },
+    });
     expect(metric(dbirth, 'flue_temp')).toMatchObject({ datatype: 'Double', value: 52.9 });
-    expect(metric(dbirth, 'burner_on')).toMatchObject({ datatype: 'Boolean', value: true, properties: { readOnly: false } });
+    expect(metric(dbirth, 'burner_on')).toMatchObject({
+      datatype: 'Boolean',
+      value: true,
+      properties: { readOnly: false },
+    });
     // The alarm manager's current alarm is in the birth, with its ISA-18.2 state.
     expect(metric(dbirth, 'Alarms/drum_level/limits/State')).toMatchObject({ datatype: 'String', value: 'acked' });
     expect(metric(dbirth, 'Alarms/drum_level/limits/Active')).toMatchObject({ datatype: 'Boolean', value: true });
@@ -101,11 +173,38 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     await store.commit({ type: 'readings', batch: batch(400_000, 0, 0, 0, 0, 'timeout') });
     await store.commit({ type: 'readings', batch: batch(401_000, 11, -20) });
     // An alarm event on the alarm lane.
-    const alarmEvent = { v: 1, id: 'boiler-1/drum_pressure/limits', device: 'boiler-1', point: 'drum_pressure', kind: 'limits', alarm: 'limits', event: 'raised', state: 'unack', conditionActive: true, priority: 'high', condition: 'HH', value: 14.2, score: 1, ts: 402_000, since: 402_000, seq: 1, by: null, comment: null, until: null, chattering: false, count: 0 };
+    const alarmEvent = {
+      v: 1,
+      id: 'boiler-1/drum_pressure/limits',
+      device: 'boiler-1',
+      point: 'drum_pressure',
+      kind: 'limits',
+      alarm: 'limits',
+      event: 'raised',
+      state: 'unack',
+      conditionActive: true,
+      priority: 'high',
+      condition: 'HH',
+      value: 14.2,
+      score: 1,
+      ts: 402_000,
+      since: 402_000,
+      seq: 1,
+      by: null,
+      comment: null,
+      until: null,
+      chattering: false,
+      count: 0,
+    };
     const a = await store.commit({ type: 'alarm', alarm: alarmEvent });
     sink.wake();
     const ddata = () => host.of('DDATA', 'boiler-1');
-    expect(await host.waitFor(() => ddata().some((m) => m.metrics.some((x) => x.timestamp === 401_000)) && host.of('DBIRTH').length === 2, 10_000)).toBe(true);
+    expect(
+      await host.waitFor(
+        () => ddata().some((m) => m.metrics.some((x) => x.timestamp === 401_000)) && host.of('DBIRTH').length === 2,
+        10_000,
+      ),
+    ).toBe(true);
     expect(host.violations).toEqual([]);
 
     const live = ddata().filter((m) => m.metrics.every((x) => !x.isHistorical));
@@ -124,11 +223,15 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     expect(bad.metrics).toHaveLength(4);
     for (const x of bad.metrics) expect(x).toMatchObject({ isNull: true, value: null, properties: { Quality: 0 } });
     const back = live.find((m) => m.metrics.some((x) => x.timestamp === 401_000))!;
-    expect(back.metrics.find((x) => host.aliasName('sugar', 'bh-1', x.alias!) === 'boiler-1/drum_level')).toMatchObject({ value: -20, properties: { Quality: 192 } });
+    expect(back.metrics.find((x) => host.aliasName('sugar', 'bh-1', x.alias!) === 'boiler-1/drum_level')).toMatchObject(
+      { value: -20, properties: { Quality: 192 } },
+    );
     // The alarm for a metric the device did not have: the device is born again with it, then its data.
     const reborn = host.of('DBIRTH')[1]!;
     expect(metric(reborn, 'Alarms/drum_pressure/limits/State')).toBeDefined();
-    const alarmData = ddata().find((m) => m.metrics.some((x) => host.aliasName('sugar', 'bh-1', x.alias!) === 'boiler-1/Alarms/drum_pressure/limits/State'));
+    const alarmData = ddata().find((m) =>
+      m.metrics.some((x) => host.aliasName('sugar', 'bh-1', x.alias!) === 'boiler-1/Alarms/drum_pressure/limits/State'),
+    );
     expect(alarmData?.metrics.map((x) => [host.aliasName('sugar', 'bh-1', x.alias!), x.value])).toEqual([
       ['boiler-1/Alarms/drum_pressure/limits/State', 'unack'],
       ['boiler-1/Alarms/drum_pressure/limits/Active', true],
@@ -163,7 +266,9 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     await store.commit({ type: 'readings', batch: batch(3000, 14, -20) });
     await store.commit({ type: 'readings', batch: batch(4000, 15, -20) });
     sink.wake();
-    expect(await host.waitFor(() => host.of('DDATA').some((m) => m.metrics.some((x) => x.timestamp === 4000)), 5000)).toBe(true);
+    expect(
+      await host.waitFor(() => host.of('DDATA').some((m) => m.metrics.some((x) => x.timestamp === 4000)), 5000),
+    ).toBe(true);
     expect(host.violations).toEqual([]);
   });
 
@@ -185,13 +290,20 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     expect(store.stats().cursors.find((c) => c.name === 'scada.readings')!.position).toBe(0);
 
     await host.setOnline(true);
-    expect(await host.waitFor(() => host.of('DDATA').filter((m) => m.metrics.some((x) => x.isHistorical)).length === 20, 5000)).toBe(true);
+    expect(
+      await host.waitFor(
+        () => host.of('DDATA').filter((m) => m.metrics.some((x) => x.isHistorical)).length === 20,
+        5000,
+      ),
+    ).toBe(true);
     expect(host.messages[0]!.type).toBe('NBIRTH');
     const birthValue = metric(host.of('DBIRTH')[0]!, 'drum_pressure')!;
     expect(birthValue).toMatchObject({ value: 12, timestamp: 20_000 });
     // The held records: historical, whole (every point of every poll), in order.
     const historical = host.of('DDATA').filter((m) => m.metrics.some((x) => x.isHistorical));
-    expect(historical.map((m) => m.metrics[0]!.timestamp)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 1000));
+    expect(historical.map((m) => m.metrics[0]!.timestamp)).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i + 1) * 1000),
+    );
     for (const m of historical) expect(m.metrics.every((x) => x.isHistorical)).toBe(true);
     expect(historical.every((m) => m.metrics.length === 4)).toBe(true);
     await sleep(300);
@@ -209,7 +321,13 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     expect(host.of('NBIRTH')).toHaveLength(1);
     // Back online: a new session (bdSeq + 1), the held poll as historical.
     await host.setOnline(true);
-    expect(await host.waitFor(() => host.of('NBIRTH').length === 2 && host.of('DDATA').some((m) => m.metrics.some((x) => x.timestamp === 30_000)), 8000)).toBe(true);
+    expect(
+      await host.waitFor(
+        () =>
+          host.of('NBIRTH').length === 2 && host.of('DDATA').some((m) => m.metrics.some((x) => x.timestamp === 30_000)),
+        8000,
+      ),
+    ).toBe(true);
     expect(metric(host.of('NBIRTH')[1]!, 'bdSeq')!.value).toBe((bd as number) + 1);
     expect(await state.get('bdSeq')).toBe(String((bd as number) + 1));
     expect(host.violations).toEqual([]);

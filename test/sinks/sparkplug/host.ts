@@ -21,8 +21,20 @@ const root = protobuf.loadSync(path.join(path.dirname(fileURLToPath(import.meta.
 const PayloadType = root.lookupType('sparkplug.test.Payload');
 
 export const DATATYPES: Record<number, string> = {
-  1: 'Int8', 2: 'Int16', 3: 'Int32', 4: 'Int64', 5: 'UInt8', 6: 'UInt16', 7: 'UInt32', 8: 'UInt64', 9: 'Float', 10: 'Double',
-  11: 'Boolean', 12: 'String', 13: 'DateTime', 14: 'Text',
+  1: 'Int8',
+  2: 'Int16',
+  3: 'Int32',
+  4: 'Int64',
+  5: 'UInt8',
+  6: 'UInt16',
+  7: 'UInt32',
+  8: 'UInt64',
+  9: 'Float',
+  10: 'Double',
+  11: 'Boolean',
+  12: 'String',
+  13: 'DateTime',
+  14: 'Text',
 };
 
 export interface HostMetric {
@@ -47,7 +59,8 @@ export interface HostMessage {
   at: number;
 }
 
-const num = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : typeof v === 'number' ? v : Number(String(v)));
+const num = (v: unknown): number | undefined =>
+  v === undefined || v === null ? undefined : typeof v === 'number' ? v : Number(String(v));
 
 /** A signed value from int_value by datatype (3.0, 6.4.16: Int8/16/32 travel as their two's complement in a uint32). */
 function fromInt(datatype: string | undefined, v: number): number {
@@ -60,7 +73,8 @@ function fromInt(datatype: string | undefined, v: number): number {
 function metricValue(m: Record<string, unknown>, datatype: string | undefined): number | boolean | string | null {
   if (m['isNull'] === true) return null;
   if (m['intValue'] !== undefined && m['intValue'] !== null) return fromInt(datatype, num(m['intValue'])!);
-  for (const k of ['longValue', 'floatValue', 'doubleValue']) if (m[k] !== undefined && m[k] !== null) return num(m[k])!;
+  for (const k of ['longValue', 'floatValue', 'doubleValue'])
+    if (m[k] !== undefined && m[k] !== null) return num(m[k])!;
   if (m['booleanValue'] !== undefined && m['booleanValue'] !== null) return m['booleanValue'] as boolean;
   if (m['stringValue'] !== undefined && m['stringValue'] !== null) return m['stringValue'] as string;
   return null;
@@ -68,9 +82,14 @@ function metricValue(m: Record<string, unknown>, datatype: string | undefined): 
 
 /** Decodes one payload with the specification's schema. */
 export function decode(bytes: Uint8Array): { timestamp?: number; seq?: number; metrics: HostMetric[] } {
-  const p = PayloadType.toObject(PayloadType.decode(bytes), { longs: String, defaults: false, oneofs: false }) as Record<string, unknown>;
+  const p = PayloadType.toObject(PayloadType.decode(bytes), {
+    longs: String,
+    defaults: false,
+    oneofs: false,
+  }) as Record<string, unknown>;
   const metrics = ((p['metrics'] as Record<string, unknown>[] | undefined) ?? []).map((m) => {
-    const datatype = m['datatype'] === undefined ? undefined : DATATYPES[m['datatype'] as number] ?? `#${String(m['datatype'])}`;
+    const datatype =
+      m['datatype'] === undefined ? undefined : (DATATYPES[m['datatype'] as number] ?? `#${String(m['datatype'])}`);
     const props: Record<string, number | boolean | string | null> = {};
     const ps = m['properties'] as { keys?: string[]; values?: Record<string, unknown>[] } | undefined;
     (ps?.keys ?? []).forEach((k, i) => {
@@ -121,7 +140,12 @@ export class HostApplication {
       clientId: `host-${this.hostId}-${Math.random().toString(36).slice(2, 8)}`,
       clean: true,
       reconnectPeriod: 0,
-      will: { topic: this.stateTopic, payload: Buffer.from(JSON.stringify({ online: false, timestamp: Date.now() })), qos: 1, retain: true },
+      will: {
+        topic: this.stateTopic,
+        payload: Buffer.from(JSON.stringify({ online: false, timestamp: Date.now() })),
+        qos: 1,
+        retain: true,
+      },
     });
     this.client = client;
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
@@ -133,12 +157,17 @@ export class HostApplication {
   }
 
   async setOnline(online: boolean): Promise<void> {
-    await this.client!.publishAsync(this.stateTopic, JSON.stringify({ online, timestamp: Date.now() }), { qos: 1, retain: true });
+    await this.client!.publishAsync(this.stateTopic, JSON.stringify({ online, timestamp: Date.now() }), {
+      qos: 1,
+      retain: true,
+    });
   }
 
   /** NCMD Node Control/Rebirth = true, as a host asks it (by name). */
   async requestRebirth(group: string, node: string): Promise<void> {
-    await this.command(`spBv1.0/${group}/NCMD/${node}`, [{ name: 'Node Control/Rebirth', datatype: 11, booleanValue: true }]);
+    await this.command(`spBv1.0/${group}/NCMD/${node}`, [
+      { name: 'Node Control/Rebirth', datatype: 11, booleanValue: true },
+    ]);
   }
 
   /** A DCMD with metrics given as protobuf objects (name or alias, datatype, value field). */
@@ -159,7 +188,16 @@ export class HostApplication {
       this.violations.push(`${topic}: does not decode: ${(err as Error).message}`);
       return;
     }
-    const msg: HostMessage = { topic, type: type!, device, timestamp: decoded.timestamp, seq: decoded.seq, metrics: decoded.metrics, retain, at: Date.now() };
+    const msg: HostMessage = {
+      topic,
+      type: type!,
+      device,
+      timestamp: decoded.timestamp,
+      seq: decoded.seq,
+      metrics: decoded.metrics,
+      retain,
+      at: Date.now(),
+    };
     this.messages.push(msg);
     if (type === 'NCMD' || type === 'DCMD') return;
     this.check(key, msg);
@@ -169,7 +207,11 @@ export class HostApplication {
   private check(key: string, m: HostMessage): void {
     const v = (s: string): void => void this.violations.push(`${m.topic} seq ${m.seq}: ${s}`);
     let n = this.nodes.get(key);
-    if (!n) this.nodes.set(key, (n = { alive: false, bdSeq: undefined, lastSeq: undefined, aliases: new Map(), devices: new Set() }));
+    if (!n)
+      this.nodes.set(
+        key,
+        (n = { alive: false, bdSeq: undefined, lastSeq: undefined, aliases: new Map(), devices: new Set() }),
+      );
     if (m.retain) v('Sparkplug messages are not retained');
     if (m.type === 'NDEATH') {
       const bd = m.metrics.find((x) => x.name === 'bdSeq')?.value;
@@ -190,7 +232,8 @@ export class HostApplication {
       if (m.seq !== 0) v(`NBIRTH seq ${m.seq}, expected 0`);
       const bd = m.metrics.find((x) => x.name === 'bdSeq');
       if (!bd || typeof bd.value !== 'number') v('NBIRTH without a bdSeq metric');
-      if (!m.metrics.some((x) => x.name === 'Node Control/Rebirth' && x.datatype === 'Boolean')) v('NBIRTH without Node Control/Rebirth');
+      if (!m.metrics.some((x) => x.name === 'Node Control/Rebirth' && x.datatype === 'Boolean'))
+        v('NBIRTH without Node Control/Rebirth');
       n.alive = true;
       n.bdSeq = bd?.value as number;
       n.lastSeq = 0;

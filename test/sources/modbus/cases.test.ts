@@ -31,7 +31,9 @@ const servers: RawServer[] = [];
 afterAll(async () => Promise.all(servers.map((s) => s.close())));
 
 describe('modbus regression cases', () => {
-  for (const name of readdirSync(ROOT).filter((f) => !f.includes('.')).sort()) {
+  for (const name of readdirSync(ROOT)
+    .filter((f) => !f.includes('.'))
+    .sort()) {
     const c = JSON.parse(readFileSync(path.join(ROOT, name, 'case.json'), 'utf8')) as Case;
     it(`${name}: ${c.description}`, async () => {
       const holes = Object.fromEntries(Object.entries(c.server.holes ?? {}).map(([t, a]) => [t, new Set(a)]));
@@ -43,19 +45,24 @@ describe('modbus regression cases', () => {
         holes,
       });
       servers.push(server);
-      const points = c.points.map((p) => pt(p.name, p.table, p.address, p.type, p.range ? { ...p, range: [p.range[0], p.range[1]] } : p));
+      const points = c.points.map((p) =>
+        pt(p.name, p.table, p.address, p.type, p.range ? { ...p, range: [p.range[0], p.range[1]] } : p),
+      );
       const [source] = createModbusSources([dev(name, tcp(server.port), points, c.device ?? {}, 30)], silentLogger());
       const col = collector();
       await source!.start(col.emit);
       await col.until((b) => b.length >= 3, 10_000, '3 cycles');
       await source!.stop();
-      const got = Object.fromEntries(col.batches[2]!.readings.map((r) => [r.point, [Number.isNaN(r.value) ? null : r.value, r.quality]]));
+      const got = Object.fromEntries(
+        col.batches[2]!.readings.map((r) => [r.point, [Number.isNaN(r.value) ? null : r.value, r.quality]]),
+      );
       for (const [point, [value, quality]] of Object.entries(c.expected.readings)) {
         expect(got[point]?.[1], `${point} quality`).toBe(quality);
         if (value === null) expect(got[point]?.[0], `${point} value`).toBeNull();
         else expect(got[point]?.[0] as number, `${point} value`).toBeCloseTo(value, 9);
       }
-      if (c.expected.requests) expect(source!.plans()[0]!.groups[0]!.requests.map(describeRequest)).toEqual(c.expected.requests);
+      if (c.expected.requests)
+        expect(source!.plans()[0]!.groups[0]!.requests.map(describeRequest)).toEqual(c.expected.requests);
     });
   }
 });

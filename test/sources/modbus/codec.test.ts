@@ -46,7 +46,10 @@ describe('encodeRegisters is the inverse of decoding', () => {
 describe('toEngineering', () => {
   it('applies raw * scale + offset', () => {
     expect(toEngineering({ scale: 0.1, offset: -40 }, 650)).toBeCloseTo(25, 12);
-    expect(toEngineering({ scale: 0.01, offset: 0 }, decodeRaw('uint16', 'ABCD', hex('08 14'), 0))).toBeCloseTo(20.68, 12);
+    expect(toEngineering({ scale: 0.01, offset: 0 }, decodeRaw('uint16', 'ABCD', hex('08 14'), 0))).toBeCloseTo(
+      20.68,
+      12,
+    );
     expect(toEngineering({ scale: -2, offset: 1 }, 3)).toBe(-5);
     expect(toEngineering({ scale: 1, offset: 0 }, -0.5)).toBe(-0.5);
   });

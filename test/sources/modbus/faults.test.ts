@@ -23,7 +23,14 @@ async function raw(opts: Parameters<typeof startRawServer>[0]) {
 const WARN = 40;
 
 describe('exception narrowing', () => {
-  const points = [pt('a', 'holding', 0), pt('b', 'holding', 1), pt('c', 'holding', 2, 'float32'), pt('d', 'holding', 5), pt('e', 'holding', 6), pt('ghost', 'holding', 9)];
+  const points = [
+    pt('a', 'holding', 0),
+    pt('b', 'holding', 1),
+    pt('c', 'holding', 2, 'float32'),
+    pt('d', 'holding', 5),
+    pt('e', 'holding', 6),
+    pt('ghost', 'holding', 9),
+  ];
   const holding = new Uint16Array(16).map((_, i) => 100 + i);
 
   async function run(port: number) {
@@ -70,7 +77,14 @@ describe('exception narrowing', () => {
     peers.push(peer);
     const { c } = await run(Number(peer.where));
     const last = c.last()!;
-    expect(Object.fromEntries(last.readings.map((r) => [r.point, r.quality]))).toEqual({ a: 'good', b: 'good', c: 'good', d: 'good', e: 'good', ghost: 'exception' });
+    expect(Object.fromEntries(last.readings.map((r) => [r.point, r.quality]))).toEqual({
+      a: 'good',
+      b: 'good',
+      c: 'good',
+      d: 'good',
+      e: 'good',
+      ghost: 'exception',
+    });
     expect(last.readings.find((r) => r.point === 'e')!.value).toBe(106);
   });
 });
@@ -80,7 +94,10 @@ describe('malformed and truncated responses', () => {
     const s = await raw({ holding: new Uint16Array([1, 2, 3, 4]) });
     const cap = captureLog('debug');
     const points = [pt('x', 'holding', 0), pt('y', 'holding', 1, 'uint32'), pt('z', 'holding', 3)];
-    const [source] = createModbusSources([dev('m', tcp(s.port), points, { timeout: 200, backoff: { initial: 20, max: 40 } }, 30)], cap.log);
+    const [source] = createModbusSources(
+      [dev('m', tcp(s.port), points, { timeout: 200, backoff: { initial: 20, max: 40 } }, 30)],
+      cap.log,
+    );
     const c = collector();
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -156,8 +173,12 @@ describe('dead devices next to a live one', () => {
     expect(c.batches.length).toBe(after); // nothing emitted after stop()
     const bad = c.batches.filter((b) => b.device !== 'live');
     expect(bad.length).toBeGreaterThan(0);
-    expect(new Set(bad.filter((b) => b.device === 'silent').flatMap((b) => b.readings.map((r) => r.quality)))).toEqual(new Set(['timeout']));
-    expect(new Set(bad.filter((b) => b.device === 'refused').flatMap((b) => b.readings.map((r) => r.quality)))).toEqual(new Set(['disconnected']));
+    expect(new Set(bad.filter((b) => b.device === 'silent').flatMap((b) => b.readings.map((r) => r.quality)))).toEqual(
+      new Set(['timeout']),
+    );
+    expect(new Set(bad.filter((b) => b.device === 'refused').flatMap((b) => b.readings.map((r) => r.quality)))).toEqual(
+      new Set(['disconnected']),
+    );
     const stats = sources.flatMap((s) => s.stats().devices);
     expect(stats.find((d) => d.device === 'live')!.up).toBe(true);
     expect(stats.find((d) => d.device === 'silent')!.up).toBe(false);
@@ -167,7 +188,10 @@ describe('dead devices next to a live one', () => {
   it('puts devices on one connection on one shared bus, each with its own batches', async () => {
     const s = await raw({ holding: new Uint16Array([5, 6]) });
     const sources = createModbusSources(
-      [dev('u1', tcp(s.port), [pt('a', 'holding', 0)], { unitId: 1 }, 50), dev('u2', tcp(s.port), [pt('b', 'holding', 1)], { unitId: 2 }, 50)],
+      [
+        dev('u1', tcp(s.port), [pt('a', 'holding', 0)], { unitId: 1 }, 50),
+        dev('u2', tcp(s.port), [pt('b', 'holding', 1)], { unitId: 2 }, 50),
+      ],
       silentLogger(),
     );
     expect(sources).toHaveLength(1);

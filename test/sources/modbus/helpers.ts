@@ -4,7 +4,13 @@ import type { DataType, ByteOrder, PointSpec, Table } from '../../../src/setting
 import type { ReadingBatch } from '../../../src/shared/reading.js';
 
 /** A resolved point with the defaults load.ts would give it. */
-export function pt(name: string, table: Table, address: number, type: DataType = table === 'coil' || table === 'discrete' ? 'bool' : 'uint16', more: Partial<PointSpec> = {}): PointSpec {
+export function pt(
+  name: string,
+  table: Table,
+  address: number,
+  type: DataType = table === 'coil' || table === 'discrete' ? 'bool' : 'uint16',
+  more: Partial<PointSpec> = {},
+): PointSpec {
   return {
     name,
     description: '',
@@ -26,7 +32,13 @@ export function pt(name: string, table: Table, address: number, type: DataType =
   };
 }
 
-export function dev(name: string, connection: ConnectionConfig, points: PointSpec[], more: Partial<DeviceSpec> = {}, interval = 100): DeviceSpec {
+export function dev(
+  name: string,
+  connection: ConnectionConfig,
+  points: PointSpec[],
+  more: Partial<DeviceSpec> = {},
+  interval = 100,
+): DeviceSpec {
   return {
     name,
     profile: 'test',
@@ -52,10 +64,11 @@ export function collector() {
   const waiters: { pred: (b: ReadingBatch[]) => boolean; resolve: () => void }[] = [];
   const emit = (b: ReadingBatch) => {
     batches.push(b);
-    for (const w of [...waiters]) if (w.pred(batches)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
+    for (const w of [...waiters])
+      if (w.pred(batches)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   };
   const until = (pred: (b: ReadingBatch[]) => boolean, ms = 8000, what = 'condition') =>
     new Promise<void>((resolve, reject) => {

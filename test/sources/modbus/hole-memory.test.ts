@@ -25,12 +25,27 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const POINTS = [pt('a', 'holding', 0), pt('b', 'holding', 1), pt('c', 'holding', 2, 'float32'), pt('d', 'holding', 5), pt('e', 'holding', 6), pt('ghost', 'holding', 9)];
-const LEARNT_PLAN = ['FC3 holding 0..3 (4 regs) -> a, b, c', 'FC3 holding 5..6 (2 regs) -> d, e', 'FC3 holding 9..9 (1 regs) -> ghost'];
+const POINTS = [
+  pt('a', 'holding', 0),
+  pt('b', 'holding', 1),
+  pt('c', 'holding', 2, 'float32'),
+  pt('d', 'holding', 5),
+  pt('e', 'holding', 6),
+  pt('ghost', 'holding', 9),
+];
+const LEARNT_PLAN = [
+  'FC3 holding 0..3 (4 regs) -> a, b, c',
+  'FC3 holding 5..6 (2 regs) -> d, e',
+  'FC3 holding 9..9 (1 regs) -> ghost',
+];
 
 /** Polls until `cycles` batches came; returns the counters, the plan and the first batch. */
 async function poll(port: number, state: JsonFileState, cycles: number, points: PointSpec[] = POINTS) {
-  const [source] = createModbusSources([dev('plc', tcp(port), points, {}, cycles > 1 ? 50 : 60_000)], silentLogger(), state);
+  const [source] = createModbusSources(
+    [dev('plc', tcp(port), points, {}, cycles > 1 ? 50 : 60_000)],
+    silentLogger(),
+    state,
+  );
   const c = collector();
   await source!.start(c.emit);
   await c.until((b) => b.length >= cycles, 10_000, `${cycles} cycle(s)`);
@@ -41,7 +56,7 @@ async function poll(port: number, state: JsonFileState, cycles: number, points: 
 }
 
 describe.skipIf(!havePymodbus)('issue 16.6: learnt exception holes survive a restart', () => {
-  it('issue 16.6: after a restart the first cycle sends only the learnt plan (3 reads, the ghost\'s exception the only failure)', async () => {
+  it("issue 16.6: after a restart the first cycle sends only the learnt plan (3 reads, the ghost's exception the only failure)", async () => {
     const map: Record<string, number> = {};
     for (const a of [0, 1, 2, 3, 5, 6]) map[String(a)] = 100 + a;
     const peer = await startPymodbus({ mode: 'tcp', sparse: true, holding: map });
@@ -60,7 +75,14 @@ describe.skipIf(!havePymodbus)('issue 16.6: learnt exception holes survive a res
     expect(again.plan).toEqual(LEARNT_PLAN);
     expect(again.stats.requests).toBe(3);
     expect(again.stats.errors).toBe(1);
-    expect(Object.fromEntries(again.batch.readings.map((r) => [r.point, r.quality]))).toEqual({ a: 'good', b: 'good', c: 'good', d: 'good', e: 'good', ghost: 'exception' });
+    expect(Object.fromEntries(again.batch.readings.map((r) => [r.point, r.quality]))).toEqual({
+      a: 'good',
+      b: 'good',
+      c: 'good',
+      d: 'good',
+      e: 'good',
+      ghost: 'exception',
+    });
 
     // The profile changes (the ghost moves): what was learnt is forgotten, the plan is rebuilt.
     const moved = POINTS.map((p) => (p.name === 'ghost' ? { ...p, address: 10 } : p));

@@ -63,7 +63,10 @@ afterAll(async () => {
 });
 
 async function pollOnce(connection: ConnectionConfig) {
-  const [source] = createModbusSources([dev('peer', connection, points, { timeout: 1000, retries: 1 }, 200)], silentLogger());
+  const [source] = createModbusSources(
+    [dev('peer', connection, points, { timeout: 1000, retries: 1 }, 200)],
+    silentLogger(),
+  );
   const c = collector();
   await source!.start(c.emit);
   try {
@@ -78,7 +81,10 @@ async function pollOnce(connection: ConnectionConfig) {
     if (name.startsWith('scaled')) expect(got[name], name).toBeCloseTo(value, 10);
     else expect(got[name], name).toBe(value);
   }
-  return { source: source!, requests: source!.stats().devices[0]!.requests / Math.max(1, source!.stats().devices[0]!.cycles) };
+  return {
+    source: source!,
+    requests: source!.stats().devices[0]!.requests / Math.max(1, source!.stats().devices[0]!.cycles),
+  };
 }
 
 describe.skipIf(!havePymodbus)('interop with pymodbus 3.0.0rc1', () => {
@@ -101,7 +107,13 @@ describe.skipIf(!havePymodbus)('interop with pymodbus 3.0.0rc1', () => {
     dirs.push(dir);
     const a = path.join(dir, 'A');
     const b = path.join(dir, 'B');
-    const socat = await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr');
+    const socat = await startProcess(
+      'socat',
+      ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+      /starting data transfer loop()/,
+      10_000,
+      'stderr',
+    );
     peers.push(socat);
     await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
     const peer = await startPymodbus({ mode: 'rtu', serial: b, baudrate: 19200, ...SPEC });

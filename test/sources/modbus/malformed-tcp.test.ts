@@ -52,7 +52,9 @@ describe('issue 16.1: a malformed Modbus TCP answer does not leave the device do
         // Back to good answers: five good cycles in a row, values right.
         await c.until((b) => b.length >= from + 6 && b.slice(-5).every(allGood), 8000, `recovery after ${kind}`);
         // No value read out of step was ever taken for good.
-        for (const b of c.batches) for (const r of b.readings) if (r.quality === 'good') expect(r.value).toBe({ a: 11, b: (22 << 16) | 33, c: 44 }[r.point]);
+        for (const b of c.batches)
+          for (const r of b.readings)
+            if (r.quality === 'good') expect(r.value).toBe({ a: 11, b: (22 << 16) | 33, c: 44 }[r.point]);
         // The suspect connection was dropped and a new one opened.
         expect(s.counts.connections).toBeGreaterThan(connectionsBefore);
       } finally {
@@ -65,7 +67,10 @@ describe('issue 16.1: a malformed Modbus TCP answer does not leave the device do
     const s = await startRawServer({ holding: new Uint16Array([5, 6]) });
     servers.push(s);
     // A slow poll: the burst lands while nothing is awaited.
-    const [source] = createModbusSources([dev('m', tcp(s.port), [pt('a', 'holding', 0), pt('b', 'holding', 1)], { timeout: 300 }, 400)], silentLogger());
+    const [source] = createModbusSources(
+      [dev('m', tcp(s.port), [pt('a', 'holding', 0), pt('b', 'holding', 1)], { timeout: 300 }, 400)],
+      silentLogger(),
+    );
     const c = collector();
     await source!.start(c.emit);
     try {

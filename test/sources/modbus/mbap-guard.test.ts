@@ -11,7 +11,8 @@ describe('issue 16.1: the MBAP guard takes only the awaited answer', () => {
     const g = new MbapGuard();
     g.expect(fc3);
     const bytes = hex(answer);
-    for (let i = 0; i < bytes.length - 1; i++) expect(g.push(bytes.subarray(i, i + 1))).toEqual({ ok: true, complete: false });
+    for (let i = 0; i < bytes.length - 1; i++)
+      expect(g.push(bytes.subarray(i, i + 1))).toEqual({ ok: true, complete: false });
     expect(g.push(bytes.subarray(-1))).toEqual({ ok: true, complete: true });
   });
 

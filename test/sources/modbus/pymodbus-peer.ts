@@ -5,11 +5,15 @@ import { fileURLToPath } from 'node:url';
 
 // Beside the test sources, or (compiled, for the benchmarks) four levels up from dist/test/sources/modbus.
 const here = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURE = [path.resolve(here, '../../fixtures/pymodbus_server.py'), path.resolve(here, '../../../../test/fixtures/pymodbus_server.py')].find(existsSync)!;
+const FIXTURE = [
+  path.resolve(here, '../../fixtures/pymodbus_server.py'),
+  path.resolve(here, '../../../../test/fixtures/pymodbus_server.py'),
+].find(existsSync)!;
 const PYTHON = '/usr/bin/python3';
 
 /** pymodbus and socat are installed by .ci/run; the interop tests say so plainly when they are missing. */
-export const havePymodbus = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pymodbus'], { timeout: 10_000 }).status === 0;
+export const havePymodbus =
+  existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pymodbus'], { timeout: 10_000 }).status === 0;
 export const haveSocat = spawnSync('socat', ['-V'], { timeout: 5000 }).status === 0;
 
 export interface Peer {
@@ -24,7 +28,13 @@ export function startPymodbus(spec: object, timeoutMs = 15_000): Promise<Peer> {
   return startProcess(PYTHON, [FIXTURE, JSON.stringify(spec)], /READY (\S+)/, timeoutMs);
 }
 
-export function startProcess(cmd: string, args: string[], ready: RegExp, timeoutMs: number, stream: 'stdout' | 'stderr' = 'stdout'): Promise<Peer> {
+export function startProcess(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+  timeoutMs: number,
+  stream: 'stdout' | 'stderr' = 'stdout',
+): Promise<Peer> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = () =>
     new Promise<void>((resolve) => {

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { describeRequest, minimumRequests, planDevice, planRequests } from '../../../src/sources/modbus/request-plan.js';
+import {
+  describeRequest,
+  minimumRequests,
+  planDevice,
+  planRequests,
+} from '../../../src/sources/modbus/request-plan.js';
 import { dev, pt, tcp } from './helpers.js';
 
 const lim = (maxGap = 8, maxRegisters = 125, maxBits = 2000) => ({ maxGap, maxRegisters, maxBits });
-const shape = (rs: ReturnType<typeof planRequests>) => rs.map((r) => [r.table, r.start, r.count, r.points.map((p) => `${p.point.name}@${p.offset}`)]);
+const shape = (rs: ReturnType<typeof planRequests>) =>
+  rs.map((r) => [r.table, r.start, r.count, r.points.map((p) => `${p.point.name}@${p.offset}`)]);
 
 describe('planRequests', () => {
   it('works the example from the file header', () => {
@@ -21,12 +27,22 @@ describe('planRequests', () => {
   });
 
   it('serves overlapping and duplicate points from one read', () => {
-    const pts = [pt('a', 'input', 10, 'uint32'), pt('a_hi', 'input', 10, 'uint16'), pt('a_lo', 'input', 11, 'uint16'), pt('f64', 'input', 8, 'float64')];
+    const pts = [
+      pt('a', 'input', 10, 'uint32'),
+      pt('a_hi', 'input', 10, 'uint16'),
+      pt('a_lo', 'input', 11, 'uint16'),
+      pt('f64', 'input', 8, 'float64'),
+    ];
     const rs = planRequests(pts, lim(0));
     expect(rs).toHaveLength(1);
     expect(rs[0]!.start).toBe(8);
     expect(rs[0]!.count).toBe(4);
-    expect(Object.fromEntries(rs[0]!.points.map((p) => [p.point.name, p.offset]))).toEqual({ f64: 0, a: 2, a_hi: 2, a_lo: 3 });
+    expect(Object.fromEntries(rs[0]!.points.map((p) => [p.point.name, p.offset]))).toEqual({
+      f64: 0,
+      a: 2,
+      a_hi: 2,
+      a_lo: 3,
+    });
   });
 
   it('maxGap 0 joins only adjacent points; maxGap n joins gaps of exactly n', () => {
@@ -38,7 +54,13 @@ describe('planRequests', () => {
   });
 
   it('never mixes tables, even at the same addresses', () => {
-    const pts = [pt('h', 'holding', 0), pt('i', 'input', 0), pt('c', 'coil', 0), pt('d', 'discrete', 0), pt('h2', 'holding', 1)];
+    const pts = [
+      pt('h', 'holding', 0),
+      pt('i', 'input', 0),
+      pt('c', 'coil', 0),
+      pt('d', 'discrete', 0),
+      pt('h2', 'holding', 1),
+    ];
     const rs = planRequests(pts, lim());
     expect(rs.map((r) => [r.fc, r.table, r.count])).toEqual([
       [1, 'coil', 1],
@@ -70,13 +92,20 @@ describe('planRequests', () => {
 
   it('moves a 32/64-bit value whole into the next read at the block edge', () => {
     // 0..122 uint16, then a float32 at 123..124 (fits: ends at 125), then a float64 at 125..128.
-    const pts = [...Array.from({ length: 123 }, (_, i) => pt(`r${i}`, 'holding', i)), pt('f32', 'holding', 123, 'float32'), pt('f64', 'holding', 125, 'float64')];
+    const pts = [
+      ...Array.from({ length: 123 }, (_, i) => pt(`r${i}`, 'holding', i)),
+      pt('f32', 'holding', 123, 'float32'),
+      pt('f64', 'holding', 125, 'float64'),
+    ];
     expect(planRequests(pts, lim(0)).map((r) => [r.start, r.count])).toEqual([
       [0, 125],
       [125, 4],
     ]);
     // Shift the float32 by one: it would straddle 124/125, so it starts the second read.
-    const pts2 = [...Array.from({ length: 124 }, (_, i) => pt(`r${i}`, 'holding', i)), pt('f32', 'holding', 124, 'float32')];
+    const pts2 = [
+      ...Array.from({ length: 124 }, (_, i) => pt(`r${i}`, 'holding', i)),
+      pt('f32', 'holding', 124, 'float32'),
+    ];
     expect(planRequests(pts2, lim(0)).map((r) => [r.start, r.count])).toEqual([
       [0, 124],
       [124, 2],
@@ -91,7 +120,13 @@ describe('planRequests', () => {
   });
 
   it('never spans forbidden addresses and reads a point covering one alone', () => {
-    const pts = [pt('a', 'holding', 0), pt('b', 'holding', 1), pt('c', 'holding', 4), pt('d', 'holding', 5, 'float32'), pt('e', 'holding', 7)];
+    const pts = [
+      pt('a', 'holding', 0),
+      pt('b', 'holding', 1),
+      pt('c', 'holding', 4),
+      pt('d', 'holding', 5, 'float32'),
+      pt('e', 'holding', 7),
+    ];
     // Hole in the gap at 2: a and b read together, c.. read after it.
     expect(shape(planRequests(pts, lim(), { holding: new Set([2]) }))).toEqual([
       ['holding', 0, 2, ['a@0', 'b@1']],
@@ -124,7 +159,15 @@ describe('minimumRequests, planDevice, describeRequest', () => {
   it('plans every group of a device and renders a request for check-config', () => {
     const spec = dev('boiler', tcp(502), [], {
       groups: [
-        { name: 'fast', interval: 1000, points: [pt('drum_pressure', 'holding', 0, 'float32'), pt('level', 'holding', 6, 'int16'), pt('burner_on', 'discrete', 0)] },
+        {
+          name: 'fast',
+          interval: 1000,
+          points: [
+            pt('drum_pressure', 'holding', 0, 'float32'),
+            pt('level', 'holding', 6, 'int16'),
+            pt('burner_on', 'discrete', 0),
+          ],
+        },
         { name: 'slow', interval: 10000, points: [pt('o2', 'input', 0)] },
       ],
     });
@@ -133,6 +176,9 @@ describe('minimumRequests, planDevice, describeRequest', () => {
       ['fast', 1000, 2],
       ['slow', 10000, 1],
     ]);
-    expect(plan[0]!.requests.map(describeRequest)).toEqual(['FC2 discrete 0..0 (1 bits) -> burner_on', 'FC3 holding 0..6 (7 regs) -> drum_pressure, level']);
+    expect(plan[0]!.requests.map(describeRequest)).toEqual([
+      'FC2 discrete 0..0 (1 bits) -> burner_on',
+      'FC3 holding 0..6 (7 regs) -> drum_pressure, level',
+    ]);
   });
 });

@@ -54,8 +54,20 @@ async function runSharedLink(connection: ConnectionConfig, peer: Peer, ms: numbe
       if (m) log.push({ ms: Number(m[1]), unit: Number(m[2]), address: Number(m[4]), count: Number(m[5]) });
     }
   });
-  const live = dev('live', connection, LIVE_ADDRESSES.map((a) => pt(`r${a}`, 'holding', a)), { unitId: 1, maxGap: 0, timeout: 500, retries: 1 }, 250);
-  const dead = dev('dead', connection, [pt('x', 'holding', 0), pt('y', 'holding', 1)], { unitId: 9, timeout: 150, retries: 2, backoff: { initial: 200, max: 400 } }, 250);
+  const live = dev(
+    'live',
+    connection,
+    LIVE_ADDRESSES.map((a) => pt(`r${a}`, 'holding', a)),
+    { unitId: 1, maxGap: 0, timeout: 500, retries: 1 },
+    250,
+  );
+  const dead = dev(
+    'dead',
+    connection,
+    [pt('x', 'holding', 0), pt('y', 'holding', 1)],
+    { unitId: 9, timeout: 150, retries: 2, backoff: { initial: 200, max: 400 } },
+    250,
+  );
   const sources = createModbusSources([live, dead], silentLogger());
   expect(sources).toHaveLength(1);
   const c = collector();
@@ -93,7 +105,7 @@ function judge(log: readonly Req[], batches: ReturnType<typeof collector>['batch
 }
 
 describe.skipIf(!havePymodbus)('issue 16.3: a dead unit on a shared link', () => {
-  it('issue 16.3: behind one Modbus TCP gateway, the dead unit only probes, never inside the live unit\'s cycle', async () => {
+  it("issue 16.3: behind one Modbus TCP gateway, the dead unit only probes, never inside the live unit's cycle", async () => {
     const peer = await startPymodbus({ mode: 'tcp', holding: HOLDING, dead: [9], log: true });
     peers.push(peer);
     const { log, batches } = await runSharedLink(tcp(Number(peer.where)), peer, 3000);
@@ -105,12 +117,29 @@ describe.skipIf(!havePymodbus)('issue 16.3: a dead unit on a shared link', () =>
     dirs.push(dir);
     const a = path.join(dir, 'A');
     const b = path.join(dir, 'B');
-    const socat = await startProcess('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], /starting data transfer loop()/, 10_000, 'stderr');
+    const socat = await startProcess(
+      'socat',
+      ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+      /starting data transfer loop()/,
+      10_000,
+      'stderr',
+    );
     peers.push(socat);
     await until('the pty links', () => existsSync(a) && existsSync(b), 2500, 50);
-    const peer = await startPymodbus({ mode: 'rtu', serial: b, baudrate: 38400, holding: HOLDING, dead: [9], log: true });
+    const peer = await startPymodbus({
+      mode: 'rtu',
+      serial: b,
+      baudrate: 38400,
+      holding: HOLDING,
+      dead: [9],
+      log: true,
+    });
     peers.push(peer);
-    const { log, batches } = await runSharedLink({ type: 'rtu', path: a, baudRate: 38400, dataBits: 8, parity: 'none', stopBits: 1 }, peer, 4000);
+    const { log, batches } = await runSharedLink(
+      { type: 'rtu', path: a, baudRate: 38400, dataBits: 8, parity: 'none', stopBits: 1 },
+      peer,
+      4000,
+    );
     judge(log, batches);
   });
 });
@@ -122,7 +151,18 @@ describe('issue 16.3: each block carries the time of its own answer', () => {
     s.delayMs = 30;
     const arrivals: number[] = [];
     s.onRequest = () => arrivals.push(Date.now());
-    const [source] = createModbusSources([dev('m', tcp(s.port), LIVE_ADDRESSES.map((a) => pt(`r${a}`, 'holding', a)), { maxGap: 0 }, 60_000)], silentLogger());
+    const [source] = createModbusSources(
+      [
+        dev(
+          'm',
+          tcp(s.port),
+          LIVE_ADDRESSES.map((a) => pt(`r${a}`, 'holding', a)),
+          { maxGap: 0 },
+          60_000,
+        ),
+      ],
+      silentLogger(),
+    );
     const c = collector();
     await source!.start(c.emit);
     await c.until((b) => b.length >= 1, 5000, 'one cycle');

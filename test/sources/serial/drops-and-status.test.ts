@@ -21,7 +21,10 @@ import { sleep, until } from '../../support/wait.js';
  * - a streaming device showed `last poll never` in `halfweg status`: it shows its last frame;
  * - the drop counters were only in /status JSON: they are in /metrics and `halfweg status` too.
  */
-const analyser = YAML.parse(readFileSync(path.resolve('devices/flue-gas-analyser.yaml'), 'utf8')) as Record<string, unknown>;
+const analyser = YAML.parse(readFileSync(path.resolve('devices/flue-gas-analyser.yaml'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 const flowComputer = YAML.parse(readFileSync(path.resolve('devices/flow-computer.yaml'), 'utf8')) as unknown;
 
 const pairs: PtyPair[] = [];
@@ -49,11 +52,19 @@ function statusWith(devices: AgentStatus['devices']): AgentStatus {
 
 describe('issue 16.7: serial drops, losses and status', () => {
   it('issue 16.7: the text check comes before the checksum (pure decoder)', () => {
-    const decoder = new FrameDecoder('d', { checksum: resolveChecksum({ type: 'nmea-xor', skip: 0 }), parser: { type: 'key-value', pairSeparator: ';', kvSeparator: '=' }, points: [] });
+    const decoder = new FrameDecoder('d', {
+      checksum: resolveChecksum({ type: 'nmea-xor', skip: 0 }),
+      parser: { type: 'key-value', pairSeparator: ';', kvSeparator: '=' },
+      points: [],
+    });
     expect(decoder.decode(NOISE.subarray(0, -2), 0, false)).toEqual({ kind: 'noise' });
     expect(decoder.decode(Buffer.from('O2=4.1*00'), 0, false)).toEqual({ kind: 'checksum' });
     // A binary CRC at the end may be any byte: only the payload must be text.
-    const crc = new FrameDecoder('d', { checksum: resolveChecksum({ type: 'crc16-modbus', skip: 0 }), parser: { type: 'key-value', pairSeparator: ';', kvSeparator: '=' }, points: [] });
+    const crc = new FrameDecoder('d', {
+      checksum: resolveChecksum({ type: 'crc16-modbus', skip: 0 }),
+      parser: { type: 'key-value', pairSeparator: ';', kvSeparator: '=' },
+      points: [],
+    });
     expect(crc.decode(Buffer.from([0x4f, 0x32, 0x3d, 0x34, 0x00, 0x1b]), 0, false)).toEqual({ kind: 'checksum' });
   });
 
@@ -68,7 +79,10 @@ describe('issue 16.7: serial drops, losses and status', () => {
     const source = new SerialSource(spec, silentLogger());
     const out = new Collector();
     await source.start(out.emit);
-    cleanups.push(() => source.stop(), () => inst.stop());
+    cleanups.push(
+      () => source.stop(),
+      () => inst.stop(),
+    );
     const stats = () => source.stats().devices[0] as SerialDeviceStats;
     await out.waitFor(allQuality('good'));
 
@@ -83,7 +97,13 @@ describe('issue 16.7: serial drops, losses and status', () => {
 
     // /metrics carries every drop counter and the last frame's time.
     const d = stats();
-    const metrics = await new AgentMetrics({ deviceStats: () => [d], storeStats: () => null, sinkStats: () => [], activeAlarms: () => 0, healthy: () => true }).metrics();
+    const metrics = await new AgentMetrics({
+      deviceStats: () => [d],
+      storeStats: () => null,
+      sinkStats: () => [],
+      activeAlarms: () => 0,
+      healthy: () => true,
+    }).metrics();
     expect(metrics).toContain('halfweg_device_frames_dropped_total{device="dev",reason="checksum"} 14');
     expect(metrics).toContain('halfweg_device_frames_dropped_total{device="dev",reason="noise"} 7');
     expect(metrics).toMatch(/halfweg_device_frames_total\{device="dev"\} [1-9]/);
@@ -108,7 +128,10 @@ describe('issue 16.7: serial drops, losses and status', () => {
     const source = new SerialSource(spec, silentLogger());
     const out = new Collector();
     await source.start(out.emit);
-    cleanups.push(() => source.stop(), () => inst.stop());
+    cleanups.push(
+      () => source.stop(),
+      () => inst.stop(),
+    );
     await out.waitFor(allQuality('good'));
     // The instrument goes quiet; right after it receives the next command (a poll is waiting for
     // its answer), the adapter is pulled.

@@ -29,7 +29,12 @@ describe('parsers', () => {
 
   it('json lines with dotted paths', () => {
     const json = createParser({ type: 'json' });
-    expect(obj(json('{"gas":{"o2":4.1,"co":35},"t":182.5,"ok":true,"list":[1]}'))).toEqual({ 'gas.o2': 4.1, 'gas.co': 35, t: 182.5, ok: true });
+    expect(obj(json('{"gas":{"o2":4.1,"co":35},"t":182.5,"ok":true,"list":[1]}'))).toEqual({
+      'gas.o2': 4.1,
+      'gas.co': 35,
+      t: 182.5,
+      ok: true,
+    });
     expect(json('{"broken"')).toBeNull();
     expect(json('[1,2]')).toBeNull();
   });
@@ -43,12 +48,26 @@ describe('parsers', () => {
 });
 
 const point = (name: string, field: string, more: Partial<SerialPointSpec> = {}): SerialPointSpec => ({
-  name, description: '', unit: '', field, column: null, scale: 1, offset: 0, range: null, precision: null, limits: {}, ...more,
+  name,
+  description: '',
+  unit: '',
+  field,
+  column: null,
+  scale: 1,
+  offset: 0,
+  range: null,
+  precision: null,
+  limits: {},
+  ...more,
 });
 
 describe('frame decoder', () => {
   const points = [point('o2', 'O2', { range: [0, 21] }), point('t', 'T', { scale: 0.1, offset: 1 })];
-  const decoder = new FrameDecoder('fga', { checksum: null, parser: { type: 'key-value', pairSeparator: ';', kvSeparator: '=' }, points });
+  const decoder = new FrameDecoder('fga', {
+    checksum: null,
+    parser: { type: 'key-value', pairSeparator: ';', kvSeparator: '=' },
+    points,
+  });
 
   it('maps fields to points with scale, offset and range', () => {
     const out = decoder.decode(Buffer.from('O2=25;T=1800'), 5, false);
@@ -63,8 +82,12 @@ describe('frame decoder', () => {
 
   it('streaming frames give only the fields they carry; polled answers give every point', () => {
     expect(decoder.decode(Buffer.from('O2=4'), 1, false)).toMatchObject({ readings: [{ point: 'o2', value: 4 }] });
-    expect(decoder.decode(Buffer.from('O2=4'), 1, true)).toMatchObject({ readings: [{ point: 'o2' }, { point: 't', quality: 'decode' }] });
-    expect(decoder.decode(Buffer.from('O2=----'), 1, false)).toMatchObject({ readings: [{ point: 'o2', quality: 'decode' }] });
+    expect(decoder.decode(Buffer.from('O2=4'), 1, true)).toMatchObject({
+      readings: [{ point: 'o2' }, { point: 't', quality: 'decode' }],
+    });
+    expect(decoder.decode(Buffer.from('O2=----'), 1, false)).toMatchObject({
+      readings: [{ point: 'o2', quality: 'decode' }],
+    });
   });
 
   it('sorts out noise, unparsable and foreign frames', () => {
@@ -79,7 +102,10 @@ describe('frame decoder', () => {
       parser: { type: 'csv', separator: ',', columns: ['id', 'flow'] },
       points: [point('flow', 'flow')],
     });
-    expect(d.decode(Buffer.from('FC1,12.48,30412.7,18.2,6.95*39'), 1, true)).toMatchObject({ kind: 'readings', readings: [{ value: 12.48, quality: 'good' }] });
+    expect(d.decode(Buffer.from('FC1,12.48,30412.7,18.2,6.95*39'), 1, true)).toMatchObject({
+      kind: 'readings',
+      readings: [{ value: 12.48, quality: 'good' }],
+    });
     expect(d.decode(Buffer.from('FC1,12.48,30412.7,18.2,6.95*38'), 1, true)).toEqual({ kind: 'checksum' });
     expect(d.decode(Buffer.from('FC1,12.48,30412.7,18.2,6.95'), 1, true)).toEqual({ kind: 'checksum' });
   });

@@ -9,7 +9,12 @@ import { allQuality, Collector, deviceFor, PtyPair } from './pty.js';
 import { sleep } from '../../support/wait.js';
 
 const flowComputer = YAML.parse(readFileSync(path.resolve('devices/flow-computer.yaml'), 'utf8')) as unknown;
-const VALUES: Record<string, number> = { gas_flow: 12.48, gas_total: 30412.7, gas_temperature: 18.2, gas_pressure: 6.95 };
+const VALUES: Record<string, number> = {
+  gas_flow: 12.48,
+  gas_total: 30412.7,
+  gas_temperature: 18.2,
+  gas_pressure: 6.95,
+};
 
 /** A Modbus-CRC-framed instrument: STX text ETX + CRC-16 low byte first; the request carries one too. */
 const crcInstrument = {
@@ -29,12 +34,26 @@ afterAll(async () => {
   for (const p of pairs) await p.kill();
 });
 
-async function setup(profileDoc: unknown, opts: { values: Record<string, number>; render?: (f: Readonly<Record<string, string>>) => string; startPair?: boolean }) {
+async function setup(
+  profileDoc: unknown,
+  opts: {
+    values: Record<string, number>;
+    render?: (f: Readonly<Record<string, string>>) => string;
+    startPair?: boolean;
+  },
+) {
   const pair = new PtyPair();
   pairs.push(pair);
   if (opts.startPair !== false) await pair.start();
   const { spec, profile } = deviceFor(profileDoc, pair.agent, { pollInterval: '150ms', timeout: '120ms' });
-  const make = () => new SerialInstrument({ profile, path: pair.instrument, values: (p) => opts.values[p], render: opts.render, fixedFields: { id: 'FC1' } });
+  const make = () =>
+    new SerialInstrument({
+      profile,
+      path: pair.instrument,
+      values: (p) => opts.values[p],
+      render: opts.render,
+      fixedFields: { id: 'FC1' },
+    });
   let inst: SerialInstrument | null = null;
   if (opts.startPair !== false) {
     inst = make();
@@ -43,9 +62,14 @@ async function setup(profileDoc: unknown, opts: { values: Record<string, number>
   const source = new SerialSource(spec, silentLogger());
   const out = new Collector();
   await source.start(out.emit);
-  cleanups.push(() => source.stop(), async () => inst?.stop());
+  cleanups.push(
+    () => source.stop(),
+    async () => inst?.stop(),
+  );
   return {
-    pair, source, out,
+    pair,
+    source,
+    out,
     inst: () => inst!,
     async plugIn() {
       await pair.start();

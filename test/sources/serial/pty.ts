@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deviceSchema } from '../../../src/settings/schema.js';
 import { resolveSerialDevice } from '../../../src/settings/serial-resolve.js';
-import { serialProfileSchema, type SerialDeviceSpec, type SerialProfileInput } from '../../../src/settings/serial-schema.js';
+import {
+  serialProfileSchema,
+  type SerialDeviceSpec,
+  type SerialProfileInput,
+} from '../../../src/settings/serial-schema.js';
 import type { ReadingBatch } from '../../../src/shared/reading.js';
 import { sleep } from '../../support/wait.js';
 
@@ -20,7 +24,11 @@ export class PtyPair {
   }
 
   async start(): Promise<void> {
-    this.proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.agent}`, `pty,raw,echo=0,link=${this.instrument}`], { stdio: 'ignore' });
+    this.proc = spawn(
+      'socat',
+      ['-d', '-d', `pty,raw,echo=0,link=${this.agent}`, `pty,raw,echo=0,link=${this.instrument}`],
+      { stdio: 'ignore' },
+    );
     const deadline = Date.now() + 5000;
     while (!(existsSync(this.agent) && existsSync(this.instrument))) {
       if (Date.now() > deadline) throw new Error('socat did not create the pty pair');
@@ -41,11 +49,20 @@ export class PtyPair {
   }
 }
 
-
 /** Profile object → SerialDeviceSpec through the real schema and resolver. */
-export function deviceFor(profile: unknown, pathName: string, device: Record<string, unknown> = {}): { spec: SerialDeviceSpec; profile: SerialProfileInput } {
+export function deviceFor(
+  profile: unknown,
+  pathName: string,
+  device: Record<string, unknown> = {},
+): { spec: SerialDeviceSpec; profile: SerialProfileInput } {
   const p = serialProfileSchema.parse(profile);
-  const d = deviceSchema.parse({ name: 'dev', profile: 'test', connection: { type: 'serial', path: pathName }, backoff: { initial: 100, max: 400 }, ...device });
+  const d = deviceSchema.parse({
+    name: 'dev',
+    profile: 'test',
+    connection: { type: 'serial', path: pathName },
+    backoff: { initial: 100, max: 400 },
+    ...device,
+  });
   if (d.connection.type !== 'serial') throw new Error('unreachable');
   const { spec, errors } = resolveSerialDevice({ ...d, connection: d.connection }, p, 'devices[0]');
   if (!spec) throw new Error(errors.join('\n'));
@@ -65,10 +82,12 @@ export class Collector {
     for (;;) {
       const hit = this.batches.slice(from).find(pred);
       if (hit) return hit;
-      if (Date.now() > deadline) throw new Error(`no matching batch within ${timeout} ms; last: ${JSON.stringify(this.batches.at(-1))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching batch within ${timeout} ms; last: ${JSON.stringify(this.batches.at(-1))}`);
       await sleep(20);
     }
   }
 }
 
-export const allQuality = (q: string) => (b: ReadingBatch) => b.readings.length > 0 && b.readings.every((r) => r.quality === q);
+export const allQuality = (q: string) => (b: ReadingBatch) =>
+  b.readings.length > 0 && b.readings.every((r) => r.quality === q);

@@ -27,7 +27,9 @@ async function problems(file: string): Promise<string[]> {
   try {
     await loadSettings(file);
   } catch (err) {
-    return [...(err as HalfwegError).details].map((l) => l.replace(/^.*?config\.yaml: /, '').replace(/^.*?profiles\//, 'profiles/'));
+    return [...(err as HalfwegError).details].map((l) =>
+      l.replace(/^.*?config\.yaml: /, '').replace(/^.*?profiles\//, 'profiles/'),
+    );
   }
   return [];
 }
@@ -52,16 +54,32 @@ describe('serial devices in the config', () => {
     expect(s.devices.map((d) => d.name)).toEqual(['boiler-1']);
     expect(s.serialDevices.map((d) => d.name)).toEqual(['fga-1', 'gas-meter']);
     const [fga, fc] = s.serialDevices;
-    expect(fga!.connection).toEqual({ type: 'serial', path: '/dev/serial/by-id/usb-FTDI_FT232R-if00-port0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
+    expect(fga!.connection).toEqual({
+      type: 'serial',
+      path: '/dev/serial/by-id/usb-FTDI_FT232R-if00-port0',
+      baudRate: 9600,
+      dataBits: 8,
+      parity: 'none',
+      stopBits: 1,
+    });
     expect(fga!.framing).toEqual({ type: 'line', delimiter: '\r\n', maxLength: 256 });
     expect(fga!.mode).toEqual({ type: 'streaming', staleAfter: 10_000 });
-    expect(fga!.points.find((p) => p.name === 'flue_gas_co')).toMatchObject({ field: 'CO', limits: { h: 80, hh: 400, deadband: 5 } });
+    expect(fga!.points.find((p) => p.name === 'flue_gas_co')).toMatchObject({
+      field: 'CO',
+      limits: { h: 80, hh: 400, deadband: 5 },
+    });
     // pollInterval set on the device wins over the profile's; timeout comes from the profile
-    expect(fc!.mode).toEqual({ type: 'polled', command: 'RD\r\n', interval: 2000, timeout: 800, appendChecksum: false });
+    expect(fc!.mode).toEqual({
+      type: 'polled',
+      command: 'RD\r\n',
+      interval: 2000,
+      timeout: 800,
+      appendChecksum: false,
+    });
     expect(fc!.checksum).toEqual({ type: 'nmea-xor', encoding: 'hex', separator: '*', skip: 0, byteOrder: 'big' });
   });
 
-  it('a pollInterval or timeout written on the device wins even when it equals the default; unwritten, the profile\'s', async () => {
+  it("a pollInterval or timeout written on the device wins even when it equals the default; unwritten, the profile's", async () => {
     const s = await loadSettings(
       config(`devices:
   - name: written
@@ -89,16 +107,22 @@ checksum: { type: nmea-xor, encodng: hex }
 points:
   b: { unit: x }
 `;
-    expect(await problems(config(`devices:\n  - { name: d, profile: bad, connection: { type: serial, path: /dev/x } }\n`, { bad }))).toEqual([
+    expect(
+      await problems(
+        config(`devices:\n  - { name: d, profile: bad, connection: { type: serial, path: /dev/x } }\n`, { bad }),
+      ),
+    ).toEqual([
       'profiles/bad.yaml: framing.type: expected one of "line", "stx-etx", "fixed", got "lines"',
       'profiles/bad.yaml: mode.command: expected a string of 1..256 bytes (characters \\x00-\\xff; use YAML double quotes for escapes such as "\\r\\n"), got nothing',
       'profiles/bad.yaml: mode.comand: unknown key (did you mean "command"?)',
       'profiles/bad.yaml: checksum.encodng: unknown key (did you mean "encoding"?)',
     ]);
     const bad2 = bad.replace('lines', 'line').replace('comand', 'command').replace('encodng', 'encoding');
-    expect(await problems(config(`devices:\n  - { name: d, profile: bad, connection: { type: serial, path: /dev/x } }\n`, { bad: bad2 }))).toEqual([
-      'profiles/bad.yaml: points.b.field: the pattern has no named group "b" (groups: a)',
-    ]);
+    expect(
+      await problems(
+        config(`devices:\n  - { name: d, profile: bad, connection: { type: serial, path: /dev/x } }\n`, { bad: bad2 }),
+      ),
+    ).toEqual(['profiles/bad.yaml: points.b.field: the pattern has no named group "b" (groups: a)']);
   });
 
   it('refuses a serial connection with a Modbus profile, and the reverse', async () => {
@@ -147,7 +171,12 @@ points:
     expect(profileSchema.safeParse({ model: 'm', points: { a: { table: 'holding', address: 0 } } }).success).toBe(true);
     expect(
       profileSchema.safeParse({
-        model: 'm', protocol: 'serial', framing: { type: 'line' }, mode: { type: 'streaming' }, parser: { type: 'json' }, points: { a: {} },
+        model: 'm',
+        protocol: 'serial',
+        framing: { type: 'line' },
+        mode: { type: 'streaming' },
+        parser: { type: 'json' },
+        points: { a: {} },
       }).success,
     ).toBe(true);
   });

@@ -9,10 +9,18 @@ import { SerialInstrument } from '../../../src/sources/simulator/serial-instrume
 import { allQuality, Collector, deviceFor, PtyPair } from './pty.js';
 import { sleep } from '../../support/wait.js';
 
-const profileDoc = YAML.parse(readFileSync(path.resolve('devices/flue-gas-analyser.yaml'), 'utf8')) as Record<string, unknown>;
+const profileDoc = YAML.parse(readFileSync(path.resolve('devices/flue-gas-analyser.yaml'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 profileDoc['mode'] = { type: 'streaming', staleAfter: '600ms' };
 
-const VALUES: Record<string, number> = { flue_gas_o2: 4.1, flue_gas_co: 35, flue_gas_nox: 80, flue_gas_temperature: 182.5 };
+const VALUES: Record<string, number> = {
+  flue_gas_o2: 4.1,
+  flue_gas_co: 35,
+  flue_gas_nox: 80,
+  flue_gas_temperature: 182.5,
+};
 
 const pairs: PtyPair[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -26,15 +34,32 @@ async function setup() {
   pairs.push(pair);
   await pair.start();
   const { spec, profile } = deviceFor(profileDoc, pair.agent);
-  const instrument = () => new SerialInstrument({ profile, path: pair.instrument, period: 40, splitWrites: true, values: (p) => VALUES[p] });
+  const instrument = () =>
+    new SerialInstrument({ profile, path: pair.instrument, period: 40, splitWrites: true, values: (p) => VALUES[p] });
   let inst = instrument();
   await inst.start();
   const source = new SerialSource(spec, silentLogger());
   const out = new Collector();
   await source.start(out.emit);
-  cleanups.push(() => source.stop(), () => inst.stop());
+  cleanups.push(
+    () => source.stop(),
+    () => inst.stop(),
+  );
   const stats = () => source.stats().devices[0] as SerialDeviceStats;
-  return { pair, source, out, stats, get inst() { return inst; }, async restartInstrument() { await inst.stop(); inst = instrument(); await inst.start(); } };
+  return {
+    pair,
+    source,
+    out,
+    stats,
+    get inst() {
+      return inst;
+    },
+    async restartInstrument() {
+      await inst.stop();
+      inst = instrument();
+      await inst.start();
+    },
+  };
 }
 
 describe('streaming instrument on a pty', () => {
@@ -53,7 +78,8 @@ describe('streaming instrument on a pty', () => {
     const big = Buffer.alloc(1 << 20, 0x41);
     const writing = t.inst.write(big);
     let maxBuffered = 0;
-    while (!(await Promise.race([writing.then(() => true), sleep(5).then(() => false)]))) maxBuffered = Math.max(maxBuffered, t.stats().bufferedBytes);
+    while (!(await Promise.race([writing.then(() => true), sleep(5).then(() => false)])))
+      maxBuffered = Math.max(maxBuffered, t.stats().bufferedBytes);
     await sleep(200);
     maxBuffered = Math.max(maxBuffered, t.stats().bufferedBytes);
     expect(maxBuffered).toBeLessThanOrEqual(256 + 2);
@@ -63,7 +89,12 @@ describe('streaming instrument on a pty', () => {
     await t.inst.write('\r\n');
     for (let i = 0; i < 10; i++) await t.inst.write(randomBytes(2048));
     await sleep(200);
-    expect(t.out.since(mark).flatMap((b) => b.readings).filter((r) => r.quality === 'good')).toEqual([]);
+    expect(
+      t.out
+        .since(mark)
+        .flatMap((b) => b.readings)
+        .filter((r) => r.quality === 'good'),
+    ).toEqual([]);
     const s = t.stats();
     expect(s.dropped.noise + s.dropped.parse + s.dropped.unmatched).toBeGreaterThan(0);
 

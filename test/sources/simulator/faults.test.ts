@@ -7,7 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HalfwegError } from '../../../src/errors.js';
 import { simulateCommand } from '../../../src/cli/simulate.js';
 import { decodeRaw } from '../../../src/sources/modbus/codec.js';
-import { checkFaults, loadFaultSchedule, parseFaultArg, parseFaultSchedule } from '../../../src/sources/simulator/fault-schedule.js';
+import {
+  checkFaults,
+  loadFaultSchedule,
+  parseFaultArg,
+  parseFaultSchedule,
+} from '../../../src/sources/simulator/fault-schedule.js';
 import type { Fault } from '../../../src/sources/simulator/faults.js';
 import { findProfile, profilePoints } from '../../../src/sources/simulator/profile-points.js';
 import { SimulatedDevice } from '../../../src/sources/simulator/simulated-device.js';
@@ -27,10 +32,25 @@ function fault(spec: string): Fault {
 
 describe('--fault syntax', () => {
   it('parses every part, with defaults and relative magnitudes', () => {
-    expect(fault('spike:drum_pressure@30s+5s*3')).toEqual({ kind: 'spike', point: 'drum_pressure', start: 30_000, duration: 5000, magnitude: { value: 3, relative: false } });
-    expect(fault('noise@1m+20s*2%')).toEqual({ kind: 'noise', point: null, start: 60_000, duration: 20_000, magnitude: { value: 0.02, relative: true } });
+    expect(fault('spike:drum_pressure@30s+5s*3')).toEqual({
+      kind: 'spike',
+      point: 'drum_pressure',
+      start: 30_000,
+      duration: 5000,
+      magnitude: { value: 3, relative: false },
+    });
+    expect(fault('noise@1m+20s*2%')).toEqual({
+      kind: 'noise',
+      point: null,
+      start: 60_000,
+      duration: 20_000,
+      magnitude: { value: 0.02, relative: true },
+    });
     expect(fault('stuck:all')).toMatchObject({ point: null, start: 0, duration: 30_000 });
-    expect(fault('drift:steam_temperature*-5')).toMatchObject({ magnitude: { value: -5, relative: false }, duration: 60_000 });
+    expect(fault('drift:steam_temperature*-5')).toMatchObject({
+      magnitude: { value: -5, relative: false },
+      duration: 60_000,
+    });
   });
 
   it('reports bad specs with the part at fault', () => {
@@ -55,7 +75,13 @@ describe('--fault syntax', () => {
 describe('fault schedule file', () => {
   it('validates with paths and reasons', () => {
     const { errors } = parseFaultSchedule(
-      { faults: [{ kind: 'spike', point: 'drum_pressure', at: '30s', duraton: '5s' }, { kind: 'noise', at: -1, magnitude: 'loud' }, 'x'] },
+      {
+        faults: [
+          { kind: 'spike', point: 'drum_pressure', at: '30s', duraton: '5s' },
+          { kind: 'noise', at: -1, magnitude: 'loud' },
+          'x',
+        ],
+      },
       'sched.yaml',
     );
     expect(errors).toEqual([
@@ -64,19 +90,28 @@ describe('fault schedule file', () => {
       expect.stringMatching(/^sched\.yaml: faults\[1\]\.magnitude: expected a number/),
       'sched.yaml: faults[2]: expected a mapping, got "x"',
     ]);
-    expect(parseFaultSchedule({ fault: [] }, 's.yaml').errors).toEqual(['s.yaml: faults: is required', 's.yaml: fault: unknown key (did you mean "faults"?)']);
+    expect(parseFaultSchedule({ fault: [] }, 's.yaml').errors).toEqual([
+      's.yaml: faults: is required',
+      's.yaml: fault: unknown key (did you mean "faults"?)',
+    ]);
   });
 
   it('loads a file and rejects bad YAML with line and column', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'halfweg-faults-'));
     const good = path.join(dir, 'good.yaml');
-    await writeFile(good, 'faults:\n  - { kind: spike, point: drum_pressure, at: 30s, duration: 5s, magnitude: 3 }\n  - { kind: dropout, at: 90s, duration: 15s }\n');
+    await writeFile(
+      good,
+      'faults:\n  - { kind: spike, point: drum_pressure, at: 30s, duration: 5s, magnitude: 3 }\n  - { kind: dropout, at: 90s, duration: 15s }\n',
+    );
     const loaded = await loadFaultSchedule(good, 'good.yaml');
     expect(loaded.map((f) => f.where)).toEqual(['good.yaml: faults[0]', 'good.yaml: faults[1]']);
     expect(loaded[1]!.fault).toMatchObject({ kind: 'dropout', start: 90_000, duration: 15_000 });
     const bad = path.join(dir, 'bad.yaml');
     await writeFile(bad, 'faults:\n  - { kind: spike\n');
-    await expect(loadFaultSchedule(bad, 'bad.yaml')).rejects.toSatisfy((e: unknown) => e instanceof HalfwegError && e.code === 'HALFWEG_CONFIG_INVALID' && /^bad\.yaml:\d+:\d+: /.test(e.message));
+    await expect(loadFaultSchedule(bad, 'bad.yaml')).rejects.toSatisfy(
+      (e: unknown) =>
+        e instanceof HalfwegError && e.code === 'HALFWEG_CONFIG_INVALID' && /^bad\.yaml:\d+:\d+: /.test(e.message),
+    );
   });
 });
 
@@ -123,14 +158,20 @@ describe('faults in the simulated device', () => {
   });
 
   it('spike on a bit inverts it', () => {
-    for (const r of run([fault('spike:burner_on@30s+5s')], 'burner_on', 25, 40)) expect(r.faulty).toBe(inside(r) ? 1 - r.clean : r.clean);
+    for (const r of run([fault('spike:burner_on@30s+5s')], 'burner_on', 25, 40))
+      expect(r.faulty).toBe(inside(r) ? 1 - r.clean : r.clean);
   });
 });
 
 describe('Simulator over TCP with a fake clock', () => {
   let now = 1_700_000_000_000;
   const sim = new Simulator({
-    name: 'steam-boiler', points, simulation: 'steam-boiler', seed: 9, now: () => now, refreshMs: 0,
+    name: 'steam-boiler',
+    points,
+    simulation: 'steam-boiler',
+    seed: 9,
+    now: () => now,
+    refreshMs: 0,
     faults: [fault('dropout@30s+5s'), fault('spike:drum_pressure@60s+5s*3')],
   });
   const client = new ModbusRTU();
@@ -176,13 +217,20 @@ describe('halfweg simulate', () => {
     let err = '';
     stdout.on('data', (c) => (out += String(c)));
     stderr.on('data', (c) => (err += String(c)));
-    return { io: { stdout, stderr, stdin: new PassThrough(), stopSignal: stop, onReload: () => () => {} }, out: () => out, err: () => err };
+    return {
+      io: { stdout, stderr, stdin: new PassThrough(), stopSignal: stop, onReload: () => () => {} },
+      out: () => out,
+      err: () => err,
+    };
   }
 
   it('listens, prints one line, answers, and stops on the signal', async () => {
     let stop!: (s: string) => void;
     const t = io(new Promise<string>((r) => (stop = r)));
-    const done = simulateCommand.run(['--profile', 'genset', '--port', '0', '--seed', '4', '--fault', 'noise@1h+1s'], t.io);
+    const done = simulateCommand.run(
+      ['--profile', 'genset', '--port', '0', '--seed', '4', '--fault', 'noise@1h+1s'],
+      t.io,
+    );
     for (let i = 0; i < 100 && !t.out().includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
     const m = /^simulating generator-set .* on 127\.0\.0\.1:(\d+) unit 1, seed 4, 1 fault\(s\)\n$/.exec(t.out());
     expect(m, t.out() + t.err()).not.toBeNull();
@@ -199,11 +247,19 @@ describe('halfweg simulate', () => {
   it('refuses bad arguments with exit code 2 and says why (usage errors through the launcher, which adds the usage)', async () => {
     const never = new Promise<string>(() => {});
     const a = io(never);
-    expect(await simulateCommand.run(['--profile', 'boiler', '--port', '0', '--fault', 'spike:nope', '--fault', 'melt'], a.io)).toBe(2);
+    expect(
+      await simulateCommand.run(
+        ['--profile', 'boiler', '--port', '0', '--fault', 'spike:nope', '--fault', 'melt'],
+        a.io,
+      ),
+    ).toBe(2);
     expect(a.err()).toContain('--fault "melt": KIND: expected one of');
     expect(a.err()).toContain('--fault "spike:nope": :POINT: no point "nope"');
     const b = io(never);
-    await expect(simulateCommand.run(['--profile', 'boiler'], b.io)).rejects.toMatchObject({ code: 'HALFWEG_USAGE', message: expect.stringContaining('--port is required') });
+    await expect(simulateCommand.run(['--profile', 'boiler'], b.io)).rejects.toMatchObject({
+      code: 'HALFWEG_USAGE',
+      message: expect.stringContaining('--port is required'),
+    });
     const c = io(never);
     expect(await simulateCommand.run(['--profile', 'kettle', '--port', '0'], c.io)).toBe(2);
     expect(c.err()).toContain('device profile "kettle" not found');

@@ -62,10 +62,20 @@ describe('steam boiler physics', async () => {
     expect(Math.max(...level)).toBeGreaterThan(5);
     expect(Math.min(...level)).toBeLessThan(-5);
     // Feedwater follows steam flow.
-    expect(corr(rows.map((r) => r['steam_flow']!), rows.map((r) => r['feedwater_flow']!))).toBeGreaterThan(0.8);
+    expect(
+      corr(
+        rows.map((r) => r['steam_flow']!),
+        rows.map((r) => r['feedwater_flow']!),
+      ),
+    ).toBeGreaterThan(0.8);
     // O2 is high when firing is low.
     const on = rows.filter((r) => r['burner_on'] === 1);
-    expect(corr(on.map((r) => r['fuel_valve_position']!), on.map((r) => r['flue_gas_o2']!))).toBeLessThan(-0.5);
+    expect(
+      corr(
+        on.map((r) => r['fuel_valve_position']!),
+        on.map((r) => r['flue_gas_o2']!),
+      ),
+    ).toBeLessThan(-0.5);
     expect(rows.at(-1)!['burner_hours']).toBeGreaterThan(rows[0]!['burner_hours']!);
     inRange(points, rows);
   });
@@ -89,9 +99,15 @@ describe('generator set physics', async () => {
     const rows = sample(dev, 2 * 3600, 5);
     const power = rows.map((r) => r['active_power']!);
     expect(Math.max(...power) - Math.min(...power)).toBeGreaterThan(100); // the load cycles
-    expect(corr(power, rows.map((r) => r['current_l1']!))).toBeGreaterThan(0.95);
+    expect(
+      corr(
+        power,
+        rows.map((r) => r['current_l1']!),
+      ),
+    ).toBeGreaterThan(0.95);
     for (const r of rows) {
-      const s = [1, 2, 3].reduce((acc, i) => acc + r[`voltage_l${i}`]! * r[`current_l${i}`]!, 0) * r['power_factor']! / 1000;
+      const s =
+        ([1, 2, 3].reduce((acc, i) => acc + r[`voltage_l${i}`]! * r[`current_l${i}`]!, 0) * r['power_factor']!) / 1000;
       expect(Math.abs(s - r['active_power']!) / r['active_power']!).toBeLessThan(0.05);
       expect(r['power_factor']).toBeGreaterThanOrEqual(0.85);
       expect(r['power_factor']).toBeLessThanOrEqual(0.95);
@@ -102,7 +118,17 @@ describe('generator set physics', async () => {
     // The winding heats with load, slowly: it lags the power by minutes.
     const load2 = power.map((p) => (p / 450) ** 2);
     const lagged = load2.slice(0, -120);
-    expect(corr(lagged, rows.slice(120).map((r) => r['winding_temperature']!))).toBeGreaterThan(corr(load2, rows.map((r) => r['winding_temperature']!)));
+    expect(
+      corr(
+        lagged,
+        rows.slice(120).map((r) => r['winding_temperature']!),
+      ),
+    ).toBeGreaterThan(
+      corr(
+        load2,
+        rows.map((r) => r['winding_temperature']!),
+      ),
+    );
     expect(rows.at(-1)!['running_hours']! - rows[0]!['running_hours']!).toBeGreaterThanOrEqual(1);
     expect(rows.at(-1)!['energy_total']).toBeGreaterThan(rows[0]!['energy_total']! + 200);
     inRange(points, rows);
@@ -119,8 +145,22 @@ describe('generator set physics', async () => {
 
 describe('generic model', () => {
   const points: PointSpec[] = Array.from({ length: 10_000 }, (_, i) => ({
-    name: `p${i}`, description: '', unit: '', table: 'holding', address: 2 * i, type: 'float32', order: 'ABCD',
-    scale: 1, offset: 0, range: [-5, 5 + (i % 10)], precision: null, limits: {}, group: 'default', writable: false, writeRange: null, writeFunction: 'single',
+    name: `p${i}`,
+    description: '',
+    unit: '',
+    table: 'holding',
+    address: 2 * i,
+    type: 'float32',
+    order: 'ABCD',
+    scale: 1,
+    offset: 0,
+    range: [-5, 5 + (i % 10)],
+    precision: null,
+    limits: {},
+    group: 'default',
+    writable: false,
+    writeRange: null,
+    writeFunction: 'single',
   }));
 
   it('walks smoothly inside each range and is cheap for 10,000 points', () => {

@@ -62,7 +62,23 @@ describe('ModbusTcpServer', () => {
 
   it('serves registers that mbpoll reads and codec decodes', async () => {
     // mbpoll: -0 uses PDU (0-based) addresses; -B asks big-endian word order for float/int.
-    const { stdout } = await run('mbpoll', ['-m', 'tcp', '-p', String(port), '-a', '1', '-0', '-r', '0', '-c', '6', '-t', '4', '-1', '127.0.0.1']);
+    const { stdout } = await run('mbpoll', [
+      '-m',
+      'tcp',
+      '-p',
+      String(port),
+      '-a',
+      '1',
+      '-0',
+      '-r',
+      '0',
+      '-c',
+      '6',
+      '-t',
+      '4',
+      '-1',
+      '127.0.0.1',
+    ]);
     const words = [...stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)].map((m) => Number(m[2]) & 0xffff);
     expect(words).toHaveLength(6);
     const bytes = Buffer.alloc(12);
@@ -71,15 +87,64 @@ describe('ModbusTcpServer', () => {
     expect(decodeRaw('uint32', 'CDAB', bytes, 4)).toBe(70000);
     expect(words.slice(4)).toEqual([0x1234, 0xfffe]);
 
-    const fl = await run('mbpoll', ['-m', 'tcp', '-p', String(port), '-a', '1', '-0', '-r', '0', '-c', '1', '-t', '4:float', '-B', '-1', '127.0.0.1']);
+    const fl = await run('mbpoll', [
+      '-m',
+      'tcp',
+      '-p',
+      String(port),
+      '-a',
+      '1',
+      '-0',
+      '-r',
+      '0',
+      '-c',
+      '1',
+      '-t',
+      '4:float',
+      '-B',
+      '-1',
+      '127.0.0.1',
+    ]);
     expect(Number(/^\[0\]:\s+(\S+)/m.exec(fl.stdout)?.[1])).toBeCloseTo(123.456, 3);
 
-    const coils = await run('mbpoll', ['-m', 'tcp', '-p', String(port), '-a', '7', '-0', '-r', '0', '-c', '4', '-t', '0', '-1', '127.0.0.1']);
+    const coils = await run('mbpoll', [
+      '-m',
+      'tcp',
+      '-p',
+      String(port),
+      '-a',
+      '7',
+      '-0',
+      '-r',
+      '0',
+      '-c',
+      '4',
+      '-t',
+      '0',
+      '-1',
+      '127.0.0.1',
+    ]);
     expect([...coils.stdout.matchAll(/^\[\d+\]:\s+(\d)/gm)].map((m) => Number(m[1]))).toEqual([1, 0, 1, 1]);
   });
 
   it('answers mbpoll with exception 02 beyond the image', async () => {
-    const r = await run('mbpoll', ['-m', 'tcp', '-p', String(port), '-a', '1', '-0', '-r', '5', '-c', '2', '-t', '4', '-1', '127.0.0.1']).catch((e: { stdout: string; stderr: string }) => e);
+    const r = await run('mbpoll', [
+      '-m',
+      'tcp',
+      '-p',
+      String(port),
+      '-a',
+      '1',
+      '-0',
+      '-r',
+      '5',
+      '-c',
+      '2',
+      '-t',
+      '4',
+      '-1',
+      '127.0.0.1',
+    ]).catch((e: { stdout: string; stderr: string }) => e);
     expect(`${r.stdout}${r.stderr}`).toMatch(/Illegal data address/i);
   });
 
@@ -92,7 +157,17 @@ describe('ModbusTcpServer', () => {
       const hr = await client.readHoldingRegisters(0, 2);
       expect(toEngineering(f32, decodeRaw('float32', 'ABCD', hr.buffer, 0))).toBeCloseTo(123.456, 3);
       expect((await client.readInputRegisters(0, 4)).data).toEqual([10, 20, 30, 40]);
-      expect((await client.readCoils(0, 9)).data.slice(0, 9)).toEqual([true, false, true, true, false, false, false, false, true]);
+      expect((await client.readCoils(0, 9)).data.slice(0, 9)).toEqual([
+        true,
+        false,
+        true,
+        true,
+        false,
+        false,
+        false,
+        false,
+        true,
+      ]);
       expect((await client.readDiscreteInputs(0, 4)).data.slice(0, 4)).toEqual([false, true, true, false]);
 
       await client.writeRegister(4, 0xabcd);
@@ -128,18 +203,43 @@ describe('ModbusTcpServer', () => {
     const e = req(5, 1, [4, 0, 1, 0, 1]);
     const f = req(6, 1, [2, 0, 0, 0, 3]);
     const all = Buffer.concat([e, f]);
-    const split = await raw(port, [all.subarray(0, 3), all.subarray(3, 9), all.subarray(9, 15), all.subarray(15)], 2, 20);
+    const split = await raw(
+      port,
+      [all.subarray(0, 3), all.subarray(3, 9), all.subarray(9, 15), all.subarray(15)],
+      2,
+      20,
+    );
     expect([...split[0]!]).toEqual([0, 5, 1, 4, 2, 0, 20]);
     expect([...split[1]!]).toEqual([0, 6, 1, 2, 1, 0b110]);
   });
 
   it('applies fault hooks: delay keeps order, drop, garbage, close, exception', async () => {
     const remove = server.addFaultHook((r) =>
-      r.transactionId === 10 ? { kind: 'delay', ms: 150 } : r.transactionId === 11 ? { kind: 'drop' } : r.transactionId === 12 ? { kind: 'garbage' } : r.transactionId === 13 ? { kind: 'exception', code: 6 } : undefined,
+      r.transactionId === 10
+        ? { kind: 'delay', ms: 150 }
+        : r.transactionId === 11
+          ? { kind: 'drop' }
+          : r.transactionId === 12
+            ? { kind: 'garbage' }
+            : r.transactionId === 13
+              ? { kind: 'exception', code: 6 }
+              : undefined,
     );
     try {
       const started = Date.now();
-      const out = await raw(port, [Buffer.concat([req(10, 1, [4, 0, 0, 0, 1]), req(11, 1, [4, 0, 0, 0, 1]), req(12, 1, [4, 0, 0, 0, 1]), req(13, 1, [4, 0, 0, 0, 1]), req(14, 1, [4, 0, 0, 0, 1])])], 4);
+      const out = await raw(
+        port,
+        [
+          Buffer.concat([
+            req(10, 1, [4, 0, 0, 0, 1]),
+            req(11, 1, [4, 0, 0, 0, 1]),
+            req(12, 1, [4, 0, 0, 0, 1]),
+            req(13, 1, [4, 0, 0, 0, 1]),
+            req(14, 1, [4, 0, 0, 0, 1]),
+          ]),
+        ],
+        4,
+      );
       expect(Date.now() - started).toBeGreaterThanOrEqual(140);
       expect(out.map((f) => f[1])).toEqual([10, 12, 13, 14]);
       expect(out[1]![4]).toBe(0xf0); // garbage: byte count that does not match
