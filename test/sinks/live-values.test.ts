@@ -28,7 +28,9 @@ describe('live values', () => {
           live.update({ device, ts: 1, readings });
           const payload = live.take(device, full, 1767225600000);
           // The oracle: the last reading of each point, in first-seen order, through JSON.stringify.
-          const points: Record<string, { value: number | null; quality: Quality; ts: number }> = {};
+          // A null-prototype object, so that a point named __proto__ is a key like any other (in a
+          // plain object literal, assigning it would set the prototype and drop the point).
+          const points: Record<string, { value: number | null; quality: Quality; ts: number }> = Object.create(null);
           const order: string[] = [];
           const last = new Map<string, (typeof rs)[number]>();
           for (const r of rs) {
@@ -44,6 +46,18 @@ describe('live values', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('a point named __proto__ is a point like any other (an object literal would have dropped it)', () => {
+    const live = new LiveValues('a');
+    live.update({
+      device: 'd',
+      ts: 5,
+      readings: [{ device: 'd', point: '__proto__', value: 1, quality: 'good', ts: 5 }],
+    });
+    expect(live.take('d', true, 9)).toBe(
+      '{"agent":"a","device":"d","ts":9,"full":true,"points":{"__proto__":{"value":1,"quality":"good","ts":5}}}',
     );
   });
 
