@@ -22,13 +22,12 @@ export class LatestValues {
 
   accept(batch: ReadingBatch): void {
     let device: string | undefined;
-    let points = new Map<string, LatestValue>();
+    let points: Map<string, LatestValue> | undefined;
     for (const r of batch.readings) {
-      if (r.device !== device) {
+      if (r.device !== device || points === undefined) {
         device = r.device;
-        const known = this.byDevice.get(device);
-        if (known) points = known;
-        else this.byDevice.set(device, (points = new Map()));
+        points = this.byDevice.get(device);
+        if (!points) this.byDevice.set(device, (points = new Map()));
       }
       let v = points.get(r.point);
       if (!v) points.set(r.point, (v = { device: r.device, point: r.point, value: null, ts: 0, quality: r.quality }));

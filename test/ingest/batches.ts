@@ -5,6 +5,7 @@
 import { encodeBatch } from '../../src/sinks/batch-format.js';
 import type { StoredRecord } from '../../src/store/records.js';
 import { rng, simBatch, simDevices } from '../store/sim-data.js';
+import { ROLLUP_COLUMNS } from '../../src/aggregate/rollup-record.js';
 
 export const T0 = Date.UTC(2026, 0, 15, 10, 0, 0);
 
@@ -40,23 +41,7 @@ export function rollupRecord(seq: number, start = T0): StoredRecord {
       end: start + 60_000,
       tz: 'UTC',
       partial: false,
-      columns: [
-        'device',
-        'point',
-        'count',
-        'good',
-        'bad',
-        'late',
-        'min',
-        'max',
-        'mean',
-        'twMean',
-        'last',
-        'stddev',
-        'p50',
-        'p95',
-        'p99',
-      ],
+      columns: [...ROLLUP_COLUMNS],
       rows: [
         ['boiler-1', 'point_1', 60, 59, 1, 0, 9.81, 10.2, 10.01, 10, 10.1, 0.09, 10, 10.2, 10.2],
         ['boiler-1', 'point_2', 60, 0, 60, 0, null, null, null, null, null, null, null, null, null],

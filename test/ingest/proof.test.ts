@@ -27,6 +27,7 @@ import { rng, simBatch, simDevices } from '../store/sim-data.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { sleep } from '../support/wait.js';
+import { ROLLUP_COLUMNS } from '../../src/aggregate/rollup-record.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(root, 'dist/src/main.js');
@@ -145,23 +146,7 @@ async function produce(a: AgentSim, n: number, until: number): Promise<void> {
           end: start + 60_000,
           tz: 'UTC',
           partial: true,
-          columns: [
-            'device',
-            'point',
-            'count',
-            'good',
-            'bad',
-            'late',
-            'min',
-            'max',
-            'mean',
-            'twMean',
-            'last',
-            'stddev',
-            'p50',
-            'p95',
-            'p99',
-          ],
+          columns: [...ROLLUP_COLUMNS],
           rows: devs[0]!.points.map((p, k) => [
             devs[0]!.name,
             p,

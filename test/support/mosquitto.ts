@@ -122,93 +122,37 @@ export function makeCerts(dir: string): {
 } {
   const f = (n: string) => path.join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  ssl(
-    'req',
-    '-x509',
+  // A self-signed CA, and a key plus a certificate signed by ours (`ext`: extensions file).
+  const key = (name: string, cn: string) => [
     '-newkey',
     'rsa:2048',
     '-nodes',
-    '-days',
-    '2',
     '-subj',
-    '/CN=halfweg-test-ca',
+    `/CN=${cn}`,
     '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.crt'),
-  );
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=other-ca',
-    '-keyout',
-    f('other.key'),
-    '-out',
-    f('other.crt'),
-  );
+    f(`${name}.key`),
+  ];
+  const selfSigned = (name: string, cn: string) =>
+    ssl('req', '-x509', '-days', '2', ...key(name, cn), '-out', f(`${name}.crt`));
+  const signed = (name: string, cn: string, ext?: string) => {
+    ssl('req', ...key(name, cn), '-out', f(`${name}.csr`));
+    const by = [
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      ...(ext ? ['-extfile', f(ext)] : []),
+    ];
+    ssl('x509', '-req', '-in', f(`${name}.csr`), ...by, '-out', f(`${name}.crt`));
+  };
+  selfSigned('ca', 'halfweg-test-ca');
+  selfSigned('other', 'other-ca');
   writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    f('server.key'),
-    '-out',
-    f('server.csr'),
-  );
-  ssl(
-    'x509',
-    '-req',
-    '-in',
-    f('server.csr'),
-    '-CA',
-    f('ca.crt'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    f('server.ext'),
-    '-out',
-    f('server.crt'),
-  );
-  ssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=halfweg-agent',
-    '-keyout',
-    f('client.key'),
-    '-out',
-    f('client.csr'),
-  );
-  ssl(
-    'x509',
-    '-req',
-    '-in',
-    f('client.csr'),
-    '-CA',
-    f('ca.crt'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-out',
-    f('client.crt'),
-  );
+  signed('server', '127.0.0.1', 'server.ext');
+  signed('client', 'halfweg-agent');
   return {
     ca: f('ca.crt'),
     serverCert: f('server.crt'),

@@ -294,10 +294,16 @@ export class SparkplugSink implements MqttBackedSink {
   private onMessage(gen: number, topic: string, payload: Buffer, retain: boolean): void {
     if (gen !== this.generation) return;
     const primary = this.o.config.sparkplug.primaryHost;
+    if (primary && topic === SparkplugTopics.state(primary)) {
+      this.onState(gen, payload);
+      return;
+    }
+    if (topic === this.topics.node_('NCMD')) {
+      this.onNodeCommand(gen, payload);
+      return;
+    }
     const device = this.topics.commandDevice(topic);
-    if (primary && topic === SparkplugTopics.state(primary)) this.onState(gen, payload);
-    else if (topic === this.topics.node_('NCMD')) this.onNodeCommand(gen, payload);
-    else if (device !== undefined) this.onDeviceCommandMessage(device, payload);
+    if (device !== undefined) this.onDeviceCommandMessage(device, payload);
     else this.subscriptions.get(topic)?.(topic, payload, { retain });
   }
 

@@ -15,6 +15,7 @@ import { Mosquitto } from '../../support/mosquitto.js';
 import { Subscriber, openStore, sinkConfig } from '../helpers.js';
 import { loadSchemas, schemaFor } from './schemas.js';
 import { captureLog } from '../../support/log.js';
+import { ROLLUP_COLUMNS } from '../../../src/aggregate/rollup-record.js';
 
 const ids = { agent: 'bh-1', site: 'sugar' };
 const base = 'halfweg/sugar/bh-1/';
@@ -183,23 +184,7 @@ describe('issue 21.2: the plain JSON contract on a real broker', () => {
     // Records: two alarm events, one rollup of two points, one daily report, one reading batch.
     const a1 = await store.commit({ type: 'alarm', alarm: alarm(1, 'raised', 'unack') });
     const a2 = await store.commit({ type: 'alarm', alarm: alarm(2, 'acknowledged', 'acked') });
-    const columns = [
-      'device',
-      'point',
-      'count',
-      'good',
-      'bad',
-      'late',
-      'min',
-      'max',
-      'mean',
-      'twMean',
-      'last',
-      'stddev',
-      'p50',
-      'p95',
-      'p99',
-    ];
+    const columns = [...ROLLUP_COLUMNS];
     const rows = [
       ['boiler-1', 'drum_pressure', 60, 60, 0, 0, 12.01, 12.96, 12.4833333, 12.48, 12.9, 0.2711111, 12.45, 12.9, 12.96],
       ['boiler-1', 'flue_temp', 60, 58, 2, 0, 52.1, 53.300000000000004, 52.7, 52.71, 53, 0.3, 52.7, 53.2, 53.3],

@@ -11,6 +11,11 @@ import { ModbusTcpServer } from '../../../src/sources/simulator/tcp-server.js';
 const ModbusRTU = ModbusSerial as unknown as typeof ModbusSerial.default;
 
 const run = promisify(execFile);
+/** One mbpoll read of our server on `port`: unit, PDU (0-based) reference, count, type (-t), extra flags. */
+function mbpoll(port: number, unit: number, ref: number, count: number, type: string, ...extra: string[]) {
+  const args = ['-m', 'tcp', '-p', port, '-a', unit, '-0', '-r', ref, '-c', count, '-t', type, ...extra, '-1'];
+  return run('mbpoll', [...args.map(String), '127.0.0.1']);
+}
 
 const f32 = { type: 'float32', order: 'ABCD', scale: 1, offset: 0 } as const;
 const u32cdab = { type: 'uint32', order: 'CDAB', scale: 1, offset: 0 } as const;
@@ -62,23 +67,7 @@ describe('ModbusTcpServer', () => {
 
   it('serves registers that mbpoll reads and codec decodes', async () => {
     // mbpoll: -0 uses PDU (0-based) addresses; -B asks big-endian word order for float/int.
-    const { stdout } = await run('mbpoll', [
-      '-m',
-      'tcp',
-      '-p',
-      String(port),
-      '-a',
-      '1',
-      '-0',
-      '-r',
-      '0',
-      '-c',
-      '6',
-      '-t',
-      '4',
-      '-1',
-      '127.0.0.1',
-    ]);
+    const { stdout } = await mbpoll(port, 1, 0, 6, '4');
     const words = [...stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)].map((m) => Number(m[2]) & 0xffff);
     expect(words).toHaveLength(6);
     const bytes = Buffer.alloc(12);
@@ -87,64 +76,15 @@ describe('ModbusTcpServer', () => {
     expect(decodeRaw('uint32', 'CDAB', bytes, 4)).toBe(70000);
     expect(words.slice(4)).toEqual([0x1234, 0xfffe]);
 
-    const fl = await run('mbpoll', [
-      '-m',
-      'tcp',
-      '-p',
-      String(port),
-      '-a',
-      '1',
-      '-0',
-      '-r',
-      '0',
-      '-c',
-      '1',
-      '-t',
-      '4:float',
-      '-B',
-      '-1',
-      '127.0.0.1',
-    ]);
+    const fl = await mbpoll(port, 1, 0, 1, '4:float', '-B');
     expect(Number(/^\[0\]:\s+(\S+)/m.exec(fl.stdout)?.[1])).toBeCloseTo(123.456, 3);
 
-    const coils = await run('mbpoll', [
-      '-m',
-      'tcp',
-      '-p',
-      String(port),
-      '-a',
-      '7',
-      '-0',
-      '-r',
-      '0',
-      '-c',
-      '4',
-      '-t',
-      '0',
-      '-1',
-      '127.0.0.1',
-    ]);
+    const coils = await mbpoll(port, 7, 0, 4, '0');
     expect([...coils.stdout.matchAll(/^\[\d+\]:\s+(\d)/gm)].map((m) => Number(m[1]))).toEqual([1, 0, 1, 1]);
   });
 
   it('answers mbpoll with exception 02 beyond the image', async () => {
-    const r = await run('mbpoll', [
-      '-m',
-      'tcp',
-      '-p',
-      String(port),
-      '-a',
-      '1',
-      '-0',
-      '-r',
-      '5',
-      '-c',
-      '2',
-      '-t',
-      '4',
-      '-1',
-      '127.0.0.1',
-    ]).catch((e: { stdout: string; stderr: string }) => e);
+    const r = await mbpoll(port, 1, 5, 2, '4').catch((e: { stdout: string; stderr: string }) => e);
     expect(`${r.stdout}${r.stderr}`).toMatch(/Illegal data address/i);
   });
 
