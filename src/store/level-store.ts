@@ -1,10 +1,10 @@
 /**
  * The Store on LevelDB (classic-level). Contract: store.ts; durability and loss: README.md.
  *
- * Write path: commit() queues; one writer at a time takes everything queued (group commit: all
- * batches that arrived while the previous write was syncing, or while the writer waited for its
- * turn) into ONE atomic LevelDB batch: the records, any new dictionary entries and the new head
- * seq. In every-batch mode synced writes are paced: at most one per `syncInterval` (default
+ * Write path: commit() queues (write-queue.ts); one writer at a time takes everything queued
+ * (group commit: all batches that arrived while the previous write was syncing, or while the
+ * writer waited for its turn) into ONE atomic LevelDB batch: the records, any new dictionary
+ * entries and the new head seq (`writeGroup` here). Sync pacing is sync-pacer.ts's. In every-batch mode synced writes are paced: at most one per `syncInterval` (default
  * 500 ms, so ≤ 2 fsyncs/s however many devices and sinks; issue 15). A group written when no
  * sync is due goes to LevelDB at once without sync (memory holds only what the disk refused) and
  * its commits resolve with the next synced write: the writer's when a group comes due, or the
@@ -28,29 +28,18 @@ import type { Logger } from '../ops/log.js';
 import type { StoreConfig } from '../settings/schema.js';
 import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
 import { JumpDetector, StoreTime, systemClock, type Clock } from './clock.js';
-import {
-  CURSOR_PREFIX,
-  LAYOUT_PREFIX,
-  META_PREFIX,
-  NAME_PREFIX,
-  PREFIX_TYPE,
-  cursorKey,
-  cursorNameOfKey,
-  idOfKey,
-  layoutKey,
-  metaKey,
-  nameKey,
-  recordKey,
-  seqOfKey,
-} from './keys.js';
+import { cursorKey, layoutKey, metaKey, nameKey, recordKey, seqOfKey } from './keys.js';
+import { loadDatabase } from './load.js';
 import { NameTable } from './name-table.js';
 import { openWithRecovery, type Db, type Recovery } from './open-db.js';
-import { RecordEncoder, decodeHeader, decodeRecord } from './record-codec.js';
+import { RecordEncoder, decodeRecord } from './record-codec.js';
 import { RECORD_TYPES, readingsIn, type NewRecord, type RecordType, type StoredRecord } from './records.js';
 import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
 import { SeqIndex } from './seq-index.js';
 import { Retention } from './retention.js';
 import { history, readPoints, type HistorySource } from './history-read.js';
+import { SyncPacer, u64 } from './sync-pacer.js';
+import { WriteQueue, type Pending } from './write-queue.js';
 import type { BatchOp, WriteFn } from './write-op.js';
 import type {
   CommitResult,
@@ -86,18 +75,6 @@ export interface LevelStoreOptions {
   readonly closeDeadline?: number;
 }
 
-interface Pending {
-  readonly rec: NewRecord;
-  readonly readings: number;
-  readonly resolve: (r: CommitResult) => void;
-}
-
-/** A record written in a group too large for one write, waiting for the group's synced write. */
-interface Unsynced {
-  readonly p: Pending;
-  readonly seq: number;
-}
-
 interface CursorState {
   readonly name: string;
   readonly types: readonly RecordType[];
@@ -109,22 +86,7 @@ interface CursorState {
   chain: Promise<unknown>;
 }
 
-interface Loaded {
-  head: number;
-  cursorPositions: Map<string, number>;
-  evictedTotals: Record<RecordType, { records: number; readings: number }>;
-  corrupt: Uint8Array[];
-}
-
-/** Records per LevelDB write in one group commit (bounds the write's size and latency). */
-const MAX_GROUP = 4096;
-
 const emptyTotals = (): Record<RecordType, number> => ({ readings: 0, aggregate: 0, alarm: 0 });
-const u64 = (n: number): Uint8Array => {
-  const w = new ByteWriter(8);
-  w.u64(n);
-  return w.finish();
-};
 
 export class LevelStore implements Store {
   private db: Db | undefined;
@@ -142,13 +104,11 @@ export class LevelStore implements Store {
   private jumps!: JumpDetector;
   private write!: WriteFn;
 
-  private queue: Pending[] = [];
-  private writing = false;
-  private bufferedReadings = 0;
+  private readonly queue: WriteQueue;
+  private readonly pacer: SyncPacer;
   private nextSeq = 1;
   private reserved = 0;
   private head = 0;
-  private durableHead = 0;
   private opened = false;
   private closing = false;
 
@@ -168,7 +128,6 @@ export class LevelStore implements Store {
   private readonly healthListeners = new Set<(h: StoreHealth) => void>();
   private recovery: Recovery = { kind: 'none' };
 
-  private retryTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly retention: Retention;
@@ -177,24 +136,38 @@ export class LevelStore implements Store {
     db: () => this.requireDb(),
     index: this.index,
     names: () => this.names,
-    durableHead: () => this.durableHead,
+    durableHead: () => this.pacer.durableHead,
     corrupt: () => {
       this.recordsCorrupt++;
     },
   };
-  private syncing: Promise<void> | undefined;
-  /** Monotonic time of the last synced write (pacing). */
-  private lastSyncAt = -Infinity;
-  /** Synced writes and fsyncs made (a metric: flash wear). */
-  private syncs = 0;
-  /** An unsynced write (cursor, eviction) completed since the last synced write began. */
-  private needSync = false;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private unsynced: Unsynced[] = [];
 
   constructor(private readonly opts: LevelStoreOptions) {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
+    const everyBatch = opts.config.sync === 'every-batch';
+    this.pacer = new SyncPacer({
+      log: opts.log,
+      everyBatch,
+      syncInterval: opts.config.syncInterval,
+      write: () => this.write,
+      dbOpen: () => this.db?.status === 'open',
+      head: () => this.head,
+      closing: () => this.closing,
+      writerBusy: () => this.queue.writing,
+    });
+    this.queue = new WriteQueue({
+      bound: opts.config.memoryReadings,
+      retry: opts.retry ?? { initial: 200, max: 2000 },
+      dropped: this.dropped,
+      writeGroup: (group, sync) => this.writeGroup(group, sync),
+      syncDue: () => everyBatch && this.pacer.due(),
+      failures: () => this.consecutiveFailures,
+      closing: () => this.closing,
+      drained: () => {
+        if (this.pacer.holding) this.pacer.scheduleFlush();
+      },
+    });
     this.retention = new Retention({
       dir: opts.dir,
       config: opts.config,
@@ -208,8 +181,8 @@ export class LevelStore implements Store {
       now: () => this.time.now(),
       closing: () => this.closing,
       db: () => this.requireDb(),
-      writeOps: (ops, sync) => this.writeOps(ops, sync),
-      scheduleFlush: () => this.scheduleFlush(),
+      writeOps: (ops, sync) => this.pacer.write(ops, sync),
+      scheduleFlush: () => this.pacer.scheduleFlush(),
     });
   }
 
@@ -230,7 +203,15 @@ export class LevelStore implements Store {
         // The memtable (and its log) must be small next to the budget, or the log alone exceeds it.
         writeBufferSize: Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(config.diskBudget / 16))),
       },
-      (db) => this.load(db),
+      async (db) => {
+        const loaded = await loadDatabase(db, this.log);
+        this.names = loaded.names;
+        this.encoder = new RecordEncoder(loaded.names);
+        // The same index object: retention and the history readers hold it.
+        Object.assign(this.index, loaded.index);
+        this.recordsCorrupt += loaded.corrupt.length;
+        return loaded;
+      },
       () => this.clock.now(),
     );
     this.db = opened.db;
@@ -251,12 +232,15 @@ export class LevelStore implements Store {
     }
     this.nextSeq = next;
     this.head = next - 1;
-    this.durableHead = this.head;
+    this.pacer.durableHead = this.head;
     this.reserved = reserve !== undefined && reserve > next ? reserve : 0;
     if (!tool) {
       if (this.reserved === 0) await this.reserveSeqs(next);
       if (state.corrupt.length > 0) {
-        await this.syncedWrite(state.corrupt.map((key) => ({ type: 'del' as const, key })));
+        await this.pacer.write(
+          state.corrupt.map((key) => ({ type: 'del' as const, key })),
+          true,
+        );
       }
     }
     for (const [name, sink] of Object.entries(config.sinks)) {
@@ -306,7 +290,8 @@ export class LevelStore implements Store {
     }
     this.opened = true;
     if (!tool) {
-      if (config.sync === 'interval') this.syncTimer = setInterval(() => void this.syncNow(), config.syncInterval);
+      if (config.sync === 'interval')
+        this.syncTimer = setInterval(() => void this.pacer.syncNow(), config.syncInterval);
       this.retentionTimer = setInterval(() => this.retention.schedule(), this.opts.retentionInterval ?? 5000);
       this.retention.schedule();
     }
@@ -317,101 +302,17 @@ export class LevelStore implements Store {
     this.closing = true;
     clearInterval(this.syncTimer);
     clearInterval(this.retentionTimer);
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.flushTimer);
-    this.retryTimer = undefined;
-    const deadline = this.clock.monotonic() + (this.opts.closeDeadline ?? 5000);
+    this.pacer.stop();
     // Drain: keep writing while writes succeed and the deadline allows.
-    while ((this.queue.length > 0 || this.writing) && this.clock.monotonic() < deadline) {
-      if (!this.writing) {
-        const before = this.queue.length;
-        await this.writeLoop();
-        if (this.queue.length >= before && this.queue.length > 0) await new Promise((r) => setTimeout(r, 50));
-      } else {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
-    for (const p of this.queue.splice(0)) this.drop(p, 'write-failed');
+    await this.queue.drain(this.clock.monotonic() + (this.opts.closeDeadline ?? 5000), () => this.clock.monotonic());
     await this.retention.idle();
     await Promise.all([...this.cursors.values()].map((c) => c.chain.catch(() => undefined)));
-    if (this.opts.config.sync === 'interval' || this.needSync || this.unsynced.length > 0) await this.syncNow();
+    if (this.opts.config.sync === 'interval' || this.pacer.pending) await this.pacer.syncNow();
     // Written but never synced (the final sync failed): they are in LevelDB's log, which a kill
     // keeps; only a power cut right now could lose them.
-    this.settleUnsynced(this.head);
+    this.pacer.settle(this.head);
     await this.db?.close();
     this.opened = false;
-  }
-
-  // ---------------------------------------------------------------- loading
-
-  private async load(db: Db): Promise<Loaded> {
-    this.names = new NameTable();
-    this.encoder = new RecordEncoder(this.names);
-    for (const t of RECORD_TYPES) this.index[t] = new SeqIndex();
-    const loaded: Loaded = {
-      head: 0,
-      cursorPositions: new Map(),
-      evictedTotals: {
-        readings: { records: 0, readings: 0 },
-        aggregate: { records: 0, readings: 0 },
-        alarm: { records: 0, readings: 0 },
-      },
-      corrupt: [],
-    };
-    const it = db.iterator();
-    try {
-      for (;;) {
-        const entries = await it.nextv(1000);
-        if (entries.length === 0) break;
-        for (const [key, value] of entries) this.loadEntry(key, value, loaded);
-      }
-    } finally {
-      await it.close();
-    }
-    return loaded;
-  }
-
-  private loadEntry(key: Uint8Array, value: Uint8Array, loaded: Loaded): void {
-    const prefix = key[0]!;
-    const type = PREFIX_TYPE.get(prefix);
-    if (type) {
-      const seq = seqOfKey(key);
-      loaded.head = Math.max(loaded.head, seq);
-      try {
-        const h = decodeHeader(value);
-        this.index[type].push(seq, h.readings, value.length + key.length, h.at);
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
-        this.recordsCorrupt++;
-        loaded.corrupt.push(key);
-        this.log.error({ type, seq, err: err.message }, 'stored record does not decode; deleting it');
-      }
-      return;
-    }
-    try {
-      const r = new ByteReader(value);
-      if (prefix === NAME_PREFIX) this.names.loadName(idOfKey(key), new TextDecoder().decode(value));
-      else if (prefix === LAYOUT_PREFIX) {
-        const device = r.uvarint();
-        const n = r.uvarint();
-        if (n > r.remaining) throw new DecodeError('layout count');
-        const points: number[] = [];
-        for (let i = 0; i < n; i++) points.push(r.uvarint());
-        this.names.loadLayout(idOfKey(key), { device, points });
-      } else if (prefix === CURSOR_PREFIX) loaded.cursorPositions.set(cursorNameOfKey(key), r.u64());
-      else if (prefix === META_PREFIX) {
-        const name = new TextDecoder().decode(key.subarray(1));
-        if (name === 'head') loaded.head = Math.max(loaded.head, r.u64());
-        const m = /^evicted\.(readings|aggregate|alarm)$/.exec(name);
-        if (m) loaded.evictedTotals[m[1] as RecordType] = { records: r.uvarint(), readings: r.uvarint() };
-      }
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      this.log.error(
-        { key: Buffer.from(key).toString('hex'), err: err.message },
-        'store metadata does not decode; ignoring it',
-      );
-    }
   }
 
   // ---------------------------------------------------------------- writing
@@ -424,114 +325,7 @@ export class LevelStore implements Store {
       this.dropped['write-failed'] += readings;
       return Promise.resolve({ ok: false, reason: 'closed' });
     }
-    return new Promise<CommitResult>((resolve) => {
-      this.queue.push({ rec, readings, resolve });
-      this.bufferedReadings += readings;
-      this.enforceBound();
-      if (!this.writing && this.retryTimer === undefined) void this.writeLoop();
-    });
-  }
-
-  /** Drops the oldest queued readings (then anything oldest) while over the memory bound. */
-  private enforceBound(): void {
-    const bound = this.opts.config.memoryReadings;
-    while (this.bufferedReadings > bound && this.queue.length > 0) {
-      let i = this.queue.findIndex((p) => p.readings > 0);
-      if (i < 0) i = 0;
-      const [p] = this.queue.splice(i, 1);
-      this.drop(p!, 'buffer-overflow');
-    }
-  }
-
-  private drop(p: Pending, reason: 'buffer-overflow' | 'write-failed'): void {
-    this.bufferedReadings -= p.readings;
-    this.dropped[reason] += p.readings;
-    p.resolve({ ok: false, reason });
-  }
-
-  private get everyBatch(): boolean {
-    return this.opts.config.sync === 'every-batch';
-  }
-
-  private async writeLoop(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
-    try {
-      while (this.queue.length > 0) {
-        const group = this.queue.splice(0, MAX_GROUP);
-        // Synced only when its turn has come (one per syncInterval) and nothing is queued behind
-        // it. Otherwise written now without sync, so memory holds only what the disk refused, and
-        // made durable by the next synced write, when its commits resolve.
-        const sync = this.everyBatch && this.queue.length === 0 && this.syncDue();
-        const ok = await this.writeGroup(group, sync);
-        if (!ok) {
-          this.queue.unshift(...group.filter((p) => !this.isSettled(p)));
-          this.enforceBound();
-          this.scheduleRetry();
-          return;
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
-    if (this.unsynced.length > 0) this.scheduleFlush();
-  }
-
-  /** A synced write may go now: at most one per `syncInterval` (issue 15: flash wear). */
-  private syncDue(): boolean {
-    return performance.now() >= this.lastSyncAt + this.opts.config.syncInterval;
-  }
-
-  /** Every write the store makes goes through here, so synced writes are counted in one place. */
-  private async writeOps(ops: BatchOp[], sync: boolean): Promise<void> {
-    if (!sync) {
-      await this.write(ops, { sync: false });
-      this.needSync = true;
-      return;
-    }
-    // Everything completed before this write starts is in LevelDB's log ahead of it: its fsync
-    // makes that durable too. An unsynced write completing from now on sets the flag again.
-    this.needSync = false;
-    this.lastSyncAt = performance.now();
-    this.syncs++;
-    try {
-      await this.write(ops, { sync: true });
-    } catch (err) {
-      this.needSync = true;
-      throw err;
-    }
-  }
-
-  private syncedWrite(ops: BatchOp[]): Promise<void> {
-    return this.writeOps(ops, true);
-  }
-
-  /** Commits written by earlier unsynced writes are durable now (a synced write through `through` succeeded). */
-  private settleUnsynced(through: number): void {
-    for (const u of this.unsynced.splice(0)) u.p.resolve({ ok: true, seq: u.seq });
-    if (this.everyBatch) this.durableHead = Math.max(this.durableHead, through);
-  }
-
-  /**
-   * After an unsynced write in every-batch mode (commits waiting for their turn, a cursor ack, an
-   * eviction): a synced write as soon as one is due, unless a commit's synced write does it first.
-   * This resolves the waiting commits and bounds what a power cut can set a cursor back by.
-   */
-  private scheduleFlush(): void {
-    if (!this.everyBatch || this.flushTimer !== undefined || this.closing) return;
-    const wait = Math.max(1, Math.ceil(this.lastSyncAt + this.opts.config.syncInterval - performance.now()));
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      if ((!this.needSync && this.unsynced.length === 0) || this.closing) return;
-      // The writer is busy: it syncs its last group if due, else this tries again.
-      if (this.writing || this.syncing || !this.syncDue()) return this.scheduleFlush();
-      void this.syncNow();
-    }, wait);
-  }
-
-  private readonly settled = new WeakSet<Pending>();
-  private isSettled(p: Pending): boolean {
-    return this.settled.has(p);
+    return new Promise<CommitResult>((resolve) => this.queue.push({ rec, readings, resolve }));
   }
 
   /** One atomic write of a group; false when the database refused it. */
@@ -545,8 +339,7 @@ export class LevelStore implements Store {
         value = this.encoder.encode(p.rec, at);
       } catch (err) {
         this.log.error({ err: (err as Error).message, type: p.rec.type }, 'record cannot be encoded; dropped');
-        this.settled.add(p);
-        this.drop(p, 'write-failed');
+        this.queue.drop(p, 'write-failed');
         continue;
       }
       const seq = this.nextSeq++;
@@ -571,14 +364,14 @@ export class LevelStore implements Store {
     try {
       if (last >= this.reserved) await this.reserveSeqs(last + 1);
       if (this.consecutiveFailures >= 2) await this.reopen();
-      await this.writeOps(ops, sync);
+      await this.pacer.write(ops, sync);
     } catch (err) {
       this.writeFailures++;
       this.consecutiveFailures++;
       const reason = `write failed: ${(err as Error).message}`;
       if (this.healthState.state === 'ok') {
         this.log.error(
-          { err: (err as Error).message, code: 'HALFWEG_STORE_WRITE_FAILED', buffered: this.bufferedReadings },
+          { err: (err as Error).message, code: 'HALFWEG_STORE_WRITE_FAILED', buffered: this.queue.buffered },
           'store cannot write; buffering in memory and retrying',
         );
       }
@@ -593,15 +386,14 @@ export class LevelStore implements Store {
     let bytes = 0;
     for (const w of written) {
       this.index[w.type].push(w.seq, w.p.readings, w.bytes, at);
-      this.settled.add(w.p);
-      this.bufferedReadings -= w.p.readings;
+      this.queue.written(w.p);
       this.committed += w.p.readings;
       bytes += w.bytes;
       // every-batch: a commit resolves only after a synced write that contains it.
-      if (!this.everyBatch) w.p.resolve({ ok: true, seq: w.seq });
-      else this.unsynced.push({ p: w.p, seq: w.seq });
+      if (this.opts.config.sync !== 'every-batch') w.p.resolve({ ok: true, seq: w.seq });
+      else this.pacer.hold(w.p.resolve, w.seq);
     }
-    if (sync) this.settleUnsynced(last);
+    if (sync) this.pacer.settle(last);
     this.retention.wrote(bytes);
     if (this.healthState.state !== 'ok') this.setHealth({ state: 'ok' });
     // Types no configured sink needs are not kept (when sinks are configured at all).
@@ -613,7 +405,7 @@ export class LevelStore implements Store {
   private async reserveSeqs(from: number): Promise<void> {
     const mark = from + RESERVE_BLOCK;
     await writeReserve(this.opts.dir, mark);
-    this.syncs += 2; // the file and its directory, once per RESERVE_BLOCK records
+    this.pacer.syncs += 2; // the file and its directory, once per RESERVE_BLOCK records
     this.reserved = mark;
   }
 
@@ -627,53 +419,31 @@ export class LevelStore implements Store {
     if (head) this.nextSeq = Math.max(this.nextSeq, new ByteReader(head).u64() + 1);
   }
 
-  private scheduleRetry(): void {
-    if (this.retryTimer !== undefined || this.closing) return;
-    // A short cap: while the disk is full the memory buffer overflows, so every second between
-    // space returning and the next attempt is readings dropped. A failed write attempt is cheap.
-    const { initial, max } = this.opts.retry ?? { initial: 200, max: 2000 };
-    const delay = Math.min(max, initial * 2 ** Math.min(20, this.consecutiveFailures - 1));
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.writeLoop();
-    }, delay);
-    this.retryTimer.unref?.();
-  }
-
-  private async syncNow(): Promise<void> {
-    if (this.db?.status !== 'open') return;
-    if (this.syncing) return this.syncing;
-    const target = this.head;
-    const unsynced = this.unsynced.length;
-    this.syncing = (async () => {
-      try {
-        await this.syncedWrite([{ type: 'put', key: metaKey('sync'), value: u64(target) }]);
-        this.durableHead = Math.max(this.durableHead, target);
-        for (const u of this.unsynced.splice(0, unsynced)) u.p.resolve({ ok: true, seq: u.seq });
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'periodic store sync failed; will retry');
-      } finally {
-        this.syncing = undefined;
-        if (this.needSync || this.unsynced.length > 0) this.scheduleFlush();
-      }
-    })();
-    return this.syncing;
-  }
-
   // ---------------------------------------------------------------- reading and acknowledging
 
-  private cursor(name: string): CursorState {
+  private cursorState(name: string): CursorState {
     const c = this.cursors.get(name);
     if (!c)
       throw new HalfwegError('HALFWEG_STORE_USAGE', `unknown sink cursor "${name}"; configure it under store.sinks`);
     return c;
   }
 
+  cursor(name: string, type: RecordType): number {
+    const c = this.cursors.get(name);
+    if (!c?.types.includes(type)) {
+      throw new HalfwegError(
+        'HALFWEG_STORE_USAGE',
+        `the store has no cursor "${name}" with types [${type}]; open it with store.sinks merged with sinkCursors(config.sinks)`,
+      );
+    }
+    return c.position;
+  }
+
   async read(cursorName: string, options: ReadOptions): Promise<StoredRecord[]> {
-    const c = this.cursor(cursorName);
+    const c = this.cursorState(cursorName);
     const db = this.requireDb();
     const after = options.after ?? c.position;
-    const upto = this.durableHead;
+    const upto = this.pacer.durableHead;
     const types = c.types.filter((t) => !options.types || options.types.includes(t));
     const max = Math.max(0, Math.floor(options.maxRecords));
     if (max === 0 || after >= upto) return [];
@@ -700,20 +470,20 @@ export class LevelStore implements Store {
   }
 
   ack(cursorName: string, seq: number): Promise<number> {
-    const c = this.cursor(cursorName);
+    const c = this.cursorState(cursorName);
     const run = async (): Promise<number> => {
       if (!Number.isSafeInteger(seq) || seq < 0)
         throw new HalfwegError('HALFWEG_STORE_USAGE', `ack of "${cursorName}" with invalid seq ${seq}`);
-      if (seq > this.durableHead) {
+      if (seq > this.pacer.durableHead) {
         throw new HalfwegError(
           'HALFWEG_STORE_USAGE',
-          `ack of "${cursorName}" at seq ${seq} is past the head ${this.durableHead}`,
+          `ack of "${cursorName}" at seq ${seq} is past the head ${this.pacer.durableHead}`,
         );
       }
       if (seq <= c.position) return c.position;
       // Not synced (issue 15): durable with the next synced write, within one syncInterval.
-      await this.writeOps([{ type: 'put', key: cursorKey(c.name), value: u64(seq) }], false);
-      this.scheduleFlush();
+      await this.pacer.write([{ type: 'put', key: cursorKey(c.name), value: u64(seq) }], false);
+      this.pacer.scheduleFlush();
       if (c.types.includes('readings')) c.delivered += this.index.readings.between(c.position, seq).readings;
       c.position = seq;
       this.retention.schedule();
@@ -815,16 +585,16 @@ export class LevelStore implements Store {
     for (const t of RECORD_TYPES) records[t] = this.index[t].size;
     return {
       head: this.head,
-      durableHead: this.durableHead,
+      durableHead: this.pacer.durableHead,
       readingsProduced: this.produced,
       readingsCommitted: this.committed,
-      readingsBuffered: this.bufferedReadings,
+      readingsBuffered: this.queue.buffered,
       readingsDropped: { ...this.dropped },
       recordsEvicted: { ...this.retention.evictedRecords },
       records,
       cursors,
       writeFailures: this.writeFailures,
-      syncs: this.syncs,
+      syncs: this.pacer.syncs,
       clockJumps: this.clockJumps,
       recordsCorrupt: this.recordsCorrupt,
       historyReadingsEvicted: this.retention.historyEvicted,

@@ -129,6 +129,13 @@ export interface Store {
   open(): Promise<void>;
   close(): Promise<void>;
   commit(record: NewRecord): Promise<CommitResult>;
+  /**
+   * The position of cursor `name`, which must read `type`: a sink's one call at start. Cursors
+   * are declared when the store opens (`store.sinks`; the agent adds `sinkCursors(config.sinks)`),
+   * never later: retention deletes what every known cursor acknowledged, so a cursor appearing
+   * after open could find its unread records gone. Throws HALFWEG_STORE_USAGE naming the fix.
+   */
+  cursor(name: string, type: RecordType): number;
   read(cursor: string, options: ReadOptions): Promise<StoredRecord[]>;
   /** Resolves with the cursor's position after the ack. */
   ack(cursor: string, seq: number): Promise<number>;

@@ -103,6 +103,10 @@ export function storeContract(name: string, harness: () => Promise<StoreHarness>
       expect(await s.ack('cloud', seqs[0]!)).toBe(seqs[2]);
       await expect(s.ack('cloud', seqs[4]! + 100)).rejects.toMatchObject({ code: 'HALFWEG_STORE_USAGE' });
       await expect(s.read('nobody', { maxRecords: 1 })).rejects.toMatchObject({ code: 'HALFWEG_STORE_USAGE' });
+      // A sink's one call at start: the position of a cursor declared at open for its type.
+      expect(s.cursor('cloud', 'readings')).toBe(seqs[2]);
+      expect(() => s.cursor('nobody', 'readings')).toThrow(expect.objectContaining({ code: 'HALFWEG_STORE_USAGE' }));
+      expect(() => s.cursor('control', 'readings')).toThrow(/no cursor "control" with types \[readings\]/);
       expect((await s.read('cloud', { maxRecords: 10 })).map((r) => r.seq)).toEqual(seqs.slice(3));
       expect((await s.read('cloud', { maxRecords: 10, after: seqs[3] })).map((r) => r.seq)).toEqual(seqs.slice(4));
     });

@@ -30,7 +30,6 @@
  * (at least once: consumers drop duplicates by seq).
  */
 import type { IClientPublishOptions } from 'mqtt';
-import { HalfwegError } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import type { MqttSinkConfig } from '../../settings/sink-schema.js';
 import type { ReadingBatch } from '../../shared/reading.js';
@@ -166,20 +165,12 @@ export class MqttSink implements MqttBackedSink {
   async start(): Promise<void> {
     if (this.running) return;
     const { config, name } = this;
-    const cursors = new Map(this.store.stats().cursors.map((c) => [c.name, c]));
     this.lanes = LANE_ORDER.filter((t) => config.types.includes(t)).map((type) => {
       const cursor = cursorName(name, type);
-      const c = cursors.get(cursor);
-      if (!c?.types.includes(type)) {
-        throw new HalfwegError(
-          'HALFWEG_STORE_USAGE',
-          `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`,
-        );
-      }
       return {
         type,
         cursor,
-        tracker: new AckTracker(c.position),
+        tracker: new AckTracker(this.store.cursor(cursor, type)),
         idle: false,
         staged: [],
         inflightMessages: 0,

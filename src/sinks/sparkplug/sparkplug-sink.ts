@@ -22,7 +22,6 @@
  * they are sent whole, with `is_historical`, so a historian fills its gap and the host's current
  * values do not go back in time. Newer readings are reported by exception.
  */
-import { HalfwegError } from '../../errors.js';
 import type { Logger } from '../../ops/log.js';
 import type { MqttSinkConfig } from '../../settings/sink-schema.js';
 import { forwardedTypes } from '../../settings/sink-schema.js';
@@ -136,22 +135,14 @@ export class SparkplugSink implements MqttBackedSink {
   async start(): Promise<void> {
     if (this.running) return;
     const { config, name, store } = this.o;
-    const cursors = new Map(store.stats().cursors.map((c) => [c.name, c]));
     this.lanes = (['alarm', 'readings'] as const)
       .filter((t) => forwardedTypes(config).includes(t))
       .map((type) => {
         const cursor = cursorName(name, type);
-        const c = cursors.get(cursor);
-        if (!c?.types.includes(type)) {
-          throw new HalfwegError(
-            'HALFWEG_STORE_USAGE',
-            `sink "${name}" needs the store cursor "${cursor}" with types [${type}]; open the store with store.sinks merged with sinkCursors(config.sinks)`,
-          );
-        }
         return {
           type,
           cursor,
-          tracker: new AckTracker(c.position),
+          tracker: new AckTracker(store.cursor(cursor, type)),
           idle: false,
           inflight: 0,
           acking: Promise.resolve(),
