@@ -107,17 +107,15 @@ export interface DeviceAckResult {
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
 }
 
-interface Watched {
-  readonly watch: PointWatch;
-  /** Alarm id per detector slot. */
-  readonly ids: readonly string[];
-  readonly sink: FindingSink;
-}
-
 export class AlarmManager {
-  private readonly watches = new Map<string, Map<string, Watched>>();
+  private readonly watches = new Map<string, Map<string, PointWatch>>();
   /** Per device, the frames (point sets reported together) seen so far. */
   private readonly frames = new Map<string, FrameWatch[]>();
+  /**
+   * Alarms with a record: every one that had a finding worth judging, was commanded or restored.
+   * A point's alarms that never left normal have none (issue 15: memory per point); `record()`
+   * makes one when needed.
+   */
   private readonly records = new Map<string, AlarmRecord>();
   /** Records as of the last committed event: what is persisted. */
   private readonly committed = new Map<string, AlarmRecord>();
@@ -202,8 +200,7 @@ export class AlarmManager {
         this.down.delete(batch.device);
       }
       for (const r of batch.readings) {
-        const w = this.watched(r.device, r.point);
-        w.watch.update(r.ts, r.value, r.quality, w.sink);
+        this.watched(r.device, r.point).update(r.ts, r.value, r.quality, this.onFinding);
       }
       if (batch.readings.length >= 2) {
         const f = this.frame(batch);
@@ -221,7 +218,7 @@ export class AlarmManager {
   /** Time passed: missing data, shelf expiry, chattering calm-down. The timer calls it every `alarms.tick`. */
   tick(now = this.clock()): void {
     try {
-      for (const points of this.watches.values()) for (const w of points.values()) w.watch.tick(now, w.sink);
+      for (const points of this.watches.values()) for (const w of points.values()) w.tick(now, this.onFinding);
       for (const r of [...this.records.values()]) {
         if (r.state === 'shelved' || r.chatter.active) this.apply(life.tick(r, now, this.rules));
       }
@@ -273,7 +270,7 @@ export class AlarmManager {
     }
     const at = this.clock();
     const base = { action: cmd.action, id: cmd.id, requestId: cmd.requestId ?? null, at };
-    const rec = this.records.get(cmd.id);
+    const rec = this.records.get(cmd.id) ?? this.watchedRecord(cmd.id);
     const who = { by: cmd.by ?? null, operatorAt: cmd.at ?? null, comment: cmd.comment ?? null };
     const refuse = (reason: string, state: string | null): CommandResult => {
       this.stats.commandsRejected++;
@@ -282,7 +279,7 @@ export class AlarmManager {
       return { ...base, ok: false, reason, state };
     };
     if (!rec) {
-      const hint = closest(cmd.id, [...this.records.keys()]);
+      const hint = closest(cmd.id, this.ids());
       return refuse(
         `unknown alarm id ${JSON.stringify(cmd.id)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
         null,
@@ -346,8 +343,10 @@ export class AlarmManager {
     const skipped: { id: string; reason: string }[] = [];
     const known = [...this.records.values()].filter((r) => r.device === device);
     const base = { action: 'ack-device', id: null, requestId: note.requestId ?? null, at, device };
-    if (known.length === 0) {
-      const hint = closest(device, [...new Set([...this.records.values()].map((r) => r.device))]);
+    if (known.length === 0 && !this.watches.has(device)) {
+      const devices = new Set([...this.records.values()].map((r) => r.device));
+      for (const d of this.watches.keys()) devices.add(d);
+      const hint = closest(device, [...devices]);
       this.stats.commandsRejected++;
       const reason = `no alarms known for device ${JSON.stringify(device)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`;
       return { ...base, ok: false, reason, state: null, acknowledged, skipped };
@@ -423,12 +422,15 @@ export class AlarmManager {
 
   /** Every alarm id known so far (points seen, plus restored ones). */
   ids(): string[] {
-    return [...this.records.keys()];
+    const ids = new Set(this.records.keys());
+    for (const points of this.watches.values())
+      for (const w of points.values()) for (const k of w.kinds) ids.add(alarmId(w.device, w.point, k));
+    return [...ids];
   }
 
   // ------------------------------------------------------------------------------ internals
 
-  private watched(device: string, point: string): Watched {
+  private watched(device: string, point: string): PointWatch {
     let points = this.watches.get(device);
     if (!points) this.watches.set(device, (points = new Map()));
     const hit = points.get(point);
@@ -438,20 +440,10 @@ export class AlarmManager {
     return w;
   }
 
-  private createWatch(device: string, point: string): Watched {
+  private createWatch(device: string, point: string): PointWatch {
     const options = pointOptions(this.o.detect, device, point, this.o.pointOf?.(device, point));
     const watch = new PointWatch(device, point, options);
     const ids = watch.kinds.map((k) => alarmId(device, point, k));
-    const w: Watched = {
-      watch,
-      ids,
-      sink: (slot, ts, f, change, active) => this.onFinding(w, slot, ts, f, change, active),
-    };
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (!this.records.has(id))
-        this.records.set(id, life.newRecord(device, point, watch.kinds[i]!, this.seqOnly.get(id) ?? 0));
-    }
     // Alarms restored for this point: prime their policies, or end those no detector watches any more.
     const key = `${device}\u0000${point}`;
     const now = this.clock();
@@ -468,7 +460,21 @@ export class AlarmManager {
       }
     }
     this.waiting.delete(key);
-    return w;
+    return watch;
+  }
+
+  /** The record of alarm `id` of a watched point that has none yet (normal so far), made now. */
+  private watchedRecord(id: string): AlarmRecord | undefined {
+    for (const points of this.watches.values())
+      for (const w of points.values())
+        for (const kind of w.kinds) if (alarmId(w.device, w.point, kind) === id) return this.record(w, kind, id);
+    return undefined;
+  }
+
+  private record(w: PointWatch, kind: string, id: string): AlarmRecord {
+    let rec = this.records.get(id);
+    if (!rec) this.records.set(id, (rec = life.newRecord(w.device, w.point, kind, this.seqOnly.get(id) ?? 0)));
+    return rec;
   }
 
   /** The frame watch for this batch's point set, created at its first batch. */
@@ -493,20 +499,17 @@ export class AlarmManager {
     return f;
   }
 
-  private onFinding(
-    w: Watched,
-    slot: number,
-    ts: number,
-    f: Finding,
-    change: AlarmChange | null,
-    active: boolean,
-  ): void {
+  /** Every point's findings (one bound handler, see FindingSink). */
+  private readonly onFinding: FindingSink = (w, slot, ts, f, change, active) => {
     // Most findings of most readings: no change and not in alarm, where judge() does nothing.
-    // Returning here saves an alarm-id lookup per reading (issue 15: 5,000 points at 1 Hz).
+    // Returning here saves building an alarm id per reading (issue 15: 5,000 points at 1 Hz).
     if (change === null && !active) return;
-    const value = f.kind === 'missing' ? null : Number.isFinite(w.watch.lastValue) ? w.watch.lastValue : null;
-    this.judge(w.ids[slot]!, ts, value, f, change, active);
-  }
+    const kind = w.detectors[slot]!.kind;
+    const id = alarmId(w.device, w.point, kind);
+    this.record(w, kind, id);
+    const value = f.kind === 'missing' ? null : Number.isFinite(w.lastValue) ? w.lastValue : null;
+    this.judge(id, ts, value, f, change, active);
+  };
 
   /** RELEASE_BATCHES after the device answered again: its alarms still suppressed are released (raised if still active). */
   private release(device: string, ts: number): void {

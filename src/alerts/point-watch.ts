@@ -14,9 +14,17 @@ import type { Quality } from '../shared/reading.js';
 
 /**
  * Called for every finding: `change` is the policy's raise/clear (null when the condition did not
- * change), `active` whether the policy is in alarm after this finding.
+ * change), `active` whether the policy is in alarm after this finding. One handler serves every
+ * point (the watch says which): no closure per point (issue 15: memory per point).
  */
-export type FindingSink = (slot: number, ts: number, f: Finding, change: AlarmChange | null, active: boolean) => void;
+export type FindingSink = (
+  watch: PointWatch,
+  slot: number,
+  ts: number,
+  f: Finding,
+  change: AlarmChange | null,
+  active: boolean,
+) => void;
 
 export class PointWatch {
   readonly detectors: readonly PointDetector[];
@@ -60,13 +68,13 @@ export class PointWatch {
     let p = this.policies[i]!;
     if (p === null) {
       if (f.score < this.policyOptions.minScore) {
-        out(i, ts, f, null, false);
+        out(this, i, ts, f, null, false);
         return;
       }
       p = this.policies[i] = new AlarmPolicy(this.policyOptions);
     }
     const change = p.update(ts, f);
-    out(i, ts, f, change, p.active);
+    out(this, i, ts, f, change, p.active);
   }
 
   /**

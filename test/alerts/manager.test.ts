@@ -323,6 +323,44 @@ describe('AlarmManager on synthetic batches', () => {
     expect(h.lines.filter((l) => String(l['msg']).startsWith('alarm command refused'))).toHaveLength(2);
   });
 
+  it('a point whose alarms never left normal holds no record (memory per point), yet its alarms are known to commands', async () => {
+    const h = await harness({ limits: DRUM });
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(30, () => 10),
+      T0,
+    );
+    h.feed(
+      'boiler-1',
+      'flue_temp',
+      series(30, (i) => 180 + (i % 3)),
+      T0,
+    );
+    expect(h.manager.ids()).toContain(ID);
+    const flue = h.manager.ids().filter((id) => id.startsWith('boiler-1/flue_temp/'));
+    expect(flue.length).toBeGreaterThan(0);
+    expect(h.manager.get(ID)).toBeUndefined();
+    // Acknowledge-all of a watched device with nothing to acknowledge is not an unknown device.
+    expect(h.manager.acknowledgeDevice('boiler-1', { by: 'op' })).toMatchObject({ ok: true, acknowledged: [] });
+    // A command on a normal alarm makes its record: out of service before maintenance.
+    expect(h.manager.command({ action: 'out-of-service', id: ID, by: 'op' })).toMatchObject({
+      ok: true,
+      state: 'out-of-service',
+    });
+    expect(h.manager.get(ID)).toMatchObject({ state: 'out-of-service', device: 'boiler-1', point: 'drum_pressure' });
+    // A breach judged by an alarm out of service stays out of service; the other points' alarms stay record-less.
+    h.feed(
+      'boiler-1',
+      'drum_pressure',
+      series(10, () => 14),
+      T0 + 30_000,
+    );
+    await h.manager.idle();
+    expect(h.manager.get(ID)?.state).toBe('out-of-service');
+    for (const id of flue) expect(h.manager.get(id)).toBeUndefined();
+  });
+
   it('shelve expiry through the manager tick re-raises an alarm whose condition is still active', async () => {
     const h = await harness({ limits: DRUM });
     h.feed(
