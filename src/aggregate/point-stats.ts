@@ -105,6 +105,11 @@ export class StatsTable {
     return this.acc[row * STRIDE + GOOD]!;
   }
 
+  /** Readings counted in the row, good and bad. */
+  count(row: number): number {
+    return this.acc[row * STRIDE + GOOD]! + this.acc[row * STRIDE + BAD]!;
+  }
+
   /** The row's sketch (made on first use). */
   sketch(row: number): QuantileSketch {
     return (this.sketches[row] ??= new QuantileSketch(this.mapping, this.maxBins));

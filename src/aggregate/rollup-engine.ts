@@ -18,6 +18,15 @@
  * A closed window's table is left to the garbage collector rather than pooled: a pool keeps, for
  * every point, as many as were ever open at once (six at an hour boundary, where every length has
  * a window in its grace), while between boundaries three are in use.
+ *
+ * Cascade (issue 15: CPU per reading). A reading goes into its window of the shortest length only;
+ * each longer length that the shortest divides (15m and 1h of the default 1m, 15m, 1h) takes the
+ * shortest windows' statistics when they close, merged in time order (StatsTable.mergeNext: the
+ * counts, extremes, mean and variance, time-weighted mean and sketch of one accumulator that saw
+ * both). One addGood and one sketch update per reading instead of one per length. The rules above
+ * hold unchanged: a reading late for its shortest window but in time for a longer one goes to
+ * that longer window directly, and a shortest window whose longer window has closed meanwhile is
+ * counted late there.
  */
 import type { Reading } from '../shared/reading.js';
 import { PointStats, StatsTable, type PointStatsState, type PointSummary } from './point-stats.js';
@@ -137,6 +146,8 @@ export class RollupEngine {
   private readonly closed: number[];
   /** Per window length, late readings per slot id, waiting for the next closed window (few: a map, not a number per point). */
   private readonly late: Map<number, number>[];
+  /** Per length: fed from the closed windows of the shortest length (see Cascade above). */
+  private readonly cascaded: boolean[];
   private maxNow = -Infinity;
   private readonly accuracy: number;
   private readonly timezone: string;
@@ -154,6 +165,8 @@ export class RollupEngine {
     this.open = this.lengths.map(() => []);
     this.closed = this.lengths.map(() => -Infinity);
     this.late = this.lengths.map(() => new Map());
+    const base = this.lengths[0];
+    this.cascaded = this.lengths.map((l, i) => i > 0 && base !== undefined && l % base === 0);
   }
 
   /** Windows of this length ending at or before `until` count as closed (restored after a restart). */
@@ -177,13 +190,17 @@ export class RollupEngine {
     const key = good ? keyOf(this.mapping, r.value) : 0;
     const ts = r.ts;
     const ahead = ts > now + this.grace;
+    let lateForShortest = false;
     for (let i = 0; i < this.lengths.length; i++) {
+      // A cascaded length gets this reading with its shortest window, unless that one was closed.
+      if (this.cascaded[i] && !lateForShortest) continue;
       const length = this.lengths[i]!;
       const start = this.aligner.start(ts, length);
       if (ahead || start < this.closed[i]!) {
         const late = this.late[i]!;
         late.set(slot.id, (late.get(slot.id) ?? 0) + 1);
         this.counters.late++;
+        if (i === 0) lateForShortest = true;
         continue;
       }
       const w = this.window(i, start, length);
@@ -367,6 +384,31 @@ export class RollupEngine {
     return w;
   }
 
+  /** A closing window of the shortest length, folded into the open windows of the cascaded lengths. */
+  private cascade(w: OpenWindow): void {
+    for (let i = 1; i < this.lengths.length; i++) {
+      if (!this.cascaded[i]) continue;
+      const length = this.lengths[i]!;
+      const start = this.aligner.start(w.start, length);
+      if (start < this.closed[i]!) {
+        // That window has closed already (a horizon restored from the last run): late there.
+        const late = this.late[i]!;
+        for (const id of w.ids) {
+          const n = w.stats.count(id);
+          if (n === 0) continue;
+          late.set(id, (late.get(id) ?? 0) + n);
+          this.counters.late += n;
+        }
+        continue;
+      }
+      const into = this.window(i, start, length);
+      for (const id of w.ids) {
+        if (id >= into.has.length || into.has[id] === 0) this.use(into, id);
+        into.stats.mergeNext(id, w.stats, id, w.start);
+      }
+    }
+  }
+
   /** Takes row `id` of window `w` into use (its statistics start empty). */
   private use(w: OpenWindow, id: number): void {
     if (id >= w.has.length) {
@@ -388,6 +430,7 @@ export class RollupEngine {
     if (due.length === 0) return;
     this.open[i] = list.filter((w) => w.end > until);
     for (const w of due) {
+      if (i === 0) this.cascade(w);
       const rows: PointRollup[] = [];
       const late = this.late[i]!;
       for (const id of w.ids) {
