@@ -66,6 +66,8 @@ const INTEGRAL = 9;
 /** Power of two the accumulators are kept in units of (see the top); m2 is in units of scale². */
 const SCALE = 10;
 const STRIDE = 11;
+/** What mergeNext copies into an empty row (a constant: merging runs for every point each minute). */
+const COPIED = [GOOD, MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE] as const;
 const EMPTY_ROW = [0, 0, Infinity, -Infinity, 0, 0, Number.NaN, Number.NaN, Number.NaN, 0, 1];
 
 /**
@@ -166,7 +168,7 @@ export class StatsTable {
     a[o + BAD] = a[o + BAD]! + b[p + BAD]!;
     if (b[p + GOOD]! === 0) return;
     if (a[o + GOOD]! === 0) {
-      for (const f of [GOOD, MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE]) a[o + f] = b[p + f]!;
+      for (const f of COPIED) a[o + f] = b[p + f]!;
       const s = next.sketches[nextRow];
       if (s) this.sketch(row).merge(s);
       return;

@@ -426,6 +426,10 @@ export class ControlRoom implements HttpRoutes {
   }
 
   private pushValues(): void {
+    if (this.streams.size === 0) {
+      this.latest.discardChanged();
+      return;
+    }
     const changed = this.latest.takeChanged();
     if (changed.length) this.broadcast('values', changed);
   }

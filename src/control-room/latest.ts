@@ -13,12 +13,20 @@ export interface LatestValue {
   value: number | null;
   ts: number;
   quality: Quality;
+  /** In `changed` (not yet taken). */
+  pending: boolean;
 }
 
 export class LatestValues {
   /** Per device, then per point (no joined key string per reading: it was garbage at 50,000 a second). */
   private readonly byDevice = new Map<string, Map<string, LatestValue>>();
-  private changed = new Set<LatestValue>();
+  /**
+   * Changed since the last take, each once (its `pending` flag): an array reused every second, where
+   * a Set rebuilt every second grew its table again each time (issue 15: garbage at 5,000 points).
+   */
+  private readonly changed: LatestValue[] = [];
+  /** Entries of `changed` in use (its length is kept: setting it to 0 would free its storage every second). */
+  private pending = 0;
 
   accept(batch: ReadingBatch): void {
     let device: string | undefined;
@@ -30,11 +38,18 @@ export class LatestValues {
         if (!points) this.byDevice.set(device, (points = new Map()));
       }
       let v = points.get(r.point);
-      if (!v) points.set(r.point, (v = { device: r.device, point: r.point, value: null, ts: 0, quality: r.quality }));
+      if (!v)
+        points.set(
+          r.point,
+          (v = { device: r.device, point: r.point, value: null, ts: 0, quality: r.quality, pending: false }),
+        );
       v.value = Number.isFinite(r.value) ? r.value : null;
       v.ts = r.ts;
       v.quality = r.quality;
-      this.changed.add(v);
+      if (!v.pending) {
+        v.pending = true;
+        this.changed[this.pending++] = v;
+      }
     }
   }
 
@@ -45,8 +60,18 @@ export class LatestValues {
   /** The values changed since the last call, as compact rows `[device, point, value, ts, quality]`. */
   takeChanged(): [string, string, number | null, number, Quality][] {
     const out: [string, string, number | null, number, Quality][] = [];
-    for (const v of this.changed) out.push([v.device, v.point, v.value, v.ts, v.quality]);
-    this.changed = new Set();
+    for (let i = 0; i < this.pending; i++) {
+      const v = this.changed[i]!;
+      out.push([v.device, v.point, v.value, v.ts, v.quality]);
+      v.pending = false;
+    }
+    this.pending = 0;
     return out;
+  }
+
+  /** Forgets what changed (nobody is looking: no rows are built). */
+  discardChanged(): void {
+    for (let i = 0; i < this.pending; i++) this.changed[i]!.pending = false;
+    this.pending = 0;
   }
 }

@@ -28,7 +28,7 @@ export interface LiveChannel {
   queuedBytes(): number;
   /** The connection `gen` is up and the sink's in-flight window has room for one more message. */
   canSend(gen: number): boolean;
-  publish(gen: number, topic: string, payload: string, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  publish(gen: number, topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
 }
 
 export class LivePublisher {
@@ -86,7 +86,7 @@ export class LivePublisher {
     if (!this.channel.canSend(gen)) return;
     if (checkSocket && this.socketBusy()) return;
     const out = this.values.takeAll(device, full, Date.now(), live.perPoint);
-    const messages = out.points.map((p) => ({
+    const messages: { topic: string; payload: string | Buffer; retain: boolean }[] = out.points.map((p) => ({
       topic: this.topics.values(device, p.point),
       payload: p.payload,
       retain: live.retain,
