@@ -32,6 +32,7 @@ import type { Reading } from '../shared/reading.js';
 import { PointStats, StatsTable, type PointStatsState, type PointSummary } from './point-stats.js';
 import { keyOf, SketchMapping } from './sketch.js';
 import { WindowAligner, windowLabel } from './windows.js';
+import { LayoutCache } from '../shared/layout-cache.js';
 
 export interface RollupEngineOptions {
   /** Window lengths in ms, each dividing a day or exactly 1 d (checkWindowLength). */
@@ -142,6 +143,7 @@ export class RollupEngine {
   private readonly aligner: WindowAligner;
   private readonly devices = new Map<string, Map<string, Slot>>();
   private readonly slots: Slot[] = [];
+  private readonly layout = new LayoutCache<Slot>();
   private readonly open: OpenWindow[][];
   private readonly closed: number[];
   /** Per window length, late readings per slot id, waiting for the next closed window (few: a map, not a number per point). */
@@ -180,8 +182,25 @@ export class RollupEngine {
   }
 
   add(r: Reading, now: number): void {
+    this.addTo(this.slot(r.device, r.point), r, now);
+  }
+
+  /** One device's batch: its points' slots found by position (LayoutCache), not by name. */
+  addBatch(device: string, readings: readonly Reading[], now: number): void {
+    const row = this.layout.of(device);
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
+      let slot = row[i];
+      if (slot === undefined || slot.point !== r.point || slot.device !== r.device) {
+        slot = this.slot(r.device, r.point);
+        if (slot) row[i] = slot;
+      }
+      this.addTo(slot, r, now);
+    }
+  }
+
+  private addTo(slot: Slot | undefined, r: Reading, now: number): void {
     this.counters.readings++;
-    const slot = this.slot(r.device, r.point);
     if (!slot) {
       this.counters.pointsRefused++;
       return;

@@ -154,7 +154,7 @@ export class RollupStage {
     if (!engine) return;
     try {
       const now = this.now();
-      for (const r of batch.readings) engine.add(r, now);
+      engine.addBatch(batch.device, batch.readings, now);
     } catch (err) {
       this.opts.log.error({ err, device: batch.device }, 'rollup of a batch failed');
     }

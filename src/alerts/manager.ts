@@ -51,6 +51,7 @@ import type { AlarmRecord, LifecycleRules, Step } from './lifecycle.js';
 import { pointOptions, type AlarmsConfig } from './options.js';
 import { FrameWatch } from './frame-watch.js';
 import { PointWatch, type FindingSink } from './point-watch.js';
+import { LayoutCache } from '../shared/layout-cache.js';
 import { PriorityRules } from './priority.js';
 import { readSnapshot, SNAPSHOT_VERSION, type AlarmSnapshot } from './snapshot.js';
 import type { StateStore } from '../store/state-store.js';
@@ -109,6 +110,7 @@ export interface DeviceAckResult {
 
 export class AlarmManager {
   private readonly watches = new Map<string, Map<string, PointWatch>>();
+  private readonly layout = new LayoutCache<PointWatch>();
   /** Per device, the frames (point sets reported together) seen so far. */
   private readonly frames = new Map<string, FrameWatch[]>();
   /**
@@ -199,8 +201,13 @@ export class AlarmManager {
         this.releasing.set(batch.device, { batches: 0, why: this.down.get(batch.device)! });
         this.down.delete(batch.device);
       }
-      for (const r of batch.readings) {
-        this.watched(r.device, r.point).update(r.ts, r.value, r.quality, this.onFinding);
+      const row = this.layout.of(batch.device);
+      for (let i = 0; i < batch.readings.length; i++) {
+        const r = batch.readings[i]!;
+        let w = row[i];
+        if (w === undefined || w.point !== r.point || w.device !== r.device)
+          row[i] = w = this.watched(r.device, r.point);
+        w.update(r.ts, r.value, r.quality, this.onFinding);
       }
       if (batch.readings.length >= 2) {
         const f = this.frame(batch);

@@ -32,6 +32,8 @@ export class PointWatch {
   // only ever say "not in alarm", and most points of a big device never get one (memory per point).
   private readonly policies: (AlarmPolicy | null)[];
   private readonly policyOptions: PointDetectOptions['policy'];
+  /** Slots of the detectors time can make report (PointDetector.timed); the others are not ticked. */
+  private readonly timed: readonly number[];
   /** The point's latest value, NaN when the last reading had none. */
   lastValue = NaN;
 
@@ -42,6 +44,7 @@ export class PointWatch {
   ) {
     this.detectors = createPointDetectors(options);
     this.policies = this.detectors.map(() => null);
+    this.timed = this.detectors.flatMap((d, i) => (d.timed ? [i] : []));
     this.policyOptions = options.policy;
   }
 
@@ -58,7 +61,7 @@ export class PointWatch {
   }
 
   tick(ts: number, out: FindingSink): void {
-    for (let i = 0; i < this.detectors.length; i++) {
+    for (const i of this.timed) {
       const f = this.detectors[i]!.tick(ts);
       if (f !== null) this.feed(i, ts, f, out);
     }

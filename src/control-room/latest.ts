@@ -4,6 +4,7 @@
  *
  * Cost: one small object per point, replaced in place; nothing grows with readings.
  */
+import { LayoutCache } from '../shared/layout-cache.js';
 import type { Quality, ReadingBatch } from '../shared/reading.js';
 
 export interface LatestValue {
@@ -20,6 +21,7 @@ export interface LatestValue {
 export class LatestValues {
   /** Per device, then per point (no joined key string per reading: it was garbage at 50,000 a second). */
   private readonly byDevice = new Map<string, Map<string, LatestValue>>();
+  private readonly layout = new LayoutCache<LatestValue>();
   /**
    * Changed since the last take, each once (its `pending` flag): an array reused every second, where
    * a Set rebuilt every second grew its table again each time (issue 15: garbage at 5,000 points).
@@ -29,20 +31,12 @@ export class LatestValues {
   private pending = 0;
 
   accept(batch: ReadingBatch): void {
-    let device: string | undefined;
-    let points: Map<string, LatestValue> | undefined;
-    for (const r of batch.readings) {
-      if (r.device !== device || points === undefined) {
-        device = r.device;
-        points = this.byDevice.get(device);
-        if (!points) this.byDevice.set(device, (points = new Map()));
-      }
-      let v = points.get(r.point);
-      if (!v)
-        points.set(
-          r.point,
-          (v = { device: r.device, point: r.point, value: null, ts: 0, quality: r.quality, pending: false }),
-        );
+    const row = this.layout.of(batch.device);
+    for (let i = 0; i < batch.readings.length; i++) {
+      const r = batch.readings[i]!;
+      let v = row[i];
+      if (v === undefined || v.point !== r.point || v.device !== r.device)
+        row[i] = v = this.entry(r.device, r.point, r.quality);
       v.value = Number.isFinite(r.value) ? r.value : null;
       v.ts = r.ts;
       v.quality = r.quality;
@@ -51,6 +45,14 @@ export class LatestValues {
         this.changed[this.pending++] = v;
       }
     }
+  }
+
+  private entry(device: string, point: string, quality: Quality): LatestValue {
+    let points = this.byDevice.get(device);
+    if (!points) this.byDevice.set(device, (points = new Map()));
+    let v = points.get(point);
+    if (!v) points.set(point, (v = { device, point, value: null, ts: 0, quality, pending: false }));
+    return v;
   }
 
   get(device: string, point: string): LatestValue | undefined {

@@ -53,6 +53,8 @@ export interface PointDetector {
   update(ts: number, value: number, quality: Quality): Finding | null;
   /** Time `ts` has come with no reading. Detectors that ignore time return null. */
   tick(ts: number): Finding | null;
+  /** True when tick() can report something: only those are ticked (issue 15: every point, every second). */
+  readonly timed?: boolean;
 }
 
 /** The shared "nothing to report" and "rule broken" findings, so rule detectors do not allocate. */

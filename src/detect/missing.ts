@@ -24,6 +24,7 @@ const MISSING = ruleFinding('missing', 'missing');
 
 export class MissingDetector implements PointDetector {
   readonly kind = 'missing' as const;
+  readonly timed = true;
   private lastGood = NaN;
   private lastAny = NaN;
   private interval = NaN;

@@ -11,11 +11,14 @@
  * published value or of the quality, so a value wandering below its precision is not re-sent.
  * A value that is not finite is null (its quality says why).
  */
+import { LayoutCache } from '../shared/layout-cache.js';
 import type { Quality, ReadingBatch } from '../shared/reading.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from './point-catalogue.js';
 import { publishedValue } from './precision.js';
 
 interface PointState {
+  readonly device: string;
+  readonly point: string;
   value: number;
   quality: Quality;
   ts: number;
@@ -82,6 +85,7 @@ class PayloadWriter {
 export class LiveValues {
   private readonly devices = new Map<string, Map<string, PointState>>();
   private readonly out = new PayloadWriter();
+  private readonly layout = new LayoutCache<PointState>();
 
   constructor(
     private readonly agent: string,
@@ -91,19 +95,29 @@ export class LiveValues {
   /** Takes a batch; returns true when some point of its device changed value or quality. */
   update(batch: ReadingBatch): boolean {
     let changed = false;
-    for (const r of batch.readings) {
-      let points = this.devices.get(r.device);
-      if (!points) this.devices.set(r.device, (points = new Map()));
-      const p = points.get(r.point);
+    const row = this.layout.of(batch.device);
+    for (let i = 0; i < batch.readings.length; i++) {
+      const r = batch.readings[i]!;
+      let p = row[i];
+      if (p === undefined || p.point !== r.point || p.device !== r.device) {
+        p = this.devices.get(r.device)?.get(r.point);
+        if (p) row[i] = p;
+      }
       const value = publishedValue(r.value, this.catalogue.get(r.device, r.point));
       if (!p) {
-        points.set(r.point, {
+        let points = this.devices.get(r.device);
+        if (!points) this.devices.set(r.device, (points = new Map()));
+        const state: PointState = {
+          device: r.device,
+          point: r.point,
           value,
           quality: r.quality,
           ts: r.ts,
           dirty: true,
           head: `${JSON.stringify(r.point)}:{"value":`,
-        });
+        };
+        points.set(r.point, state);
+        row[i] = state;
         changed = true;
       } else {
         if (!Object.is(p.value, value) || p.quality !== r.quality) {

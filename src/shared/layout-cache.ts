@@ -1,0 +1,17 @@
+/**
+ * Per device, what a stage keeps for each point, by the point's position in the device's batches.
+ * A poller sends a device's points in the same order every cycle, so a stage looks a point up by
+ * name (two map lookups and a string hash per reading) only when the layout changes: the entry at
+ * the same position is checked to be the same point and used (issue 15: at 5,000 points a second
+ * the name lookups of four stages were about 5 % of the agent's CPU).
+ */
+export class LayoutCache<T extends { readonly point: string }> {
+  private readonly byDevice = new Map<string, (T | undefined)[]>();
+
+  /** The positions of one device's batches (one lookup per batch). */
+  of(device: string): (T | undefined)[] {
+    let row = this.byDevice.get(device);
+    if (!row) this.byDevice.set(device, (row = []));
+    return row;
+  }
+}
