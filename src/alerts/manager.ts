@@ -472,9 +472,15 @@ export class AlarmManager {
 
   /** The record of alarm `id` of a watched point that has none yet (normal so far), made now. */
   private watchedRecord(id: string): AlarmRecord | undefined {
-    for (const points of this.watches.values())
-      for (const w of points.values())
-        for (const kind of w.kinds) if (alarmId(w.device, w.point, kind) === id) return this.record(w, kind, id);
+    // Prefix checks, not an id built per point and kind: junk commands must stay cheap.
+    for (const [device, points] of this.watches) {
+      if (!id.startsWith(`${device}/`)) continue;
+      for (const w of points.values()) {
+        const kind = id.slice(device.length + w.point.length + 2);
+        if (id.startsWith(`${device}/${w.point}/`) && (w.kinds as readonly string[]).includes(kind))
+          return this.record(w, kind, id);
+      }
+    }
     return undefined;
   }
 
