@@ -206,7 +206,14 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     };
     const a = await store.commit({ type: 'alarm', alarm: alarmEvent });
     sink.wake();
-    expect(await host.waitFor(() => host.of('DBIRTH').length === 2, 10_000)).toBe(true);
+    const alarmDataOf = () =>
+      ddata().find((m) =>
+        m.metrics.some(
+          (x) => host.aliasName('sugar', 'bh-1', x.alias!) === 'boiler-1/Alarms/drum_pressure/limits/State',
+        ),
+      );
+    // The rebirth and then its data: two messages, so wait for the second, not only the first.
+    expect(await host.waitFor(() => host.of('DBIRTH').length === 2 && alarmDataOf() !== undefined, 10_000)).toBe(true);
     expect(host.violations).toEqual([]);
 
     const live = ddata().filter((m) => m.metrics.every((x) => !x.isHistorical));
@@ -231,9 +238,7 @@ describe('issue 21.1: Sparkplug B edge node', () => {
     // The alarm for a metric the device did not have: the device is born again with it, then its data.
     const reborn = host.of('DBIRTH')[1]!;
     expect(metric(reborn, 'Alarms/drum_pressure/limits/State')).toBeDefined();
-    const alarmData = ddata().find((m) =>
-      m.metrics.some((x) => host.aliasName('sugar', 'bh-1', x.alias!) === 'boiler-1/Alarms/drum_pressure/limits/State'),
-    );
+    const alarmData = alarmDataOf();
     expect(alarmData?.metrics.map((x) => [host.aliasName('sugar', 'bh-1', x.alias!), x.value])).toEqual([
       ['boiler-1/Alarms/drum_pressure/limits/State', 'unack'],
       ['boiler-1/Alarms/drum_pressure/limits/Active', true],
