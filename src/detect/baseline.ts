@@ -189,7 +189,8 @@ export class BaselineDetector implements PointDetector {
   private readonly d: Float64Array;
   private readonly seasonAt0: number;
   private readonly buckets: number;
-  private readonly cal: (TailCalibrator | null)[];
+  /** The slope's calibrator, with its own storage, made when the trend predictor first takes over. */
+  private slopeCal: TailCalibrator | null = null;
   /** What every detector with the same options shares (see shapeOf). */
   private readonly shape: Shape;
   // Per-reading scratch, shared by every detector (update() never re-enters).
@@ -215,16 +216,17 @@ export class BaselineDetector implements PointDetector {
     this.regimes = this.doubles;
     this.regimes.fill(NaN, REGIMES_AT, MODEL_AT);
     this.shape = shapeOf(o);
-    this.cal = this.shape.calibrators.map((opts, k) =>
-      SLOT[k]! < 0
-        ? null
-        : new TailCalibrator(opts, {
-            floats: this.floats,
-            floatsAt: SLOT[k]! * CALIBRATOR_FLOATS,
-            doubles: this.doubles,
-            doublesAt: SLOT[k]! * CALIBRATOR_DOUBLES,
-          }),
-    );
+    for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
+  }
+
+  /**
+   * Statistic k's calibrator on this point's storage. The calibrators of the shared slots are one
+   * object per shape (shapeOf), bound to this detector's blocks before each use: update() never
+   * re-enters, and nothing keeps a calibrator between calls.
+   */
+  private cal(k: number): TailCalibrator | null {
+    if (k === SLOPE) return this.slopeCal;
+    return this.shape.shared[k]?.bind(this.floats, this.doubles) ?? null;
   }
 
   tick(): Finding | null {
@@ -317,7 +319,7 @@ export class BaselineDetector implements PointDetector {
     const gateL = -Math.log10(this.o.gate);
     let worst = 0;
     for (let k = 0; k < STATS; k++) {
-      this.dec[k] = this.cal[k]?.decades(st[k]!) ?? 0;
+      this.dec[k] = this.cal(k)?.decades(st[k]!) ?? 0;
       if (this.dec[k]! > worst) worst = this.dec[k]!;
     }
     let unusual = !warm && worst > gateL;
@@ -361,16 +363,16 @@ export class BaselineDetector implements PointDetector {
         ) {
           this.trend = !this.trend;
           this.d[F.shortE] = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
-          if (this.trend) this.cal[SLOPE] ??= new TailCalibrator(this.shape.calibrators[SLOPE]!);
+          if (this.trend) this.slopeCal ??= new TailCalibrator(this.shape.calibrators[SLOPE]!);
         }
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny
       // variances would give huge statistics that make everything later look ordinary.
       if (settled && !switched)
-        for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal[k]?.learn(st[k]!, this.dec[k]!);
+        for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k)?.learn(st[k]!, this.dec[k]!);
       this.learnSeason(ts, x);
     } else {
-      for (let k = 0; k < STATS; k++) this.cal[k]?.hold(st[k]!, this.dec[k]!);
+      for (let k = 0; k < STATS; k++) this.cal(k)?.hold(st[k]!, this.dec[k]!);
       if (Number.isNaN(this.d[F.outSince]!)) this.d[F.outSince] = ts;
       this.d[F.outCount]!++;
       if (this.settling(ts, xd)) {
@@ -410,7 +412,7 @@ export class BaselineDetector implements PointDetector {
     this.seasonSettled = true;
     if (this.o.memory * this.d[F.interval]! < DAY / 4) return;
     this.d[F.nVar] = 0;
-    for (const c of this.cal) c?.reset();
+    for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
   }
 
   /** Variance floor: the sensor's quantisation (q²/12), or a part in 10¹² of the level. */
@@ -434,7 +436,7 @@ export class BaselineDetector implements PointDetector {
     this.seasonSettled = false;
     this.clearStretch();
     this.floats.fill(0, this.seasonAt0);
-    for (const c of this.cal) c?.reset();
+    for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
     // The triggering reading is the new regime's first.
     this.d[F.n] = 1;
     this.d[F.startTs] = ts;
@@ -584,6 +586,8 @@ interface Shape {
   readonly aSlow: number;
   readonly aNoise: number;
   readonly calibrators: readonly CalibratorOptions[];
+  /** Per statistic, the calibrator every detector of this shape binds to its own storage (null: the slope's, per point). */
+  readonly shared: readonly (TailCalibrator | null)[];
 }
 
 // Keyed by the values, not the object: each point's options are a fresh object (optionsFor), and
@@ -598,17 +602,29 @@ function shapeOf(o: BaselineOptions): Shape {
     const minCount = Math.max(10, Math.floor(o.warmup / 3));
     // A rare run longer than three times the statistic's own smoothing span is not an excursion.
     const spans = [1, o.fastSpan, DRIFT_SPAN * o.fastSpan, o.fastSpan, o.noiseSpan];
+    const calibrators = spans.map((span, k) => ({
+      memory,
+      minCount,
+      gate: o.gate,
+      maxRun: Math.max(8, 3 * span),
+      margin: k === DRIFT ? DRIFT_MARGIN : 1,
+    }));
     shape = {
       aFast: 2 / (o.fastSpan + 1),
       aSlow: 2 / (DRIFT_SPAN * o.fastSpan + 1),
       aNoise: 2 / (o.noiseSpan + 1),
-      calibrators: spans.map((span, k) => ({
-        memory,
-        minCount,
-        gate: o.gate,
-        maxRun: Math.max(8, 3 * span),
-        margin: k === DRIFT ? DRIFT_MARGIN : 1,
-      })),
+      calibrators,
+      // Made on storage of their own (a shape's first binding replaces it): the offsets are the slot's.
+      shared: calibrators.map((opts, k) =>
+        SLOT[k]! < 0
+          ? null
+          : new TailCalibrator(opts, {
+              floats: new Float32Array(SHARED * CALIBRATOR_FLOATS),
+              floatsAt: SLOT[k]! * CALIBRATOR_FLOATS,
+              doubles: new Float64Array(SHARED * CALIBRATOR_DOUBLES),
+              doublesAt: SLOT[k]! * CALIBRATOR_DOUBLES,
+            }),
+      ),
     };
     shapes.set(key, shape);
   }

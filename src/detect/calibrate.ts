@@ -150,9 +150,9 @@ export interface CalibratorStorage {
 }
 
 export class TailCalibrator {
-  private readonly b: Float32Array;
+  private b: Float32Array;
   private readonly bo: number;
-  private readonly s: Float64Array;
+  private s: Float64Array;
   private readonly so: number;
 
   constructor(
@@ -164,6 +164,17 @@ export class TailCalibrator {
     this.s = storage?.doubles ?? new Float64Array(CALIBRATOR_DOUBLES);
     this.so = storage?.doublesAt ?? 0;
     this.reset();
+  }
+
+  /**
+   * Points this calibrator at another owner's storage (same offsets): one calibrator per slot can
+   * then serve every detector of the same options, each binding it before use (issue 15: four
+   * calibrator objects per point were ~260 bytes of the baseline detector's memory).
+   */
+  bind(floats: Float32Array, doubles: Float64Array): this {
+    this.b = floats;
+    this.s = doubles;
+    return this;
   }
 
   get observations(): number {
