@@ -190,8 +190,8 @@ export class RollupEngine {
     const row = this.layout.of(device);
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      let slot = row[i];
-      if (slot === undefined || slot.point !== r.point || slot.device !== r.device) {
+      let slot = LayoutCache.at(row, i, r);
+      if (!slot) {
         slot = this.slot(r.device, r.point);
         if (slot) row[i] = slot;
       }

@@ -204,9 +204,8 @@ export class AlarmManager {
       const row = this.layout.of(batch.device);
       for (let i = 0; i < batch.readings.length; i++) {
         const r = batch.readings[i]!;
-        let w = row[i];
-        if (w === undefined || w.point !== r.point || w.device !== r.device)
-          row[i] = w = this.watched(r.device, r.point);
+        let w = LayoutCache.at(row, i, r);
+        if (!w) row[i] = w = this.watched(r.device, r.point);
         w.update(r.ts, r.value, r.quality, this.onFinding);
       }
       if (batch.readings.length >= 2) {

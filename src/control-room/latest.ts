@@ -28,21 +28,20 @@ export class LatestValues {
    */
   private readonly changed: LatestValue[] = [];
   /** Entries of `changed` in use (its length is kept: setting it to 0 would free its storage every second). */
-  private pending = 0;
+  private changedCount = 0;
 
   accept(batch: ReadingBatch): void {
     const row = this.layout.of(batch.device);
     for (let i = 0; i < batch.readings.length; i++) {
       const r = batch.readings[i]!;
-      let v = row[i];
-      if (v === undefined || v.point !== r.point || v.device !== r.device)
-        row[i] = v = this.entry(r.device, r.point, r.quality);
+      let v = LayoutCache.at(row, i, r);
+      if (!v) row[i] = v = this.entry(r.device, r.point, r.quality);
       v.value = Number.isFinite(r.value) ? r.value : null;
       v.ts = r.ts;
       v.quality = r.quality;
       if (!v.pending) {
         v.pending = true;
-        this.changed[this.pending++] = v;
+        this.changed[this.changedCount++] = v;
       }
     }
   }
@@ -62,18 +61,18 @@ export class LatestValues {
   /** The values changed since the last call, as compact rows `[device, point, value, ts, quality]`. */
   takeChanged(): [string, string, number | null, number, Quality][] {
     const out: [string, string, number | null, number, Quality][] = [];
-    for (let i = 0; i < this.pending; i++) {
+    for (let i = 0; i < this.changedCount; i++) {
       const v = this.changed[i]!;
       out.push([v.device, v.point, v.value, v.ts, v.quality]);
       v.pending = false;
     }
-    this.pending = 0;
+    this.changedCount = 0;
     return out;
   }
 
   /** Forgets what changed (nobody is looking: no rows are built). */
   discardChanged(): void {
-    for (let i = 0; i < this.pending; i++) this.changed[i]!.pending = false;
-    this.pending = 0;
+    for (let i = 0; i < this.changedCount; i++) this.changed[i]!.pending = false;
+    this.changedCount = 0;
   }
 }

@@ -5,7 +5,12 @@
  * the same position is checked to be the same point and used (issue 15: at 5,000 points a second
  * the name lookups of four stages were about 5 % of the agent's CPU).
  */
-export class LayoutCache<T extends { readonly point: string }> {
+interface Keyed {
+  readonly device: string;
+  readonly point: string;
+}
+
+export class LayoutCache<T extends Keyed> {
   private readonly byDevice = new Map<string, (T | undefined)[]>();
 
   /** The positions of one device's batches (one lookup per batch). */
@@ -13,5 +18,11 @@ export class LayoutCache<T extends { readonly point: string }> {
     let row = this.byDevice.get(device);
     if (!row) this.byDevice.set(device, (row = []));
     return row;
+  }
+
+  /** The entry at position `i` of `row` if it is still reading `r`'s point; undefined when the layout changed. */
+  static at<T extends Keyed>(row: readonly (T | undefined)[], i: number, r: Keyed): T | undefined {
+    const e = row[i];
+    return e !== undefined && e.point === r.point && e.device === r.device ? e : undefined;
   }
 }

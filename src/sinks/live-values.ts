@@ -49,10 +49,6 @@ class PayloadWriter {
     this.n = 0;
   }
 
-  get empty(): boolean {
-    return this.n === 0;
-  }
-
   /** Text; ASCII (digits, identifiers, most names) byte by byte, anything else as UTF-8. */
   text(s: string): void {
     this.room(s.length * 3);
@@ -98,8 +94,8 @@ export class LiveValues {
     const row = this.layout.of(batch.device);
     for (let i = 0; i < batch.readings.length; i++) {
       const r = batch.readings[i]!;
-      let p = row[i];
-      if (p === undefined || p.point !== r.point || p.device !== r.device) {
+      let p = LayoutCache.at(row, i, r);
+      if (!p) {
         p = this.devices.get(r.device)?.get(r.point);
         if (p) row[i] = p;
       }

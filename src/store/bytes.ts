@@ -15,6 +15,13 @@ export class DecodeError extends HalfwegError {
   }
 }
 
+/** A number as the 8 bytes the store keeps seqs and cursor positions in. */
+export function u64(n: number): Uint8Array {
+  const w = new ByteWriter(8);
+  w.u64(n);
+  return w.finish();
+}
+
 export class ByteReader extends Reader {
   constructor(buf: Uint8Array) {
     super(buf, (m) => new DecodeError(m));

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { HalfwegError } from '../errors.js';
 import type { Logger } from '../ops/log.js';
 import type { StoreConfig } from '../settings/schema.js';
-import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
+import { ByteReader, ByteWriter, DecodeError, u64 } from './bytes.js';
 import { JumpDetector, StoreTime, systemClock, type Clock } from './clock.js';
 import { cursorKey, layoutKey, metaKey, nameKey, recordKey, seqOfKey } from './keys.js';
 import { loadDatabase } from './load.js';
@@ -38,7 +38,7 @@ import { RESERVE_BLOCK, readReserve, writeReserve } from './seq-reserve.js';
 import { SeqIndex } from './seq-index.js';
 import { Retention } from './retention.js';
 import { history, readPoints, type HistorySource } from './history-read.js';
-import { SyncPacer, u64 } from './sync-pacer.js';
+import { SyncPacer } from './sync-pacer.js';
 import { WriteQueue, type Pending } from './write-queue.js';
 import type { BatchOp, WriteFn } from './write-op.js';
 import type {

@@ -9,7 +9,7 @@
  * when a group comes due, or `syncNow()` within one `syncInterval` (`scheduleFlush`).
  */
 import type { Logger } from '../ops/log.js';
-import { ByteWriter } from './bytes.js';
+import { u64 } from './bytes.js';
 import { metaKey } from './keys.js';
 import type { CommitResult } from './store.js';
 import type { BatchOp, WriteFn } from './write-op.js';
@@ -139,9 +139,3 @@ export class SyncPacer {
     this.flushTimer = undefined;
   }
 }
-
-export const u64 = (n: number): Uint8Array => {
-  const w = new ByteWriter(8);
-  w.u64(n);
-  return w.finish();
-};
