@@ -21,7 +21,7 @@
 import type { PointSpec } from '../settings/profile-schema.js';
 import { widthOf } from '../settings/profile-schema.js';
 import { encodeRegisters } from '../sources/modbus/codec.js';
-import type { WriteOp } from '../sources/modbus/bus.js';
+import type { WriteOp } from '../sources/modbus/request-plan.js';
 
 export interface WriteRequest {
   readonly device: string;

@@ -3,7 +3,7 @@
  * `--import` hook that logs every module it resolves, ESM and CommonJS
  * (test/fixtures/load-log/): a config without sinks must not load the MQTT client (~20 MB) or
  * the Sparkplug codec, one without serial instruments not our serial source (serialport, a
- * native addon); configured, they load.
+ * native addon), one without Modbus RTU not modbus-serial; configured, they load.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +49,7 @@ async function modulesLoaded(name: string, config: string): Promise<string> {
 const pkg = (loads: string, name: string) => loads.includes(`/node_modules/${name}/`);
 
 describe('the agent loads what its config uses', () => {
-  it('Modbus TCP without sinks: no MQTT client, no Sparkplug codec, no serial source', async () => {
+  it('Modbus TCP without sinks: no MQTT client, no Sparkplug codec, no serial source, no modbus-serial', async () => {
     const port = await freePort();
     const loads = await modulesLoaded(
       'tcp',
@@ -61,6 +61,18 @@ describe('the agent loads what its config uses', () => {
     expect(pkg(loads, 'sparkplug-payload')).toBe(false);
     expect(loads).not.toContain('/dist/src/sinks/mqtt/mqtt-sink.js');
     expect(loads).not.toContain('/dist/src/sources/serial/');
+    // Modbus TCP is our own client: modbus-serial (and the serialport it loads) is for RTU only.
+    expect(pkg(loads, 'modbus-serial')).toBe(false);
+    expect(pkg(loads, 'serialport')).toBe(false);
+  }, 30_000);
+
+  it('with a Modbus RTU device: modbus-serial is loaded', async () => {
+    const loads = await modulesLoaded(
+      'rtu',
+      `devices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: rtu, path: ${path.join(dir, 'no-such-rs485')} }, unitId: 1 }\n`,
+    );
+    expect(pkg(loads, 'modbus-serial')).toBe(true);
+    expect(pkg(loads, 'mqtt')).toBe(false);
   }, 30_000);
 
   it('with a control-room sink: the MQTT client is loaded', async () => {

@@ -1,9 +1,8 @@
-import ModbusRTU from 'modbus-serial';
 import type { ConnectionConfig } from '../../settings/schema.js';
 import type { Logger } from '../../ops/log.js';
 import { ModbusFailure, classify } from './failure.js';
-import { MbapGuard } from './mbap-guard.js';
-import type { ReadFunction } from './request-plan.js';
+import type { ReadFunction, WriteOp } from './request-plan.js';
+import { ModbusTcpClient, type TcpAnswer } from './tcp-client.js';
 
 /**
  * One physical connection (a TCP socket to host:port, or a serial port) and the serialised queue
@@ -15,19 +14,18 @@ import type { ReadFunction } from './request-plan.js';
  * of its cycle queues its next read first. Probes therefore never cut into a live device's cycle:
  * a live device waits at most for the one probe already on the wire when its cycle begins.
  *
- * Modbus TCP (issue 16.1): after a timeout, a malformed answer or bytes nobody asked for, the
- * connection is dropped and the next read opens a new one. mbap-guard.ts judges every byte before
- * modbus-serial sees it (see there why the library cannot be left to it).
+ * Modbus TCP (issue 16.1) is our own client (tcp-client.ts; why there): every byte is judged
+ * against the one answer awaited (mbap-guard.ts). After a timeout, a malformed answer or bytes
+ * nobody asked for, the connection is dropped and the next read opens a new one.
  *
- * Quirks of modbus-serial 8.0.25 this file works around (read from its source, see its issues):
+ * RTU on a serial line and RTU over TCP go through modbus-serial 8.0.25, loaded only when a
+ * connection needs it (it loads serialport). Its quirks this file works around (read from its
+ * source, see its issues):
  * - `connectTcpRTUBuffered` speaks Modbus TCP (MBAP header), not RTU over TCP (issues #171, #408,
  *   #447); real RTU framing on a socket is `connectTelnet`, which is what `rtu-over-tcp` uses.
- * - Its TcpPort removes all its listeners after `close` and never reconnects; pending requests
+ * - Its ports remove all their listeners after `close` and never reconnect; pending requests
  *   are neither rejected on close nor on `destroy` (their timers are just cleared). So every
  *   connection is a fresh client, and this file settles the in-flight read itself on close.
- * - Its TCP port keeps bytes that do not make a frame and reads the next answer after them, and
- *   accepts any MBAP protocol id: hence the guard and the drop above. Its transaction id for the
- *   next request is `_port._transactionIdWrite` (read before the write, which increments it).
  * - RTU frames have no transaction id, so after an RTU timeout the bus waits a quiet interval
  *   (holding the line) and drops the port's receive buffer before the next request, or a late
  *   reply would be taken for the next request's answer.
@@ -53,21 +51,12 @@ interface Client {
   connectRTUBuffered(path: string, opts: object): Promise<void>;
   destroy(cb: () => void): void;
   close(cb: (err?: unknown) => void): void;
-  _port?: {
-    _buffer?: Buffer;
-    _transactionIdWrite?: number;
-    _client?: { prependListener(event: 'data', fn: (chunk: Buffer) => void): unknown };
-  };
+  _port?: { _buffer?: Buffer };
 }
+/** A connection: our Modbus TCP client, or a modbus-serial client for RTU framing. */
+type Link = ModbusTcpClient | Client;
 type Write = (unit: number, addr: number, len: number, next: (err: unknown, res?: { buffer: Buffer }) => void) => void;
 type WriteAnswer = (err: unknown, res?: { address?: number; value?: number; state?: boolean; length?: number }) => void;
-
-/** One write (issue 21.3, src/writes/): function 5 or 15 for coils, 6 or 16 for holding registers. */
-export type WriteOp =
-  | { readonly fc: 5; readonly value: boolean }
-  | { readonly fc: 6; readonly value: number }
-  | { readonly fc: 15; readonly value: readonly boolean[] }
-  | { readonly fc: 16; readonly value: readonly number[] };
 
 /** Stable identity of a connection: devices with the same key share one Bus. */
 export function busKey(c: ConnectionConfig): string {
@@ -108,7 +97,7 @@ interface Job {
 
 export class Bus {
   readonly key: string;
-  private client: Client | null = null;
+  private client: Link | null = null;
   private readonly queue: Job[] = [];
   private readonly probes: Job[] = [];
   private busy: Promise<void> | null = null;
@@ -118,8 +107,6 @@ export class Bus {
   private stopped = false;
   private connects = 0;
   private dropped = 0;
-  /** Modbus TCP only: judges each chunk before modbus-serial does. */
-  private readonly guard = new MbapGuard();
   /** The TCP stream cannot be trusted any more: drop the connection once the read in flight settles. */
   private suspect = false;
 
@@ -217,10 +204,8 @@ export class Bus {
     if (this.stopped) throw new ModbusFailure('disconnected', 'source stopped');
     const client = this.client?.isOpen ? this.client : await this.connect(timeout);
     if (this.stopped || !client.isOpen) throw new ModbusFailure('disconnected', 'connection closed');
-    const write =
-      fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
     const expected = job.write ? 0 : fc <= 2 ? (count + 7) >> 3 : count * 2;
-    const tcp = this.connection.type === 'tcp';
+    const tcp = client instanceof ModbusTcpClient;
     try {
       return await new Promise<Uint8Array>((resolve, reject) => {
         let done = false;
@@ -234,36 +219,38 @@ export class Bus {
         };
         const timer = setTimeout(() => settle(new ModbusFailure('timeout', `no answer within ${timeout} ms`)), timeout);
         this.abortInFlight = (f) => settle(f);
+        const op = job.write;
+        // The echo must name the address (and quantity) written: anything else is another answer.
+        const echoed = (address?: number, quantity?: number) => {
+          if (address !== start)
+            return settle(
+              new ModbusFailure('decode', `write answer names address ${String(address)}, expected ${start}`),
+            );
+          if (op && (op.fc === 15 || op.fc === 16) && quantity !== count)
+            return settle(
+              new ModbusFailure('decode', `write answer names ${String(quantity)} values, expected ${count}`),
+            );
+          settle(null, new Uint8Array(0));
+        };
         try {
-          const op = job.write;
-          if (tcp)
-            this.guard.expect({
-              tid: client._port?._transactionIdWrite ?? -1,
-              unit,
-              fc: op ? op.fc : fc,
-              dataBytes: expected,
-              write: op !== undefined,
-            });
-          if (op) {
-            // The echo must name the address (and quantity) written: anything else is another answer.
-            const echoed: WriteAnswer = (err, res) => {
-              if (err) return settle(classify(err));
-              if (res?.address !== start)
-                return settle(
-                  new ModbusFailure('decode', `write answer names address ${String(res?.address)}, expected ${start}`),
-                );
-              if ((op.fc === 15 || op.fc === 16) && res.length !== count)
-                return settle(
-                  new ModbusFailure('decode', `write answer names ${String(res.length)} values, expected ${count}`),
-                );
-              settle(null, new Uint8Array(0));
-            };
-            if (op.fc === 5) client.writeFC5(unit, start, op.value, echoed);
-            else if (op.fc === 6) client.writeFC6(unit, start, op.value, echoed);
-            else if (op.fc === 15) client.writeFC15(unit, start, [...op.value], echoed);
-            else client.writeFC16(unit, start, [...op.value], echoed);
+          if (tcp) {
+            // The guard has checked the byte count: the data is exactly `expected` bytes.
+            const answered = (err: ModbusFailure | null, a?: TcpAnswer) =>
+              err ? settle(err) : op ? echoed(a!.address, a!.quantity) : settle(null, a!.data);
+            if (op) client.write(unit, start, op, answered);
+            else client.read(unit, fc, start, count, answered);
             return;
           }
+          if (op) {
+            const answer: WriteAnswer = (err, res) => (err ? settle(classify(err)) : echoed(res?.address, res?.length));
+            if (op.fc === 5) client.writeFC5(unit, start, op.value, answer);
+            else if (op.fc === 6) client.writeFC6(unit, start, op.value, answer);
+            else if (op.fc === 15) client.writeFC15(unit, start, [...op.value], answer);
+            else client.writeFC16(unit, start, [...op.value], answer);
+            return;
+          }
+          const write =
+            fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
           write.call(client, unit, start, count, (err, res) => {
             if (err) return settle(classify(err));
             const buf = res?.buffer;
@@ -280,11 +267,11 @@ export class Bus {
     } catch (err) {
       const f = err as ModbusFailure;
       if (tcp && f.kind !== 'exception') this.suspect = true;
-      else if (f.kind === 'timeout' && this.rtuFramed && !this.stopped) await this.flush(client, timeout);
+      else if (f.kind === 'timeout' && !tcp && !this.stopped) await this.flush(client, timeout);
       throw f;
     } finally {
       if (tcp) {
-        this.guard.clear();
+        client.abandon();
         if (this.suspect) await this.dropSuspect(client);
       }
     }
@@ -296,46 +283,55 @@ export class Bus {
     if (client._port?._buffer) client._port._buffer = Buffer.alloc(0);
   }
 
-  /** Bytes on a Modbus TCP connection, before modbus-serial sees them. */
-  private onTcpData(client: Client, chunk: Buffer): void {
+  /** Bytes on a Modbus TCP connection that break the stream (the guard's verdict). */
+  private onMalformed(client: ModbusTcpClient, reason: string, answerComplete: boolean): void {
     if (client !== this.client) return;
-    const verdict = this.guard.push(chunk);
-    if (verdict.ok) return;
     this.suspect = true;
-    this.log.debug({ reason: verdict.reason }, 'malformed Modbus TCP answer; dropping the connection');
+    this.log.debug({ reason }, 'malformed Modbus TCP answer; dropping the connection');
     // The answer in flight is not trusted, unless it had all arrived intact before the extra bytes.
-    if (this.abortInFlight && !this.guard.complete)
-      this.abortInFlight(new ModbusFailure('decode', `malformed answer: ${verdict.reason}`));
+    if (this.abortInFlight && !answerComplete)
+      this.abortInFlight(new ModbusFailure('decode', `malformed answer: ${reason}`));
     if (!this.busy) void this.dropSuspect(client);
   }
 
-  private async dropSuspect(client: Client): Promise<void> {
+  private async dropSuspect(client: Link): Promise<void> {
     this.suspect = false;
     if (this.client !== client) return;
     this.dropped++;
     await this.drop();
   }
 
-  private async connect(timeout: number): Promise<Client> {
+  private async connect(timeout: number): Promise<Link> {
     await this.drop();
-    const client = new (ModbusRTU as unknown as new () => Client)();
-    client.on('error', (e) => {
-      this.log.debug({ err: String((e as Error)?.message ?? e) }, 'modbus port error');
-      this.onClosed(client);
-    });
-    client.on('close', () => this.onClosed(client));
     const c = this.connection;
-    const connecting =
-      c.type === 'tcp'
-        ? client.connectTCP(c.host, { port: c.port })
-        : c.type === 'rtu-over-tcp'
-          ? client.connectTelnet(c.host, { port: c.port })
-          : client.connectRTUBuffered(c.path, {
+    let client: Link;
+    let connecting: Promise<void>;
+    if (c.type === 'tcp') {
+      const tcp: ModbusTcpClient = new ModbusTcpClient({
+        closed: () => this.onClosed(tcp),
+        malformed: (reason, complete) => this.onMalformed(tcp, reason, complete),
+      });
+      client = tcp;
+      this.suspect = false;
+      connecting = tcp.connect(c.host, c.port);
+    } else {
+      const rtu = new ((await import('modbus-serial')).default as unknown as new () => Client)();
+      rtu.on('error', (e) => {
+        this.log.debug({ err: String((e as Error)?.message ?? e) }, 'modbus port error');
+        this.onClosed(rtu);
+      });
+      rtu.on('close', () => this.onClosed(rtu));
+      client = rtu;
+      connecting =
+        c.type === 'rtu-over-tcp'
+          ? rtu.connectTelnet(c.host, { port: c.port })
+          : rtu.connectRTUBuffered(c.path, {
               baudRate: c.baudRate,
               dataBits: c.dataBits,
               parity: c.parity,
               stopBits: c.stopBits,
             });
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -361,20 +357,12 @@ export class Bus {
       await this.release(client);
       throw new ModbusFailure('disconnected', 'source stopped');
     }
-    if (c.type === 'tcp') {
-      const socket = client._port?._client;
-      if (!socket)
-        throw new ModbusFailure('disconnected', 'modbus-serial changed: no TCP socket to guard (see bus.ts)');
-      socket.prependListener('data', (chunk) => this.onTcpData(client, chunk));
-      this.guard.clear();
-      this.suspect = false;
-    }
     this.client = client;
     this.connects++;
     return client;
   }
 
-  private onClosed(client: Client): void {
+  private onClosed(client: Link): void {
     if (this.client !== client) return;
     this.client = null;
     this.abortInFlight?.(new ModbusFailure('disconnected', 'connection closed by peer'));
@@ -388,7 +376,7 @@ export class Bus {
   }
 
   /** Close a client, bounded: serial close can hang on a vanished USB adapter. */
-  private release(client: Client): Promise<void> {
+  private release(client: Link): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 1000);
       const done = () => {
@@ -396,7 +384,8 @@ export class Bus {
         resolve();
       };
       try {
-        if (this.connection.type === 'rtu') client.close(() => done());
+        if (client instanceof ModbusTcpClient) void client.destroy().then(done);
+        else if (this.connection.type === 'rtu') client.close(() => done());
         else client.destroy(() => done());
       } catch {
         done();

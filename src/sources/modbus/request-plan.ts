@@ -33,6 +33,13 @@ import { isBitTable, widthOf, type PointSpec, type Table } from '../../settings/
 
 export type ReadFunction = 1 | 2 | 3 | 4;
 
+/** One write (issue 21.3, src/writes/): function 5 or 15 for coils, 6 or 16 for holding registers. */
+export type WriteOp =
+  | { readonly fc: 5; readonly value: boolean }
+  | { readonly fc: 6; readonly value: number }
+  | { readonly fc: 15; readonly value: readonly boolean[] }
+  | { readonly fc: 16; readonly value: readonly number[] };
+
 export const FUNCTION_OF: Readonly<Record<Table, ReadFunction>> = { coil: 1, discrete: 2, holding: 3, input: 4 };
 
 /** Protocol maxima: 125 registers per FC3/FC4 read, 2000 bits per FC1/FC2 read (Modbus spec 6.1-6.4). */
