@@ -5,7 +5,7 @@
  * simulators, no sink). Also which of the heavy packages each run loaded (a `--import` hook logs
  * every resolved module: test/fixtures/load-log/).
  *
- *   npm run bench:rss [-- --main path/to/other/dist/src/main.js]
+ *   npm run bench:rss [-- --main path/to/other/dist/agent/main.js]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -21,8 +21,10 @@ const { values } = parseArgs({
   strict: false,
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
-const main = path.resolve(typeof values.main === 'string' ? values.main : path.join(here, '../src/main.js'));
+const main = path.resolve(typeof values.main === 'string' ? values.main : path.join(here, '../agent/main.js'));
 const hook = path.resolve(here, '../../test/fixtures/load-log/register.mjs');
+/** Packages are named from the unbundled build (in the bundle they are inlined, invisible to the hook). */
+const unbundled = path.join(here, '../src/main.js');
 const WATCH = ['mqtt', 'sparkplug-payload', 'serialport', 'modbus-serial', 'prom-client', 'pg'];
 
 function rssKb(pid: number): number {
@@ -44,7 +46,7 @@ async function measure(args: string[], dir: string, name: string): Promise<{ rss
   await sleep(10_000);
   const rss = rssKb(plain.pid!);
   await stop(plain);
-  const hooked = spawn(process.execPath, ['--import', hook, main, ...args], {
+  const hooked = spawn(process.execPath, ['--import', hook, unbundled, ...args], {
     stdio: 'ignore',
     env: { ...process.env, HALFWEG_LOAD_LOG: log },
   });

@@ -54,6 +54,8 @@ const { values: args } = parseArgs({
     /** Halfweg's ops endpoint on this port (metrics, for looking inside while it runs). */
     'halfweg-http': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    /** Halfweg's entry point (default: the one `halfweg` and the systemd unit run). */
+    main: { type: 'string' },
   },
 });
 const POINTS = args.points.split(',').map(Number);
@@ -259,7 +261,7 @@ const halfweg: Peer = {
     ];
     return startProcess(
       process.execPath,
-      [...node, path.join(ROOT, 'dist/src/main.js'), 'run', '--config', file],
+      [...node, path.resolve(args.main ?? path.join(ROOT, 'dist/agent/main.js')), 'run', '--config', file],
       /"msg":"ready"/,
       { timeoutMs: 120_000 },
     );

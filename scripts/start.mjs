@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// `npm start`: runs `halfweg demo` from dist/, compiling src/ first only when dist/ is missing or
-// older than a source file (issue 18.5: a reading within 20 s of `npm install`). `npm install`
-// already compiled src/ (the `prepare` script), so the first start compiles nothing. Both emit
-// without type checking (--noCheck): a type error must not make `npm install` or the demo fail;
-// checking everything (tests, benches) stays with `npm run build` and `npm test`.
+// `npm start`: runs `halfweg demo` from the shipped bundle (dist/agent/, scripts/bundle.mjs),
+// compiling src/ and bundling first only when dist/ is missing or older than a source file
+// (issue 18.5: a reading within 20 s of `npm install`). `npm install` already did both (the
+// `prepare` script), so the first start compiles nothing. Both emit without type checking
+// (--noCheck): a type error must not make `npm install` or the demo fail; checking everything
+// (tests, benches) stays with `npm run build` and `npm test`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const main = path.join(root, 'dist', 'src', 'main.js');
+const main = path.join(root, 'dist', 'agent', 'main.js');
 
 function newest(dir) {
   let t = 0;
@@ -31,6 +32,8 @@ if (built < newest(path.join(root, 'src'))) {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--noCheck'], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
+  const b = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs')], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
 }
 // The launcher reads its command from argv: `npm start -- --timescale 0.2` passes options on.
 process.argv = [process.argv[0], main, 'demo', ...process.argv.slice(2)];

@@ -99,7 +99,7 @@ install -m 0644 "$src/systemd/halfweg.service" "$units/halfweg.service"
 
 # The config as the service will see it: credentials from their directory. A unit whose config
 # fails would restart in a loop: refuse to enable it.
-if ! CREDENTIALS_DIRECTORY="$etc/credentials" node "$app/dist/src/main.js" check-config "$etc/halfweg.yaml" >/dev/null; then
+if ! CREDENTIALS_DIRECTORY="$etc/credentials" node "$app/dist/agent/main.js" check-config "$etc/halfweg.yaml" >/dev/null; then
   echo "install.sh: $etc/halfweg.yaml fails check-config (above); the service is installed but NOT enabled. Fix it, then run install.sh again." >&2
   exit 1
 fi
@@ -108,4 +108,4 @@ fi
 systemctl daemon-reload
 systemctl enable --now halfweg.service
 systemctl --no-pager status halfweg.service || true
-echo "installed; logs: journalctl -u halfweg -f   status: node /opt/halfweg/dist/src/main.js status"
+echo "installed; logs: journalctl -u halfweg -f   status: node /opt/halfweg/dist/agent/main.js status"

@@ -32,7 +32,8 @@ function waitOn(child: ChildProcess, printed: () => string) {
 }
 
 const root = path.resolve(import.meta.dirname, '../..');
-const main = path.join(root, 'dist/src/main.js');
+// The shipped entry point (the bundle `halfweg`, `npm start` and the systemd unit run).
+const main = path.join(root, 'dist/agent/main.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'halfweg-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
