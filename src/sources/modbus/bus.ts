@@ -117,10 +117,6 @@ export class Bus {
     this.key = busKey(connection);
   }
 
-  get rtuFramed(): boolean {
-    return this.connection.type !== 'tcp';
-  }
-
   stats(): BusStats {
     return { connects: this.connects, open: this.client?.isOpen === true, dropped: this.dropped };
   }

@@ -3,10 +3,11 @@
  * arrive, and it must be that request's answer. Anything else means the stream can no longer be
  * trusted and the connection must be dropped (issue 16.1).
  *
- * Why: modbus-serial's TCP port cuts frames by the MBAP length field and keeps whatever does not
- * fit in its buffer. One answer with a wrong length, noise, or bytes nobody asked for leaves it
- * out of step for good: every later answer is read from the wrong offset and times out. It also
- * takes any protocol id for Modbus. This guard sees each chunk before the library does.
+ * Why: a client that cuts frames by the MBAP length field and keeps whatever does not fit (as
+ * modbus-serial's TCP port did, issue 16.1) is left out of step for good by one answer with a
+ * wrong length, noise, or bytes nobody asked for: every later answer is read from the wrong offset
+ * and times out. This guard judges each chunk as it arrives, and our client (tcp-client.ts) takes
+ * an answer only when the guard saw exactly the awaited frame.
  *
  * An answer (Modbus Messaging on TCP/IP v1.0b, 3.1.3; Application Protocol v1.1b3, 6.1-6.4) is
  *
