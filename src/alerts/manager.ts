@@ -471,14 +471,14 @@ export class AlarmManager {
 
   /** The record of alarm `id` of a watched point that has none yet (normal so far), made now. */
   private watchedRecord(id: string): AlarmRecord | undefined {
-    // Prefix checks, not an id built per point and kind: junk commands must stay cheap.
+    // An id is device/point/kind (alarmId) and no kind has a slash: one map lookup per device whose
+    // name starts the id (names may hold slashes themselves), not a scan of every point.
+    const slash = id.lastIndexOf('/');
+    const kind = id.slice(slash + 1);
     for (const [device, points] of this.watches) {
-      if (!id.startsWith(`${device}/`)) continue;
-      for (const w of points.values()) {
-        const kind = id.slice(device.length + w.point.length + 2);
-        if (id.startsWith(`${device}/${w.point}/`) && (w.kinds as readonly string[]).includes(kind))
-          return this.record(w, kind, id);
-      }
+      if (slash <= device.length || !id.startsWith(`${device}/`)) continue;
+      const w = points.get(id.slice(device.length + 1, slash));
+      if (w && (w.kinds as readonly string[]).includes(kind)) return this.record(w, kind, id);
     }
     return undefined;
   }

@@ -200,7 +200,6 @@ export class Bus {
     if (this.stopped) throw new ModbusFailure('disconnected', 'source stopped');
     const client = this.client?.isOpen ? this.client : await this.connect(timeout);
     if (this.stopped || !client.isOpen) throw new ModbusFailure('disconnected', 'connection closed');
-    const expected = job.write ? 0 : fc <= 2 ? (count + 7) >> 3 : count * 2;
     const tcp = client instanceof ModbusTcpClient;
     try {
       return await new Promise<Uint8Array>((resolve, reject) => {
@@ -247,6 +246,7 @@ export class Bus {
           }
           const write =
             fc === 1 ? client.writeFC1 : fc === 2 ? client.writeFC2 : fc === 3 ? client.writeFC3 : client.writeFC4;
+          const expected = fc <= 2 ? (count + 7) >> 3 : count * 2;
           write.call(client, unit, start, count, (err, res) => {
             if (err) return settle(classify(err));
             const buf = res?.buffer;

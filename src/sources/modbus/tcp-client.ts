@@ -55,7 +55,8 @@ export class ModbusTcpClient {
   private open = false;
   private settle: Settle | null = null;
   private awaitedFc = 0;
-  private dataBytes = 0;
+  /** Data bytes of the awaited read's answer, or 'write' for a write's echo. */
+  private awaiting: number | 'write' = 0;
   /** Chunks of an answer that arrived in pieces. */
   private parts: Buffer[] = [];
 
@@ -116,7 +117,7 @@ export class ModbusTcpClient {
         });
       } else op.value.forEach((v, i) => frame.writeUInt16BE(v & 0xffff, 13 + 2 * i));
     }
-    this.send(frame, op.fc, -1, settle);
+    this.send(frame, op.fc, 'write', settle);
   }
 
   /** The request was settled elsewhere (timeout, stop): forget it; a late answer is malformed. */
@@ -147,16 +148,16 @@ export class ModbusTcpClient {
     return frame;
   }
 
-  private send(frame: Buffer, fc: number, dataBytes: number, settle: Settle): void {
+  private send(frame: Buffer, fc: number, awaiting: number | 'write', settle: Settle): void {
     if (!this.open) {
-      settle(new ModbusFailure('disconnected', 'Port Not Open'));
+      settle(new ModbusFailure('disconnected', 'connection not open'));
       return;
     }
-    const write = dataBytes < 0;
-    this.guard.expect({ tid: this.tid, unit: frame[6]!, fc, dataBytes: write ? 0 : dataBytes, write });
+    const write = awaiting === 'write';
+    this.guard.expect({ tid: this.tid, unit: frame[6]!, fc, dataBytes: write ? 0 : awaiting, write });
     this.settle = settle;
     this.awaitedFc = fc;
-    this.dataBytes = dataBytes;
+    this.awaiting = awaiting;
     this.parts = [];
     this.socket.write(frame);
   }
@@ -188,8 +189,8 @@ export class ModbusTcpClient {
       const code = frame[8]!;
       const text = EXCEPTIONS[code] ?? 'Unknown exception code';
       settle(new ModbusFailure('exception', `Modbus exception ${code}: ${text}`, code));
-    } else if (this.dataBytes < 0) {
+    } else if (this.awaiting === 'write') {
       settle(null, { data: new Uint8Array(0), address: frame.readUInt16BE(8), quantity: frame.readUInt16BE(10) });
-    } else settle(null, { data: frame.subarray(9, 9 + this.dataBytes) });
+    } else settle(null, { data: frame.subarray(9, 9 + this.awaiting) });
   }
 }
