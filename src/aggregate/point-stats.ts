@@ -20,7 +20,7 @@
  * a mean an ulp outside [min, max], and a sketch answers with its bucket's value: the summary
  * clamps both to the exact min and max, which only removes error.
  */
-import { QuantileSketch, type SketchMapping, type SketchState } from './sketch.js';
+import { SketchTable, type SketchMapping, type SketchState } from './sketch.js';
 
 /** A PointStats as plain JSON data (rollup windows kept across a restart, issue 16.4). */
 export interface PointStatsState {
@@ -79,7 +79,8 @@ const EMPTY_ROW = [0, 0, Infinity, -Infinity, 0, 0, Number.NaN, Number.NaN, Numb
  */
 export class StatsTable {
   private acc: Float64Array;
-  private readonly sketches: (QuantileSketch | undefined)[] = [];
+  /** Row r's quantile sketch is row r of this table. */
+  private readonly sketches: SketchTable;
   private rows = 0;
 
   constructor(
@@ -88,6 +89,7 @@ export class StatsTable {
     capacity = 1,
   ) {
     this.acc = new Float64Array(Math.max(1, capacity) * STRIDE);
+    this.sketches = new SketchTable(mapping, maxBins, capacity);
   }
 
   /** Makes rows [0, row] usable (new rows empty); grows the storage by half when it must. */
@@ -100,6 +102,7 @@ export class StatsTable {
       this.acc = next;
     }
     for (let r = this.rows; r <= row; r++) this.acc.set(EMPTY_ROW, r * STRIDE);
+    this.sketches.ensure(row + 1);
     this.rows = row + 1;
   }
 
@@ -112,14 +115,9 @@ export class StatsTable {
     return this.acc[row * STRIDE + GOOD]! + this.acc[row * STRIDE + BAD]!;
   }
 
-  /** The row's sketch (made on first use). */
-  sketch(row: number): QuantileSketch {
-    return (this.sketches[row] ??= new QuantileSketch(this.mapping, this.maxBins));
-  }
-
-  /** Bytes of the rows' sketches' counters. */
+  /** Bytes of the row's sketch's counters. */
   sketchBytes(row: number): number {
-    return this.sketches[row]?.bytes() ?? 0;
+    return this.sketches.bytes(row);
   }
 
   /** A good value; `key` from keyOf() when the caller computed it once for several windows. */
@@ -137,9 +135,8 @@ export class StatsTable {
     const mean = a[o + MEAN]! + delta / n;
     a[o + MEAN] = mean;
     a[o + M2] = a[o + M2]! + delta * (x - mean);
-    const sketch = this.sketch(row);
-    if (key === undefined) sketch.add(v);
-    else sketch.addKey(key);
+    if (key === undefined) this.sketches.add(row, v);
+    else this.sketches.addKey(row, key);
     if (n === 1) {
       a[o + FIRST_TS] = ts;
       a[o + LAST_TS] = ts;
@@ -169,8 +166,7 @@ export class StatsTable {
     if (b[p + GOOD]! === 0) return;
     if (a[o + GOOD]! === 0) {
       for (const f of COPIED) a[o + f] = b[p + f]!;
-      const s = next.sketches[nextRow];
-      if (s) this.sketch(row).merge(s);
+      this.sketches.merge(row, next.sketches, nextRow);
       return;
     }
     if (b[p + SCALE]! > a[o + SCALE]!) this.rescaleTo(row, b[p + SCALE]!);
@@ -190,8 +186,7 @@ export class StatsTable {
       a[o + INTEGRAL]! + ((a[o + LAST]! / a[o + SCALE]!) * (b[p + FIRST_TS]! - a[o + LAST_TS]!) + b[p + INTEGRAL]! * r);
     a[o + LAST_TS] = b[p + LAST_TS]!;
     a[o + LAST] = b[p + LAST]!;
-    const s = next.sketches[nextRow];
-    if (s) this.sketch(row).merge(s);
+    this.sketches.merge(row, next.sketches, nextRow);
   }
 
   summary(row: number, end: number): PointSummary {
@@ -224,7 +219,7 @@ export class StatsTable {
     const twMean = covered > 0 ? ((a[o + INTEGRAL]! + (last / sc) * (end - lastTs)) / covered) * sc : last;
     // Popoviciu: a population's standard deviation is at most half its range.
     const stddev = Math.min(Math.sqrt(Math.max(0, a[o + M2]! / g)) * sc, max / 2 - min / 2);
-    const sketch = this.sketch(row);
+    const sketch = this.sketches;
     return {
       count: g + bad,
       good: g,
@@ -237,9 +232,9 @@ export class StatsTable {
       stddev,
       // The sketch answers with its bucket's representative value; the exact min and max bound
       // any true quantile, so clamping only removes error (a constant 14450 reads 14450, not 14330).
-      p50: clamp(sketch.quantile(0.5), min, max),
-      p95: clamp(sketch.quantile(0.95), min, max),
-      p99: clamp(sketch.quantile(0.99), min, max),
+      p50: clamp(sketch.quantile(row, 0.5), min, max),
+      p95: clamp(sketch.quantile(row, 0.95), min, max),
+      p99: clamp(sketch.quantile(row, 0.99), min, max),
     };
   }
 
@@ -251,7 +246,7 @@ export class StatsTable {
       good: a[o + GOOD]!,
       bad: a[o + BAD]!,
       acc: [MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE].map((f) => a[o + f]!),
-      sketch: this.sketch(row).save(),
+      sketch: this.sketches.save(row),
     };
   }
 
@@ -268,7 +263,7 @@ export class StatsTable {
     a[o + BAD] = bad;
     if (good > 0) {
       [MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE].forEach((f, i) => (a[o + f] = acc![i]!));
-      this.sketch(row).load(sketch!);
+      this.sketches.load(row, sketch!);
     }
     return true;
   }
@@ -277,7 +272,7 @@ export class StatsTable {
   reset(row: number): void {
     this.ensure(row);
     this.acc.set(EMPTY_ROW, row * STRIDE);
-    this.sketches[row]?.clear();
+    this.sketches.clear(row);
   }
 
   /** Re-expresses the row's accumulators in units of `scale` (a larger power of two). */
@@ -310,10 +305,6 @@ export class PointStats {
 
   get good(): number {
     return this.t.good(0);
-  }
-
-  get sketch(): QuantileSketch {
-    return this.t.sketch(0);
   }
 
   addGood(v: number, ts: number, key?: number): void {

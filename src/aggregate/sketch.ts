@@ -16,9 +16,14 @@
  * the same α merge exactly by adding bucket counts: merge(a, b) answers what one sketch fed with
  * both inputs would answer.
  *
- * Memory: per sign, made on the sign's first value, a dense array of counters covering the keys
- * seen plus a little room (at most maxBins). Sensor values within one window usually span a few
- * percent: 2–20 buckets, so a sketch is ~100 bytes of objects and 4 bytes per bucket.
+ * Memory (issue 15: a sketch per point per open window). The sketches of one window are the rows
+ * of one SketchTable: per row and sign a dense range of counters covering the keys seen plus a
+ * little room (at most maxBins), all rows' counters in one typed array (16 bits each until a
+ * bucket counts past 65,535, then 32), and the ranges' bounds in one Int32Array. A row costs
+ * 2 bytes per bucket and 28 bytes of bounds, where an object and an array per sketch cost ~120
+ * bytes before the first bucket and 8 bytes per bucket (Node's V8 keeps small integers in 8-byte
+ * slots). Sensor values within one window usually span a few
+ * percent: 2–20 buckets.
  */
 const MIN_INDEXABLE = 1e-9;
 
@@ -43,97 +48,193 @@ export class SketchMapping {
   }
 }
 
+// A store's bounds in BinStores.meta, by slot. Empty: N 0 (MIN > MAX, so loops over
+// [MIN, MAX] do nothing); its counters, if it had any, stay allocated and zero.
+const OFFSET = 0; // key of the store's first counter
+const MIN = 1; // keys seen
+const MAX = 2;
+const N = 3; // values counted
+const AT = 4; // where its counters start in the slab
+const LEN = 5; // how many counters it has
+const STRIDE = 6;
+
 /**
- * The buckets of one sign. Compact on purpose (issue 15: a sketch per point per open window): the
- * counts are a plain array of small integers (V8 stores those 4 bytes each, behind a 16-byte
- * header, where a typed array costs ~150 bytes of objects before its first counter), sized to the
- * keys seen plus a little room, and every field is a small integer (a field ever holding a
- * non-integer, like Infinity for "no key yet", would cost a boxed number each). Empty: count 0,
- * minKey > maxKey, so loops over [minKey, maxKey] do nothing.
+ * The buckets of one sign for many sketches: store i's counters are slab[AT, AT + LEN), keys
+ * OFFSET… in order. A store that needs a wider range gets a new one at the end of the slab (its
+ * old one becomes free space); when the slab is full, the stores are copied, in slab order, into
+ * a new one a quarter larger than what they hold, which gives the free space back. Ranges grow
+ * mostly in a window's first minutes (a sensor's values seen so far), so copies are few.
  */
-class DenseStore {
-  bins: number[] = EMPTY;
-  offset = 0;
-  minKey = 0;
-  maxKey = -1;
-  /** Values counted. */
-  n = 0;
+class BinStores {
+  meta: Int32Array;
+  /** 16-bit counters until one must count past 65,535 (a window of an hour at 1 Hz never does). */
+  slab: Uint16Array | Uint32Array;
+  /** Slab slots handed out (the rest is zero). */
+  private top = 0;
+  /** Slab slots held by stores (top minus the free space left by moved stores). */
+  private held = 0;
 
-  constructor(readonly maxBins: number) {}
+  constructor(
+    readonly maxBins: number,
+    stores: number,
+  ) {
+    this.meta = emptyMeta(stores);
+    this.slab = new Uint16Array(Math.max(4, stores * 4));
+  }
 
-  addAt(key: number, n: number): void {
+  ensure(stores: number): void {
+    if (stores * STRIDE <= this.meta.length) return;
+    const next = emptyMeta(Math.max(stores, Math.ceil((this.meta.length / STRIDE) * 1.5)));
+    next.set(this.meta);
+    this.meta = next;
+  }
+
+  addAt(i: number, key: number, n: number): void {
+    const m = this.meta;
+    const o = i * STRIDE;
     let k = key;
-    if (this.n === 0 || k < this.minKey || k > this.maxKey) k = this.extend(k);
-    this.bins[k - this.offset]! += n;
-    this.n += n;
+    if (m[o + N] === 0 || k < m[o + MIN]! || k > m[o + MAX]!) k = this.extend(i, k);
+    const at = m[o + AT]! + k - m[o + OFFSET]!;
+    const c = this.slab[at]! + n;
+    if (c > 0xffff) this.widen();
+    this.slab[at] = c;
+    m[o + N]! += n;
   }
 
   /** Makes room for `key`; returns the key to count it under (a collapsed key when out of range). */
-  private extend(key: number): number {
-    const empty = this.n === 0;
-    let lo = empty ? key : Math.min(this.minKey, key);
-    const hi = empty ? key : Math.max(this.maxKey, key);
+  private extend(i: number, key: number): number {
+    const m = this.meta;
+    const o = i * STRIDE;
+    const empty = m[o + N] === 0;
+    const minKey = m[o + MIN]!;
+    const maxKey = m[o + MAX]!;
+    let lo = empty ? key : Math.min(minKey, key);
+    const hi = empty ? key : Math.max(maxKey, key);
     let collapsed = false;
     if (hi - lo + 1 > this.maxBins) {
       lo = hi - this.maxBins + 1;
       collapsed = true;
     }
     const target = Math.max(key, lo);
-    const fits = lo >= this.offset && hi < this.offset + this.bins.length;
+    const fits = lo >= m[o + OFFSET]! && hi < m[o + OFFSET]! + m[o + LEN]!;
     if (fits && !collapsed) {
-      this.minKey = lo;
-      this.maxKey = hi;
+      m[o + MIN] = lo;
+      m[o + MAX] = hi;
       return target;
     }
     // Room for a few more keys on the side it grew (values drift), not a doubling: most windows
     // of a sensor span a handful of buckets and never grow again.
     const span = hi - lo + 1;
-    const len = Math.min(this.maxBins, span + 2 + (span >> 2));
-    const offset = empty ? lo - 1 : key < this.minKey ? hi - len + 1 : lo;
-    const next = new Array<number>(len).fill(0);
-    for (let k = this.minKey; k <= this.maxKey; k++) {
-      const c = this.bins[k - this.offset]!;
-      if (c) next[Math.max(k, lo) - offset]! += c;
-    }
-    this.bins = next;
-    this.offset = offset;
-    this.minKey = lo;
-    this.maxKey = hi;
+    const len = Math.min(this.maxBins, span + 2 + (span >> 3));
+    const offset = empty ? lo - 1 : key < minKey ? hi - len + 1 : lo;
+    const at = this.alloc(len); // may move every store, this one too: read its place after
+    const was = m[o + AT]!;
+    const wasOffset = m[o + OFFSET]!;
+    if (!empty)
+      for (let k = minKey; k <= maxKey; k++) {
+        const c = this.slab[was + k - wasOffset]!;
+        if (!c) continue;
+        const to = at + Math.max(k, lo) - offset;
+        if (this.slab[to]! + c > 0xffff) this.widen(); // collapsed buckets add up
+        this.slab[to]! += c;
+      }
+    this.slab.fill(0, was, was + m[o + LEN]!);
+    this.held -= m[o + LEN]!;
+    m[o + AT] = at;
+    m[o + LEN] = len;
+    m[o + OFFSET] = offset;
+    m[o + MIN] = lo;
+    m[o + MAX] = hi;
     return target;
   }
 
-  clearStore(): void {
-    if (this.n) this.bins.fill(0);
-    this.n = 0;
-    this.minKey = 0;
-    this.maxKey = -1;
+  /** `len` zero counters at the end of the slab, compacting it first when they do not fit. */
+  private alloc(len: number): number {
+    if (this.top + len > this.slab.length) {
+      const size = Math.max(16, Math.ceil((this.held + len) * 1.25));
+      const next = this.slab instanceof Uint16Array ? new Uint16Array(size) : new Uint32Array(size);
+      const m = this.meta;
+      let top = 0;
+      for (let o = 0; o < m.length; o += STRIDE) {
+        const l = m[o + LEN]!;
+        if (l === 0) continue;
+        next.set(this.slab.subarray(m[o + AT]!, m[o + AT]! + l), top);
+        m[o + AT] = top;
+        top += l;
+      }
+      this.slab = next;
+      this.top = top;
+    }
+    const at = this.top;
+    this.top += len;
+    this.held += len;
+    return at;
   }
 
-  mergeStore(other: DenseStore): void {
-    for (let k = other.minKey; k <= other.maxKey; k++) {
-      const c = other.bins[k - other.offset]!;
-      if (c) this.addAt(k, c);
+  /** To 32-bit counters, for good. */
+  private widen(): void {
+    if (this.slab instanceof Uint32Array) return;
+    this.slab = Uint32Array.from(this.slab);
+  }
+
+  count(i: number): number {
+    return this.meta[i * STRIDE + N]!;
+  }
+
+  /** Counter of `key` (a key within the store's [MIN, MAX]). */
+  at(i: number, key: number): number {
+    const o = i * STRIDE;
+    return this.slab[this.meta[o + AT]! + key - this.meta[o + OFFSET]!]!;
+  }
+
+  minKey(i: number): number {
+    return this.meta[i * STRIDE + MIN]!;
+  }
+
+  maxKey(i: number): number {
+    return this.meta[i * STRIDE + N] === 0 ? this.meta[i * STRIDE + MIN]! - 1 : this.meta[i * STRIDE + MAX]!;
+  }
+
+  clear(i: number): void {
+    const m = this.meta;
+    const o = i * STRIDE;
+    if (m[o + N] === 0) return;
+    this.slab.fill(0, m[o + AT]!, m[o + AT]! + m[o + LEN]!);
+    m[o + N] = 0;
+  }
+
+  /** Adds store j of `other` into store i. */
+  merge(i: number, other: BinStores, j: number): void {
+    if (other.count(j) === 0) return;
+    const lo = other.minKey(j);
+    const hi = other.maxKey(j);
+    // The highest key first, so that the lowest one extends the range once to cover all of them.
+    this.addAt(i, hi, other.at(j, hi));
+    for (let k = lo; k < hi; k++) {
+      const c = other.at(j, k);
+      if (c) this.addAt(i, k, c);
     }
   }
 
-  /** Bytes of the counters (4 each; the array's header adds 16). */
-  binBytes(): number {
-    return this.bins.length * 4;
-  }
-
   /** Non-empty buckets as flat [key, count, key, count, …]. */
-  pairs(): number[] {
+  pairs(i: number): number[] {
     const out: number[] = [];
-    for (let k = this.minKey; k <= this.maxKey; k++) {
-      const c = this.bins[k - this.offset]!;
+    for (let k = this.minKey(i), hi = this.maxKey(i); k <= hi; k++) {
+      const c = this.at(i, k);
       if (c) out.push(k, c);
     }
     return out;
   }
+
+  /** Bytes of store i's counters. */
+  bytes(i: number): number {
+    return this.meta[i * STRIDE + LEN]! * this.slab.BYTES_PER_ELEMENT;
+  }
 }
 
-/** Shared by every store until its first key (never written: count 0 means no bin is read). */
-const EMPTY: number[] = [];
+function emptyMeta(stores: number): Int32Array {
+  return new Int32Array(Math.max(1, stores) * STRIDE);
+}
 
 /** A sketch's buckets as plain data: flat [key, count, …] per sign, and the zero bucket's count. */
 export interface SketchState {
@@ -143,91 +244,165 @@ export interface SketchState {
 }
 
 /**
- * The sketch is its own positive store (it extends DenseStore) and makes a separate store for
- * negative values on the first one: one object and one array for a sensor that never reads below
- * zero, where a store object per sign cost ~100 bytes more per sketch (issue 15: a sketch per
- * point per open window).
+ * Many sketches of one accuracy, one per row (the points of one open window). The negative
+ * buckets are made on the table's first negative value: most sensors never read below zero.
  */
-export class QuantileSketch extends DenseStore {
-  private neg: DenseStore | null = null;
-  private zero = 0;
+export class SketchTable {
+  private readonly pos: BinStores;
+  private neg: BinStores | null = null;
+  private zero: Uint32Array;
 
   constructor(
     readonly mapping: SketchMapping = new SketchMapping(),
-    maxBins = 2048,
+    readonly maxBins = 2048,
+    rows = 1,
   ) {
-    super(maxBins);
+    this.pos = new BinStores(maxBins, rows);
+    this.zero = new Uint32Array(Math.max(1, rows));
   }
 
-  get count(): number {
-    return this.n + (this.neg?.n ?? 0) + this.zero;
+  /** Makes rows [0, rows) usable. */
+  ensure(rows: number): void {
+    this.pos.ensure(rows);
+    this.neg?.ensure(rows);
+    if (rows > this.zero.length) {
+      const next = new Uint32Array(this.pos.meta.length / STRIDE);
+      next.set(this.zero);
+      this.zero = next;
+    }
   }
 
-  add(v: number): void {
-    if (v > MIN_INDEXABLE) this.addAt(this.mapping.index(v) | 0, 1);
-    else if (v < -MIN_INDEXABLE) (this.neg ??= new DenseStore(this.maxBins)).addAt(this.mapping.index(-v) | 0, 1);
-    else if (!Number.isNaN(v)) this.zero++;
+  count(row: number): number {
+    return this.pos.count(row) + (this.neg?.count(row) ?? 0) + this.zero[row]!;
+  }
+
+  add(row: number, v: number): void {
+    if (v > MIN_INDEXABLE) this.pos.addAt(row, this.mapping.index(v) | 0, 1);
+    else if (v < -MIN_INDEXABLE) this.negative().addAt(row, this.mapping.index(-v) | 0, 1);
+    else if (!Number.isNaN(v)) this.zero[row]!++;
   }
 
   /** Adds a value whose bucket was computed once for several sketches with `keyOf`. */
-  addKey(key: number): void {
-    if (key === ZERO_KEY) this.zero++;
-    else if (key > 0) this.addAt((key - KEY_BIAS) | 0, 1);
-    else (this.neg ??= new DenseStore(this.maxBins)).addAt((-key - KEY_BIAS) | 0, 1);
+  addKey(row: number, key: number): void {
+    if (key === ZERO_KEY) this.zero[row]!++;
+    else if (key > 0) this.pos.addAt(row, (key - KEY_BIAS) | 0, 1);
+    else this.negative().addAt(row, (-key - KEY_BIAS) | 0, 1);
   }
 
-  /** Folds `other` in (same mapping required). */
-  merge(other: QuantileSketch): void {
+  /** Folds row `j` of `other` into row `row` (same accuracy required). */
+  merge(row: number, other: SketchTable, j: number): void {
     if (other.mapping.alpha !== this.mapping.alpha) throw new RangeError('cannot merge sketches of different accuracy');
-    this.mergeStore(other);
-    if (other.neg?.n) (this.neg ??= new DenseStore(this.maxBins)).mergeStore(other.neg);
-    this.zero += other.zero;
+    this.pos.merge(row, other.pos, j);
+    if (other.neg?.count(j)) this.negative().merge(row, other.neg, j);
+    this.zero[row]! += other.zero[j]!;
   }
 
   /** The lower q-quantile within the stated relative error; NaN when empty. */
-  quantile(q: number): number {
-    const n = this.count;
+  quantile(row: number, q: number): number {
+    const n = this.count(row);
     if (n === 0) return Number.NaN;
     const rank = Math.min(Math.max(q, 0), 1) * (n - 1);
     let seen = 0;
     const neg = this.neg;
     if (neg) {
-      for (let k = neg.maxKey; k >= neg.minKey; k--) {
-        seen += neg.bins[k - neg.offset]!;
+      for (let k = neg.maxKey(row), lo = neg.minKey(row); k >= lo; k--) {
+        seen += neg.at(row, k);
         if (seen > rank) return -this.mapping.value(k);
       }
     }
-    seen += this.zero;
+    seen += this.zero[row]!;
     if (seen > rank) return 0;
-    for (let k = this.minKey; k <= this.maxKey; k++) {
-      seen += this.bins[k - this.offset]!;
+    const pos = this.pos;
+    const hi = pos.maxKey(row);
+    for (let k = pos.minKey(row); k <= hi; k++) {
+      seen += pos.at(row, k);
       if (seen > rank) return this.mapping.value(k);
     }
-    return this.mapping.value(this.maxKey);
+    return this.mapping.value(hi);
+  }
+
+  clear(row: number): void {
+    this.pos.clear(row);
+    this.neg?.clear(row);
+    this.zero[row] = 0;
+  }
+
+  /** A row's buckets, for saving (rollup windows kept across a restart). */
+  save(row: number): SketchState {
+    return { pos: this.pos.pairs(row), neg: this.neg?.pairs(row) ?? [], zero: this.zero[row]! };
+  }
+
+  /** Adds the buckets of a saved sketch of the same accuracy to a row (as `merge` does). */
+  load(row: number, state: SketchState): void {
+    for (let i = 0; i + 1 < state.pos.length; i += 2) this.pos.addAt(row, state.pos[i]!, state.pos[i + 1]!);
+    for (let i = 0; i + 1 < state.neg.length; i += 2) this.negative().addAt(row, state.neg[i]!, state.neg[i + 1]!);
+    this.zero[row]! += state.zero;
+  }
+
+  /** Bytes held by a row's bucket counters. */
+  bytes(row: number): number {
+    return this.pos.bytes(row) + (this.neg?.bytes(row) ?? 0);
+  }
+
+  private negative(): BinStores {
+    if (!this.neg) {
+      this.neg = new BinStores(this.maxBins, this.pos.meta.length / STRIDE);
+    }
+    return this.neg;
+  }
+}
+
+/** One sketch: a SketchTable of one row. */
+export class QuantileSketch {
+  private readonly t: SketchTable;
+
+  constructor(
+    readonly mapping: SketchMapping = new SketchMapping(),
+    maxBins = 2048,
+  ) {
+    this.t = new SketchTable(mapping, maxBins, 1);
+  }
+
+  get count(): number {
+    return this.t.count(0);
+  }
+
+  add(v: number): void {
+    this.t.add(0, v);
+  }
+
+  /** Adds a value whose bucket was computed once for several sketches with `keyOf`. */
+  addKey(key: number): void {
+    this.t.addKey(0, key);
+  }
+
+  /** Folds `other` in (same mapping required). */
+  merge(other: QuantileSketch): void {
+    this.t.merge(0, other.t, 0);
+  }
+
+  /** The lower q-quantile within the stated relative error; NaN when empty. */
+  quantile(q: number): number {
+    return this.t.quantile(0, q);
   }
 
   clear(): void {
-    this.clearStore();
-    this.neg?.clearStore();
-    this.zero = 0;
+    this.t.clear(0);
   }
 
-  /** The buckets, for saving (rollup windows kept across a restart). */
+  /** The buckets, for saving. */
   save(): SketchState {
-    return { pos: this.pairs(), neg: this.neg?.pairs() ?? [], zero: this.zero };
+    return this.t.save(0);
   }
 
   /** Adds the buckets of a saved sketch of the same accuracy (as `merge` does). */
   load(state: SketchState): void {
-    for (let i = 0; i + 1 < state.pos.length; i += 2) this.addAt(state.pos[i]!, state.pos[i + 1]!);
-    for (let i = 0; i + 1 < state.neg.length; i += 2)
-      (this.neg ??= new DenseStore(this.maxBins)).addAt(state.neg[i]!, state.neg[i + 1]!);
-    this.zero += state.zero;
+    this.t.load(0, state);
   }
 
-  /** Bytes held by the bucket counters (the objects add ~100 bytes). */
+  /** Bytes held by the bucket counters. */
   bytes(): number {
-    return this.binBytes() + (this.neg?.binBytes() ?? 0);
+    return this.t.bytes(0);
   }
 }
 

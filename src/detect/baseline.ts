@@ -58,7 +58,6 @@ import {
   TailCalibrator,
   combineDecades,
   scoreOfDecades,
-  type CalibratorOptions,
 } from './calibrate.js';
 import type { Finding, PointDetector } from './detector.js';
 
@@ -120,14 +119,14 @@ const REMEMBERED = 2;
 /** Per remembered regime: level, innovation variance, φ. */
 const REGIME_FIELDS = 3;
 
-/** Where the remembered regimes start in the float64 block. */
 /**
- * Each statistic's calibrator slot in the shared blocks; the slope statistic only matters for
- * smooth signals, so its calibrator is made (with its own storage) the first time the trend
- * predictor takes over, and most points never pay for it.
+ * Each statistic's calibrator slot in the point's block (see the class's fields): the slope's
+ * comes last, in the room the block grows for it.
  */
-const SLOT = [0, 1, 2, -1, 3] as const;
+const SLOT = [0, 1, 2, 4, 3] as const;
+/** Calibrators every point has (all but the slope's). */
 const SHARED = 4;
+/** Where the remembered regimes start in the float64 block. */
 const REGIMES_AT = SHARED * CALIBRATOR_DOUBLES;
 /** The model's own numbers, after the regimes in the float64 block (see the class's fields). */
 const MODEL_AT = REGIMES_AT + REMEMBERED * REGIME_FIELDS;
@@ -172,61 +171,75 @@ const F = {
   lastTs: MODEL_AT + 32,
 } as const;
 const DOUBLES = MODEL_AT + 33;
+/** The slope calibrator's scalars, after the model's numbers once the block has grown for it. */
+const SLOPE_DOUBLES_AT = DOUBLES;
 const STAT = new Float64Array(STATS);
 const DEC = new Float64Array(STATS);
 
 export class BaselineDetector implements PointDetector {
-  readonly kind = 'baseline' as const;
+  // On the prototype, not a field: a field costs every point 8 bytes (issue 15).
+  get kind(): 'baseline' {
+    return 'baseline';
+  }
   // The current regime's model.
   private seasonSettled = false;
   private trend = false; // the local-trend predictor judges
-  // One float32 block holds the calibrators' histograms and then the daily profile's offsets per
-  // bucket; one float64 block the calibrators' scalars and the remembered regimes (see
-  // CalibratorStorage: a point's state is two typed arrays, not dozens of small objects).
-  private readonly floats: Float32Array;
-  private readonly doubles: Float64Array;
-  /** The model's numbers (F) live in the float64 block too: a class field holding a double costs V8 a boxed number each. */
-  private readonly d: Float64Array;
-  private readonly seasonAt0: number;
-  private readonly buckets: number;
-  /** The slope's calibrator, with its own storage, made when the trend predictor first takes over. */
-  private slopeCal: TailCalibrator | null = null;
+  // One block per point (see CalibratorStorage: a point's state is two typed arrays on one
+  // ArrayBuffer, not dozens of small objects):
+  // - float64: the calibrators' scalars, the remembered regimes (REGIMES_AT), the model's numbers
+  //   (F: a class field holding a double costs V8 a boxed number each), then the slope
+  //   calibrator's scalars once it exists;
+  // - float32: the calibrators' histograms (the slope's in slot SHARED once it exists), then the
+  //   daily profile's offsets per bucket, from seasonAt0.
+  // The slope statistic only matters for smooth signals: the block grows to hold its calibrator
+  // the first time the trend predictor takes over, and most points never pay for it.
+  private floats: Float32Array;
+  private d: Float64Array;
+  private seasonAt0 = SHARED * CALIBRATOR_FLOATS;
   /** What every detector with the same options shares (see shapeOf). */
   private readonly shape: Shape;
-  // Per-reading scratch, shared by every detector (update() never re-enters).
-  private readonly stat = STAT;
-  private readonly dec = DEC;
-  // The unusual stretch in progress: since when, how many readings, their mean and spread.
-  // The stretch's settling clock: since when its fast average has stayed within a band of a few
-  // of its own noise σ (a transient still moving restarts it), and the band's ends.
-  // The sensor's own properties, kept across regimes.
-  // Regimes left behind: REGIME_FIELDS numbers each, NaN level when the slot is empty.
-  private readonly regimes: Float64Array; // the float64 block, from REGIMES_AT
 
   constructor(private readonly o: BaselineOptions = BASELINE_DEFAULTS) {
-    this.buckets = Math.max(0, o.seasonBuckets);
-    this.seasonAt0 = SHARED * CALIBRATOR_FLOATS;
-    // One ArrayBuffer for both blocks (doubles first, so both views are aligned): a second buffer
-    // would cost its own ~100 bytes of bookkeeping per point (issue 15).
-    const block = new ArrayBuffer(DOUBLES * 8 + (this.seasonAt0 + this.buckets) * 4);
-    this.doubles = this.d = new Float64Array(block, 0, DOUBLES);
-    this.floats = new Float32Array(block, DOUBLES * 8, this.seasonAt0 + this.buckets);
+    const buckets = Math.max(0, o.seasonBuckets);
+    const block = new ArrayBuffer(DOUBLES * 8 + (this.seasonAt0 + buckets) * 4);
+    this.d = new Float64Array(block, 0, DOUBLES);
+    this.floats = new Float32Array(block, DOUBLES * 8, this.seasonAt0 + buckets);
     for (const f of ['startTs', 'outSince', 'calmSince', 'lastRaw', 'interval', 'lastTs'] as const) this.d[F[f]] = NaN;
     this.d[F.quantum] = Infinity;
-    this.regimes = this.doubles;
-    this.regimes.fill(NaN, REGIMES_AT, MODEL_AT);
+    // Regimes left behind: REGIME_FIELDS numbers each, NaN level when the slot is empty.
+    this.d.fill(NaN, REGIMES_AT, MODEL_AT);
     this.shape = shapeOf(o);
     for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
   }
 
   /**
-   * Statistic k's calibrator on this point's storage. The calibrators of the shared slots are one
-   * object per shape (shapeOf), bound to this detector's blocks before each use: update() never
-   * re-enters, and nothing keeps a calibrator between calls.
+   * Statistic k's calibrator on this point's storage: one object per shape and statistic
+   * (shapeOf), bound to this detector's block before each use: update() never re-enters, and
+   * nothing keeps a calibrator between calls. Null for the slope until the block holds it.
    */
   private cal(k: number): TailCalibrator | null {
-    if (k === SLOPE) return this.slopeCal;
-    return this.shape.shared[k]?.bind(this.floats, this.doubles) ?? null;
+    if (k === SLOPE && this.seasonAt0 === SHARED * CALIBRATOR_FLOATS) return null;
+    return this.shape.shared[k]!.bind(this.floats, this.d);
+  }
+
+  /** Time-of-day buckets of the seasonal profile (the float32 block's end). */
+  private get buckets(): number {
+    return this.floats.length - this.seasonAt0;
+  }
+
+  /** Moves the point's state to a block with room for the slope's calibrator, and starts it. */
+  private addSlope(): void {
+    const seasonAt = (SHARED + 1) * CALIBRATOR_FLOATS;
+    const block = new ArrayBuffer(SLOPE_DOUBLES_AT * 8 + CALIBRATOR_DOUBLES * 8 + (seasonAt + this.buckets) * 4);
+    const d = new Float64Array(block, 0, SLOPE_DOUBLES_AT + CALIBRATOR_DOUBLES);
+    const floats = new Float32Array(block, d.byteLength, seasonAt + this.buckets);
+    d.set(this.d);
+    floats.set(this.floats.subarray(0, this.seasonAt0));
+    floats.set(this.floats.subarray(this.seasonAt0), seasonAt);
+    this.d = d;
+    this.floats = floats;
+    this.seasonAt0 = seasonAt;
+    this.cal(SLOPE)!.reset();
   }
 
   tick(): Finding | null {
@@ -301,7 +314,7 @@ export class BaselineDetector implements PointDetector {
     const dd = ddRaw > 0 ? Math.min(ddRaw, Math.max(0, d)) : Math.max(ddRaw, Math.min(0, d));
     const dS = this.d[F.fastS]! - this.d[F.mS]!;
     const nEff = Math.min(this.d[F.n]!, 2 * this.o.memory);
-    const st = this.stat;
+    const st = STAT;
     st[SPIKE] = ratio(inno2, Math.max(v, floor));
     st[LEVEL] = levelForHistory(
       ratio(d * d, Math.max(this.d[F.varD]!, floor * this.shape.aFast)),
@@ -319,15 +332,15 @@ export class BaselineDetector implements PointDetector {
     const gateL = -Math.log10(this.o.gate);
     let worst = 0;
     for (let k = 0; k < STATS; k++) {
-      this.dec[k] = this.cal(k)?.decades(st[k]!) ?? 0;
-      if (this.dec[k]! > worst) worst = this.dec[k]!;
+      DEC[k] = this.cal(k)?.decades(st[k]!) ?? 0;
+      if (DEC[k]! > worst) worst = DEC[k]!;
     }
     let unusual = !warm && worst > gateL;
     let switched = false;
     if (unusual && this.returnToRegime(xd)) {
       // Back in a regime seen before: judged by it from now on, this reading included (its
       // statistics, computed against the regime left, teach nothing).
-      this.dec.fill(0);
+      DEC.fill(0);
       worst = 0;
       unusual = false;
       switched = true;
@@ -363,16 +376,16 @@ export class BaselineDetector implements PointDetector {
         ) {
           this.trend = !this.trend;
           this.d[F.shortE] = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
-          if (this.trend) this.slopeCal ??= new TailCalibrator(this.shape.calibrators[SLOPE]!);
+          if (this.trend && this.seasonAt0 === SHARED * CALIBRATOR_FLOATS) this.addSlope();
         }
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny
       // variances would give huge statistics that make everything later look ordinary.
       if (settled && !switched)
-        for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k)?.learn(st[k]!, this.dec[k]!);
+        for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k)?.learn(st[k]!, DEC[k]!);
       this.learnSeason(ts, x);
     } else {
-      for (let k = 0; k < STATS; k++) this.cal(k)?.hold(st[k]!, this.dec[k]!);
+      for (let k = 0; k < STATS; k++) this.cal(k)?.hold(st[k]!, DEC[k]!);
       if (Number.isNaN(this.d[F.outSince]!)) this.d[F.outSince] = ts;
       this.d[F.outCount]!++;
       if (this.settling(ts, xd)) {
@@ -388,8 +401,8 @@ export class BaselineDetector implements PointDetector {
     if (warm) return null;
 
     let which = 0;
-    for (let k = 1; k < STATS; k++) if (this.dec[k]! > this.dec[which]!) which = k;
-    const l = combineDecades(this.dec[which]!, STATS);
+    for (let k = 1; k < STATS; k++) if (DEC[k]! > DEC[which]!) which = k;
+    const l = combineDecades(DEC[which]!, STATS);
     const score = scoreOfDecades(l);
     return {
       kind: 'baseline',
@@ -444,7 +457,7 @@ export class BaselineDetector implements PointDetector {
   }
 
   private remember(m: number, varE: number, phi: number): void {
-    const R = this.regimes;
+    const R = this.d;
     // Shift the older ones down; the newest goes first.
     R.copyWithin(REGIMES_AT + REGIME_FIELDS, REGIMES_AT, REGIMES_AT + (REMEMBERED - 1) * REGIME_FIELDS);
     R[REGIMES_AT] = m;
@@ -520,7 +533,7 @@ export class BaselineDetector implements PointDetector {
    */
   private returnToRegime(xd: number): boolean {
     if (this.d[F.n]! <= this.o.warmup) return false;
-    const R = this.regimes;
+    const R = this.d;
     for (let k = 0; k < REMEMBERED; k++) {
       const o = REGIMES_AT + k * REGIME_FIELDS;
       const m = R[o]!;
@@ -585,9 +598,8 @@ interface Shape {
   readonly aFast: number;
   readonly aSlow: number;
   readonly aNoise: number;
-  readonly calibrators: readonly CalibratorOptions[];
-  /** Per statistic, the calibrator every detector of this shape binds to its own storage (null: the slope's, per point). */
-  readonly shared: readonly (TailCalibrator | null)[];
+  /** Per statistic, the calibrator every detector of this shape binds to its own block. */
+  readonly shared: readonly TailCalibrator[];
 }
 
 // Keyed by the values, not the object: each point's options are a fresh object (optionsFor), and
@@ -613,17 +625,15 @@ function shapeOf(o: BaselineOptions): Shape {
       aFast: 2 / (o.fastSpan + 1),
       aSlow: 2 / (DRIFT_SPAN * o.fastSpan + 1),
       aNoise: 2 / (o.noiseSpan + 1),
-      calibrators,
       // Made on storage of their own (a shape's first binding replaces it): the offsets are the slot's.
-      shared: calibrators.map((opts, k) =>
-        SLOT[k]! < 0
-          ? null
-          : new TailCalibrator(opts, {
-              floats: new Float32Array(SHARED * CALIBRATOR_FLOATS),
-              floatsAt: SLOT[k]! * CALIBRATOR_FLOATS,
-              doubles: new Float64Array(SHARED * CALIBRATOR_DOUBLES),
-              doublesAt: SLOT[k]! * CALIBRATOR_DOUBLES,
-            }),
+      shared: calibrators.map(
+        (opts, k) =>
+          new TailCalibrator(opts, {
+            floats: new Float32Array((SHARED + 1) * CALIBRATOR_FLOATS),
+            floatsAt: SLOT[k]! * CALIBRATOR_FLOATS,
+            doubles: new Float64Array(SLOPE_DOUBLES_AT + CALIBRATOR_DOUBLES),
+            doublesAt: k === SLOPE ? SLOPE_DOUBLES_AT : SLOT[k]! * CALIBRATOR_DOUBLES,
+          }),
       ),
     };
     shapes.set(key, shape);

@@ -19,7 +19,8 @@ export function createPointDetectors(o: PointDetectOptions): PointDetector[] {
   if (o.flatline.enabled) out.push(new FlatlineDetector(o.flatline));
   if (o.missing.enabled) out.push(new MissingDetector(o.missing));
   if (o.baseline.enabled) out.push(new BaselineDetector(o.baseline));
-  return out;
+  // A copy of exactly its length: push grew `out` to room for 17 (issue 15: ~110 bytes a point).
+  return out.slice();
 }
 
 /** The relation detector for points read together, or null when it does not apply. */

@@ -20,7 +20,10 @@ const FOUND = {
 type Level = keyof typeof FOUND;
 
 export class LimitsDetector implements PointDetector {
-  readonly kind = 'limits' as const;
+  // On the prototype, not a field: a field costs every point 8 bytes (issue 15).
+  get kind(): 'limits' {
+    return 'limits';
+  }
   private readonly inside = { HH: false, H: false, L: false, LL: false };
   private readonly db: number;
 

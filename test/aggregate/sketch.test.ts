@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { QuantileSketch, SketchMapping, keyOf } from '../../src/aggregate/sketch.js';
+import { QuantileSketch, SketchMapping, SketchTable, keyOf } from '../../src/aggregate/sketch.js';
 
 const ALPHA = 0.01;
 const QS = [0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1];
@@ -87,6 +87,56 @@ describe('quantile sketch (DDSketch-style, α = 1 %)', () => {
     expect(s.bytes()).toBeLessThanOrEqual(2 * 256 * 4);
     // Collapsing merges the smallest magnitudes: the high quantiles keep the bound.
     expect(Math.abs(s.quantile(0.99) / 10 ** (-9 + 0.99 * 21) - 1)).toBeLessThan(0.02);
+  });
+
+  it('counts past 65,535 in one bucket (16-bit counters widen), by adding, merging, loading and collapsing', () => {
+    const m = new SketchMapping(ALPHA);
+    const a = new QuantileSketch(m);
+    for (let i = 0; i < 70_000; i++) a.add(42);
+    a.add(1000);
+    expect(a.count).toBe(70_001);
+    expect(a.save().pos).toEqual([m.index(42), 70_000, m.index(1000), 1]);
+    const b = new QuantileSketch(m);
+    for (let i = 0; i < 40_000; i++) b.add(42);
+    b.merge(a);
+    expect(b.save().pos).toEqual([m.index(42), 110_000, m.index(1000), 1]);
+    const c = new QuantileSketch(m);
+    c.load(b.save());
+    expect(c.quantile(0.5)).toBe(b.quantile(0.5));
+    expect(c.quantile(1)).toBe(m.value(m.index(1000)));
+    // Four buckets at most: the values of 1 and 1.2 are folded into the lowest bucket kept (40,001),
+    // then a new top moves that bucket up onto 1.5's: 80,001 in one bucket, by folding.
+    const d = new QuantileSketch(m, 4);
+    for (let i = 0; i < 40_000; i++) d.add(1), d.add(1.5);
+    d.add(1.2);
+    expect(d.save().pos.slice(0, 2)).toEqual([m.index(1.5) - 3, 40_001]);
+    d.add(1.5 * m.gamma ** 3);
+    expect(d.count).toBe(80_002);
+    expect(d.save().pos).toEqual([m.index(1.5), 80_001, m.index(1.5) + 3, 1]);
+  });
+
+  it('keeps every row of a table apart however its rows grow, move and widen', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), {
+          maxLength: 3000,
+        }),
+        (adds) => {
+          const m = new SketchMapping(ALPHA);
+          const table = new SketchTable(m, 2048, 1);
+          const alone = Array.from({ length: 10 }, () => [] as number[]);
+          table.ensure(10);
+          for (const [row, v] of adds) table.add(row, v), alone[row]!.push(v);
+          for (let row = 0; row < 10; row++) {
+            expect(table.count(row)).toBe(alone[row]!.length);
+            const one = new QuantileSketch(m);
+            for (const v of alone[row]!) one.add(v);
+            expect(table.save(row)).toEqual(one.save());
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('is empty-safe', () => {
