@@ -165,7 +165,7 @@ export class StatsTable {
     a[o + BAD] = a[o + BAD]! + b[p + BAD]!;
     if (b[p + GOOD]! === 0) return;
     if (a[o + GOOD]! === 0) {
-      for (const f of COPIED) a[o + f] = b[p + f]!;
+      for (let j = 0; j < COPIED.length; j++) a[o + COPIED[j]!] = b[p + COPIED[j]!]!;
       this.sketches.merge(row, next.sketches, nextRow);
       return;
     }

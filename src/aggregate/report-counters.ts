@@ -39,7 +39,9 @@ export class ReportCounters {
   noteBatch(batch: ReadingBatch): void {
     let c = this.devices.get(batch.device);
     if (!c) this.devices.set(batch.device, (c = fresh()));
-    for (const r of batch.readings) {
+    const readings = batch.readings;
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
       if (r.quality !== 'good') {
         c.bad++;
         continue;

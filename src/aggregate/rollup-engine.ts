@@ -421,7 +421,9 @@ export class RollupEngine {
         continue;
       }
       const into = this.window(i, start, length);
-      for (const id of w.ids) {
+      const ids = w.ids;
+      for (let j = 0; j < ids.length; j++) {
+        const id = ids[j]!;
         if (id >= into.has.length || into.has[id] === 0) this.use(into, id);
         into.stats.mergeNext(id, w.stats, id, w.start);
       }
@@ -452,20 +454,14 @@ export class RollupEngine {
       if (i === 0) this.cascade(w);
       const rows: PointRollup[] = [];
       const late = this.late[i]!;
-      for (const id of w.ids) {
-        const slot = this.slots[id]!;
-        rows.push({ device: slot.device, point: slot.point, late: late.get(id) ?? 0, ...w.stats.summary(id, w.end) });
+      const ids = w.ids;
+      for (let j = 0; j < ids.length; j++) {
+        const id = ids[j]!;
+        rows.push(rollupRow(this.slots[id]!, late.get(id) ?? 0, w.stats.summary(id, w.end)));
         late.delete(id);
       }
-      for (const [id, count] of late) {
-        const slot = this.slots[id]!;
-        rows.push({
-          device: slot.device,
-          point: slot.point,
-          late: count,
-          ...new PointStats(this.mapping, 16).summary(w.end),
-        });
-      }
+      for (const [id, count] of late)
+        rows.push(rollupRow(this.slots[id]!, count, new PointStats(this.mapping, 16).summary(w.end)));
       late.clear();
       rows.sort((a, b) =>
         a.device < b.device ? -1 : a.device > b.device ? 1 : a.point < b.point ? -1 : a.point > b.point ? 1 : 0,
@@ -481,4 +477,28 @@ export class RollupEngine {
       });
     }
   }
+}
+
+/**
+ * A closed window's row, written out field by field: a spread of the summary into a literal made
+ * an object with its fields in a separate array (issue 15: 5,000 rows a minute).
+ */
+function rollupRow(slot: Slot, late: number, s: PointSummary): PointRollup {
+  return {
+    device: slot.device,
+    point: slot.point,
+    late,
+    count: s.count,
+    good: s.good,
+    bad: s.bad,
+    min: s.min,
+    max: s.max,
+    mean: s.mean,
+    twMean: s.twMean,
+    last: s.last,
+    stddev: s.stddev,
+    p50: s.p50,
+    p95: s.p95,
+    p99: s.p99,
+  };
 }

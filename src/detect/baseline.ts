@@ -52,13 +52,7 @@
  * step seen in the data (q²/12), which scales too.
  */
 import type { Quality } from '../shared/reading.js';
-import {
-  CALIBRATOR_DOUBLES,
-  CALIBRATOR_FLOATS,
-  TailCalibrator,
-  combineDecades,
-  scoreOfDecades,
-} from './calibrate.js';
+import { CALIBRATOR_DOUBLES, CALIBRATOR_FLOATS, TailCalibrator, combineDecades, scoreOfDecades } from './calibrate.js';
 import type { Finding, PointDetector } from './detector.js';
 
 export interface BaselineOptions {

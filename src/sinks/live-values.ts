@@ -155,7 +155,8 @@ export class LiveValues {
     // A device's points mostly share their poll's timestamp: printed once, not once per point.
     let ts = Number.NaN;
     let tsText = '';
-    for (const [name, p] of points) {
+    // values(), not entries: an entries iterator makes a [key, value] array per point.
+    for (const p of points.values()) {
       if (!full && !p.dirty) continue;
       const value = Number.isFinite(p.value) ? p.value : null;
       if (p.ts !== ts) tsText = String((ts = p.ts));
@@ -173,13 +174,13 @@ export class LiveValues {
       out.text(tsText);
       out.text('}');
       if (perPoint) {
-        const unit = this.catalogue.get(device, name)?.unit ?? '';
+        const unit = this.catalogue.get(device, p.point)?.unit ?? '';
         single.push({
-          point: name,
+          point: p.point,
           payload: JSON.stringify({
             agent: this.agent,
             device,
-            point: name,
+            point: p.point,
             value,
             unit,
             quality: p.quality,
