@@ -131,12 +131,18 @@ export function pointOptions(
   const scoped = detect.points[`${device}/${point}`];
   const merged = {} as Record<string, unknown>;
   for (const s of ['baseline', 'relation', 'flatline', 'missing', 'rate', 'policy'] as const) {
-    merged[s] = {
-      ...detect[s],
-      ...definedOnly(own.detect?.[s]),
-      ...definedOnly(general?.[s]),
-      ...definedOnly(scoped?.[s]),
-    };
+    // A section nothing overrides is the shared one, not a copy per point (issue 15: six option
+    // objects and their boxed numbers per point were ~3 MB of heap at 5,000 points). Options are
+    // only read.
+    const layers = [own.detect?.[s], general?.[s], scoped?.[s]];
+    merged[s] = layers.every((l) => l === undefined)
+      ? detect[s]
+      : {
+          ...detect[s],
+          ...definedOnly(layers[0]),
+          ...definedOnly(layers[1]),
+          ...definedOnly(layers[2]),
+        };
   }
   const all: Limits = { ...own.limits, ...definedOnly(general?.limits), ...definedOnly(scoped?.limits) };
   merged['limits'] = Object.keys(all).length ? all : undefined;

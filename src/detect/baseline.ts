@@ -596,8 +596,8 @@ interface Shape {
   readonly shared: readonly TailCalibrator[];
 }
 
-// Keyed by the values, not the object: each point's options are a fresh object (optionsFor), and
-// there are only ever a handful of distinct settings.
+// Keyed by the values, not the object: a point with overrides has options of its own (optionsFor,
+// pointOptions), and there are only ever a handful of distinct settings.
 const shapes = new Map<string, Shape>();
 
 function shapeOf(o: BaselineOptions): Shape {

@@ -23,7 +23,9 @@ export function defaultDetectOptions(): DetectOptions {
 /** The options in force for one point: the sections, then that point's overrides. */
 export function optionsFor(opts: DetectOptions, point: string): PointDetectOptions {
   const o = opts.points[point];
-  const pick = <S extends keyof typeof DETECT_DEFAULTS>(s: S) => ({ ...opts[s], ...dropUndefined(o?.[s]) });
+  // A section the point does not override is the shared one (options are only read).
+  const pick = <S extends keyof typeof DETECT_DEFAULTS>(s: S) =>
+    o?.[s] === undefined ? opts[s] : { ...opts[s], ...dropUndefined(o[s]) };
   return {
     baseline: pick('baseline'),
     relation: pick('relation'),

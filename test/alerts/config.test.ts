@@ -84,6 +84,19 @@ describe('the detect and alarms config sections', () => {
     expect(pointOptions(detect, 'boiler-2', 'drum_level', own).flatline).toMatchObject({ span: 300_000, tolerance: 2 });
   });
 
+  it('a section no layer overrides is the shared one; an override gets its own copy and leaves it alone', () => {
+    const detect = parseDetectOptions({ points: { drum_level: { flatline: { span: '20m' } } } });
+    const plain = pointOptions(detect, 'boiler-1', 'steam_flow', {});
+    const other = pointOptions(detect, 'boiler-2', 'steam_flow', {});
+    expect(plain.baseline).toBe(detect.baseline); // one object for 5,000 points, not 5,000 copies
+    expect(other.policy).toBe(plain.policy);
+    const level = pointOptions(detect, 'boiler-1', 'drum_level', {});
+    expect(level.flatline).not.toBe(detect.flatline);
+    expect(level.flatline.span).toBe(1_200_000);
+    expect(detect.flatline.span).toBe(600_000);
+    expect(level.baseline).toBe(detect.baseline);
+  });
+
   it('priorities: per condition, per alarm, and by score for learned detectors', () => {
     const c = configSchema.parse({
       alarms: {
