@@ -22,8 +22,7 @@
  * bucket counts past 65,535, then 32), and the ranges' bounds in one Int32Array. A row costs
  * 2 bytes per bucket and 28 bytes of bounds, where an object and an array per sketch cost ~120
  * bytes before the first bucket and 8 bytes per bucket (Node's V8 keeps small integers in 8-byte
- * slots). Sensor values within one window usually span a few
- * percent: 2–20 buckets.
+ * slots). Sensor values within one window usually span a few percent: 2–20 buckets.
  */
 const MIN_INDEXABLE = 1e-9;
 
@@ -138,7 +137,7 @@ class BinStores {
         if (this.slab[to]! + c > 0xffff) this.widen(); // collapsed buckets add up
         this.slab[to]! += c;
       }
-    this.slab.fill(0, was, was + m[o + LEN]!);
+    // The old range is left as it is: nothing reads it, and compaction drops it.
     this.held -= m[o + LEN]!;
     m[o + AT] = at;
     m[o + LEN] = len;

@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import type { DetectOptions, PointDetect, PointDetectOptions } from '../detect/options.js';
+import { overlay } from '../shared/overlay.js';
 import type { Limits } from '../settings/profile-schema.js';
 import { bool, duration, oneOf, show } from '../settings/schema-helpers.js';
 import { PRIORITIES } from './alarm-event.js';
@@ -130,27 +131,9 @@ export function pointOptions(
   const general = detect.points[point];
   const scoped = detect.points[`${device}/${point}`];
   const merged = {} as Record<string, unknown>;
-  for (const s of ['baseline', 'relation', 'flatline', 'missing', 'rate', 'policy'] as const) {
-    // A section nothing overrides is the shared one, not a copy per point (issue 15: six option
-    // objects and their boxed numbers per point were ~3 MB of heap at 5,000 points). Options are
-    // only read.
-    const layers = [own.detect?.[s], general?.[s], scoped?.[s]];
-    merged[s] = layers.every((l) => l === undefined)
-      ? detect[s]
-      : {
-          ...detect[s],
-          ...definedOnly(layers[0]),
-          ...definedOnly(layers[1]),
-          ...definedOnly(layers[2]),
-        };
-  }
-  const all: Limits = { ...own.limits, ...definedOnly(general?.limits), ...definedOnly(scoped?.limits) };
+  for (const s of ['baseline', 'relation', 'flatline', 'missing', 'rate', 'policy'] as const)
+    merged[s] = overlay(detect[s], own.detect?.[s], general?.[s], scoped?.[s]);
+  const all: Limits = overlay<Limits>({ ...own.limits }, general?.limits, scoped?.limits);
   merged['limits'] = Object.keys(all).length ? all : undefined;
   return merged as PointDetectOptions;
-}
-
-function definedOnly<T extends object>(o: T | undefined): Partial<T> {
-  const out: Partial<T> = {};
-  if (o) for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

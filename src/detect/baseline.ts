@@ -212,8 +212,13 @@ export class BaselineDetector implements PointDetector {
    * nothing keeps a calibrator between calls. Null for the slope until the block holds it.
    */
   private cal(k: number): TailCalibrator | null {
-    if (k === SLOPE && this.seasonAt0 === SHARED * CALIBRATOR_FLOATS) return null;
+    if (k === SLOPE && !this.hasSlope) return null;
     return this.shape.shared[k]!.bind(this.floats, this.d);
+  }
+
+  /** The block holds the slope's calibrator (see addSlope). */
+  private get hasSlope(): boolean {
+    return this.seasonAt0 > SHARED * CALIBRATOR_FLOATS;
   }
 
   /** Time-of-day buckets of the seasonal profile (the float32 block's end). */
@@ -370,7 +375,7 @@ export class BaselineDetector implements PointDetector {
         ) {
           this.trend = !this.trend;
           this.d[F.shortE] = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
-          if (this.trend && this.seasonAt0 === SHARED * CALIBRATOR_FLOATS) this.addSlope();
+          if (this.trend && !this.hasSlope) this.addSlope();
         }
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny

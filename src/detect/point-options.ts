@@ -4,6 +4,7 @@
  */
 import { DETECT_DEFAULTS } from './defaults.js';
 import type { DetectOptions, PointDetectOptions } from './options.js';
+import { overlay } from '../shared/overlay.js';
 
 /** The defaults as resolved options, with no per-point overrides. */
 export function defaultDetectOptions(): DetectOptions {
@@ -23,9 +24,7 @@ export function defaultDetectOptions(): DetectOptions {
 /** The options in force for one point: the sections, then that point's overrides. */
 export function optionsFor(opts: DetectOptions, point: string): PointDetectOptions {
   const o = opts.points[point];
-  // A section the point does not override is the shared one (options are only read).
-  const pick = <S extends keyof typeof DETECT_DEFAULTS>(s: S) =>
-    o?.[s] === undefined ? opts[s] : { ...opts[s], ...dropUndefined(o[s]) };
+  const pick = <S extends keyof typeof DETECT_DEFAULTS>(s: S) => overlay(opts[s], o?.[s]);
   return {
     baseline: pick('baseline'),
     relation: pick('relation'),
@@ -35,11 +34,4 @@ export function optionsFor(opts: DetectOptions, point: string): PointDetectOptio
     policy: pick('policy'),
     limits: o?.limits,
   };
-}
-
-function dropUndefined<T extends object>(o: T | undefined): Partial<T> {
-  const out: Partial<T> = {};
-  if (!o) return out;
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }
