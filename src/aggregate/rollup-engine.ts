@@ -119,10 +119,14 @@ interface OpenWindow {
   readonly start: number;
   readonly end: number;
   partial: boolean;
-  /** Row = slot id; a row is in use once its slot id is in `ids` (`has` says so). */
+  /** Row = slot id. */
   readonly stats: StatsTable;
+  /**
+   * 1 for the rows in use. The only list of them: a list of ids besides cost 8–12 bytes a point per
+   * open window (V8 keeps small integers in 8 bytes, plus growth), and their order never mattered
+   * (a closing window's rows are sorted by device and point).
+   */
   has: Uint8Array;
-  readonly ids: number[];
 }
 
 export class RollupEngine {
@@ -291,7 +295,7 @@ export class RollupEngine {
           start: w.start,
           end: w.end,
           partial: w.partial,
-          points: w.ids.map((id) => ({
+          points: usedRows(w).map((id) => ({
             device: this.slots[id]!.device,
             point: this.slots[id]!.point,
             stats: w.stats.save(id),
@@ -365,7 +369,8 @@ export class RollupEngine {
     let sketchBytes = 0;
     for (const list of this.open)
       for (const w of list)
-        for (const id of w.ids) {
+        for (let id = 0; id < w.has.length; id++) {
+          if (w.has[id] === 0) continue;
           openStats++;
           sketchBytes += w.stats.sketchBytes(id);
         }
@@ -397,7 +402,6 @@ export class RollupEngine {
       partial: start < this.startedAt,
       stats: new StatsTable(this.mapping, this.maxBins, rows),
       has: new Uint8Array(rows),
-      ids: [],
     };
     list.push(w);
     return w;
@@ -412,7 +416,8 @@ export class RollupEngine {
       if (start < this.closed[i]!) {
         // That window has closed already (a horizon restored from the last run): late there.
         const late = this.late[i]!;
-        for (const id of w.ids) {
+        for (let id = 0; id < w.has.length; id++) {
+          if (w.has[id] === 0) continue;
           const n = w.stats.count(id);
           if (n === 0) continue;
           late.set(id, (late.get(id) ?? 0) + n);
@@ -421,9 +426,8 @@ export class RollupEngine {
         continue;
       }
       const into = this.window(i, start, length);
-      const ids = w.ids;
-      for (let j = 0; j < ids.length; j++) {
-        const id = ids[j]!;
+      for (let id = 0; id < w.has.length; id++) {
+        if (w.has[id] === 0) continue;
         if (id >= into.has.length || into.has[id] === 0) this.use(into, id);
         into.stats.mergeNext(id, w.stats, id, w.start);
       }
@@ -439,7 +443,6 @@ export class RollupEngine {
     }
     w.has[id] = 1;
     w.stats.ensure(id);
-    w.ids.push(id);
   }
 
   /** Emits the open windows of length i that end at or before closedUntil, oldest first. */
@@ -454,9 +457,8 @@ export class RollupEngine {
       if (i === 0) this.cascade(w);
       const rows: PointRollup[] = [];
       const late = this.late[i]!;
-      const ids = w.ids;
-      for (let j = 0; j < ids.length; j++) {
-        const id = ids[j]!;
+      for (let id = 0; id < w.has.length; id++) {
+        if (w.has[id] === 0) continue;
         rows.push(rollupRow(this.slots[id]!, late.get(id) ?? 0, w.stats.summary(id, w.end)));
         late.delete(id);
       }
@@ -501,4 +503,11 @@ function rollupRow(slot: Slot, late: number, s: PointSummary): PointRollup {
     p95: s.p95,
     p99: s.p99,
   };
+}
+
+/** The rows a window has in use, by slot id. */
+function usedRows(w: OpenWindow): number[] {
+  const ids: number[] = [];
+  for (let id = 0; id < w.has.length; id++) if (w.has[id] === 1) ids.push(id);
+  return ids;
 }
