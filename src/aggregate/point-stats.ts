@@ -51,34 +51,38 @@ export interface PointSummary {
 /** Accumulators are rescaled once a value's magnitude exceeds scale × 2^400 (squares of 2^400 × n stay finite). */
 const HEADROOM = 2 ** 400;
 
-// One row of a StatsTable: these numbers, in this order, in one Float64Array.
+// One row of a StatsTable: these numbers, in this order, in one Float64Array; its counts of good
+// and bad readings in a Uint32Array beside it (integers: 8 bytes a row less than as doubles, and
+// a window never counts 2^32 readings).
+const MIN = 0;
+const MAX = 1;
+const MEAN = 2;
+const M2 = 3;
+const FIRST_TS = 4;
+const LAST_TS = 5;
+const LAST = 6;
+/** Σ v·dt (value × ms) for the good values up to lastTs, in units of `scale` (like mean and m2). */
+const INTEGRAL = 7;
+/** Power of two the accumulators are kept in units of (see the top); m2 is in units of scale². */
+const SCALE = 8;
+const STRIDE = 9;
+const EMPTY_ROW = [Infinity, -Infinity, 0, 0, Number.NaN, Number.NaN, Number.NaN, 0, 1];
+// In the counts array, row r's are at 2r (good) and 2r + 1 (bad).
 const GOOD = 0;
 const BAD = 1;
-const MIN = 2;
-const MAX = 3;
-const MEAN = 4;
-const M2 = 5;
-const FIRST_TS = 6;
-const LAST_TS = 7;
-const LAST = 8;
-/** Σ v·dt (value × ms) for the good values up to lastTs, in units of `scale` (like mean and m2). */
-const INTEGRAL = 9;
-/** Power of two the accumulators are kept in units of (see the top); m2 is in units of scale². */
-const SCALE = 10;
-const STRIDE = 11;
-/** What mergeNext copies into an empty row (a constant: merging runs for every point each minute). */
-const COPIED = [GOOD, MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE] as const;
-const EMPTY_ROW = [0, 0, Infinity, -Infinity, 0, 0, Number.NaN, Number.NaN, Number.NaN, 0, 1];
 
 /**
  * The statistics of many points over one window, one row per point (issue 15: memory per point).
- * A row's numbers live in one Float64Array shared by every row (88 bytes a row, where an object
- * per point held them as ~300 bytes of fields and boxed numbers), its sketch beside it. The
+ * A row's numbers live in one Float64Array shared by every row and its counts in a Uint32Array (80
+ * bytes a row, where an object per point held them as ~300 bytes of fields and boxed numbers), its
+ * sketch beside it. The
  * arithmetic is PointStats' own, operation for operation: a row and a PointStats fed the same
  * readings agree to the bit (test/aggregate/fixed-series.test.ts freezes the results).
  */
 export class StatsTable {
   private acc: Float64Array;
+  /** Good and bad readings per row (see GOOD and BAD). */
+  private n: Uint32Array;
   /** Row r's quantile sketch is row r of this table. */
   private readonly sketches: SketchTable;
   private rows = 0;
@@ -89,6 +93,7 @@ export class StatsTable {
     capacity = 1,
   ) {
     this.acc = new Float64Array(Math.max(1, capacity) * STRIDE);
+    this.n = new Uint32Array(Math.max(1, capacity) * 2);
     this.sketches = new SketchTable(mapping, maxBins, capacity);
   }
 
@@ -100,6 +105,9 @@ export class StatsTable {
       const next = new Float64Array(Math.max(need, Math.ceil((this.acc.length / STRIDE) * 1.5) * STRIDE));
       next.set(this.acc.subarray(0, this.rows * STRIDE));
       this.acc = next;
+      const counts = new Uint32Array((next.length / STRIDE) * 2);
+      counts.set(this.n.subarray(0, this.rows * 2));
+      this.n = counts;
     }
     for (let r = this.rows; r <= row; r++) this.acc.set(EMPTY_ROW, r * STRIDE);
     this.sketches.ensure(row + 1);
@@ -107,12 +115,12 @@ export class StatsTable {
   }
 
   good(row: number): number {
-    return this.acc[row * STRIDE + GOOD]!;
+    return this.n[row * 2 + GOOD]!;
   }
 
   /** Readings counted in the row, good and bad. */
   count(row: number): number {
-    return this.acc[row * STRIDE + GOOD]! + this.acc[row * STRIDE + BAD]!;
+    return this.n[row * 2 + GOOD]! + this.n[row * 2 + BAD]!;
   }
 
   /** Bytes of the row's sketch's counters. */
@@ -127,8 +135,8 @@ export class StatsTable {
     if (v > a[o + SCALE]! * HEADROOM || -v > a[o + SCALE]! * HEADROOM) this.rescaleTo(row, scaleFor(v));
     const scale = a[o + SCALE]!;
     const x = v / scale;
-    const n = a[o + GOOD]! + 1;
-    a[o + GOOD] = n;
+    const n = this.n[row * 2 + GOOD]! + 1;
+    this.n[row * 2 + GOOD] = n;
     if (v < a[o + MIN]!) a[o + MIN] = v;
     if (v > a[o + MAX]!) a[o + MAX] = v;
     const delta = x - a[o + MEAN]!;
@@ -149,7 +157,7 @@ export class StatsTable {
   }
 
   addBad(row: number): void {
-    this.acc[row * STRIDE + BAD]!++;
+    this.n[row * 2 + BAD]!++;
   }
 
   /**
@@ -162,23 +170,26 @@ export class StatsTable {
     const o = row * STRIDE;
     const b = next.acc;
     const p = nextRow * STRIDE;
-    a[o + BAD] = a[o + BAD]! + b[p + BAD]!;
-    if (b[p + GOOD]! === 0) return;
-    if (a[o + GOOD]! === 0) {
-      for (let j = 0; j < COPIED.length; j++) a[o + COPIED[j]!] = b[p + COPIED[j]!]!;
+    const c = this.n;
+    const d = next.n;
+    c[row * 2 + BAD] = c[row * 2 + BAD]! + d[nextRow * 2 + BAD]!;
+    const nb = d[nextRow * 2 + GOOD]!;
+    if (nb === 0) return;
+    const na = c[row * 2 + GOOD]!;
+    if (na === 0) {
+      for (let j = 0; j < STRIDE; j++) a[o + j] = b[p + j]!;
+      c[row * 2 + GOOD] = nb;
       this.sketches.merge(row, next.sketches, nextRow);
       return;
     }
     if (b[p + SCALE]! > a[o + SCALE]!) this.rescaleTo(row, b[p + SCALE]!);
     // next's accumulators in this one's units (a power of two ≤ 1: exact unless it underflows).
     const r = b[p + SCALE]! / a[o + SCALE]!;
-    const na = a[o + GOOD]!;
-    const nb = b[p + GOOD]!;
     const n = na + nb;
     const delta = b[p + MEAN]! * r - a[o + MEAN]!;
     a[o + MEAN] = a[o + MEAN]! + (delta * nb) / n;
     a[o + M2] = a[o + M2]! + (b[p + M2]! * r * r + (delta * delta * na * nb) / n);
-    a[o + GOOD] = n;
+    c[row * 2 + GOOD] = n;
     if (b[p + MIN]! < a[o + MIN]!) a[o + MIN] = b[p + MIN]!;
     if (b[p + MAX]! > a[o + MAX]!) a[o + MAX] = b[p + MAX]!;
     // This window's last value held until its end (boundary) and on until next's first value.
@@ -192,8 +203,8 @@ export class StatsTable {
   summary(row: number, end: number): PointSummary {
     const a = this.acc;
     const o = row * STRIDE;
-    const g = a[o + GOOD]!;
-    const bad = a[o + BAD]!;
+    const g = this.n[row * 2 + GOOD]!;
+    const bad = this.n[row * 2 + BAD]!;
     if (g === 0) {
       return {
         count: bad,
@@ -241,10 +252,12 @@ export class StatsTable {
   save(row: number): PointStatsState {
     const a = this.acc;
     const o = row * STRIDE;
-    if (a[o + GOOD]! === 0) return { good: 0, bad: a[o + BAD]! };
+    const good = this.n[row * 2 + GOOD]!;
+    const bad = this.n[row * 2 + BAD]!;
+    if (good === 0) return { good: 0, bad };
     return {
-      good: a[o + GOOD]!,
-      bad: a[o + BAD]!,
+      good,
+      bad,
       acc: [MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE].map((f) => a[o + f]!),
       sketch: this.sketches.save(row),
     };
@@ -255,12 +268,13 @@ export class StatsTable {
     this.reset(row);
     const { good, bad, acc, sketch } = state;
     if (!Number.isSafeInteger(good) || !Number.isSafeInteger(bad) || good < 0 || bad < 0) return false;
+    if (good > 0xffffffff || bad > 0xffffffff) return false;
     if (good > 0 && !(Array.isArray(acc) && acc.length === 9 && acc.every(Number.isFinite) && isSketchState(sketch)))
       return false;
     const a = this.acc;
     const o = row * STRIDE;
-    a[o + GOOD] = good;
-    a[o + BAD] = bad;
+    this.n[row * 2 + GOOD] = good;
+    this.n[row * 2 + BAD] = bad;
     if (good > 0) {
       [MIN, MAX, MEAN, M2, FIRST_TS, LAST_TS, LAST, INTEGRAL, SCALE].forEach((f, i) => (a[o + f] = acc![i]!));
       this.sketches.load(row, sketch!);
@@ -272,6 +286,8 @@ export class StatsTable {
   reset(row: number): void {
     this.ensure(row);
     this.acc.set(EMPTY_ROW, row * STRIDE);
+    this.n[row * 2 + GOOD] = 0;
+    this.n[row * 2 + BAD] = 0;
     this.sketches.clear(row);
   }
 

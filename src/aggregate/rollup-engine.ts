@@ -14,7 +14,7 @@
  * Memory per point is bounded whatever the reading rate: per window length, one row of statistics
  * per open window (at most 2 + ⌈2·grace / length⌉ windows are open), each a fixed set of numbers
  * plus a sketch of at most 2 × maxBins counters. An open window keeps its points' rows in one
- * StatsTable (row = the point's slot id; issue 15: 88 bytes a row instead of an object per point).
+ * StatsTable (row = the point's slot id; issue 15: 80 bytes a row instead of an object per point).
  * A closed window's table is left to the garbage collector rather than pooled: a pool keeps, for
  * every point, as many as were ever open at once (six at an hour boundary, where every length has
  * a window in its grace), while between boundaries three are in use.

@@ -70,4 +70,18 @@ describe('StatsTable: one row per point, as if each had its own PointStats', () 
     // The rows around it were never touched.
     expect(table.summary(4, 120_000).count).toBe(0);
   });
+
+  it('counts readings past 65,535 exactly, and refuses a saved state with more than a window can count (2^32)', () => {
+    const table = new StatsTable(m, undefined, 1);
+    table.ensure(2);
+    for (let i = 0; i < 70_000; i++) table.addBad(2);
+    table.addGood(2, 1.5, 0);
+    expect(table.summary(2, 1000)).toMatchObject({ count: 70_001, good: 1, bad: 70_000 });
+    const saved = table.save(2);
+    expect(saved).toMatchObject({ good: 1, bad: 70_000 });
+    expect(table.load(1, { ...saved, bad: 2 ** 32 })).toBe(false);
+    expect(table.count(1)).toBe(0);
+    expect(table.load(1, saved)).toBe(true);
+    expect(table.summary(1, 1000)).toEqual(table.summary(2, 1000));
+  });
 });
