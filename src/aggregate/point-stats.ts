@@ -75,9 +75,9 @@ const BAD = 1;
  * The statistics of many points over one window, one row per point (issue 15: memory per point).
  * A row's numbers live in one Float64Array shared by every row and its counts in a Uint32Array (80
  * bytes a row, where an object per point held them as ~300 bytes of fields and boxed numbers), its
- * sketch beside it. The
- * arithmetic is PointStats' own, operation for operation: a row and a PointStats fed the same
- * readings agree to the bit (test/aggregate/fixed-series.test.ts freezes the results).
+ * sketch beside it. The arithmetic is PointStats' own, operation for operation: a row and a
+ * PointStats fed the same readings agree to the bit (test/aggregate/fixed-series.test.ts freezes
+ * the results).
  */
 export class StatsTable {
   private acc: Float64Array;
