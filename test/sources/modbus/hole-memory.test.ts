@@ -22,7 +22,9 @@ const peers: Peer[] = [];
 const work = mkdtempSync(path.join(tmpdir(), 'halfweg-holes-'));
 afterAll(async () => {
   await Promise.all(peers.map((p) => p.stop()));
-  rmSync(work, { recursive: true, force: true });
+  // The holes file is written in the background (a temporary file, then a rename) and may still be
+  // being written when the last source has stopped: retry while the directory is not yet empty.
+  rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 });
 
 const POINTS = [
