@@ -369,8 +369,7 @@ export class RollupEngine {
     let sketchBytes = 0;
     for (const list of this.open)
       for (const w of list)
-        for (let id = 0; id < w.has.length; id++) {
-          if (w.has[id] === 0) continue;
+        for (const id of usedRows(w)) {
           openStats++;
           sketchBytes += w.stats.sketchBytes(id);
         }
@@ -416,8 +415,7 @@ export class RollupEngine {
       if (start < this.closed[i]!) {
         // That window has closed already (a horizon restored from the last run): late there.
         const late = this.late[i]!;
-        for (let id = 0; id < w.has.length; id++) {
-          if (w.has[id] === 0) continue;
+        for (const id of usedRows(w)) {
           const n = w.stats.count(id);
           if (n === 0) continue;
           late.set(id, (late.get(id) ?? 0) + n);
@@ -426,8 +424,7 @@ export class RollupEngine {
         continue;
       }
       const into = this.window(i, start, length);
-      for (let id = 0; id < w.has.length; id++) {
-        if (w.has[id] === 0) continue;
+      for (const id of usedRows(w)) {
         if (id >= into.has.length || into.has[id] === 0) this.use(into, id);
         into.stats.mergeNext(id, w.stats, id, w.start);
       }
@@ -457,8 +454,7 @@ export class RollupEngine {
       if (i === 0) this.cascade(w);
       const rows: PointRollup[] = [];
       const late = this.late[i]!;
-      for (let id = 0; id < w.has.length; id++) {
-        if (w.has[id] === 0) continue;
+      for (const id of usedRows(w)) {
         rows.push(rollupRow(this.slots[id]!, late.get(id) ?? 0, w.stats.summary(id, w.end)));
         late.delete(id);
       }
@@ -505,7 +501,7 @@ function rollupRow(slot: Slot, late: number, s: PointSummary): PointRollup {
   };
 }
 
-/** The rows a window has in use, by slot id. */
+/** The rows a window has in use, by slot id (once per window close or save: not a hot path). */
 function usedRows(w: OpenWindow): number[] {
   const ids: number[] = [];
   for (let id = 0; id < w.has.length; id++) if (w.has[id] === 1) ids.push(id);
