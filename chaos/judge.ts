@@ -287,17 +287,22 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
   );
 
   // 5. Fresh data after each fault within its target.
+  // A recovery is timed while nothing else is broken: when a later fault starts before fresh data
+  // came, its window does not count (an agent cannot reach a broker that is down again).
   const rec: number[] = [];
   const late: string[] = [];
+  const each: string[] = [];
   for (const f of world.faultEnds) {
-    const ms = oracle.freshAfter(f.endedAt, f.skewMs);
+    const raw = oracle.freshAfter(f.endedAt, f.skewMs);
+    const ms = raw === null ? null : clearMs(f.endedAt, f.endedAt + raw, world.faultEnds);
     if (ms !== null) rec.push(ms);
     if (ms === null || ms > f.targetMs) late.push(`${f.name}: ${ms === null ? 'never' : `${ms} ms`}`);
+    each.push(`${f.name} ${ms ?? 'never'}${raw !== null && raw !== ms ? ` (${raw} with later faults)` : ''}`);
   }
   add(
     'recovers',
     late.length === 0,
-    `${world.faultEnds.length} fault ends, fresh reading delivered after each in max ${rec.length ? Math.max(...rec) : '-'} ms${late.length ? `; late: ${late.slice(0, 5).join(', ')}` : ''}`,
+    `${world.faultEnds.length} fault ends, fresh reading delivered after each in max ${rec.length ? Math.max(...rec) : '-'} ms of fault-free time${late.length ? `; late: ${late.slice(0, 5).join(', ')}` : ''} (${each.slice(0, 8).join(', ')}${each.length > 8 ? ', …' : ''})`,
   );
 
   // 6. The accounting identity in every /status sample, for every cursor.
@@ -385,6 +390,29 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
  * sample lower than the one before means a restart). Undercounts what an incarnation did after its
  * last sample (at most a second before each kill).
  */
+/**
+ * Milliseconds of `from`..`to` during which no fault was on: `to - from` less its overlap with the
+ * faults' windows (`startedAt`..`endedAt`; a fault that is an instant, like a kill, has none).
+ */
+export function clearMs(
+  from: number,
+  to: number,
+  faults: readonly { readonly startedAt: number; readonly endedAt: number }[],
+): number {
+  const cut = faults
+    .map((f) => [Math.max(from, f.startedAt), Math.min(to, f.endedAt)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let busy = 0;
+  let reach = from;
+  for (const [a, b] of cut) {
+    if (b <= reach) continue;
+    busy += b - Math.max(a, reach);
+    reach = b;
+  }
+  return to - from - busy;
+}
+
 function acrossRestarts(samples: readonly StatusSample[], pick: (s: StatusSample) => number): number {
   let total = 0;
   let prev = 0;

@@ -87,7 +87,7 @@ async function during(
   await sleep(ms);
   await off();
   w.excuse(name, from, Date.now() + 5000);
-  w.faultEnded(name, targetMs);
+  w.faultEnded(name, targetMs, Date.now(), 0, from);
 }
 
 export const scenarios: Scenario[] = [

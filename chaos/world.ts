@@ -38,6 +38,8 @@ export interface Excuse {
 export interface FaultEnd {
   readonly name: string;
   readonly endedAt: number;
+  /** When it began; `endedAt` for a fault that is an instant (a kill, a signal). */
+  readonly startedAt: number;
   /** Recovery target, ms. */
   readonly targetMs: number;
   /** How far the agent's wall clock may be off (its reading stamps): the clock scenario. */
@@ -146,8 +148,8 @@ export class World {
     return e;
   }
 
-  faultEnded(name: string, targetMs = 10_000, at = Date.now(), skewMs = 0): void {
-    this.faultEnds.push({ name, endedAt: at, targetMs, skewMs });
+  faultEnded(name: string, targetMs = 10_000, at = Date.now(), skewMs = 0, startedAt = at): void {
+    this.faultEnds.push({ name, endedAt: at, startedAt, targetMs, skewMs });
   }
 
   /** Waits until the cloud sink has nothing pending for readings (or `ms` passed). */

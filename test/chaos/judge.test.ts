@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accountSeqs } from '../../chaos/judge.js';
+import { accountSeqs, clearMs } from '../../chaos/judge.js';
 import { fingerprint } from '../../chaos/oracle.js';
 import type { StoredRecord } from '../../src/store/records.js';
 
@@ -73,5 +73,31 @@ describe('accounting for committed seqs', () => {
 
   it('an undelivered aggregate the store holds is not lost: the cost policy may acknowledge it unsent', () => {
     expect(accountSeqs([1], new Map(), heldOf(aggregate(1)), () => 5).missing).toEqual([]);
+  });
+});
+
+/**
+ * A recovery is timed over fault-free time (chaos/judge.ts `clearMs`): a later fault that starts
+ * before fresh data arrived does not count against the earlier one, and an instant fault (a kill)
+ * takes nothing away.
+ */
+describe('recovery time free of later faults', () => {
+  const fault = (startedAt: number, endedAt: number) => ({ startedAt, endedAt });
+
+  it('with no other fault it is the time to fresh data', () => {
+    expect(clearMs(1000, 6000, [fault(0, 1000)])).toBe(5000);
+  });
+
+  it('less the windows of faults that began before the data came', () => {
+    // broker down ends at 10 s; flapping 12-16 s, black hole 18-24 s; fresh data at 24.7 s.
+    expect(clearMs(10_000, 24_700, [fault(6000, 10_000), fault(12_000, 16_000), fault(18_000, 24_000)])).toBe(4700);
+  });
+
+  it('overlapping windows and windows reaching past the data count once, clipped', () => {
+    expect(clearMs(0, 10_000, [fault(2000, 5000), fault(4000, 6000), fault(9000, 20_000)])).toBe(5000);
+  });
+
+  it('an instant fault takes no time away', () => {
+    expect(clearMs(0, 8000, [fault(3000, 3000)])).toBe(8000);
   });
 });
