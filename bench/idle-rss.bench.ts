@@ -25,7 +25,7 @@ const main = path.resolve(typeof values.main === 'string' ? values.main : path.j
 const hook = path.resolve(here, '../../test/fixtures/load-log/register.mjs');
 /** Packages are named from the unbundled build (in the bundle they are inlined, invisible to the hook). */
 const unbundled = path.join(here, '../src/main.js');
-const WATCH = ['mqtt', 'sparkplug-payload', 'serialport', 'modbus-serial', 'prom-client', 'pg'];
+const WATCH = ['mqtt', 'sparkplug-payload', 'aedes', 'serialport', 'modbus-serial', 'prom-client', 'pg'];
 
 function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);

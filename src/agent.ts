@@ -24,7 +24,7 @@ import type { AlarmRecord } from './alerts/lifecycle.js';
 import type { AggregatePayload, RecordType } from './store/records.js';
 import type { AlarmEvent } from './alerts/alarm-event.js';
 import { OpsServer } from './ops/http-server.js';
-import { EmbeddedBroker } from './broker/embedded-broker.js';
+import type { EmbeddedBroker } from './broker/embedded-broker.js';
 import { recordsApi } from './ops/records-api.js';
 import { followingCatalogue } from './sinks/point-catalogue.js';
 import { ModbusSource } from './sources/modbus/modbus-source.js';
@@ -294,6 +294,8 @@ export class Agent {
         name: 'embedded broker',
         start: async () => {
           if (!config.broker.embedded) return;
+          // Loaded only for the demo's broker: aedes and its streams are ~170 modules (issue 15, idle RSS).
+          const { EmbeddedBroker } = await import('./broker/embedded-broker.js');
           const broker = new EmbeddedBroker(config.broker, this.root.child({ component: 'broker' }));
           await broker.start();
           this.broker = broker;
@@ -309,7 +311,7 @@ export class Agent {
           // Loaded only when a sink is configured: the MQTT client alone is ~20 MB (issue 15).
           if (Object.keys(config.sinks).length === 0) return;
           const { createSinks } = await import('./sinks/create.js');
-          this.sinks = createSinks(
+          this.sinks = await createSinks(
             config.sinks,
             store,
             this.root,
@@ -415,7 +417,7 @@ export class Agent {
               : undefined,
           }));
           await writes.start();
-          if (this.sinks.length > 0) {
+          if (Object.values(config.sinks).some((c) => c.format === 'sparkplug')) {
             const { SparkplugSink } = await import('./sinks/sparkplug/sparkplug-sink.js');
             for (const s of this.sinks) {
               if (s instanceof SparkplugSink)

@@ -5,7 +5,7 @@
  * Wiring, in src/agent.ts:
  *   const storeConfig = { ...config.store, sinks: { ...config.store.sinks, ...sinkCursors(config.sinks) } };
  *   const store = new LevelStore({ dir, config: storeConfig, log });        // before open()
- *   const sinks = createSinks(config.sinks, store, log, { agent: config.agent.id, site: config.agent.site }, { baseDir });
+ *   const sinks = await createSinks(config.sinks, store, log, { agent: config.agent.id, site: config.agent.site }, { baseDir });
  *   start: store.open(), then each sink.start(), then the sources;
  *   after each successful commit: for (const s of sinks) s.wake(record.type);
  *   for each committed reading batch: for (const s of sinks) s.publishLive(batch);
@@ -18,7 +18,7 @@ import { MqttSink } from './mqtt/mqtt-sink.js';
 import { sinkCursors } from './cursors.js';
 import type { MqttBackedSink, SinkPolicy } from './sink.js';
 import type { PointCatalogue } from './point-catalogue.js';
-import { SparkplugSink } from './sparkplug/sparkplug-sink.js';
+import type { SparkplugSink } from './sparkplug/sparkplug-sink.js';
 import type { AlarmFacts } from './sparkplug/metrics.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentHealthFacts } from './heartbeat.js';
@@ -30,7 +30,7 @@ export { sinkCursors };
  * One Sink per entry of `sinks`. Throws HalfwegError HALFWEG_MQTT_INSECURE for plain MQTT to a
  * non-loopback host without `allowInsecure` (refuse to start rather than leak data).
  */
-export function createSinks(
+export async function createSinks(
   config: SinksConfig,
   store: Store,
   log: Logger,
@@ -48,10 +48,15 @@ export function createSinks(
     /** The agent's own health (a device down, issue 18.3), shown in each heartbeat. */
     readonly agentHealth?: () => AgentHealthFacts;
   } = {},
-): MqttBackedSink[] {
-  return Object.entries(config).map(([name, c]) =>
-    c.format === 'sparkplug'
-      ? new SparkplugSink({
+): Promise<MqttBackedSink[]> {
+  // The Sparkplug codec (protobufjs and the Tahu payload) only for a Sparkplug sink (issue 15, idle RSS).
+  const entries = Object.entries(config);
+  const Sparkplug: typeof SparkplugSink | null = entries.some(([, c]) => c.format === 'sparkplug')
+    ? (await import('./sparkplug/sparkplug-sink.js')).SparkplugSink
+    : null;
+  return entries.map(([name, c]) =>
+    c.format === 'sparkplug' && Sparkplug
+      ? new Sparkplug({
           name,
           config: c,
           store,

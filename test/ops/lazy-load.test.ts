@@ -49,7 +49,7 @@ async function modulesLoaded(name: string, config: string): Promise<string> {
 const pkg = (loads: string, name: string) => loads.includes(`/node_modules/${name}/`);
 
 describe('the agent loads what its config uses', () => {
-  it('Modbus TCP without sinks: no MQTT client, no Sparkplug codec, no serial source, no modbus-serial', async () => {
+  it('Modbus TCP without sinks: no MQTT client, no Sparkplug codec, no serial source, no modbus-serial, no embedded broker', async () => {
     const port = await freePort();
     const loads = await modulesLoaded(
       'tcp',
@@ -64,6 +64,9 @@ describe('the agent loads what its config uses', () => {
     // Modbus TCP is our own client: modbus-serial (and the serialport it loads) is for RTU only.
     expect(pkg(loads, 'modbus-serial')).toBe(false);
     expect(pkg(loads, 'serialport')).toBe(false);
+    // The embedded broker (aedes and its streams) is the demo's, loaded only with broker.embedded.
+    expect(pkg(loads, 'aedes')).toBe(false);
+    expect(pkg(loads, 'mqtt-packet')).toBe(false);
   }, 30_000);
 
   it('with a Modbus RTU device: modbus-serial is loaded', async () => {
@@ -75,14 +78,26 @@ describe('the agent loads what its config uses', () => {
     expect(pkg(loads, 'mqtt')).toBe(false);
   }, 30_000);
 
-  it('with a control-room sink: the MQTT client is loaded', async () => {
+  it('with a JSON control-room sink: the MQTT client is loaded, the Sparkplug codec is not', async () => {
     const port = await freePort();
     const loads = await modulesLoaded(
       'mqtt',
       `devices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\nsinks:\n  controlRoom: { url: "mqtt://127.0.0.1:${await freePort()}", types: [alarm] }\n`,
     );
     expect(pkg(loads, 'mqtt')).toBe(true);
+    expect(pkg(loads, 'sparkplug-payload')).toBe(false);
+    expect(pkg(loads, 'protobufjs')).toBe(false);
     expect(loads).not.toContain('/dist/src/sources/serial/');
+  }, 30_000);
+
+  it('with a Sparkplug sink: the Sparkplug codec is loaded', async () => {
+    const port = await freePort();
+    const loads = await modulesLoaded(
+      'sparkplug',
+      `devices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\nsinks:\n  scada: { url: "mqtt://127.0.0.1:${await freePort()}", format: sparkplug }\n`,
+    );
+    expect(pkg(loads, 'mqtt')).toBe(true);
+    expect(pkg(loads, 'sparkplug-payload')).toBe(true);
   }, 30_000);
 
   it('with a serial instrument: the serial source and serialport are loaded', async () => {
