@@ -36,6 +36,9 @@ export class ModbusSource implements Source {
     this.name = `modbus:${bus.key}`;
   }
 
+  /** Writes of learnt holes still under way: stop() waits for them, so a stop leaves the file whole and current. */
+  private readonly keeping = new Set<Promise<void>>();
+
   async start(emit: (batch: ReadingBatch) => void): Promise<void> {
     for (const p of this.pollers) await this.rememberHoles(p);
     for (const p of this.pollers) p.start(emit);
@@ -61,12 +64,16 @@ export class ModbusSource implements Source {
         'reads split around exception holes learnt by an earlier run',
       );
     p.remember(known && toForbidden(known), (forbidden) => {
-      state.put(key, JSON.stringify(learntHoles(p.spec, forbidden, Date.now()))).catch((err: unknown) => {
-        this.log.warn(
-          { device: p.spec.name, err: (err as Error).message },
-          'cannot keep the learnt exception holes; the next start learns them again',
-        );
-      });
+      const write = state
+        .put(key, JSON.stringify(learntHoles(p.spec, forbidden, Date.now())))
+        .catch((err: unknown) => {
+          this.log.warn(
+            { device: p.spec.name, err: (err as Error).message },
+            'cannot keep the learnt exception holes; the next start learns them again',
+          );
+        })
+        .finally(() => this.keeping.delete(write));
+      this.keeping.add(write);
     });
   }
 
@@ -88,6 +95,7 @@ export class ModbusSource implements Source {
     clearTimeout(timer);
     await this.bus.stop();
     await halted;
+    await Promise.all(this.keeping);
   }
 
   stats(): SourceStats {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JsonFileState } from '../../../src/store/json-file-state.js';
 import { silentLogger } from '../../../src/ops/log.js';
-import { HOLES_FILE } from '../../../src/sources/modbus/hole-memory.js';
+import { HOLES_FILE, holesKey, type KeyValueState } from '../../../src/sources/modbus/hole-memory.js';
 import { createModbusSources } from '../../../src/sources/modbus/modbus-source.js';
 import { describeRequest } from '../../../src/sources/modbus/request-plan.js';
 import type { PointSpec } from '../../../src/settings/profile-schema.js';
@@ -22,9 +22,7 @@ const peers: Peer[] = [];
 const work = mkdtempSync(path.join(tmpdir(), 'halfweg-holes-'));
 afterAll(async () => {
   await Promise.all(peers.map((p) => p.stop()));
-  // The holes file is written in the background (a temporary file, then a rename) and may still be
-  // being written when the last source has stopped: retry while the directory is not yet empty.
-  rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  rmSync(work, { recursive: true, force: true });
 });
 
 const POINTS = [
@@ -42,7 +40,7 @@ const LEARNT_PLAN = [
 ];
 
 /** Polls until `cycles` batches came; returns the counters, the plan and the first batch. */
-async function poll(port: number, state: JsonFileState, cycles: number, points: PointSpec[] = POINTS) {
+async function poll(port: number, state: KeyValueState, cycles: number, points: PointSpec[] = POINTS) {
   const [source] = createModbusSources(
     [dev('plc', tcp(port), points, {}, cycles > 1 ? 50 : 60_000)],
     silentLogger(),
@@ -90,5 +88,30 @@ describe.skipIf(!havePymodbus)('issue 16.6: learnt exception holes survive a res
     const moved = POINTS.map((p) => (p.name === 'ghost' ? { ...p, address: 10 } : p));
     const changed = await poll(Number(peer.where), state(), 1, moved);
     expect(changed.stats.requests).toBeGreaterThan(3);
+  });
+
+  it('stop() resolves only once the holes learnt in the last cycle are written', async () => {
+    const map: Record<string, number> = {};
+    for (const a of [0, 1, 2, 3, 5, 6]) map[String(a)] = 100 + a;
+    const peer = await startPymodbus({ mode: 'tcp', sparse: true, holding: map });
+    peers.push(peer);
+    const file = new JsonFileState(path.join(work, 'stop', HOLES_FILE));
+    // A slow disk: each write takes 300 ms, so the first cycle's lesson is still being written at stop.
+    let writing = 0;
+    let written = 0;
+    const slow: KeyValueState = {
+      get: (key) => file.get(key),
+      put: async (key, value) => {
+        writing++;
+        await new Promise((r) => setTimeout(r, 300));
+        await file.put(key, value);
+        writing--;
+        written++;
+      },
+    };
+    await poll(Number(peer.where), slow, 1);
+    expect(written).toBeGreaterThan(0);
+    expect(writing).toBe(0);
+    expect(await file.get(holesKey('plc'))).toBeDefined();
   });
 });
