@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { freePort } from '../test/support/port.js';
+import { unitEnvironment } from '../test/support/systemd-unit.js';
 import { sleep } from '../test/support/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -263,7 +264,11 @@ const halfweg: Peer = {
       process.execPath,
       [...node, path.resolve(args.main ?? path.join(ROOT, 'dist/agent/main.js')), 'run', '--config', file],
       /"msg":"ready"/,
-      { timeoutMs: 120_000 },
+      // As installed: with the environment the systemd unit gives the agent (its malloc setting).
+      {
+        timeoutMs: 120_000,
+        env: { ...process.env, ...unitEnvironment(readFileSync(path.join(ROOT, 'systemd/halfweg.service'), 'utf8')) },
+      },
     );
   },
   count(topic, payload) {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mosquitto, makeCerts, passwordFile } from '../support/mosquitto.js';
 import { freePort } from '../support/port.js';
+import { unitEnvironment } from '../support/systemd-unit.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -158,7 +159,12 @@ describe('issue 17.2: the systemd service reads its config and its secrets', () 
         );
       const agent = spawn('setpriv', [`--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', ...execStart], {
         cwd: state,
-        env: { PATH: process.env['PATH'], CREDENTIALS_DIRECTORY: credDir, STATE_DIRECTORY: state },
+        env: {
+          ...unitEnvironment(unit),
+          PATH: process.env['PATH'],
+          CREDENTIALS_DIRECTORY: credDir,
+          STATE_DIRECTORY: state,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
