@@ -386,11 +386,6 @@ export async function judge(world: World, o: JudgeOptions): Promise<Verdict> {
 }
 
 /**
- * A since-start counter summed over every incarnation of the agent (the last sample of each; a
- * sample lower than the one before means a restart). Undercounts what an incarnation did after its
- * last sample (at most a second before each kill).
- */
-/**
  * Milliseconds of `from`..`to` during which no fault was on: `to - from` less its overlap with the
  * faults' windows (`startedAt`..`endedAt`; a fault that is an instant, like a kill, has none).
  */
@@ -413,6 +408,11 @@ export function clearMs(
   return to - from - busy;
 }
 
+/**
+ * A since-start counter summed over every incarnation of the agent (the last sample of each; a
+ * sample lower than the one before means a restart). Undercounts what an incarnation did after its
+ * last sample (at most a second before each kill).
+ */
 function acrossRestarts(samples: readonly StatusSample[], pick: (s: StatusSample) => number): number {
   let total = 0;
   let prev = 0;
