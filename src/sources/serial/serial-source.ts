@@ -215,6 +215,17 @@ export class SerialSource implements Source {
       'close',
       this.guard('close', (err: Error | null) => this.onClose(port, err)),
     );
+    // A read of 0 bytes ends the stream without an error or a close: Linux answers so for a tty
+    // that was hung up (a pty whose other end closed, and, racing with EIO, an unplugged adapter).
+    // Nothing would be read again, so it counts as the port lost: close it, and 'close' reopens.
+    port.on(
+      'end',
+      this.guard('end', () => {
+        if (port !== this.port) return;
+        this.log.debug({ path: c.path }, 'serial port stream ended (hung up)');
+        if (port.isOpen) port.close(() => undefined);
+      }),
+    );
     this.opening = new Promise<void>((resolve) => {
       port.open(
         this.guard('open', (err: Error | null) => {

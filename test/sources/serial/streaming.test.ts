@@ -133,4 +133,19 @@ describe('streaming instrument on a pty', () => {
     expect(t.stats().up).toBe(true);
     expect(t.stats().reopens).toBeGreaterThanOrEqual(1);
   });
+
+  it('a port whose stream ends (a hung-up tty reads 0 bytes): disconnected, then reopened', async () => {
+    // Linux answers a read on a hung-up tty with 0 bytes, and serialport then ends the stream with
+    // neither an error nor a close; whether a pty sees that or EIO when its other end goes is a
+    // race, so here the open port's binding answers its next read with 0 bytes, as the kernel would.
+    const t = await setup();
+    await t.out.waitFor(allQuality('good'));
+    const mark = t.out.batches.length;
+    const open = (t.source as unknown as { port: { port: { read(b: Buffer): Promise<unknown> } } }).port.port;
+    open.read = async (buffer: Buffer) => ({ bytesRead: 0, buffer });
+    const down = await t.out.waitFor(allQuality('disconnected'), 5000, mark);
+    expect(t.stats().lastError).toMatch(/HALFWEG_SERIAL_PORT_LOST/);
+    await t.out.waitFor(allQuality('good'), 8000, t.out.batches.indexOf(down) + 1);
+    expect(t.stats().reopens).toBeGreaterThanOrEqual(1);
+  });
 });
