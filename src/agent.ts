@@ -417,13 +417,8 @@ export class Agent {
               : undefined,
           }));
           await writes.start();
-          if (Object.values(config.sinks).some((c) => c.format === 'sparkplug')) {
-            const { SparkplugSink } = await import('./sinks/sparkplug/sparkplug-sink.js');
-            for (const s of this.sinks) {
-              if (s instanceof SparkplugSink)
-                s.onDeviceCommand((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
-            }
-          }
+          for (const s of this.sinks)
+            s.onDeviceCommand?.((c) => void writes.submit({ ...c, via: 'sparkplug', requestId: null }));
         },
         stop: async () => {
           await this.writes?.stop();

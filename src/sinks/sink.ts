@@ -79,7 +79,20 @@ export interface LiveSink {
  * results that reject while disconnected). The agent holds them as this; a sink that is only a
  * Sink would implement the four methods above and nothing else.
  */
-export type MqttBackedSink = Sink & LiveSink & Required<CommandChannel>;
+export type MqttBackedSink = Sink & LiveSink & Required<CommandChannel> & Partial<DeviceCommandSource>;
+
+/** A write asked for by a host (a Sparkplug DCMD): handed to the writes stage (src/writes/), which decides and audits. */
+export interface DeviceCommand {
+  readonly device: string;
+  readonly point: string;
+  readonly value: number | boolean | string | null | undefined;
+  readonly by: string;
+}
+
+/** A sink that receives writes from a host (SparkplugSink); the agent hands them to the writes stage. */
+export interface DeviceCommandSource {
+  onDeviceCommand(handler: (c: DeviceCommand) => void): void;
+}
 
 /**
  * What a sink may send, decided outside it (the cloud's cost knob and its raw sync window, from

@@ -33,7 +33,7 @@ import { MqttConnection } from '../mqtt/connection.js';
 import { checkTransport, clientOptions, safeUrl } from '../mqtt/options.js';
 import { cursorName } from '../mqtt/mqtt-sink.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
-import type { MqttBackedSink, SinkStats } from '../sink.js';
+import type { DeviceCommand, MqttBackedSink, SinkStats } from '../sink.js';
 import { alarmFacts, BD_SEQ, NodeModel, REBIRTH, type AlarmFacts, type CurrentValue } from './metrics.js';
 import { decodeCommand, encodePayload, type Metric } from './payload.js';
 import { parseState, SparkplugTopics } from './topics.js';
@@ -44,14 +44,6 @@ const POLL_MS = 250;
 const READS_IN_FLIGHT = 4;
 const RECORDS_PER_READ = 64;
 const BD_SEQ_KEY = 'bdSeq';
-
-/** A write asked for by a host's DCMD: handed to the writes stage (src/writes/), which decides and audits. */
-export interface DeviceCommand {
-  readonly device: string;
-  readonly point: string;
-  readonly value: number | boolean | string | null | undefined;
-  readonly by: string;
-}
 
 export interface SparkplugSinkOptions {
   readonly name: string;

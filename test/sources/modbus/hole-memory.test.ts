@@ -55,12 +55,18 @@ async function poll(port: number, state: KeyValueState, cycles: number, points: 
   return { stats, plan, batch: c.batches[0]! };
 }
 
+/** pymodbus with holding registers 0-3 and 5-6 only: reading 4 or 9 answers exception 02. */
+async function sparsePeer(): Promise<Peer> {
+  const map: Record<string, number> = {};
+  for (const a of [0, 1, 2, 3, 5, 6]) map[String(a)] = 100 + a;
+  const peer = await startPymodbus({ mode: 'tcp', sparse: true, holding: map });
+  peers.push(peer);
+  return peer;
+}
+
 describe.skipIf(!havePymodbus)('issue 16.6: learnt exception holes survive a restart', () => {
   it("issue 16.6: after a restart the first cycle sends only the learnt plan (3 reads, the ghost's exception the only failure)", async () => {
-    const map: Record<string, number> = {};
-    for (const a of [0, 1, 2, 3, 5, 6]) map[String(a)] = 100 + a;
-    const peer = await startPymodbus({ mode: 'tcp', sparse: true, holding: map });
-    peers.push(peer);
+    const peer = await sparsePeer();
     const dir = path.join(work, 'restart');
     const state = () => new JsonFileState(path.join(dir, HOLES_FILE));
 
@@ -91,10 +97,7 @@ describe.skipIf(!havePymodbus)('issue 16.6: learnt exception holes survive a res
   });
 
   it('stop() resolves only once the holes learnt in the last cycle are written', async () => {
-    const map: Record<string, number> = {};
-    for (const a of [0, 1, 2, 3, 5, 6]) map[String(a)] = 100 + a;
-    const peer = await startPymodbus({ mode: 'tcp', sparse: true, holding: map });
-    peers.push(peer);
+    const peer = await sparsePeer();
     const file = new JsonFileState(path.join(work, 'stop', HOLES_FILE));
     // A slow disk: each write takes 300 ms, so the first cycle's lesson is still being written at stop.
     let writing = 0;
