@@ -11,7 +11,7 @@ import { LevelStore, storeDir } from './store/level-store.js';
 import type { Store, StoreStats } from './store/store.js';
 import { evaluateHealth, type Health } from './ops/health.js';
 import { AgentHealthAlarms } from './ops/health-alarms.js';
-import { AgentMetrics } from './ops/metrics.js';
+import type { AgentMetrics } from './ops/metrics.js';
 import { Aggregation } from './aggregate/aggregation.js';
 import { JsonFileState } from './store/json-file-state.js';
 import { sinkCursors } from './sinks/cursors.js';
@@ -23,13 +23,12 @@ import type { SinkStats } from './sinks/sink.js';
 import type { AlarmRecord } from './alerts/lifecycle.js';
 import type { AggregatePayload, RecordType } from './store/records.js';
 import type { AlarmEvent } from './alerts/alarm-event.js';
-import { OpsServer } from './ops/http-server.js';
+import type { OpsServer } from './ops/http-server.js';
 import type { EmbeddedBroker } from './broker/embedded-broker.js';
-import { recordsApi } from './ops/records-api.js';
 import { followingCatalogue } from './sinks/point-catalogue.js';
 import { ModbusSource } from './sources/modbus/modbus-source.js';
 import { Writes, type WriteTarget } from './writes/writes.js';
-import { ControlRoom } from './control-room/control-room.js';
+import type { ControlRoom } from './control-room/control-room.js';
 import { readFile } from 'node:fs/promises';
 import { resolveConfigPath } from './settings/files.js';
 
@@ -449,6 +448,15 @@ export class Agent {
       {
         name: 'metrics and ops endpoint',
         start: async () => {
+          // Metrics, the page and the read API exist to be served: without the endpoint nothing
+          // loads them (prom-client and its default metrics, the HTTP server, the page's code).
+          if (!config.http.enabled) return;
+          const [{ AgentMetrics }, { OpsServer }, { recordsApi }, { ControlRoom }] = await Promise.all([
+            import('./ops/metrics.js'),
+            import('./ops/http-server.js'),
+            import('./ops/records-api.js'),
+            import('./control-room/control-room.js'),
+          ]);
           const metrics = (this.metrics = new AgentMetrics({
             deviceStats: () => this.deviceStats(),
             storeStats: () => this.storeStats(),
@@ -457,7 +465,6 @@ export class Agent {
             healthy: () => this.health().healthy,
             page: () => this.page?.pageCounts() ?? null,
           }));
-          if (!config.http.enabled) return;
           const http = config.http;
           const configDir = path.dirname(this.current.file);
           // As the sinks' files: relative to the config, or $CREDENTIALS_DIRECTORY/… under systemd.
@@ -539,6 +546,7 @@ export class Agent {
           this.page = null;
           await this.ops?.stop();
           this.ops = null;
+          this.metrics = null;
         },
       },
       {

@@ -1,24 +1,35 @@
 /**
- * Cron schedules on node-cron 4, with catch-up and at-most-once runs.
+ * Cron schedules with catch-up and at-most-once runs.
  *
- * - Each schedule fires through a node-cron task with the configured `timezone` (node-cron walks
- *   local calendar days, so a daily "5 0 * * *" fires once per local day across DST changes).
+ * - node-cron parses and validates the expressions (cron-slots.ts); the scheduler fires at the
+ *   slots cron-slots computes in the configured `timezone`, walking local calendar days, so a
+ *   daily "5 0 * * *" fires once per local day across DST changes. It does not use node-cron's
+ *   runner: that formats every match through Intl.DateTimeFormat, even in UTC, and the first Intl
+ *   object of a process costs about 8 MB of RSS (zone.ts). One slot computation also serves both
+ *   the live fires and the catch-up, so they cannot disagree.
  * - The slot (the scheduled instant) of the last run is persisted per schedule in the StateStore
  *   *before* the job runs; a slot at or before it never runs again: no double run after a restart,
  *   a backward clock jump or a catch-up racing a live fire. A crash during a job therefore skips
  *   that slot (at most once), the next slot runs as usual.
  * - At start, a schedule whose latest slot before now is later than its last run (the agent was
  *   down, or the clock jumped forward) runs once for that latest slot, with `catchUp: true`: once,
- *   not once per missed slot. The same happens when node-cron reports a missed execution (timer
- *   late by more than a minute). First start ever: nothing to catch up.
+ *   not once per missed slot. The same happens while running when a slot is found more than a
+ *   minute late (a busy event loop, a suspended box, the clock set forward). First start ever:
+ *   nothing to catch up.
+ * - The timer sleeps at most a minute, then looks at the wall clock again, so a clock that is set
+ *   back or forward is followed within a minute whatever the next slot was.
  *
- * node-cron reads the global Date and timers, so under vitest's fake timers it is driven by
- * vi.setSystemTime / vi.advanceTimersByTimeAsync; `now` must be the system clock in production.
+ * Driven by the global Date and timers, so vitest's fake timers drive it too
+ * (vi.setSystemTime / vi.advanceTimersByTimeAsync); `now` must be the system clock in production.
  */
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../ops/log.js';
 import { compileCron, latestSlot, nextSlot, type CronSpec } from './cron-slots.js';
 import type { StateStore } from '../store/state-store.js';
+
+/** A slot found later than this after its instant runs as a catch-up. */
+const LATE_MS = 60_000;
+/** The longest the timer sleeps before it reads the clock again. */
+const MAX_SLEEP_MS = 60_000;
 
 export interface ScheduleRun {
   readonly name: string;
@@ -56,7 +67,9 @@ const lastKey = (name: string): string => `schedule.${name}.lastSlot`;
 
 export class Scheduler {
   readonly counters: SchedulerCounters = { runs: 0, catchUps: 0, duplicatesSkipped: 0, failures: 0 };
-  private tasks: ScheduledTask[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+  private readonly queued = new Map<string, number>();
   private readonly last = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly specs = new Map<string, CronSpec>();
@@ -81,25 +94,8 @@ export class Scheduler {
       }
     }
     for (const def of this.opts.schedules) await this.catchUp(def);
-    const cronLog = {
-      info: (m: string) => log.debug({ component: 'cron' }, m),
-      warn: (m: string) => log.warn({ component: 'cron' }, m),
-      error: (m: string | Error, err?: Error) => log.error({ component: 'cron', err: err ?? m }, String(m)),
-      debug: (m: string | Error) => log.debug({ component: 'cron' }, String(m)),
-    };
-    for (const def of this.opts.schedules) {
-      const task = cron.createTask(def.cron, (ctx) => this.enqueue(def, ctx.date.getTime(), false), {
-        timezone,
-        name: `halfweg-${def.name}`,
-        noOverlap: true,
-        // A fire up to a minute late still runs (busy event loop); later ones are "missed" and caught up once.
-        missedExecutionTolerance: 60_000,
-        logger: cronLog,
-      });
-      task.on('execution:missed', () => void this.catchUp(def));
-      this.tasks.push(task);
-      await task.start();
-    }
+    this.stopped = false;
+    for (const def of this.opts.schedules) this.arm(def);
     log.info(
       {
         schedules: this.opts.schedules.map((d) => ({ name: d.name, cron: d.cron, next: this.nextRun(d.name) })),
@@ -110,8 +106,9 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
-    for (const t of [...this.tasks].reverse()) await t.destroy();
-    this.tasks = [];
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     await Promise.all(this.chains.values());
   }
 
@@ -126,6 +123,27 @@ export class Scheduler {
     return next === undefined ? null : new Date(next).toISOString();
   }
 
+  /** Sleep until the next slot, or a minute at most, then fire what is due and sleep again. */
+  private arm(def: ScheduleDef): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const next = nextSlot(this.specs.get(def.name)!, this.opts.timezone, now);
+    const delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - now, 0), MAX_SLEEP_MS);
+    this.timers.set(
+      def.name,
+      setTimeout(() => this.wake(def), delay),
+    );
+  }
+
+  private wake(def: ScheduleDef): void {
+    const now = this.now();
+    // After the last slot queued, not only the last run: a slow job must not be queued twice.
+    const after = Math.max(this.queued.get(def.name) ?? -Infinity, this.last.get(def.name) ?? -Infinity);
+    const slot = latestSlot(this.specs.get(def.name)!, this.opts.timezone, now, after);
+    if (slot !== undefined) void this.enqueue(def, slot, now - slot > LATE_MS);
+    this.arm(def);
+  }
+
   private catchUp(def: ScheduleDef): Promise<void> {
     const slot = latestSlot(
       this.specs.get(def.name)!,
@@ -137,6 +155,7 @@ export class Scheduler {
   }
 
   private enqueue(def: ScheduleDef, slot: number, catchUp: boolean): Promise<void> {
+    this.queued.set(def.name, Math.max(slot, this.queued.get(def.name) ?? -Infinity));
     const run = (this.chains.get(def.name) ?? Promise.resolve()).then(() => this.run(def, slot, catchUp));
     this.chains.set(def.name, run);
     return run;

@@ -1,6 +1,10 @@
 /**
  * Time-zone arithmetic for window alignment and cron slots, pure (Intl only, no clock).
  *
+ * UTC (the default) is plain Date arithmetic and never touches Intl: the first Intl object of a
+ * process makes ICU build its table of available locales, which costs about 8 MB of RSS for as
+ * long as the process lives (measured on Node 20, whatever the zone or the Intl service).
+ *
  * Local → UTC follows node-cron 4's own conversion (`localTimeToTimestamp` in its _shared.js) so
  * that the slots we compute for catch-up are the very instants node-cron fires at:
  * - a local time that does not exist (spring forward, 02:30 in Europe/Amsterdam on the last
@@ -22,6 +26,21 @@ export interface LocalParts {
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/** Names Intl resolves to UTC itself (case-insensitive, as Intl reads them). */
+const UTC_NAMES = new Set([
+  'UTC',
+  'ETC/UTC',
+  'GMT',
+  'ETC/GMT',
+  'UCT',
+  'ETC/UCT',
+  'ZULU',
+  'ETC/ZULU',
+  'UNIVERSAL',
+  'ETC/UNIVERSAL',
+]);
+const isUtc = (tz: string): boolean => UTC_NAMES.has(tz.toUpperCase());
+
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
   if (!f) {
@@ -42,6 +61,7 @@ function formatter(tz: string): Intl.DateTimeFormat {
 }
 
 export function isValidTimeZone(tz: string): boolean {
+  if (isUtc(tz)) return true;
   try {
     formatter(tz);
     return true;
@@ -52,6 +72,18 @@ export function isValidTimeZone(tz: string): boolean {
 
 /** Wall-clock fields of `ts` in `tz` (milliseconds dropped). */
 export function localParts(ts: number, tz: string): LocalParts {
+  if (isUtc(tz)) {
+    const d = new Date(ts);
+    return {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      weekday: d.getUTCDay(),
+    };
+  }
   let year = 0,
     month = 0,
     day = 0,
@@ -91,6 +123,7 @@ export function localParts(ts: number, tz: string): LocalParts {
 
 /** Offset of `tz` from UTC at `ts`, in ms (Amsterdam in summer: +7,200,000). */
 export function offsetMs(ts: number, tz: string): number {
+  if (isUtc(tz)) return 0;
   const p = localParts(ts, tz);
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ts / 1000) * 1000;
 }

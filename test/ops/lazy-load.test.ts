@@ -3,7 +3,9 @@
  * `--import` hook that logs every module it resolves, ESM and CommonJS
  * (test/fixtures/load-log/): a config without sinks must not load the MQTT client (~20 MB) or
  * the Sparkplug codec, one without serial instruments not our serial source (serialport, a
- * native addon), one without Modbus RTU not modbus-serial; configured, they load.
+ * native addon), one without Modbus RTU not modbus-serial; configured, they load. In UTC (the
+ * default time zone) the agent uses no Intl at all: ICU's first use costs ~8 MB. Metrics
+ * (prom-client) load only with the ops endpoint that serves them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,13 +22,10 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'halfweg-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `halfweg run` on the config until it is ready and has polled, stops it, returns the modules it loaded. */
-async function modulesLoaded(name: string, config: string): Promise<string> {
+async function modulesLoaded(name: string, config: string, http = 'http: { enabled: false }'): Promise<string> {
   const file = path.join(dir, `${name}.yaml`);
   const log = path.join(dir, `${name}.loads`);
-  writeFileSync(
-    file,
-    `agent: { id: lazy, site: test, dataDir: ${path.join(dir, name)} }\nhttp: { enabled: false }\n${config}`,
-  );
+  writeFileSync(file, `agent: { id: lazy, site: test, dataDir: ${path.join(dir, name)} }\n${http}\n${config}`);
   const child = spawn(process.execPath, ['--import', hook, main, 'run', '--config', file], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, HALFWEG_LOAD_LOG: log },
@@ -67,6 +66,29 @@ describe('the agent loads what its config uses', () => {
     // The embedded broker (aedes and its streams) is the demo's, loaded only with broker.embedded.
     expect(pkg(loads, 'aedes')).toBe(false);
     expect(pkg(loads, 'mqtt-packet')).toBe(false);
+    // Metrics are for the ops endpoint, which is off here: no prom-client.
+    expect(pkg(loads, 'prom-client')).toBe(false);
+    // Rollup windows, the daily report's schedule and retention's, all in UTC: no ICU.
+    expect(loads).not.toContain('intl:');
+  }, 30_000);
+
+  it('with the ops endpoint on: its metrics load prom-client', async () => {
+    const port = await freePort();
+    const loads = await modulesLoaded(
+      'http',
+      `simulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`,
+      `http: { port: ${await freePort()} }`,
+    );
+    expect(pkg(loads, 'prom-client')).toBe(true);
+  }, 30_000);
+
+  it('a named time zone does use Intl (the hook sees it when it happens)', async () => {
+    const port = await freePort();
+    const loads = await modulesLoaded(
+      'zone',
+      `schedules: { timezone: Europe/Amsterdam }\nsimulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`,
+    );
+    expect(loads).toContain('intl:DateTimeFormat');
   }, 30_000);
 
   it('with a Modbus RTU device: modbus-serial is loaded', async () => {
