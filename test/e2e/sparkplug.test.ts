@@ -3,7 +3,8 @@
  * Modbus TCP, a Sparkplug edge node and a control-room sink on a real Mosquitto, the test host
  * application of test/sinks/sparkplug/host.ts. A kill -9 of the agent makes the broker publish the
  * node's NDEATH (its MQTT will) carrying the bdSeq of the session's NBIRTH; the restarted agent
- * births again with the next bdSeq. An operator's JSON write lands on the simulated device.
+ * births again with the next bdSeq. An operator's JSON write and the host's DCMD land on the
+ * simulated device, both audited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ const exited = (c: ChildProcess) =>
 const bdSeq = (m: HostMessage) => m.metrics.find((x) => x.name === 'bdSeq')?.value;
 
 describe('issue 21.1: the agent as a Sparkplug edge node', () => {
-  it("births with the profile's metrics, sends data, dies by its will on kill -9 with the matching bdSeq, births again with the next one; takes an audited JSON write", async () => {
+  it("births with the profile's metrics, sends data, dies by its will on kill -9 with the matching bdSeq, births again with the next one; takes an audited JSON write and an audited DCMD", async () => {
     await broker.start();
     const simPort = await freePort();
     const dataDir = path.join(work, 'data');
@@ -62,7 +63,7 @@ describe('issue 21.1: the agent as a Sparkplug edge node', () => {
         'sinks:',
         `  scada: { url: "${broker.url}", format: sparkplug, keepalive: 5s, sparkplug: { primaryHost: scada-1 } }`,
         `  controlRoom: { url: "${broker.url}", types: [alarm], format: json, jsonStyle: plain }`,
-        'writes: { enabled: true, operators: ["J. de Vries"] }',
+        'writes: { enabled: true, operators: ["J. de Vries", "sparkplug:scada-1"] }',
       ].join('\n'),
     );
     const host = new HostApplication(broker.url, 'scada-1');
@@ -113,6 +114,25 @@ describe('issue 21.1: the agent as a Sparkplug edge node', () => {
         by: 'J. de Vries',
         result: 'written',
         new: 33.3,
+      },
+    });
+    // The host writes the same point with a DCMD: the agent hands it to the same audited writes
+    // stage, under the sink's operator name (the wiring in src/agent.ts, not only the stage).
+    delete got['audit'];
+    await host.command('spBv1.0/plant/DCMD/e2e/boiler-1', [
+      { name: 'fuel_valve_position', datatype: 10, doubleValue: 44.4 },
+    ]);
+    expect(await host.waitFor(() => got['audit'] !== undefined, 10_000)).toBe(true);
+    expect(got['audit']).toMatchObject({
+      agent: 'e2e',
+      alarm: {
+        kind: 'write',
+        via: 'sparkplug',
+        device: 'boiler-1',
+        point: 'fuel_valve_position',
+        by: 'sparkplug:scada-1',
+        result: 'written',
+        new: 44.4,
       },
     });
     await ops.endAsync();
