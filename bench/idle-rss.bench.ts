@@ -4,8 +4,9 @@
  * separate `halfweg simulate` process), the same with the ops endpoint and page on (the
  * default), the same with a control-room MQTT sink, and `halfweg demo` (two in-process
  * simulators, no sink). The agent runs as installed: with the systemd unit's `Environment=`
- * lines (its malloc setting), as bench:peers runs it. Also which of the heavy packages each run loaded (a `--import` hook logs
- * every resolved module: test/fixtures/load-log/).
+ * lines (its malloc setting), as bench:peers runs it. Also which of the heavy packages each run
+ * loaded, and whether it used Intl (a `--import` hook logs every resolved module and the first
+ * use of Intl: test/fixtures/load-log/).
  *
  *   npm run bench:rss [-- --main path/to/other/dist/agent/main.js]
  */

@@ -155,7 +155,7 @@ export class Scheduler {
   }
 
   private enqueue(def: ScheduleDef, slot: number, catchUp: boolean): Promise<void> {
-    this.queued.set(def.name, Math.max(slot, this.queued.get(def.name) ?? -Infinity));
+    this.queued.set(def.name, slot); // only ever later: a slot is queued only after the last one
     const run = (this.chains.get(def.name) ?? Promise.resolve()).then(() => this.run(def, slot, catchUp));
     this.chains.set(def.name, run);
     return run;

@@ -45,15 +45,16 @@ async function modulesLoaded(name: string, config: string, http = 'http: { enabl
   return existsSync(log) ? readFileSync(log, 'utf8') : '';
 }
 
+/** One steam boiler, simulated in the agent's process and polled over Modbus TCP. */
+const simulatedBoiler = (port: number) =>
+  `simulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`;
+
 const pkg = (loads: string, name: string) => loads.includes(`/node_modules/${name}/`);
 
 describe('the agent loads what its config uses', () => {
   it('Modbus TCP without sinks: no MQTT client, no Sparkplug codec, no serial source, no modbus-serial, no embedded broker', async () => {
     const port = await freePort();
-    const loads = await modulesLoaded(
-      'tcp',
-      `simulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`,
-    );
+    const loads = await modulesLoaded('tcp', simulatedBoiler(port));
     expect(loads).toContain('/dist/src/sources/modbus/');
     expect(loads).toContain('/node_modules/classic-level/'); // the hook saw the packages the run needs
     expect(pkg(loads, 'mqtt')).toBe(false);
@@ -74,20 +75,13 @@ describe('the agent loads what its config uses', () => {
 
   it('with the ops endpoint on: its metrics load prom-client', async () => {
     const port = await freePort();
-    const loads = await modulesLoaded(
-      'http',
-      `simulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`,
-      `http: { port: ${await freePort()} }`,
-    );
+    const loads = await modulesLoaded('http', simulatedBoiler(port), `http: { port: ${await freePort()} }`);
     expect(pkg(loads, 'prom-client')).toBe(true);
   }, 30_000);
 
   it('a named time zone does use Intl (the hook sees it when it happens)', async () => {
     const port = await freePort();
-    const loads = await modulesLoaded(
-      'zone',
-      `schedules: { timezone: Europe/Amsterdam }\nsimulators:\n  - { profile: steam-boiler, port: ${port}, unitId: 1 }\ndevices:\n  - { name: boiler-1, profile: steam-boiler, connection: { type: tcp, host: 127.0.0.1, port: ${port} }, unitId: 1 }\n`,
-    );
+    const loads = await modulesLoaded('zone', `schedules: { timezone: Europe/Amsterdam }\n${simulatedBoiler(port)}`);
     expect(loads).toContain('intl:DateTimeFormat');
   }, 30_000);
 
