@@ -33,7 +33,7 @@
  * detector relearns a new regime from scratch, see baseline.ts). So a long fault keeps scoring
  * as a fault, while rare-but-normal events (a spike every few hours) stop alarming once seen.
  *
- * Bounded: 48 float32 bins (a quarter of a decade each), their 6 group sums and 13 numbers whatever runs through it, kept in
+ * Bounded: 64 float32 bins (about a fifth of a decade each), their 8 group sums and 13 numbers whatever runs through it, kept in
  * storage the detector may share among its calibrators. Deterministic.
  */
 
@@ -96,6 +96,23 @@ function lowerEdge(b: number): number {
   return b <= 0 ? 0 : Math.exp(LOG_LO + (b - 1) * STEP);
 }
 
+// Each bin's edges and what the tail fit derives from them, computed once here: the same doubles
+// the expressions give (they are the expressions), where every fit, every 8 observations of every
+// calibrator, recomputed them with an exp per bin (issue 15: thousands of fits a second at 5,000
+// points). The last bin's top is one STEP above its lower edge, as the fit and the quantile read it.
+const EDGE = new Float64Array(BINS);
+const TOP = new Float64Array(BINS);
+/** Geometric centre of bin b (its representative in the tail fit). */
+const CENTRE = new Float64Array(BINS);
+/** ln(TOP / EDGE) of bin b. */
+const LOG_WIDTH = new Float64Array(BINS);
+for (let b = 0; b < BINS; b++) {
+  EDGE[b] = lowerEdge(b);
+  TOP[b] = b >= BINS - 1 ? EDGE[b]! * Math.exp(STEP) : lowerEdge(b + 1);
+  CENTRE[b] = Math.sqrt(EDGE[b]! * TOP[b]!);
+  LOG_WIDTH[b] = Math.log(TOP[b]! / EDGE[b]!);
+}
+
 function binOf(s: number): number {
   if (!(s >= LO)) return 0;
   const b = 1 + Math.floor((Math.log(s) - LOG_LO) / STEP);
@@ -154,11 +171,19 @@ export class TailCalibrator {
   private readonly bo: number;
   private s: Float64Array;
   private readonly so: number;
+  /**
+   * What observe() multiplies the weight by, and the gate in decades (Infinity without a gate):
+   * fields, not recomputed per call, since a calibrator serves every point of its shape (bind).
+   */
+  private readonly growth: number;
+  private readonly gateDecades: number;
 
   constructor(
     private readonly opts: CalibratorOptions,
     storage?: CalibratorStorage,
   ) {
+    this.growth = 1 / (1 - 1 / Math.max(2, opts.memory));
+    this.gateDecades = (opts.gate ?? 0) > 0 ? -Math.log10(opts.gate!) : Infinity;
     this.b = storage?.floats ?? new Float32Array(CALIBRATOR_FLOATS);
     this.bo = storage?.floatsAt ?? 0;
     this.s = storage?.doubles ?? new Float64Array(CALIBRATOR_DOUBLES);
@@ -213,9 +238,7 @@ export class TailCalibrator {
     s[o + WAS_ABOVE] = above ? 1 : 0;
     // Decay without touching every bin: new observations weigh more and more, and the whole
     // histogram is rescaled now and then (same result as multiplying every bin by 1 - 1/memory).
-    // Computed here rather than kept: a field holding a double costs a boxed number per
-    // calibrator, four per point (issue 15); the same expression gives the same double.
-    s[o + WEIGHT]! *= 1 / (1 - 1 / Math.max(2, this.opts.memory));
+    s[o + WEIGHT]! *= this.growth;
     if (s[o + WEIGHT]! > RESCALE_AT) {
       const k = 1 / s[o + WEIGHT]!;
       for (let i = 0; i < CALIBRATOR_FLOATS; i++) this.b[this.bo + i]! *= k;
@@ -263,8 +286,7 @@ export class TailCalibrator {
   }
 
   private isRare(decades: number): boolean {
-    const gate = this.opts.gate ?? 0;
-    return gate > 0 && this.ready && decades > -Math.log10(gate);
+    return decades > this.gateDecades && this.ready;
   }
 
   /** P(a past-like value ≥ x). 1 until `minCount` observations. */
@@ -310,12 +332,12 @@ export class TailCalibrator {
     let m = 0;
     for (let i = GROUPS - 1; i > g; i--) m += B[bo + BINS + i]!;
     for (let i = (g << 3) + GROUP - 1; i > bin; i--) m += B[bo + i]!;
-    const lo = lowerEdge(bin);
-    const hi = bin >= BINS - 1 ? lo : lowerEdge(bin + 1);
+    const lo = EDGE[bin]!;
     let frac: number;
     if (bin === 0) frac = 1 - x / LO;
-    else if (hi <= lo) frac = 1;
-    else frac = 1 - Math.log(x / lo) / Math.log(hi / lo);
+    // The last bin is open-ended: all of it counts.
+    else if (bin >= BINS - 1) frac = 1;
+    else frac = 1 - Math.log(x / lo) / LOG_WIDTH[bin]!;
     return m + B[bo + bin]! * frac;
   }
 
@@ -330,8 +352,8 @@ export class TailCalibrator {
       m += B[bo + b]!;
     }
     const wb = B[bo + b]!;
-    const lo = lowerEdge(b);
-    const hi = b >= BINS - 1 ? lo * Math.exp(STEP) : lowerEdge(b + 1);
+    const lo = EDGE[b]!;
+    const hi = TOP[b]!;
     const need = want - m; // mass needed from the top part of bin b
     if (wb <= 0) return lo;
     if (b === 0) return LO * (1 - Math.min(1, need / wb));
@@ -358,15 +380,14 @@ export class TailCalibrator {
     let wsum = 0;
     const ub = binOf(u);
     for (let i = ub; i < BINS; i++) {
-      const l = lowerEdge(i);
-      const h = i >= BINS - 1 ? l * Math.exp(STEP) : lowerEdge(i + 1);
+      const h = TOP[i]!;
       let w = B[bo + i]!;
       let c: number;
       if (i === ub) {
         if (i === 0 || h <= u) continue;
-        w *= Math.log(h / u) / Math.log(h / l);
+        w *= Math.log(h / u) / LOG_WIDTH[i]!;
         c = Math.sqrt(u * h);
-      } else c = Math.sqrt(l * h);
+      } else c = CENTRE[i]!;
       if (!(w > 0) || !(u > 0)) continue;
       const y = Math.log(c / u);
       m1 += w * y;
