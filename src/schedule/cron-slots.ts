@@ -1,8 +1,9 @@
 /**
  * Cron slots in a time zone, pure: does an instant match, which slot was the latest before now,
- * which is the next. node-cron parses (its `parse`, so both agree on the syntax) and fires the
- * live schedules; this module answers the questions node-cron has no API for (the latest slot
- * before now, for catching up after downtime) with the same semantics:
+ * which is the next. node-cron validates and parses (its `validateDetailed` and `parse`, so the
+ * syntax is node-cron's); the scheduler fires live schedules and catches up after downtime from
+ * the slots computed here (node-cron's own runner is not used: it made an Intl formatter per
+ * match, issue 15), with node-cron 4's semantics:
  * - 5 fields (minute hour day-of-month month day-of-week), or @hourly/@daily/…; slots are at
  *   second 0. Day-of-month AND day-of-week must both match (node-cron 4, unlike Vixie cron).
  * - Local times that do not exist (spring forward) are skipped; times that exist twice (fall
