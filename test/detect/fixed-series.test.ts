@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BaselineDetector } from '../../src/detect/baseline.js';
+import { gaussian, prng } from './synthetic.js';
 
 const EXPECTED = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -22,11 +23,10 @@ const EXPECTED = path.resolve(
 const READINGS = 8000;
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 
-/** A deterministic pseudo-random stream (LCG) per series, and normal noise from it. */
+/** A deterministic stream per series (the detector tests' own seeded generators). */
 function stream(seed: number): { uniform(): number; normal(): number } {
-  let s = seed;
-  const uniform = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform()) };
+  const uniform = prng(seed);
+  return { uniform, normal: gaussian(uniform) };
 }
 
 interface Series {
