@@ -5,8 +5,12 @@
  * alone, and whole groups of 10, 100, 1,000 and 5,000 points read together (every point's default
  * detectors plus the relation detector, as a poll group runs them). Median of several runs.
  * Goals (issue 14): < 5 µs per reading per point, < 4 KB per point, at any group size. Memory
- * counts the JavaScript heap and the typed arrays' buffers (which live outside it).
+ * counts the JavaScript heap and the typed arrays' buffers (which live outside it). Garbage is what
+ * the detectors allocate per reading per point past the warm-up, collected or not (V8's sampling
+ * heap profiler, every 512 bytes on average): at 5,000 points a second each byte of it is 5 KB/s
+ * for the collector (issue 15).
  */
+import inspector from 'node:inspector';
 import { createPointDetectors, createRelationDetector } from '../src/detect/build.js';
 import type { PointDetector } from '../src/detect/detector.js';
 import { parseDetectOptions } from '../src/detect/options.js';
@@ -78,6 +82,58 @@ function group(k: number): FrameDetector {
   return det;
 }
 
+/**
+ * Bytes allocated per reading per point while `run` runs (it returns how many readings it gave):
+ * the sampling heap profiler, collected objects included. The session answers synchronously.
+ */
+function allocated(run: () => number): number {
+  const session = new inspector.Session();
+  session.connect();
+  let bytes = Number.NaN;
+  session.post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  const readings = run();
+  session.post('HeapProfiler.stopSampling', (err, res) => {
+    if (!err) bytes = selfSizes(res.profile.head);
+  });
+  session.disconnect();
+  return bytes / readings;
+}
+
+function selfSizes(node: inspector.HeapProfiler.SamplingHeapProfileNode): number {
+  return node.children.reduce((n, c) => n + selfSizes(c), node.selfSize);
+}
+
+/** Readings of one warmed-up detector set, for allocated(). */
+function pointReadings(make: () => PointDetector[]): () => number {
+  const set = warmed(make)();
+  return () => {
+    const n = READINGS / 4;
+    for (let i = 400; i < 400 + n; i++) {
+      const v = SIGNAL[i & 65_535]!;
+      for (let j = 0; j < set.length; j++) set[j]!.update(1_700_000_000_000 + i * 1000, v, 'good');
+    }
+    return n;
+  };
+}
+
+/** Rows of a warmed-up group of `k`, for allocated() (readings: rows × k). */
+function groupReadings(k: number): () => number {
+  const det = group(k);
+  const row = new Float64Array(k);
+  return () => {
+    const rows = Math.max(50, Math.round(READINGS / 4 / k));
+    for (let i = 400; i < 400 + rows; i++) {
+      for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
+      det.update(1_700_000_000_000 + i * 1000, row);
+    }
+    return rows * k;
+  };
+}
+
 function timeGroup(k: number): number {
   const det = group(k);
   const row = new Float64Array(k);
@@ -115,16 +171,18 @@ function warmed(make: () => PointDetector[]): () => PointDetector[] {
   };
 }
 
-const cases: { name: string; cost: () => number; mem: () => number }[] = [
+const cases: { name: string; cost: () => number; mem: () => number; garbage?: () => number }[] = [
   {
     name: 'default set (baseline+flatline+missing)',
     cost: () => timePoint(() => createPointDetectors(defaults)),
     mem: () => memoryPerPoint(warmed(() => createPointDetectors(defaults))),
+    garbage: () => allocated(pointReadings(() => createPointDetectors(defaults))),
   },
   {
     name: 'full set (+limits+rate)',
     cost: () => timePoint(() => createPointDetectors(full)),
     mem: () => memoryPerPoint(warmed(() => createPointDetectors(full))),
+    garbage: () => allocated(pointReadings(() => createPointDetectors(full))),
   },
   {
     name: 'relation alone, 8 points (per point)',
@@ -135,6 +193,7 @@ const cases: { name: string; cost: () => number; mem: () => number }[] = [
     name: `group of ${k}: every detector + relation`,
     cost: () => timeGroup(k),
     mem: () => memoryPerPoint(() => group(k), Math.max(2, Math.round(POINTS_FOR_MEMORY / k))) / k,
+    garbage: () => allocated(groupReadings(k)),
   })),
 ];
 
@@ -142,18 +201,22 @@ if (!gc) process.stderr.write('run with --expose-gc for memory figures\n');
 const lines = [
   `detectors: ${READINGS.toLocaleString('en')} readings per run, median of ${RUNS} runs${quick ? ' (quick)' : ''}`,
   '',
-  `${'set'.padEnd(42)} ${'µs/reading/point'.padStart(17)} ${'bytes/point'.padStart(12)}`,
+  `${'set'.padEnd(42)} ${'µs/reading/point'.padStart(17)} ${'bytes/point'.padStart(12)} ${'garbage B/reading'.padStart(18)}`,
 ];
 for (const c of cases) {
   const costs: number[] = [];
   const mems: number[] = [];
+  const garbage: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     costs.push(c.cost());
     mems.push(c.mem());
+    if (c.garbage) garbage.push(c.garbage());
   }
-  lines.push(
-    `${c.name.padEnd(42)} ${median(costs).toFixed(3).padStart(17)} ${Number.isNaN(median(mems)) ? '-'.padStart(12) : Math.round(median(mems)).toString().padStart(12)}`,
-  );
+  const cell = (xs: number[], width: number) =>
+    xs.length === 0 || Number.isNaN(median(xs))
+      ? '-'.padStart(width)
+      : Math.round(median(xs)).toString().padStart(width);
+  lines.push(`${c.name.padEnd(42)} ${median(costs).toFixed(3).padStart(17)} ${cell(mems, 12)} ${cell(garbage, 18)}`);
 }
 lines.push('', 'goals (issue 14): < 5 µs per reading per point, < 4096 bytes per point');
 process.stdout.write(`${lines.join('\n')}\n`);

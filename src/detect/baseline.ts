@@ -168,6 +168,8 @@ const DOUBLES = MODEL_AT + 33;
 /** The slope calibrator's scalars, after the model's numbers once the block has grown for it. */
 const SLOPE_DOUBLES_AT = DOUBLES;
 const STAT = new Float64Array(STATS);
+/** The finding of a reading no statistic finds unusual (score 0), shared: a Finding is never mutated. */
+const NOTHING: Finding = Object.freeze({ kind: 'baseline', score: 0, p: 1, decades: 0, condition: null });
 const DEC = new Float64Array(STATS);
 
 export class BaselineDetector implements PointDetector {
@@ -329,11 +331,9 @@ export class BaselineDetector implements PointDetector {
     st[NOISE] = ratio(this.d[F.shortE]!, Math.max(v, floor));
     const warm = this.d[F.n]! <= this.o.warmup;
     const gateL = -Math.log10(this.o.gate);
-    let worst = 0;
-    for (let k = 0; k < STATS; k++) {
-      DEC[k] = this.cal(k)?.decades(st[k]!) ?? 0;
-      if (DEC[k]! > worst) worst = DEC[k]!;
-    }
+    // The statistic that finds this reading most unusual (the first of equals), and by how much.
+    const which = this.judgeStats();
+    let worst = DEC[which]!;
     let unusual = !warm && worst > gateL;
     let switched = false;
     if (unusual && this.returnToRegime(xd)) {
@@ -380,11 +380,10 @@ export class BaselineDetector implements PointDetector {
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny
       // variances would give huge statistics that make everything later look ordinary.
-      if (settled && !switched)
-        for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k)?.learn(st[k]!, DEC[k]!);
+      if (settled && !switched) this.teachStats();
       this.learnSeason(ts, x);
     } else {
-      for (let k = 0; k < STATS; k++) this.cal(k)?.hold(st[k]!, DEC[k]!);
+      this.holdStats();
       if (Number.isNaN(this.d[F.outSince]!)) this.d[F.outSince] = ts;
       this.d[F.outCount]!++;
       if (this.settling(ts, xd)) {
@@ -399,9 +398,9 @@ export class BaselineDetector implements PointDetector {
     this.d[F.prevSlope] = slope;
     if (warm) return null;
 
-    let which = 0;
-    for (let k = 1; k < STATS; k++) if (DEC[k]! > DEC[which]!) which = k;
     const l = combineDecades(DEC[which]!, STATS);
+    // Most readings of a normal point: nothing to report, and the same finding every time.
+    if (l === 0) return NOTHING;
     const score = scoreOfDecades(l);
     return {
       kind: 'baseline',
@@ -410,6 +409,38 @@ export class BaselineDetector implements PointDetector {
       decades: l,
       condition: score > 0 ? CONDITIONS[which]! : null,
     };
+  }
+
+  // The calibrators' part of update(), in methods of their own that take and return no numbers
+  // (STAT and DEC carry them): V8 inlines only so much into one optimised function, and update()
+  // is large. A number passed to or returned from a call that is not inlined is a heap object, a
+  // few per statistic per reading (issue 15: garbage at 5,000 points a second).
+
+  /**
+   * DEC[k]: statistic k's value STAT[k] as decades of surprise by its calibrator (0 without one).
+   * Returns the statistic with the most (the first of equals). Also keeps loops out of update():
+   * V8 compiled a loop there on its own (on-stack replacement) during the warm-up, with no
+   * feedback yet for the code after it, and re-entered that compiled loop to deoptimise again on
+   * every reading for a while after the warm-up (thousands of deoptimisations, `--trace-deopt`).
+   */
+  private judgeStats(): number {
+    let which = 0;
+    for (let k = 0; k < STATS; k++) {
+      const c = this.cal(k);
+      DEC[k] = c === null ? 0 : c.decades(STAT[k]!);
+      if (DEC[k]! > DEC[which]!) which = k;
+    }
+    return which;
+  }
+
+  /** An ordinary reading: each calibrator learns its statistic (the slope's only while the trend predictor judges). */
+  private teachStats(): void {
+    for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k)?.learn(STAT[k]!, DEC[k]!);
+  }
+
+  /** An unusual reading: each calibrator holds its statistic back (calibrate.ts: learn). */
+  private holdStats(): void {
+    for (let k = 0; k < STATS; k++) this.cal(k)?.hold(STAT[k]!, DEC[k]!);
   }
 
   /**

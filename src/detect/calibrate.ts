@@ -177,6 +177,12 @@ export class TailCalibrator {
    */
   private readonly growth: number;
   private readonly gateDecades: number;
+  /**
+   * The last value binned and its bin (binOf's logarithm): a detector judges a statistic
+   * (decades) and then learns the same value (observe), on the same calibrator, point by point.
+   */
+  private readonly lastX = new Float64Array(1);
+  private readonly lastBin = new Int32Array(1);
 
   constructor(
     private readonly opts: CalibratorOptions,
@@ -189,6 +195,15 @@ export class TailCalibrator {
     this.s = storage?.doubles ?? new Float64Array(CALIBRATOR_DOUBLES);
     this.so = storage?.doublesAt ?? 0;
     this.reset();
+  }
+
+  /** binOf(x), remembering the last value binned (see lastX). */
+  private bin(x: number): number {
+    if (x === this.lastX[0]) return this.lastBin[0]!;
+    const b = binOf(x);
+    this.lastX[0] = x;
+    this.lastBin[0] = b;
+    return b;
   }
 
   /**
@@ -228,7 +243,7 @@ export class TailCalibrator {
     const s = this.s;
     const o = this.so;
     const w = s[o + WEIGHT]! * n;
-    const bin = binOf(x);
+    const bin = this.bin(x);
     this.b[this.bo + bin]! += w;
     this.b[this.bo + BINS + (bin >> 3)]! += w;
     s[o + TOTAL]! += w;
@@ -239,15 +254,24 @@ export class TailCalibrator {
     // Decay without touching every bin: new observations weigh more and more, and the whole
     // histogram is rescaled now and then (same result as multiplying every bin by 1 - 1/memory).
     s[o + WEIGHT]! *= this.growth;
-    if (s[o + WEIGHT]! > RESCALE_AT) {
-      const k = 1 / s[o + WEIGHT]!;
-      for (let i = 0; i < CALIBRATOR_FLOATS; i++) this.b[this.bo + i]! *= k;
-      s[o + TOTAL]! *= k;
-      s[o + RUNS]! *= k;
-      s[o + WEIGHT] = 1;
-    }
+    if (s[o + WEIGHT]! > RESCALE_AT) this.rescale();
     const count = (s[o + COUNT]! += n);
     if ((count & 7) === 0 || count < 64) s[o + STALE] = 1;
+  }
+
+  /**
+   * Multiplies the history by 1 / weight and the weight back to 1 (observe: every few thousand
+   * observations). A method of its own so that observe() stays small enough for V8 to inline into
+   * its callers (a number passed to a call that is not inlined is a heap object: issue 15).
+   */
+  private rescale(): void {
+    const s = this.s;
+    const o = this.so;
+    const k = 1 / s[o + WEIGHT]!;
+    for (let i = 0; i < CALIBRATOR_FLOATS; i++) this.b[this.bo + i]! *= k;
+    s[o + TOTAL]! *= k;
+    s[o + RUNS]! *= k;
+    s[o + WEIGHT] = 1;
   }
 
   /**
@@ -260,7 +284,8 @@ export class TailCalibrator {
       this.hold(x, decades);
       return;
     }
-    this.release();
+    // Checked here so that V8, seeing release() rarely called, inlines observe() only once.
+    if (this.s[this.so + HELD_LEN] !== 0) this.release();
     this.observe(x);
   }
 
@@ -327,7 +352,7 @@ export class TailCalibrator {
   private massAbove(x: number): number {
     const B = this.b;
     const bo = this.bo;
-    const bin = binOf(x);
+    const bin = this.bin(x);
     const g = bin >> 3;
     let m = 0;
     for (let i = GROUPS - 1; i > g; i--) m += B[bo + BINS + i]!;
@@ -347,9 +372,18 @@ export class TailCalibrator {
     const bo = this.bo;
     let m = 0;
     let b = BINS - 1;
-    for (; b > 0; b--) {
+    while (b > 0) {
+      // A group summing to 0 has no weight in any of its bins (a bin never exceeds its group: the
+      // same float32 additions and scalings, rounded monotonically), and a bin with none neither
+      // stops the search (want > 0) nor adds to m: skipped whole, the same result. The top
+      // decades of the histogram are mostly empty, and a fit searches it twice.
+      if ((b & (GROUP - 1)) === GROUP - 1 && B[bo + BINS + (b >> 3)] === 0) {
+        b = b > GROUP ? b - GROUP : 0;
+        continue;
+      }
       if (m + B[bo + b]! >= want) break;
       m += B[bo + b]!;
+      b--;
     }
     const wb = B[bo + b]!;
     const lo = EDGE[b]!;
