@@ -45,13 +45,26 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function timePoint(make: () => PointDetector[]): number {
-  const set = make();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < READINGS; i++) {
+/** Readings `from` to `to` (exclusive) of the signal, one a second, into one point's detector set. */
+function feedPoint(set: PointDetector[], from: number, to: number): void {
+  for (let i = from; i < to; i++) {
     const v = SIGNAL[i & 65_535]!;
     for (let j = 0; j < set.length; j++) set[j]!.update(1_700_000_000_000 + i * 1000, v, 'good');
   }
+}
+
+/** Rows `from` to `to` (exclusive), one a second, into a group of `row.length` points. */
+function feedRows(det: FrameDetector, row: Float64Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    for (let j = 0; j < row.length; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
+    det.update(1_700_000_000_000 + i * 1000, row);
+  }
+}
+
+function timePoint(make: () => PointDetector[]): number {
+  const set = make();
+  const t0 = process.hrtime.bigint();
+  feedPoint(set, 0, READINGS);
   return Number(process.hrtime.bigint() - t0) / READINGS / 1000; // µs per reading
 }
 
@@ -74,11 +87,7 @@ function group(k: number): FrameDetector {
     Array.from({ length: k }, (_, i) => `p${i}`),
     defaultDetectOptions(),
   );
-  const row = new Float64Array(k);
-  for (let i = 0; i < 400; i++) {
-    for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
-    det.update(1_700_000_000_000 + i * 1000, row);
-  }
+  feedRows(det, new Float64Array(k), 0, 400);
   return det;
 }
 
@@ -112,10 +121,7 @@ function pointReadings(make: () => PointDetector[]): () => number {
   const set = warmed(make)();
   return () => {
     const n = READINGS / 4;
-    for (let i = 400; i < 400 + n; i++) {
-      const v = SIGNAL[i & 65_535]!;
-      for (let j = 0; j < set.length; j++) set[j]!.update(1_700_000_000_000 + i * 1000, v, 'good');
-    }
+    feedPoint(set, 400, 400 + n);
     return n;
   };
 }
@@ -126,10 +132,7 @@ function groupReadings(k: number): () => number {
   const row = new Float64Array(k);
   return () => {
     const rows = Math.max(50, Math.round(READINGS / 4 / k));
-    for (let i = 400; i < 400 + rows; i++) {
-      for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
-      det.update(1_700_000_000_000 + i * 1000, row);
-    }
+    feedRows(det, row, 400, 400 + rows);
     return rows * k;
   };
 }
@@ -139,10 +142,7 @@ function timeGroup(k: number): number {
   const row = new Float64Array(k);
   const rows = Math.max(200, Math.round(READINGS / k));
   const t0 = process.hrtime.bigint();
-  for (let i = 400; i < 400 + rows; i++) {
-    for (let j = 0; j < k; j++) row[j] = SIGNAL[(i + j * 977) & 65_535]!;
-    det.update(1_700_000_000_000 + i * 1000, row);
-  }
+  feedRows(det, row, 400, 400 + rows);
   return Number(process.hrtime.bigint() - t0) / rows / 1000 / k;
 }
 
@@ -166,7 +166,7 @@ function memoryPerPoint(make: () => unknown, count = POINTS_FOR_MEMORY): number 
 function warmed(make: () => PointDetector[]): () => PointDetector[] {
   return () => {
     const set = make();
-    for (let i = 0; i < 400; i++) for (const d of set) d.update(1_700_000_000_000 + i * 1000, SIGNAL[i]!, 'good');
+    feedPoint(set, 0, 400);
     return set;
   };
 }

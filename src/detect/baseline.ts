@@ -53,7 +53,7 @@
  */
 import type { Quality } from '../shared/reading.js';
 import { CALIBRATOR_DOUBLES, CALIBRATOR_FLOATS, TailCalibrator, combineDecades, scoreOfDecades } from './calibrate.js';
-import type { Finding, PointDetector } from './detector.js';
+import { ruleFinding, type Finding, type PointDetector } from './detector.js';
 
 export interface BaselineOptions {
   /** Good readings learnt before any score is given. */
@@ -168,9 +168,9 @@ const DOUBLES = MODEL_AT + 33;
 /** The slope calibrator's scalars, after the model's numbers once the block has grown for it. */
 const SLOPE_DOUBLES_AT = DOUBLES;
 const STAT = new Float64Array(STATS);
-/** The finding of a reading no statistic finds unusual (score 0), shared: a Finding is never mutated. */
-const NOTHING: Finding = Object.freeze({ kind: 'baseline', score: 0, p: 1, decades: 0, condition: null });
 const DEC = new Float64Array(STATS);
+/** The finding of a reading no statistic finds unusual (score 0), shared: a Finding is never mutated. */
+const NOTHING = ruleFinding('baseline', null);
 
 export class BaselineDetector implements PointDetector {
   // On the prototype, not a field: a field costs every point 8 bytes (issue 15).

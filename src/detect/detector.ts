@@ -57,7 +57,10 @@ export interface PointDetector {
   readonly timed?: boolean;
 }
 
-/** The shared "nothing to report" and "rule broken" findings, so rule detectors do not allocate. */
+/**
+ * The shared "nothing to report" and "rule broken" findings, so rule detectors do not allocate
+ * (and the learned baseline, for a reading that scores 0).
+ */
 export function ruleFinding(kind: DetectorKind, condition: string | null): Finding {
   return Object.freeze({
     kind,
