@@ -3,7 +3,7 @@
  * Per-agent figures (lag, holes) live in the database (`agent_lag`, `gap_report`), where a fleet
  * of 10,000 agents does not become 10,000 label sets; the fleet-wide sums are gauges here.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '../ops/prom-client.js';
 import type { SessionStats } from './consumer.js';
 import type { WriteSummary } from './writer.js';
 

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './log.js';
 
@@ -45,7 +44,11 @@ export class OpsServer {
   async start(): Promise<AddressInfo> {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     const tls = this.listen.tls;
-    const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+    // https (and with it TLS) is loaded only when configured: the plain endpoint, the default,
+    // does not pay its resident memory (issue 15: idle RSS).
+    const server = tls
+      ? (await import('node:https')).createServer({ cert: tls.cert, key: tls.key }, handler)
+      : http.createServer(handler);
     server.keepAliveTimeout = 5000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {

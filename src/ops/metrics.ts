@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './prom-client.js';
 import type { ReadingBatch } from '../shared/reading.js';
 import type { DeviceStats } from '../sources/source.js';
 import type { StoreStats } from '../store/store.js';

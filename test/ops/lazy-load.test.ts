@@ -77,6 +77,14 @@ describe('the agent loads what its config uses', () => {
     const port = await freePort();
     const loads = await modulesLoaded('http', simulatedBoiler(port), `http: { port: ${await freePort()} }`);
     expect(pkg(loads, 'prom-client')).toBe(true);
+    // …its metric classes, not its index: no Pushgateway (Node's https and TLS), no cluster
+    // aggregator, no Summary (tdigest). src/ops/prom-client.ts. Nor https for a plain endpoint.
+    expect(loads).toContain('/node_modules/prom-client/lib/registry.js');
+    expect(loads).not.toContain('/node_modules/prom-client/index.js');
+    expect(loads).not.toContain('/node_modules/prom-client/lib/pushgateway.js');
+    expect(loads).not.toContain('/node_modules/tdigest/');
+    expect(loads).not.toContain('/node_modules/prom-client/lib/cluster.js');
+    expect(loads).not.toMatch(/^(node:)?(https|tls)$/m);
   }, 30_000);
 
   it('a named time zone does use Intl (the hook sees it when it happens)', async () => {
