@@ -19,6 +19,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// zod's namespaces (`z`, `z.core`) re-export every one of its ~60 message locales (310 KB of
+// source), which the bundle would then hold as text in memory for as long as the agent runs. The
+// agent uses English only, which zod registers itself (classic/schemas.js imports locales/en.js
+// directly), so here the locales index is English alone (issue 15: idle RSS).
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: path.resolve(path.dirname(args.importer), args.path), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
 const out = path.join(root, 'dist', 'agent');
 rmSync(out, { recursive: true, force: true });
 await build({
@@ -35,5 +54,6 @@ await build({
   external: ['classic-level', 'serialport', '@serialport/*', 'pg-native'],
   // CommonJS packages inside an ES module bundle call require(): give them Node's.
   banner: { js: "import { createRequire as __halfwegRequire } from 'node:module'; const require = __halfwegRequire(import.meta.url);" },
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
