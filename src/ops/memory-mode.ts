@@ -24,7 +24,7 @@
  * agent's work is a few hot loops, which TurboFan optimises either way; Sparkplug's code for
  * everything merely warm (start-up, config, the once-a-second paths) cost the idle agent 1.5-1.9
  * MB of resident memory (three agents side by side for 90 s: 61.6 MB against 63.5 MB with the
- * ops endpoint on, `npm run bench:rss` 58.9 against 60.2 MB without). Side by side after the
+ * ops endpoint on, `npm run bench:rss` 58.7 against 60.2 MB without). Side by side after the
  * detectors' warm-up (`npm run bench:peers -- --warmup 330 --window 120`, a pair at a time) the
  * CPU did not rise: 0.99 against 1.11 % of a core at 1,000 points, 3.36 against 3.32 % at 5,000.
  *
