@@ -22,17 +22,18 @@
  *
  * `--no-sparkplug`: no baseline-compiled machine code between the interpreter and TurboFan. The
  * agent's work is a few hot loops, which TurboFan optimises either way; Sparkplug's code for
- * everything merely warm (start-up, config, the once-a-second paths) cost the idle agent 1.5-1.9
- * MB of resident memory (three agents side by side for 90 s: 61.6 MB against 63.5 MB with the
- * ops endpoint on, `npm run bench:rss` 58.7 against 60.2 MB without). Side by side after the
- * detectors' warm-up (`npm run bench:peers -- --warmup 330 --window 120`, a pair at a time) the
- * CPU did not rise: 0.99 against 1.11 % of a core at 1,000 points, 3.36 against 3.32 % at 5,000.
+ * everything merely warm (start-up, config, the once-a-second paths) cost the idle agent 1.4-1.6
+ * MB of resident memory (idle agents side by side, ops endpoint on, one build with and without
+ * the flag: 61.6-62.1 MB against 63.2-63.5 MB). Side by side after the detectors' warm-up
+ * (`node dist/bench/peers.js --peers halfweg --warmup 330 --window 120`, with and without it, both
+ * sizes at once) the CPU did not rise: 0.99 against 1.11 % of a core at 1,000 points, 3.36
+ * against 3.32 % at 5,000.
  *
- * All three are set with v8.setFlagsFromString rather than on node's command line, so that every way of
- * starting the agent (`halfweg`, `npm start`, the systemd unit, `node dist/agent/main.js`) runs
- * with them. HALFWEG_V8_SPEED=1 leaves V8's defaults (to compare, or for a big machine); this
- * module reads the variable itself because it runs before the launcher's body (ES imports are
- * evaluated first).
+ * All three are set with v8.setFlagsFromString rather than on node's command line, so that every
+ * way of starting the agent (`halfweg`, `npm start`, the systemd unit, `node dist/agent/main.js`)
+ * runs with them. HALFWEG_V8_SPEED=1 leaves V8's defaults (to compare, or for a big machine);
+ * this module reads the variable itself because it runs before the launcher's body (ES imports
+ * are evaluated first).
  */
 import v8 from 'node:v8';
 

@@ -16,15 +16,12 @@ const bundle = path.join(root, 'dist/agent');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'halfweg-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const code = () =>
-  readdirSync(bundle)
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => readFileSync(path.join(bundle, f), 'utf8'))
-    .join('\n');
-
 describe('the bundle', () => {
   it("holds zod's English messages and no other locale's", () => {
-    const text = code();
+    const text = readdirSync(bundle)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(path.join(bundle, f), 'utf8'))
+      .join('\n');
     expect(text).toContain('Invalid input'); // locales/en.js
     expect(text).not.toContain('Ongeldige invoer'); // locales/nl.js
   });

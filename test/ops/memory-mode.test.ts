@@ -1,7 +1,7 @@
 /**
  * src/ops/memory-mode.ts sets V8's flags at run time, before anything else loads (issue 15). Of
  * the three, the one a process can see from inside is `--no-sparkplug`: a warm function stays in
- * the interpreter instead of getting baseline machine code (1.5-1.9 MB of the idle agent's
+ * the interpreter instead of getting baseline machine code (about 1.5 MB of the idle agent's
  * resident memory). HALFWEG_V8_SPEED=1 leaves V8's defaults, under which the same function does
  * get it: that half keeps the probe honest (V8's status bit for baseline code is version-specific).
  */
