@@ -110,6 +110,11 @@ export interface DeviceAckResult {
 
 export class AlarmManager {
   private readonly watches = new Map<string, Map<string, PointWatch>>();
+  /** Before this time no watch needs a tick (PointWatch.tickDue), unless a timed policy was made since the last pass. */
+  private tickDue = -Infinity;
+  private tickPolicies = -1;
+  /** The latest reading time seen (a reading older than it may move a point's due time back). */
+  private latestTs = -Infinity;
   private readonly layout = new LayoutCache<PointWatch>();
   /** Per device, the frames (point sets reported together) seen so far. */
   private readonly frames = new Map<string, FrameWatch[]>();
@@ -206,6 +211,9 @@ export class AlarmManager {
         const r = batch.readings[i]!;
         let w = LayoutCache.at(row, i, r);
         if (!w) row[i] = w = this.watched(r.device, r.point);
+        // A reading older than one seen before may move a point's due time back (tick above).
+        if (r.ts < this.latestTs) this.tickDue = -Infinity;
+        else this.latestTs = r.ts;
         w.update(r.ts, r.value, r.quality, this.onFinding);
       }
       if (batch.readings.length >= 2) {
@@ -224,7 +232,19 @@ export class AlarmManager {
   /** Time passed: missing data, shelf expiry, chattering calm-down. The timer calls it every `alarms.tick`. */
   tick(now = this.clock()): void {
     try {
-      for (const points of this.watches.values()) for (const w of points.values()) w.tick(now, this.onFinding);
+      // Every point, but only when one can be due (tickDue): at 1 Hz a point's reading already
+      // ticks its detectors, and a pass over 5,000 points every second found nothing (issue 15).
+      if (now >= this.tickDue || PointWatch.timedPolicies !== this.tickPolicies) {
+        let due = Infinity;
+        for (const points of this.watches.values())
+          for (const w of points.values()) {
+            w.tick(now, this.onFinding);
+            const d = w.tickDue();
+            if (d < due) due = d;
+          }
+        this.tickDue = due;
+        this.tickPolicies = PointWatch.timedPolicies;
+      }
       for (const r of [...this.records.values()]) {
         if (r.state === 'shelved' || r.chatter.active) this.apply(life.tick(r, now, this.rules));
       }
@@ -443,6 +463,7 @@ export class AlarmManager {
     if (hit) return hit;
     const w = this.createWatch(device, point);
     points.set(point, w);
+    this.tickDue = -Infinity;
     return w;
   }
 

@@ -27,6 +27,11 @@ export type FindingSink = (
 ) => void;
 
 export class PointWatch {
+  /**
+   * Counts policies made for timed detectors, in any watch: a caller that skips ticks until
+   * tickDue() (AlarmManager.tick) must tick again once one exists, since its delays run on time.
+   */
+  static timedPolicies = 0;
   readonly detectors: readonly PointDetector[];
   // A detector's policy is made when its first alarm-worthy finding arrives: until then it could
   // only ever say "not in alarm", and most points of a big device never get one (memory per point).
@@ -67,6 +72,22 @@ export class PointWatch {
     }
   }
 
+  /**
+   * The earliest time a tick of this point can do anything: before it, every timed detector
+   * finds nothing (PointDetector.dueAt) and has no policy to feed that, so feed() would only hand
+   * `out` a score below the policy's minimum with no change. -Infinity once a timed detector has a
+   * policy (its on- and off-delays need every tick); Infinity without timed detectors.
+   */
+  tickDue(): number {
+    let due = Infinity;
+    for (const i of this.timed) {
+      if (this.policies[i] !== null) return -Infinity;
+      const d = this.detectors[i]!.dueAt?.() ?? -Infinity;
+      if (d < due) due = d;
+    }
+    return due;
+  }
+
   private feed(i: number, ts: number, f: Finding, out: FindingSink): void {
     let p = this.policies[i]!;
     if (p === null) {
@@ -75,6 +96,7 @@ export class PointWatch {
         return;
       }
       p = this.policies[i] = new AlarmPolicy(this.policyOptions);
+      if (this.detectors[i]!.timed) PointWatch.timedPolicies++;
     }
     const change = p.update(ts, f);
     out(this, i, ts, f, change, p.active);
@@ -89,6 +111,7 @@ export class PointWatch {
    * with findings of score 1 spread over its on-delay, ending at `ts`.
    */
   prime(slot: number, ts: number, condition: string | null): void {
+    if (this.policies[slot] === null && this.detectors[slot]!.timed) PointWatch.timedPolicies++;
     const p = (this.policies[slot] ??= new AlarmPolicy(this.policyOptions));
     const { onDelay, onCount } = p.o;
     for (let n = 0; !p.active && n <= onCount + 1; n++) p.updateScore(n === 0 ? ts - onDelay : ts, 1, condition);

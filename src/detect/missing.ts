@@ -54,6 +54,11 @@ export class MissingDetector implements PointDetector {
     return this.tick(ts);
   }
 
+  /** The span is never shorter than `minSpan` (or the fixed `span`): silence cannot be found before then. */
+  dueAt(): number {
+    return Number.isNaN(this.lastGood) ? Infinity : this.lastGood + (this.o.span ?? this.o.minSpan);
+  }
+
   tick(ts: number): Finding | null {
     if (Number.isNaN(this.lastGood)) return null;
     return ts - this.lastGood >= this.span ? MISSING : CLEAR;

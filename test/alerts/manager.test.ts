@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AlarmEvent } from '../../src/alerts/alarm-event.js';
 import { AlarmManager } from '../../src/alerts/manager.js';
+import { PointWatch } from '../../src/alerts/point-watch.js';
 import { parseAlarmsOptions } from '../../src/alerts/options.js';
 import { parseDetectOptions } from '../../src/detect/options.js';
 import { alarmStateMessage } from '../../src/sinks/alarm-state.js';
@@ -193,6 +194,65 @@ describe('AlarmManager on synthetic batches', () => {
     );
     await h.manager.idle();
     expect(h.events()).toEqual(['raised:unack', 'returned:rtn-unack']);
+  });
+
+  describe('the tick visits points only when one can be due (issue 15: 5,000 points every second)', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** Three points read at 1 Hz for `seconds`, the manager ticked after every batch. */
+    function readAndTick(h: Awaited<ReturnType<typeof harness>>, seconds: number, from = T0): number {
+      let t = from;
+      for (let i = 0; i < seconds; i++, t += 1000) {
+        h.now.t = t;
+        h.manager.accept(batch('genset-1', t, { rpm: 1500, oil_pressure: 4, coolant_temp: 80 }));
+        h.manager.tick(t);
+      }
+      return t;
+    }
+
+    it('a point read every second is ticked once a minute (the missing span), not every second', async () => {
+      const h = await harness({ detect: { baseline: { enabled: false } } });
+      const ticks = vi.spyOn(PointWatch.prototype, 'tick');
+      readAndTick(h, 150);
+      // Passes at 0 s (new points), 60 s and 120 s: readings keep moving each point's due time on.
+      expect(ticks).toHaveBeenCalledTimes(3 * 3);
+      await h.manager.idle();
+      expect(h.events()).toEqual([]);
+    });
+
+    it('a point that falls silent raises on the same tick as when every tick visited every point', async () => {
+      const h = await harness({ detect: { baseline: { enabled: false } } });
+      const last = readAndTick(h, 100) - 1000;
+      for (let t = last + 1000; t <= last + 90_000; t += 1000) {
+        h.now.t = t;
+        h.manager.tick(t);
+      }
+      await h.manager.idle();
+      // Span max(minSpan 60 s, 10 × 1 s); policy onCount 3: the third tick from 60 s on.
+      expect(h.committed.map((e) => [e.id, e.ts])).toEqual([
+        ['genset-1/rpm/missing', last + 62_000],
+        ['genset-1/oil_pressure/missing', last + 62_000],
+        ['genset-1/coolant_temp/missing', last + 62_000],
+      ]);
+    });
+
+    it('a reading older than one seen before (the clock set back) makes the next tick visit every point', async () => {
+      const h = await harness({ detect: { baseline: { enabled: false } } });
+      // The last pass was at 120 s (each point heard at 120 s: due from 180 s).
+      readAndTick(h, 150);
+      // The clock goes back to 100 s, one more round of readings, then silence: each point was last
+      // heard at 100 s, and is due from 160 s.
+      const last = T0 + 100_000;
+      readAndTick(h, 1, last);
+      for (let t = last + 1000; t <= last + 90_000; t += 1000) {
+        h.now.t = t;
+        h.manager.tick(t);
+      }
+      await h.manager.idle();
+      expect(h.committed.map((e) => e.ts)).toEqual([last + 62_000, last + 62_000, last + 62_000]);
+    });
   });
 
   it('learned-baseline alarms get a priority from their score', async () => {
