@@ -110,9 +110,11 @@ export interface DeviceAckResult {
 
 export class AlarmManager {
   private readonly watches = new Map<string, Map<string, PointWatch>>();
-  /** Before this time no watch needs a tick (PointWatch.tickDue), unless a timed policy was made since the last pass. */
+  /**
+   * Before this time no watch needs a tick (PointWatch.tickDue). A reading stamped at or after it
+   * may have given a point a policy that needs every tick from then on, so it counts as well.
+   */
   private tickDue = -Infinity;
-  private tickPolicies = -1;
   /** The latest reading time seen (a reading older than it may move a point's due time back). */
   private latestTs = -Infinity;
   private readonly layout = new LayoutCache<PointWatch>();
@@ -234,7 +236,7 @@ export class AlarmManager {
     try {
       // Every point, but only when one can be due (tickDue): at 1 Hz a point's reading already
       // ticks its detectors, and a pass over 5,000 points every second found nothing (issue 15).
-      if (now >= this.tickDue || PointWatch.timedPolicies !== this.tickPolicies) {
+      if (now >= this.tickDue || this.latestTs >= this.tickDue) {
         let due = Infinity;
         for (const points of this.watches.values())
           for (const w of points.values()) {
@@ -243,7 +245,6 @@ export class AlarmManager {
             if (d < due) due = d;
           }
         this.tickDue = due;
-        this.tickPolicies = PointWatch.timedPolicies;
       }
       for (const r of [...this.records.values()]) {
         if (r.state === 'shelved' || r.chatter.active) this.apply(life.tick(r, now, this.rules));

@@ -27,11 +27,6 @@ export type FindingSink = (
 ) => void;
 
 export class PointWatch {
-  /**
-   * Counts policies made for timed detectors, in any watch: a caller that skips ticks until
-   * tickDue() (AlarmManager.tick) must tick again once one exists, since its delays run on time.
-   */
-  static timedPolicies = 0;
   readonly detectors: readonly PointDetector[];
   // A detector's policy is made when its first alarm-worthy finding arrives: until then it could
   // only ever say "not in alarm", and most points of a big device never get one (memory per point).
@@ -96,7 +91,6 @@ export class PointWatch {
         return;
       }
       p = this.policies[i] = new AlarmPolicy(this.policyOptions);
-      if (this.detectors[i]!.timed) PointWatch.timedPolicies++;
     }
     const change = p.update(ts, f);
     out(this, i, ts, f, change, p.active);
@@ -111,7 +105,6 @@ export class PointWatch {
    * with findings of score 1 spread over its on-delay, ending at `ts`.
    */
   prime(slot: number, ts: number, condition: string | null): void {
-    if (this.policies[slot] === null && this.detectors[slot]!.timed) PointWatch.timedPolicies++;
     const p = (this.policies[slot] ??= new AlarmPolicy(this.policyOptions));
     const { onDelay, onCount } = p.o;
     for (let n = 0; !p.active && n <= onCount + 1; n++) p.updateScore(n === 0 ? ts - onDelay : ts, 1, condition);

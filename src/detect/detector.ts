@@ -56,8 +56,9 @@ export interface PointDetector {
   /** True when tick() can report something: only those are ticked (issue 15: every point, every second). */
   readonly timed?: boolean;
   /**
-   * For a timed detector: no tick before this time can report anything but a score of 0 (a time
-   * at or before the first that could; -Infinity when unknown), so a caller may skip those ticks.
+   * For a timed detector: no tick and no reading stamped before this time can report anything but
+   * a score of 0 (a time at or before the first that could; -Infinity when unknown), so a caller
+   * may skip those ticks.
    */
   dueAt?(): number;
 }
