@@ -59,6 +59,8 @@ export class Retention {
   historyEvicted = 0;
   private maintenance: Promise<void> = Promise.resolve();
   private maintenanceQueued = false;
+  /** The queued run also enforces max age and the disk budget (see schedule). */
+  private enforceQueued = false;
   private deletedSinceCompact = emptyTotals();
   private bytesSinceRetention = 0;
 
@@ -69,7 +71,7 @@ export class Retention {
     return this.maintenance;
   }
 
-  /** `bytes` of records were written: a run once a twentieth of the disk budget has been. */
+  /** `bytes` of records were written: a full run once a twentieth of the disk budget has been. */
   wrote(bytes: number): void {
     this.bytesSinceRetention += bytes;
     if (this.bytesSinceRetention > this.host.config.diskBudget / 20) this.schedule();
@@ -94,14 +96,26 @@ export class Retention {
     return { evicted };
   }
 
-  schedule(): void {
-    if (this.maintenanceQueued || this.host.closing() || this.host.readOnlyTool) return;
+  /**
+   * Queues a maintenance run (one at a time; requests while one is queued join it). Every run
+   * deletes what the sinks have acknowledged. A full run (the timer, the write volume, run())
+   * also enforces max age and the disk budget, which lists and stats every file of the store:
+   * a cursor's acknowledgement or a commit of a type no sink takes only frees space, so they ask
+   * for deletion alone (issue 15: with readings taken by no sink, every commit listed the store
+   * and stat'ed each of its files; every acknowledgement did too).
+   */
+  schedule(full = true): void {
+    if (this.host.closing() || this.host.readOnlyTool) return;
+    if (full) this.enforceQueued = true;
+    if (this.maintenanceQueued) return;
     this.maintenanceQueued = true;
     this.maintenance = this.maintenance.then(async () => {
       this.maintenanceQueued = false;
+      const enforce = this.enforceQueued;
+      this.enforceQueued = false;
       try {
         await this.deleteDelivered();
-        await this.enforceRetention();
+        if (enforce) await this.enforceRetention();
       } catch (err) {
         this.host.log.warn({ err: (err as Error).message }, 'store maintenance failed; will retry');
       }
@@ -144,14 +158,19 @@ export class Retention {
   }
 
   async diskUse(): Promise<number> {
+    const dir = this.host.dir;
+    // All the stats at once rather than one after another: the thread pool answers them together,
+    // in a few wake-ups of the event loop instead of one per file.
+    const sizes = await Promise.all(
+      (await readdir(dir)).map((f) =>
+        stat(path.join(dir, f)).then(
+          (s) => s.size,
+          () => 0, // a file compacted away between readdir and stat
+        ),
+      ),
+    );
     let total = 0;
-    for (const f of await readdir(this.host.dir)) {
-      try {
-        total += (await stat(path.join(this.host.dir, f))).size;
-      } catch {
-        // a file compacted away between readdir and stat
-      }
-    }
+    for (const n of sizes) total += n;
     return total;
   }
 

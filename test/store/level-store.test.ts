@@ -1,8 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LevelStore, type WriteFn } from '../../src/store/level-store.js';
+import { Retention } from '../../src/store/retention.js';
 import type { Clock } from '../../src/store/clock.js';
 import type { StoreHealth } from '../../src/store/store.js';
 import { silentLogger } from '../../src/ops/log.js';
@@ -33,6 +34,42 @@ async function open(opts: Partial<ConstructorParameters<typeof LevelStore>[0]> =
   return s;
 }
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+
+describe('LevelStore maintenance', () => {
+  it('deletes on every commit and acknowledgement, but lists the store for the disk budget only on the timer and the write volume', async () => {
+    const diskUse = vi.spyOn(Retention.prototype, 'diskUse');
+    try {
+      const s = await open({
+        retentionInterval: 3_600_000,
+        // Readings go to no sink and local history is off: each commit leaves something to delete.
+        config: config({ keepReadings: 0, diskBudget: 1_048_576, sinks: { control: { types: ['alarm'] } } }),
+      });
+      await s.runRetention();
+      diskUse.mockClear();
+      for (let i = 0; i < 20; i++) {
+        await s.commit({ type: 'readings', batch: batch('b1', i) });
+        const a = await s.commit({ type: 'alarm', alarm: { kind: 'raised', i } });
+        await s.ack('control', a.ok ? a.seq : 0);
+        await tick(5);
+      }
+      await tick();
+      expect(s.stats().records).toMatchObject({ readings: 0, alarm: 0 });
+      expect(diskUse).not.toHaveBeenCalled();
+      // A twentieth of the budget written since the last full run: the budget is checked at once.
+      const wide = {
+        ...batch('b1', 100, 500),
+        readings: batch('b1', 100, 500).readings.map((r, j) => ({ ...r, value: Math.sin(j) })),
+      };
+      for (let i = 0; i < 200 && diskUse.mock.calls.length === 0; i++) {
+        await s.commit({ type: 'readings', batch: { ...wide, ts: 100 + i } });
+        await tick(5);
+      }
+      expect(diskUse).toHaveBeenCalled();
+    } finally {
+      diskUse.mockRestore();
+    }
+  });
+});
 
 describe('LevelStore faults', () => {
   it('keeps going on a full disk: buffers within the bound, counts drops, reports health, resumes', async () => {
