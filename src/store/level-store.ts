@@ -398,7 +398,7 @@ export class LevelStore implements Store {
     if (this.healthState.state !== 'ok') this.setHealth({ state: 'ok' });
     // Types no configured sink needs are not kept (when sinks are configured at all).
     if (this.cursors.size > 0 && written.some((w) => !this.retention.neededBy(w.type).length))
-      this.retention.schedule(false);
+      this.retention.schedule('delete');
     return true;
   }
 
@@ -486,7 +486,7 @@ export class LevelStore implements Store {
       this.pacer.scheduleFlush();
       if (c.types.includes('readings')) c.delivered += this.index.readings.between(c.position, seq).readings;
       c.position = seq;
-      this.retention.schedule(false);
+      this.retention.schedule('delete');
       return seq;
     };
     const p = c.chain.then(run, run);

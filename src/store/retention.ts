@@ -104,9 +104,9 @@ export class Retention {
    * for deletion alone (issue 15: with readings taken by no sink, every commit listed the store
    * and stat'ed each of its files; every acknowledgement did too).
    */
-  schedule(full = true): void {
+  schedule(pass: 'full' | 'delete' = 'full'): void {
     if (this.host.closing() || this.host.readOnlyTool) return;
-    if (full) this.enforceQueued = true;
+    if (pass === 'full') this.enforceQueued = true;
     if (this.maintenanceQueued) return;
     this.maintenanceQueued = true;
     this.maintenance = this.maintenance.then(async () => {
