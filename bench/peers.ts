@@ -32,6 +32,7 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { BASELINE_DEFAULTS } from '../src/detect/baseline.js';
 import { freePort } from '../test/support/port.js';
+import { installOnce } from './support/install-once.js';
 import { unitEnvironment } from '../test/support/systemd-unit.js';
 import { sleep } from '../test/support/wait.js';
 
@@ -286,11 +287,15 @@ const nodeRed: Peer = {
   label: 'Node-RED 4 + node-red-contrib-modbus',
   cannot: () => null,
   async start(devices, brokerPort, dir) {
-    if (!existsSync(path.join(NODE_RED_DIR, 'node_modules/node-red/red.js'))) {
-      process.stderr.write('installing Node-RED and node-red-contrib-modbus into bench/peers/node-red (once)\n');
-      const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: NODE_RED_DIR, stdio: 'inherit' });
-      if (r.status !== 0) throw new Error('npm ci in bench/peers/node-red failed');
-    }
+    await installOnce({
+      lock: path.join(NODE_RED_DIR, '.installing'),
+      ready: () => existsSync(path.join(NODE_RED_DIR, 'node_modules/node-red/red.js')),
+      install() {
+        process.stderr.write('installing Node-RED and node-red-contrib-modbus into bench/peers/node-red (once)\n');
+        const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: NODE_RED_DIR, stdio: 'inherit' });
+        if (r.status !== 0) throw new Error('npm ci in bench/peers/node-red failed');
+      },
+    });
     const user = path.join(dir, 'node-red-user');
     rmSync(user, { recursive: true, force: true });
     spawnSync('mkdir', ['-p', user]);
