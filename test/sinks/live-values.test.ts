@@ -61,6 +61,50 @@ describe('live values', () => {
     );
   });
 
+  it('prints every number as JSON does, integers written digit by digit included', () => {
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99,
+      100,
+      65535,
+      -32768,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      2 ** 40,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+      2 ** 53,
+      1e21,
+      -1e21,
+      123.456,
+      -0.5,
+      1e-7,
+      5e-324,
+    ];
+    const live = new LiveValues('a');
+    const readings: Reading[] = values.map((value, i) => ({
+      device: 'd',
+      point: `p${i}`,
+      value,
+      quality: 'good',
+      ts: 5,
+    }));
+    live.update({ device: 'd', ts: 5, readings });
+    const published = JSON.parse(live.take('d', true, 9)!).points as Record<string, { value: number }>;
+    const text = live.take('d', true, 9)!;
+    values.forEach((v, i) => {
+      expect(text).toContain(`"p${i}":{"value":${JSON.stringify(publishedValue(v))},`);
+      expect(published[`p${i}`]!.value).toBe(publishedValue(v) === 0 ? 0 : publishedValue(v));
+    });
+  });
+
   it('sends only what changed unless asked for all, and nothing when nothing changed', () => {
     const live = new LiveValues('a');
     const r = (point: string, value: number): Reading => ({ device: 'd', point, value, quality: 'good', ts: 5 });
