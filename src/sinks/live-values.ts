@@ -26,32 +26,35 @@ interface PointState {
   dirty: boolean;
   /**
    * Where `"<name>":{"value":`, the point's constant start in a device payload, sits in its
-   * device's HeadSlab, as UTF-8 (see takeAll).
+   * device's `heads`, as UTF-8 (see takeAll).
    */
   readonly headAt: number;
   readonly headLen: number;
 }
 
-/**
- * Every point's `"<name>":{"value":` of one device, encoded once, end to end: a snapshot copies it
- * from here instead of writing it from its string a character at a time (issue 15: writing text
- * was a third of a 1,000-point snapshot's time, `perf`). One array per device, not one per point
- * (a typed array costs ~100 bytes of bookkeeping).
- */
-class HeadSlab {
-  bytes = new Uint8Array(1024);
-  length = 0;
+/** One device's points, in first-seen order, and their payload starts. */
+class DeviceValues {
+  readonly points = new Map<string, PointState>();
+  /**
+   * Every point's `"<name>":{"value":`, encoded once, end to end: a snapshot copies it from here
+   * instead of writing it from its string a character at a time (issue 15: writing text was a
+   * third of a 1,000-point snapshot's time, `perf`). One array per device, not one per point (a
+   * typed array costs ~100 bytes of bookkeeping).
+   */
+  heads = new Uint8Array(1024);
+  private headsLength = 0;
 
-  add(head: string): { at: number; len: number } {
+  /** Appends `head` to `heads`; where it sits. */
+  addHead(head: string): { at: number; len: number } {
     const encoded = Buffer.from(head, 'utf8');
-    if (this.length + encoded.length > this.bytes.length) {
-      const next = new Uint8Array(Math.max(this.bytes.length * 2, this.length + encoded.length));
-      next.set(this.bytes.subarray(0, this.length));
-      this.bytes = next;
+    if (this.headsLength + encoded.length > this.heads.length) {
+      const next = new Uint8Array(Math.max(this.heads.length * 2, this.headsLength + encoded.length));
+      next.set(this.heads.subarray(0, this.headsLength));
+      this.heads = next;
     }
-    this.bytes.set(encoded, this.length);
-    const at = this.length;
-    this.length += encoded.length;
+    this.heads.set(encoded, this.headsLength);
+    const at = this.headsLength;
+    this.headsLength += encoded.length;
     return { at, len: encoded.length };
   }
 }
@@ -112,7 +115,7 @@ class PayloadWriter {
    * registers are integers: no string per value); -0 prints as 0, as in JSON.
    */
   number(v: number): void {
-    if (!Number.isInteger(v) || v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER) {
+    if (!Number.isSafeInteger(v)) {
       this.text(String(v));
       return;
     }
@@ -157,8 +160,7 @@ class PayloadWriter {
 }
 
 export class LiveValues {
-  private readonly devices = new Map<string, Map<string, PointState>>();
-  private readonly heads = new Map<string, HeadSlab>();
+  private readonly devices = new Map<string, DeviceValues>();
   private readonly out = new PayloadWriter();
   /** `,"quality":"<q>","ts":<ts>}`, a point's end in a payload, for the last quality and ts written (takeAll). */
   private tail = new Uint8Array(64);
@@ -180,16 +182,14 @@ export class LiveValues {
       const r = batch.readings[i]!;
       let p = LayoutCache.at(row, i, r);
       if (!p) {
-        p = this.devices.get(r.device)?.get(r.point);
+        p = this.devices.get(r.device)?.points.get(r.point);
         if (p) row[i] = p;
       }
       const value = publishedValue(r.value, this.catalogue.get(r.device, r.point));
       if (!p) {
-        let points = this.devices.get(r.device);
-        if (!points) this.devices.set(r.device, (points = new Map()));
-        let slab = this.heads.get(r.device);
-        if (!slab) this.heads.set(r.device, (slab = new HeadSlab()));
-        const head = slab.add(`${JSON.stringify(r.point)}:{"value":`);
+        let d = this.devices.get(r.device);
+        if (!d) this.devices.set(r.device, (d = new DeviceValues()));
+        const head = d.addHead(`${JSON.stringify(r.point)}:{"value":`);
         const state: PointState = {
           device: r.device,
           point: r.point,
@@ -200,7 +200,7 @@ export class LiveValues {
           headAt: head.at,
           headLen: head.len,
         };
-        points.set(r.point, state);
+        d.points.set(r.point, state);
         row[i] = state;
         changed = true;
       } else {
@@ -230,19 +230,19 @@ export class LiveValues {
    * all with `full`); marks them published.
    */
   takeAll(device: string, full: boolean, now: number, perPoint: boolean): LivePayloads {
-    const points = this.devices.get(device);
-    if (!points) return { device: undefined, points: [] };
+    const d = this.devices.get(device);
+    if (!d) return { device: undefined, points: [] };
     // The device payload is written as bytes (PayloadWriter), not built as objects for
     // JSON.stringify: the same bytes (test/sinks/live-values.test.ts compares them), no object
     // per point per second. Qualities are fixed identifiers and ts an integer, so only names need
-    // escaping (done once, in `head`); a number prints the same with String() as in JSON.
+    // escaping (done once, in the point's head); numbers print as in JSON (PayloadWriter.number).
     const out = this.out;
     out.reset();
     let first = true;
     const single: { point: string; payload: string }[] = [];
-    const heads = this.heads.get(device)!.bytes;
+    const heads = d.heads;
     // values(), not entries: an entries iterator makes a [key, value] array per point.
-    for (const p of points.values()) {
+    for (const p of d.points.values()) {
       if (!full && !p.dirty) continue;
       const value = Number.isFinite(p.value) ? p.value : null;
       if (first) {
@@ -292,6 +292,6 @@ export class LiveValues {
 
   /** Marks everything changed (after a reconnect nothing is known to be on the broker). */
   markAllDirty(): void {
-    for (const points of this.devices.values()) for (const p of points.values()) p.dirty = true;
+    for (const d of this.devices.values()) for (const p of d.points.values()) p.dirty = true;
   }
 }
