@@ -4,6 +4,9 @@
  * the interpreter instead of getting baseline machine code (about 1.5 MB of the idle agent's
  * resident memory). HALFWEG_V8_SPEED=1 leaves V8's defaults, under which the same function does
  * get it: that half keeps the probe honest (V8's status bit for baseline code is version-specific).
+ * The probe runs with `--no-opt`: otherwise TurboFan, compiling on a background thread, sometimes
+ * replaces the baseline code before the status is read (5 runs in 40 on a busy machine, and once
+ * in CI), and the bit reads 0 for a reason that has nothing to do with Sparkplug.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ for (let r = 0; r < 40; r++) { for (let i = 0; i < 50; i++) warm(i); await new P
 console.log(%GetOptimizationStatus(warm));
 `,
   );
-  const run = spawnSync(process.execPath, ['--allow-natives-syntax', probe], {
+  const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--no-opt', probe], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
