@@ -469,6 +469,10 @@ export class LevelStore implements Store {
     return out;
   }
 
+  committedAfter(type: RecordType, seq: number): boolean {
+    return this.index[type].after(seq).records > 0;
+  }
+
   ack(cursorName: string, seq: number): Promise<number> {
     const c = this.cursorState(cursorName);
     const run = async (): Promise<number> => {

@@ -137,6 +137,12 @@ export interface Store {
    */
   cursor(name: string, type: RecordType): number;
   read(cursor: string, options: ReadOptions): Promise<StoredRecord[]>;
+  /**
+   * Whether a record of `type` was committed after `seq`, durable or not yet: `read()` gives only
+   * durable records, so with `sync: interval` a commit that resolved is not read until the next
+   * synced write. A sink whose read found nothing polls while this is true (sinks/lane-wake.ts).
+   */
+  committedAfter(type: RecordType, seq: number): boolean;
   /** Resolves with the cursor's position after the ack. */
   ack(cursor: string, seq: number): Promise<number>;
   stats(): StoreStats;

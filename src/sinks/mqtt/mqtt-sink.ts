@@ -5,7 +5,7 @@
  * Lanes. Each forwarded record type has its own durable store cursor `<sink>.<type>` and an
  * AckTracker. Lanes are served in priority order alarm > aggregate > readings on every step, so a
  * new alarm is the next thing published whatever the backlog; `wake()` after a commit makes it
- * immediate, a 250 ms poll catches everything else.
+ * immediate, a 250 ms poll catches what only the clock makes due (../lane-wake.ts).
  *
  * The window. At most `maxInflight` messages are unconfirmed; aggregates may not take the last
  * two slots and raw readings not the last quarter, so alarms always find room. Raw readings are
@@ -36,6 +36,7 @@ import type { ReadingBatch } from '../../shared/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { cursorName } from '../cursors.js';
+import { DRAINED_SWEEP_MS, LaneWake } from '../lane-wake.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';
 import { alarmStateMessage } from '../alarm-state.js';
 import { encodeBatch } from '../batch-format.js';
@@ -74,8 +75,8 @@ interface Lane {
   readonly type: RecordType;
   readonly cursor: string;
   tracker: AckTracker;
-  /** The last read found nothing: skip until woken or polled. */
-  idle: boolean;
+  /** Whether the lane reads the store now or waits to be woken or polled. */
+  readonly wait: LaneWake;
   /** Built for the current connection, not yet published. */
   staged: Outgoing[];
   inflightMessages: number;
@@ -116,6 +117,7 @@ export class MqttSink implements MqttBackedSink {
   private pumping = false;
   private again = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  private polls = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private tokenTimer: NodeJS.Timeout | undefined;
   private readonly bucket: TokenBucket | undefined;
@@ -171,7 +173,7 @@ export class MqttSink implements MqttBackedSink {
         type,
         cursor,
         tracker: new AckTracker(this.store.cursor(cursor, type)),
-        idle: false,
+        wait: new LaneWake(),
         staged: [],
         inflightMessages: 0,
         inflightBytes: 0,
@@ -195,8 +197,10 @@ export class MqttSink implements MqttBackedSink {
     this.lastDropped = this.droppedTotal();
     this.conn.start();
     this.pollTimer = setInterval(() => {
-      for (const l of this.lanes) l.idle = false;
-      void this.pump();
+      const sweep = ++this.polls % (DRAINED_SWEEP_MS / POLL_MS) === 0;
+      let due = false;
+      for (const l of this.lanes) if (l.wait.poll(sweep) || l.staged.length > 0) due = true;
+      if (due) void this.pump();
     }, POLL_MS);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), config.heartbeat);
     this.drainTimer = setInterval(() => this.sampleDrain(), this.opts.drain?.sampleMs ?? DRAIN_SAMPLE_MS);
@@ -241,7 +245,7 @@ export class MqttSink implements MqttBackedSink {
 
   wake(type?: RecordType): void {
     if (!this.running || this.stopping) return;
-    for (const l of this.lanes) if (type === undefined || l.type === type) l.idle = false;
+    for (const l of this.lanes) if (type === undefined || l.type === type) l.wait.wake();
     void this.pump();
   }
 
@@ -292,7 +296,7 @@ export class MqttSink implements MqttBackedSink {
       );
       for (const topic of this.subscriptions.keys()) this.subscribeOn(gen, topic);
     }
-    for (const l of this.lanes) l.idle = false;
+    for (const l of this.lanes) l.wait.wake();
     void this.conn!.publish(gen, this.topics.status, 'online', { qos: 1, retain: true }).catch(() => undefined);
     this.live?.connected();
     this.heartbeat();
@@ -307,7 +311,7 @@ export class MqttSink implements MqttBackedSink {
       l.staged = [];
       l.inflightMessages = 0;
       l.inflightBytes = 0;
-      l.idle = false;
+      l.wait.wake();
     }
     this.live?.disconnected();
     this.flushIdleWaiters();
@@ -350,9 +354,10 @@ export class MqttSink implements MqttBackedSink {
     const gen = this.generation;
     for (const lane of this.lanes) {
       if (lane.staged.length === 0) {
-        if (lane.idle || !this.hasRoom(lane, 0)) continue;
+        if (lane.wait.idle || !this.hasRoom(lane, 0)) continue;
         if (this.opts.policy?.laneOpen && !this.opts.policy.laneOpen(lane.type, Date.now())) continue;
         const maxRecords = this.flow.readSize(lane.type);
+        lane.wait.reading();
         const records = await this.store.read(lane.cursor, {
           maxRecords,
           types: [lane.type],
@@ -360,7 +365,7 @@ export class MqttSink implements MqttBackedSink {
         });
         if (gen !== this.generation || this.stopping) return gen !== this.generation && this.conn.connected;
         if (records.length === 0 || this.flow.holdBack(lane.type, records, maxRecords, Date.now())) {
-          lane.idle = true;
+          lane.wait.rest(records.length === 0 && !this.store.committedAfter(lane.type, lane.tracker.readAfter));
           continue;
         }
         lane.staged = this.build(lane, records, records.length >= maxRecords);

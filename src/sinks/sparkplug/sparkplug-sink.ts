@@ -32,6 +32,7 @@ import { AckTracker, type Unit } from '../ack-tracker.js';
 import { MqttConnection } from '../mqtt/connection.js';
 import { checkTransport, clientOptions, safeUrl } from '../mqtt/options.js';
 import { cursorName } from '../mqtt/mqtt-sink.js';
+import { DRAINED_SWEEP_MS, LaneWake } from '../lane-wake.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
 import type { DeviceCommand, MqttBackedSink, SinkStats } from '../sink.js';
 import { alarmFacts, BD_SEQ, NodeModel, REBIRTH, type AlarmFacts, type CurrentValue } from './metrics.js';
@@ -64,7 +65,8 @@ interface Lane {
   readonly type: RecordType;
   readonly cursor: string;
   tracker: AckTracker;
-  idle: boolean;
+  /** Whether the lane reads the store now or waits to be woken or polled. */
+  readonly wait: LaneWake;
   inflight: number;
   acking: Promise<unknown>;
 }
@@ -82,6 +84,7 @@ export class SparkplugSink implements MqttBackedSink {
   private pumping = false;
   private again = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  private polls = 0;
   /** bdSeq of the current (or next) connection; -1 before the first. */
   private bdSeq = -1;
   private seq = 0;
@@ -135,7 +138,7 @@ export class SparkplugSink implements MqttBackedSink {
           type,
           cursor,
           tracker: new AckTracker(store.cursor(cursor, type)),
-          idle: false,
+          wait: new LaneWake(),
           inflight: 0,
           acking: Promise.resolve(),
         };
@@ -166,8 +169,10 @@ export class SparkplugSink implements MqttBackedSink {
     this.running = true;
     this.conn.start();
     this.pollTimer = setInterval(() => {
-      for (const l of this.lanes) l.idle = false;
-      void this.pump();
+      const sweep = ++this.polls % (DRAINED_SWEEP_MS / POLL_MS) === 0;
+      let due = false;
+      for (const l of this.lanes) if (l.wait.poll(sweep)) due = true;
+      if (due) void this.pump();
     }, POLL_MS);
     this.o.log.info(
       {
@@ -230,7 +235,7 @@ export class SparkplugSink implements MqttBackedSink {
 
   wake(type?: RecordType): void {
     if (!this.running || this.stopping) return;
-    for (const l of this.lanes) if (type === undefined || l.type === type) l.idle = false;
+    for (const l of this.lanes) if (type === undefined || l.type === type) l.wait.wake();
     void this.pump();
   }
 
@@ -269,7 +274,7 @@ export class SparkplugSink implements MqttBackedSink {
     for (const l of this.lanes) {
       l.tracker.reset();
       l.inflight = 0;
-      l.idle = false;
+      l.wait.wake();
     }
     for (const w of this.idleWaiters.splice(0)) w();
   }
@@ -391,7 +396,7 @@ export class SparkplugSink implements MqttBackedSink {
     for (const d of this.model.knownDevices()) this.deviceBirth(gen, d, alarms, now);
     // Everything in flight on this connection is still confirmed by its UNSUBACK; reading goes on
     // after it, now against the new birth.
-    for (const l of this.lanes) l.idle = false;
+    for (const l of this.lanes) l.wait.wake();
     void this.pump();
   }
 
@@ -453,7 +458,8 @@ export class SparkplugSink implements MqttBackedSink {
     if (!this.running || this.stopping || !this.born || !this.conn?.connected) return false;
     const gen = this.generation;
     for (const lane of this.lanes) {
-      if (lane.idle || lane.inflight >= READS_IN_FLIGHT) continue;
+      if (lane.wait.idle || lane.inflight >= READS_IN_FLIGHT) continue;
+      lane.wait.reading();
       const records = await this.o.store.read(lane.cursor, {
         maxRecords: RECORDS_PER_READ,
         types: [lane.type],
@@ -461,7 +467,7 @@ export class SparkplugSink implements MqttBackedSink {
       });
       if (gen !== this.generation || this.stopping || !this.born) return false;
       if (records.length === 0) {
-        lane.idle = true;
+        lane.wait.rest(!this.o.store.committedAfter(lane.type, lane.tracker.readAfter));
         continue;
       }
       this.send(gen, lane, records);
