@@ -69,6 +69,7 @@ export class RelationDetector {
   private readonly mu: Float64Array;
   private readonly dev: Float64Array;
   private readonly ok: Uint8Array; // point read well this row
+  private readonly full: Uint8Array; // point and all its partners read well this row (partnersRead)
   private readonly seen: Uint8Array; // point read well at least once
   private readonly moved: Uint8Array; // point's smoothed value changed at least once
   private readonly partners: Int32Array;
@@ -85,6 +86,7 @@ export class RelationDetector {
   private readonly trial: Float32Array; // sums over 64 rows: float32 is plenty for a correlation
   private readonly yPrev: Float64Array;
   private readonly work: Float64Array; // K×K + K scratch for the solve
+  private readonly row: Float64Array; // K + 1 scratch: dev of a point and of its partners
   private readonly cal: TailCalibrator;
   private readonly aFast: number;
   private rng = 0x9e3779b9;
@@ -104,6 +106,7 @@ export class RelationDetector {
     this.mu = new Float64Array(size);
     this.dev = new Float64Array(size);
     this.ok = new Uint8Array(size);
+    this.full = new Uint8Array(size);
     this.seen = new Uint8Array(size);
     this.moved = new Uint8Array(size);
     this.partners = new Int32Array(size * k);
@@ -117,6 +120,7 @@ export class RelationDetector {
     this.trial = new Float32Array(size * (1 + 2 * (k + 1)));
     this.yPrev = new Float64Array(size);
     this.work = new Float64Array(k * k + k);
+    this.row = new Float64Array(k + 1);
     this.cal = new TailCalibrator({
       memory: o.memory * 2,
       minCount: Math.max(10, Math.floor(o.warmup / 3)),
@@ -160,7 +164,9 @@ export class RelationDetector {
     const warm = this.n <= this.o.warmup;
     for (let i = 0; i < n; i++) {
       this.resid[i] = NaN;
-      if (!this.partnersRead(i) || this.count[i]! < 2) continue;
+      const full = this.partnersRead(i);
+      this.full[i] = full ? 1 : 0;
+      if (!full || this.count[i]! < 2) continue;
       let r = this.dev[i]!;
       for (let j = 0; j < k; j++) r -= this.beta[i * k + j]! * this.dev[this.partners[i * k + j]!]!;
       this.resid[i] = r;
@@ -210,7 +216,7 @@ export class RelationDetector {
    */
   private usable(i: number): boolean {
     return (
-      this.partnersRead(i) && this.count[i]! >= 2 * this.o.fastSpan && this.cov[i * this.t]! > 0 && this.rVar[i]! > 0
+      this.full[i] === 1 && this.count[i]! >= 2 * this.o.fastSpan && this.cov[i * this.t]! > 0 && this.rVar[i]! > 0
     );
   }
 
@@ -236,22 +242,24 @@ export class RelationDetector {
       this.mu[i]! += a * this.dev[i]!;
     }
     if (!covToo) return;
+    const D = this.row;
     for (let i = 0; i < n; i++) {
-      if (!this.ok[i]) continue;
-      if (!this.partnersRead(i)) continue;
+      if (!this.full[i]) continue;
       if (!this.moved[i]) {
         if (this.y[i] === this.yPrev[i] || this.n === 1) continue;
         this.moved[i] = 1;
       }
       const a = Math.max(1 / (this.count[i]! + 1), 1 / this.o.memory);
       const b = 1 - a;
-      // West's weighted update on the upper triangle of [dev_i, dev_p…].
+      // West's weighted update on the upper triangle of [dev_i, dev_p…] (the devs gathered once:
+      // each is used k + 1 times).
+      D[0] = this.dev[i]!;
+      for (let j = 0; j < k; j++) D[j + 1] = this.dev[this.partners[i * k + j]!]!;
       let idx = i * t;
       for (let r = 0; r <= k; r++) {
-        const dr = r === 0 ? this.dev[i]! : this.dev[this.partners[i * k + r - 1]!]!;
+        const dr = D[r]!;
         for (let c = r; c <= k; c++) {
-          const dc = c === 0 ? this.dev[i]! : this.dev[this.partners[i * k + c - 1]!]!;
-          this.cov[idx] = b * (this.cov[idx]! + a * dr * dc);
+          this.cov[idx] = b * (this.cov[idx]! + a * dr * D[c]!);
           idx++;
         }
       }
