@@ -330,11 +330,10 @@ export class BaselineDetector implements PointDetector {
     st[SLOPE] = this.trend ? ratio(dS * dS, Math.max(this.d[F.varSl]!, floor * this.shape.aFast)) : 0;
     st[NOISE] = ratio(this.d[F.shortE]!, Math.max(v, floor));
     const warm = this.d[F.n]! <= this.o.warmup;
-    const gateL = -Math.log10(this.o.gate);
     // The statistic that finds this reading most unusual (the first of equals), and by how much.
     const which = this.judgeStats();
     let worst = DEC[which]!;
-    let unusual = !warm && worst > gateL;
+    let unusual = !warm && worst > this.shape.gateDecades;
     let switched = false;
     if (unusual && this.returnToRegime(xd)) {
       // Back in a regime seen before: judged by it from now on, this reading included (its
@@ -628,6 +627,8 @@ interface Shape {
   readonly aFast: number;
   readonly aSlow: number;
   readonly aNoise: number;
+  /** The gate in decades (-log10 gate): a reading above it on any statistic is unusual. */
+  readonly gateDecades: number;
   /** Per statistic, the calibrator every detector of this shape binds to its own block. */
   readonly shared: readonly TailCalibrator[];
 }
@@ -655,6 +656,7 @@ function shapeOf(o: BaselineOptions): Shape {
       aFast: 2 / (o.fastSpan + 1),
       aSlow: 2 / (DRIFT_SPAN * o.fastSpan + 1),
       aNoise: 2 / (o.noiseSpan + 1),
+      gateDecades: -Math.log10(o.gate),
       // Made on storage of their own (a shape's first binding replaces it): the offsets are the slot's.
       shared: calibrators.map(
         (opts, k) =>
