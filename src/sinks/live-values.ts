@@ -26,7 +26,7 @@ interface PointState {
   dirty: boolean;
   /**
    * Where `"<name>":{"value":`, the point's constant start in a device payload, sits in its
-   * device's `heads`, as UTF-8 (see takeAll).
+   * device's `heads` (see takeAll).
    */
   readonly headAt: number;
   readonly headLen: number;
@@ -41,22 +41,7 @@ class DeviceValues {
    * third of a 1,000-point snapshot's time, `perf`). One array per device, not one per point (a
    * typed array costs ~100 bytes of bookkeeping).
    */
-  heads = new Uint8Array(1024);
-  private headsLength = 0;
-
-  /** Appends `head` to `heads`; where it sits. */
-  addHead(head: string): { at: number; len: number } {
-    const encoded = Buffer.from(head, 'utf8');
-    if (this.headsLength + encoded.length > this.heads.length) {
-      const next = new Uint8Array(Math.max(this.heads.length * 2, this.headsLength + encoded.length));
-      next.set(this.heads.subarray(0, this.headsLength));
-      this.heads = next;
-    }
-    this.heads.set(encoded, this.headsLength);
-    const at = this.headsLength;
-    this.headsLength += encoded.length;
-    return { at, len: encoded.length };
-  }
+  readonly heads = new PayloadWriter(1024);
 }
 
 export interface LivePayloads {
@@ -73,8 +58,17 @@ export interface LivePayloads {
  * number string only for a value that is not an integer.
  */
 class PayloadWriter {
-  private buf = Buffer.allocUnsafe(16 * 1024);
+  private buf: Buffer;
   private n = 0;
+
+  constructor(size = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.n;
+  }
 
   reset(): void {
     this.n = 0;
@@ -101,12 +95,13 @@ class PayloadWriter {
     this.buf[this.n++] = c;
   }
 
-  /** `len` bytes of `from` starting at `at`. */
-  bytes(from: Uint8Array, at: number, len: number): void {
+  /** `len` bytes of what `from` wrote, starting at `at`. */
+  bytes(from: PayloadWriter, at: number, len: number): void {
     this.room(len);
     const b = this.buf;
+    const f = from.buf;
     let n = this.n;
-    for (let i = at, end = at + len; i < end; i++) b[n++] = from[i]!;
+    for (let i = at, end = at + len; i < end; i++) b[n++] = f[i]!;
     this.n = n;
   }
 
@@ -163,8 +158,7 @@ export class LiveValues {
   private readonly devices = new Map<string, DeviceValues>();
   private readonly out = new PayloadWriter();
   /** `,"quality":"<q>","ts":<ts>}`, a point's end in a payload, for the last quality and ts written (takeAll). */
-  private tail = new Uint8Array(64);
-  private tailLen = 0;
+  private readonly tail = new PayloadWriter(64);
   private tailQuality = '';
   private tailTs = Number.NaN;
   private readonly layout = new LayoutCache<PointState>();
@@ -189,7 +183,8 @@ export class LiveValues {
       if (!p) {
         let d = this.devices.get(r.device);
         if (!d) this.devices.set(r.device, (d = new DeviceValues()));
-        const head = d.addHead(`${JSON.stringify(r.point)}:{"value":`);
+        const headAt = d.heads.length;
+        d.heads.text(`${JSON.stringify(r.point)}:{"value":`);
         const state: PointState = {
           device: r.device,
           point: r.point,
@@ -197,8 +192,8 @@ export class LiveValues {
           quality: r.quality,
           ts: r.ts,
           dirty: true,
-          headAt: head.at,
-          headLen: head.len,
+          headAt,
+          headLen: d.heads.length - headAt,
         };
         d.points.set(r.point, state);
         row[i] = state;
@@ -257,7 +252,7 @@ export class LiveValues {
       // A device's points mostly share their poll's timestamp and a quality: their common end is
       // written once and copied, not printed once per point.
       if (p.quality !== this.tailQuality || p.ts !== this.tailTs) this.setTail(p.quality, p.ts);
-      out.bytes(this.tail, 0, this.tailLen);
+      out.bytes(this.tail, 0, this.tail.length);
       if (perPoint) {
         const unit = this.catalogue.get(device, p.point)?.unit ?? '';
         single.push({
@@ -281,11 +276,8 @@ export class LiveValues {
   }
 
   private setTail(quality: Quality, ts: number): void {
-    const text = `,"quality":"${quality}","ts":${ts}}`;
-    if (text.length > this.tail.length) this.tail = new Uint8Array(text.length * 2);
-    // Qualities are fixed identifiers and ts an integer: ASCII, one byte per character.
-    for (let i = 0; i < text.length; i++) this.tail[i] = text.charCodeAt(i);
-    this.tailLen = text.length;
+    this.tail.reset();
+    this.tail.text(`,"quality":"${quality}","ts":${ts}}`);
     this.tailQuality = quality;
     this.tailTs = ts;
   }
