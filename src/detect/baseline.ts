@@ -108,6 +108,14 @@ const NOISE = 4;
 const CONDITIONS = ['spike', 'level', 'drift', 'slope', 'noise'] as const;
 const STATS = CONDITIONS.length;
 
+/**
+ * A statistic whose tail probability is at least this needs no exact figure (calibrate.ts:
+ * decades): at most 0.60 decades, it can neither make a score (combineDecades takes log10(STATS) =
+ * 0.70 decades off the largest) nor make a reading unusual (the gate) or less than ordinary
+ * (SOFT_DECADES), so 0 stands for it and the findings are the same to the bit.
+ */
+const ORDINARY = 0.25;
+
 /** Regimes remembered besides the current one. */
 const REMEMBERED = 2;
 /** Per remembered regime: level, innovation variance, φ. */
@@ -426,7 +434,7 @@ export class BaselineDetector implements PointDetector {
     let which = 0;
     for (let k = 0; k < STATS; k++) {
       const c = this.cal(k);
-      DEC[k] = c === null ? 0 : c.decades(STAT[k]!);
+      DEC[k] = c === null ? 0 : c.decades(STAT[k]!, ORDINARY);
       if (DEC[k]! > DEC[which]!) which = k;
     }
     return which;

@@ -113,10 +113,46 @@ for (let b = 0; b < BINS; b++) {
   LOG_WIDTH[b] = Math.log(TOP[b]! / EDGE[b]!);
 }
 
-function binOf(s: number): number {
+/** The bin of statistic value s, by its definition: log-spaced from LO, bin 0 below it, the last open-ended. */
+export function binOfByLog(s: number): number {
   if (!(s >= LO)) return 0;
   const b = 1 + Math.floor((Math.log(s) - LOG_LO) / STEP);
   return b > BINS - 1 ? BINS - 1 : b;
+}
+
+// binOf without a logarithm for almost every value (issue 15: one a statistic a reading, one a
+// tail fit; at 5,000 points V8's log was 5 % of the agent's samples). A double's binary exponent
+// says which octave it is in, and an octave holds at most two bin edges (a bin is 0.64 of an
+// octave): a table per exponent gives the octave's first bin, and comparisons with EDGE the rest.
+// Within a part in 10¹² of an edge the logarithm decides, as before: there EDGE (an exp, rounded)
+// and the formula could disagree in the last bit; elsewhere both give the exact bin, so the
+// result is binOfByLog's to the bit (test/detect/calibrate.test.ts).
+const F64 = new Float64Array(1);
+const HI32 = new Uint32Array(F64.buffer);
+F64[0] = 1;
+/** Index of a double's high word in HI32 (little-endian machines: 1), or -1 to always use the logarithm. */
+const HIGH = HI32[1] === 0x3ff00000 ? 1 : HI32[0] === 0x3ff00000 ? 0 : -1;
+const E_MIN = -1022;
+/** binOfByLog(2^e) for every normal exponent e (bin 0 below LO). */
+const FIRST = new Int8Array(1024 - E_MIN);
+for (let e = E_MIN; e < 1024; e++) FIRST[e - E_MIN] = binOfByLog(Math.pow(2, e));
+const NEAR = 1e-12;
+
+export function binOf(s: number): number {
+  if (!(s >= LO) || !(s < Infinity) || HIGH < 0) return binOfByLog(s);
+  F64[0] = s;
+  let b = FIRST[(HI32[HIGH]! >>> 20) - 1023 - E_MIN]!;
+  while (b < BINS - 1 && s >= EDGE[b + 1]!) b++;
+  if (Math.abs(s - EDGE[b]!) <= s * NEAR || (b < BINS - 1 && EDGE[b + 1]! - s <= s * NEAR)) return binOfByLog(s);
+  return b;
+}
+
+/** The part of bin `bin` at or above x, on a log scale (the histogram's mass above x interpolates inside its bin). */
+function fracAbove(x: number, bin: number): number {
+  if (bin === 0) return 1 - x / LO;
+  // The last bin is open-ended: all of it counts.
+  if (bin >= BINS - 1) return 1;
+  return 1 - Math.log(x / EDGE[bin]!) / LOG_WIDTH[bin]!;
 }
 
 export interface CalibratorOptions {
@@ -320,8 +356,15 @@ export class TailCalibrator {
     return l === 0 ? 1 : Math.pow(10, -l);
   }
 
-  /** -log10 of pValue(x), computed without underflow however extreme `x` is. */
-  decades(x: number): number {
+  /**
+   * -log10 of pValue(x), computed without underflow however extreme `x` is.
+   *
+   * A caller that only needs the figure when `x` is unusual passes `ordinary`, a tail probability:
+   * where the mass above x's bin alone shows that x's is at least that, the result is 0 instead of
+   * the exact figure, saving the two logarithms it costs (issue 15: most values of most statistics
+   * are ordinary, five statistics a reading). Without it (2: no mass reaches it) always exact.
+   */
+  decades(x: number, ordinary = 2): number {
     if (!this.ready || !(x > 0)) return 0;
     const s = this.s;
     const o = this.so;
@@ -333,7 +376,10 @@ export class TailCalibrator {
       const lnTail = xi > 0 ? -Math.log1p(xi * z) / xi : -z;
       return Math.max(0, -(Math.log(s[o + Q]!) + lnTail) / LN10);
     }
-    const p = this.massAbove(x) / s[o + TOTAL]!;
+    const bin = this.bin(x);
+    const above = this.massAboveBin(bin);
+    if (above >= ordinary * s[o + TOTAL]!) return 0;
+    const p = (above + this.b[this.bo + bin]! * fracAbove(x, bin)) / s[o + TOTAL]!;
     return p >= 1 ? 0 : p > 0 ? -Math.log10(p) : 0;
   }
 
@@ -348,22 +394,15 @@ export class TailCalibrator {
     return s[o + U]! + s[o + SIGMA]! * (xi > 0 ? Math.expm1(xi * r) / xi : r);
   }
 
-  /** Histogram mass at or above x, interpolating inside x's bin on a log scale. */
-  private massAbove(x: number): number {
+  /** Histogram mass above bin `bin` (the groups above its group, then the bins above it in its own). */
+  private massAboveBin(bin: number): number {
     const B = this.b;
     const bo = this.bo;
-    const bin = this.bin(x);
     const g = bin >> 3;
     let m = 0;
     for (let i = GROUPS - 1; i > g; i--) m += B[bo + BINS + i]!;
     for (let i = (g << 3) + GROUP - 1; i > bin; i--) m += B[bo + i]!;
-    const lo = EDGE[bin]!;
-    let frac: number;
-    if (bin === 0) frac = 1 - x / LO;
-    // The last bin is open-ended: all of it counts.
-    else if (bin >= BINS - 1) frac = 1;
-    else frac = 1 - Math.log(x / lo) / LOG_WIDTH[bin]!;
-    return m + B[bo + bin]! * frac;
+    return m;
   }
 
   /** The value with histogram mass `want` above it. */

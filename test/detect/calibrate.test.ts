@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TailCalibrator } from '../../src/detect/calibrate.js';
+import { TailCalibrator, binOf, binOfByLog } from '../../src/detect/calibrate.js';
 import { gaussian, prng } from './synthetic.js';
 
 /** z² of standard normal draws: the statistic a well-specified detector sees on normal data. */
@@ -60,5 +61,89 @@ describe('tail calibrator', () => {
     expect(c.pValue(100)).toBe(1);
     c.observe(1);
     expect(c.pValue(100)).toBeLessThan(1);
+  });
+});
+
+/** The double `k` steps of one unit in the last place away from `x` (x > 0). */
+function ulpsAway(x: number, k: number): number {
+  const f = new Float64Array([x]);
+  const i = new BigInt64Array(f.buffer);
+  i[0] = i[0]! + BigInt(k);
+  return f[0]!;
+}
+
+describe('the histogram bin of a value (binOf, without a logarithm)', () => {
+  it('is the logarithm formula’s bin at and around every edge, to the last unit', () => {
+    for (let b = 1; b < 64; b++) {
+      // Edge b as the formula's constants put it (the double nearest exp(ln LO + (b - 1) STEP)).
+      const edge = Math.exp(Math.log(1e-4) + ((b - 1) * (Math.log(1e8) - Math.log(1e-4))) / 62);
+      for (let k = -300; k <= 300; k++) {
+        const x = ulpsAway(edge, k);
+        expect(binOf(x), `${x} (edge ${b} ${k > 0 ? '+' : ''}${k} ulp)`).toBe(binOfByLog(x));
+      }
+      for (const rel of [1e-13, 1e-12, 1e-11, 1e-10, 1e-6, 0.01, 0.3]) {
+        expect(binOf(edge * (1 + rel))).toBe(binOfByLog(edge * (1 + rel)));
+        expect(binOf(edge * (1 - rel))).toBe(binOfByLog(edge * (1 - rel)));
+      }
+    }
+  });
+
+  it('is the formula’s bin for any value, tiny, huge, negative or not a number', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: false }), (x) => {
+        expect(binOf(x)).toBe(binOfByLog(x));
+      }),
+      { numRuns: 20_000 },
+    );
+    fc.assert(
+      fc.property(fc.double({ min: 1e-5, max: 1e9, noNaN: true }), (x) => {
+        expect(binOf(x)).toBe(binOfByLog(x));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const x of [0, -0, 1e-4, 1e8, 2 ** -14, 2 ** 26, Number.MIN_VALUE, Number.MAX_VALUE, Infinity, -1, NaN])
+      expect(binOf(x)).toBe(binOfByLog(x));
+  });
+});
+
+describe('decades with an ordinary bound', () => {
+  it('is the exact figure, or 0 only where the exact figure says the value is at least that ordinary', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.double({ min: 0.1, max: 4, noNaN: true }),
+        fc.constantFrom(0.05, 0.25, 0.5),
+        (seed, n, spread, ordinary) => {
+          // A statistic's history (z² of a Gaussian, powered to vary the tail), and values from
+          // the same source: most of them inside the histogram, where the bound decides.
+          const g = gaussian(prng(seed));
+          const draw = () => Math.abs(g()) ** (2 * spread);
+          const c = new TailCalibrator({ memory: 1000, minCount: 20 });
+          for (let i = 0; i < n; i++) c.observe(draw());
+          for (let i = 0; i < 20; i++) {
+            const x = draw();
+            const exact = c.decades(x);
+            const bounded = c.decades(x, ordinary);
+            if (bounded === 0) expect(exact).toBeLessThanOrEqual(-Math.log10(ordinary) + 1e-12);
+            else expect(bounded).toBe(exact);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('skips the exact figure for most values of a calibrated statistic', () => {
+    const g = gaussian(prng(7));
+    const c = new TailCalibrator({ memory: 2000, minCount: 100 });
+    for (let i = 0; i < 4000; i++) c.observe(g() ** 2);
+    let skipped = 0;
+    for (let i = 0; i < 1000; i++) {
+      const z2 = g() ** 2;
+      if (c.decades(z2, 0.25) === 0 && c.decades(z2) > 0) skipped++;
+    }
+    // P(z² ≥ x) ≥ 0.25 for about three quarters of the values, less the bins straddling it.
+    expect(skipped).toBeGreaterThan(500);
   });
 });
