@@ -2,10 +2,12 @@
  * Issue 15 (what the agent does every second whatever its number of points): a sink reads the
  * store when a commit wakes it, not on every tick of its poll. A control room taking alarms and
  * aggregates read both lanes every 250 ms, 8 reads a second that found nothing; a drained lane is
- * now read on a wake-up, and swept every DRAINED_SWEEP_MS in case one was missed.
+ * now read on a wake-up, and swept every DRAINED_SWEEP_MS in case one was missed. The poll itself
+ * ticks every POLL_MS only while a lane can be due: a sink with every lane drained wakes the process
+ * for its sweep alone (PollClock).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { DRAINED_SWEEP_MS, LaneWake } from '../../src/sinks/lane-wake.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DRAINED_SWEEP_MS, LaneWake, POLL_MS, PollClock } from '../../src/sinks/lane-wake.js';
 import { MqttSink } from '../../src/sinks/mqtt/mqtt-sink.js';
 import { silentLogger } from '../../src/ops/log.js';
 import type { RecordType } from '../../src/store/records.js';
@@ -48,6 +50,63 @@ describe('when a lane reads again (pure)', () => {
   });
 });
 
+describe('the poll clock (pure, fake timers)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A clock whose tick reports `due()` and lists when it ticked and whether it swept. */
+  function clock(due: () => boolean) {
+    vi.useFakeTimers();
+    const ticks: { at: number; sweep: boolean }[] = [];
+    const c = new PollClock((sweep) => {
+      ticks.push({ at: Date.now(), sweep });
+      return due();
+    });
+    return { c, ticks, t0: Date.now() };
+  }
+
+  it('ticks every POLL_MS while something is due, sweeping every DRAINED_SWEEP_MS', () => {
+    const { c, ticks, t0 } = clock(() => true);
+    c.start();
+    vi.advanceTimersByTime(DRAINED_SWEEP_MS);
+    expect(ticks.map((t) => t.at - t0)).toEqual(
+      Array.from({ length: DRAINED_SWEEP_MS / POLL_MS }, (_, i) => (i + 1) * POLL_MS),
+    );
+    expect(ticks.filter((t) => t.sweep).map((t) => t.at - t0)).toEqual([DRAINED_SWEEP_MS]);
+    c.stop();
+    vi.advanceTimersByTime(DRAINED_SWEEP_MS);
+    expect(ticks.length).toBe(DRAINED_SWEEP_MS / POLL_MS);
+  });
+
+  it('after a tick with nothing due, the next tick is the sweep; a wake-up brings the short period back', () => {
+    let due = false;
+    const { c, ticks, t0 } = clock(() => due);
+    c.start();
+    vi.advanceTimersByTime(POLL_MS);
+    expect(ticks).toEqual([{ at: t0 + POLL_MS, sweep: false }]);
+    // Nothing due: silent until the sweep.
+    vi.advanceTimersByTime(DRAINED_SWEEP_MS - 1);
+    expect(ticks.length).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(ticks[1]).toEqual({ at: t0 + POLL_MS + DRAINED_SWEEP_MS, sweep: true });
+    // A lane woken (its read rests on a record not durable yet): short ticks until nothing is due.
+    vi.advanceTimersByTime(1000);
+    due = true;
+    new LaneWake(c).wake();
+    vi.advanceTimersByTime(POLL_MS);
+    expect(ticks.length).toBe(3);
+    vi.advanceTimersByTime(POLL_MS);
+    expect(ticks.length).toBe(4);
+    due = false;
+    vi.advanceTimersByTime(POLL_MS);
+    expect(ticks.length).toBe(5);
+    vi.advanceTimersByTime(DRAINED_SWEEP_MS - 1);
+    expect(ticks.length).toBe(5);
+    c.stop();
+  });
+});
+
 describe('a control room with nothing to send (real Mosquitto, real LevelDB)', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -87,11 +146,14 @@ describe('a control room with nothing to send (real Mosquitto, real LevelDB)', (
     const { store, sink, reads } = await controlRoom(['alarm', 'aggregate']);
     await until('the first read of both lanes', () => reads.length >= 2, 2000);
 
-    // Both lanes drained: two seconds (eight ticks) without a read.
+    // Both lanes drained: two seconds (eight ticks before) without a read, and without a tick of
+    // the poll but for at most one that found them drained.
     await sleep(300);
     let from = reads.length;
+    const ticks = (sink as unknown as { clock: PollClock }).clock.count;
     await sleep(2000);
     expect(reads.slice(from)).toEqual([]);
+    expect((sink as unknown as { clock: PollClock }).clock.count - ticks).toBeLessThanOrEqual(1);
 
     // A commit and its wake-up: read and delivered at once.
     from = reads.length;

@@ -5,7 +5,8 @@
  * Lanes. Each forwarded record type has its own durable store cursor `<sink>.<type>` and an
  * AckTracker. Lanes are served in priority order alarm > aggregate > readings on every step, so a
  * new alarm is the next thing published whatever the backlog; `wake()` after a commit makes it
- * immediate, a 250 ms poll catches what only the clock makes due (../lane-wake.ts).
+ * immediate, a 250 ms poll catches what only the clock makes due, and runs only while something
+ * can be (../lane-wake.ts: PollClock).
  *
  * The window. At most `maxInflight` messages are unconfirmed; aggregates may not take the last
  * two slots and raw readings not the last quarter, so alarms always find room. Raw readings are
@@ -36,7 +37,7 @@ import type { ReadingBatch } from '../../shared/reading.js';
 import type { RecordType, StoredRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { cursorName } from '../cursors.js';
-import { DRAINED_SWEEP_MS, LaneWake } from '../lane-wake.js';
+import { LaneWake, PollClock } from '../lane-wake.js';
 import { AckTracker, type Unit } from '../ack-tracker.js';
 import { alarmStateMessage } from '../alarm-state.js';
 import { encodeBatch } from '../batch-format.js';
@@ -55,7 +56,6 @@ import { checkTransport, clientOptions, safeUrl } from './options.js';
 import { Topics } from './topics.js';
 
 export const LANE_ORDER: readonly RecordType[] = ['alarm', 'aggregate', 'readings'];
-const POLL_MS = 250;
 /** Drain figures: a sample every 2 s, rates over the last minute. */
 const DRAIN_SAMPLE_MS = 2000;
 const DRAIN_WINDOW_MS = 60_000;
@@ -116,8 +116,13 @@ export class MqttSink implements MqttBackedSink {
   private stopping = false;
   private pumping = false;
   private again = false;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polls = 0;
+  /** The lanes' poll (lane-wake.ts): every 250 ms while one can be due, else the 5 s sweep. */
+  private readonly clock = new PollClock((sweep) => {
+    let due = false;
+    for (const l of this.lanes) if (l.wait.poll(sweep) || l.staged.length > 0) due = true;
+    if (due) void this.pump();
+    return due;
+  });
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private tokenTimer: NodeJS.Timeout | undefined;
   private readonly bucket: TokenBucket | undefined;
@@ -173,7 +178,7 @@ export class MqttSink implements MqttBackedSink {
         type,
         cursor,
         tracker: new AckTracker(this.store.cursor(cursor, type)),
-        wait: new LaneWake(),
+        wait: new LaneWake(this.clock),
         staged: [],
         inflightMessages: 0,
         inflightBytes: 0,
@@ -196,12 +201,7 @@ export class MqttSink implements MqttBackedSink {
     this.startedAt = Date.now();
     this.lastDropped = this.droppedTotal();
     this.conn.start();
-    this.pollTimer = setInterval(() => {
-      const sweep = ++this.polls % (DRAINED_SWEEP_MS / POLL_MS) === 0;
-      let due = false;
-      for (const l of this.lanes) if (l.wait.poll(sweep) || l.staged.length > 0) due = true;
-      if (due) void this.pump();
-    }, POLL_MS);
+    this.clock.start();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), config.heartbeat);
     this.drainTimer = setInterval(() => this.sampleDrain(), this.opts.drain?.sampleMs ?? DRAIN_SAMPLE_MS);
     this.drainTimer.unref();
@@ -215,7 +215,7 @@ export class MqttSink implements MqttBackedSink {
   async stop(): Promise<void> {
     if (!this.running || this.stopping) return;
     this.stopping = true;
-    clearInterval(this.pollTimer);
+    this.clock.stop();
     clearInterval(this.heartbeatTimer);
     clearInterval(this.drainTimer);
     this.live?.stop();

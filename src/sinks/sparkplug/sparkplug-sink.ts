@@ -32,7 +32,7 @@ import { AckTracker, type Unit } from '../ack-tracker.js';
 import { MqttConnection } from '../mqtt/connection.js';
 import { checkTransport, clientOptions, safeUrl } from '../mqtt/options.js';
 import { cursorName } from '../mqtt/mqtt-sink.js';
-import { DRAINED_SWEEP_MS, LaneWake } from '../lane-wake.js';
+import { LaneWake, PollClock } from '../lane-wake.js';
 import { EMPTY_CATALOGUE, type PointCatalogue } from '../point-catalogue.js';
 import type { DeviceCommand, MqttBackedSink, SinkStats } from '../sink.js';
 import { alarmFacts, BD_SEQ, NodeModel, REBIRTH, type AlarmFacts, type CurrentValue } from './metrics.js';
@@ -40,7 +40,6 @@ import { decodeCommand, encodePayload, type Metric } from './payload.js';
 import { parseState, SparkplugTopics } from './topics.js';
 import type { IClientOptions } from 'mqtt';
 
-const POLL_MS = 250;
 /** Reads whose UNSUBACK is awaited at most, per lane. */
 const READS_IN_FLIGHT = 4;
 const RECORDS_PER_READ = 64;
@@ -83,8 +82,13 @@ export class SparkplugSink implements MqttBackedSink {
   private stopping = false;
   private pumping = false;
   private again = false;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polls = 0;
+  /** The lanes' poll (lane-wake.ts): every 250 ms while one can be due, else the 5 s sweep. */
+  private readonly clock = new PollClock((sweep) => {
+    let due = false;
+    for (const l of this.lanes) if (l.wait.poll(sweep)) due = true;
+    if (due) void this.pump();
+    return due;
+  });
   /** bdSeq of the current (or next) connection; -1 before the first. */
   private bdSeq = -1;
   private seq = 0;
@@ -138,7 +142,7 @@ export class SparkplugSink implements MqttBackedSink {
           type,
           cursor,
           tracker: new AckTracker(store.cursor(cursor, type)),
-          wait: new LaneWake(),
+          wait: new LaneWake(this.clock),
           inflight: 0,
           acking: Promise.resolve(),
         };
@@ -168,12 +172,7 @@ export class SparkplugSink implements MqttBackedSink {
     );
     this.running = true;
     this.conn.start();
-    this.pollTimer = setInterval(() => {
-      const sweep = ++this.polls % (DRAINED_SWEEP_MS / POLL_MS) === 0;
-      let due = false;
-      for (const l of this.lanes) if (l.wait.poll(sweep)) due = true;
-      if (due) void this.pump();
-    }, POLL_MS);
+    this.clock.start();
     this.o.log.info(
       {
         url: safeUrl(config.url),
@@ -205,7 +204,7 @@ export class SparkplugSink implements MqttBackedSink {
   async stop(): Promise<void> {
     if (!this.running || this.stopping) return;
     this.stopping = true;
-    clearInterval(this.pollTimer);
+    this.clock.stop();
     const deadline = performance.now() + this.o.config.stopTimeout;
     while (this.conn?.connected && this.lanes.some((l) => l.inflight > 0) && performance.now() < deadline) {
       await new Promise<void>((r) => {
