@@ -38,6 +38,27 @@ const zodEnglishOnly = {
     }));
   },
 };
+// node-cron imports node:crypto for its task ids (randomUUID), but the agent uses only its parser
+// (src/schedule/cron-slots.ts) and creates no task: its randomUUID loads crypto when called, so
+// an agent that needs no crypto otherwise never loads it (issue 15: idle RSS,
+// src/shared/builtins.ts).
+const nodeCronLazyCrypto = {
+  name: 'node-cron-lazy-crypto',
+  setup(b) {
+    b.onResolve({ filter: /^node:crypto$/ }, (args) =>
+      /[\\/]node_modules[\\/]node-cron[\\/]/.test(args.importer)
+        ? { path: 'node:crypto', namespace: 'node-cron-crypto' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'node-cron-crypto' }, () => ({
+      contents:
+        "import { createRequire } from 'node:module';\n" +
+        'const load = createRequire(import.meta.url);\n' +
+        "export function randomUUID(options) { return load('node:crypto').randomUUID(options); }\n",
+      resolveDir: root,
+    }));
+  },
+};
 const out = path.join(root, 'dist', 'agent');
 rmSync(out, { recursive: true, force: true });
 await build({
@@ -54,6 +75,6 @@ await build({
   external: ['classic-level', 'serialport', '@serialport/*', 'pg-native'],
   // CommonJS packages inside an ES module bundle call require(): give them Node's.
   banner: { js: "import { createRequire as __halfwegRequire } from 'node:module'; const require = __halfwegRequire(import.meta.url);" },
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, nodeCronLazyCrypto],
   logLevel: 'warning',
 });

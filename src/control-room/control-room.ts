@@ -23,7 +23,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { constants as zlib, createGzip } from 'node:zlib';
 import type { Logger } from '../ops/log.js';
 import type { HttpRoutes } from '../ops/http-server.js';
 import { aggregateRows, aggregateTrend, alarmEvents, parseTime, RAW_SPAN_MS, rawHistory } from './history.js';
@@ -32,6 +31,7 @@ import { loadOperators, type Operators } from './operators.js';
 import { hostname } from 'node:os';
 import { knownHost, sameOrigin, sameSecret, Sessions, type Session } from './sessions.js';
 import { loadStatic, pageFiles, type StaticFile } from './static-files.js';
+import { nodeZlib } from '../shared/builtins.js';
 import type { AgentView } from './view.js';
 
 export interface ControlRoomOptions {
@@ -394,7 +394,8 @@ export class ControlRoom implements HttpRoutes {
     });
     let out: Writable = res;
     if (gz) {
-      const z = createGzip({ level: 1, flush: zlib.Z_SYNC_FLUSH });
+      const zlib = nodeZlib();
+      const z = zlib.createGzip({ level: 1, flush: zlib.constants.Z_SYNC_FLUSH });
       z.pipe(res);
       out = z;
     }

@@ -10,17 +10,18 @@
  * also paces guessing); a token is random, so one SHA-256 is enough and costs nothing. Comparison
  * is constant-time (timingSafeEqual) either way. `halfweg operator NAME` writes a line.
  */
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { ScryptOptions } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { HalfwegError } from '../errors.js';
 import { parseOperators, type OperatorCredential } from './operators-schema.js';
+import { nodeCrypto } from '../shared/builtins.js';
 
 export type { OperatorCredential };
 export { parseOperators };
 
 function scrypt(secret: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scryptCb(secret, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+    nodeCrypto().scrypt(secret, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
   );
 }
 
@@ -42,15 +43,15 @@ const NEW_SCRYPT = { N: 16384, r: 8, p: 1 };
 
 /** The line `halfweg operator` writes for a password. */
 export async function passwordLine(name: string, password: string): Promise<string> {
-  const salt = randomBytes(16);
+  const salt = nodeCrypto().randomBytes(16);
   const hash = await scrypt(password, salt, 32, { ...NEW_SCRYPT, maxmem: 64 * 1024 * 1024 });
   return `${name} scrypt$${NEW_SCRYPT.N}$${NEW_SCRYPT.r}$${NEW_SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
 /** A fresh token and the line that accepts it (the token is shown once, the line is stored). */
 export function tokenLine(name: string): { token: string; line: string } {
-  const token = randomBytes(24).toString('base64url');
-  return { token, line: `${name} sha256$${createHash('sha256').update(token).digest('hex')}` };
+  const token = nodeCrypto().randomBytes(24).toString('base64url');
+  return { token, line: `${name} sha256$${nodeCrypto().createHash('sha256').update(token).digest('hex')}` };
 }
 
 export class Operators {
@@ -60,8 +61,8 @@ export class Operators {
     name: '',
     kind: 'scrypt',
     params: NEW_SCRYPT,
-    salt: randomBytes(16),
-    hash: randomBytes(32),
+    salt: nodeCrypto().randomBytes(16),
+    hash: nodeCrypto().randomBytes(32),
   };
 
   constructor(list: readonly OperatorCredential[]) {
@@ -79,12 +80,12 @@ export class Operators {
     const c = known ?? this.decoy;
     let candidate: Buffer;
     if (c.kind === 'sha256') {
-      candidate = createHash('sha256').update(secret).digest();
+      candidate = nodeCrypto().createHash('sha256').update(secret).digest();
     } else {
       const { N, r, p } = c.params!;
       candidate = await scrypt(secret, c.salt!, c.hash.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
     }
-    const ok = candidate.length === c.hash.length && timingSafeEqual(candidate, c.hash);
+    const ok = candidate.length === c.hash.length && nodeCrypto().timingSafeEqual(candidate, c.hash);
     return ok && known ? known.name : null;
   }
 }

@@ -8,9 +8,9 @@
  * Sessions live in memory: a restart logs everyone out, which is the safe failure. Ids and tokens
  * are 32 random bytes; comparisons are constant-time. Sessions end after `ttl` without a request.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { nodeCrypto } from '../shared/builtins.js';
 
 export const COOKIE = 'halfweg_session';
 /** Sessions at once, all operators: a flood of logins cannot grow memory without bound. */
@@ -26,7 +26,7 @@ export interface Session {
 export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return x.length === y.length && nodeCrypto().timingSafeEqual(x, y);
 }
 
 export function cookieValue(req: IncomingMessage, name: string): string | undefined {
@@ -78,9 +78,9 @@ export class Sessions {
       this.byId.delete(oldest.id);
     }
     const s: Session = {
-      id: randomBytes(32).toString('base64url'),
+      id: nodeCrypto().randomBytes(32).toString('base64url'),
       operator,
-      csrf: randomBytes(32).toString('base64url'),
+      csrf: nodeCrypto().randomBytes(32).toString('base64url'),
       lastSeen: this.clock(),
     };
     this.byId.set(s.id, s);

@@ -3,18 +3,35 @@
  * it (the page weighs what a wall screen on a slow plant network can load at once). uPlot comes
  * from its npm package's dist folder: no build step on the box.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { packageRoot } from '../settings/load.js';
+import { nodeCrypto, nodeZlib } from '../shared/builtins.js';
 
-export interface StaticFile {
-  readonly type: string;
-  readonly body: Buffer;
-  readonly gzip: Buffer;
-  readonly etag: string;
+/**
+ * One of the page's files. Its gzipped body and ETag are made when it is first served, not when
+ * the agent starts: an agent nobody looks at then never loads zlib and crypto (issue 15: idle
+ * RSS, src/shared/builtins.ts).
+ */
+export class StaticFile {
+  private zipped: Buffer | undefined;
+  private tag: string | undefined;
+
+  constructor(
+    readonly type: string,
+    readonly body: Buffer,
+  ) {}
+
+  get gzip(): Buffer {
+    this.zipped ??= nodeZlib().gzipSync(this.body, { level: 9 });
+    return this.zipped;
+  }
+
+  get etag(): string {
+    this.tag ??= `"${nodeCrypto().createHash('sha256').update(this.body).digest('base64url').slice(0, 16)}"`;
+    return this.tag;
+  }
 }
 
 const TYPES: Record<string, string> = {
@@ -41,12 +58,7 @@ export async function loadStatic(files: Record<string, string>): Promise<Map<str
   const out = new Map<string, StaticFile>();
   for (const [url, file] of Object.entries(files)) {
     const body = await readFile(file);
-    out.set(url, {
-      type: TYPES[path.extname(file)] ?? 'application/octet-stream',
-      body,
-      gzip: gzipSync(body, { level: 9 }),
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`,
-    });
+    out.set(url, new StaticFile(TYPES[path.extname(file)] ?? 'application/octet-stream', body));
   }
   return out;
 }

@@ -17,16 +17,23 @@ import { freePort } from '../support/port.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const main = path.join(root, 'dist/src/main.js');
+/** The agent as shipped (scripts/bundle.mjs): packages are inlined there, Node's builtins still show. */
+const bundled = path.join(root, 'dist/agent/main.js');
 const hook = path.join(root, 'test/fixtures/load-log/register.mjs');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'halfweg-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `halfweg run` on the config until it is ready and has polled, stops it, returns the modules it loaded. */
-async function modulesLoaded(name: string, config: string, http = 'http: { enabled: false }'): Promise<string> {
+async function modulesLoaded(
+  name: string,
+  config: string,
+  http = 'http: { enabled: false }',
+  how: { main?: string; meanwhile?: (log: () => string) => Promise<void> } = {},
+): Promise<string> {
   const file = path.join(dir, `${name}.yaml`);
   const log = path.join(dir, `${name}.loads`);
   writeFileSync(file, `agent: { id: lazy, site: test, dataDir: ${path.join(dir, name)} }\n${http}\n${config}`);
-  const child = spawn(process.execPath, ['--import', hook, main, 'run', '--config', file], {
+  const child = spawn(process.execPath, ['--import', hook, how.main ?? main, 'run', '--config', file], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, HALFWEG_LOAD_LOG: log },
   });
@@ -40,6 +47,7 @@ async function modulesLoaded(name: string, config: string, http = 'http: { enabl
     void exited.then(() => reject(new Error(`agent exited before ready:\n${out}`)));
   });
   await new Promise((r) => setTimeout(r, 1500)); // a poll or two: whatever polling needs is loaded by now
+  await how.meanwhile?.(() => (existsSync(log) ? readFileSync(log, 'utf8') : ''));
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   return existsSync(log) ? readFileSync(log, 'utf8') : '';
@@ -85,6 +93,31 @@ describe('the agent loads what its config uses', () => {
     expect(loads).not.toContain('/node_modules/tdigest/');
     expect(loads).not.toContain('/node_modules/prom-client/lib/cluster.js');
     expect(loads).not.toMatch(/^(node:)?(https|tls)$/m);
+  }, 30_000);
+
+  it('the shipped agent with its page on loads crypto and zlib only when the page is fetched', async () => {
+    const port = await freePort();
+    const web = await freePort();
+    const builtin = (loads: string, name: string) => new RegExp(`^node:${name}$`, 'm').test(loads);
+    let before = '';
+    const loads = await modulesLoaded('bundled', simulatedBoiler(port), `http: { port: ${web} }`, {
+      main: bundled,
+      async meanwhile(log) {
+        before = log();
+        const res = await fetch(`http://127.0.0.1:${web}/`, { headers: { 'accept-encoding': 'gzip' } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('etag')).toMatch(/^"[\w-]{16}"$/);
+        expect(await res.text()).toContain('<html'); // fetch unzips what the agent gzipped
+      },
+    });
+    expect(before).toContain('node:http'); // the hook sees the shipped agent's builtins
+    // Polling, storing, detecting and an ops endpoint nobody reads need neither (src/shared/builtins.ts);
+    // node-cron's import of crypto is made lazy in the bundle (scripts/bundle.mjs).
+    expect(builtin(before, 'crypto')).toBe(false);
+    expect(builtin(before, 'zlib')).toBe(false);
+    // The page's gzipped body and ETag need both, loaded when first served.
+    expect(builtin(loads, 'crypto')).toBe(true);
+    expect(builtin(loads, 'zlib')).toBe(true);
   }, 30_000);
 
   it('a named time zone does use Intl (the hook sees it when it happens)', async () => {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { DeviceSpec } from '../../settings/load.js';
 import { TABLES, type Table } from '../../settings/profile-schema.js';
 import type { Forbidden } from './request-plan.js';
+import { nodeCrypto } from '../../shared/builtins.js';
 
 /**
  * The exception holes a device taught the poller (addresses it answers with exception 02, see
@@ -43,7 +43,7 @@ export function deviceFingerprint(spec: DeviceSpec): string {
     maxBits: spec.maxBits,
     points,
   };
-  return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 16);
 }
 
 export function learntHoles(spec: DeviceSpec, forbidden: Forbidden, now: number): LearntHoles {
