@@ -28,6 +28,12 @@ export interface PointCatalogue {
   points(device: string): readonly PointInfo[];
   /** The configured devices, in configuration order. */
   devices(): readonly string[];
+  /**
+   * The catalogue as of now, for a caller that keeps what it looked up (LiveValues: a point's
+   * entry once, not per reading): a catalogue that follows reloads returns the one built from the
+   * current settings, a new object after each reload. Absent: this catalogue never changes.
+   */
+  snapshot?(): PointCatalogue;
 }
 
 interface DeviceLike {
@@ -123,7 +129,12 @@ export function followingCatalogue<S extends Parameters<typeof pointCatalogue>[0
     }
     return cat;
   };
-  return { get: (d, p) => now().get(d, p), points: (d) => now().points(d), devices: () => now().devices() };
+  return {
+    get: (d, p) => now().get(d, p),
+    points: (d) => now().points(d),
+    devices: () => now().devices(),
+    snapshot: now,
+  };
 }
 
 /** No points known: sinks built without settings (tests, benchmarks) publish values as read. */

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LiveValues } from '../../src/sinks/live-values.js';
+import { followingCatalogue } from '../../src/sinks/point-catalogue.js';
 import { publishedValue } from '../../src/sinks/precision.js';
 import { QUALITIES, type Quality, type Reading } from '../../src/shared/reading.js';
 
@@ -114,5 +115,56 @@ describe('live values', () => {
     live.update({ device: 'd', ts: 6, readings: [r('x', 1), r('y', 3)] });
     expect(Object.keys(JSON.parse(live.take('d', false, 9)!).points)).toEqual(['y']);
     expect(Object.keys(JSON.parse(live.take('d', true, 9)!).points)).toEqual(['x', 'y']);
+  });
+
+  it("rounds to each point's precision, and follows a reload of the catalogue from the next reading on", () => {
+    const settings = (precision: number, unit: string) => ({
+      devices: [
+        {
+          name: 'd',
+          groups: [
+            {
+              points: Array.from({ length: 40 }, (_, i) => ({
+                name: `p${i}`,
+                description: '',
+                unit,
+                type: 'float32' as const,
+                scale: 0.001,
+                offset: 0,
+                precision,
+                range: null,
+                writable: false,
+              })),
+            },
+          ],
+        },
+      ],
+      serialDevices: [],
+    });
+    let current = settings(1, 'bar');
+    const live = new LiveValues(
+      'a',
+      followingCatalogue(() => current),
+    );
+    // 50 points, 40 of them in the catalogue.
+    const batch = (ts: number): Reading[] =>
+      Array.from({ length: 50 }, (_, i) => ({ device: 'd', point: `p${i}`, value: i + 0.123456, quality: 'good', ts }));
+    live.update({ device: 'd', ts: 5, readings: batch(5) });
+    const first = live.takeAll('d', true, 9, true);
+    const points = JSON.parse(first.device!.toString()).points as Record<string, { value: number }>;
+    expect(Object.keys(points)).toHaveLength(50);
+    expect(points['p3']!.value).toBe(3.1);
+    expect(points['p45']!.value).toBe(45.123456); // not in the catalogue: as read
+    expect(JSON.parse(first.points[3]!.payload)).toMatchObject({ point: 'p3', value: 3.1, unit: 'bar' });
+    expect(JSON.parse(first.points[45]!.payload)).toMatchObject({ point: 'p45', unit: '' });
+
+    current = settings(3, 'kPa'); // SIGHUP: the agent's settings are replaced
+    live.update({ device: 'd', ts: 6, readings: batch(6) });
+    const next = live.takeAll('d', false, 10, true);
+    const changed = JSON.parse(next.device!.toString()).points as Record<string, { value: number }>;
+    // Only the catalogued points changed their published value (p45 is the same as before).
+    expect(Object.keys(changed)).toHaveLength(40);
+    expect(changed['p3']!.value).toBe(3.123);
+    expect(JSON.parse(next.points[3]!.payload)).toMatchObject({ value: 3.123, unit: 'kPa' });
   });
 });
