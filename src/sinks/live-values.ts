@@ -31,13 +31,13 @@ interface PointState {
   readonly headAt: number;
   readonly headLen: number;
   /**
-   * The point's catalogue entry (null: the catalogue has none) as of catalogue `infoOf`: looked up
-   * once per catalogue, not twice per reading (a Map per device, then per point; issue 15: the live
-   * values were an eighth to a quarter of the agent's CPU at 5,000 points, side by side with and
-   * without them, and these lookups a fifth of their JavaScript, `perf`).
+   * The point's catalogue entry (null: the catalogue has none) as of catalogue `infoOf` (null: not
+   * looked up yet): looked up once per catalogue, not twice per reading (a Map per device, then per
+   * point; issue 15: the live values were an eighth to a quarter of the agent's CPU at 5,000
+   * points, side by side with and without them, and these lookups a fifth of their JavaScript).
    */
   info: PointInfo | null;
-  infoOf: PointCatalogue;
+  infoOf: PointCatalogue | null;
 }
 
 /** One device's points, in first-seen order, and their payload starts. */
@@ -209,37 +209,34 @@ export class LiveValues {
         if (p) row[i] = p;
       }
       if (!p) {
-        const info = cat.get(r.device, r.point) ?? null;
-        const value = publishedValue(r.value, info ?? undefined);
         let d = this.devices.get(r.device);
         if (!d) this.devices.set(r.device, (d = new DeviceValues()));
         const headAt = d.heads.length;
         d.heads.text(`${JSON.stringify(r.point)}:{"value":`);
-        const state: PointState = {
+        p = {
           device: r.device,
           point: r.point,
-          value,
+          value: Number.NaN,
           quality: r.quality,
           ts: r.ts,
           dirty: true,
           headAt,
           headLen: d.heads.length - headAt,
-          info,
-          infoOf: cat,
+          info: null,
+          infoOf: null,
         };
-        d.points.set(r.point, state);
-        row[i] = state;
+        d.points.set(r.point, p);
+        row[i] = p;
         changed = true;
-      } else {
-        const value = publishedValue(r.value, LiveValues.infoOf(p, cat));
-        if (!Object.is(p.value, value) || p.quality !== r.quality) {
-          p.dirty = true;
-          changed = true;
-        }
-        p.value = value;
-        p.quality = r.quality;
-        p.ts = r.ts;
       }
+      const value = publishedValue(r.value, LiveValues.infoOf(p, cat));
+      if (!Object.is(p.value, value) || p.quality !== r.quality) {
+        p.dirty = true;
+        changed = true;
+      }
+      p.value = value;
+      p.quality = r.quality;
+      p.ts = r.ts;
     }
     return changed;
   }
