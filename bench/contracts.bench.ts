@@ -121,11 +121,11 @@ function encodeCpu(kind: Kind, recs: StoredRecord[]): number {
 
 function sinkConfig(kind: Kind, url: string): MqttSinkConfig {
   const base = { url, types: ['readings'], reconnect: { initial: 100, max: 1000 }, heartbeat: 3_600_000 };
-  if (kind === 'binary') return mqttSinkSchema.parse({ ...base, format: 'binary' });
-  if (kind === 'json batch') return mqttSinkSchema.parse({ ...base, format: 'json', batchReadings: 2000 });
+  if (kind === 'binary') return mqttSinkSchema().parse({ ...base, format: 'binary' });
+  if (kind === 'json batch') return mqttSinkSchema().parse({ ...base, format: 'json', batchReadings: 2000 });
   if (kind === 'json plain')
-    return mqttSinkSchema.parse({ ...base, format: 'json', jsonStyle: 'plain', batchReadings: 2000 });
-  return mqttSinkSchema.parse({ ...base, format: 'sparkplug' });
+    return mqttSinkSchema().parse({ ...base, format: 'json', jsonStyle: 'plain', batchReadings: 2000 });
+  return mqttSinkSchema().parse({ ...base, format: 'sparkplug' });
 }
 
 /** Drains `n` readings through a sink of `kind`; bytes per reading at a subscriber (when `count`), CPU ms per 1,000 readings. */
@@ -139,7 +139,7 @@ async function drain(
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-bench-contracts-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({
+    config: storeSchema().parse({
       sync: 'interval',
       syncInterval: 100,
       memoryReadings: 200_000,

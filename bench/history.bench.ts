@@ -19,7 +19,7 @@ let mono = 0;
 const T0 = 1_767_225_600_000;
 const store = new LevelStore({
   dir: path.join(dir, 'store'),
-  config: storeSchema.parse({ keepReadings: '24h', sinks: { controlRoom: { types: ['alarm'] } } }),
+  config: storeSchema().parse({ keepReadings: '24h', sinks: { controlRoom: { types: ['alarm'] } } }),
   log: silentLogger(),
   clock: { now: () => T0, monotonic: () => mono },
   retentionInterval: 3_600_000,

@@ -36,7 +36,7 @@ interface Row {
 }
 
 async function run(broker: Mosquitto, bandwidth: number | undefined, backlogged = true): Promise<Row> {
-  const config = mqttSinkSchema.parse({
+  const config = mqttSinkSchema().parse({
     url: broker.url,
     types: ['alarm', 'readings'],
     format: 'binary',
@@ -46,7 +46,7 @@ async function run(broker: Mosquitto, bandwidth: number | undefined, backlogged 
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-bench-link-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({ memoryReadings: 200_000, sinks: sinkCursors({ cloud: config }) }),
+    config: storeSchema().parse({ memoryReadings: 200_000, sinks: sinkCursors({ cloud: config }) }),
     log: silentLogger(),
   });
   await store.open();

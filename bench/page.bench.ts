@@ -241,7 +241,7 @@ try {
   let now = Date.now() - 3_600_000;
   const store = new LevelStore({
     dir: path.join(dir, 'hour'),
-    config: configSchema.parse({ store: { sync: 'interval' } }).store,
+    config: configSchema().parse({ store: { sync: 'interval' } }).store,
     log: silentLogger(),
     clock: { now: () => now, monotonic: () => now },
   });

@@ -39,7 +39,7 @@ async function withStore<T>(config: MqttSinkConfig, fn: (store: LevelStore) => P
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-bench-sink-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({
+    config: storeSchema().parse({
       sync: 'interval',
       syncInterval: 100,
       memoryReadings: 200_000,
@@ -117,7 +117,7 @@ async function drainOnce(
   broker: Mosquitto,
   compression: 'deflate' | 'brotli',
 ): Promise<{ rate: number; bytesPerReading: number; payloadPerReading: number }> {
-  const config = mqttSinkSchema.parse({ url: broker.url, types: ['readings'], compression, heartbeat: 3_600_000 });
+  const config = mqttSinkSchema().parse({ url: broker.url, types: ['readings'], compression, heartbeat: 3_600_000 });
   return withStore(config, async (store) => {
     await commitBacklog(store, DRAIN_READINGS);
     await sleep(300); // the interval sync makes the backlog durable (sinks see only durable records)
@@ -170,7 +170,7 @@ function jsonPerReadingBytes(): number {
 async function outage(
   broker: Mosquitto,
 ): Promise<{ samples: { rss: number; heap: number }[]; drainRate: number; readings: number }> {
-  const config = mqttSinkSchema.parse({
+  const config = mqttSinkSchema().parse({
     url: broker.url,
     types: ['readings'],
     heartbeat: 3_600_000,

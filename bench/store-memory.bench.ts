@@ -37,7 +37,7 @@ async function run(keep: boolean): Promise<string[]> {
   const sinks = { cloud: { types: ['readings'] }, ...(keep ? { audit: { types: ['readings'] } } : {}) };
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({ sinks }),
+    config: storeSchema().parse({ sinks }),
     log: silentLogger(),
     retentionInterval: 3_600_000,
   });

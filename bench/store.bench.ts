@@ -31,7 +31,7 @@ async function tmp(): Promise<{ dir: string; done: () => Promise<void> }> {
 function makeStore(dir: string, over: Record<string, unknown> = {}): LevelStore {
   return new LevelStore({
     dir,
-    config: storeSchema.parse({ diskBudget: 64 * 2 ** 30, sinks: { cloud: { types: ['readings'] } }, ...over }),
+    config: storeSchema().parse({ diskBudget: 64 * 2 ** 30, sinks: { cloud: { types: ['readings'] } }, ...over }),
     log: silentLogger(),
     retentionInterval: 3_600_000,
   });

@@ -75,7 +75,7 @@ export async function readStore(dataDir: string): Promise<StoreView> {
     if (!existsSync(dir)) continue;
     const store = new LevelStore({
       dir,
-      config: storeSchema.parse({ sinks: { audit: { types: ['readings', 'aggregate', 'alarm'] } } }),
+      config: storeSchema().parse({ sinks: { audit: { types: ['readings', 'aggregate', 'alarm'] } } }),
       log: silentLogger(),
       readOnlyTool: true,
     });

@@ -26,40 +26,41 @@ export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 const MAX_SHELVE = 30 * 86_400_000;
 
-const who = {
+const who = () => ({
   by: z.string().trim().min(1).max(200).optional(),
   comment: z.string().max(1000).optional(),
   requestId: z.union([z.string().max(200), z.number()]).optional(),
   agent: z.string().max(200).optional(),
   at: z.union([z.string().max(64), z.number()]).optional(),
-};
-const common = {
+});
+const common = () => ({
   id: z
     .string()
     .min(3)
     .max(300)
     .regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, 'expected an alarm id "<device>/<point>/<kind>"'),
-  ...who,
-};
+  ...who(),
+});
 
-const commandSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('ack'), ...common }),
-  z.strictObject({ action: z.literal('shelve'), ...common, for: duration(1000, MAX_SHELVE).optional() }),
-  z.strictObject({ action: z.literal('unshelve'), ...common }),
-  z.strictObject({ action: z.literal('out-of-service'), ...common }),
-  z.strictObject({ action: z.literal('in-service'), ...common }),
-  z.strictObject({
-    action: z.literal('ack-device'),
-    device: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[^/\s]+$/, 'expected a device name'),
-    ...who,
-  }),
-]);
+const commandSchema = () =>
+  z.discriminatedUnion('action', [
+    z.strictObject({ action: z.literal('ack'), ...common() }),
+    z.strictObject({ action: z.literal('shelve'), ...common(), for: duration(1000, MAX_SHELVE).optional() }),
+    z.strictObject({ action: z.literal('unshelve'), ...common() }),
+    z.strictObject({ action: z.literal('out-of-service'), ...common() }),
+    z.strictObject({ action: z.literal('in-service'), ...common() }),
+    z.strictObject({
+      action: z.literal('ack-device'),
+      device: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[^/\s]+$/, 'expected a device name'),
+      ...who(),
+    }),
+  ]);
 
-export type AlarmCommand = z.infer<typeof commandSchema>;
+export type AlarmCommand = z.infer<ReturnType<typeof commandSchema>>;
 
 export type ParsedCommand =
   | { readonly ok: true; readonly command: AlarmCommand }
@@ -96,7 +97,7 @@ export function parseCommand(payload: Uint8Array | string, agent: string): Parse
       id,
     };
   }
-  const r = commandSchema.safeParse(raw);
+  const r = commandSchema().safeParse(raw);
   if (!r.success) {
     const reason = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
     return { ok: false, reason, requestId, action, id, ...(device !== undefined ? { device } : {}) };

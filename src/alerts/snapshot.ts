@@ -22,27 +22,34 @@ export interface AlarmSnapshot {
   readonly seqs: Readonly<Record<string, number>>;
 }
 
-const num = z.number();
-const note = z.object({ by: z.string().nullable(), at: num, comment: z.string().nullable() });
+const num = () => z.number();
+const note = () => z.object({ by: z.string().nullable(), at: num(), comment: z.string().nullable() });
 
-const recordSchema = z.object({
-  id: z.string(),
-  device: z.string(),
-  point: z.string(),
-  kind: z.string(),
-  state: z.enum(ALARM_STATES),
-  conditionActive: z.boolean(),
-  condition: z.string().nullable(),
-  priority: z.enum(PRIORITIES),
-  value: num.nullable(),
-  score: num,
-  since: num.nullable(),
-  ack: note.nullable(),
-  shelf: note.extend({ until: num }).nullable(),
-  outOfService: note.nullable(),
-  chatter: z.object({ starts: z.array(num), active: z.boolean(), count: num, reportedAt: num, reportedCount: num }),
-  seq: z.number().int().nonnegative(),
-});
+const recordSchema = () =>
+  z.object({
+    id: z.string(),
+    device: z.string(),
+    point: z.string(),
+    kind: z.string(),
+    state: z.enum(ALARM_STATES),
+    conditionActive: z.boolean(),
+    condition: z.string().nullable(),
+    priority: z.enum(PRIORITIES),
+    value: num().nullable(),
+    score: num(),
+    since: num().nullable(),
+    ack: note().nullable(),
+    shelf: note().extend({ until: num() }).nullable(),
+    outOfService: note().nullable(),
+    chatter: z.object({
+      starts: z.array(num()),
+      active: z.boolean(),
+      count: num(),
+      reportedAt: num(),
+      reportedCount: num(),
+    }),
+    seq: z.number().int().nonnegative(),
+  });
 
 /** The valid records and counters of a loaded document, and one line per thing skipped. */
 export function readSnapshot(doc: unknown): { alarms: AlarmRecord[]; seqs: Map<string, number>; problems: string[] } {
@@ -55,8 +62,9 @@ export function readSnapshot(doc: unknown): { alarms: AlarmRecord[]; seqs: Map<s
   if (!top.success)
     return { alarms, seqs, problems: [`not an alarm state document of version ${SNAPSHOT_VERSION}; ignored`] };
   for (const [id, n] of Object.entries(top.data.seqs)) if (Number.isInteger(n) && n >= 0) seqs.set(id, n);
+  const record = recordSchema();
   top.data.alarms.forEach((raw, i) => {
-    const r = recordSchema.safeParse(raw);
+    const r = record.safeParse(raw);
     if (!r.success) {
       problems.push(
         `alarms[${i}]: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}; skipped`,

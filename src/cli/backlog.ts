@@ -150,7 +150,7 @@ export const backlogCommand: Command = {
         format: { type: 'string', default: 'ndjson' },
       },
     });
-    let config: StoreConfig = storeSchema.parse({});
+    let config: StoreConfig = storeSchema().parse({});
     let dataDir = values['data-dir'];
     let base = values.url ?? 'http://127.0.0.1:9464';
     if (values.config) {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { duration, text } from '../settings/schema-helpers.js';
 
-export const controlRoomHttpShape = {
+export const controlRoomHttpShape = () => ({
   /**
    * File of operators who may acknowledge and shelve from the page, one per line (relative to the
    * config file). Absent: the page is read-only. Lines come from `halfweg operator NAME`:
@@ -22,7 +22,7 @@ export const controlRoomHttpShape = {
   hostnames: z.array(text()).default([]),
   /** An operator's login lasts this long without a request. */
   session: duration(60_000, 7 * 86_400_000).default(8 * 3_600_000),
-};
+});
 
-const controlRoomHttpSchema = z.strictObject(controlRoomHttpShape);
-export type ControlRoomHttpOptions = z.infer<typeof controlRoomHttpSchema>;
+const controlRoomHttpSchema = () => z.strictObject(controlRoomHttpShape());
+export type ControlRoomHttpOptions = z.infer<ReturnType<typeof controlRoomHttpSchema>>;

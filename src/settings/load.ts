@@ -402,7 +402,8 @@ function salvage(raw: unknown): Pick<Config, 'profileDirs' | 'cloud'> & {
     const r = schema.safeParse(v);
     return r.success ? r.data : undefined;
   };
-  const shape = configSchema.shape;
+  const shape = configSchema().shape;
+  const sinkSchema = mqttSinkSchema();
   const entries = <T>(list: unknown, schema: z.ZodType<T>): [number, T][] =>
     Array.isArray(list)
       ? list.flatMap((v, i) => {
@@ -413,11 +414,11 @@ function salvage(raw: unknown): Pick<Config, 'profileDirs' | 'cloud'> & {
   const cloud = ok(shape.cloud, o['cloud']);
   return {
     profileDirs: ok(shape.profileDirs, o['profileDirs']) ?? [],
-    devices: entries(o['devices'], deviceSchema),
-    simulators: entries(o['simulators'], simulatorSchema),
+    devices: entries(o['devices'], deviceSchema()),
+    simulators: entries(o['simulators'], simulatorSchema()),
     sinks: isRecord(o['sinks'])
       ? Object.entries(o['sinks']).flatMap(([n, v]) => {
-          const c = ok(mqttSinkSchema, v);
+          const c = ok(sinkSchema, v);
           return c ? [[n, c] as [string, MqttSinkConfig]] : [];
         })
       : [],
@@ -441,7 +442,7 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
   const abs = path.resolve(file);
   const label = displayPath(abs);
   const raw = await readYaml(abs, label);
-  const { value: config, errors } = validate(configSchema, raw, label);
+  const { value: config, errors } = validate(configSchema(), raw, label);
   const problems: string[] = [...errors];
   const notes: string[] = [];
   const parts = config

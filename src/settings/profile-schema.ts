@@ -21,7 +21,7 @@ export type ByteOrder = (typeof ORDERS)[number];
 export { limitsSchema, type Limits } from './limits-schema.js';
 
 /** Every field a point can have. Profiles give them; configs override them per device. */
-const pointFields = {
+const pointFields = () => ({
   description: text().optional(),
   unit: z.string().optional(),
   table: oneOf(TABLES),
@@ -35,7 +35,7 @@ const pointFields = {
   range: z.tuple([finite(), finite()]).optional(),
   /** Decimal places the published value is rounded to (JSON and Sparkplug; the store keeps the value as read). */
   precision: intIn(0, 12).optional(),
-  limits: limitsSchema.optional(),
+  limits: limitsSchema().optional(),
   /** Name of a poll group of the profile or device; the point is polled at that group's interval. */
   group: identifier.optional(),
   /** The agent never writes to equipment unless a point says so (and `writes.enabled` is set: src/writes/README.md). */
@@ -45,46 +45,49 @@ const pointFields = {
   /** Function code of a write: `single` (5 for a coil, 6 for a 16-bit register) or `multiple` (15, 16); 32/64-bit values always use 16. */
   writeFunction: oneOf(['single', 'multiple'] as const).optional(),
   /** Detector options for this point (src/detect/options.ts); the config's `detect.points` override them. */
-  detect: pointDetectSchema.optional(),
+  detect: pointDetectSchema().optional(),
   enabled: bool().optional(),
-};
-
-export const profilePointSchema = z.strictObject(pointFields);
-export const pointOverrideSchema = z.strictObject(pointFields).partial();
-
-export const groupSchema = z.strictObject({ interval: duration(10, 86_400_000) });
-
-export const modbusProfileSchema = z.strictObject({
-  model: text(),
-  manufacturer: text().optional(),
-  description: text().optional(),
-  protocol: oneOf(['modbus'] as const).optional(),
-  /** Physics model the built-in simulator uses for this profile (see src/sources/simulator/). */
-  simulation: identifier.optional(),
-  groups: z.record(z.string(), groupSchema).optional(),
-  points: z.record(z.string(), profilePointSchema),
 });
+
+export const profilePointSchema = () => z.strictObject(pointFields());
+export const pointOverrideSchema = () => z.strictObject(pointFields()).partial();
+
+export const groupSchema = () => z.strictObject({ interval: duration(10, 86_400_000) });
+
+export const modbusProfileSchema = () =>
+  z.strictObject({
+    model: text(),
+    manufacturer: text().optional(),
+    description: text().optional(),
+    protocol: oneOf(['modbus'] as const).optional(),
+    /** Physics model the built-in simulator uses for this profile (see src/sources/simulator/). */
+    simulation: identifier.optional(),
+    groups: z.record(z.string(), groupSchema()).optional(),
+    points: z.record(z.string(), profilePointSchema()),
+  });
 
 /**
  * Any device profile: Modbus (no `protocol`, or `protocol: modbus`) or serial (`protocol: serial`,
  * see serial-schema.ts). Validate a document with `profileSchemaFor(doc)` to get the errors of the
  * branch it claims to be rather than a union's "invalid input".
  */
-export const profileSchema = z.union([modbusProfileSchema, serialProfileSchema]);
+export const profileSchema = () => z.union([modbusProfileSchema(), serialProfileSchema()]);
 
-export function profileSchemaFor(doc: unknown): typeof modbusProfileSchema | typeof serialProfileSchema {
+export function profileSchemaFor(
+  doc: unknown,
+): ReturnType<typeof modbusProfileSchema> | ReturnType<typeof serialProfileSchema> {
   const protocol = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['protocol'] : undefined;
-  return protocol === 'serial' ? serialProfileSchema : modbusProfileSchema;
+  return protocol === 'serial' ? serialProfileSchema() : modbusProfileSchema();
 }
 
 /** A Modbus profile (the only kind Modbus devices and simulators accept). */
-export type ProfileInput = z.infer<typeof modbusProfileSchema>;
+export type ProfileInput = z.infer<ReturnType<typeof modbusProfileSchema>>;
 export type AnyProfileInput = ProfileInput | SerialProfileInput;
 
 export function isSerialProfile(p: AnyProfileInput): p is SerialProfileInput {
   return p.protocol === 'serial';
 }
-export type PointOverride = z.infer<typeof pointOverrideSchema>;
+export type PointOverride = z.infer<ReturnType<typeof pointOverrideSchema>>;
 
 /** A point as the agent uses it: profile, then device overrides, then defaults, all resolved. */
 export interface PointSpec {

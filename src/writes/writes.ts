@@ -61,15 +61,16 @@ export interface WritesOptions {
   readonly clock?: () => number;
 }
 
-const commandSchema = z.strictObject({
-  device: z.string().min(1).max(200),
-  point: z.string().min(1).max(200),
-  value: z.unknown(),
-  by: z.string().trim().min(1).max(200),
-  requestId: z.union([z.string().max(200), z.number()]).optional(),
-  agent: z.string().max(200).optional(),
-  comment: z.string().max(1000).optional(),
-});
+const commandSchema = () =>
+  z.strictObject({
+    device: z.string().min(1).max(200),
+    point: z.string().min(1).max(200),
+    value: z.unknown(),
+    by: z.string().trim().min(1).max(200),
+    requestId: z.union([z.string().max(200), z.number()]).optional(),
+    agent: z.string().max(200).optional(),
+    comment: z.string().max(1000).optional(),
+  });
 
 export class Writes {
   readonly counts = { received: 0, written: 0, refused: 0, failed: 0 };
@@ -136,7 +137,7 @@ export class Writes {
       refusal =
         'retained command ignored: a retained write would be applied again at every restart; publish with retain=false (and clear this one)';
     else {
-      const r = commandSchema.safeParse(raw);
+      const r = commandSchema().safeParse(raw);
       if (!r.success)
         refusal = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
       else if (r.data.agent !== undefined && r.data.agent !== this.o.agent)

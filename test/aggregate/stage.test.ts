@@ -106,7 +106,7 @@ describe('rollup stage and aggregation', () => {
     vi.setSystemTime(Date.parse('2025-01-14T23:00:00Z')); // 00:00 CET
     const store = fakeStore();
     const state = new MemoryState();
-    const config = configSchema.parse({ schedules: { timezone: 'Europe/Amsterdam', dailyReport: '5 0 * * *' } });
+    const config = configSchema().parse({ schedules: { timezone: 'Europe/Amsterdam', dailyReport: '5 0 * * *' } });
     const onRecord: AggregatePayload[] = [];
     const agg = new Aggregation({
       config,
@@ -138,7 +138,7 @@ describe('rollup stage and aggregation', () => {
 
 describe('config and cost knob', () => {
   it('defaults: 1m/15m/1h windows, 10 s grace, UTC, daily report at 00:05, cloud gets both', () => {
-    const c = configSchema.parse({});
+    const c = configSchema().parse({});
     expect(c.aggregate).toEqual({
       enabled: true,
       windows: [60_000, 900_000, 3_600_000],
@@ -151,14 +151,14 @@ describe('config and cost knob', () => {
   });
 
   it('rejects bad windows, zones and cron expressions with their paths', () => {
-    expect(aggregateSchema.safeParse({ windows: ['7m'] }).error?.issues[0]?.message).toMatch(/divide a day/);
-    expect(schedulesSchema.safeParse({ timezone: 'Mars/Olympus' }).error?.issues[0]?.message).toMatch(/IANA/);
-    expect(schedulesSchema.safeParse({ retention: '0 25 * * *' }).error?.issues[0]?.path).toEqual(['retention']);
-    expect(schedulesSchema.parse({ dailyReport: false }).dailyReport).toBe(false);
+    expect(aggregateSchema().safeParse({ windows: ['7m'] }).error?.issues[0]?.message).toMatch(/divide a day/);
+    expect(schedulesSchema().safeParse({ timezone: 'Mars/Olympus' }).error?.issues[0]?.message).toMatch(/IANA/);
+    expect(schedulesSchema().safeParse({ retention: '0 25 * * *' }).error?.issues[0]?.path).toEqual(['retention']);
+    expect(schedulesSchema().parse({ dailyReport: false }).dailyReport).toBe(false);
   });
 
   it('cloudWants: raw, aggregates or both per device; alarms always; rollup rows filtered per device', () => {
-    const cloud = cloudSchema.parse({ default: 'aggregates', devices: { 'genset-1': 'raw', 'boiler-1': 'both' } });
+    const cloud = cloudSchema().parse({ default: 'aggregates', devices: { 'genset-1': 'raw', 'boiler-1': 'both' } });
     expect(cloudWants(cloud, 'pump-3', 'readings')).toBe(false);
     expect(cloudWants(cloud, 'pump-3', 'aggregate')).toBe(true);
     expect(cloudWants(cloud, 'genset-1', 'aggregate')).toBe(false);

@@ -21,7 +21,7 @@ describe('the detect and alarms config sections', () => {
   });
 
   it('default to working values when absent', () => {
-    const c = configSchema.parse({});
+    const c = configSchema().parse({});
     expect(c.alarms).toMatchObject({
       enabled: true,
       tick: 1000,
@@ -98,7 +98,7 @@ describe('the detect and alarms config sections', () => {
   });
 
   it('priorities: per condition, per alarm, and by score for learned detectors', () => {
-    const c = configSchema.parse({
+    const c = configSchema().parse({
       alarms: {
         priorities: {
           conditions: { LL: 'critical' },

@@ -19,7 +19,7 @@ describe('alarm events in the store', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'halfweg-alerts-store-'));
     store = new LevelStore({
       dir: path.join(dir, 'store'),
-      config: storeSchema.parse({ sinks: { controlRoom: { types: ['alarm'] } } }),
+      config: storeSchema().parse({ sinks: { controlRoom: { types: ['alarm'] } } }),
       log: silentLogger(),
     });
     await store.open();

@@ -20,7 +20,7 @@ const halfweg = (...args: string[]) =>
   spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 beforeAll(async () => {
-  const config = configSchema.parse({
+  const config = configSchema().parse({
     store: { keepReadings: 0, sinks: { cloud: { types: ['readings', 'alarm'] } } },
   }).store;
   const store = new LevelStore({ dir: storeDir(dataDir), config, log: silentLogger() });

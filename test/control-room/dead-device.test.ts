@@ -86,7 +86,7 @@ describe('a dead device on the control-room page', () => {
   });
   const store = new LevelStore({
     dir: path.join(dir, 'store'),
-    config: configSchema.parse({}).store,
+    config: configSchema().parse({}).store,
     log: silentLogger(),
   });
   // A cloud sink with a 300 B/s cap that cannot keep up: 160 readings/s produced, 120/s delivered.

@@ -124,7 +124,7 @@ describe('the control-room page with an operator', () => {
     expect(await plant.stopAgent()).toBe(0);
     const store = new LevelStore({
       dir: storeDir(plant.dataDir),
-      config: configSchema.parse({}).store,
+      config: configSchema().parse({}).store,
       log: silentLogger(),
       readOnlyTool: true,
     });

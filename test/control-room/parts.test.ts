@@ -169,16 +169,16 @@ describe('sessions', () => {
 
 describe('the http settings', () => {
   it('refuse plain HTTP on a non-loopback address unless TLS or allowInsecure is set', () => {
-    const r = configSchema.safeParse({ http: { host: '0.0.0.0' } });
+    const r = configSchema().safeParse({ http: { host: '0.0.0.0' } });
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]).toMatchObject({ path: ['http', 'host'] });
     expect(r.error!.issues[0]!.message).toMatch(/http\.tls .* or http\.allowInsecure/);
-    expect(configSchema.safeParse({ http: { host: '0.0.0.0', allowInsecure: true } }).success).toBe(true);
-    expect(configSchema.safeParse({ http: { host: '10.0.0.5', tls: { cert: 'c.pem', key: 'k.pem' } } }).success).toBe(
+    expect(configSchema().safeParse({ http: { host: '0.0.0.0', allowInsecure: true } }).success).toBe(true);
+    expect(configSchema().safeParse({ http: { host: '10.0.0.5', tls: { cert: 'c.pem', key: 'k.pem' } } }).success).toBe(
       true,
     );
-    expect(configSchema.safeParse({ http: { host: '127.0.0.1' } }).success).toBe(true);
-    expect(configSchema.parse({}).http).toMatchObject({
+    expect(configSchema().safeParse({ http: { host: '127.0.0.1' } }).success).toBe(true);
+    expect(configSchema().parse({}).http).toMatchObject({
       host: '127.0.0.1',
       allowInsecure: false,
       session: 8 * 3_600_000,
@@ -224,7 +224,7 @@ describe('history by store time', () => {
     let now = 1_000_000;
     const store = new LevelStore({
       dir: path.join(dir, 'store'),
-      config: configSchema.parse({}).store,
+      config: configSchema().parse({}).store,
       log: silentLogger(),
       clock: { now: () => now, monotonic: () => now },
     });

@@ -108,7 +108,7 @@ describe('detect options', () => {
   });
 
   it('reports every bad field with its path', () => {
-    const r = detectSchema.safeParse({ policy: { minScore: 2 }, baseline: { warmup: -1 }, bogus: 1 });
+    const r = detectSchema().safeParse({ policy: { minScore: 2 }, baseline: { warmup: -1 }, bogus: 1 });
     expect(r.success).toBe(false);
     const paths = r.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['policy.minScore', 'baseline.warmup']));

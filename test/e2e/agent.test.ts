@@ -24,7 +24,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number 
 async function readAll(dataDir: string): Promise<StoredRecord[]> {
   const store = new LevelStore({
     dir: storeDir(dataDir),
-    config: configSchema.parse({}).store,
+    config: configSchema().parse({}).store,
     log: silentLogger(),
     readOnlyTool: true,
   });

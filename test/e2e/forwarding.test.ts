@@ -128,7 +128,7 @@ describe('from the boiler to the control room and the cloud', () => {
     // No loss: everything the store holds as delivered to the cloud was received, with no gap.
     const store = new LevelStore({
       dir: storeDir(dataDir),
-      config: configSchema.parse({}).store,
+      config: configSchema().parse({}).store,
       log: silentLogger(),
       readOnlyTool: true,
     });

@@ -38,7 +38,7 @@ async function runFor(ms: number, config: string, dataDir: string): Promise<void
 async function readAll(dataDir: string): Promise<StoredRecord[]> {
   const store = new LevelStore({
     dir: storeDir(dataDir),
-    config: configSchema.parse({}).store,
+    config: configSchema().parse({}).store,
     log: silentLogger(),
     readOnlyTool: true,
   });

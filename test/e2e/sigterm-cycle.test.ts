@@ -37,7 +37,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number 
 async function batchesIn(dataDir: string): Promise<ReadingBatch[]> {
   const store = new LevelStore({
     dir: storeDir(dataDir),
-    config: configSchema.parse({}).store,
+    config: configSchema().parse({}).store,
     log: silentLogger(),
     readOnlyTool: true,
   });

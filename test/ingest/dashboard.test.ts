@@ -57,7 +57,7 @@ const now = Date.now();
 
 beforeAll(async () => {
   db = await createTestDatabase('dashboard');
-  pool = await createPool(ingestSchema.shape.database.parse({ url: db.url }), 'test', process.cwd());
+  pool = await createPool(ingestSchema().shape.database.parse({ url: db.url }), 'test', process.cwd());
   await migrate(pool, 'halfweg');
   const w = new Writer({
     pool,

@@ -93,7 +93,7 @@ async function startAgent(n: number, brokerUrl: string): Promise<AgentSim> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   // requireSubscribers: a message the broker had no subscription for (before the workers first
   // subscribe; on Mosquitto 2.0 after its restart until they subscribe again) is not delivered.
-  const config = mqttSinkSchema.parse({
+  const config = mqttSinkSchema().parse({
     url: brokerUrl,
     format: 'binary',
     batchReadings: 300,
@@ -106,7 +106,7 @@ async function startAgent(n: number, brokerUrl: string): Promise<AgentSim> {
   // The `audit` cursor is never acknowledged, so the store keeps every record for the export.
   const store = new LevelStore({
     dir: path.join(dir, 'store'),
-    config: storeSchema.parse({
+    config: storeSchema().parse({
       syncInterval: 20,
       sinks: { ...sinkCursors(sinks), audit: { types: ['readings', 'aggregate', 'alarm'] } },
     }),

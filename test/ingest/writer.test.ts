@@ -22,7 +22,7 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase('writer');
-  pool = await createPool(ingestSchema.shape.database.parse({ url: db.url }), 'test', process.cwd());
+  pool = await createPool(ingestSchema().shape.database.parse({ url: db.url }), 'test', process.cwd());
   await migrate(pool, 'halfweg');
 });
 afterAll(async () => {

@@ -30,7 +30,7 @@ function hangingSource(): Source {
 
 describe("the agent's own health", () => {
   it('turns unhealthy when the poll loop stops producing, which withholds the watchdog', async () => {
-    const config = configSchema.parse({ agent: { dataDir: dir }, http: { enabled: false } });
+    const config = configSchema().parse({ agent: { dataDir: dir }, http: { enabled: false } });
     const settings: Settings = { file: 'test', config, devices: [], serialDevices: [], profileDirs: [] };
     const agent = new Agent(settings, silentLogger(), { sources: () => [hangingSource()] });
     await agent.start();

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/ops/log.js';
 import type { StoredRecord } from '../../src/store/records.js';
 
 export function sinkConfig(over: Record<string, unknown>): MqttSinkConfig {
-  return mqttSinkSchema.parse({ reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000, ...over });
+  return mqttSinkSchema().parse({ reconnect: { initial: 100, max: 1000 }, heartbeat: 60_000, ...over });
 }
 
 /** Sink tests commit one record after another: a 10 ms sync pacing keeps them quick (pacing itself: test/store). */
@@ -23,7 +23,7 @@ export async function openStore(
   const root = await mkdtemp(path.join(os.tmpdir(), 'halfweg-sink-'));
   const store = new LevelStore({
     dir: path.join(root, 'store'),
-    config: storeSchema.parse({ syncInterval: 10, sinks: sinkCursors(sinks), ...over }),
+    config: storeSchema().parse({ syncInterval: 10, sinks: sinkCursors(sinks), ...over }),
     log: silentLogger(),
   });
   await store.open();

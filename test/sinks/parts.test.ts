@@ -137,7 +137,7 @@ describe('connection errors', () => {
 
 describe('sinks config', () => {
   it('parses the documented example and declares one store cursor per sink and type', () => {
-    const c = configSchema.parse({
+    const c = configSchema().parse({
       sinks: {
         controlRoom: {
           url: 'mqtt://10.0.0.5:1883',
@@ -166,7 +166,7 @@ describe('sinks config', () => {
   });
 
   it('reports bad sink options with their path', () => {
-    const r = configSchema.safeParse({
+    const r = configSchema().safeParse({
       sinks: {
         cloud: {
           url: 'mqtt://u:p@host',

@@ -17,7 +17,7 @@ export interface StoreHarness {
 
 /** Tests commit one record after another: a 10 ms sync pacing keeps them quick (the default is tested on its own). */
 export function config(over: Partial<Record<keyof StoreConfig, unknown>> = {}): StoreConfig {
-  return storeSchema.parse({ syncInterval: 10, ...over });
+  return storeSchema().parse({ syncInterval: 10, ...over });
 }
 
 export function batch(device: string, ts: number, n = 3, base = 0): ReadingBatch {

@@ -81,7 +81,7 @@ export async function crashTest(
     report.acks += acks.length;
     const store = new LevelStore({
       dir,
-      config: storeSchema.parse({
+      config: storeSchema().parse({
         sinks: { consumer: { types: ['readings', 'alarm'] }, audit: { types: ['readings', 'alarm'] } },
       }),
       log: silentLogger(),

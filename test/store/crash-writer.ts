@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/ops/log.js';
 const [dir, sync = 'every-batch'] = process.argv.slice(2);
 const store = new LevelStore({
   dir: dir!,
-  config: storeSchema.parse({
+  config: storeSchema().parse({
     sync,
     syncInterval: 50,
     sinks: { consumer: { types: ['readings', 'alarm'] }, audit: { types: ['readings', 'alarm'] } },

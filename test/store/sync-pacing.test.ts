@@ -59,7 +59,7 @@ it('at default settings: 30 devices and 4 sinks for 3 s make at most 2 synced wr
       { types: ['readings', 'alarm'] as ('readings' | 'alarm')[] },
     ]),
   );
-  const config = storeSchema.parse({ sinks }); // default sync: every-batch, syncInterval: 500 ms
+  const config = storeSchema().parse({ sinks }); // default sync: every-batch, syncInterval: 500 ms
   expect(config.syncInterval).toBe(500);
   const w = watch();
   const store = new LevelStore({ dir: path.join(root, 'store'), config, log: silentLogger(), wrapWrite: w.wrap });
@@ -119,7 +119,7 @@ it('at default settings: 30 devices and 4 sinks for 3 s make at most 2 synced wr
 });
 
 it('a cursor acknowledged while nothing is committed becomes durable by a synced write that follows it', async () => {
-  const config = storeSchema.parse({ syncInterval: 50, sinks: { cloud: { types: ['readings'] } } });
+  const config = storeSchema().parse({ syncInterval: 50, sinks: { cloud: { types: ['readings'] } } });
   const w = watch();
   const store = new LevelStore({ dir: path.join(root, 'store'), config, log: silentLogger(), wrapWrite: w.wrap });
   await store.open();
@@ -141,7 +141,7 @@ it('a cursor acknowledged while nothing is committed becomes durable by a synced
 });
 
 it('a group larger than one write goes out as several writes, only the last synced, and resolves after it', async () => {
-  const config = storeSchema.parse({
+  const config = storeSchema().parse({
     syncInterval: 50,
     memoryReadings: 100_000,
     sinks: { cloud: { types: ['readings'] } },
@@ -172,7 +172,7 @@ it('commits waiting for their sync turn are written at once, so they do not fill
   // they would overflow it five times over; written at once, none may be dropped. The waves are
   // 20 ms apart, not 5: in a clean-clone CI run beside the whole suite, 5 ms once outran the
   // unsynced writes themselves.
-  const config = storeSchema.parse({ memoryReadings: 10_000, sinks: { cloud: { types: ['readings'] } } });
+  const config = storeSchema().parse({ memoryReadings: 10_000, sinks: { cloud: { types: ['readings'] } } });
   const w = watch();
   const store = new LevelStore({ dir: path.join(root, 'store'), config, log: silentLogger(), wrapWrite: w.wrap });
   await store.open();
@@ -202,7 +202,7 @@ it('ten devices of 5,000 points arriving at once: the agent sizes the buffer to 
   ).toBe(10_000);
   expect(memoryReadingsFor(200_000, plant as never)).toBe(200_000);
   const burst = async (memoryReadings: number) => {
-    const config = storeSchema.parse({ memoryReadings, sinks: { cloud: { types: ['readings'] } } });
+    const config = storeSchema().parse({ memoryReadings, sinks: { cloud: { types: ['readings'] } } });
     const store = new LevelStore({ dir: path.join(root, `store-${memoryReadings}`), config, log: silentLogger() });
     await store.open();
     const results = await Promise.all(

@@ -65,7 +65,7 @@ async function rig(connection: ConnectionConfig, writesConfig: object = { enable
   cleanups.push(() => client.endAsync());
   const channel = new MqttClientChannel(client);
   const writes = new Writes({
-    config: writesSchema.parse(writesConfig),
+    config: writesSchema().parse(writesConfig),
     store,
     log: silentLogger(),
     target: (d) => (d === 'boiler-1' ? { spec, bus } : undefined),

@@ -26,31 +26,33 @@ import { DEFAULT_DURATION, DEFAULT_MAGNITUDE, FAULT_KINDS, type Fault, type Magn
  *     - { kind: spike, point: drum_pressure, at: 30s, duration: 5s, magnitude: 3 }
  *     - { kind: dropout, at: 90s, duration: 15s }
  */
-const magnitude = z
-  .unknown()
-  .superRefine((v, ctx) => {
-    if (parseMagnitude(v) === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a number in the point's units or a percentage of its range such as "10%", got ${show(v)}`,
-      });
-    }
-  })
-  .transform((v) => parseMagnitude(v)!);
+const magnitude = () =>
+  z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (parseMagnitude(v) === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a number in the point's units or a percentage of its range such as "10%", got ${show(v)}`,
+        });
+      }
+    })
+    .transform((v) => parseMagnitude(v)!);
 
-export const faultEntrySchema = z.strictObject({
-  kind: oneOf(FAULT_KINDS),
-  /** A point of the profile, or `all` (the default). */
-  point: identifier.optional(),
-  /** Start, as an offset from when the simulator started. */
-  at: duration().default(0),
-  duration: duration(1).optional(),
-  magnitude: magnitude.optional(),
-});
+export const faultEntrySchema = () =>
+  z.strictObject({
+    kind: oneOf(FAULT_KINDS),
+    /** A point of the profile, or `all` (the default). */
+    point: identifier.optional(),
+    /** Start, as an offset from when the simulator started. */
+    at: duration().default(0),
+    duration: duration(1).optional(),
+    magnitude: magnitude().optional(),
+  });
 
-export const faultScheduleSchema = z.strictObject({ faults: z.array(faultEntrySchema) });
+export const faultScheduleSchema = () => z.strictObject({ faults: z.array(faultEntrySchema()) });
 
-const ENTRY_KEYS = Object.keys(faultEntrySchema.shape);
+const ENTRY_KEYS = Object.keys(faultEntrySchema().shape);
 
 function parseMagnitude(v: unknown): Magnitude | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? { value: v, relative: false } : undefined;
@@ -66,7 +68,7 @@ export interface FaultSource {
   readonly where: string;
 }
 
-function toFault(e: z.infer<typeof faultEntrySchema>): Fault {
+function toFault(e: z.infer<ReturnType<typeof faultEntrySchema>>): Fault {
   return {
     kind: e.kind,
     point: e.point === undefined || e.point === 'all' ? null : e.point,
@@ -92,7 +94,7 @@ export function parseFaultArg(spec: string): { fault?: FaultSource; errors: stri
   if (m[3] !== undefined) raw['at'] = m[3];
   if (m[4] !== undefined) raw['duration'] = m[4];
   if (m[5] !== undefined) raw['magnitude'] = m[5];
-  const parsed = faultEntrySchema.safeParse(raw, { reportInput: true });
+  const parsed = faultEntrySchema().safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     // Name the part of the syntax, not the schema key: `@START`, not `at`.
     const names: Record<string, string> = {
@@ -114,7 +116,7 @@ export function parseFaultArg(spec: string): { fault?: FaultSource; errors: stri
 
 /** Validate a parsed schedule document; `label` (the file) prefixes every error. */
 export function parseFaultSchedule(data: unknown, label: string): { faults: FaultSource[]; errors: string[] } {
-  const parsed = faultScheduleSchema.safeParse(data, { reportInput: true });
+  const parsed = faultScheduleSchema().safeParse(data, { reportInput: true });
   if (!parsed.success) {
     return {
       faults: [],

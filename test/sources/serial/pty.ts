@@ -55,8 +55,8 @@ export function deviceFor(
   pathName: string,
   device: Record<string, unknown> = {},
 ): { spec: SerialDeviceSpec; profile: SerialProfileInput } {
-  const p = serialProfileSchema.parse(profile);
-  const d = deviceSchema.parse({
+  const p = serialProfileSchema().parse(profile);
+  const d = deviceSchema().parse({
     name: 'dev',
     profile: 'test',
     connection: { type: 'serial', path: pathName },

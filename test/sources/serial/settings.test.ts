@@ -167,10 +167,12 @@ points:
     ]);
   });
 
-  it('profileSchema accepts both protocols', () => {
-    expect(profileSchema.safeParse({ model: 'm', points: { a: { table: 'holding', address: 0 } } }).success).toBe(true);
+  it('profileSchema() accepts both protocols', () => {
+    expect(profileSchema().safeParse({ model: 'm', points: { a: { table: 'holding', address: 0 } } }).success).toBe(
+      true,
+    );
     expect(
-      profileSchema.safeParse({
+      profileSchema().safeParse({
         model: 'm',
         protocol: 'serial',
         framing: { type: 'line' },
