@@ -15,6 +15,7 @@
  */
 // First: V8's memory mode must be set before the other modules allocate (see there).
 import './ops/memory-mode.js';
+import { watchForBusy } from './ops/busy-mode.js';
 import { constants } from 'node:os';
 import { HalfwegError, isOsError, osAdvice, osCause } from './errors.js';
 import { commands } from './cli/index.js';
@@ -73,6 +74,8 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// V8 leaves its idle mode the first time the process is busy (ops/busy-mode.ts).
+watchForBusy();
 
 // A reader that went away (`| head`) is not an error of ours.
 for (const stream of [process.stdout, process.stderr]) {

@@ -7,7 +7,7 @@
  * grows the heap in smaller steps and collects sooner (RSS 156 MB then, `npm run bench:peers --
  * --points 5000 --peers halfweg`).
  *
- * `--heap-growing-percent=50`: with `--optimize-for-size` alone V8 sets the old generation's next
+ * `--heap-growing-percent=50` once busy (20 while idle, below): with `--optimize-for-size` alone V8 sets the old generation's next
  * limit barely above what survived (~28 MB live, limit ~32 MB at 5,000 points), so a full
  * mark-compact of the whole heap ran every 5–6 s (`--trace-gc`), and the collector's threads took
  * two fifths of the agent's CPU (per-thread ticks from /proc). Letting the heap grow by half of
@@ -29,13 +29,34 @@
  * sizes at once) the CPU did not rise: 0.99 against 1.11 % of a core at 1,000 points, 3.36
  * against 3.32 % at 5,000.
  *
- * All three are set with v8.setFlagsFromString rather than on node's command line, so that every
+ * Idle until busy (ops/busy-mode.ts): the process starts without TurboFan and with the old
+ * generation growing by a fifth (`--no-turbofan --heap-growing-percent=20`), and switches to
+ * TurboFan and a half, for good, the first time it is busy (5 s at half a core, or a minute at
+ * 1 % from 30 s after the start). Why:
+ * - TurboFan, V8's optimising compiler, is several MB of the `node` binary's machine code,
+ *   resident once it has compiled anything, and it compiles even in an idle agent: code that
+ *   runs once a second gets hot after a few minutes, and what it compiles there saves nothing.
+ *   An idle agent (one Modbus TCP device, 12 points, page on) measured 54.8-56.6 MB without it
+ *   against 59.4-60.9 MB with it in its first 3.5 minutes, side by side, at the same CPU (0.55
+ *   against 0.57 % of a core over a minute);
+ * - an idle agent promotes ~14 KB/s to the old generation (`--trace-gc`: a scavenge every ~7 s),
+ *   so with a half of ~10 MB to fill it went 5-6 minutes between full collections, its RSS
+ *   rising by ~5 MB and falling back; a fifth costs a full collection (~20 ms) every two minutes
+ *   or so. Idle agents side by side for 14 minutes with TurboFan: 59.5-63.0 (median 61.3) MB
+ *   with 20 %, 59.3-65.3 (62.2) with 50 %, and 10 % no better than 20;
+ * - a busy agent needs both (the detectors' loops at thousands of points a second, a backlog
+ *   drain, `halfweg detect` over a file): see `--heap-growing-percent` above.
+ *
+ * All of these are set with v8.setFlagsFromString rather than on node's command line, so that every
  * way of starting the agent (`halfweg`, `npm start`, the systemd unit, `node dist/agent/main.js`)
  * runs with them. HALFWEG_V8_SPEED=1 leaves V8's defaults (to compare, or for a big machine);
  * this module reads the variable itself because it runs before the launcher's body (ES imports
  * are evaluated first).
  */
 import v8 from 'node:v8';
+import { startIdle } from './busy-mode.js';
 
-if (process.env.HALFWEG_V8_SPEED !== '1')
-  v8.setFlagsFromString('--optimize-for-size --heap-growing-percent=50 --no-sparkplug');
+if (process.env.HALFWEG_V8_SPEED !== '1') {
+  v8.setFlagsFromString('--optimize-for-size --no-sparkplug');
+  startIdle();
+}

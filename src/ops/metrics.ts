@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './prom-client.js';
+import { isBusy } from './busy-mode.js';
 import type { ReadingBatch } from '../shared/reading.js';
 import type { DeviceStats } from '../sources/source.js';
 import type { StoreStats } from '../store/store.js';
@@ -78,6 +79,14 @@ export class AgentMetrics {
       registers: [r],
       collect() {
         for (const d of view.deviceStats()) this.inc({ device: d.device }, delta(`err:${d.device}`, d.errors));
+      },
+    });
+    new Gauge({
+      name: 'halfweg_v8_busy_mode',
+      help: '1 once V8 is in its busy mode (optimising compiler on, more heap between full collections): from the first time the agent is busy (ops/busy-mode.ts)',
+      registers: [r],
+      collect() {
+        this.set(isBusy() ? 1 : 0);
       },
     });
     new Gauge({
