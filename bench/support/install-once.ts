@@ -7,6 +7,10 @@
  * The lock is a directory: mkdir either creates it or fails, atomically, on every file system the
  * bench runs on. Whoever creates it installs; the others wait for it to go, then find the install
  * done. A lock older than `staleMs` was left by a run that was killed mid-install, and is taken over.
+ * `ready()` is asked only while holding the lock: what it looks for can exist before the install
+ * is complete (`npm ci` writes node-red/red.js long before it ends; a run that looked without the
+ * lock started Node-RED on a half-written red.js, "SyntaxError: Unexpected end of input", when
+ * four runs started together on a fresh machine).
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,7 +29,6 @@ export interface InstallOnceOptions {
 export async function installOnce(o: InstallOnceOptions): Promise<void> {
   const staleMs = o.staleMs ?? 15 * 60_000;
   for (;;) {
-    if (o.ready()) return;
     try {
       mkdirSync(o.lock);
     } catch (err) {

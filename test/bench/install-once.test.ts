@@ -60,6 +60,21 @@ describe('installOnce', () => {
     expect(installs).toBe(0);
   });
 
+  it('waits for a run that is installing, even when what it looks for is already there', async () => {
+    const dir = tmp();
+    const lock = path.join(dir, 'lock');
+    mkdirSync(lock); // another run is installing: npm ci has written red.js, not yet the rest
+    let done = false;
+    const waiting = installOnce({ lock, ready: () => true, install: () => undefined, pollMs: 10 }).then(
+      () => (done = true),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(done).toBe(false);
+    rmSync(lock, { recursive: true });
+    await waiting;
+    expect(done).toBe(true);
+  });
+
   it('releases the lock when the install fails, so the next run tries again', async () => {
     const dir = tmp();
     const lock = path.join(dir, 'lock');
