@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HalfwegError } from '../errors.js';
 import { readYaml, validate } from '../settings/load.js';
-import { bool, duration, identifier, intIn, oneOf, show, text } from '../settings/schema-helpers.js';
+import { bool, duration, identifier, intIn, oneOf, show, text, tlsOptions } from '../settings/schema-helpers.js';
 
 /** A URL for an error message, its password (if someone wrote one in) masked. */
 function showUrl(v: unknown): string {
@@ -146,15 +146,7 @@ export const ingestSchema = () =>
         reconnect: z
           .strictObject({ initial: duration(10).default(500), max: duration(10).default(8000) })
           .default({ initial: 500, max: 8000 }),
-        tls: z
-          .strictObject({
-            ca: text().optional(),
-            cert: text().optional(),
-            key: text().optional(),
-            rejectUnauthorized: bool().default(true),
-            servername: text().optional(),
-          })
-          .optional(),
+        tls: tlsOptions().optional(),
         auth: z
           .strictObject({ username: text(), ...secret() })
           .refine(oneSecret, { message: 'give at most one of passwordFile, passwordEnv, password' })

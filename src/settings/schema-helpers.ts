@@ -99,3 +99,16 @@ export function duration(min = 0, max = 7 * 86_400_000) {
     })
     .transform((v) => parseDuration(v as string | number)!);
 }
+
+/** TLS of an MQTT connection (a sink's broker, the ingest worker's), for mqtts://: PEM files. */
+export function tlsOptions() {
+  return z.strictObject({
+    ca: text().optional(),
+    cert: text().optional(),
+    key: text().optional(),
+    /** Leave true: false accepts any server certificate. */
+    rejectUnauthorized: bool().default(true),
+    /** Name to verify the server certificate against, when it differs from the URL host. */
+    servername: text().optional(),
+  });
+}

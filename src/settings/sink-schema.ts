@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, duration, intIn, oneOf, show, text } from './schema-helpers.js';
+import { bool, duration, intIn, oneOf, show, text, tlsOptions } from './schema-helpers.js';
 import { hasUrlCredentials } from '../redact.js';
 import { sparkplugSchema } from '../sinks/sparkplug/options.js';
 
@@ -149,17 +149,7 @@ export const mqttSinkSchema = () =>
       /** How long stop() waits for in-flight messages and the clean `offline` status; unconfirmed messages are sent again after the restart. 3 s keeps a SIGTERM under 5 s. */
       stopTimeout: duration(0, 600_000).default(3000),
       /** TLS (for mqtts://): PEM files; relative paths are relative to the config file. */
-      tls: z
-        .strictObject({
-          ca: text().optional(),
-          cert: text().optional(),
-          key: text().optional(),
-          /** Leave true: false accepts any server certificate. */
-          rejectUnauthorized: bool().default(true),
-          /** Name to verify the server certificate against, when it differs from the URL host. */
-          servername: text().optional(),
-        })
-        .optional(),
+      tls: tlsOptions().optional(),
       /** Username and ONE password source: a file (first line), an environment variable, or inline. Never logged. */
       auth: z
         .strictObject({
