@@ -21,51 +21,38 @@ function showUrl(v: unknown): string {
   }
 }
 
-const brokerUrl = () =>
+/** A URL option: a string whose parsed URL `accepts`, else the message `expected … got <the value>`. */
+const urlOption = (accepts: (u: URL) => boolean, expected: string) =>
   z
     .unknown()
     .superRefine((v, ctx) => {
       let ok = false;
       if (typeof v === 'string') {
         try {
-          const u = new URL(v);
-          ok =
-            ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) &&
-            u.hostname !== '' &&
-            u.username === '' &&
-            u.password === '';
+          ok = accepts(new URL(v));
         } catch {
           ok = false;
         }
       }
-      if (!ok)
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a broker URL such as "mqtts://broker.example.com:8883" (credentials go under auth), got ${showUrl(v)}`,
-        });
+      if (!ok) ctx.addIssue({ code: 'custom', message: `${expected}, got ${showUrl(v)}` });
     })
     .transform((v) => v as string);
 
+const brokerUrl = () =>
+  urlOption(
+    (u) =>
+      ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'].includes(u.protocol) &&
+      u.hostname !== '' &&
+      u.username === '' &&
+      u.password === '',
+    'expected a broker URL such as "mqtts://broker.example.com:8883" (credentials go under auth)',
+  );
+
 const databaseUrl = () =>
-  z
-    .unknown()
-    .superRefine((v, ctx) => {
-      let ok = false;
-      if (typeof v === 'string') {
-        try {
-          const u = new URL(v);
-          ok = ['postgres:', 'postgresql:'].includes(u.protocol) && u.password === '';
-        } catch {
-          ok = false;
-        }
-      }
-      if (!ok)
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a URL such as "postgres://halfweg@db.example.com:5432/halfweg" (the password goes under passwordFile or passwordEnv), got ${showUrl(v)}`,
-        });
-    })
-    .transform((v) => v as string);
+  urlOption(
+    (u) => ['postgres:', 'postgresql:'].includes(u.protocol) && u.password === '',
+    'expected a URL such as "postgres://halfweg@db.example.com:5432/halfweg" (the password goes under passwordFile or passwordEnv)',
+  );
 
 /** A topic filter for the agents' batch topics: `<prefix>/+/+/batches/#` and the like, no `$share`. */
 const topicFilter = () =>

@@ -29,8 +29,8 @@ export interface BusyRule {
  */
 export const BUSY: BusyRule = { everyMs: 5000, burst: 0.5, sustained: 0.01, sustainedMs: 60_000, settleMs: 30_000 };
 
-export const IDLE_FLAGS = '--no-turbofan --heap-growing-percent=20';
-export const BUSY_FLAGS = '--turbofan --heap-growing-percent=50';
+const IDLE_FLAGS = '--no-turbofan --heap-growing-percent=20';
+const BUSY_FLAGS = '--turbofan --heap-growing-percent=50';
 
 /** Busy unless memory-mode.ts started the process idle (tests and tools that do not import it). */
 let busy = true;
