@@ -103,6 +103,22 @@ describe('learned baseline (default stack, one column)', () => {
     expect(d.update(T0 + 1000, NaN, 'timeout')).toBeNull();
   });
 
+  it("takes a poll's jitter for one interval: readings 1 s ± 10 ms apart score as readings exactly 1 s apart", () => {
+    // A persistent process (φ = 0.8): were φʳ taken at r = 0.98 or 1.02, every prediction would move.
+    const x = processSignal(N, 7, { phi: 0.8 });
+    const late = prng(11);
+    const exact = new BaselineDetector();
+    const jittered = new BaselineDetector();
+    let scored = 0;
+    for (let i = 0; i < N; i++) {
+      const a = exact.update(T0 + i * 1000, x[i]!, 'good');
+      const b = jittered.update(T0 + i * 1000 + Math.round((late() - 0.5) * 20), x[i]!, 'good');
+      expect(b?.score).toBe(a?.score);
+      if ((a?.score ?? 0) > 0) scored++;
+    }
+    expect(scored).toBeGreaterThan(0);
+  });
+
   it('discounts the level statistic by the independent history behind it (effective sample size)', () => {
     // White noise, a day of history: nothing changes. A φ = 0.95 point after 300 readings (ν ≈ 8): a z² of 50 counts as ≈ 17.
     expect(levelForHistory(40, 4000, 0)).toBeCloseTo(40, 0);
