@@ -184,6 +184,8 @@ export interface CalibratorOptions {
   readonly margin?: number;
 }
 
+/** tailValues' two results (a number returned from a call V8 does not inline is a heap object). */
+const TAIL = new Float64Array(2);
 /** Bins are summed in groups of this many, so a tail mass costs at most 2 × GROUP additions. */
 const GROUP = 8;
 const GROUPS = BINS / GROUP;
@@ -421,29 +423,44 @@ export class TailCalibrator {
     return m;
   }
 
-  /** The value with histogram mass `want` above it. */
-  private valueWithMassAbove(want: number): number {
+  /**
+   * The values with histogram mass `want` and `want / 2` above them, into TAIL[0] and TAIL[1]
+   * (the tail fit's threshold and its median). One walk down the histogram finds both: the
+   * second is met on the way to the first, with the same sums as a walk of its own.
+   */
+  private tailValues(want: number): void {
     const B = this.b;
     const bo = this.bo;
+    const half = want / 2;
+    let halfFound = false;
     let m = 0;
     let b = BINS - 1;
     while (b > 0) {
       // A group summing to 0 has no weight in any of its bins (a bin never exceeds its group: the
       // same float32 additions and scalings, rounded monotonically), and a bin with none neither
       // stops the search (want > 0) nor adds to m: skipped whole, the same result. The top
-      // decades of the histogram are mostly empty, and a fit searches it twice.
+      // decades of the histogram are mostly empty.
       if ((b & (GROUP - 1)) === GROUP - 1 && B[bo + BINS + (b >> 3)] === 0) {
         b = b > GROUP ? b - GROUP : 0;
         continue;
+      }
+      if (!halfFound && m + B[bo + b]! >= half) {
+        TAIL[1] = this.valueInBin(b, half - m);
+        halfFound = true;
       }
       if (m + B[bo + b]! >= want) break;
       m += B[bo + b]!;
       b--;
     }
-    const wb = B[bo + b]!;
+    if (!halfFound) TAIL[1] = this.valueInBin(b, half - m);
+    TAIL[0] = this.valueInBin(b, want - m);
+  }
+
+  /** The value in bin b with mass `need` of the bin above it (log-linear inside the bin). */
+  private valueInBin(b: number, need: number): number {
+    const wb = this.b[this.bo + b]!;
     const lo = EDGE[b]!;
     const hi = TOP[b]!;
-    const need = want - m; // mass needed from the top part of bin b
     if (wb <= 0) return lo;
     if (b === 0) return LO * (1 - Math.min(1, need / wb));
     return hi * Math.pow(lo / hi, Math.min(1, need / wb));
@@ -461,7 +478,8 @@ export class TailCalibrator {
     // observations above the threshold, so the fit is not a guess from two values).
     const q0 = Math.min(0.2, Math.max(0.02, 20 / Math.max(1, s[o + COUNT]!)));
     const want = q0 * total;
-    const u = this.valueWithMassAbove(want);
+    this.tailValues(want);
+    const u = TAIL[0]!;
     // Log-excess moments above u, each bin represented by its geometric centre (the part of u's
     // own bin above u by the centre of that part).
     let m1 = 0;
@@ -498,7 +516,7 @@ export class TailCalibrator {
     const shape = Math.max(0, Math.min(xi, 2)) + (this.opts.margin ?? 1) / Math.sqrt(episodes);
     s[o + XI] = shape;
     // Scale from the median excess: for a GPD, median - u = σ (2^ξ - 1) / ξ.
-    const med = this.valueWithMassAbove(want / 2) - u;
+    const med = TAIL[1]! - u;
     const scaleFactor = shape > 0 ? Math.expm1(shape * Math.LN2) / shape : Math.LN2;
     s[o + SIGMA] = Math.max(med / scaleFactor, 0.25 * u, 1e-12);
   }
