@@ -422,7 +422,6 @@ export class BaselineDetector implements PointDetector {
     return {
       kind: 'baseline',
       score,
-      p: Math.pow(10, -l),
       decades: l,
       condition: score > 0 ? CONDITIONS[which]! : null,
     };

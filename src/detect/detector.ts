@@ -37,9 +37,11 @@ export interface Finding {
   readonly kind: DetectorKind;
   /** Calibrated anomaly score in [0, 1]. */
   readonly score: number;
-  /** Tail probability behind the score, in [0, 1]. */
-  readonly p: number;
-  /** -log10(p), exact where p underflows: how rare, in decades (rules: Infinity when broken). */
+  /**
+   * How rare, in decades: -log10 of the tail probability behind the score, exact where that
+   * probability underflows (rules: Infinity when broken). Nothing reads the probability itself,
+   * so no finding carries it (issue 15: a Math.pow per finding).
+   */
   readonly decades: number;
   readonly condition: string | null;
 }
@@ -71,7 +73,6 @@ export function ruleFinding(kind: DetectorKind, condition: string | null): Findi
   return Object.freeze({
     kind,
     score: condition === null ? 0 : 1,
-    p: condition === null ? 1 : 0,
     decades: condition === null ? 0 : Infinity,
     condition,
   });

@@ -194,7 +194,7 @@ export class RelationDetector {
     if (warm) return null;
     const score = scoreOfDecades(l);
     this.worst = score > 0 ? worst : -1;
-    return { kind: 'relation', score, p: Math.pow(10, -l), decades: l, condition: score > 0 ? 'relation' : null };
+    return { kind: 'relation', score, decades: l, condition: score > 0 ? 'relation' : null };
   }
 
   /** The partners of point i (for tests and diagnostics). */

@@ -81,7 +81,9 @@ function run(f: Frame, seed: number): Outcome {
     findings++;
     if (out.score >= 0.67) loud++;
     if (out.decades > maxDecades) maxDecades = out.decades;
-    hash.update(`${i}:${JSON.stringify([out.score, out.p, out.decades, out.condition, rel.worst])}\n`);
+    hash.update(
+      `${i}:${JSON.stringify([out.score, Math.pow(10, -out.decades), out.decades, out.condition, rel.worst])}\n`,
+    );
   }
   const partners = Array.from({ length: f.points }, (_, p) => rel.partnersOf(p));
   return { findings, loud, maxDecades, partners, sha256: hash.digest('hex') };

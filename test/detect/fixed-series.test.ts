@@ -86,7 +86,7 @@ function run(s: Series, seed: number): Outcome {
     if (f.decades > maxDecades) maxDecades = f.decades;
     if (f.condition) conditions[f.condition] = (conditions[f.condition] ?? 0) + 1;
     // Every number in full: JSON prints the shortest text that reads back as the same double.
-    hash.update(`${i}:${JSON.stringify([f.score, f.p, f.decades, f.condition])}\n`);
+    hash.update(`${i}:${JSON.stringify([f.score, Math.pow(10, -f.decades), f.decades, f.condition])}\n`);
   }
   return { findings, bands, maxDecades, conditions, sha256: hash.digest('hex') };
 }
