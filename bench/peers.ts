@@ -58,6 +58,11 @@ const { values: args } = parseArgs({
     'halfweg-node': { type: 'string', default: '' },
     /** Halfweg's ops endpoint on this port (metrics, for looking inside while it runs). */
     'halfweg-http': { type: 'string' },
+    /**
+     * Halfweg's `detect:` section as JSON, in place of the defaults, to see what detection costs:
+     * e.g. '{"baseline":{"enabled":false}}'.
+     */
+    'halfweg-detect': { type: 'string' },
     keep: { type: 'boolean', default: false },
     /** Halfweg's entry point (default: the one `halfweg` and the systemd unit run). */
     main: { type: 'string' },
@@ -238,6 +243,7 @@ const halfweg: Peer = {
       profileDirs: [profiles],
       // Default settings, except that aggregates track every point (default maxPoints: 10,000).
       aggregate: total > 10_000 ? { maxPoints: total } : {},
+      ...(args['halfweg-detect'] ? { detect: JSON.parse(args['halfweg-detect']) as unknown } : {}),
       // The ops endpoint (on by default) on a free port, or the one asked for to look inside.
       http: { port: args['halfweg-http'] ? Number(args['halfweg-http']) : await freePort() },
       sinks: {
