@@ -444,12 +444,13 @@ export class TailCalibrator {
         b = b > GROUP ? b - GROUP : 0;
         continue;
       }
-      if (!halfFound && m + B[bo + b]! >= half) {
+      const w = B[bo + b]!;
+      if (!halfFound && m + w >= half) {
         TAIL[1] = this.valueInBin(b, half - m);
         halfFound = true;
       }
-      if (m + B[bo + b]! >= want) break;
-      m += B[bo + b]!;
+      if (m + w >= want) break;
+      m += w;
       b--;
     }
     if (!halfFound) TAIL[1] = this.valueInBin(b, half - m);

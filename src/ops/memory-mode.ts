@@ -7,11 +7,12 @@
  * grows the heap in smaller steps and collects sooner (RSS 156 MB then, `npm run bench:peers --
  * --points 5000 --peers halfweg`).
  *
- * `--heap-growing-percent=50` once busy (20 while idle, below): with `--optimize-for-size` alone V8 sets the old generation's next
- * limit barely above what survived (~28 MB live, limit ~32 MB at 5,000 points), so a full
- * mark-compact of the whole heap ran every 5–6 s (`--trace-gc`), and the collector's threads took
- * two fifths of the agent's CPU (per-thread ticks from /proc). Letting the heap grow by half of
- * what survived, a traced run had 2 full collections instead of 10 in the 44 s after start-up.
+ * `--heap-growing-percent=50` once busy (20 while idle, below): with `--optimize-for-size` alone
+ * V8 sets the old generation's next limit barely above what survived (~28 MB live, limit ~32 MB at
+ * 5,000 points), so a full mark-compact of the whole heap ran every 5–6 s (`--trace-gc`), and the
+ * collector's threads took two fifths of the agent's CPU (per-thread ticks from /proc). Letting the
+ * heap grow by half of what survived, a traced run had 2 full collections instead of 10 in the
+ * 44 s after start-up.
  * Alternating single runs at 5,000 points on one machine (`--halfweg-node=--heap-growing-percent=N`
  * against the build without it): CPU 1.95 / 2.29 / 2.67 % of a core against 2.97 / 3.07 / 3.32 %,
  * RSS about 6 MB higher (124 against 118 MB); 25 % saved about half as much CPU for 1.5 MB, 100 %
