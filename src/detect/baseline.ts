@@ -130,15 +130,10 @@ const REMEMBERED = 2;
 /** Per remembered regime: level, innovation variance, φ. */
 const REGIME_FIELDS = 3;
 
-/**
- * Each statistic's calibrator slot in the point's block (see the class's fields): the slope's
- * comes last, in the room the block grows for it.
- */
-const SLOT = [0, 1, 2, 4, 3] as const;
-/** Calibrators every point has (all but the slope's). */
-const SHARED = 4;
-/** Where the remembered regimes start in the float64 block. */
-const REGIMES_AT = SHARED * CALIBRATOR_DOUBLES;
+/** Where the daily profile starts in the float32 block, after the calibrators' histograms (statistic k's in slot k). */
+const SEASON_AT = STATS * CALIBRATOR_FLOATS;
+/** Where the remembered regimes start in the float64 block, after the calibrators' scalars. */
+const REGIMES_AT = STATS * CALIBRATOR_DOUBLES;
 /** The model's own numbers, after the regimes in the float64 block (see the class's fields). */
 const MODEL_AT = REGIMES_AT + REMEMBERED * REGIME_FIELDS;
 const F = {
@@ -182,8 +177,6 @@ const F = {
   lastTs: MODEL_AT + 32,
 } as const;
 const DOUBLES = MODEL_AT + 33;
-/** The slope calibrator's scalars, after the model's numbers once the block has grown for it. */
-const SLOPE_DOUBLES_AT = DOUBLES;
 const STAT = new Float64Array(STATS);
 const DEC = new Float64Array(STATS);
 /** The finding of a reading no statistic finds unusual (score 0), shared: a Finding is never mutated. */
@@ -198,66 +191,46 @@ export class BaselineDetector implements PointDetector {
   private seasonSettled = false;
   private trend = false; // the local-trend predictor judges
   // One block per point (see CalibratorStorage: a point's state is two typed arrays on one
-  // ArrayBuffer, not dozens of small objects):
+  // ArrayBuffer, not dozens of small objects), allocated once:
   // - float64: the calibrators' scalars, the remembered regimes (REGIMES_AT), the model's numbers
-  //   (F: a class field holding a double costs V8 a boxed number each), then the slope
-  //   calibrator's scalars once it exists;
-  // - float32: the calibrators' histograms (the slope's in slot SHARED once it exists), then the
-  //   daily profile's offsets per bucket, from seasonAt0.
-  // The slope statistic only matters for smooth signals: the block grows to hold its calibrator
-  // the first time the trend predictor takes over, and most points never pay for it.
-  private floats: Float32Array;
-  private d: Float64Array;
-  private seasonAt0 = SHARED * CALIBRATOR_FLOATS;
+  //   (F: a class field holding a double costs V8 a boxed number each);
+  // - float32: the calibrators' histograms, then the daily profile's offsets per bucket, from
+  //   SEASON_AT.
+  // The slope's calibrator is there from the start, though only smooth signals use it (392 bytes
+  // a point). The block used to grow to hold it the first time the trend predictor took over, and
+  // each copy left the old block behind in the C heap: the points of a smooth device all switch
+  // within seconds, and the holes between their new blocks were never reused (issue 15: ~2 KB of
+  // resident memory a point, 10 MB at 5,000 points).
+  private readonly floats: Float32Array;
+  private readonly d: Float64Array;
   /** What every detector with the same options shares (see shapeOf). */
   private readonly shape: Shape;
 
   constructor(private readonly o: BaselineOptions = BASELINE_DEFAULTS) {
     const buckets = Math.max(0, o.seasonBuckets);
-    const block = new ArrayBuffer(DOUBLES * 8 + (this.seasonAt0 + buckets) * 4);
+    const block = new ArrayBuffer(DOUBLES * 8 + (SEASON_AT + buckets) * 4);
     this.d = new Float64Array(block, 0, DOUBLES);
-    this.floats = new Float32Array(block, DOUBLES * 8, this.seasonAt0 + buckets);
+    this.floats = new Float32Array(block, DOUBLES * 8, SEASON_AT + buckets);
     for (const f of ['startTs', 'outSince', 'calmSince', 'lastRaw', 'interval', 'lastTs'] as const) this.d[F[f]] = NaN;
     this.d[F.quantum] = Infinity;
     // Regimes left behind: REGIME_FIELDS numbers each, NaN level when the slot is empty.
     this.d.fill(NaN, REGIMES_AT, MODEL_AT);
     this.shape = shapeOf(o);
-    for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
+    for (let k = 0; k < STATS; k++) this.cal(k).reset();
   }
 
   /**
    * Statistic k's calibrator on this point's storage: one object per shape and statistic
    * (shapeOf), bound to this detector's block before each use: update() never re-enters, and
-   * nothing keeps a calibrator between calls. Null for the slope until the block holds it.
+   * nothing keeps a calibrator between calls.
    */
-  private cal(k: number): TailCalibrator | null {
-    if (k === SLOPE && !this.hasSlope) return null;
+  private cal(k: number): TailCalibrator {
     return this.shape.shared[k]!.bind(this.floats, this.d);
-  }
-
-  /** The block holds the slope's calibrator (see addSlope). */
-  private get hasSlope(): boolean {
-    return this.seasonAt0 > SHARED * CALIBRATOR_FLOATS;
   }
 
   /** Time-of-day buckets of the seasonal profile (the float32 block's end). */
   private get buckets(): number {
-    return this.floats.length - this.seasonAt0;
-  }
-
-  /** Moves the point's state to a block with room for the slope's calibrator, and starts it. */
-  private addSlope(): void {
-    const seasonAt = (SHARED + 1) * CALIBRATOR_FLOATS;
-    const block = new ArrayBuffer(SLOPE_DOUBLES_AT * 8 + CALIBRATOR_DOUBLES * 8 + (seasonAt + this.buckets) * 4);
-    const d = new Float64Array(block, 0, SLOPE_DOUBLES_AT + CALIBRATOR_DOUBLES);
-    const floats = new Float32Array(block, d.byteLength, seasonAt + this.buckets);
-    d.set(this.d);
-    floats.set(this.floats.subarray(0, this.seasonAt0));
-    floats.set(this.floats.subarray(this.seasonAt0), seasonAt);
-    this.d = d;
-    this.floats = floats;
-    this.seasonAt0 = seasonAt;
-    this.cal(SLOPE)!.reset();
+    return this.floats.length - SEASON_AT;
   }
 
   tick(): Finding | null {
@@ -392,7 +365,6 @@ export class BaselineDetector implements PointDetector {
         ) {
           this.trend = !this.trend;
           this.d[F.shortE] = this.trend ? this.d[F.varT]! : this.d[F.varE]!;
-          if (this.trend && !this.hasSlope) this.addSlope();
         }
       }
       // Calibrators learn only from statistics of a settled model: the first readings' tiny
@@ -433,7 +405,8 @@ export class BaselineDetector implements PointDetector {
   // few per statistic per reading (issue 15: garbage at 5,000 points a second).
 
   /**
-   * DEC[k]: statistic k's value STAT[k] as decades of surprise by its calibrator (0 without one).
+   * DEC[k]: statistic k's value STAT[k] as decades of surprise by its calibrator (the slope's 0 unless
+   * the trend predictor judges).
    * Returns the statistic with the most (the first of equals). Also keeps loops out of update():
    * V8 compiled a loop there on its own (on-stack replacement) during the warm-up, with no
    * feedback yet for the code after it, and re-entered that compiled loop to deoptimise again on
@@ -442,8 +415,8 @@ export class BaselineDetector implements PointDetector {
   private judgeStats(): number {
     let which = 0;
     for (let k = 0; k < STATS; k++) {
-      const c = this.cal(k);
-      DEC[k] = c === null ? 0 : c.decades(STAT[k]!, ORDINARY);
+      // The slope statistic is 0 unless the trend predictor judges: 0 decades, without the call.
+      DEC[k] = k === SLOPE && !this.trend ? 0 : this.cal(k).decades(STAT[k]!, ORDINARY);
       if (DEC[k]! > DEC[which]!) which = k;
     }
     return which;
@@ -451,12 +424,12 @@ export class BaselineDetector implements PointDetector {
 
   /** An ordinary reading: each calibrator learns its statistic (the slope's only while the trend predictor judges). */
   private teachStats(): void {
-    for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k)?.learn(STAT[k]!, DEC[k]!);
+    for (let k = 0; k < STATS; k++) if (k !== SLOPE || this.trend) this.cal(k).learn(STAT[k]!, DEC[k]!);
   }
 
   /** An unusual reading: each calibrator holds its statistic back (calibrate.ts: learn). */
   private holdStats(): void {
-    for (let k = 0; k < STATS; k++) this.cal(k)?.hold(STAT[k]!, DEC[k]!);
+    for (let k = 0; k < STATS; k++) this.cal(k).hold(STAT[k]!, DEC[k]!);
   }
 
   /**
@@ -471,7 +444,7 @@ export class BaselineDetector implements PointDetector {
     this.seasonSettled = true;
     if (this.o.memory * this.d[F.interval]! < DAY / 4) return;
     this.d[F.nVar] = 0;
-    for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
+    for (let k = 0; k < STATS; k++) this.cal(k).reset();
   }
 
   /** Variance floor: the sensor's quantisation (q²/12), or a part in 10¹² of the level. */
@@ -494,8 +467,8 @@ export class BaselineDetector implements PointDetector {
     this.d[F.nVar] = 0;
     this.seasonSettled = false;
     this.clearStretch();
-    this.floats.fill(0, this.seasonAt0);
-    for (let k = 0; k < STATS; k++) this.cal(k)?.reset();
+    this.floats.fill(0, SEASON_AT);
+    for (let k = 0; k < STATS; k++) this.cal(k).reset();
     // The triggering reading is the new regime's first.
     this.d[F.n] = 1;
     this.d[F.startTs] = ts;
@@ -619,8 +592,8 @@ export class BaselineDetector implements PointDetector {
     const pos = this.bucketPos(ts);
     const i0 = Math.floor(pos);
     const f = pos - i0;
-    const a = this.floats[this.seasonAt0 + ((i0 + B) % B)]!;
-    const b = this.floats[this.seasonAt0 + ((i0 + 1) % B)]!;
+    const a = this.floats[SEASON_AT + ((i0 + B) % B)]!;
+    const b = this.floats[SEASON_AT + ((i0 + 1) % B)]!;
     return a + f * (b - a);
   }
 
@@ -628,7 +601,7 @@ export class BaselineDetector implements PointDetector {
     const B = this.buckets;
     if (B === 0 || !(this.d[F.interval]! > 0)) return;
     const pos = this.bucketPos(ts) + 0.5;
-    const b = this.seasonAt0 + ((Math.floor(pos) + B) % B);
+    const b = SEASON_AT + ((Math.floor(pos) + B) % B);
     // Each bucket averages what it saw over about three days: on its first day a running mean of
     // its readings (1/k for the k-th), then the weight of three days' worth. (Counting from the
     // regime's start rather than per bucket keeps the profile to one array.)
@@ -678,10 +651,10 @@ function shapeOf(o: BaselineOptions): Shape {
       shared: calibrators.map(
         (opts, k) =>
           new TailCalibrator(opts, {
-            floats: new Float32Array((SHARED + 1) * CALIBRATOR_FLOATS),
-            floatsAt: SLOT[k]! * CALIBRATOR_FLOATS,
-            doubles: new Float64Array(SLOPE_DOUBLES_AT + CALIBRATOR_DOUBLES),
-            doublesAt: k === SLOPE ? SLOPE_DOUBLES_AT : SLOT[k]! * CALIBRATOR_DOUBLES,
+            floats: new Float32Array(STATS * CALIBRATOR_FLOATS),
+            floatsAt: k * CALIBRATOR_FLOATS,
+            doubles: new Float64Array(STATS * CALIBRATOR_DOUBLES),
+            doublesAt: k * CALIBRATOR_DOUBLES,
           }),
       ),
     };

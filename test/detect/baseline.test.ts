@@ -119,6 +119,24 @@ describe('learned baseline (default stack, one column)', () => {
     expect(scored).toBeGreaterThan(0);
   });
 
+  it('keeps a point in the block it was given: judging by the slope allocates nothing', () => {
+    // A smooth signal (the trend predictor takes over and the slope statistic judges), then a kink.
+    // The state must stay in the block allocated with the detector: a bigger copy made at the
+    // switch left the old block behind in the C heap (issue 15: ~2 KB of resident memory a point).
+    const noise = prng(5);
+    const d = new BaselineDetector();
+    const blockOf = (det: BaselineDetector) => (det as unknown as { d: Float64Array }).d.buffer;
+    const block = blockOf(d);
+    const conditions = new Set<string>();
+    for (let t = 0; t < 1500; t++) {
+      const kink = t > 1200 ? (t - 1200) * 40 : 0;
+      const f = d.update(T0 + t * 1000, Math.round(20_000 + 10_000 * Math.sin(t / 60) + noise() * 50 + kink), 'good');
+      if (f?.condition) conditions.add(f.condition);
+    }
+    expect(conditions).toContain('slope');
+    expect(blockOf(d)).toBe(block);
+  });
+
   it('discounts the level statistic by the independent history behind it (effective sample size)', () => {
     // White noise, a day of history: nothing changes. A φ = 0.95 point after 300 readings (ν ≈ 8): a z² of 50 counts as ≈ 17.
     expect(levelForHistory(40, 4000, 0)).toBeCloseTo(40, 0);
