@@ -488,6 +488,12 @@ export class TailCalibrator {
     let wsum = 0;
     const ub = binOf(u);
     for (let i = ub; i < BINS; i++) {
+      // An empty group adds nothing (as in tailValues): above the largest value seen, the top
+      // decades of the histogram, skipped eight bins at a time.
+      if ((i & (GROUP - 1)) === 0 && B[bo + BINS + (i >> 3)] === 0) {
+        i += GROUP - 1;
+        continue;
+      }
       const h = TOP[i]!;
       let w = B[bo + i]!;
       let c: number;
