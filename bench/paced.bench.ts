@@ -13,7 +13,11 @@
  *   - caches flushed: back to back, with 64 MB written between rounds (the other rooms' work);
  *   - paced: one round a second, idle in between (the agent's poll).
  * Medians of the rounds' µs per reading per point. The paced/back-to-back ratio is what the
- * micro benchmarks leave out; a change that touches fewer bytes per reading lowers it.
+ * micro benchmarks leave out. How much of it is the state's cache lines depends on the machine:
+ * on a quiet one a round after a second of sleep cost about what it costs back to back; while
+ * the side by side's four peers ran, 2–3 times as much, and after a second of spinning instead of
+ * sleeping, back to back again (README, "Hot fields first"). Compare builds in one run, on a
+ * machine as loaded as the agent's.
  */
 import { PointWatch } from '../src/alerts/point-watch.js';
 import type { FindingSink } from '../src/alerts/point-watch.js';
