@@ -635,6 +635,10 @@ function shapeOf(o: BaselineOptions): Shape {
     const minCount = Math.max(10, Math.floor(o.warmup / 3));
     // A rare run longer than three times the statistic's own smoothing span is not an excursion.
     const spans = [1, o.fastSpan, DRIFT_SPAN * o.fastSpan, o.fastSpan, o.noiseSpan];
+    // The shape's calibrators are made on one block of their own, each at its slot's offsets (a
+    // shape's first binding replaces it).
+    const floats = new Float32Array(STATS * CALIBRATOR_FLOATS);
+    const doubles = new Float64Array(STATS * CALIBRATOR_DOUBLES);
     const calibrators = spans.map((span, k) => ({
       memory,
       minCount,
@@ -647,13 +651,12 @@ function shapeOf(o: BaselineOptions): Shape {
       aSlow: 2 / (DRIFT_SPAN * o.fastSpan + 1),
       aNoise: 2 / (o.noiseSpan + 1),
       gateDecades: -Math.log10(o.gate),
-      // Made on storage of their own (a shape's first binding replaces it): the offsets are the slot's.
       shared: calibrators.map(
         (opts, k) =>
           new TailCalibrator(opts, {
-            floats: new Float32Array(STATS * CALIBRATOR_FLOATS),
+            floats,
             floatsAt: k * CALIBRATOR_FLOATS,
-            doubles: new Float64Array(STATS * CALIBRATOR_DOUBLES),
+            doubles,
             doublesAt: k * CALIBRATOR_DOUBLES,
           }),
       ),
