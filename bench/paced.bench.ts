@@ -3,12 +3,12 @@
  * agent runs them, one poll a second, against back to back as detect.bench.js runs them
  * (issue 15).
  *
- * Why: in the agent at 1,000 points detection cost 0.45 % of a core, ~4.5 µs a reading (config
- * switches, README "Where the rest goes"), where detect.bench.js says 1.2–1.4 µs. The same code
- * run once a second finds its state cold: between two polls the point's detector state (~2.5 KB)
- * has left the processor's caches, and the core has idled. This bench feeds the default detectors
- * of N points (PointWatch: learned baseline, stuck sensor, missing data, their policies) the same
- * signal in three ways, in one process, after the same warm-up:
+ * Why: in the agent at 1,000 points detection cost 0.45 % of a core, ~4.5 µs a reading
+ * (bench/peers/HISTORY.md, "Where the rest goes"), where detect.bench.js says 1.2–1.4 µs. The
+ * same code run once a second finds its state cold: between two polls the point's detector state
+ * (~2.5 KB) has left the processor's caches, and the core has idled. This bench feeds the
+ * default detectors of N points (PointWatch: learned baseline, stuck sensor, missing data, their
+ * policies) the same signal in three ways, in one process, after the same warm-up:
  *   - back to back: round after round, as the micro benchmarks do;
  *   - caches flushed: back to back, with 64 MB written between rounds (the other rooms' work);
  *   - paced: one round a second, idle in between (the agent's poll).
@@ -16,8 +16,8 @@
  * micro benchmarks leave out. How much of it is the state's cache lines depends on the machine:
  * on a quiet one a round after a second of sleep cost about what it costs back to back; while
  * the side by side's four peers ran, 2–3 times as much, and after a second of spinning instead of
- * sleeping, back to back again (README, "Hot fields first"). Compare builds in one run, on a
- * machine as loaded as the agent's.
+ * sleeping, back to back again (bench/peers/HISTORY.md, "Hot fields first"). Compare builds in
+ * one run, on a machine as loaded as the agent's.
  */
 import { PointWatch } from '../src/alerts/point-watch.js';
 import type { FindingSink } from '../src/alerts/point-watch.js';

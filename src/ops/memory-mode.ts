@@ -16,7 +16,7 @@
  * Alternating single runs at 5,000 points on one machine (`--halfweg-node=--heap-growing-percent=N`
  * against the build without it): CPU 1.95 / 2.29 / 2.67 % of a core against 2.97 / 3.07 / 3.32 %,
  * RSS about 6 MB higher (124 against 118 MB); 25 % saved about half as much CPU for 1.5 MB, 100 %
- * no more than 50 %. Side by side (README, "Side by side"), the agent went from 1.21× Node-RED's
+ * no more than 50 %. Side by side (bench/peers/HISTORY.md), the agent went from 1.21× Node-RED's
  * CPU at 5,000 points to 0.65×, three rounds each on one machine in one day. V8 reads the flag
  * whenever it recomputes the heap's limits, so setting it here, at run time, takes effect from
  * the first collection on.
