@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { BaselineDetector } from '../../src/detect/baseline.js';
+import { createPointDetectors } from '../../src/detect/build.js';
 import { FrameDetector } from '../../src/detect/frame.js';
 import { parseDetectOptions, detectSchema } from '../../src/detect/options.js';
 import { optionsFor } from '../../src/detect/point-options.js';
@@ -105,6 +107,14 @@ describe('detect options', () => {
     expect(p1.flatline).toMatchObject({ span: 300_000, tolerance: 0.1 });
     expect(p1.limits).toEqual({ h: 3 });
     expect(optionsFor(o, 'p2').flatline.tolerance).toBe(0);
+  });
+
+  it('drops the learned baseline of one point only, keeping its rule detectors', () => {
+    const o = parseDetectOptions({ points: { counter: { baseline: { enabled: false } } } });
+    const kinds = (p: string) => createPointDetectors(optionsFor(o, p)).map((d) => d.constructor.name);
+    expect(kinds('counter')).not.toContain(BaselineDetector.name);
+    expect(kinds('counter')).toEqual(expect.arrayContaining(['FlatlineDetector', 'MissingDetector']));
+    expect(kinds('drum_pressure')).toContain(BaselineDetector.name);
   });
 
   it('reports every bad field with its path', () => {
