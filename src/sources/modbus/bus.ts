@@ -322,6 +322,9 @@ export class Bus {
         c.type === 'rtu-over-tcp'
           ? rtu.connectTelnet(c.host, { port: c.port })
           : rtu.connectRTUBuffered(c.path, {
+              // modbus-serial hands these options to serialport, binding included: reads that
+              // end at a hang-up instead of spinning (serial/port-binding.ts).
+              binding: (await import('../serial/port-binding.js')).portBinding,
               baudRate: c.baudRate,
               dataBits: c.dataBits,
               parity: c.parity,

@@ -8,6 +8,7 @@ import { backoffDelay } from '../../shared/backoff.js';
 import { appendChecksum } from './checksum.js';
 import { badReadings, FrameDecoder } from './frame-decoder.js';
 import { createFramer } from './create-framer.js';
+import { portBinding } from './port-binding.js';
 import { toBytes, type Framer } from './framer.js';
 
 /** Serial-specific counters next to the common ones, for metrics and the status view. */
@@ -190,14 +191,17 @@ export class SerialSource implements Source {
     const c = this.spec.connection;
     let port: SerialPort;
     try {
+      // serialport's constructor takes a binding over its own (its types leave the option out):
+      // one whose reads end at a hang-up instead of spinning (port-binding.ts).
       port = new SerialPort({
+        binding: portBinding,
         path: c.path,
         baudRate: c.baudRate,
         dataBits: c.dataBits as 5 | 6 | 7 | 8,
         parity: c.parity,
         stopBits: c.stopBits as 1 | 2,
         autoOpen: false,
-      });
+      } as ConstructorParameters<typeof SerialPort>[0]);
     } catch (err) {
       this.portDown(err, 'HALFWEG_SERIAL_PORT_UNAVAILABLE');
       return;
@@ -216,8 +220,9 @@ export class SerialSource implements Source {
       this.guard('close', (err: Error | null) => this.onClose(port, err)),
     );
     // A read of 0 bytes ends the stream without an error or a close: Linux answers so for a tty
-    // that was hung up (a pty whose other end closed, and, racing with EIO, an unplugged adapter).
-    // Nothing would be read again, so it counts as the port lost: close it, and 'close' reopens.
+    // that was hung up (a pty whose other end closed, and, racing with EIO, an unplugged adapter;
+    // port-binding.ts passes it on). Nothing would be read again, so it counts as the port lost:
+    // close it, and 'close' reopens.
     port.on(
       'end',
       this.guard('end', () => {
