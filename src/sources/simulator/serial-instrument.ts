@@ -4,6 +4,7 @@ import type { SerialProfileInput } from '../../settings/serial-schema.js';
 import { resolveChecksum } from '../../settings/serial-schema.js';
 import { appendChecksum } from '../serial/checksum.js';
 import { toBytes } from '../serial/framer.js';
+import { portBinding } from '../serial/port-binding.js';
 
 /**
  * Plays a serial instrument described by a `protocol: serial` profile on one end of a
@@ -140,7 +141,13 @@ export class SerialInstrument {
   }
 
   async start(): Promise<void> {
-    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 9600, autoOpen: false });
+    // Reads that end when the pty is hung up instead of spinning (port-binding.ts).
+    const port = new SerialPort({
+      binding: portBinding,
+      path: this.opts.path,
+      baudRate: this.opts.baudRate ?? 9600,
+      autoOpen: false,
+    } as ConstructorParameters<typeof SerialPort>[0]);
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     port.on('error', () => undefined);
     this.port = port;
