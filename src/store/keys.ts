@@ -63,7 +63,8 @@ export const idOfKey = (key: Uint8Array): number =>
   new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(1);
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
+// ignoreBOM: a leading U+FEFF in a name is kept, not dropped (bytes.ts says why).
+const dec = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function cursorKey(name: string): Uint8Array {
   const b = enc.encode(name);

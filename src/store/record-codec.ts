@@ -16,7 +16,8 @@ import { readingsIn } from './records.js';
 
 const FORMAT = 1;
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF in a name is kept, not dropped (bytes.ts says why).
+const utf8d = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface RecordHeader {
   readonly at: number;

@@ -104,6 +104,29 @@ describe('batch format', () => {
     );
   });
 
+  it('keeps names that start with U+FEFF (a TextDecoder drops it by default; fast-check drew one)', () => {
+    const input = {
+      agent: '\uFEFFagent',
+      records: [
+        {
+          type: 'readings',
+          seq: 2,
+          at: 0,
+          batch: {
+            device: '\uFEFF',
+            ts: 0,
+            readings: [{ device: '\uFEFF', point: '\uFEFFp', value: 1, ts: 0, quality: 'good' }],
+          },
+        },
+      ] as StoredRecord[],
+    };
+    for (const compression of ['none', 'deflate', 'brotli'] as const) {
+      const out = decodeBatch(encodeBatch(input, { compression }));
+      expect(out.agent).toBe(input.agent);
+      expect(out.records).toStrictEqual(input.records);
+    }
+  });
+
   it('an empty batch round-trips', () => {
     const out = decodeBatch(encodeBatch({ agent: 'a', records: [] }));
     expect(out).toStrictEqual({ version: 1, agent: 'a', firstSeq: 0, lastSeq: 0, records: [] });

@@ -127,6 +127,19 @@ export function storeContract(name: string, harness: () => Promise<StoreHarness>
       expectIdentity(s, 'cloud');
     });
 
+    it('keeps names as written across a reopen, a leading U+FEFF too (a TextDecoder drops it by default)', async () => {
+      h = await harness();
+      let s = await start(config({ sinks }));
+      const device = '\uFEFFboiler-1';
+      const written = batch(device, 1);
+      await s.commit({ type: 'readings', batch: written });
+      await s.close();
+      open.pop();
+      s = await start(config({ sinks }));
+      const [r] = await s.read('cloud', { maxRecords: 1 });
+      expect(r!.type === 'readings' && r!.batch).toStrictEqual(written);
+    });
+
     it('deletes a record once every sink that needs it has acknowledged it (keepReadings 0: no local history)', async () => {
       h = await harness();
       const s = await start(config({ sinks, keepReadings: 0 }));
