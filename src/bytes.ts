@@ -11,6 +11,11 @@ const utf8 = new TextEncoder();
 // name starting with one came back without it (a property test drew "\uFEFF" as a device).
 const utf8d = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** UTF-8 bytes as text, exactly (a leading U+FEFF kept); throws on invalid UTF-8. */
+export function utf8Text(bytes: Uint8Array): string {
+  return utf8d.decode(bytes);
+}
+
 export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;

@@ -63,8 +63,13 @@ export const idOfKey = (key: Uint8Array): number =>
   new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(1);
 
 const enc = new TextEncoder();
-// ignoreBOM: a leading U+FEFF in a name is kept, not dropped (bytes.ts says why).
 const dec = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * A stored name (a key's or a name entry's bytes) as text: as written, a leading U+FEFF kept (a
+ * TextDecoder drops it by default: bytes.ts); bytes that are not UTF-8 as replacement characters.
+ */
+export const storedText = (bytes: Uint8Array): string => dec.decode(bytes);
 
 export function cursorKey(name: string): Uint8Array {
   const b = enc.encode(name);
@@ -74,7 +79,7 @@ export function cursorKey(name: string): Uint8Array {
   return k;
 }
 
-export const cursorNameOfKey = (key: Uint8Array): string => dec.decode(key.subarray(1));
+export const cursorNameOfKey = (key: Uint8Array): string => storedText(key.subarray(1));
 
 export function metaKey(name: string): Uint8Array {
   const b = enc.encode(name);

@@ -15,15 +15,13 @@ import {
   cursorNameOfKey,
   idOfKey,
   seqOfKey,
+  storedText,
 } from './keys.js';
 import { NameTable } from './name-table.js';
 import type { Db } from './open-db.js';
 import { decodeHeader } from './record-codec.js';
 import type { RecordType } from './records.js';
 import { SeqIndex } from './seq-index.js';
-
-/** Names as they were written: a leading U+FEFF is kept (a TextDecoder drops it by default). */
-const utf8d = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export interface Loaded {
   head: number;
@@ -79,7 +77,7 @@ function loadEntry(key: Uint8Array, value: Uint8Array, loaded: Loaded, log: Logg
   }
   try {
     const r = new ByteReader(value);
-    if (prefix === NAME_PREFIX) loaded.names.loadName(idOfKey(key), utf8d.decode(value));
+    if (prefix === NAME_PREFIX) loaded.names.loadName(idOfKey(key), storedText(value));
     else if (prefix === LAYOUT_PREFIX) {
       const device = r.uvarint();
       const n = r.uvarint();
@@ -89,7 +87,7 @@ function loadEntry(key: Uint8Array, value: Uint8Array, loaded: Loaded, log: Logg
       loaded.names.loadLayout(idOfKey(key), { device, points });
     } else if (prefix === CURSOR_PREFIX) loaded.cursorPositions.set(cursorNameOfKey(key), r.u64());
     else if (prefix === META_PREFIX) {
-      const name = utf8d.decode(key.subarray(1));
+      const name = storedText(key.subarray(1));
       if (name === 'head') loaded.head = Math.max(loaded.head, r.u64());
       const m = /^evicted\.(readings|aggregate|alarm)$/.exec(name);
       if (m) loaded.evictedTotals[m[1] as RecordType] = { records: r.uvarint(), readings: r.uvarint() };

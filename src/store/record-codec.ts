@@ -8,6 +8,7 @@
  * belongs to other stages; LevelDB's snappy compression takes the repetition out of the keys).
  * The record type is not stored here: it is the key's prefix.
  */
+import { utf8Text } from '../bytes.js';
 import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
 import { BatchEncoder, decodeBatch, peekBatchDevice } from './batch-codec.js';
 import type { NameTable } from './name-table.js';
@@ -16,8 +17,6 @@ import { readingsIn } from './records.js';
 
 const FORMAT = 1;
 const utf8 = new TextEncoder();
-// ignoreBOM: a leading U+FEFF in a name is kept, not dropped (bytes.ts says why).
-const utf8d = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface RecordHeader {
   readonly at: number;
@@ -74,7 +73,7 @@ export function decodeRecord(type: RecordType, seq: number, value: Uint8Array, n
   }
   let payload: unknown;
   try {
-    payload = JSON.parse(utf8d.decode(r.bytes(r.remaining)));
+    payload = JSON.parse(utf8Text(r.bytes(r.remaining)));
   } catch {
     throw new DecodeError(`${type} payload at seq ${seq} is not JSON`);
   }

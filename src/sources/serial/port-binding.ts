@@ -77,3 +77,12 @@ export const portBinding = {
   open: async (options: Parameters<Binding['open']>[0]): Promise<Port> =>
     keepEnd(await (platform.open as (o: typeof options) => Promise<Port>)(options)),
 } as unknown as Binding;
+
+/**
+ * A SerialPort on the binding above. serialport's constructor puts a `binding` option over its own
+ * default (its types leave the option out, hence the cast).
+ */
+export function serialPort(options: ConstructorParameters<typeof SerialPort>[0]): SerialPort {
+  const withBinding: object = { ...options, binding: portBinding };
+  return new SerialPort(withBinding as typeof options);
+}

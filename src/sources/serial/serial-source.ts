@@ -1,4 +1,4 @@
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { Logger } from '../../ops/log.js';
 import type { ErrorCode } from '../../errors.js';
 import type { SerialDeviceSpec } from '../../settings/serial-schema.js';
@@ -8,7 +8,7 @@ import { backoffDelay } from '../../shared/backoff.js';
 import { appendChecksum } from './checksum.js';
 import { badReadings, FrameDecoder } from './frame-decoder.js';
 import { createFramer } from './create-framer.js';
-import { portBinding } from './port-binding.js';
+import { serialPort } from './port-binding.js';
 import { toBytes, type Framer } from './framer.js';
 
 /** Serial-specific counters next to the common ones, for metrics and the status view. */
@@ -191,17 +191,15 @@ export class SerialSource implements Source {
     const c = this.spec.connection;
     let port: SerialPort;
     try {
-      // serialport's constructor takes a binding over its own (its types leave the option out):
-      // one whose reads end at a hang-up instead of spinning (port-binding.ts).
-      port = new SerialPort({
-        binding: portBinding,
+      // On a binding whose reads end at a hang-up instead of spinning (port-binding.ts).
+      port = serialPort({
         path: c.path,
         baudRate: c.baudRate,
         dataBits: c.dataBits as 5 | 6 | 7 | 8,
         parity: c.parity,
         stopBits: c.stopBits as 1 | 2,
         autoOpen: false,
-      } as ConstructorParameters<typeof SerialPort>[0]);
+      });
     } catch (err) {
       this.portDown(err, 'HALFWEG_SERIAL_PORT_UNAVAILABLE');
       return;

@@ -1,10 +1,10 @@
 import { Random } from './random.js';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { SerialProfileInput } from '../../settings/serial-schema.js';
 import { resolveChecksum } from '../../settings/serial-schema.js';
 import { appendChecksum } from '../serial/checksum.js';
 import { toBytes } from '../serial/framer.js';
-import { portBinding } from '../serial/port-binding.js';
+import { serialPort } from '../serial/port-binding.js';
 
 /**
  * Plays a serial instrument described by a `protocol: serial` profile on one end of a
@@ -142,12 +142,7 @@ export class SerialInstrument {
 
   async start(): Promise<void> {
     // Reads that end when the pty is hung up instead of spinning (port-binding.ts).
-    const port = new SerialPort({
-      binding: portBinding,
-      path: this.opts.path,
-      baudRate: this.opts.baudRate ?? 9600,
-      autoOpen: false,
-    } as ConstructorParameters<typeof SerialPort>[0]);
+    const port = serialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 9600, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     port.on('error', () => undefined);
     this.port = port;
